@@ -1,0 +1,20 @@
+//! The shared vocabulary of the ebm toolkit: the model file format every model is saved
+//! in ([`model_file`]), learning-rate and momentum schedules ([`schedule`]), and atomic
+//! file writes ([`atomic`]).
+//!
+//! ```
+//! use ebm_core::model_file;
+//! let dir = std::env::temp_dir().join(format!("ebm-core-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("weights.ebm");
+//! model_file::save(&path, "demo", &[2, 3], &vec![1.0f32, 2.0]).unwrap();
+//! let (weights, shapes): (Vec<f32>, _) = model_file::load(&path, "demo").unwrap();
+//! assert_eq!((weights, shapes), (vec![1.0, 2.0], vec![2, 3]));
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+
+pub mod atomic;
+pub mod model_file;
+pub mod schedule;
+
+pub use model_file::ModelFileError;

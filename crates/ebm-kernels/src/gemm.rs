@@ -1,0 +1,208 @@
+//! The one matrix-product entry point. The backend (the `gemm` crate) stays behind
+//! [`gemm`]; views carry strides so transposes cost nothing.
+
+use crate::{MatMut, MatRef, Parallelism};
+
+/// Products smaller than this many multiply-adds run on one thread: splitting them
+/// costs more than it saves.
+const MIN_PARALLEL_WORK: usize = 1 << 18;
+
+/// `dst = alpha * dst + beta * a * b`.
+///
+/// With `alpha == 0.0` the old contents of `dst` are not read (they may be anything,
+/// even NaN). Shapes must agree: `a` is `m x k`, `b` is `k x n`, `dst` is `m x n`.
+/// The result does not depend on `par` (the backend splits output blocks, never the
+/// `k` dimension), which the tests check.
+pub fn gemm(
+    alpha: f32,
+    dst: &mut MatMut<'_>,
+    beta: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    par: Parallelism,
+) {
+    let (m, n, k) = (dst.rows(), dst.cols(), a.cols());
+    assert_eq!(a.rows(), m, "gemm: a.rows != dst.rows");
+    assert_eq!(b.rows(), k, "gemm: a.cols != b.rows");
+    assert_eq!(b.cols(), n, "gemm: b.cols != dst.cols");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        scale_in_place(dst, alpha);
+        return;
+    }
+    let backend_par = match par {
+        Parallelism::Threads(t) if t > 1 && m * n * k >= MIN_PARALLEL_WORK => {
+            gemm::Parallelism::Rayon(t)
+        }
+        _ => gemm::Parallelism::None,
+    };
+    let dst_row_stride = dst.row_stride() as isize;
+    // SAFETY: every view was bounds-checked at construction (`MatRef::from_strided`,
+    // `MatMut::from_row_major`), so each element `(r, c)` the backend touches with the
+    // given strides lies inside its slice. `dst` is borrowed mutably, so it cannot alias
+    // `a` or `b`, and a `MatMut` has column stride 1 and row stride >= cols, so distinct
+    // `(r, c)` map to distinct elements. Covered by the tests below (all stride layouts).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.data_mut().as_mut_ptr(),
+            1,
+            dst_row_stride,
+            alpha != 0.0,
+            a.data().as_ptr(),
+            a.col_stride() as isize,
+            a.row_stride() as isize,
+            b.data().as_ptr(),
+            b.col_stride() as isize,
+            b.row_stride() as isize,
+            alpha,
+            beta,
+            false,
+            false,
+            false,
+            backend_par,
+        );
+    }
+}
+
+fn scale_in_place(dst: &mut MatMut<'_>, alpha: f32) {
+    let (rows, cols, stride) = (dst.rows(), dst.cols(), dst.row_stride());
+    let data = dst.data_mut();
+    for r in 0..rows {
+        for x in &mut data[r * stride..r * stride + cols] {
+            *x = if alpha == 0.0 { 0.0 } else { alpha * *x };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: MatRef<'_>, b: MatRef<'_>) -> Vec<f32> {
+        let mut out = vec![0.0f32; a.rows() * b.cols()];
+        for i in 0..a.rows() {
+            for j in 0..b.cols() {
+                let mut s = 0.0f64;
+                for p in 0..a.cols() {
+                    s += a.get(i, p) as f64 * b.get(p, j) as f64;
+                }
+                out[i * b.cols() + j] = s as f32;
+            }
+        }
+        out
+    }
+
+    fn filled(len: usize, seed: u32) -> Vec<f32> {
+        (0..len)
+            .map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    }
+
+    #[test]
+    fn all_transpose_layouts_match_naive() {
+        let (m, k, n) = (37, 53, 29);
+        let a = filled(m * k, 1);
+        let b = filled(k * n, 2);
+        for a_t in [false, true] {
+            for b_t in [false, true] {
+                let av = if a_t {
+                    MatRef::from_row_major(&a, k, m).t()
+                } else {
+                    MatRef::from_row_major(&a, m, k)
+                };
+                let bv = if b_t {
+                    MatRef::from_row_major(&b, n, k).t()
+                } else {
+                    MatRef::from_row_major(&b, k, n)
+                };
+                let expect = naive(av, bv);
+                let mut c = vec![f32::NAN; m * n];
+                gemm(
+                    0.0,
+                    &mut MatMut::from_row_major(&mut c, m, n),
+                    1.0,
+                    av,
+                    bv,
+                    Parallelism::Sequential,
+                );
+                for (x, y) in c.iter().zip(&expect) {
+                    assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn accumulates_with_alpha_and_beta() {
+        let (m, k, n) = (5, 4, 3);
+        let a = filled(m * k, 3);
+        let b = filled(k * n, 4);
+        let expect = naive(
+            MatRef::from_row_major(&a, m, k),
+            MatRef::from_row_major(&b, k, n),
+        );
+        let mut c = vec![1.0f32; m * n];
+        gemm(
+            2.0,
+            &mut MatMut::from_row_major(&mut c, m, n),
+            -0.5,
+            MatRef::from_row_major(&a, m, k),
+            MatRef::from_row_major(&b, k, n),
+            Parallelism::Sequential,
+        );
+        for (x, y) in c.iter().zip(&expect) {
+            assert!((x - (2.0 - 0.5 * y)).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn threads_give_bit_identical_results() {
+        let (m, k, n) = (100, 784, 500);
+        let a = filled(m * k, 5);
+        let b = filled(k * n, 6);
+        let mut c1 = vec![0.0f32; m * n];
+        let mut c2 = vec![0.0f32; m * n];
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        gemm(
+            0.0,
+            &mut MatMut::from_row_major(&mut c1, m, n),
+            1.0,
+            MatRef::from_row_major(&a, m, k),
+            MatRef::from_row_major(&b, k, n),
+            Parallelism::Sequential,
+        );
+        pool.install(|| {
+            gemm(
+                0.0,
+                &mut MatMut::from_row_major(&mut c2, m, n),
+                1.0,
+                MatRef::from_row_major(&a, m, k),
+                MatRef::from_row_major(&b, k, n),
+                Parallelism::Threads(2),
+            )
+        });
+        assert!(c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+
+    #[test]
+    fn empty_inner_dimension_scales_dst() {
+        let mut c = vec![3.0f32; 4];
+        gemm(
+            0.0,
+            &mut MatMut::from_row_major(&mut c, 2, 2),
+            1.0,
+            MatRef::from_row_major(&[], 2, 0),
+            MatRef::from_row_major(&[], 0, 2),
+            Parallelism::Sequential,
+        );
+        assert_eq!(c, vec![0.0; 4]);
+    }
+}

@@ -1,0 +1,326 @@
+//! Products with binary (0/1) matrices over their active entries only.
+//!
+//! A stochastically binarized MNIST image has about 13% ones, so `X W` for binary `X`
+//! is a gather-add of a few rows of `W`, and `X^T H` a scatter of rows of `H` into the
+//! rows of the result, a fraction of a dense GEMM's work. [`ActiveIndex`] stores which
+//! entries are one (compressed rows) and is rebuilt in place without reallocating.
+
+use crate::{MatRef, Parallelism};
+use rayon::prelude::*;
+
+/// Compressed index of the ones in a binary matrix: for each outer index (a row, or a
+/// column after [`ActiveIndex::transpose_into`]) the sorted inner indices that are one.
+#[derive(Clone, Debug, Default)]
+pub struct ActiveIndex {
+    offsets: Vec<usize>,
+    indices: Vec<u32>,
+    inner_len: usize,
+}
+
+impl ActiveIndex {
+    /// An empty index; fill it with [`ActiveIndex::rebuild_from_rows`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Index the entries `> 0.5` of the row-major `rows x cols` matrix `x`, reusing memory.
+    pub fn rebuild_from_rows(&mut self, x: &[f32], rows: usize, cols: usize) {
+        assert_eq!(x.len(), rows * cols, "ActiveIndex: length != rows * cols");
+        assert!(cols <= u32::MAX as usize);
+        self.offsets.clear();
+        self.indices.clear();
+        self.inner_len = cols;
+        self.offsets.push(0);
+        for row in x.chunks_exact(cols.max(1)).take(rows) {
+            for (c, &v) in row.iter().enumerate() {
+                if v > 0.5 {
+                    self.indices.push(c as u32);
+                }
+            }
+            self.offsets.push(self.indices.len());
+        }
+        if cols == 0 {
+            self.offsets.resize(rows + 1, 0);
+        }
+    }
+
+    /// Write the transpose (for each inner index, the outer indices where it is one) to `out`.
+    pub fn transpose_into(&self, out: &mut ActiveIndex) {
+        let outer_len = self.outer_len();
+        out.inner_len = outer_len;
+        out.offsets.clear();
+        out.offsets.resize(self.inner_len + 1, 0);
+        for &c in &self.indices {
+            out.offsets[c as usize + 1] += 1;
+        }
+        for i in 0..self.inner_len {
+            out.offsets[i + 1] += out.offsets[i];
+        }
+        out.indices.clear();
+        out.indices.resize(self.indices.len(), 0);
+        // `cursor` reuses the tail of offsets' logic: next free slot per inner index.
+        let mut cursor: Vec<usize> = out.offsets[..self.inner_len].to_vec();
+        for r in 0..outer_len {
+            for &c in self.active(r) {
+                out.indices[cursor[c as usize]] = r as u32;
+                cursor[c as usize] += 1;
+            }
+        }
+    }
+
+    /// Number of outer entries (rows).
+    pub fn outer_len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// Length of each outer entry (columns).
+    pub fn inner_len(&self) -> usize {
+        self.inner_len
+    }
+
+    /// The active inner indices of outer entry `r`.
+    pub fn active(&self, r: usize) -> &[u32] {
+        &self.indices[self.offsets[r]..self.offsets[r + 1]]
+    }
+
+    /// Fraction of entries that are one.
+    pub fn density(&self) -> f64 {
+        let total = self.outer_len() * self.inner_len;
+        if total == 0 {
+            0.0
+        } else {
+            self.indices.len() as f64 / total as f64
+        }
+    }
+}
+
+/// Rows per parallel task: enough work per task to amortize scheduling.
+const ROWS_PER_TASK: usize = 8;
+
+/// `dst[r, :] = bias + sum_{i active in row r of x} w[i, :]`, i.e. `dst = X W + 1 bias^T`.
+///
+/// `x` indexes an `n x d` binary matrix, `w` is `d x k` with contiguous rows, `dst` is
+/// `n x k` row-major and `bias` has length `k` (or is empty for no bias). Each output row
+/// is summed in the same order whatever `par` is, so results are bit-identical.
+pub fn binary_times(
+    dst: &mut [f32],
+    x: &ActiveIndex,
+    w: MatRef<'_>,
+    bias: &[f32],
+    par: Parallelism,
+) {
+    let k = w.cols();
+    assert_eq!(x.inner_len(), w.rows(), "binary_times: x.cols != w.rows");
+    assert_eq!(dst.len(), x.outer_len() * k, "binary_times: dst shape");
+    assert!(
+        bias.is_empty() || bias.len() == k,
+        "binary_times: bias length"
+    );
+    let row_kernel = |(r, out): (usize, &mut [f32])| {
+        if bias.is_empty() {
+            out.fill(0.0);
+        } else {
+            out.copy_from_slice(bias);
+        }
+        for &i in x.active(r) {
+            let w_row = w.row(i as usize);
+            for (o, &v) in out.iter_mut().zip(w_row) {
+                *o += v;
+            }
+        }
+    };
+    if k == 0 {
+        return;
+    }
+    match par {
+        Parallelism::Sequential => dst.chunks_exact_mut(k).enumerate().for_each(row_kernel),
+        Parallelism::Threads(_) => dst
+            .par_chunks_exact_mut(k)
+            .with_min_len(ROWS_PER_TASK)
+            .enumerate()
+            .for_each(row_kernel),
+    }
+}
+
+/// One term of [`transposed_binary_times`]: `scale * X^T H`, with `X` given by the
+/// transposed index of its columns (`x_columns`, built by [`ActiveIndex::transpose_into`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ScaledProduct<'a> {
+    /// For each column `i` of `X`, the rows where it is one.
+    pub x_columns: &'a ActiveIndex,
+    /// `n x k` dense matrix with contiguous rows.
+    pub h: MatRef<'a>,
+    /// Multiplier of this term.
+    pub scale: f32,
+}
+
+/// `dst = sum_terms scale * X^T H` (`dst` is `d x k`, overwritten).
+///
+/// Computes one output row at a time, so each row of `dst` is written once and stays in
+/// cache while the rows of `H` are added into it. Bit-identical for any `par`.
+pub fn transposed_binary_times(dst: &mut [f32], terms: &[ScaledProduct<'_>], par: Parallelism) {
+    let Some(first) = terms.first() else { return };
+    let (d, k) = (first.x_columns.outer_len(), first.h.cols());
+    assert_eq!(dst.len(), d * k, "transposed_binary_times: dst shape");
+    for t in terms {
+        assert_eq!(
+            t.x_columns.outer_len(),
+            d,
+            "transposed_binary_times: term columns"
+        );
+        assert_eq!(t.h.cols(), k, "transposed_binary_times: term width");
+        assert_eq!(
+            t.x_columns.inner_len(),
+            t.h.rows(),
+            "transposed_binary_times: term rows"
+        );
+    }
+    if k == 0 {
+        return;
+    }
+    let row_kernel = |(i, out): (usize, &mut [f32])| {
+        out.fill(0.0);
+        for t in terms {
+            for &r in t.x_columns.active(i) {
+                let h_row = t.h.row(r as usize);
+                for (o, &v) in out.iter_mut().zip(h_row) {
+                    *o += t.scale * v;
+                }
+            }
+        }
+    };
+    match par {
+        Parallelism::Sequential => dst.chunks_exact_mut(k).enumerate().for_each(row_kernel),
+        Parallelism::Threads(_) => dst
+            .par_chunks_exact_mut(k)
+            .with_min_len(ROWS_PER_TASK)
+            .enumerate()
+            .for_each(row_kernel),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MatMut;
+    use crate::gemm::gemm;
+    use crate::rng::{fill_u32, stream};
+    use crate::sampling::{bernoulli, unit_f32};
+
+    fn random_binary(n: usize, d: usize, p: f32, seed: u64) -> Vec<f32> {
+        let mut bits = vec![0u32; n * d];
+        fill_u32(&mut stream(seed, 0, 0), &mut bits);
+        let mut out = vec![0.0; n * d];
+        bernoulli(&vec![p; n * d], &bits, &mut out);
+        out
+    }
+
+    fn random_dense(len: usize, seed: u64) -> Vec<f32> {
+        let mut bits = vec![0u32; len];
+        fill_u32(&mut stream(seed, 1, 0), &mut bits);
+        bits.iter().map(|&b| unit_f32(b) - 0.5).collect()
+    }
+
+    #[test]
+    fn binary_times_matches_gemm() {
+        let (n, d, k) = (23, 41, 17);
+        let x = random_binary(n, d, 0.2, 1);
+        let w = random_dense(d * k, 2);
+        let bias = random_dense(k, 3);
+        let mut idx = ActiveIndex::new();
+        idx.rebuild_from_rows(&x, n, d);
+        let mut sparse = vec![0.0; n * k];
+        binary_times(
+            &mut sparse,
+            &idx,
+            MatRef::from_row_major(&w, d, k),
+            &bias,
+            Parallelism::Sequential,
+        );
+        let mut dense: Vec<f32> = (0..n).flat_map(|_| bias.iter().copied()).collect();
+        gemm(
+            1.0,
+            &mut MatMut::from_row_major(&mut dense, n, k),
+            1.0,
+            MatRef::from_row_major(&x, n, d),
+            MatRef::from_row_major(&w, d, k),
+            Parallelism::Sequential,
+        );
+        for (a, b) in sparse.iter().zip(&dense) {
+            assert!((a - b).abs() < 1e-5);
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let mut threaded = vec![0.0; n * k];
+        pool.install(|| {
+            binary_times(
+                &mut threaded,
+                &idx,
+                MatRef::from_row_major(&w, d, k),
+                &bias,
+                Parallelism::Threads(2),
+            )
+        });
+        assert_eq!(threaded, sparse);
+    }
+
+    #[test]
+    fn transposed_binary_times_matches_gemm() {
+        let (n, d, k) = (31, 19, 13);
+        let x0 = random_binary(n, d, 0.3, 4);
+        let x1 = random_binary(n, d, 0.1, 5);
+        let h0 = random_dense(n * k, 6);
+        let h1 = random_dense(n * k, 7);
+        let (mut r0, mut r1, mut c0, mut c1) = Default::default();
+        ActiveIndex::rebuild_from_rows(&mut r0, &x0, n, d);
+        ActiveIndex::rebuild_from_rows(&mut r1, &x1, n, d);
+        r0.transpose_into(&mut c0);
+        r1.transpose_into(&mut c1);
+        assert_eq!((c0.outer_len(), c0.inner_len()), (d, n));
+        let mut sparse = vec![f32::NAN; d * k];
+        let terms = [
+            ScaledProduct {
+                x_columns: &c0,
+                h: MatRef::from_row_major(&h0, n, k),
+                scale: 0.5,
+            },
+            ScaledProduct {
+                x_columns: &c1,
+                h: MatRef::from_row_major(&h1, n, k),
+                scale: -0.5,
+            },
+        ];
+        transposed_binary_times(&mut sparse, &terms, Parallelism::Sequential);
+        let mut dense = vec![0.0; d * k];
+        let mut dm = MatMut::from_row_major(&mut dense, d, k);
+        gemm(
+            0.0,
+            &mut dm,
+            0.5,
+            MatRef::from_row_major(&x0, n, d).t(),
+            MatRef::from_row_major(&h0, n, k),
+            Parallelism::Sequential,
+        );
+        gemm(
+            1.0,
+            &mut dm,
+            -0.5,
+            MatRef::from_row_major(&x1, n, d).t(),
+            MatRef::from_row_major(&h1, n, k),
+            Parallelism::Sequential,
+        );
+        for (a, b) in sparse.iter().zip(&dense) {
+            assert!((a - b).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn density_counts_ones() {
+        let mut idx = ActiveIndex::new();
+        idx.rebuild_from_rows(&[1.0, 0.0, 0.0, 1.0, 1.0, 1.0], 2, 3);
+        assert!((idx.density() - 4.0 / 6.0).abs() < 1e-12);
+        assert_eq!(idx.active(1), &[0, 1, 2]);
+    }
+}
