@@ -1,1 +1,28 @@
-//! placeholder
+//! Restricted Boltzmann machines with binary units: the model ([`BinaryRbm`]), training
+//! by CD-k and persistent CD ([`train`](mod@train)), and honest measurements
+//! ([`metrics`]): reconstruction error, exact pseudo-likelihood, exact `ln Z` for small
+//! layers and AIS `ln Z` for large ones, hence test log-likelihood in nats.
+//!
+//! ```
+//! use ebm_rbm::train::{train, Method, NoObserver, TrainConfig, TrainState};
+//! use ebm_rbm::metrics::{exact_log_partition, log_likelihood};
+//! use ebm_kernels::Parallelism;
+//!
+//! let data = ebm_data::bars_and_stripes::dataset(4);
+//! let config = TrainConfig { n_hidden: 8, epochs: 20, batch_size: 10, learning_rate: 0.1,
+//!                            method: Method::ContrastiveDivergence, ..TrainConfig::default() };
+//! let mut state = TrainState::new(config, &data).unwrap();
+//! train(&mut state, &data, &mut NoObserver).unwrap();
+//! let log_z = exact_log_partition(&state.model, Parallelism::Sequential).unwrap();
+//! let ll = log_likelihood(&state.model, &data, log_z, Parallelism::Sequential).unwrap();
+//! assert!(ll < 0.0 && ll > -16.0 * 2f64.ln());
+//! ```
+
+mod error;
+pub mod metrics;
+mod model;
+pub mod products;
+pub mod train;
+
+pub use error::RbmError;
+pub use model::{BinaryRbm, MODEL_KIND};
