@@ -1,1 +1,66 @@
-fn main() {}
+//! `ebm`: the command-line front end of the ebm toolkit (`ebm <area> <verb> [flags]`).
+//!
+//! Library crates return typed errors; this binary is the only place that prints. Bad
+//! input exits with code 2 and a one-line message naming the file or flag; a training
+//! run that fails for another reason (divergence) exits with code 1.
+
+mod output;
+mod progress;
+mod rbm;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Energy-based models: RBMs, likelihood estimation, sampling.
+#[derive(Parser)]
+#[command(name = "ebm", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    area: Area,
+}
+
+#[derive(Subcommand)]
+enum Area {
+    /// Restricted Boltzmann machines.
+    #[command(subcommand)]
+    Rbm(rbm::RbmCommand),
+}
+
+/// A failure, with the exit code it maps to.
+pub struct Failure {
+    /// Process exit code (2 = bad input, 1 = the run itself failed).
+    pub code: u8,
+    /// One-line message.
+    pub message: String,
+}
+
+impl Failure {
+    /// Bad input (a flag, a missing or malformed file): exit code 2.
+    pub fn input(message: impl std::fmt::Display) -> Self {
+        Self {
+            code: 2,
+            message: message.to_string(),
+        }
+    }
+    /// The run failed (e.g. divergence): exit code 1.
+    pub fn run(message: impl std::fmt::Display) -> Self {
+        Self {
+            code: 1,
+            message: message.to_string(),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.area {
+        Area::Rbm(command) => rbm::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}

@@ -4,7 +4,9 @@
 //! - [`mnist`]: the four MNIST files as a [`Dataset`];
 //! - [`binarize`]: threshold or seeded stochastic binarization;
 //! - [`bars_and_stripes`]: the 4x4 bars-and-stripes set, built in (no download);
-//! - [`data_dir`]: where data sets are found (`--data`, else `$EBM_DATA`, else `./data`).
+//! - [`data_dir`]: where data sets are found (`--data`, else `$EBM_DATA`, else `./data`);
+//! - [`catalog`]: data sets by name, binarized, as the CLI and examples use them;
+//! - [`image_grid`]: PNG grids of image tiles (samples, filters).
 //!
 //! ```
 //! let data = ebm_data::bars_and_stripes::dataset(4);
@@ -13,8 +15,10 @@
 
 pub mod bars_and_stripes;
 pub mod binarize;
+pub mod catalog;
 pub mod data_dir;
 pub mod idx;
+pub mod image_grid;
 pub mod mnist;
 
 use std::path::PathBuf;

@@ -22,6 +22,7 @@ mod error;
 pub mod metrics;
 mod model;
 pub mod products;
+pub mod sampling;
 pub mod train;
 
 pub use error::RbmError;

@@ -1,0 +1,86 @@
+//! `ebm rbm eval`.
+
+use super::{EvalArgs, check_threads, load_model, thread_pool};
+use crate::Failure;
+use crate::output::Metrics;
+use ebm_data::data_dir;
+use ebm_data::mnist::Split;
+use ebm_kernels::Parallelism;
+use ebm_rbm::metrics::{
+    AisConfig, ais_log_partition, base_rate_visible_bias, exact_log_partition, log_likelihood,
+    pseudo_likelihood, reconstruction_error,
+};
+use std::time::Instant;
+
+/// Training examples used to report the training-set log-likelihood (for the gap).
+const TRAIN_LL_EXAMPLES: usize = 10_000;
+
+/// Run `ebm rbm eval`.
+pub fn run(args: EvalArgs) -> Result<(), Failure> {
+    check_threads(args.threads)?;
+    let model = load_model(&args.model)?;
+    let dir = data_dir::resolve(args.data.data.as_deref());
+    let load = |split| {
+        ebm_data::catalog::load_binary(args.data.dataset, &dir, split, args.data.binarize)
+            .map_err(Failure::input)
+    };
+    let train = load(Split::Train)?;
+    let mut test = load(Split::Test)?;
+    if let Some(limit) = args.limit {
+        test = test.head(limit.max(1));
+    }
+    if test.n_features != model.n_visible() {
+        return Err(Failure::input(format!(
+            "{}: model has {} visible units, the {:?} data {} features",
+            args.model.display(),
+            model.n_visible(),
+            args.data.dataset,
+            test.n_features
+        )));
+    }
+    let pool = thread_pool(args.threads)?;
+    let par = Parallelism::with_threads(args.threads);
+    let start = Instant::now();
+    let mut m = Metrics::default();
+    let log_z = if args.exact {
+        let log_z = pool
+            .install(|| exact_log_partition(&model, par))
+            .map_err(Failure::input)?;
+        m.number("log_z", log_z)
+            .number("log_z_std", 0.0)
+            .text("log_z_method", "exact");
+        log_z
+    } else {
+        let config = AisConfig::new(args.ais_runs, args.ais_betas, args.seed);
+        let base = base_rate_visible_bias(&train);
+        let est = pool
+            .install(|| ais_log_partition(&model, &base, &config, par))
+            .map_err(|e| Failure::input(format!("--ais-runs/--ais-betas: {e}")))?;
+        m.number("log_z", est.log_z)
+            .number("log_z_std", est.log_z_std)
+            .number("log_z_low", est.log_z_low)
+            .number("log_z_high", est.log_z_high)
+            .text("log_z_method", "ais")
+            .integer("ais_runs", args.ais_runs as u64)
+            .integer("ais_betas", (config.betas.len() - 1) as u64);
+        est.log_z
+    };
+    let log_z_seconds = start.elapsed().as_secs_f64();
+    let measured = pool.install(|| -> Result<_, ebm_rbm::RbmError> {
+        let test_ll = log_likelihood(&model, &test, log_z, par)?;
+        let train_ll = log_likelihood(&model, &train.head(TRAIN_LL_EXAMPLES), log_z, par)?;
+        let recon = reconstruction_error(&model, &test, par)?;
+        let pl = pseudo_likelihood(&model, &test, args.pl_examples.max(1), par)?;
+        Ok((test_ll, train_ll, recon, pl))
+    });
+    let (test_ll, train_ll, recon, pl) = measured.map_err(Failure::run)?;
+    m.number("test_ll", test_ll)
+        .number("train_ll", train_ll)
+        .number("recon_error", recon)
+        .number("pseudo_likelihood", pl)
+        .integer("test_examples", test.n_examples as u64)
+        .number("log_z_seconds", log_z_seconds)
+        .number("seconds", start.elapsed().as_secs_f64());
+    m.print(args.json);
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! `ebm rbm ...`: train, evaluate, sample from and look at binary RBMs.
+
+mod eval;
+mod pictures;
+mod train;
+
+use crate::Failure;
+use clap::{Args, Subcommand, ValueEnum};
+use ebm_data::catalog::{BinarizeMode, DatasetName};
+use std::path::PathBuf;
+
+/// Subcommands of `ebm rbm`.
+#[derive(Subcommand)]
+pub enum RbmCommand {
+    /// Train a binary RBM by CD-k or PCD and save it.
+    Train(TrainArgs),
+    /// Measure a saved RBM: log Z (exact or AIS), test log-likelihood, reconstruction
+    /// error, pseudo-likelihood.
+    Eval(EvalArgs),
+    /// Draw samples by block Gibbs sampling and save them as a PNG grid.
+    Sample(SampleArgs),
+    /// Save the learned filters (each hidden unit's weights) as a PNG grid.
+    Filters(FiltersArgs),
+}
+
+/// Negative-phase method.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum MethodArg {
+    /// Contrastive divergence: chains start at the data.
+    Cd,
+    /// Persistent contrastive divergence: chains persist across updates.
+    Pcd,
+}
+
+/// Where the data comes from (shared by train and eval).
+#[derive(Args, Clone)]
+pub struct DataArgs {
+    /// Data set: mnist or bars-and-stripes (built in, needs no files).
+    #[arg(long, default_value = "bars-and-stripes", value_parser = parse_dataset)]
+    pub dataset: DatasetName,
+    /// Folder holding the data sets (default: $EBM_DATA, else ./data).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// How MNIST grey levels become binary: stochastic (fixed seed) or threshold.
+    #[arg(long, default_value = "stochastic", value_parser = parse_binarize)]
+    pub binarize: BinarizeMode,
+}
+
+fn parse_dataset(s: &str) -> Result<DatasetName, String> {
+    s.parse()
+}
+fn parse_binarize(s: &str) -> Result<BinarizeMode, String> {
+    s.parse()
+}
+
+/// Flags of `ebm rbm train`.
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Number of hidden units.
+    #[arg(long, default_value_t = 500)]
+    pub hidden: usize,
+    /// cd (contrastive divergence) or pcd (persistent CD).
+    #[arg(long, value_enum, default_value_t = MethodArg::Cd)]
+    pub method: MethodArg,
+    /// Gibbs steps per update (the k of CD-k / PCD-k).
+    #[arg(long, default_value_t = 1)]
+    pub k: usize,
+    /// Persistent chains for PCD (default: the batch size).
+    #[arg(long)]
+    pub chains: Option<usize>,
+    /// Total epochs (with --resume: the new total).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Examples per minibatch.
+    #[arg(long, default_value_t = 100)]
+    pub batch: usize,
+    /// Base learning rate.
+    #[arg(long, default_value_t = 0.05)]
+    pub lr: f32,
+    /// Learning-rate schedule: constant, linear (to 0 at the last epoch) or inverse:R.
+    #[arg(long, default_value = "constant")]
+    pub lr_schedule: String,
+    /// Momentum after the switch epoch.
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f32,
+    /// Momentum before the switch epoch.
+    #[arg(long, default_value_t = 0.5)]
+    pub initial_momentum: f32,
+    /// First epoch (0-based) that uses --momentum.
+    #[arg(long, default_value_t = 5)]
+    pub momentum_switch: usize,
+    /// L2 weight decay on the weights.
+    #[arg(long, default_value_t = 2e-4)]
+    pub weight_decay: f32,
+    /// Target mean activity of hidden units (enables the sparsity penalty).
+    #[arg(long)]
+    pub sparsity_target: Option<f32>,
+    /// Weight of the sparsity penalty.
+    #[arg(long, default_value_t = 0.1)]
+    pub sparsity_cost: f32,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Threads (results are identical for any count).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Use only the first N training examples.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Where to save the trained model.
+    #[arg(long, default_value = "rbm.ebm")]
+    pub out: PathBuf,
+    /// Checkpoint file (default: OUT.ckpt).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Write the checkpoint every N epochs (0: never).
+    #[arg(long, default_value_t = 1)]
+    pub checkpoint_every: usize,
+    /// Resume from this checkpoint (its settings are kept; --epochs sets the new total).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Print metrics as one JSON object on the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress output on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Flags of `ebm rbm eval`.
+#[derive(Args)]
+pub struct EvalArgs {
+    /// The model file.
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Compute log Z exactly (the smaller layer must have at most 25 units).
+    #[arg(long)]
+    pub exact: bool,
+    /// AIS: number of runs.
+    #[arg(long, default_value_t = 100)]
+    pub ais_runs: usize,
+    /// AIS: number of intermediate distributions (Salakhutdinov & Murray use 14,500).
+    #[arg(long, default_value_t = 14_500)]
+    pub ais_betas: usize,
+    /// Examples for the pseudo-likelihood (it costs V x H per example).
+    #[arg(long, default_value_t = 1000)]
+    pub pl_examples: usize,
+    /// Use only the first N test examples.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Seed of AIS.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Threads.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Print metrics as one JSON object on the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `ebm rbm sample`.
+#[derive(Args)]
+pub struct SampleArgs {
+    /// The model file.
+    pub model: PathBuf,
+    /// Independent chains (one tile each).
+    #[arg(long, default_value_t = 100)]
+    pub chains: usize,
+    /// Gibbs sweeps per chain.
+    #[arg(long, default_value_t = 1000)]
+    pub steps: usize,
+    /// Output PNG.
+    #[arg(long)]
+    pub png: PathBuf,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Threads.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+}
+
+/// Flags of `ebm rbm filters`.
+#[derive(Args)]
+pub struct FiltersArgs {
+    /// The model file.
+    pub model: PathBuf,
+    /// Output PNG.
+    #[arg(long)]
+    pub png: PathBuf,
+    /// Number of hidden units to show (the first N).
+    #[arg(long, default_value_t = 100)]
+    pub count: usize,
+}
+
+/// Run one `ebm rbm` subcommand.
+pub fn run(command: RbmCommand) -> Result<(), Failure> {
+    match command {
+        RbmCommand::Train(args) => train::run(args),
+        RbmCommand::Eval(args) => eval::run(args),
+        RbmCommand::Sample(args) => pictures::sample(args),
+        RbmCommand::Filters(args) => pictures::filters(args),
+    }
+}
+
+/// Load the model at `path` or fail with exit code 2.
+fn load_model(path: &std::path::Path) -> Result<ebm_rbm::BinaryRbm, Failure> {
+    ebm_rbm::BinaryRbm::load(path).map_err(Failure::input)
+}
+
+/// Refuse a zero thread count with a message naming the flag.
+fn check_threads(threads: usize) -> Result<(), Failure> {
+    if threads == 0 {
+        Err(Failure::input("--threads must be at least 1"))
+    } else {
+        Ok(())
+    }
+}
+
+/// A rayon pool of `threads` threads (`--threads` was checked to be at least 1).
+fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, Failure> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Failure::run(format!("cannot start {threads} threads: {e}")))
+}

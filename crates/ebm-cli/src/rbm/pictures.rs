@@ -1,0 +1,82 @@
+//! `ebm rbm sample` and `ebm rbm filters`: PNG grids.
+
+use super::{FiltersArgs, SampleArgs, check_threads, load_model, thread_pool};
+use crate::Failure;
+use ebm_data::image_grid::{Scaling, write_png_grid};
+use ebm_kernels::Parallelism;
+use ebm_rbm::sampling::gibbs_samples;
+
+/// Tile shape for `n` visible units: a square when `n` is a perfect square, else a row.
+fn tile_shape(n: usize) -> (usize, usize) {
+    let side = (n as f64).sqrt().round() as usize;
+    if side * side == n {
+        (side, side)
+    } else {
+        (1, n)
+    }
+}
+
+/// Columns of a near-square grid of `count` tiles.
+fn grid_columns(count: usize) -> usize {
+    (count as f64).sqrt().ceil().max(1.0) as usize
+}
+
+/// Run `ebm rbm sample`.
+pub fn sample(args: SampleArgs) -> Result<(), Failure> {
+    check_threads(args.threads)?;
+    if args.chains == 0 || args.steps == 0 {
+        return Err(Failure::input("--chains and --steps must be at least 1"));
+    }
+    let model = load_model(&args.model)?;
+    let pool = thread_pool(args.threads)?;
+    let par = Parallelism::with_threads(args.threads);
+    let samples = pool
+        .install(|| gibbs_samples(&model, args.chains, args.steps, args.seed, par))
+        .map_err(Failure::input)?;
+    let (h, w) = tile_shape(model.n_visible());
+    write_png_grid(
+        &args.png,
+        &samples,
+        h,
+        w,
+        grid_columns(args.chains),
+        Scaling::Unit,
+    )
+    .map_err(Failure::input)?;
+    println!(
+        "wrote {} samples ({} Gibbs steps) to {}",
+        args.chains,
+        args.steps,
+        args.png.display()
+    );
+    Ok(())
+}
+
+/// Run `ebm rbm filters`.
+pub fn filters(args: FiltersArgs) -> Result<(), Failure> {
+    if args.count == 0 {
+        return Err(Failure::input("--count must be at least 1"));
+    }
+    let model = load_model(&args.model)?;
+    let (nv, nh) = (model.n_visible(), model.n_hidden());
+    let count = args.count.min(nh);
+    let weights = model.weights();
+    let mut tiles = vec![0.0f32; count * nv];
+    for j in 0..count {
+        for i in 0..nv {
+            tiles[j * nv + i] = weights[i * nh + j];
+        }
+    }
+    let (h, w) = tile_shape(nv);
+    write_png_grid(
+        &args.png,
+        &tiles,
+        h,
+        w,
+        grid_columns(count),
+        Scaling::SymmetricPerTile,
+    )
+    .map_err(Failure::input)?;
+    println!("wrote {count} filters to {}", args.png.display());
+    Ok(())
+}
