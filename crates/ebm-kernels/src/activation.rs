@@ -13,11 +13,17 @@ const LN2_LO: f32 = 1.428_606_8e-6;
 const EXP_MIN_INPUT: f32 = -87.0;
 const EXP_MAX_INPUT: f32 = 88.0;
 
+/// `1.5 * 2^23`: adding it to a float of magnitude below `2^22` rounds to an integer
+/// (round-to-nearest), which lands in the low mantissa bits.
+const ROUND_MAGIC: f32 = 12_582_912.0;
+
 /// `e^x` for one `f32`, accurate to about 2e-7 relative; inputs clamped to [-87, 88].
 #[inline(always)]
 pub fn exp_approx(x: f32) -> f32 {
     let x = x.clamp(EXP_MIN_INPUT, EXP_MAX_INPUT);
-    let n = (x * LOG2_E).round();
+    // n = round(x / ln 2) without a libm call: integer in the mantissa of `shifted`.
+    let shifted = x * LOG2_E + ROUND_MAGIC;
+    let n = shifted - ROUND_MAGIC;
     let r = x - n * LN2_HI - n * LN2_LO;
     // Taylor coefficients of e^r on |r| <= ln2/2, Horner form.
     let p = 1.0
@@ -26,7 +32,8 @@ pub fn exp_approx(x: f32) -> f32 {
                 + r * (1.0 / 6.0
                     + r * (1.0 / 24.0
                         + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    let scale = f32::from_bits((((n as i32) + 127) as u32) << 23);
+    let n_int = shifted.to_bits().wrapping_sub(ROUND_MAGIC.to_bits());
+    let scale = f32::from_bits(n_int.wrapping_add(127) << 23);
     p * scale
 }
 
@@ -55,36 +62,89 @@ pub fn softplus_scalar(x: f32) -> f32 {
     x.max(0.0) + ln_1p_unit(exp_approx(-x.abs()))
 }
 
-/// In place: `x[i] = sigmoid(x[i])`.
-pub fn sigmoid_in_place(x: &mut [f32]) {
-    for v in x.iter_mut() {
-        *v = sigmoid_scalar(*v);
-    }
-}
-
-/// In place: `x[i] = sigmoid(x[i] + bias[i % bias.len()])` for a row-major matrix whose
-/// rows have `bias.len()` columns (adds a bias row to every row, then squashes).
-pub fn add_bias_sigmoid_rows(x: &mut [f32], bias: &[f32]) {
-    assert!(
-        !bias.is_empty() && x.len() % bias.len() == 0,
-        "add_bias_sigmoid_rows: shape"
-    );
-    for row in x.chunks_exact_mut(bias.len()) {
-        for (v, &b) in row.iter_mut().zip(bias) {
-            *v = sigmoid_scalar(*v + b);
+crate::multiversion! {
+    /// In place: `x[i] = sigmoid(x[i])`.
+    pub fn sigmoid_in_place(x: &mut [f32]) {
+        for v in x.iter_mut() {
+            *v = sigmoid_scalar(*v);
         }
     }
 }
 
-/// In place: `x[i] = softplus(x[i])`.
-pub fn softplus_in_place(x: &mut [f32]) {
-    for v in x.iter_mut() {
-        *v = softplus_scalar(*v);
+crate::multiversion! {
+    /// In place: `x[i] = sigmoid(scale * x[i] + bias[i % bias.len()])` for a row-major
+    /// matrix whose rows have `bias.len()` columns.
+    pub fn scale_bias_sigmoid_rows(x: &mut [f32], scale: f32, bias: &[f32]) {
+        assert!(!bias.is_empty() && x.len() % bias.len() == 0, "scale_bias_sigmoid_rows: shape");
+        for row in x.chunks_exact_mut(bias.len()) {
+            for (v, &b) in row.iter_mut().zip(bias) {
+                *v = sigmoid_scalar(scale * *v + b);
+            }
+        }
     }
 }
 
-/// `sum_i softplus(x[i])`, accumulated in `f64`.
-pub fn softplus_sum(x: &[f32]) -> f64 {
+crate::multiversion! {
+    /// In place: `x[i] = sigmoid(scale * x[i])`.
+    pub fn scaled_sigmoid_in_place(x: &mut [f32], scale: f32) {
+        for v in x.iter_mut() {
+            *v = sigmoid_scalar(scale * *v);
+        }
+    }
+}
+
+crate::multiversion! {
+    /// In place: `x[i] = softplus(x[i])`.
+    pub fn softplus_in_place(x: &mut [f32]) {
+        for v in x.iter_mut() {
+            *v = softplus_scalar(*v);
+        }
+    }
+}
+
+crate::multiversion! {
+    /// `sum_i softplus(x[i])`, accumulated in `f64`.
+    pub fn softplus_sum(x: &[f32]) -> f64 {
+        softplus_sum_body(x)
+    }
+}
+
+crate::multiversion! {
+    /// `sum_i [softplus(beta * x_i) - softplus(beta_prev * x_i)]` for `beta, beta_prev >= 0`,
+    /// returned as `(linear, bounded)` with the sum equal to
+    /// `(beta - beta_prev) * linear + bounded`: `linear = sum_i max(x_i, 0)` carries the large
+    /// part exactly in `f64`, `bounded = sum_i g(beta |x_i|) - g(beta_prev |x_i|)` with
+    /// `g(t) = ln(1 + e^-t)` is small. Used by AIS, where the difference of two large
+    /// softplus sums would lose precision in `f32`.
+    pub fn softplus_difference_parts(x: &[f32], beta: f32, beta_prev: f32) -> (f64, f64) {
+        let mut linear = [0.0f32; 8];
+        let mut bounded = [0.0f32; 8];
+        let (mut linear_total, mut bounded_total) = (0.0f64, 0.0f64);
+        for block in x.chunks(64) {
+            let mut chunks = block.chunks_exact(8);
+            for c in &mut chunks {
+                for ((l, b), &v) in linear.iter_mut().zip(bounded.iter_mut()).zip(c) {
+                    let a = v.abs();
+                    *l += v.max(0.0);
+                    *b += softplus_scalar(-beta * a) - softplus_scalar(-beta_prev * a);
+                }
+            }
+            for &v in chunks.remainder() {
+                let a = v.abs();
+                linear_total += v.max(0.0) as f64;
+                bounded_total += (softplus_scalar(-beta * a) - softplus_scalar(-beta_prev * a)) as f64;
+            }
+            linear_total += linear.iter().map(|&l| l as f64).sum::<f64>();
+            bounded_total += bounded.iter().map(|&b| b as f64).sum::<f64>();
+            linear = [0.0; 8];
+            bounded = [0.0; 8];
+        }
+        (linear_total, bounded_total)
+    }
+}
+
+#[inline(always)]
+fn softplus_sum_body(x: &[f32]) -> f64 {
     // Accumulate blocks in f32 lanes (vectorizable), then fold each block into f64.
     const BLOCK: usize = 64;
     let mut total = 0.0f64;

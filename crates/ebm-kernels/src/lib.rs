@@ -6,7 +6,9 @@
 //! - [`activation`]: branch-free, vectorizable sigmoid / softplus / log-sum-exp;
 //! - [`rng`]: RNG streams keyed by `(seed, epoch, chunk)` and bulk random-bit buffers;
 //! - [`sampling`]: Bernoulli sampling from pre-drawn random bits;
-//! - [`sparse`]: products with binary matrices over their active entries only.
+//! - [`sparse`]: products with binary matrices over their active entries only;
+//! - [`update`]: the momentum SGD parameter update;
+//! - [`dispatch`]: runtime AVX2+FMA dispatch of the hot loops above.
 //!
 //! ```
 //! use ebm_kernels::{MatMut, MatRef, Parallelism, gemm::gemm};
@@ -21,11 +23,13 @@
 //! ```
 
 pub mod activation;
+pub mod dispatch;
 pub mod gemm;
 pub mod matrix;
 pub mod rng;
 pub mod sampling;
 pub mod sparse;
+pub mod update;
 
 pub use matrix::{MatMut, MatRef};
 

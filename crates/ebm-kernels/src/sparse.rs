@@ -13,6 +13,8 @@ use rayon::prelude::*;
 #[derive(Clone, Debug, Default)]
 pub struct ActiveIndex {
     offsets: Vec<usize>,
+    /// Active inner indices; only the first `offsets[outer_len]` entries are meaningful
+    /// (the rest is scratch kept to rebuild without reallocating).
     indices: Vec<u32>,
     inner_len: usize,
 }
@@ -27,21 +29,33 @@ impl ActiveIndex {
     pub fn rebuild_from_rows(&mut self, x: &[f32], rows: usize, cols: usize) {
         assert_eq!(x.len(), rows * cols, "ActiveIndex: length != rows * cols");
         assert!(cols <= u32::MAX as usize);
-        self.offsets.clear();
-        self.indices.clear();
         self.inner_len = cols;
+        self.offsets.clear();
         self.offsets.push(0);
-        for row in x.chunks_exact(cols.max(1)).take(rows) {
-            for (c, &v) in row.iter().enumerate() {
-                if v > 0.5 {
-                    self.indices.push(c as u32);
-                }
-            }
-            self.offsets.push(self.indices.len());
+        if self.indices.len() < x.len() {
+            self.indices.resize(x.len(), 0);
         }
-        if cols == 0 {
+        let mut count = 0usize;
+        if cols > 0 {
+            for row in x.chunks_exact(cols) {
+                // Branch-free compaction: always write, advance only past ones.
+                let dst = &mut self.indices[count..count + cols];
+                let mut n = 0usize;
+                for (c, &v) in row.iter().enumerate() {
+                    dst[n.min(cols - 1)] = c as u32;
+                    n += (v > 0.5) as usize;
+                }
+                count += n;
+                self.offsets.push(count);
+            }
+        } else {
             self.offsets.resize(rows + 1, 0);
         }
+    }
+
+    /// Number of ones indexed.
+    pub fn count(&self) -> usize {
+        self.offsets.last().copied().unwrap_or(0)
     }
 
     /// Write the transpose (for each inner index, the outer indices where it is one) to `out`.
@@ -50,22 +64,28 @@ impl ActiveIndex {
         out.inner_len = outer_len;
         out.offsets.clear();
         out.offsets.resize(self.inner_len + 1, 0);
-        for &c in &self.indices {
+        for &c in &self.indices[..self.count()] {
             out.offsets[c as usize + 1] += 1;
         }
         for i in 0..self.inner_len {
             out.offsets[i + 1] += out.offsets[i];
         }
-        out.indices.clear();
-        out.indices.resize(self.indices.len(), 0);
-        // `cursor` reuses the tail of offsets' logic: next free slot per inner index.
-        let mut cursor: Vec<usize> = out.offsets[..self.inner_len].to_vec();
+        if out.indices.len() < self.count() {
+            out.indices.resize(self.count(), 0);
+        }
+        // Scatter using offsets[c] as the next free slot of column c; afterwards each
+        // offsets[c] has advanced to the start of column c + 1, so shift back by one.
         for r in 0..outer_len {
             for &c in self.active(r) {
-                out.indices[cursor[c as usize]] = r as u32;
-                cursor[c as usize] += 1;
+                let slot = &mut out.offsets[c as usize];
+                out.indices[*slot] = r as u32;
+                *slot += 1;
             }
         }
+        for c in (1..=self.inner_len).rev() {
+            out.offsets[c] = out.offsets[c - 1];
+        }
+        out.offsets[0] = 0;
     }
 
     /// Number of outer entries (rows).
@@ -89,7 +109,7 @@ impl ActiveIndex {
         if total == 0 {
             0.0
         } else {
-            self.indices.len() as f64 / total as f64
+            self.count() as f64 / total as f64
         }
     }
 }
@@ -116,19 +136,7 @@ pub fn binary_times(
         bias.is_empty() || bias.len() == k,
         "binary_times: bias length"
     );
-    let row_kernel = |(r, out): (usize, &mut [f32])| {
-        if bias.is_empty() {
-            out.fill(0.0);
-        } else {
-            out.copy_from_slice(bias);
-        }
-        for &i in x.active(r) {
-            let w_row = w.row(i as usize);
-            for (o, &v) in out.iter_mut().zip(w_row) {
-                *o += v;
-            }
-        }
-    };
+    let row_kernel = |(r, out): (usize, &mut [f32])| gather_add_row(out, bias, x.active(r), w);
     if k == 0 {
         return;
     }
@@ -139,6 +147,50 @@ pub fn binary_times(
             .with_min_len(ROWS_PER_TASK)
             .enumerate()
             .for_each(row_kernel),
+    }
+}
+
+crate::multiversion! {
+    /// `out = bias + sum_{i in active} w[i, :]` (`bias` may be empty for zero), four rows
+    /// of `w` at a time so `out` is loaded and stored once per four rows.
+    fn gather_add_row(out: &mut [f32], bias: &[f32], active: &[u32], w: MatRef<'_>) {
+        let k = out.len();
+        if bias.is_empty() {
+            out.fill(0.0);
+        } else {
+            out.copy_from_slice(&bias[..k]);
+        }
+        let mut groups = active.chunks_exact(4);
+        for g in &mut groups {
+            let (a, b, c, d) = (&w.row(g[0] as usize)[..k], &w.row(g[1] as usize)[..k], &w.row(g[2] as usize)[..k], &w.row(g[3] as usize)[..k]);
+            for ((((o, &a), &b), &c), &d) in out.iter_mut().zip(a).zip(b).zip(c).zip(d) {
+                *o += (a + b) + (c + d);
+            }
+        }
+        for &i in groups.remainder() {
+            for (o, &v) in out.iter_mut().zip(&w.row(i as usize)[..k]) {
+                *o += v;
+            }
+        }
+    }
+}
+
+crate::multiversion! {
+    /// `out += scale * sum_{r in active} h[r, :]`, four rows at a time.
+    fn scaled_gather_add(out: &mut [f32], scale: f32, active: &[u32], h: MatRef<'_>) {
+        let k = out.len();
+        let mut groups = active.chunks_exact(4);
+        for g in &mut groups {
+            let (a, b, c, d) = (&h.row(g[0] as usize)[..k], &h.row(g[1] as usize)[..k], &h.row(g[2] as usize)[..k], &h.row(g[3] as usize)[..k]);
+            for ((((o, &a), &b), &c), &d) in out.iter_mut().zip(a).zip(b).zip(c).zip(d) {
+                *o += scale * ((a + b) + (c + d));
+            }
+        }
+        for &r in groups.remainder() {
+            for (o, &v) in out.iter_mut().zip(&h.row(r as usize)[..k]) {
+                *o += scale * v;
+            }
+        }
     }
 }
 
@@ -181,12 +233,7 @@ pub fn transposed_binary_times(dst: &mut [f32], terms: &[ScaledProduct<'_>], par
     let row_kernel = |(i, out): (usize, &mut [f32])| {
         out.fill(0.0);
         for t in terms {
-            for &r in t.x_columns.active(i) {
-                let h_row = t.h.row(r as usize);
-                for (o, &v) in out.iter_mut().zip(h_row) {
-                    *o += t.scale * v;
-                }
-            }
+            scaled_gather_add(out, t.scale, t.x_columns.active(i), t.h);
         }
     };
     match par {

@@ -11,7 +11,10 @@ use crate::products::{hidden_input, visible_input_no_bias};
 use crate::{BinaryRbm, RbmError};
 use ebm_data::Dataset;
 use ebm_kernels::Parallelism;
-use ebm_kernels::activation::{sigmoid_scalar, softplus_f64, softplus_scalar};
+use ebm_kernels::activation::{
+    scale_bias_sigmoid_rows, scaled_sigmoid_in_place, sigmoid_scalar, softplus_difference_parts,
+    softplus_f64,
+};
 use ebm_kernels::rng::{fill_u32, stream};
 use ebm_kernels::sampling::bernoulli;
 use ebm_kernels::sparse::ActiveIndex;
@@ -160,33 +163,21 @@ pub fn ais_log_partition(
                 .sum();
             // softplus(βx) - softplus(β'x) = (β-β') max(x,0) + g(β|x|) - g(β'|x|),
             // g(t) = ln(1 + e^-t): the large linear part in f64, the bounded rest in f32.
-            let mut linear = 0.0f64;
-            let mut bounded = 0.0f32;
-            for &xj in x {
-                linear += xj.max(0.0) as f64;
-                let a = xj.abs();
-                bounded += softplus_scalar(-beta32 * a) - softplus_scalar(-prev32 * a);
-            }
-            *w += step * (visible_term + linear) + bounded as f64;
+            let (linear, bounded) = softplus_difference_parts(x, beta32, prev32);
+            *w += step * (visible_term + linear) + bounded;
         }
         if k == last {
             break;
         }
         // Gibbs transition at β: h ~ p_β(h | v), v ~ p_β(v | h).
-        for x in hidden_in.iter_mut() {
-            *x = sigmoid_scalar(beta32 * *x);
-        }
+        scaled_sigmoid_in_place(&mut hidden_in, beta32);
         fill_u32(&mut rng, &mut bits[..runs * nh]);
         bernoulli(&hidden_in, &bits, &mut hidden);
         visible_input_no_bias(model, &hidden, runs, &mut visible_probs, par);
         for ((vb, &bi), &ai) in visible_bias_at_beta.iter_mut().zip(b).zip(base) {
             *vb = ((1.0 - beta) * ai as f64 + beta * bi as f64) as f32;
         }
-        for row in visible_probs.chunks_exact_mut(nv) {
-            for (p, &bias) in row.iter_mut().zip(&visible_bias_at_beta) {
-                *p = sigmoid_scalar(beta32 * *p + bias);
-            }
-        }
+        scale_bias_sigmoid_rows(&mut visible_probs, beta32, &visible_bias_at_beta);
         fill_u32(&mut rng, &mut bits[..runs * nv]);
         bernoulli(&visible_probs, &bits, &mut visible);
     }

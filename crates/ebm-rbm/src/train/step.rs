@@ -7,8 +7,8 @@ use ebm_kernels::gemm::gemm;
 use ebm_kernels::rng::{StreamRng, fill_u32};
 use ebm_kernels::sampling::bernoulli;
 use ebm_kernels::sparse::{ActiveIndex, ScaledProduct, transposed_binary_times};
+use ebm_kernels::update::momentum_step;
 use ebm_kernels::{MatMut, MatRef, Parallelism};
-use rayon::prelude::*;
 
 /// Buffers for one minibatch update, sized once for the largest batch.
 pub(super) struct Workspace {
@@ -80,37 +80,6 @@ fn add_column_means(out: &mut [f32], x: &[f32], rows: usize, scale: f32) {
         for (o, &v) in out.iter_mut().zip(row) {
             *o += s * v;
         }
-    }
-}
-
-/// `velocity = momentum * velocity + lr * (grad - decay * param)`; `param += velocity`.
-fn momentum_update(
-    param: &mut [f32],
-    velocity: &mut [f32],
-    grad: &[f32],
-    lr: f32,
-    momentum: f32,
-    decay: f32,
-    par: Parallelism,
-) {
-    const CHUNK: usize = 1 << 14;
-    let kernel = |((p, v), g): ((&mut [f32], &mut [f32]), &[f32])| {
-        for ((p, v), &g) in p.iter_mut().zip(v.iter_mut()).zip(g) {
-            *v = momentum * *v + lr * (g - decay * *p);
-            *p += *v;
-        }
-    };
-    match par {
-        Parallelism::Sequential => param
-            .chunks_mut(CHUNK)
-            .zip(velocity.chunks_mut(CHUNK))
-            .zip(grad.chunks(CHUNK))
-            .for_each(kernel),
-        Parallelism::Threads(_) => param
-            .par_chunks_mut(CHUNK)
-            .zip(velocity.par_chunks_mut(CHUNK))
-            .zip(grad.par_chunks(CHUNK))
-            .for_each(kernel),
     }
 }
 
@@ -275,7 +244,7 @@ pub(super) fn update(
 
     let (weights, visible_bias, hidden_bias) = state.model.parameters_mut();
     let (lr, m) = (rates.learning_rate, rates.momentum);
-    momentum_update(
+    momentum_step(
         weights,
         &mut state.weight_velocity,
         &ws.weight_grad,
@@ -284,7 +253,7 @@ pub(super) fn update(
         config.weight_decay,
         par,
     );
-    momentum_update(
+    momentum_step(
         visible_bias,
         &mut state.visible_velocity,
         &ws.visible_grad,
@@ -293,7 +262,7 @@ pub(super) fn update(
         0.0,
         Parallelism::Sequential,
     );
-    momentum_update(
+    momentum_step(
         hidden_bias,
         &mut state.hidden_velocity,
         &ws.hidden_grad,
