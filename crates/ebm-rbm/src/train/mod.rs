@@ -137,7 +137,7 @@ impl TrainConfig {
         if self.threads == 0 {
             return bad("threads must be at least 1");
         }
-        if !(self.max_abs_weight > 0.0) {
+        if self.max_abs_weight.is_nan() || self.max_abs_weight <= 0.0 {
             return bad("max |weight| must be positive");
         }
         Ok(())

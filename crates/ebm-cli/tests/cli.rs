@@ -1,0 +1,308 @@
+//! End-to-end tests of the `ebm` binary: the bars-and-stripes workflow that needs no
+//! data, the CLI contract (`--json` last line, exit code 2 with a one-line error naming
+//! the file or flag), checkpoints and resume, and that a failed run keeps the old model.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ebm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ebm"))
+        .args(args)
+        .env_remove("EBM_DATA")
+        .output()
+        .expect("run ebm")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ebm-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn last_json(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or_else(|| {
+        panic!(
+            "no stdout; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {line}"))
+}
+
+fn stderr_line(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "expected a one-line error, got: {err}"
+    );
+    err
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn train_bas(out: &Path, epochs: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "rbm",
+        "train",
+        "--dataset",
+        "bars-and-stripes",
+        "--hidden",
+        "16",
+        "--batch",
+        "10",
+        "--out",
+        p(out),
+        "--json",
+        "--quiet",
+        "--epochs",
+        epochs,
+    ];
+    if !extra.contains(&"--lr") {
+        args.extend_from_slice(&["--lr", "0.1"]);
+    }
+    args.extend_from_slice(extra);
+    ebm(&args)
+}
+
+#[test]
+fn bars_and_stripes_train_eval_sample_filters() {
+    let dir = temp_dir("bas");
+    let model = dir.join("bas.ebm");
+    let out = train_bas(&model, "300", &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let train = last_json(&out);
+    for key in ["train_seconds", "seconds_per_epoch", "recon_error"] {
+        assert!(train[key].is_number(), "train --json lacks {key}");
+    }
+    assert!(dir.join("bas.ebm.ckpt").exists(), "checkpoint written");
+
+    let exact = last_json(&ebm(&[
+        "rbm",
+        "eval",
+        p(&model),
+        "--dataset",
+        "bars-and-stripes",
+        "--exact",
+        "--json",
+    ]));
+    let ais = last_json(&ebm(&[
+        "rbm",
+        "eval",
+        p(&model),
+        "--dataset",
+        "bars-and-stripes",
+        "--ais-runs",
+        "100",
+        "--ais-betas",
+        "5000",
+        "--json",
+    ]));
+    for key in ["log_z", "log_z_std", "test_ll", "recon_error"] {
+        assert!(
+            exact[key].is_number() && ais[key].is_number(),
+            "eval --json lacks {key}"
+        );
+    }
+    let (ll, lz_exact, lz_ais) = (
+        exact["test_ll"].as_f64().unwrap(),
+        exact["log_z"].as_f64().unwrap(),
+        ais["log_z"].as_f64().unwrap(),
+    );
+    // Uniform model: 16 ln 2 = -11.09 nats; a trained model is far better.
+    assert!(ll > -8.0 && ll < -3.39, "test_ll {ll}");
+    // 100 runs x 5000 betas: the reported spread is a few hundredths of a nat.
+    assert!(
+        (lz_exact - lz_ais).abs() < 0.2,
+        "exact {lz_exact} vs ais {lz_ais}"
+    );
+
+    let png = dir.join("samples.png");
+    assert!(
+        ebm(&[
+            "rbm",
+            "sample",
+            p(&model),
+            "--chains",
+            "16",
+            "--steps",
+            "50",
+            "--png",
+            p(&png)
+        ])
+        .status
+        .success()
+    );
+    let filters = dir.join("filters.png");
+    assert!(
+        ebm(&["rbm", "filters", p(&model), "--png", p(&filters)])
+            .status
+            .success()
+    );
+    for f in [png, filters] {
+        assert_eq!(&std::fs::read(&f).unwrap()[..4], b"\x89PNG");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn resume_continues_to_the_new_epoch_total() {
+    let dir = temp_dir("resume");
+    let model = dir.join("m.ebm");
+    assert!(train_bas(&model, "5", &[]).status.success());
+    let ckpt = dir.join("m.ebm.ckpt");
+    let out = ebm(&[
+        "rbm",
+        "train",
+        "--dataset",
+        "bars-and-stripes",
+        "--resume",
+        p(&ckpt),
+        "--epochs",
+        "8",
+        "--out",
+        p(&model),
+        "--json",
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = last_json(&out);
+    assert_eq!(
+        (j["epochs"].as_u64(), j["epochs_run"].as_u64()),
+        (Some(8), Some(3))
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_input_is_a_one_line_error_with_exit_code_2() {
+    let dir = temp_dir("bad");
+    let missing = dir.join("nope.ebm");
+    let out = ebm(&[
+        "rbm",
+        "eval",
+        p(&missing),
+        "--dataset",
+        "bars-and-stripes",
+        "--exact",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_line(&out).contains("nope.ebm"));
+
+    let garbage = dir.join("garbage.ebm");
+    std::fs::write(&garbage, b"this is not a model").unwrap();
+    let out = ebm(&[
+        "rbm",
+        "filters",
+        p(&garbage),
+        "--png",
+        p(&dir.join("f.png")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_line(&out).contains("not an ebm model file"));
+
+    let model = dir.join("m.ebm");
+    assert!(train_bas(&model, "2", &[]).status.success());
+    let mut bytes = std::fs::read(&model).unwrap();
+    bytes.truncate(bytes.len() - 10);
+    let truncated = dir.join("truncated.ebm");
+    std::fs::write(&truncated, &bytes).unwrap();
+    let out = ebm(&[
+        "rbm",
+        "eval",
+        p(&truncated),
+        "--dataset",
+        "bars-and-stripes",
+        "--exact",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_line(&out).contains("truncated"));
+
+    let out = ebm(&[
+        "rbm",
+        "train",
+        "--dataset",
+        "bars-and-stripes",
+        "--k",
+        "0",
+        "--out",
+        p(&dir.join("x.ebm")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_line(&out).starts_with("error: --k"));
+
+    let out = ebm(&[
+        "rbm",
+        "train",
+        "--dataset",
+        "mnist",
+        "--data",
+        p(&dir.join("no-such-dir")),
+        "--out",
+        p(&dir.join("x.ebm")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_line(&out).contains("no-such-dir"));
+
+    let out = ebm(&["rbm", "train", "--dataset", "cifar"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = ebm(&[
+        "rbm",
+        "eval",
+        p(&model),
+        "--dataset",
+        "bars-and-stripes",
+        "--exact",
+        "--ais-runs",
+        "1",
+    ]);
+    assert!(out.status.success(), "exact eval ignores AIS settings");
+    let out = ebm(&[
+        "rbm",
+        "eval",
+        p(&model),
+        "--dataset",
+        "bars-and-stripes",
+        "--ais-runs",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_line(&out).contains("--ais-runs"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_diverging_run_keeps_the_previous_model() {
+    let dir = temp_dir("diverge");
+    let model = dir.join("m.ebm");
+    assert!(train_bas(&model, "3", &[]).status.success());
+    let before = std::fs::read(&model).unwrap();
+    let out = train_bas(
+        &model,
+        "50",
+        &["--lr", "1e7", "--checkpoint", p(&dir.join("d.ckpt"))],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_line(&out);
+    assert!(err.contains("diverged") && err.contains("--lr"), "{err}");
+    assert_eq!(
+        std::fs::read(&model).unwrap(),
+        before,
+        "previous model untouched"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
