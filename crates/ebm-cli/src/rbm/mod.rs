@@ -132,7 +132,7 @@ pub struct TrainArgs {
 /// Flags of `ebm rbm eval`.
 #[derive(Args)]
 pub struct EvalArgs {
-    /// The model file.
+    /// The model file (or a training checkpoint).
     pub model: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
@@ -207,8 +207,13 @@ pub fn run(command: RbmCommand) -> Result<(), Failure> {
     }
 }
 
-/// Load the model at `path` or fail with exit code 2.
+/// Load the model at `path` (a model file, or a training checkpoint whose current model
+/// is taken) or fail with exit code 2.
 fn load_model(path: &std::path::Path) -> Result<ebm_rbm::BinaryRbm, Failure> {
+    let header = ebm_core::model_file::read_header(path).map_err(Failure::input)?;
+    if header.kind == ebm_rbm::train::CHECKPOINT_KIND {
+        return ebm_rbm::train::TrainState::load_checkpoint(path).map(|state| state.model).map_err(Failure::input);
+    }
     ebm_rbm::BinaryRbm::load(path).map_err(Failure::input)
 }
 
