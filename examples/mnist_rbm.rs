@@ -22,7 +22,10 @@ use std::path::PathBuf;
 struct PrintEpochs;
 impl TrainObserver for PrintEpochs {
     fn on_epoch(&mut self, r: &EpochReport, _state: &TrainState) -> Result<(), String> {
-        eprintln!("epoch {}/{}: recon error {:.3}, {:.0} images/s", r.epoch, r.epochs, r.recon_error, r.examples_per_second);
+        eprintln!(
+            "epoch {}/{}: recon error {:.3}, {:.0} images/s",
+            r.epoch, r.epochs, r.recon_error, r.examples_per_second
+        );
         Ok(())
     }
 }
@@ -30,7 +33,9 @@ impl TrainObserver for PrintEpochs {
 fn arg<T: std::str::FromStr>(args: &[String], i: usize, default: T) -> Result<T, String> {
     match args.get(i) {
         None => Ok(default),
-        Some(s) => s.parse().map_err(|_| format!("argument {}: cannot parse '{s}'", i + 1)),
+        Some(s) => s
+            .parse()
+            .map_err(|_| format!("argument {}: cannot parse '{s}'", i + 1)),
     }
 }
 
@@ -47,8 +52,18 @@ fn main() -> Result<(), Box<dyn Error>> {
         other => return Err(format!("method must be cd or pcd, not '{other}'").into()),
     };
     let root = data_dir::resolve(None);
-    let train_set = load_binary(DatasetName::Mnist, &root, Split::Train, BinarizeMode::Stochastic)?;
-    let test_set = load_binary(DatasetName::Mnist, &root, Split::Test, BinarizeMode::Stochastic)?;
+    let train_set = load_binary(
+        DatasetName::Mnist,
+        &root,
+        Split::Train,
+        BinarizeMode::Stochastic,
+    )?;
+    let test_set = load_binary(
+        DatasetName::Mnist,
+        &root,
+        Split::Test,
+        BinarizeMode::Stochastic,
+    )?;
     let out = PathBuf::from(format!("out/mnist_{method_name}{k}"));
     std::fs::create_dir_all(&out)?;
 
@@ -59,7 +74,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         epochs,
         batch_size: 100,
         learning_rate: lr,
-        learning_rate_schedule: LearningRateSchedule::Linear { final_fraction: 0.0 },
+        learning_rate_schedule: LearningRateSchedule::Linear {
+            final_fraction: 0.0,
+        },
         weight_decay: 1e-4,
         threads,
         ..TrainConfig::default()
@@ -69,15 +86,41 @@ fn main() -> Result<(), Box<dyn Error>> {
     let model = &state.model;
     model.save(&out.join("model.ebm"))?;
 
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
     let par = Parallelism::with_threads(threads);
-    let ais = pool.install(|| ais_log_partition(model, &base_rate_visible_bias(&train_set), &AisConfig::new(100, 14_500, 1), par))?;
+    let ais = pool.install(|| {
+        ais_log_partition(
+            model,
+            &base_rate_visible_bias(&train_set),
+            &AisConfig::new(100, 14_500, 1),
+            par,
+        )
+    })?;
     let test_ll = pool.install(|| log_likelihood(model, &test_set, ais.log_z, par))?;
     let samples = pool.install(|| gibbs_samples(model, 100, 1000, 3, par))?;
-    write_png_grid(&out.join("samples.png"), &samples, 28, 28, 10, Scaling::Unit)?;
+    write_png_grid(
+        &out.join("samples.png"),
+        &samples,
+        28,
+        28,
+        10,
+        Scaling::Unit,
+    )?;
     let (nv, nh) = (model.n_visible(), model.n_hidden());
-    let filters: Vec<f32> = (0..100).flat_map(|j| (0..nv).map(move |i| (i, j))).map(|(i, j)| model.weights()[i * nh + j]).collect();
-    write_png_grid(&out.join("filters.png"), &filters, 28, 28, 10, Scaling::SymmetricPerTile)?;
+    let filters: Vec<f32> = (0..100)
+        .flat_map(|j| (0..nv).map(move |i| (i, j)))
+        .map(|(i, j)| model.weights()[i * nh + j])
+        .collect();
+    write_png_grid(
+        &out.join("filters.png"),
+        &filters,
+        28,
+        28,
+        10,
+        Scaling::SymmetricPerTile,
+    )?;
     let metrics = format!(
         "{{\"method\":\"{method_name}\",\"k\":{k},\"epochs\":{epochs},\"train_seconds\":{:.1},\"seconds_per_epoch\":{:.3},\"log_z\":{:.4},\"log_z_std\":{:.4},\"test_ll\":{test_ll:.4}}}",
         summary.train_seconds, summary.seconds_per_epoch, ais.log_z, ais.log_z_std

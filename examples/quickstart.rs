@@ -7,7 +7,9 @@
 use ebm::data::bars_and_stripes;
 use ebm::data::image_grid::{Scaling, write_png_grid};
 use ebm::kernels::Parallelism;
-use ebm::rbm::metrics::{AisConfig, ais_log_partition, base_rate_visible_bias, exact_log_partition, log_likelihood};
+use ebm::rbm::metrics::{
+    AisConfig, ais_log_partition, base_rate_visible_bias, exact_log_partition, log_likelihood,
+};
 use ebm::rbm::sampling::gibbs_samples;
 use ebm::rbm::train::{Method, NoObserver, TrainConfig, TrainState, train};
 use std::error::Error;
@@ -32,14 +34,29 @@ fn main() -> Result<(), Box<dyn Error>> {
     let model = &state.model;
     let par = Parallelism::Sequential;
     let exact = exact_log_partition(model, par)?;
-    let ais = ais_log_partition(model, &base_rate_visible_bias(&data), &AisConfig::new(100, 10_000, 1), par)?;
+    let ais = ais_log_partition(
+        model,
+        &base_rate_visible_bias(&data),
+        &AisConfig::new(100, 10_000, 1),
+        par,
+    )?;
     let ll = log_likelihood(model, &data, exact, par)?;
 
     let samples = gibbs_samples(model, 64, 1000, 7, par)?;
     write_png_grid(&out.join("samples.png"), &samples, 4, 4, 8, Scaling::Unit)?;
     let (nv, nh) = (model.n_visible(), model.n_hidden());
-    let filters: Vec<f32> = (0..nh).flat_map(|j| (0..nv).map(move |i| (i, j))).map(|(i, j)| model.weights()[i * nh + j]).collect();
-    write_png_grid(&out.join("filters.png"), &filters, 4, 4, 4, Scaling::SymmetricPerTile)?;
+    let filters: Vec<f32> = (0..nh)
+        .flat_map(|j| (0..nv).map(move |i| (i, j)))
+        .map(|(i, j)| model.weights()[i * nh + j])
+        .collect();
+    write_png_grid(
+        &out.join("filters.png"),
+        &filters,
+        4,
+        4,
+        4,
+        Scaling::SymmetricPerTile,
+    )?;
     model.save(&out.join("model.ebm"))?;
 
     let metrics = format!(
@@ -52,6 +69,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     );
     ebm::core::atomic::write_atomic(&out.join("metrics.json"), metrics.as_bytes())?;
     println!("{metrics}");
-    println!("wrote {}/{{samples.png, filters.png, model.ebm, metrics.json}}", out.display());
+    println!(
+        "wrote {}/{{samples.png, filters.png, model.ebm, metrics.json}}",
+        out.display()
+    );
     Ok(())
 }

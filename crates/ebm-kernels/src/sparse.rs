@@ -136,7 +136,14 @@ pub fn binary_times(
         bias.is_empty() || bias.len() == k,
         "binary_times: bias length"
     );
-    let row_kernel = |(r, out): (usize, &mut [f32])| gather_add_row(out, bias, x.active(r), w);
+    let row_kernel = |(r, out): (usize, &mut [f32])| {
+        if bias.is_empty() {
+            out.fill(0.0);
+        } else {
+            out.copy_from_slice(bias);
+        }
+        scaled_gather_add(out, 1.0, x.active(r), w);
+    };
     if k == 0 {
         return;
     }
@@ -151,32 +158,8 @@ pub fn binary_times(
 }
 
 crate::multiversion! {
-    /// `out = bias + sum_{i in active} w[i, :]` (`bias` may be empty for zero), four rows
-    /// of `w` at a time so `out` is loaded and stored once per four rows.
-    fn gather_add_row(out: &mut [f32], bias: &[f32], active: &[u32], w: MatRef<'_>) {
-        let k = out.len();
-        if bias.is_empty() {
-            out.fill(0.0);
-        } else {
-            out.copy_from_slice(&bias[..k]);
-        }
-        let mut groups = active.chunks_exact(4);
-        for g in &mut groups {
-            let (a, b, c, d) = (&w.row(g[0] as usize)[..k], &w.row(g[1] as usize)[..k], &w.row(g[2] as usize)[..k], &w.row(g[3] as usize)[..k]);
-            for ((((o, &a), &b), &c), &d) in out.iter_mut().zip(a).zip(b).zip(c).zip(d) {
-                *o += (a + b) + (c + d);
-            }
-        }
-        for &i in groups.remainder() {
-            for (o, &v) in out.iter_mut().zip(&w.row(i as usize)[..k]) {
-                *o += v;
-            }
-        }
-    }
-}
-
-crate::multiversion! {
-    /// `out += scale * sum_{r in active} h[r, :]`, four rows at a time.
+    /// `out += scale * sum_{r in active} h[r, :]`, four rows of `h` at a time so `out` is
+    /// loaded and stored once per four rows.
     fn scaled_gather_add(out: &mut [f32], scale: f32, active: &[u32], h: MatRef<'_>) {
         let k = out.len();
         let mut groups = active.chunks_exact(4);

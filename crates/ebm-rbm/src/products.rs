@@ -58,16 +58,7 @@ pub fn hidden_input(
 
 /// `out = H W^T + 1 b^T` for `rows` hidden vectors `h` (row-major).
 pub fn visible_input(model: &BinaryRbm, h: &[f32], rows: usize, out: &mut [f32], par: Parallelism) {
-    let (nv, nh) = (model.n_visible(), model.n_hidden());
-    let w_t = MatRef::from_row_major(model.weights(), nv, nh).t();
-    gemm(
-        0.0,
-        &mut MatMut::from_row_major(out, rows, nv),
-        1.0,
-        MatRef::from_row_major(h, rows, nh),
-        w_t,
-        par,
-    );
+    visible_input_no_bias(model, h, rows, out, par);
     add_row_bias(out, model.visible_bias());
 }
 

@@ -212,7 +212,9 @@ pub fn run(command: RbmCommand) -> Result<(), Failure> {
 fn load_model(path: &std::path::Path) -> Result<ebm_rbm::BinaryRbm, Failure> {
     let header = ebm_core::model_file::read_header(path).map_err(Failure::input)?;
     if header.kind == ebm_rbm::train::CHECKPOINT_KIND {
-        return ebm_rbm::train::TrainState::load_checkpoint(path).map(|state| state.model).map_err(Failure::input);
+        return ebm_rbm::train::TrainState::load_checkpoint(path)
+            .map(|state| state.model)
+            .map_err(Failure::input);
     }
     ebm_rbm::BinaryRbm::load(path).map_err(Failure::input)
 }
