@@ -1,5 +1,5 @@
 //! The one matrix-product entry point. The backend (the `gemm` crate) stays behind
-//! [`gemm`]; views carry strides so transposes cost nothing.
+//! [`gemm()`]; views carry strides so transposes cost nothing.
 
 use crate::{MatMut, MatRef, Parallelism};
 

@@ -2,7 +2,7 @@
 //!
 //! - [`reconstruction_error`]: squared error of `v -> p(h|v) -> p(v|h)`; cheap, a
 //!   training monitor only (it is not a likelihood);
-//! - [`pseudo_likelihood`]: `sum_i ln p(v_i | v_-i)` over all units (exact, not the
+//! - [`pseudo_likelihood()`]: `sum_i ln p(v_i | v_-i)` over all units (exact, not the
 //!   one-random-unit estimate scikit-learn reports);
 //! - [`exact`]: `ln Z` by enumerating the smaller layer (up to 25 units);
 //! - [`ais`]: `ln Z` by annealed importance sampling from a base-rate model;
