@@ -114,11 +114,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         10,
         Scaling::Unit,
     )?;
-    let (nv, nh) = (model.n_visible(), model.n_hidden());
-    let filters: Vec<f32> = (0..100)
-        .flat_map(|j| (0..nv).map(move |i| (i, j)))
-        .map(|(i, j)| model.weights()[i * nh + j])
-        .collect();
+    let filters = model.hidden_unit_weights(100);
     write_png_grid(
         &out.join("filters.png"),
         &filters,

@@ -44,11 +44,7 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     let samples = gibbs_samples(model, 64, 1000, 7, par)?;
     write_png_grid(&out.join("samples.png"), &samples, 4, 4, 8, Scaling::Unit)?;
-    let (nv, nh) = (model.n_visible(), model.n_hidden());
-    let filters: Vec<f32> = (0..nh)
-        .flat_map(|j| (0..nv).map(move |i| (i, j)))
-        .map(|(i, j)| model.weights()[i * nh + j])
-        .collect();
+    let filters = model.hidden_unit_weights(model.n_hidden());
     write_png_grid(
         &out.join("filters.png"),
         &filters,

@@ -207,6 +207,20 @@ impl BinaryRbm {
             .collect()
     }
 
+    /// The incoming weights of the first `count` hidden units (at most `n_hidden`), one row
+    /// of `n_visible` values per unit: the "filters" to look at as images.
+    pub fn hidden_unit_weights(&self, count: usize) -> Vec<f32> {
+        let (nv, nh) = (self.n_visible, self.n_hidden);
+        let count = count.min(nh);
+        let mut rows = vec![0.0f32; count * nv];
+        for (i, weights_of_visible) in self.weights.chunks_exact(nh).enumerate() {
+            for (j, &w) in weights_of_visible[..count].iter().enumerate() {
+                rows[j * nv + i] = w;
+            }
+        }
+        rows
+    }
+
     /// Largest absolute weight, or `None` if any parameter is not finite.
     pub fn max_abs_weight(&self) -> Option<f32> {
         let finite = self
@@ -350,6 +364,19 @@ mod tests {
                 .contains("expected 'binary-rbm'")
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn hidden_unit_weights_are_columns_of_w() {
+        let m = small_model(4);
+        let rows = m.hidden_unit_weights(10);
+        assert_eq!(rows.len(), 3 * 5);
+        for j in 0..3 {
+            for i in 0..5 {
+                assert_eq!(rows[j * 5 + i], m.weights()[i * 3 + j]);
+            }
+        }
+        assert_eq!(m.hidden_unit_weights(1), rows[..5]);
     }
 
     #[test]

@@ -58,15 +58,9 @@ pub fn filters(args: FiltersArgs) -> Result<(), Failure> {
         return Err(Failure::input("--count must be at least 1"));
     }
     let model = load_model(&args.model)?;
-    let (nv, nh) = (model.n_visible(), model.n_hidden());
-    let count = args.count.min(nh);
-    let weights = model.weights();
-    let mut tiles = vec![0.0f32; count * nv];
-    for j in 0..count {
-        for i in 0..nv {
-            tiles[j * nv + i] = weights[i * nh + j];
-        }
-    }
+    let nv = model.n_visible();
+    let count = args.count.min(model.n_hidden());
+    let tiles = model.hidden_unit_weights(count);
     let (h, w) = tile_shape(nv);
     write_png_grid(
         &args.png,
