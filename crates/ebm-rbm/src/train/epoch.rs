@@ -126,14 +126,25 @@ pub fn train(
         });
         let seconds = start.elapsed().as_secs_f64();
         let report_epoch = epoch + 1;
-        let max_weight = state.model.max_abs_weight();
-        let reason = match max_weight {
-            None => Some("parameters became NaN or infinite".to_string()),
-            Some(w) if w > config.max_abs_weight => Some(format!(
-                "|weight| reached {w:.3e} > {}",
-                config.max_abs_weight
-            )),
-            _ => None,
+        // Divergence guard: finite, bounded weights and a finite reconstruction error.
+        let (recon_error, reason) = match state.model.max_abs_weight() {
+            None => (
+                f64::NAN,
+                Some("parameters became NaN or infinite".to_string()),
+            ),
+            Some(w) if w > config.max_abs_weight => (
+                f64::NAN,
+                Some(format!(
+                    "|weight| reached {w:.3e} > {}",
+                    config.max_abs_weight
+                )),
+            ),
+            Some(_) => {
+                let recon = pool.install(|| reconstruction_error(&state.model, &monitor, par))?;
+                let reason =
+                    (!recon.is_finite()).then(|| "reconstruction error is not finite".to_string());
+                (recon, reason)
+            }
         };
         if let Some(reason) = reason {
             state.model = last_good;
@@ -144,16 +155,6 @@ pub fn train(
             });
         }
         state.epochs_done = report_epoch;
-        let recon_error = pool.install(|| reconstruction_error(&state.model, &monitor, par))?;
-        if !recon_error.is_finite() {
-            state.model = last_good;
-            state.epochs_done = last_good_epoch;
-            return Err(RbmError::Diverged {
-                epoch: report_epoch,
-                reason: "reconstruction error is not finite".into(),
-                last_good_epoch,
-            });
-        }
         last_good.clone_from(&state.model);
         last_good_epoch = report_epoch;
         epochs_run += 1;

@@ -215,32 +215,29 @@ pub(super) fn update(
             par,
         );
     }
+    // Data means first: the sparsity penalty reads them before the model term is subtracted.
     ws.visible_grad.fill(0.0);
     add_column_means(&mut ws.visible_grad, data_visible, batch, 1.0);
-    add_column_means(&mut ws.visible_grad, chain_visible, chains, -1.0);
     ws.hidden_grad.fill(0.0);
     add_column_means(&mut ws.hidden_grad, data_hidden_prob, batch, 1.0);
-    add_column_means(&mut ws.hidden_grad, chain_hidden_prob, chains, -1.0);
 
     if let Some(sparsity) = config.sparsity {
         // Running estimate q of each hidden unit's activity, pushed toward the target
         // through the hidden biases and the weights (Hinton's guide, section 11).
-        for (j, q) in state.hidden_activity.iter_mut().enumerate() {
-            let mean: f32 = data_hidden_prob.iter().skip(j).step_by(nh).sum::<f32>() / batch as f32;
-            *q = sparsity.decay * *q + (1.0 - sparsity.decay) * mean;
+        for (q, &data_mean) in state.hidden_activity.iter_mut().zip(&ws.hidden_grad) {
+            *q = sparsity.decay * *q + (1.0 - sparsity.decay) * data_mean;
         }
-        for (j, &q) in state.hidden_activity.iter().enumerate() {
-            ws.hidden_grad[j] += sparsity.cost * (sparsity.target - q);
+        for (g, &q) in ws.hidden_grad.iter_mut().zip(&state.hidden_activity) {
+            *g += sparsity.cost * (sparsity.target - q);
         }
-        for i in 0..nv {
-            let visible_mean: f32 =
-                data_visible.iter().skip(i).step_by(nv).sum::<f32>() / batch as f32;
-            let row = &mut ws.weight_grad[i * nh..(i + 1) * nh];
+        for (row, &visible_mean) in ws.weight_grad.chunks_exact_mut(nh).zip(&ws.visible_grad) {
             for (g, &q) in row.iter_mut().zip(&state.hidden_activity) {
                 *g += sparsity.cost * (sparsity.target - q) * visible_mean;
             }
         }
     }
+    add_column_means(&mut ws.visible_grad, chain_visible, chains, -1.0);
+    add_column_means(&mut ws.hidden_grad, chain_hidden_prob, chains, -1.0);
 
     let (weights, visible_bias, hidden_bias) = state.model.parameters_mut();
     let (lr, m) = (rates.learning_rate, rates.momentum);
