@@ -5,9 +5,16 @@ use thiserror::Error;
 /// What can go wrong building, training or measuring an RBM.
 #[derive(Debug, Error)]
 pub enum RbmError {
-    /// A setting is out of range (the message names it).
-    #[error("invalid setting: {0}")]
-    InvalidConfig(String),
+    /// A setting is out of range. `setting` names the field (of [`crate::train::TrainConfig`],
+    /// [`crate::metrics::AisConfig`], or the function argument) so front ends can name their
+    /// own flag for it.
+    #[error("invalid setting `{setting}`: {message}")]
+    InvalidConfig {
+        /// Name of the offending field or argument, e.g. `gibbs_steps`.
+        setting: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
     /// Data does not fit the model.
     #[error("data mismatch: {0}")]
     DataMismatch(String),

@@ -43,9 +43,10 @@ impl BinaryRbm {
         seed: u64,
     ) -> Result<Self, RbmError> {
         if n_visible == 0 || n_hidden == 0 {
-            return Err(RbmError::InvalidConfig(
-                "an RBM needs at least one visible and one hidden unit".into(),
-            ));
+            return Err(RbmError::InvalidConfig {
+                setting: "n_visible/n_hidden",
+                message: "an RBM needs at least one visible and one hidden unit".into(),
+            });
         }
         if data_means.len() != n_visible {
             return Err(RbmError::DataMismatch(format!(
@@ -80,7 +81,12 @@ impl BinaryRbm {
             visible_bias,
             hidden_bias,
         };
-        model.check_shapes().map_err(RbmError::InvalidConfig)?;
+        model
+            .check_shapes()
+            .map_err(|message| RbmError::InvalidConfig {
+                setting: "parameters",
+                message,
+            })?;
         Ok(model)
     }
 

@@ -19,9 +19,10 @@ pub fn gibbs_samples(
     par: Parallelism,
 ) -> Result<Vec<f32>, RbmError> {
     if chains == 0 || steps == 0 {
-        return Err(RbmError::InvalidConfig(
-            "sampling needs at least one chain and one step".into(),
-        ));
+        return Err(RbmError::InvalidConfig {
+            setting: "chains/steps",
+            message: "sampling needs at least one chain and one step".into(),
+        });
     }
     let (nv, nh) = (model.n_visible(), model.n_hidden());
     let mut bits = vec![0u32; chains * nv.max(nh)];

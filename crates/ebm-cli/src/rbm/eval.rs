@@ -6,6 +6,7 @@ use crate::output::Metrics;
 use ebm_data::data_dir;
 use ebm_data::mnist::Split;
 use ebm_kernels::Parallelism;
+use ebm_rbm::RbmError;
 use ebm_rbm::metrics::{
     AisConfig, ais_log_partition, base_rate_visible_bias, exact_log_partition, log_likelihood,
     pseudo_likelihood, reconstruction_error,
@@ -55,7 +56,17 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
         let base = base_rate_visible_bias(&train);
         let est = pool
             .install(|| ais_log_partition(&model, &base, &config, par))
-            .map_err(|e| Failure::input(format!("--ais-runs/--ais-betas: {e}")))?;
+            .map_err(|e| match e {
+                RbmError::InvalidConfig {
+                    setting: "runs",
+                    message,
+                } => Failure::input(format!("--ais-runs: {message}")),
+                RbmError::InvalidConfig {
+                    setting: "betas",
+                    message,
+                } => Failure::input(format!("--ais-betas: {message}")),
+                other => Failure::input(other),
+            })?;
         m.number("log_z", est.log_z)
             .number("log_z_std", est.log_z_std)
             .number("log_z_low", est.log_z_low)
@@ -66,7 +77,7 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
         est.log_z
     };
     let log_z_seconds = start.elapsed().as_secs_f64();
-    let measured = pool.install(|| -> Result<_, ebm_rbm::RbmError> {
+    let measured = pool.install(|| -> Result<_, RbmError> {
         let test_ll = log_likelihood(&model, &test, log_z, par)?;
         let train_ll = log_likelihood(&model, &train.head(TRAIN_LL_EXAMPLES), log_z, par)?;
         let recon = reconstruction_error(&model, &test, par)?;

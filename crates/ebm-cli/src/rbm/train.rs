@@ -64,28 +64,34 @@ fn config_from_args(args: &TrainArgs) -> Result<TrainConfig, Failure> {
         threads: args.threads,
         ..TrainConfig::default()
     };
-    config
-        .validate()
-        .map_err(|e| Failure::input(flag_hint(&e.to_string())))?;
+    config.validate().map_err(setup_failure)?;
     Ok(config)
 }
 
-/// Name the flag behind a configuration message.
-fn flag_hint(message: &str) -> String {
-    let flags = [
-        ("hidden", "--hidden"),
-        ("Gibbs", "--k"),
-        ("batch", "--batch"),
-        ("chain", "--chains"),
-        ("learning rate", "--lr"),
-        ("momentum", "--momentum/--initial-momentum"),
-        ("weight decay", "--weight-decay"),
-        ("sparsity", "--sparsity-target/--sparsity-cost"),
-        ("threads", "--threads"),
-    ];
-    match flags.iter().find(|(needle, _)| message.contains(needle)) {
-        Some((_, flag)) => format!("{flag}: {message}"),
-        None => message.to_string(),
+/// The `ebm rbm train` flag that sets a `TrainConfig` field.
+fn train_flag(setting: &str) -> Option<&'static str> {
+    Some(match setting {
+        "n_hidden" => "--hidden",
+        "gibbs_steps" => "--k",
+        "batch_size" => "--batch",
+        "chains" => "--chains",
+        "learning_rate" => "--lr",
+        "momentum" => "--momentum/--initial-momentum",
+        "weight_decay" => "--weight-decay",
+        "sparsity" => "--sparsity-target/--sparsity-cost",
+        "threads" => "--threads",
+        _ => return None,
+    })
+}
+
+/// A training-setup error as a bad-input failure naming the flag when there is one.
+fn setup_failure(error: RbmError) -> Failure {
+    match &error {
+        RbmError::InvalidConfig { setting, message } => match train_flag(setting) {
+            Some(flag) => Failure::input(format!("{flag}: {message}")),
+            None => Failure::input(error),
+        },
+        _ => Failure::input(error),
     }
 }
 
@@ -175,8 +181,7 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
             }
             state
         }
-        None => TrainState::new(config_from_args(&args)?, &data)
-            .map_err(|e| Failure::input(flag_hint(&e.to_string())))?,
+        None => TrainState::new(config_from_args(&args)?, &data).map_err(setup_failure)?,
     };
     let checkpoint = args
         .checkpoint

@@ -98,14 +98,18 @@ fn validate(model: &BinaryRbm, base: &[f32], config: &AisConfig) -> Result<(), R
         )));
     }
     if config.runs < 2 {
-        return Err(RbmError::InvalidConfig("AIS needs at least 2 runs".into()));
+        return Err(RbmError::InvalidConfig {
+            setting: "runs",
+            message: "AIS needs at least 2 runs".into(),
+        });
     }
     let b = &config.betas;
     let increasing = b.windows(2).all(|w| w[1] > w[0]);
     if b.len() < 2 || b[0] != 0.0 || *b.last().expect("non-empty") != 1.0 || !increasing {
-        return Err(RbmError::InvalidConfig(
-            "AIS betas must increase strictly from 0 to 1".into(),
-        ));
+        return Err(RbmError::InvalidConfig {
+            setting: "betas",
+            message: "AIS betas must increase strictly from 0 to 1".into(),
+        });
     }
     Ok(())
 }

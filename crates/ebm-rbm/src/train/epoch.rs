@@ -81,7 +81,10 @@ pub fn train(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| RbmError::InvalidConfig(format!("cannot start {threads} threads: {e}")))?;
+        .map_err(|e| RbmError::InvalidConfig {
+            setting: "threads",
+            message: format!("cannot start {threads} threads: {e}"),
+        })?;
     let par = Parallelism::with_threads(threads);
     let data_is_binary = data.is_binary();
     let monitor = data.head(state.config.monitor_examples.max(1));

@@ -106,39 +106,47 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// Check every setting; the error names the offending one.
     pub fn validate(&self) -> Result<(), RbmError> {
-        let bad = |m: &str| Err(RbmError::InvalidConfig(m.to_string()));
+        let bad = |setting: &'static str, message: &str| {
+            Err(RbmError::InvalidConfig {
+                setting,
+                message: message.to_string(),
+            })
+        };
         if self.n_hidden == 0 {
-            return bad("hidden units must be at least 1");
+            return bad("n_hidden", "hidden units must be at least 1");
         }
         if self.gibbs_steps == 0 {
-            return bad("k (Gibbs steps) must be at least 1");
+            return bad("gibbs_steps", "k (Gibbs steps) must be at least 1");
         }
         if self.batch_size == 0 {
-            return bad("batch size must be at least 1");
+            return bad("batch_size", "batch size must be at least 1");
         }
         if let Method::Persistent { chains: 0 } = self.method {
-            return bad("PCD needs at least one persistent chain");
+            return bad("chains", "PCD needs at least one persistent chain");
         }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad("learning rate must be a positive number");
+            return bad("learning_rate", "learning rate must be a positive number");
         }
         let m = self.momentum;
         if !(0.0..1.0).contains(&m.initial) || !(0.0..1.0).contains(&m.final_value) {
-            return bad("momentum must be in [0, 1)");
+            return bad("momentum", "momentum must be in [0, 1)");
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return bad("weight decay must be >= 0");
+            return bad("weight_decay", "weight decay must be >= 0");
         }
         if let Some(s) = self.sparsity {
             if !(0.0..1.0).contains(&s.target) || s.cost < 0.0 || !(0.0..1.0).contains(&s.decay) {
-                return bad("sparsity target and decay must be in [0, 1), cost >= 0");
+                return bad(
+                    "sparsity",
+                    "sparsity target and decay must be in [0, 1), cost >= 0",
+                );
             }
         }
         if self.threads == 0 {
-            return bad("threads must be at least 1");
+            return bad("threads", "threads must be at least 1");
         }
         if self.max_abs_weight.is_nan() || self.max_abs_weight <= 0.0 {
-            return bad("max |weight| must be positive");
+            return bad("max_abs_weight", "max |weight| must be positive");
         }
         Ok(())
     }
