@@ -282,6 +282,17 @@ fn bad_input_is_a_one_line_error_with_exit_code_2() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr_line(&out).contains("--ais-runs"));
+    let out = ebm(&[
+        "rbm",
+        "eval",
+        p(&model),
+        "--dataset",
+        "bars-and-stripes",
+        "--ais-betas",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_line(&out).starts_with("error: --ais-betas"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

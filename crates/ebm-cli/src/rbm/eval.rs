@@ -13,6 +13,9 @@ use ebm_rbm::metrics::{
 };
 use std::time::Instant;
 
+/// Fewest intermediate distributions `default_betas` builds without rounding up.
+const MIN_AIS_BETAS: usize = 3;
+
 /// Training examples used to report the training-set log-likelihood (for the gap).
 const TRAIN_LL_EXAMPLES: usize = 10_000;
 
@@ -52,6 +55,12 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
             .text("log_z_method", "exact");
         log_z
     } else {
+        if args.ais_betas < MIN_AIS_BETAS {
+            return Err(Failure::input(format!(
+                "--ais-betas: {} is too few; the schedule needs at least {MIN_AIS_BETAS} (one per segment 0-0.5, 0.5-0.9, 0.9-1)",
+                args.ais_betas
+            )));
+        }
         let config = AisConfig::new(args.ais_runs, args.ais_betas, args.seed);
         let base = base_rate_visible_bias(&train);
         let est = pool
