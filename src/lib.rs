@@ -2,8 +2,9 @@
 //!
 //! - [`kernels`]: dense `f32` kernels (GEMM on strided views, activations, sampling, RNG streams);
 //! - [`core`]: model file format, schedules, atomic writes;
-//! - [`data`]: MNIST (IDX) reader, binarization, built-in bars and stripes, PNG grids;
-//! - [`rbm`]: binary RBMs, CD-k / PCD training, exact and AIS likelihood.
+//! - [`data`]: MNIST (IDX) and MovieLens readers, binarization, built-in bars and stripes, PNG grids;
+//! - [`rbm`]: binary RBMs, CD-k / PCD training, exact and AIS likelihood;
+//! - [`cf`]: RBMs for collaborative filtering (user- and item-based, conditional).
 //!
 //! ```
 //! use ebm::rbm::BinaryRbm;
@@ -12,6 +13,7 @@
 //! assert!((model.free_energy(&[1.0, 0.0, 1.0, 0.0]) + 2.0 * 2f64.ln()).abs() < 1e-12);
 //! ```
 
+pub use ebm_cf as cf;
 pub use ebm_core as core;
 pub use ebm_data as data;
 pub use ebm_kernels as kernels;

@@ -4,6 +4,7 @@
 //! input exits with code 2 and a one-line message naming the file or flag; a training
 //! run that fails for another reason (divergence) exits with code 1.
 
+mod cf;
 mod output;
 mod progress;
 mod rbm;
@@ -11,7 +12,7 @@ mod rbm;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// Energy-based models: RBMs, likelihood estimation, sampling.
+/// Energy-based models: RBMs, likelihood estimation, sampling, collaborative filtering.
 #[derive(Parser)]
 #[command(name = "ebm", version, about)]
 struct Cli {
@@ -24,6 +25,9 @@ enum Area {
     /// Restricted Boltzmann machines.
     #[command(subcommand)]
     Rbm(rbm::RbmCommand),
+    /// Collaborative filtering with RBMs (MovieLens and other rating files).
+    #[command(subcommand)]
+    Cf(cf::CfCommand),
 }
 
 /// A failure, with the exit code it maps to.
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.area {
         Area::Rbm(command) => rbm::run(command),
+        Area::Cf(command) => cf::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,8 @@
 //! - [`bars_and_stripes`]: the 4x4 bars-and-stripes set, built in (no download);
 //! - [`data_dir`]: where data sets are found (`--data`, else `$EBM_DATA`, else `./data`);
 //! - [`catalog`]: data sets by name, binarized, as the CLI and examples use them;
-//! - [`image_grid`]: PNG grids of image tiles (samples, filters).
+//! - [`image_grid`]: PNG grids of image tiles (samples, filters);
+//! - [`ratings`]: MovieLens rating files (100k tab, 1M `::`, `ratings.csv`), sniffed.
 //!
 //! ```
 //! let data = ebm_data::bars_and_stripes::dataset(4);
@@ -20,6 +21,7 @@ pub mod data_dir;
 pub mod idx;
 pub mod image_grid;
 pub mod mnist;
+pub mod ratings;
 
 use std::path::PathBuf;
 use thiserror::Error;

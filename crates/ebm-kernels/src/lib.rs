@@ -8,6 +8,7 @@
 //! - [`sampling`]: Bernoulli sampling from pre-drawn random bits;
 //! - [`sparse`]: products with binary matrices over their active entries only;
 //! - [`update`]: the momentum SGD parameter update;
+//! - [`vector`]: short-vector dot, axpy, shifted softplus sums, softmax, categorical draws;
 //! - [`dispatch`]: runtime AVX2+FMA dispatch of the hot loops above.
 //!
 //! ```
@@ -30,6 +31,7 @@ pub mod rng;
 pub mod sampling;
 pub mod sparse;
 pub mod update;
+pub mod vector;
 
 pub use matrix::{MatMut, MatRef};
 

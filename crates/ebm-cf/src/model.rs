@@ -1,0 +1,374 @@
+//! A trained recommender: the shared RBM plus the ratings each case is conditioned on.
+
+use crate::dataset::{IdMap, Query, RatingLevels, RatingsData};
+use crate::{CfError, CfRbm, RatingMatrix};
+use ebm_core::model_file::{self, ModelFileError};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Model-file kind of a [`CfModel`].
+pub const MODEL_KIND: &str = "cf-rbm";
+
+/// A query located in orientation space: `(case, unit, query index)`.
+type Located = (Option<u32>, Option<u32>, usize);
+
+/// Which side of the rating matrix is one RBM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Orientation {
+    /// One RBM per user over the items (Salakhutdinov, Mnih & Hinton 2007).
+    UserBased,
+    /// One RBM per item over the users (I-RBM).
+    ItemBased,
+}
+
+impl Orientation {
+    /// `(case, unit)` of a `(user, item)` pair.
+    #[inline]
+    pub fn case_and_unit(self, user: u32, item: u32) -> (u32, u32) {
+        match self {
+            Self::UserBased => (user, item),
+            Self::ItemBased => (item, user),
+        }
+    }
+
+    /// Short name (`user`, `item`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::UserBased => "user",
+            Self::ItemBased => "item",
+        }
+    }
+}
+
+/// A collaborative-filtering RBM together with what it predicts from: the training
+/// ratings (each case's visible units) and, for the conditional variant, which units
+/// each case rated or will be asked about.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CfModel {
+    pub(crate) orientation: Orientation,
+    pub(crate) rbm: CfRbm,
+    pub(crate) users: IdMap,
+    pub(crate) items: IdMap,
+    pub(crate) levels: RatingLevels,
+    /// Training ratings in orientation space: rows are cases, columns units.
+    pub(crate) cases: RatingMatrix,
+    /// Rated-or-asked indicators in orientation space (conditional variant only).
+    pub(crate) implicit: Option<RatingMatrix>,
+    pub(crate) mean_rating: f32,
+}
+
+impl CfModel {
+    /// Assemble a model around `rbm` for `data`; `asked` are the pairs whose ratings will
+    /// be predicted (their items count as "rated" for the conditional variant).
+    pub(crate) fn assemble(
+        orientation: Orientation,
+        rbm: CfRbm,
+        data: &RatingsData,
+        asked: &[Query],
+    ) -> Result<Self, CfError> {
+        let cases = match orientation {
+            Orientation::UserBased => data.by_user.clone(),
+            Orientation::ItemBased => data.by_user.transpose(),
+        };
+        let implicit = if rbm.is_conditional() {
+            Some(implicit_matrix(orientation, &cases, asked)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            orientation,
+            rbm,
+            users: data.users.clone(),
+            items: data.items.clone(),
+            levels: data.levels.clone(),
+            cases,
+            implicit,
+            mean_rating: data.mean_rating(),
+        })
+    }
+
+    /// The shared RBM.
+    pub fn rbm(&self) -> &CfRbm {
+        &self.rbm
+    }
+
+    /// User-based or item-based.
+    pub fn orientation(&self) -> Orientation {
+        self.orientation
+    }
+
+    /// Users known to the model.
+    pub fn users(&self) -> &IdMap {
+        &self.users
+    }
+
+    /// Items known to the model.
+    pub fn items(&self) -> &IdMap {
+        &self.items
+    }
+
+    /// The rating levels.
+    pub fn levels(&self) -> &RatingLevels {
+        &self.levels
+    }
+
+    /// Number of training ratings the model conditions on.
+    pub fn n_ratings(&self) -> usize {
+        self.cases.n_entries()
+    }
+
+    /// `ratings` (file ids) in the model's index space.
+    pub fn queries(&self, ratings: &[ebm_data::ratings::Rating]) -> Vec<Query> {
+        ratings
+            .iter()
+            .map(|r| Query {
+                user: self.users.index(r.user),
+                item: self.items.index(r.item),
+                value: r.value,
+            })
+            .collect()
+    }
+
+    /// Write the hidden input of `case` (`None`: a case with no ratings) into `out`.
+    pub fn case_hidden_input(&self, case: Option<u32>, out: &mut [f32]) {
+        match case {
+            Some(case) => {
+                let (units, levels) = self.cases.row(case as usize);
+                let implicit = self
+                    .implicit
+                    .as_ref()
+                    .map_or(&[][..], |m| m.row(case as usize).0);
+                self.rbm.hidden_input(units, levels, implicit, out);
+            }
+            None => self.rbm.implicit_input(&[], out),
+        }
+    }
+
+    /// Expected rating of `unit` given the case's hidden input (exact conditional).
+    pub fn expected_rating(&self, hidden_input: &[f32], unit: u32, level_probs: &mut [f32]) -> f32 {
+        self.rbm.level_distribution(hidden_input, unit, level_probs);
+        level_probs
+            .iter()
+            .zip(self.levels.values())
+            .map(|(p, v)| p * v)
+            .sum()
+    }
+
+    /// Mean training rating of `case`, or of all ratings when the case is unknown.
+    fn fallback(&self, case: Option<u32>) -> f32 {
+        let values = self.levels.values();
+        match case.map(|c| self.cases.row(c as usize).1) {
+            Some(levels) if !levels.is_empty() => {
+                levels.iter().map(|&l| values[l as usize]).sum::<f32>() / levels.len() as f32
+            }
+            _ => self.mean_rating,
+        }
+    }
+
+    /// Predicted (expected) rating of every query, in order. An unknown user or item
+    /// falls back as well as it can: an unknown case uses the hidden biases alone, an
+    /// unknown unit the case's mean rating (or the global mean). Runs on the current
+    /// rayon pool; the result does not depend on the number of threads.
+    pub fn predict(&self, queries: &[Query]) -> Vec<f32> {
+        let mut order: Vec<Located> = queries
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                let (case, unit) = match (q.user, q.item) {
+                    (Some(u), Some(i)) => {
+                        let (c, v) = self.orientation.case_and_unit(u, i);
+                        (Some(c), Some(v))
+                    }
+                    (user, item) => match self.orientation {
+                        Orientation::UserBased => (user, item),
+                        Orientation::ItemBased => (item, user),
+                    },
+                };
+                (case, unit, i)
+            })
+            .collect();
+        order.sort_unstable_by_key(|&(case, _, i)| (case, i));
+        let groups: Vec<&[Located]> = order.chunk_by(|a, b| a.0 == b.0).collect();
+        let n_hidden = self.rbm.n_hidden();
+        let n_levels = self.rbm.n_levels();
+        let predicted: Vec<Vec<(usize, f32)>> = groups
+            .par_iter()
+            .map(|group| {
+                let case = group[0].0;
+                let mut input = vec![0.0f32; n_hidden];
+                let mut probs = vec![0.0f32; n_levels];
+                self.case_hidden_input(case, &mut input);
+                group
+                    .iter()
+                    .map(|&(_, unit, i)| {
+                        let value = match unit {
+                            Some(unit) => self.expected_rating(&input, unit, &mut probs),
+                            None => self.fallback(case),
+                        };
+                        (i, value)
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut out = vec![0.0f32; queries.len()];
+        for (i, value) in predicted.into_iter().flatten() {
+            out[i] = value;
+        }
+        out
+    }
+
+    /// Hidden inputs of every case, `n_cases x n_hidden` (for scoring many pairs).
+    pub fn all_hidden_inputs(&self) -> Vec<f32> {
+        let n_hidden = self.rbm.n_hidden();
+        let mut inputs = vec![0.0f32; self.cases.n_rows() * n_hidden];
+        inputs
+            .par_chunks_mut(n_hidden)
+            .enumerate()
+            .for_each(|(case, out)| self.case_hidden_input(Some(case as u32), out));
+        inputs
+    }
+
+    /// Expected rating of every item for `user` (dense index), given the hidden inputs of
+    /// all cases from [`Self::all_hidden_inputs`].
+    pub fn user_scores(&self, user: u32, all_inputs: &[f32], out: &mut [f32]) {
+        let n_hidden = self.rbm.n_hidden();
+        let mut probs = vec![0.0f32; self.rbm.n_levels()];
+        match self.orientation {
+            Orientation::UserBased => {
+                let input = &all_inputs[user as usize * n_hidden..][..n_hidden];
+                for (item, o) in out.iter_mut().enumerate() {
+                    *o = self.expected_rating(input, item as u32, &mut probs);
+                }
+            }
+            Orientation::ItemBased => {
+                for (item, o) in out.iter_mut().enumerate() {
+                    let input = &all_inputs[item * n_hidden..][..n_hidden];
+                    *o = self.expected_rating(input, user, &mut probs);
+                }
+            }
+        }
+    }
+
+    /// Items `user` rated in training (dense indices, ascending).
+    pub fn rated_items(&self, user: u32) -> Vec<u32> {
+        match self.orientation {
+            Orientation::UserBased => self.cases.row(user as usize).0.to_vec(),
+            Orientation::ItemBased => (0..self.cases.n_rows() as u32)
+                .filter(|&item| self.cases.get(item as usize, user).is_some())
+                .collect(),
+        }
+    }
+
+    /// The `top` items with the highest expected rating for the user with file id
+    /// `user_id`, excluding the items they rated in training: `(item id, expected rating)`,
+    /// best first (ties: lower item id first).
+    pub fn recommend(&self, user_id: u64, top: usize) -> Result<Vec<(u64, f32)>, CfError> {
+        let user = self
+            .users
+            .index(user_id)
+            .ok_or(CfError::UnknownUser(user_id))?;
+        let all_inputs = match self.orientation {
+            Orientation::UserBased => {
+                let n_hidden = self.rbm.n_hidden();
+                let mut inputs = vec![0.0f32; self.cases.n_rows() * n_hidden];
+                self.case_hidden_input(
+                    Some(user),
+                    &mut inputs[user as usize * n_hidden..][..n_hidden],
+                );
+                inputs
+            }
+            Orientation::ItemBased => self.all_hidden_inputs(),
+        };
+        let mut scores = vec![0.0f32; self.items.len()];
+        self.user_scores(user, &all_inputs, &mut scores);
+        let rated = self.rated_items(user);
+        let mut candidates: Vec<(u32, f32)> = scores
+            .iter()
+            .enumerate()
+            .filter(|(item, _)| rated.binary_search(&(*item as u32)).is_err())
+            .map(|(item, &s)| (item as u32, s))
+            .collect();
+        candidates.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(candidates
+            .into_iter()
+            .take(top)
+            .map(|(item, s)| (self.items.id(item), s))
+            .collect())
+    }
+
+    /// Save atomically to `path`.
+    pub fn save(&self, path: &Path) -> Result<(), ModelFileError> {
+        model_file::save(
+            path,
+            MODEL_KIND,
+            &[
+                self.rbm.n_units() as u64,
+                self.rbm.n_levels() as u64,
+                self.rbm.n_hidden() as u64,
+            ],
+            self,
+        )
+    }
+
+    /// Load from `path`, checking every shape.
+    pub fn load(path: &Path) -> Result<Self, ModelFileError> {
+        let (model, shapes): (CfModel, _) = model_file::load(path, MODEL_KIND)?;
+        let invalid = |message: String| ModelFileError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        model.rbm.validate().map_err(invalid)?;
+        model.cases.validate().map_err(invalid)?;
+        let (n_users, n_items) = (model.users.len(), model.items.len());
+        let (rows, cols) = match model.orientation {
+            Orientation::UserBased => (n_users, n_items),
+            Orientation::ItemBased => (n_items, n_users),
+        };
+        let consistent = shapes
+            == [
+                model.rbm.n_units() as u64,
+                model.rbm.n_levels() as u64,
+                model.rbm.n_hidden() as u64,
+            ]
+            && model.cases.n_rows() == rows
+            && model.cases.n_cols() == cols
+            && model.rbm.n_units() == cols
+            && model.rbm.n_levels() == model.levels.len()
+            && model.implicit.is_some() == model.rbm.is_conditional()
+            && model
+                .implicit
+                .as_ref()
+                .is_none_or(|m| m.validate().is_ok() && m.n_rows() == rows && m.n_cols() == cols);
+        if !consistent {
+            return Err(invalid(
+                "the header's shapes, id maps, ratings and parameters disagree".into(),
+            ));
+        }
+        Ok(model)
+    }
+}
+
+/// Rated-or-asked indicators in orientation space: the training cells plus the known
+/// `asked` pairs, each once.
+fn implicit_matrix(
+    orientation: Orientation,
+    cases: &RatingMatrix,
+    asked: &[Query],
+) -> Result<RatingMatrix, CfError> {
+    let mut triples: Vec<(u32, u32, u8)> = Vec::with_capacity(cases.n_entries() + asked.len());
+    for case in 0..cases.n_rows() {
+        for &unit in cases.row(case).0 {
+            triples.push((case as u32, unit, 0));
+        }
+    }
+    for q in asked {
+        if let (Some(user), Some(item)) = (q.user, q.item) {
+            let (case, unit) = orientation.case_and_unit(user, item);
+            triples.push((case, unit, 0));
+        }
+    }
+    triples.sort_unstable();
+    triples.dedup();
+    RatingMatrix::from_triples(cases.n_rows(), cases.n_cols(), triples)
+}
