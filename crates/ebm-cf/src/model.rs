@@ -372,3 +372,105 @@ fn implicit_matrix(
     triples.dedup();
     RatingMatrix::from_triples(cases.n_rows(), cases.n_cols(), triples)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{TrainConfig, initial_model};
+    use ebm_data::ratings::Rating;
+
+    fn data() -> RatingsData {
+        let r = |user, item, value| Rating { user, item, value };
+        RatingsData::from_ratings(&[r(1, 10, 5.0), r(1, 11, 4.0), r(2, 10, 1.0), r(3, 12, 2.0)])
+            .unwrap()
+    }
+
+    #[test]
+    fn implicit_inputs_are_training_cells_plus_asked_pairs() {
+        let data = data();
+        let asked = [
+            Query {
+                user: Some(2),
+                item: Some(1),
+                value: 0.0,
+            },
+            Query {
+                user: Some(0),
+                item: Some(0),
+                value: 0.0,
+            },
+            Query {
+                user: None,
+                item: Some(2),
+                value: 0.0,
+            },
+        ];
+        for orientation in [Orientation::UserBased, Orientation::ItemBased] {
+            let config = TrainConfig {
+                orientation,
+                conditional: true,
+                n_hidden: 3,
+                ..TrainConfig::default()
+            };
+            let model = initial_model(&config, &data, &asked).unwrap();
+            let implicit = model.implicit.as_ref().unwrap();
+            // 4 training cells + (user 2, item 1); (0, 0) repeats a training cell and the
+            // unknown user is left out.
+            assert_eq!(implicit.n_entries(), 5);
+            let (case, unit) = orientation.case_and_unit(2, 1);
+            assert!(implicit.get(case as usize, unit).is_some());
+        }
+    }
+
+    #[test]
+    fn save_load_round_trip_and_recommend() {
+        let dir = std::env::temp_dir().join(format!("ebm-cf-model-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.ebm");
+        for orientation in [Orientation::UserBased, Orientation::ItemBased] {
+            let config = TrainConfig {
+                orientation,
+                n_hidden: 3,
+                ..TrainConfig::default()
+            };
+            let model = initial_model(&config, &data(), &[]).unwrap();
+            model.save(&path).unwrap();
+            let loaded = CfModel::load(&path).unwrap();
+            assert_eq!(loaded, model);
+            // User 1 rated items 10 and 11: only 12 is left to recommend.
+            let list = loaded.recommend(1, 5).unwrap();
+            assert_eq!(list.len(), 1);
+            assert_eq!(list[0].0, 12);
+            assert!(matches!(
+                loaded.recommend(7, 5),
+                Err(CfError::UnknownUser(7))
+            ));
+        }
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(CfModel::load(&path).is_err());
+    }
+
+    #[test]
+    fn unknown_users_and_items_fall_back() {
+        let data = data();
+        let config = TrainConfig {
+            orientation: Orientation::UserBased,
+            n_hidden: 3,
+            ..TrainConfig::default()
+        };
+        let model = initial_model(&config, &data, &[]).unwrap();
+        let r = |user, item| Rating {
+            user,
+            item,
+            value: 3.0,
+        };
+        let queries = model.queries(&[r(1, 99), r(99, 99), r(99, 10)]);
+        let predicted = model.predict(&queries);
+        assert_eq!(predicted[0], 4.5); // user 1's mean
+        assert_eq!(predicted[1], 3.0); // global mean
+        assert!((1.0..=5.0).contains(&predicted[2]));
+    }
+}

@@ -29,6 +29,15 @@ pub enum VariantArg {
     Item,
 }
 
+/// Learning-rate schedule.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LrScheduleArg {
+    /// Decay linearly to zero at the last epoch (averages out the noise of CD).
+    Linear,
+    /// Keep the rate.
+    Constant,
+}
+
 /// Where ratings come from: a predefined MovieLens 100k fold, or any rating file.
 #[derive(Args, Clone)]
 pub struct SourceArgs {
@@ -71,19 +80,22 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 100)]
     pub hidden: usize,
     /// Passes over the users (or items).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 50)]
     pub epochs: usize,
     /// Users (or items) per minibatch.
     #[arg(long, default_value_t = 20)]
     pub batch: usize,
     /// Learning rate.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 0.02)]
     pub lr: f32,
+    /// Learning-rate schedule: linear (to 0 at the last epoch) or constant.
+    #[arg(long, value_enum, default_value_t = LrScheduleArg::Linear)]
+    pub lr_schedule: LrScheduleArg,
     /// Momentum.
     #[arg(long, default_value_t = 0.9)]
     pub momentum: f32,
     /// L2 weight decay.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.003)]
     pub weight_decay: f32,
     /// Gibbs steps of CD, stage by stage, e.g. 1,3,5 (T is raised as training goes on).
     #[arg(long, default_value = "1,3,5")]

@@ -1,6 +1,6 @@
 //! `ebm cf train`.
 
-use super::{TrainArgs, VariantArg, source};
+use super::{LrScheduleArg, TrainArgs, VariantArg, source};
 use crate::output::Metrics;
 use crate::{Failure, progress};
 use ebm_cf::metrics::accuracy;
@@ -35,7 +35,12 @@ fn config_from_args(args: &TrainArgs) -> Result<TrainConfig, Failure> {
         epochs: args.epochs,
         batch_size: args.batch,
         learning_rate: args.lr,
-        learning_rate_schedule: LearningRateSchedule::Constant,
+        learning_rate_schedule: match args.lr_schedule {
+            LrScheduleArg::Linear => LearningRateSchedule::Linear {
+                final_fraction: 0.0,
+            },
+            LrScheduleArg::Constant => LearningRateSchedule::Constant,
+        },
         momentum: MomentumSchedule::constant(args.momentum),
         weight_decay: args.weight_decay,
         cd: CdSchedule {
