@@ -176,7 +176,7 @@ pub struct EpochReport {
 /// What a finished run did.
 #[derive(Clone, Debug)]
 pub struct TrainSummary {
-    /// Wall time of all epochs.
+    /// Wall time of all epochs (the observer's own time not included).
     pub train_seconds: f64,
     /// Mean wall time per epoch.
     pub seconds_per_epoch: f64,
@@ -295,7 +295,7 @@ fn train_on_pool(
         .collect();
     let n_ratings = model.cases.n_entries();
     let par = Parallelism::with_threads(config.threads);
-    let start = Instant::now();
+    let mut train_seconds = 0.0f64;
     let mut final_recon_rmse = f64::NAN;
     for epoch in 0..config.epochs {
         let epoch_start = Instant::now();
@@ -373,6 +373,7 @@ fn train_on_pool(
             });
         }
         let seconds = epoch_start.elapsed().as_secs_f64();
+        train_seconds += seconds;
         final_recon_rmse = (squared_error / n_ratings.max(1) as f64).sqrt();
         observer.on_epoch(
             &EpochReport {
@@ -388,7 +389,6 @@ fn train_on_pool(
             model,
         );
     }
-    let train_seconds = start.elapsed().as_secs_f64();
     Ok(TrainSummary {
         train_seconds,
         seconds_per_epoch: train_seconds / config.epochs as f64,

@@ -79,15 +79,20 @@ pub(super) fn setup_failure(error: CfError) -> Failure {
     }
 }
 
-/// Progress bar and per-epoch lines with the held-out RMSE when there is a test set.
+/// Progress bar and per-epoch lines with the held-out RMSE when there is a test set
+/// (nothing, and no per-epoch evaluation, with `--quiet`).
 struct CliObserver<'a> {
     bar: ProgressBar,
     log_lines: bool,
+    quiet: bool,
     test: &'a [Query],
 }
 
 impl TrainObserver for CliObserver<'_> {
     fn on_epoch(&mut self, r: &EpochReport, model: &CfModel) {
+        if self.quiet {
+            return;
+        }
         let held_out = if self.test.is_empty() {
             String::new()
         } else {
@@ -119,6 +124,7 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
     bar.set_prefix("epochs");
     let mut observer = CliObserver {
         log_lines: bar.is_hidden() && !args.quiet,
+        quiet: args.quiet,
         bar,
         test: &queries,
     };
