@@ -312,8 +312,10 @@ fn failed_run_keeps_the_model_and_threads_do_not_matter() {
     assert_eq!(std::fs::read(&one).unwrap(), bytes);
 }
 
-/// MovieLens 100k fold u1 with a short schedule: the model must beat scikit-surprise's
-/// SVD on this fold (0.9528, from benches/surprise_cf.py) with 15 epochs.
+/// MovieLens 100k fold u1 with half the default schedule (25 epochs, about 3 s): the
+/// model must beat scikit-surprise's SVD on this fold. SVD is not seeded; two runs of
+/// benches/surprise_cf.py gave 0.9528 and 0.9487 on u1, and we take the lower. The
+/// model gives 0.9284 (0.9443 after 15 epochs), so the margin is 0.02.
 #[test]
 fn movielens_100k_u1_beats_svd() {
     let Some(dir) = ebm_data::data_dir::for_tests("ml-100k") else {
@@ -332,7 +334,7 @@ fn movielens_100k_u1_beats_svd() {
         "--data",
         p(root),
         "--epochs",
-        "15",
+        "25",
         "--threads",
         "2",
         "--out",
@@ -347,6 +349,73 @@ fn movielens_100k_u1_beats_svd() {
     );
     let m = last_json(&out);
     let rmse = m["rmse"].as_f64().unwrap();
-    assert!(rmse < 0.9528, "u1 RMSE {rmse}");
+    assert!(rmse < 0.9487, "u1 RMSE {rmse}");
     assert_eq!(m["n_ratings"], 80_000);
+}
+
+/// Half-star ratings (ratings.csv of the newer MovieLens releases): the levels come from
+/// the data, and predictions stay within them.
+#[test]
+fn half_star_levels_come_from_the_data() {
+    let dir = temp_dir("half");
+    let mut text = String::from("userId,movieId,rating,timestamp\n");
+    for (n, (u, i, r)) in taste_groups().into_iter().enumerate() {
+        let value = if n % 3 == 0 { r as f32 - 0.5 } else { r as f32 };
+        text.push_str(&format!("{u},{i},{value},1\n"));
+    }
+    let path = dir.join("ratings.csv");
+    std::fs::write(&path, text).unwrap();
+    let model = dir.join("half.ebm");
+    let out = ebm(&[
+        "cf",
+        "train",
+        "--ratings",
+        p(&path),
+        "--test-fraction",
+        "0.2",
+        "--seed",
+        "3",
+        "--hidden",
+        "8",
+        "--epochs",
+        "20",
+        "--batch",
+        "5",
+        "--lr",
+        "0.05",
+        "--out",
+        p(&model),
+        "--json",
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = last_json(&out);
+    // Levels 1..5 and 0.5..4.5: 0.5, 1, 1.5, 2, 3.5, 4, 4.5, 5 (ratings 1-2 and 4-5 only).
+    assert_eq!(m["n_levels"], 8, "{m}");
+    assert!(m["rmse"].as_f64().unwrap() < 1.0, "{m}");
+    // eval with the same --test-fraction and --seed sees the same held-out ratings.
+    let eval = ebm(&[
+        "cf",
+        "eval",
+        p(&model),
+        "--ratings",
+        p(&path),
+        "--test-fraction",
+        "0.2",
+        "--seed",
+        "3",
+        "--json",
+    ]);
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
+    let e = last_json(&eval);
+    assert_eq!(e["rmse"], m["rmse"]);
+    assert_eq!(e["n_test"], m["n_test"]);
 }
