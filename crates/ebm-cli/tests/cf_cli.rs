@@ -213,6 +213,26 @@ fn formats_train_eval_recommend_agree() {
             "user 2 (even) likes items 1..20, got {items:?}"
         );
     }
+    // Titles from a u.item-style file.
+    let titles = dir.join("u.item");
+    let lines: String = (1..=40)
+        .map(|i| format!("{i}|Movie {i} (1995)|01-Jan-1995||x|0\n"))
+        .collect();
+    std::fs::write(&titles, lines).unwrap();
+    let out = ebm(&[
+        "cf",
+        "recommend",
+        p(&model),
+        "--user",
+        "2",
+        "--top",
+        "5",
+        "--json",
+        "--titles",
+        p(&titles),
+    ]);
+    let named = last_json(&out);
+    assert_eq!(named["titles"][0], format!("Movie {} (1995)", items[0]));
     let unknown = ebm(&["cf", "recommend", p(&model), "--user", "999"]);
     assert!(failure_line(&unknown).contains("--user: user 999"));
 }

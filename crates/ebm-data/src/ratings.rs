@@ -11,6 +11,7 @@
 
 use crate::DataError;
 use ebm_kernels::rng;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// One rating: `user` gave `item` the value `value`. Ids are the file's own.
@@ -166,6 +167,97 @@ fn shorten(line: &str) -> String {
     }
 }
 
+/// Item titles from a MovieLens item file, by item id: `u.item` (`|`-separated,
+/// Latin-1), `movies.dat` (`::`-separated) or `movies.csv` (header, quoted titles).
+pub fn read_titles(path: &Path) -> Result<HashMap<u64, String>, DataError> {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // The 100k release is Latin-1; later ones are UTF-8.
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => e.into_bytes().iter().map(|&b| b as char).collect(),
+    };
+    parse_titles(path, &text)
+}
+
+/// Parse item-file `text`; `path` is used in messages only.
+pub fn parse_titles(path: &Path, text: &str) -> Result<HashMap<u64, String>, DataError> {
+    let malformed = |message: String| DataError::Malformed {
+        path: path.to_path_buf(),
+        message,
+    };
+    // The separator of the whole file, from its first line: `::`, or whichever of `|`
+    // and `,` ends a leading integer id (titles contain commas, genres contain `|`).
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let leading_id = |sep: char| {
+        first
+            .split(sep)
+            .next()
+            .is_some_and(|f| f.trim().parse::<u64>().is_ok())
+    };
+    let separator = if first.contains("::") {
+        "::"
+    } else if leading_id('|') {
+        "|"
+    } else {
+        ","
+    };
+    let mut titles = HashMap::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let number = index + 1;
+        let fields: Vec<String> = match separator {
+            "," => csv_fields(line),
+            sep => line.split(sep).map(str::to_string).collect(),
+        };
+        if fields.len() < 2 {
+            return Err(malformed(format!(
+                "line {number}: expected an item id and a title: '{}'",
+                shorten(line)
+            )));
+        }
+        match fields[0].trim().parse::<u64>() {
+            Ok(id) => {
+                titles.insert(id, fields[1].trim().to_string());
+            }
+            Err(_) if titles.is_empty() && index == 0 => continue, // a header
+            Err(_) => {
+                return Err(malformed(format!(
+                    "line {number}: item id '{}' is not an unsigned integer",
+                    fields[0]
+                )));
+            }
+        }
+    }
+    Ok(titles)
+}
+
+/// The fields of one CSV line, with `"..."` quoting and `""` escapes.
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut field)),
+            (c, _) => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
+}
+
 /// Stream index of the held-out split (any fixed constant; distinct from training's).
 const SPLIT_STREAM: u64 = 0x5911_7e57;
 
@@ -274,6 +366,24 @@ mod tests {
         // Binomial(10000, 0.2): sd 40, so 6 sd is 240.
         assert!((test.len() as i64 - 2000).abs() < 240, "{}", test.len());
         assert_eq!(split_random(&ratings, 0.2, 9), (train, test));
+    }
+
+    #[test]
+    fn titles_from_the_three_item_formats() {
+        let item = "1|Toy Story (1995)|01-Jan-1995||http://x|0|1\n2|GoldenEye (1995)|x\n";
+        let dat = "1::Toy Story (1995)::Animation|Comedy\n";
+        let csv = "movieId,title,genres\n1,\"American President, The (1995)\",Comedy|Drama\n2,\"Say \"\"Hi\"\"\",Drama\n";
+        let t = parse_titles(Path::new("u.item"), item).unwrap();
+        assert_eq!(t[&2], "GoldenEye (1995)");
+        let t = parse_titles(Path::new("movies.dat"), dat).unwrap();
+        assert_eq!(t[&1], "Toy Story (1995)");
+        let t = parse_titles(Path::new("movies.csv"), csv).unwrap();
+        assert_eq!(t[&1], "American President, The (1995)");
+        assert_eq!(t[&2], "Say \"Hi\"");
+        let e = parse_titles(Path::new("m.csv"), "1,a\nx,b\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2"), "{e}");
     }
 
     #[test]

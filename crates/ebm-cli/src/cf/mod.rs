@@ -149,6 +149,9 @@ pub struct RecommendArgs {
     /// How many items.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
+    /// Item titles to show: u.item (ml-100k), movies.dat (ml-1m) or movies.csv.
+    #[arg(long)]
+    pub titles: Option<PathBuf>,
     /// Print the list as one JSON object on the last line of stdout.
     #[arg(long)]
     pub json: bool,

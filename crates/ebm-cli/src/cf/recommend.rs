@@ -18,17 +18,24 @@ pub fn run(args: RecommendArgs) -> Result<(), Failure> {
         )),
         other => Failure::run(other),
     })?;
+    let titles = match &args.titles {
+        Some(path) => ebm_data::ratings::read_titles(path).map_err(Failure::input)?,
+        None => Default::default(),
+    };
+    let title = |item: u64| titles.get(&item).cloned().unwrap_or_default();
     if args.json {
         let items: Vec<u64> = list.iter().map(|&(item, _)| item).collect();
         let scores: Vec<f64> = list.iter().map(|&(_, s)| s as f64).collect();
-        println!(
-            "{}",
-            json!({ "user": args.user, "items": items, "expected_ratings": scores })
-        );
+        let mut object = json!({ "user": args.user, "items": items, "expected_ratings": scores });
+        if args.titles.is_some() {
+            let names: Vec<String> = list.iter().map(|&(item, _)| title(item)).collect();
+            object["titles"] = json!(names);
+        }
+        println!("{object}");
     } else {
-        println!("rank  item  expected rating");
+        println!("rank      item  expected  title");
         for (rank, (item, score)) in list.iter().enumerate() {
-            println!("{:>4}  {item:>4}  {score:.3}", rank + 1);
+            println!("{:>4}  {item:>8}  {score:>8.3}  {}", rank + 1, title(*item));
         }
     }
     Ok(())
