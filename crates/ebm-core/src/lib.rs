@@ -1,6 +1,8 @@
 //! The shared vocabulary of the ebm toolkit: the model file format every model is saved
-//! in ([`model_file`]), learning-rate and momentum schedules ([`schedule`]), and atomic
-//! file writes ([`atomic`]).
+//! in ([`model_file`]), learning-rate and momentum schedules ([`schedule`]), atomic file
+//! writes ([`atomic`]), the Boltzmann distribution over enumerable states
+//! ([`boltzmann`]), and continuous energies with their samplers: random-walk
+//! Metropolis-Hastings, Langevin, MALA and HMC ([`continuous`]).
 //!
 //! ```
 //! use ebm_core::model_file;
@@ -14,6 +16,8 @@
 //! ```
 
 pub mod atomic;
+pub mod boltzmann;
+pub mod continuous;
 pub mod model_file;
 pub mod schedule;
 
