@@ -92,6 +92,23 @@ impl Dataset {
         sums.iter().map(|s| s / n).collect()
     }
 
+    /// The rows whose label satisfies `keep` (all rows' labels must be known).
+    pub fn select_labels(&self, keep: impl Fn(u8) -> bool) -> Option<Dataset> {
+        let labels = self.labels.as_ref()?;
+        let rows: Vec<usize> = (0..self.n_examples).filter(|&i| keep(labels[i])).collect();
+        let mut features = Vec::with_capacity(rows.len() * self.n_features);
+        for &i in &rows {
+            features.extend_from_slice(self.row(i));
+        }
+        Some(Dataset {
+            features,
+            n_examples: rows.len(),
+            n_features: self.n_features,
+            image_shape: self.image_shape,
+            labels: Some(rows.iter().map(|&i| labels[i]).collect()),
+        })
+    }
+
     /// True when every value is exactly 0 or 1.
     pub fn is_binary(&self) -> bool {
         self.features.iter().all(|&v| v == 0.0 || v == 1.0)

@@ -1,7 +1,9 @@
 //! Restricted Boltzmann machines with binary units: the model ([`BinaryRbm`]), training
 //! by CD-k and persistent CD ([`train`](mod@train)), and honest measurements
 //! ([`metrics`]): reconstruction error, exact pseudo-likelihood, exact `ln Z` for small
-//! layers and AIS `ln Z` for large ones, hence test log-likelihood in nats.
+//! layers and AIS `ln Z` for large ones, hence test log-likelihood in nats; and free
+//! energy as an anomaly score ([`anomaly`]); and the classification RBM of Larochelle &
+//! Bengio, generative and discriminative at once ([`class_rbm`]).
 //!
 //! ```
 //! use ebm_rbm::train::{train, Method, NoObserver, TrainConfig, TrainState};
@@ -18,6 +20,8 @@
 //! assert!(ll < 0.0 && ll > -16.0 * 2f64.ln());
 //! ```
 
+pub mod anomaly;
+pub mod class_rbm;
 mod error;
 pub mod metrics;
 mod model;

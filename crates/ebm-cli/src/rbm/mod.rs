@@ -1,5 +1,6 @@
 //! `ebm rbm ...`: train, evaluate, sample from and look at binary RBMs.
 
+mod anomaly;
 mod eval;
 mod pictures;
 mod train;
@@ -21,6 +22,49 @@ pub enum RbmCommand {
     Sample(SampleArgs),
     /// Save the learned filters (each hidden unit's weights) as a PNG grid.
     Filters(FiltersArgs),
+    /// Free energy as an anomaly score: ROC AUC of test examples with the given labels
+    /// against the rest, and a threshold chosen on validation data.
+    Anomaly(AnomalyArgs),
+}
+
+/// Anomaly score of `ebm rbm anomaly`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum AnomalyScoreArg {
+    /// F(x) minus the free energy of independent pixels at the training base rates.
+    LikelihoodRatio,
+    /// The free energy F(x).
+    FreeEnergy,
+    /// Squared error of the mean-field reconstruction.
+    Reconstruction,
+}
+
+/// Flags of `ebm rbm anomaly`.
+#[derive(Args)]
+pub struct AnomalyArgs {
+    /// The model file (trained without the anomalous labels).
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Labels that count as anomalous, e.g. 9.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub anomalous_labels: Vec<u8>,
+    /// Score: likelihood-ratio (free energy minus that of independent pixels at the
+    /// training data's base rates), free-energy, or reconstruction.
+    #[arg(long, value_enum, default_value_t = AnomalyScoreArg::LikelihoodRatio)]
+    pub score: AnomalyScoreArg,
+    /// Training labels the model was trained on are all labels except these (for the
+    /// likelihood ratio's base rates); default: --anomalous-labels.
+    #[arg(long, value_delimiter = ',')]
+    pub base_exclude_labels: Option<Vec<u8>>,
+    /// False-positive rate the threshold is set for on the validation rows (the even ones).
+    #[arg(long, default_value_t = 0.05)]
+    pub false_positive_rate: f64,
+    /// Threads.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Print metrics as one JSON object on the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Negative-phase method.
@@ -109,6 +153,10 @@ pub struct TrainArgs {
     /// Use only the first N training examples.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Leave out training examples with these labels, e.g. 9 (a model of "normal" data
+    /// for `ebm rbm anomaly`).
+    #[arg(long, value_delimiter = ',')]
+    pub exclude_labels: Vec<u8>,
     /// Where to save the trained model.
     #[arg(long, default_value = "rbm.ebm")]
     pub out: PathBuf,
@@ -204,6 +252,7 @@ pub fn run(command: RbmCommand) -> Result<(), Failure> {
         RbmCommand::Eval(args) => eval::run(args),
         RbmCommand::Sample(args) => pictures::sample(args),
         RbmCommand::Filters(args) => pictures::filters(args),
+        RbmCommand::Anomaly(args) => anomaly::run(args),
     }
 }
 

@@ -158,6 +158,17 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
     let mut data =
         ebm_data::catalog::load_binary(args.data.dataset, &dir, Split::Train, args.data.binarize)
             .map_err(Failure::input)?;
+    if !args.exclude_labels.is_empty() {
+        let excluded = &args.exclude_labels;
+        data = data
+            .select_labels(|label| !excluded.contains(&label))
+            .ok_or_else(|| Failure::input("--exclude-labels: this data set has no labels"))?;
+        if data.n_examples == 0 {
+            return Err(Failure::input(
+                "--exclude-labels: no training examples are left",
+            ));
+        }
+    }
     if let Some(limit) = args.limit {
         if limit == 0 {
             return Err(Failure::input("--limit must be at least 1"));

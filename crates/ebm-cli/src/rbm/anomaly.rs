@@ -1,0 +1,113 @@
+//! `ebm rbm anomaly`.
+
+use super::{AnomalyArgs, AnomalyScoreArg, check_threads, load_model, thread_pool};
+use crate::Failure;
+use crate::output::Metrics;
+use ebm_data::data_dir;
+use ebm_data::mnist::Split;
+use ebm_rbm::anomaly::{Score, detection, roc_auc, scores, threshold_at_false_positive_rate};
+use ebm_rbm::metrics::base_rate_visible_bias;
+
+/// Run `ebm rbm anomaly`: the test set's even rows choose the threshold (on their normal
+/// examples), the odd rows measure it; the AUC is reported on all rows and on the odd
+/// rows alone.
+pub fn run(args: AnomalyArgs) -> Result<(), Failure> {
+    check_threads(args.threads)?;
+    if !(args.false_positive_rate > 0.0 && args.false_positive_rate < 1.0) {
+        return Err(Failure::input(
+            "--false-positive-rate must be between 0 and 1 (exclusive)",
+        ));
+    }
+    let model = load_model(&args.model)?;
+    let dir = data_dir::resolve(args.data.data.as_deref());
+    let test =
+        ebm_data::catalog::load_binary(args.data.dataset, &dir, Split::Test, args.data.binarize)
+            .map_err(Failure::input)?;
+    if test.n_features != model.n_visible() {
+        return Err(Failure::input(format!(
+            "{}: model has {} visible units, the data {} features",
+            args.model.display(),
+            model.n_visible(),
+            test.n_features
+        )));
+    }
+    let Some(labels) = test.labels.clone() else {
+        return Err(Failure::input(
+            "--anomalous-labels: this data set has no labels",
+        ));
+    };
+    let score = match args.score {
+        AnomalyScoreArg::FreeEnergy => Score::FreeEnergy,
+        AnomalyScoreArg::Reconstruction => Score::Reconstruction,
+        AnomalyScoreArg::LikelihoodRatio => {
+            let train = ebm_data::catalog::load_binary(
+                args.data.dataset,
+                &dir,
+                Split::Train,
+                args.data.binarize,
+            )
+            .map_err(Failure::input)?;
+            let excluded = args
+                .base_exclude_labels
+                .clone()
+                .unwrap_or_else(|| args.anomalous_labels.clone());
+            let normal_train = train
+                .select_labels(|l| !excluded.contains(&l))
+                .ok_or_else(|| Failure::input("--anomalous-labels: this data set has no labels"))?;
+            Score::LikelihoodRatio {
+                base_logits: base_rate_visible_bias(&normal_train),
+            }
+        }
+    };
+    let scores = thread_pool(args.threads)?.install(|| scores(&model, &test, &score));
+    let is_anomalous = |i: usize| args.anomalous_labels.contains(&labels[i]);
+    let split = |rows: &mut dyn Iterator<Item = usize>| {
+        let (mut normal, mut anomalous) = (Vec::new(), Vec::new());
+        for i in rows {
+            if is_anomalous(i) {
+                anomalous.push(scores[i]);
+            } else {
+                normal.push(scores[i]);
+            }
+        }
+        (normal, anomalous)
+    };
+    // Even rows choose the threshold, odd rows measure it (MNIST's test set is ordered
+    // by writer group, so halves by position would differ in style).
+    let (validation_normal, _) = split(&mut (0..test.n_examples).step_by(2));
+    let (normal, anomalous) = split(&mut (1..test.n_examples).step_by(2));
+    let (all_normal, all_anomalous) = split(&mut (0..test.n_examples));
+    if all_anomalous.is_empty() || validation_normal.is_empty() || normal.is_empty() {
+        return Err(Failure::input(
+            "--anomalous-labels: the test set needs anomalous and normal examples among both even and odd rows",
+        ));
+    }
+    let threshold = threshold_at_false_positive_rate(&validation_normal, args.false_positive_rate);
+    let d = detection(&normal, &anomalous, threshold);
+    let mut m = Metrics::default();
+    m.number("roc_auc", roc_auc(&all_normal, &all_anomalous))
+        .number("roc_auc_odd_rows", roc_auc(&normal, &anomalous))
+        .number("threshold", threshold)
+        .number("true_positive_rate", d.true_positive_rate)
+        .number("false_positive_rate", d.false_positive_rate)
+        .integer("n_normal", all_normal.len() as u64)
+        .integer("n_anomalous", all_anomalous.len() as u64)
+        .number(
+            "mean_score_normal",
+            all_normal.iter().sum::<f64>() / all_normal.len() as f64,
+        )
+        .number(
+            "mean_score_anomalous",
+            all_anomalous.iter().sum::<f64>() / all_anomalous.len() as f64,
+        )
+        .text(
+            "score",
+            match args.score {
+                AnomalyScoreArg::LikelihoodRatio => "likelihood-ratio",
+                AnomalyScoreArg::FreeEnergy => "free-energy",
+                AnomalyScoreArg::Reconstruction => "reconstruction",
+            },
+        );
+    m.print(args.json);
+    Ok(())
+}
