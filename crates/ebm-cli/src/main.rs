@@ -5,6 +5,7 @@
 //! run that fails for another reason (divergence) exits with code 1.
 
 mod cf;
+mod class_rbm;
 mod output;
 mod progress;
 mod rbm;
@@ -28,6 +29,9 @@ enum Area {
     /// Collaborative filtering with RBMs (MovieLens and other rating files).
     #[command(subcommand)]
     Cf(cf::CfCommand),
+    /// The classification RBM: generative and discriminative at once (MNIST).
+    #[command(subcommand, name = "class-rbm")]
+    ClassRbm(class_rbm::ClassRbmCommand),
 }
 
 /// A failure, with the exit code it maps to.
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
     let result = match cli.area {
         Area::Rbm(command) => rbm::run(command),
         Area::Cf(command) => cf::run(command),
+        Area::ClassRbm(command) => class_rbm::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -46,15 +46,18 @@ pub struct ClassRbm {
 }
 
 impl ClassRbm {
-    /// Small random weights (normal, standard deviation 0.01), zero biases.
+    /// Random weights (normal, standard deviation `init_std`), zero biases.
     pub fn initialize(
         n_visible: usize,
         n_hidden: usize,
         n_classes: usize,
+        init_std: f32,
         rng: &mut StreamRng,
     ) -> Self {
         let mut normal = |len: usize| -> Vec<f32> {
-            (0..len).map(|_| (0.01 * normal_f64(rng)) as f32).collect()
+            (0..len)
+                .map(|_| (init_std as f64 * normal_f64(rng)) as f32)
+                .collect()
         };
         Self {
             n_visible,
@@ -290,7 +293,7 @@ mod tests {
     use ebm_kernels::rng::stream;
 
     fn random_model() -> ClassRbm {
-        let mut m = ClassRbm::initialize(5, 4, 3, &mut stream(2, 0, 0));
+        let mut m = ClassRbm::initialize(5, 4, 3, 0.01, &mut stream(2, 0, 0));
         let mut rng = stream(3, 0, 0);
         for w in m
             .weights

@@ -67,6 +67,8 @@ pub struct ClassTrainConfig {
     pub momentum: f32,
     /// L2 weight decay of `W` and `U`.
     pub weight_decay: f32,
+    /// Standard deviation of the initial weights.
+    pub init_std: f32,
     /// Seed.
     pub seed: u64,
     /// Threads.
@@ -89,6 +91,7 @@ impl Default for ClassTrainConfig {
             },
             momentum: 0.0,
             weight_decay: 0.0,
+            init_std: 0.05,
             seed: 1,
             threads: 1,
         }
@@ -221,7 +224,13 @@ pub fn train_class_rbm(
         })?;
     let par = Parallelism::with_threads(config.threads);
     let (v, h, c) = (data.n_features, config.n_hidden, config.n_classes);
-    let mut model = ClassRbm::initialize(v, h, c, &mut stream(config.seed, u64::MAX, 0));
+    let mut model = ClassRbm::initialize(
+        v,
+        h,
+        c,
+        config.init_std,
+        &mut stream(config.seed, u64::MAX, 0),
+    );
     let mut velocity = Blocks::zeros_like(&model);
     let mut grads = Blocks::zeros_like(&model);
     let b = config.batch_size.min(data.n_examples);
@@ -637,7 +646,7 @@ mod tests {
             batch_size: 3,
             ..ClassTrainConfig::default()
         };
-        let mut m = ClassRbm::initialize(3, 4, 3, &mut stream(9, 0, 0));
+        let mut m = ClassRbm::initialize(3, 4, 3, 0.01, &mut stream(9, 0, 0));
         let mut r = stream(10, 0, 0);
         for w in m
             .weights

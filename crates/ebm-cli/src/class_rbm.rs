@@ -1,0 +1,298 @@
+//! `ebm class-rbm ...`: the classification RBM (generative and discriminative at once).
+
+use crate::output::Metrics;
+use crate::{Failure, progress};
+use clap::{Args, Subcommand, ValueEnum};
+use ebm_core::schedule::LearningRateSchedule;
+use ebm_data::Dataset;
+use ebm_data::data_dir;
+use ebm_data::image_grid::{Scaling, write_png_grid};
+use ebm_data::mnist::Split;
+use ebm_kernels::Parallelism;
+use ebm_kernels::rng::stream;
+use ebm_rbm::RbmError;
+use ebm_rbm::class_rbm::{ClassRbm, ClassTrainConfig, Objective, train_class_rbm};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Subcommands of `ebm class-rbm`.
+#[derive(Subcommand)]
+pub enum ClassRbmCommand {
+    /// Train on MNIST (grey levels in [0, 1]) and save the model.
+    Train(TrainArgs),
+    /// Test error of a saved model.
+    Eval(EvalArgs),
+    /// Class-conditional samples (label clamped), one row per class, as a PNG grid.
+    Sample(SampleArgs),
+}
+
+/// Training objective.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ObjectiveArg {
+    /// ln p(y|x) + alpha ln p(x, y).
+    Hybrid,
+    /// ln p(y|x), exact gradient.
+    Discriminative,
+    /// ln p(x, y) by CD-1.
+    Generative,
+}
+
+/// Where MNIST is.
+#[derive(Args, Clone)]
+pub struct DataArgs {
+    /// Data set (only mnist has labels).
+    #[arg(long, default_value = "mnist")]
+    pub dataset: String,
+    /// Folder holding the data sets (default: $EBM_DATA, else ./data).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+/// Flags of `ebm class-rbm train`.
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Hidden units.
+    #[arg(long, default_value_t = 1500)]
+    pub hidden: usize,
+    /// Objective.
+    #[arg(long, value_enum, default_value_t = ObjectiveArg::Hybrid)]
+    pub objective: ObjectiveArg,
+    /// Weight alpha of ln p(x, y) in the hybrid objective.
+    #[arg(long, default_value_t = 0.01)]
+    pub generative_weight: f32,
+    /// Passes over the data.
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    /// Examples per minibatch.
+    #[arg(long, default_value_t = 20)]
+    pub batch: usize,
+    /// Learning rate (decays linearly to zero).
+    #[arg(long, default_value_t = 0.5)]
+    pub lr: f32,
+    /// Momentum.
+    #[arg(long, default_value_t = 0.0)]
+    pub momentum: f32,
+    /// L2 weight decay.
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f32,
+    /// Standard deviation of the initial weights.
+    #[arg(long, default_value_t = 0.1)]
+    pub init_std: f32,
+    /// Train on the first N training images only.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Threads (results are identical for any count).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Where to save the model.
+    #[arg(long, default_value = "class-rbm.ebm")]
+    pub out: PathBuf,
+    /// Print metrics as one JSON object on the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress output on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Flags of `ebm class-rbm eval`.
+#[derive(Args)]
+pub struct EvalArgs {
+    /// The model file.
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Threads.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Print metrics as one JSON object on the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `ebm class-rbm sample`.
+#[derive(Args)]
+pub struct SampleArgs {
+    /// The model file.
+    pub model: PathBuf,
+    /// Samples per class.
+    #[arg(long, default_value_t = 10)]
+    pub chains: usize,
+    /// Gibbs sweeps per chain.
+    #[arg(long, default_value_t = 1000)]
+    pub steps: usize,
+    /// Output PNG.
+    #[arg(long)]
+    pub png: PathBuf,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Run one `ebm class-rbm` subcommand.
+pub fn run(command: ClassRbmCommand) -> Result<(), Failure> {
+    match command {
+        ClassRbmCommand::Train(args) => train(args),
+        ClassRbmCommand::Eval(args) => eval(args),
+        ClassRbmCommand::Sample(args) => sample(args),
+    }
+}
+
+fn load_mnist(data: &DataArgs, split: Split) -> Result<Dataset, Failure> {
+    if data.dataset != "mnist" {
+        return Err(Failure::input(format!(
+            "--dataset: '{}' has no labels; the class RBM needs mnist",
+            data.dataset
+        )));
+    }
+    let dir = data_dir::resolve(data.data.as_deref()).join("mnist");
+    ebm_data::mnist::load(&dir, split).map_err(Failure::input)
+}
+
+fn pool(threads: usize) -> Result<rayon::ThreadPool, Failure> {
+    if threads == 0 {
+        return Err(Failure::input("--threads must be at least 1"));
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Failure::run(format!("cannot start {threads} threads: {e}")))
+}
+
+fn load_model(path: &Path) -> Result<ClassRbm, Failure> {
+    ClassRbm::load(path).map_err(Failure::input)
+}
+
+fn setup_failure(error: RbmError) -> Failure {
+    match &error {
+        RbmError::InvalidConfig { setting, message } => {
+            let flag = match *setting {
+                "n_hidden" => "--hidden",
+                "epochs" => "--epochs",
+                "batch_size" => "--batch",
+                "learning_rate" => "--lr",
+                "momentum" => "--momentum",
+                "weight_decay" => "--weight-decay",
+                "objective" => "--generative-weight",
+                "threads" => "--threads",
+                _ => return Failure::input(error),
+            };
+            Failure::input(format!("{flag}: {message}"))
+        }
+        RbmError::Diverged { .. } => Failure::run(error),
+        _ => Failure::input(error),
+    }
+}
+
+fn train(args: TrainArgs) -> Result<(), Failure> {
+    let objective = match args.objective {
+        ObjectiveArg::Hybrid => Objective::Hybrid {
+            generative_weight: args.generative_weight,
+        },
+        ObjectiveArg::Discriminative => Objective::Discriminative,
+        ObjectiveArg::Generative => Objective::Generative,
+    };
+    let config = ClassTrainConfig {
+        n_hidden: args.hidden,
+        n_classes: 10,
+        objective,
+        epochs: args.epochs,
+        batch_size: args.batch,
+        learning_rate: args.lr,
+        learning_rate_schedule: LearningRateSchedule::Linear {
+            final_fraction: 0.0,
+        },
+        momentum: args.momentum,
+        weight_decay: args.weight_decay,
+        init_std: args.init_std,
+        seed: args.seed,
+        threads: args.threads,
+    };
+    config.validate().map_err(setup_failure)?;
+    let mut data = load_mnist(&args.data, Split::Train)?;
+    if let Some(limit) = args.limit {
+        if limit == 0 {
+            return Err(Failure::input("--limit must be at least 1"));
+        }
+        data = data.head(limit);
+    }
+    let bar = progress::bar(config.epochs as u64, args.quiet);
+    bar.set_prefix("epochs");
+    let log_lines = bar.is_hidden() && !args.quiet;
+    let start = Instant::now();
+    let model = train_class_rbm(&config, &data, &mut |r, _| {
+        let line = format!(
+            "epoch {}/{}: train error {:.4}, {:.1} s, lr {:.4}",
+            r.epoch, r.epochs, r.train_error, r.seconds, r.learning_rate
+        );
+        if log_lines {
+            eprintln!("{line}");
+        } else if !args.quiet {
+            bar.println(line);
+        }
+        bar.set_position(r.epoch as u64);
+    })
+    .map_err(setup_failure)?;
+    bar.finish_and_clear();
+    let train_seconds = start.elapsed().as_secs_f64();
+    model.save(&args.out).map_err(Failure::run)?;
+    let par = Parallelism::with_threads(args.threads);
+    let train_error = pool(args.threads)?
+        .install(|| model.error_rate(&data, par))
+        .map_err(Failure::run)?;
+    let mut m = Metrics::default();
+    m.number("train_seconds", train_seconds)
+        .number("seconds_per_epoch", train_seconds / config.epochs as f64)
+        .number("train_error", train_error)
+        .integer("hidden", config.n_hidden as u64)
+        .integer("epochs", config.epochs as u64)
+        .integer("threads", config.threads as u64)
+        .text("out", &args.out.display().to_string());
+    m.print(args.json);
+    Ok(())
+}
+
+fn eval(args: EvalArgs) -> Result<(), Failure> {
+    let model = load_model(&args.model)?;
+    let test = load_mnist(&args.data, Split::Test)?;
+    let par = Parallelism::with_threads(args.threads);
+    let start = Instant::now();
+    let error = pool(args.threads)?
+        .install(|| model.error_rate(&test, par))
+        .map_err(|e| Failure::input(format!("{}: {e}", args.model.display())))?;
+    let mut m = Metrics::default();
+    m.number("test_error", error)
+        .integer("n_test", test.n_examples as u64)
+        .number("seconds", start.elapsed().as_secs_f64());
+    m.print(args.json);
+    Ok(())
+}
+
+fn sample(args: SampleArgs) -> Result<(), Failure> {
+    if args.chains == 0 {
+        return Err(Failure::input("--chains must be at least 1"));
+    }
+    let model = load_model(&args.model)?;
+    let side = (model.n_visible() as f64).sqrt() as usize;
+    if side * side != model.n_visible() {
+        return Err(Failure::input(format!(
+            "{}: {} inputs are not a square image",
+            args.model.display(),
+            model.n_visible()
+        )));
+    }
+    let mut rng = stream(args.seed, 0, 0);
+    let mut tiles = Vec::new();
+    for class in 0..model.n_classes() {
+        tiles.extend(model.sample_class(class, args.chains, args.steps, &mut rng));
+    }
+    write_png_grid(&args.png, &tiles, side, side, args.chains, Scaling::Unit)
+        .map_err(Failure::run)?;
+    println!("wrote {}", args.png.display());
+    Ok(())
+}

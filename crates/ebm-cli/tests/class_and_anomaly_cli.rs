@@ -1,0 +1,173 @@
+//! End-to-end tests of `ebm class-rbm` and `ebm rbm anomaly` on real MNIST (they need
+//! `$EBM_DATA`; see DESIGN.md), with small models so they run in seconds, plus their
+//! input errors.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ebm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ebm"))
+        .args(args)
+        .env_remove("EBM_DATA")
+        .output()
+        .expect("run ebm")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ebm-extra-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn last_json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// The folder holding `mnist/`, or `None` (skipped) without `$EBM_DATA`.
+fn data_root() -> Option<PathBuf> {
+    ebm_data::data_dir::for_tests("mnist").map(|d| d.parent().unwrap().to_path_buf())
+}
+
+#[test]
+fn class_rbm_train_eval_sample_on_mnist() {
+    let Some(root) = data_root() else { return };
+    let dir = temp_dir("class");
+    let model = dir.join("c.ebm");
+    let out = ebm(&[
+        "class-rbm",
+        "train",
+        "--data",
+        p(&root),
+        "--hidden",
+        "100",
+        "--epochs",
+        "2",
+        "--limit",
+        "5000",
+        "--threads",
+        "2",
+        "--out",
+        p(&model),
+        "--json",
+        "--quiet",
+    ]);
+    let m = last_json(&out);
+    assert!(m["train_seconds"].is_number() && m["seconds_per_epoch"].is_number());
+    let eval = last_json(&ebm(&[
+        "class-rbm",
+        "eval",
+        p(&model),
+        "--data",
+        p(&root),
+        "--json",
+    ]));
+    // 5,000 images, 2 epochs, 100 hidden units: about 8% error; a broken model is ~90%.
+    let error = eval["test_error"].as_f64().unwrap();
+    assert!(error < 0.15, "test error {error}");
+    assert_eq!(eval["n_test"], 10_000);
+    let png = dir.join("s.png");
+    let out = ebm(&[
+        "class-rbm",
+        "sample",
+        p(&model),
+        "--chains",
+        "3",
+        "--steps",
+        "5",
+        "--png",
+        p(&png),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::metadata(&png).unwrap().len() > 100);
+}
+
+#[test]
+fn anomaly_on_mnist_nines() {
+    let Some(root) = data_root() else { return };
+    let dir = temp_dir("anomaly");
+    let model = dir.join("r.ebm");
+    let out = ebm(&[
+        "rbm",
+        "train",
+        "--dataset",
+        "mnist",
+        "--data",
+        p(&root),
+        "--exclude-labels",
+        "9",
+        "--hidden",
+        "50",
+        "--epochs",
+        "2",
+        "--limit",
+        "5000",
+        "--out",
+        p(&model),
+        "--json",
+        "--quiet",
+    ]);
+    last_json(&out);
+    for score in ["likelihood-ratio", "free-energy", "reconstruction"] {
+        let m = last_json(&ebm(&[
+            "rbm",
+            "anomaly",
+            p(&model),
+            "--dataset",
+            "mnist",
+            "--data",
+            p(&root),
+            "--anomalous-labels",
+            "9",
+            "--score",
+            score,
+            "--json",
+        ]));
+        let auc = m["roc_auc"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&auc), "{m}");
+        assert_eq!(m["n_anomalous"], 1009);
+        // The threshold is set for 5% false positives on the even rows; the odd rows
+        // (4,496 normal digits) land within a few points of it.
+        let fpr = m["false_positive_rate"].as_f64().unwrap();
+        assert!((fpr - 0.05).abs() < 0.02, "{score}: {m}");
+    }
+}
+
+#[test]
+fn bad_input_is_a_one_line_error() {
+    let dir = temp_dir("bad");
+    let out = ebm(&["class-rbm", "train", "--dataset", "bars-and-stripes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--dataset"));
+    let out = ebm(&["class-rbm", "train", "--data", p(&dir)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mnist"));
+    let out = ebm(&["class-rbm", "eval", p(&dir.join("none.ebm"))]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = ebm(&["class-rbm", "train", "--hidden", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--hidden"));
+    let out = ebm(&[
+        "rbm",
+        "anomaly",
+        p(&dir.join("none.ebm")),
+        "--anomalous-labels",
+        "9",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
