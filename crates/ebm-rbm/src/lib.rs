@@ -3,7 +3,8 @@
 //! ([`metrics`]): reconstruction error, exact pseudo-likelihood, exact `ln Z` for small
 //! layers and AIS `ln Z` for large ones, hence test log-likelihood in nats; and free
 //! energy as an anomaly score ([`anomaly`]); and the classification RBM of Larochelle &
-//! Bengio, generative and discriminative at once ([`class_rbm`]).
+//! Bengio, generative and discriminative at once ([`class_rbm`]); and Gaussian-Bernoulli
+//! RBMs for real-valued data ([`gaussian`]).
 //!
 //! ```
 //! use ebm_rbm::train::{train, Method, NoObserver, TrainConfig, TrainState};
@@ -23,6 +24,7 @@
 pub mod anomaly;
 pub mod class_rbm;
 mod error;
+pub mod gaussian;
 pub mod metrics;
 mod model;
 pub mod products;

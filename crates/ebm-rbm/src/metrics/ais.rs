@@ -188,6 +188,14 @@ pub fn ais_log_partition(
     Ok(summarize(log_weights, log_z_base))
 }
 
+impl AisEstimate {
+    /// The estimate from per-run log importance weights and the base model's `ln Z`
+    /// (for AIS runs of other models, e.g. Gaussian RBMs).
+    pub fn from_log_weights(log_weights: &[f64], log_z_base: f64) -> Self {
+        summarize(log_weights.to_vec(), log_z_base)
+    }
+}
+
 fn summarize(log_weights: Vec<f64>, log_z_base: f64) -> AisEstimate {
     let n = log_weights.len() as f64;
     let max = log_weights
