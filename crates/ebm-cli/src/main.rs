@@ -6,6 +6,7 @@
 
 mod cf;
 mod class_rbm;
+mod gaussian_rbm;
 mod output;
 mod progress;
 mod rbm;
@@ -32,6 +33,9 @@ enum Area {
     /// The classification RBM: generative and discriminative at once (MNIST).
     #[command(subcommand, name = "class-rbm")]
     ClassRbm(class_rbm::ClassRbmCommand),
+    /// Gaussian-Bernoulli RBMs for real-valued data (MNIST grey levels).
+    #[command(subcommand, name = "gaussian-rbm")]
+    GaussianRbm(gaussian_rbm::GaussianRbmCommand),
 }
 
 /// A failure, with the exit code it maps to.
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Area::Rbm(command) => rbm::run(command),
         Area::Cf(command) => cf::run(command),
         Area::ClassRbm(command) => class_rbm::run(command),
+        Area::GaussianRbm(command) => gaussian_rbm::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,4 +1,4 @@
-//! End-to-end tests of `ebm class-rbm` and `ebm rbm anomaly` on real MNIST (they need
+//! End-to-end tests of `ebm class-rbm`, `ebm gaussian-rbm` and `ebm rbm anomaly` on real MNIST (they need
 //! `$EBM_DATA`; see DESIGN.md), with small models so they run in seconds, plus their
 //! input errors.
 
@@ -148,8 +148,95 @@ fn anomaly_on_mnist_nines() {
     }
 }
 
+/// A 16-hidden Gaussian RBM: exact and AIS `ln Z` agree within 0.1 nats, and both
+/// samplers write pictures (MALA reports its acceptance rate).
+#[test]
+fn gaussian_rbm_train_eval_sample_on_mnist() {
+    let Some(root) = data_root() else { return };
+    let dir = temp_dir("gaussian");
+    let model = dir.join("g.ebm");
+    last_json(&ebm(&[
+        "gaussian-rbm",
+        "train",
+        "--data",
+        p(&root),
+        "--hidden",
+        "16",
+        "--limit",
+        "3000",
+        "--epochs",
+        "5",
+        "--batch",
+        "50",
+        "--out",
+        p(&model),
+        "--json",
+        "--quiet",
+    ]));
+    let exact = last_json(&ebm(&[
+        "gaussian-rbm",
+        "eval",
+        p(&model),
+        "--data",
+        p(&root),
+        "--exact",
+        "--limit",
+        "500",
+        "--json",
+    ]));
+    let ais = last_json(&ebm(&[
+        "gaussian-rbm",
+        "eval",
+        p(&model),
+        "--data",
+        p(&root),
+        "--limit",
+        "500",
+        "--ais-runs",
+        "50",
+        "--ais-betas",
+        "1000",
+        "--threads",
+        "2",
+        "--json",
+    ]));
+    let (a, e) = (
+        ais["log_z"].as_f64().unwrap(),
+        exact["log_z"].as_f64().unwrap(),
+    );
+    assert!((a - e).abs() < 0.1, "AIS {a} exact {e}");
+    for sampler in ["gibbs", "mala"] {
+        let png = dir.join(format!("{sampler}.png"));
+        let m = last_json(&ebm(&[
+            "gaussian-rbm",
+            "sample",
+            p(&model),
+            "--sampler",
+            sampler,
+            "--chains",
+            "2",
+            "--steps",
+            "50",
+            "--png",
+            p(&png),
+            "--json",
+        ]));
+        assert!(std::fs::metadata(&png).unwrap().len() > 100);
+        if sampler == "mala" {
+            let rate = m["acceptance_rate"].as_f64().unwrap();
+            assert!(rate > 0.2 && rate <= 1.0, "{m}");
+        }
+    }
+}
+
 #[test]
 fn bad_input_is_a_one_line_error() {
+    let out = ebm(&["gaussian-rbm", "train", "--dataset", "ml-100k"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--dataset"));
+    let out = ebm(&["gaussian-rbm", "train", "--method", "dsm", "--noise", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--noise"));
     let dir = temp_dir("bad");
     let out = ebm(&["class-rbm", "train", "--dataset", "bars-and-stripes"]);
     assert_eq!(out.status.code(), Some(2));

@@ -1,0 +1,364 @@
+//! `ebm gaussian-rbm ...`: Gaussian-Bernoulli RBMs on real-valued data (MNIST grey levels).
+
+use crate::output::Metrics;
+use crate::{Failure, progress};
+use clap::{Args, Subcommand, ValueEnum};
+use ebm_core::continuous::{ChainConfig, Mala, run_chain};
+use ebm_data::Dataset;
+use ebm_data::data_dir;
+use ebm_data::image_grid::{Scaling, write_png_grid};
+use ebm_data::mnist::Split;
+use ebm_kernels::rng::stream;
+use ebm_rbm::RbmError;
+use ebm_rbm::gaussian::{
+    GaussianMethod, GaussianRbm, GaussianTrainConfig, gaussian_ais_log_partition,
+    gaussian_heldout_errors, train_gaussian_rbm,
+};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Subcommands of `ebm gaussian-rbm`.
+#[derive(Subcommand)]
+pub enum GaussianRbmCommand {
+    /// Train on MNIST grey levels (standardized inside) and save the model.
+    Train(TrainArgs),
+    /// Log partition function (exact or AIS), test log-likelihood, held-out errors.
+    Eval(EvalArgs),
+    /// Samples by block Gibbs or by MALA on the free energy, as a PNG grid.
+    Sample(SampleArgs),
+}
+
+/// Gradient method.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum MethodArg {
+    /// Contrastive divergence.
+    Cd,
+    /// Persistent contrastive divergence.
+    Pcd,
+    /// Denoising score matching (unit variances).
+    Dsm,
+}
+
+/// Sampler of `sample`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SamplerArg {
+    /// Block Gibbs sampling of (v, h).
+    Gibbs,
+    /// Metropolis-adjusted Langevin on the free energy F(v).
+    Mala,
+}
+
+/// Where MNIST is.
+#[derive(Args, Clone)]
+pub struct DataArgs {
+    /// Data set (mnist).
+    #[arg(long, default_value = "mnist")]
+    pub dataset: String,
+    /// Folder holding the data sets (default: $EBM_DATA, else ./data).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+/// Flags of `ebm gaussian-rbm train`.
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Hidden units.
+    #[arg(long, default_value_t = 200)]
+    pub hidden: usize,
+    /// cd, pcd or dsm.
+    #[arg(long, value_enum, default_value_t = MethodArg::Cd)]
+    pub method: MethodArg,
+    /// Gibbs steps (cd, pcd).
+    #[arg(long, default_value_t = 1)]
+    pub k: usize,
+    /// Keep the visible variances at 1 instead of learning them (cd, pcd).
+    #[arg(long)]
+    pub fixed_variance: bool,
+    /// Corruption noise of dsm (standardized units).
+    #[arg(long, default_value_t = 0.5)]
+    pub noise: f32,
+    /// Passes over the data.
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// Examples per batch.
+    #[arg(long, default_value_t = 100)]
+    pub batch: usize,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.005)]
+    pub lr: f32,
+    /// Momentum.
+    #[arg(long, default_value_t = 0.5)]
+    pub momentum: f32,
+    /// Train on the first N images only.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Threads.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Where to save the model.
+    #[arg(long, default_value = "gaussian-rbm.ebm")]
+    pub out: PathBuf,
+    /// Print metrics as one JSON object on the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress output on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Flags of `ebm gaussian-rbm eval`.
+#[derive(Args)]
+pub struct EvalArgs {
+    /// The model file.
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Sum over the hidden states exactly (at most 24 hidden units).
+    #[arg(long)]
+    pub exact: bool,
+    /// AIS runs.
+    #[arg(long, default_value_t = 100)]
+    pub ais_runs: usize,
+    /// AIS temperatures.
+    #[arg(long, default_value_t = 2000)]
+    pub ais_betas: usize,
+    /// Test images to use.
+    #[arg(long, default_value_t = 10_000)]
+    pub limit: usize,
+    /// Noise of the held-out denoising error (standardized units).
+    #[arg(long, default_value_t = 0.5)]
+    pub noise: f32,
+    /// Threads.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Print metrics as one JSON object on the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `ebm gaussian-rbm sample`.
+#[derive(Args)]
+pub struct SampleArgs {
+    /// The model file.
+    pub model: PathBuf,
+    /// gibbs or mala.
+    #[arg(long, value_enum, default_value_t = SamplerArg::Gibbs)]
+    pub sampler: SamplerArg,
+    /// Chains (tiles).
+    #[arg(long, default_value_t = 25)]
+    pub chains: usize,
+    /// Steps per chain.
+    #[arg(long, default_value_t = 1000)]
+    pub steps: usize,
+    /// MALA step size.
+    #[arg(long, default_value_t = 0.01)]
+    pub step_size: f64,
+    /// Output PNG.
+    #[arg(long)]
+    pub png: PathBuf,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print metrics (acceptance rate) as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Run one `ebm gaussian-rbm` subcommand.
+pub fn run(command: GaussianRbmCommand) -> Result<(), Failure> {
+    match command {
+        GaussianRbmCommand::Train(args) => train(args),
+        GaussianRbmCommand::Eval(args) => eval(args),
+        GaussianRbmCommand::Sample(args) => sample(args),
+    }
+}
+
+fn load_mnist(data: &DataArgs, split: Split) -> Result<Dataset, Failure> {
+    if data.dataset != "mnist" {
+        return Err(Failure::input(format!(
+            "--dataset: '{}' is not a real-valued data set here (mnist)",
+            data.dataset
+        )));
+    }
+    let dir = data_dir::resolve(data.data.as_deref()).join("mnist");
+    ebm_data::mnist::load(&dir, split).map_err(Failure::input)
+}
+
+fn load_model(path: &Path) -> Result<GaussianRbm, Failure> {
+    GaussianRbm::load(path).map_err(Failure::input)
+}
+
+fn pool(threads: usize) -> Result<rayon::ThreadPool, Failure> {
+    if threads == 0 {
+        return Err(Failure::input("--threads must be at least 1"));
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Failure::run(format!("cannot start {threads} threads: {e}")))
+}
+
+fn setup_failure(error: RbmError) -> Failure {
+    match &error {
+        RbmError::InvalidConfig { setting, message } => {
+            let flag = match *setting {
+                "n_hidden" => "--hidden",
+                "gibbs_steps" => "--k",
+                "epochs" => "--epochs/--batch",
+                "learning_rate" => "--lr",
+                "momentum" => "--momentum",
+                "method" => "--noise",
+                "threads" => "--threads",
+                _ => return Failure::input(error),
+            };
+            Failure::input(format!("{flag}: {message}"))
+        }
+        RbmError::Diverged { .. } => Failure::run(error),
+        _ => Failure::input(error),
+    }
+}
+
+fn train(args: TrainArgs) -> Result<(), Failure> {
+    let config = GaussianTrainConfig {
+        n_hidden: args.hidden,
+        method: match args.method {
+            MethodArg::Cd => GaussianMethod::ContrastiveDivergence,
+            MethodArg::Pcd => GaussianMethod::Persistent,
+            MethodArg::Dsm => GaussianMethod::DenoisingScoreMatching {
+                noise_std: args.noise,
+            },
+        },
+        gibbs_steps: args.k,
+        learn_variance: !args.fixed_variance,
+        epochs: args.epochs,
+        batch_size: args.batch,
+        learning_rate: args.lr,
+        momentum: args.momentum,
+        seed: args.seed,
+        threads: args.threads,
+        ..GaussianTrainConfig::default()
+    };
+    config.validate().map_err(setup_failure)?;
+    let mut data = load_mnist(&args.data, Split::Train)?;
+    if let Some(limit) = args.limit {
+        if limit == 0 {
+            return Err(Failure::input("--limit must be at least 1"));
+        }
+        data = data.head(limit);
+    }
+    let bar = progress::bar(config.epochs as u64, args.quiet);
+    bar.set_prefix("epochs");
+    let start = Instant::now();
+    let model = train_gaussian_rbm(&config, &data, &mut |epoch, _| {
+        bar.set_position(epoch as u64)
+    })
+    .map_err(setup_failure)?;
+    bar.finish_and_clear();
+    let train_seconds = start.elapsed().as_secs_f64();
+    model.save(&args.out).map_err(Failure::run)?;
+    let mut m = Metrics::default();
+    m.number("train_seconds", train_seconds)
+        .number("seconds_per_epoch", train_seconds / config.epochs as f64)
+        .integer("hidden", config.n_hidden as u64)
+        .integer("epochs", config.epochs as u64)
+        .text("out", &args.out.display().to_string());
+    m.print(args.json);
+    Ok(())
+}
+
+fn eval(args: EvalArgs) -> Result<(), Failure> {
+    let model = load_model(&args.model)?;
+    let test = load_mnist(&args.data, Split::Test)?.head(args.limit.max(1));
+    if test.n_features != model.n_visible() {
+        return Err(Failure::input(format!(
+            "{}: model has {} visible units, the data {} features",
+            args.model.display(),
+            model.n_visible(),
+            test.n_features
+        )));
+    }
+    let standardized = model.standardize(&test);
+    let start = Instant::now();
+    let mut m = Metrics::default();
+    let (log_z, log_z_std) = if args.exact {
+        (
+            model
+                .exact_log_partition()
+                .map_err(|e| Failure::input(format!("--exact: {e}")))?,
+            0.0,
+        )
+    } else {
+        let estimate = pool(args.threads)?
+            .install(|| gaussian_ais_log_partition(&model, args.ais_runs, args.ais_betas, 1))
+            .map_err(|e| Failure::input(format!("--ais-runs/--ais-betas: {e}")))?;
+        (estimate.log_z, estimate.log_z_std)
+    };
+    let (recon, denoise) = gaussian_heldout_errors(&model, &standardized, args.noise, 1);
+    m.number("log_z", log_z)
+        .number("log_z_std", log_z_std)
+        .number("test_ll", model.log_likelihood(&standardized, log_z))
+        .number("recon_error", recon)
+        .number("denoise_error", denoise)
+        .number("seconds", start.elapsed().as_secs_f64())
+        .text("log_z_method", if args.exact { "exact" } else { "ais" });
+    m.print(args.json);
+    Ok(())
+}
+
+fn sample(args: SampleArgs) -> Result<(), Failure> {
+    if args.chains == 0 || args.steps == 0 {
+        return Err(Failure::input("--chains and --steps must be at least 1"));
+    }
+    if !(args.step_size.is_finite() && args.step_size > 0.0) {
+        return Err(Failure::input("--step-size must be a positive number"));
+    }
+    let model = load_model(&args.model)?;
+    let side = (model.n_visible() as f64).sqrt() as usize;
+    if side * side != model.n_visible() {
+        return Err(Failure::input(format!(
+            "{}: {} visible units are not a square image",
+            args.model.display(),
+            model.n_visible()
+        )));
+    }
+    let mut rng = stream(args.seed, 0, 0);
+    let mut metrics = Metrics::default();
+    let mut tiles = match args.sampler {
+        SamplerArg::Gibbs => model.gibbs_samples(args.chains, args.steps, &mut rng),
+        SamplerArg::Mala => {
+            let mut tiles = Vec::with_capacity(args.chains * model.n_visible());
+            let mut accepted = 0.0;
+            for chain in 0..args.chains {
+                let start = model.gibbs_samples(1, 1, &mut rng);
+                let initial: Vec<f64> = start.iter().map(|&x| x as f64).collect();
+                let config = ChainConfig {
+                    burn_in: 0,
+                    steps: args.steps,
+                    thin: args.steps,
+                    seed: args.seed.wrapping_add(chain as u64),
+                    ..ChainConfig::default()
+                };
+                let result = run_chain(&model, &mut Mala::new(args.step_size), &initial, &config)
+                    .map_err(|e| Failure::run(format!("--step-size: {e}")))?;
+                accepted += result.acceptance_rate();
+                tiles.extend(result.samples.iter().map(|&x| x as f32));
+            }
+            metrics.number("acceptance_rate", accepted / args.chains as f64);
+            tiles
+        }
+    };
+    model.unstandardize(&mut tiles);
+    for t in &mut tiles {
+        *t = t.clamp(0.0, 1.0);
+    }
+    let columns = (args.chains as f64).sqrt().ceil() as usize;
+    write_png_grid(&args.png, &tiles, side, side, columns, Scaling::Unit).map_err(Failure::run)?;
+    metrics.text("png", &args.png.display().to_string());
+    metrics.print(args.json);
+    Ok(())
+}
