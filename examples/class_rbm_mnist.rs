@@ -9,7 +9,7 @@
 //! the first 50,000 training images and reports the error on the other 10,000 each epoch
 //! (for choosing settings); with 0 it trains on all 60,000 and reports the test error.
 //! Writes `out/class_rbm/model.ebm` and `out/class_rbm/samples.png` (ten samples of each
-//! digit, one row per class).
+//! digit after 300 Gibbs sweeps with the label clamped, one row per class).
 
 use ebm::core::schedule::LearningRateSchedule;
 use ebm::data::image_grid::{Scaling, write_png_grid};
@@ -102,7 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut tiles = Vec::new();
     let mut rng = stream(1, 0, 0);
     for class in 0..10 {
-        tiles.extend(model.sample_class(class, 10, 1000, &mut rng));
+        tiles.extend(model.sample_class(class, 10, 300, &mut rng));
     }
     write_png_grid(&out.join("samples.png"), &tiles, 28, 28, 10, Scaling::Unit)?;
     Ok(())

@@ -18,7 +18,7 @@ use ebm_kernels::activation::{sigmoid_scalar, softplus_scalar};
 use ebm_kernels::gemm::gemm;
 use ebm_kernels::rng::{StreamRng, fill_u32, normal_f64};
 use ebm_kernels::sampling::unit_f32;
-use ebm_kernels::vector::softplus_shifted_sum;
+use ebm_kernels::vector::{add_assign, dot, softplus_shifted_sum};
 use ebm_kernels::{MatMut, MatRef, Parallelism};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -215,9 +215,7 @@ impl ClassRbm {
                 let mut hidden: Vec<f32> = (0..h).map(|j| self.hidden_bias[j] + u[j]).collect();
                 for (i, &xi) in x.iter().enumerate() {
                     if xi != 0.0 {
-                        for (a, &w) in hidden.iter_mut().zip(&self.weights[i * h..(i + 1) * h]) {
-                            *a += w;
-                        }
+                        add_assign(&mut hidden, &self.weights[i * h..(i + 1) * h]);
                     }
                 }
                 fill_u32(rng, &mut bits[..h]);
@@ -231,8 +229,7 @@ impl ClassRbm {
                 fill_u32(rng, &mut bits[..v]);
                 for i in 0..v {
                     let row = &self.weights[i * h..(i + 1) * h];
-                    let total: f32 = self.visible_bias[i]
-                        + row.iter().zip(&hidden).map(|(w, hj)| w * hj).sum::<f32>();
+                    let total: f32 = self.visible_bias[i] + dot(row, &hidden);
                     probs[i] = sigmoid_scalar(total);
                     x[i] = if unit_f32(bits[i]) < probs[i] {
                         1.0
