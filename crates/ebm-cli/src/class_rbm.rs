@@ -1,6 +1,7 @@
 //! `ebm class-rbm ...`: the classification RBM (generative and discriminative at once).
 
 use crate::output::Metrics;
+use crate::threads::pool;
 use crate::{Failure, progress};
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_core::schedule::LearningRateSchedule;
@@ -152,16 +153,6 @@ fn load_mnist(data: &DataArgs, split: Split) -> Result<Dataset, Failure> {
     }
     let dir = data_dir::resolve(data.data.as_deref()).join("mnist");
     ebm_data::mnist::load(&dir, split).map_err(Failure::input)
-}
-
-fn pool(threads: usize) -> Result<rayon::ThreadPool, Failure> {
-    if threads == 0 {
-        return Err(Failure::input("--threads must be at least 1"));
-    }
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Failure::run(format!("cannot start {threads} threads: {e}")))
 }
 
 fn load_model(path: &Path) -> Result<ClassRbm, Failure> {

@@ -1,6 +1,7 @@
 //! `ebm gaussian-rbm ...`: Gaussian-Bernoulli RBMs on real-valued data (MNIST grey levels).
 
 use crate::output::Metrics;
+use crate::threads::pool;
 use crate::{Failure, progress};
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_core::continuous::{ChainConfig, Mala, run_chain};
@@ -191,16 +192,6 @@ fn load_mnist(data: &DataArgs, split: Split) -> Result<Dataset, Failure> {
 
 fn load_model(path: &Path) -> Result<GaussianRbm, Failure> {
     GaussianRbm::load(path).map_err(Failure::input)
-}
-
-fn pool(threads: usize) -> Result<rayon::ThreadPool, Failure> {
-    if threads == 0 {
-        return Err(Failure::input("--threads must be at least 1"));
-    }
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Failure::run(format!("cannot start {threads} threads: {e}")))
 }
 
 fn setup_failure(error: RbmError) -> Failure {

@@ -10,6 +10,7 @@ mod gaussian_rbm;
 mod output;
 mod progress;
 mod rbm;
+mod threads;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -3,46 +3,11 @@
 //! with exit code 2, a failed run keeps the previous model, and threads do not change
 //! results. The last test trains on the real MovieLens 100k (needs `$EBM_DATA`).
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn ebm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ebm"))
-        .args(args)
-        .env_remove("EBM_DATA")
-        .output()
-        .expect("run ebm")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ebm-cf-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn last_json(out: &Output) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout.lines().last().unwrap_or_else(|| {
-        panic!(
-            "no stdout; stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {line}"))
-}
-
-fn failure_line(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(2), "expected exit code 2");
-    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-    assert_eq!(err.lines().count(), 1, "expected a one-line error: {err}");
-    err
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
+use common::{ebm, failure_line, last_json, p, temp_dir};
+use std::path::Path;
+use std::process::Output;
 
 /// Two taste groups of users: group 0 loves items 0..20 and dislikes 20..40, group 1
 /// the reverse; about 60% of cells are rated. Returns (user, item, rating) triples.

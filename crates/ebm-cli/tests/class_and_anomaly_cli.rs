@@ -1,39 +1,11 @@
-//! End-to-end tests of `ebm class-rbm`, `ebm gaussian-rbm` and `ebm rbm anomaly` on real MNIST (they need
-//! `$EBM_DATA`; see DESIGN.md), with small models so they run in seconds, plus their
-//! input errors.
+//! End-to-end tests of `ebm class-rbm`, `ebm gaussian-rbm` and `ebm rbm anomaly` on real
+//! MNIST (they need `$EBM_DATA`; see DESIGN.md), with small models so they run in
+//! seconds, plus their input errors.
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn ebm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ebm"))
-        .args(args)
-        .env_remove("EBM_DATA")
-        .output()
-        .expect("run ebm")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ebm-extra-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn last_json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
+use common::{ebm, last_json, p, temp_dir};
+use std::path::PathBuf;
 
 /// The folder holding `mnist/`, or `None` (skipped) without `$EBM_DATA`.
 fn data_root() -> Option<PathBuf> {

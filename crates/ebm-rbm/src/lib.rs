@@ -27,6 +27,7 @@ mod error;
 pub mod gaussian;
 pub mod metrics;
 mod model;
+mod pool;
 pub mod products;
 pub mod sampling;
 pub mod train;

@@ -12,14 +12,7 @@ pub(super) fn on_pool<T: Send>(
     threads: usize,
     work: impl FnOnce() -> T + Send,
 ) -> Result<T, Failure> {
-    if threads == 0 {
-        return Err(Failure::input("--threads must be at least 1"));
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Failure::run(format!("cannot start {threads} threads: {e}")))?;
-    Ok(pool.install(work))
+    Ok(crate::threads::pool(threads)?.install(work))
 }
 
 /// Run `ebm cf eval`.

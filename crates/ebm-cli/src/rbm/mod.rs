@@ -277,10 +277,7 @@ fn check_threads(threads: usize) -> Result<(), Failure> {
     }
 }
 
-/// A rayon pool of `threads` threads (`--threads` was checked to be at least 1).
+/// A rayon pool of `threads` threads.
 fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, Failure> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Failure::run(format!("cannot start {threads} threads: {e}")))
+    crate::threads::pool(threads)
 }

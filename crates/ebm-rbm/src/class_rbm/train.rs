@@ -215,13 +215,7 @@ pub fn train_class_rbm(
     if data.n_examples == 0 {
         return Err(RbmError::DataMismatch("no training examples".into()));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads)
-        .build()
-        .map_err(|e| RbmError::InvalidConfig {
-            setting: "threads",
-            message: format!("cannot start {} threads: {e}", config.threads),
-        })?;
+    let pool = crate::pool::thread_pool(config.threads)?;
     let par = Parallelism::with_threads(config.threads);
     let (v, h, c) = (data.n_features, config.n_hidden, config.n_classes);
     let mut model = ClassRbm::initialize(

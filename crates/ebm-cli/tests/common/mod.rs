@@ -1,0 +1,48 @@
+//! Helpers shared by the CLI end-to-end tests.
+#![allow(dead_code)] // each test crate uses a different subset
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Run the `ebm` binary with `args`, without `$EBM_DATA` (tests pass `--data`).
+pub fn ebm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ebm"))
+        .args(args)
+        .env_remove("EBM_DATA")
+        .output()
+        .expect("run ebm")
+}
+
+/// A fresh temporary folder for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ebm-cli-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The JSON object on the last line of stdout (the command must have succeeded).
+pub fn last_json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().expect("stdout has a line");
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {line}"))
+}
+
+/// The one-line error of a bad-input failure (exit code 2).
+pub fn failure_line(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(2), "expected exit code 2");
+    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    assert_eq!(err.lines().count(), 1, "expected a one-line error: {err}");
+    err
+}
+
+/// A path as `&str`.
+pub fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
