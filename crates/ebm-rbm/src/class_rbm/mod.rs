@@ -193,8 +193,8 @@ impl ClassRbm {
     }
 
     /// Class-conditional samples: `chains` Gibbs chains with the label clamped to `class`,
-    /// `steps` sweeps each from random binary inputs; returns the final visible
-    /// probabilities (`chains x n_visible`).
+    /// `steps` sweeps each from independent pixels at the visible biases' rates; returns
+    /// the final visible probabilities (`chains x n_visible`).
     pub fn sample_class(
         &self,
         class: usize,
@@ -209,7 +209,13 @@ impl ClassRbm {
         let u = &self.class_weights[class * h..(class + 1) * h];
         for _ in 0..chains {
             fill_u32(rng, &mut bits[..v]);
-            let mut x: Vec<f32> = bits[..v].iter().map(|&b| (b & 1) as f32).collect();
+            // Start from independent pixels at the visible biases' rates: a uniform random
+            // image has so much more ink than any digit that chains fall into blank images.
+            let mut x: Vec<f32> = bits[..v]
+                .iter()
+                .zip(&self.visible_bias)
+                .map(|(&b, &bias)| (unit_f32(b) < sigmoid_scalar(bias)) as u8 as f32)
+                .collect();
             let mut probs = vec![0.0f32; v];
             for _ in 0..steps {
                 let mut hidden: Vec<f32> = (0..h).map(|j| self.hidden_bias[j] + u[j]).collect();
