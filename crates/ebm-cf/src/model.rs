@@ -237,9 +237,7 @@ impl CfModel {
         match self.orientation {
             Orientation::UserBased => {
                 let input = &all_inputs[user as usize * n_hidden..][..n_hidden];
-                for (item, o) in out.iter_mut().enumerate() {
-                    *o = self.expected_rating(input, item as u32, &mut probs);
-                }
+                self.scores_from_user_input(input, out);
             }
             Orientation::ItemBased => {
                 for (item, o) in out.iter_mut().enumerate() {
@@ -247,6 +245,14 @@ impl CfModel {
                     *o = self.expected_rating(input, user, &mut probs);
                 }
             }
+        }
+    }
+
+    /// Expected rating of every item from a user-based case's hidden input.
+    fn scores_from_user_input(&self, input: &[f32], out: &mut [f32]) {
+        let mut probs = vec![0.0f32; self.rbm.n_levels()];
+        for (item, o) in out.iter_mut().enumerate() {
+            *o = self.expected_rating(input, item as u32, &mut probs);
         }
     }
 
@@ -268,20 +274,18 @@ impl CfModel {
             .users
             .index(user_id)
             .ok_or(CfError::UnknownUser(user_id))?;
-        let all_inputs = match self.orientation {
-            Orientation::UserBased => {
-                let n_hidden = self.rbm.n_hidden();
-                let mut inputs = vec![0.0f32; self.cases.n_rows() * n_hidden];
-                self.case_hidden_input(
-                    Some(user),
-                    &mut inputs[user as usize * n_hidden..][..n_hidden],
-                );
-                inputs
-            }
-            Orientation::ItemBased => self.all_hidden_inputs(),
-        };
         let mut scores = vec![0.0f32; self.items.len()];
-        self.user_scores(user, &all_inputs, &mut scores);
+        match self.orientation {
+            Orientation::UserBased => {
+                // Only this user's hidden input is needed.
+                let mut input = vec![0.0f32; self.rbm.n_hidden()];
+                self.case_hidden_input(Some(user), &mut input);
+                self.scores_from_user_input(&input, &mut scores);
+            }
+            Orientation::ItemBased => {
+                self.user_scores(user, &self.all_hidden_inputs(), &mut scores);
+            }
+        }
         let rated = self.rated_items(user);
         let mut candidates: Vec<(u32, f32)> = scores
             .iter()
