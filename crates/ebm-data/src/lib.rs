@@ -7,7 +7,8 @@
 //! - [`data_dir`]: where data sets are found (`--data`, else `$EBM_DATA`, else `./data`);
 //! - [`catalog`]: data sets by name, binarized, as the CLI and examples use them;
 //! - [`image_grid`]: PNG grids of image tiles (samples, filters);
-//! - [`ratings`]: MovieLens rating files (100k tab, 1M `::`, `ratings.csv`), sniffed.
+//! - [`ratings`]: MovieLens rating files (100k tab, 1M `::`, `ratings.csv`), sniffed;
+//! - [`uai`]: UAI competition models, evidence and result files.
 //!
 //! ```
 //! let data = ebm_data::bars_and_stripes::dataset(4);
@@ -22,6 +23,7 @@ pub mod idx;
 pub mod image_grid;
 pub mod mnist;
 pub mod ratings;
+pub mod uai;
 
 use std::path::PathBuf;
 use thiserror::Error;

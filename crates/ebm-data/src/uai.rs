@@ -1,0 +1,335 @@
+//! The UAI inference-competition formats: models (`.uai`, MARKOV or BAYES, factors of any
+//! arity including 0), evidence (`.uai.evid`), and results (`.PR`, `.MAR`, `.MPE`).
+//!
+//! A `.uai` file is whitespace-separated tokens: `MARKOV` or `BAYES`; the number of
+//! variables; their domain sizes; the number of factors; each factor's scope (`k v1..vk`);
+//! then each factor's table (`count` values, the last scope variable changing fastest).
+//! Errors name the file and the token that was wrong.
+
+use crate::DataError;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// MARKOV (undirected) or BAYES (directed: each table is a conditional distribution).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UaiKind {
+    /// A Markov network.
+    Markov,
+    /// A Bayesian network.
+    Bayes,
+}
+
+/// One factor: its scope and its non-negative table (last scope variable fastest).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UaiFactor {
+    /// Variable indices.
+    pub scope: Vec<usize>,
+    /// `prod(domain sizes of the scope)` values.
+    pub values: Vec<f64>,
+}
+
+/// A model read from a `.uai` file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UaiModel {
+    /// Network type.
+    pub kind: UaiKind,
+    /// Domain size of each variable.
+    pub domains: Vec<usize>,
+    /// The factors.
+    pub factors: Vec<UaiFactor>,
+}
+
+/// Largest table a factor may declare (entries); larger is treated as a malformed file.
+const MAX_TABLE: usize = 1 << 28;
+
+struct Tokens<'a> {
+    path: &'a Path,
+    iter: std::iter::Enumerate<std::str::SplitWhitespace<'a>>,
+}
+
+impl<'a> Tokens<'a> {
+    fn malformed(&self, message: String) -> DataError {
+        DataError::Malformed {
+            path: self.path.to_path_buf(),
+            message,
+        }
+    }
+
+    fn next(&mut self, what: &str) -> Result<(usize, &'a str), DataError> {
+        self.iter
+            .next()
+            .map(|(i, t)| (i + 1, t))
+            .ok_or_else(|| self.malformed(format!("the file ends where {what} was expected")))
+    }
+
+    fn count(&mut self, what: &str) -> Result<usize, DataError> {
+        let (n, token) = self.next(what)?;
+        token.parse::<usize>().map_err(|_| {
+            self.malformed(format!(
+                "token {n}: {what} should be a non-negative integer, found '{token}'"
+            ))
+        })
+    }
+
+    fn value(&mut self, what: &str) -> Result<f64, DataError> {
+        let (n, token) = self.next(what)?;
+        match token.parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+            _ => Err(self.malformed(format!(
+                "token {n}: {what} should be a finite non-negative number, found '{token}'"
+            ))),
+        }
+    }
+}
+
+/// Read a `.uai` model.
+pub fn read(path: &Path) -> Result<UaiModel, DataError> {
+    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
+/// Parse `.uai` text; `path` is used in messages only.
+pub fn parse(path: &Path, text: &str) -> Result<UaiModel, DataError> {
+    let mut t = Tokens {
+        path,
+        iter: text.split_whitespace().enumerate(),
+    };
+    let (_, header) = t.next("MARKOV or BAYES")?;
+    let kind = match header.to_ascii_uppercase().as_str() {
+        "MARKOV" => UaiKind::Markov,
+        "BAYES" => UaiKind::Bayes,
+        other => {
+            return Err(t.malformed(format!(
+                "token 1: expected MARKOV or BAYES, found '{other}'"
+            )));
+        }
+    };
+    let n = t.count("the number of variables")?;
+    let domains = (0..n)
+        .map(|i| {
+            let d = t.count(&format!("the domain size of variable {i}"))?;
+            if d == 0 {
+                Err(t.malformed(format!("variable {i} has an empty domain")))
+            } else {
+                Ok(d)
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let m = t.count("the number of factors")?;
+    let mut scopes = Vec::with_capacity(m);
+    for f in 0..m {
+        let k = t.count(&format!("the scope size of factor {f}"))?;
+        let mut scope = Vec::with_capacity(k);
+        for _ in 0..k {
+            let v = t.count(&format!("a variable of factor {f}"))?;
+            if v >= n {
+                return Err(
+                    t.malformed(format!("factor {f} names variable {v}, but there are {n}"))
+                );
+            }
+            if scope.contains(&v) {
+                return Err(t.malformed(format!("factor {f} names variable {v} twice")));
+            }
+            scope.push(v);
+        }
+        scopes.push(scope);
+    }
+    let mut factors = Vec::with_capacity(m);
+    for (f, scope) in scopes.into_iter().enumerate() {
+        let size = scope
+            .iter()
+            .try_fold(1usize, |acc, &v| {
+                acc.checked_mul(domains[v]).filter(|&s| s <= MAX_TABLE)
+            })
+            .ok_or_else(|| {
+                t.malformed(format!(
+                    "factor {f}'s table is larger than {MAX_TABLE} entries"
+                ))
+            })?;
+        let count = t.count(&format!("the table size of factor {f}"))?;
+        if count != size {
+            return Err(t.malformed(format!(
+                "factor {f} declares {count} values, but its scope has {size} combinations"
+            )));
+        }
+        let values = (0..count)
+            .map(|_| t.value(&format!("a value of factor {f}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        factors.push(UaiFactor { scope, values });
+    }
+    if let Some((n, extra)) = t.iter.next() {
+        return Err(t.malformed(format!(
+            "token {}: unexpected '{extra}' after the last table",
+            n + 1
+        )));
+    }
+    Ok(UaiModel {
+        kind,
+        domains,
+        factors,
+    })
+}
+
+/// Read evidence (`N v1 x1 .. vN xN`; an empty file or `0` is no evidence), checked
+/// against `model`.
+pub fn read_evidence(path: &Path, model: &UaiModel) -> Result<Vec<(usize, usize)>, DataError> {
+    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_evidence(path, &text, model)
+}
+
+/// Parse evidence text; `path` is used in messages only.
+pub fn parse_evidence(
+    path: &Path,
+    text: &str,
+    model: &UaiModel,
+) -> Result<Vec<(usize, usize)>, DataError> {
+    let mut t = Tokens {
+        path,
+        iter: text.split_whitespace().enumerate(),
+    };
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = t.count("the number of evidence variables")?;
+    let mut evidence = Vec::with_capacity(n);
+    for _ in 0..n {
+        let v = t.count("an evidence variable")?;
+        let x = t.count("an evidence value")?;
+        if v >= model.domains.len() {
+            return Err(t.malformed(format!(
+                "evidence names variable {v}, but the model has {}",
+                model.domains.len()
+            )));
+        }
+        if x >= model.domains[v] {
+            return Err(t.malformed(format!(
+                "evidence sets variable {v} to {x}, outside its domain of {}",
+                model.domains[v]
+            )));
+        }
+        if evidence.iter().any(|&(w, _)| w == v) {
+            return Err(t.malformed(format!("evidence sets variable {v} twice")));
+        }
+        evidence.push((v, x));
+    }
+    if let Some((n, extra)) = t.iter.next() {
+        return Err(t.malformed(format!(
+            "token {}: unexpected '{extra}' after the evidence",
+            n + 1
+        )));
+    }
+    Ok(evidence)
+}
+
+/// `.PR` text: `PR` and `log10 Z`.
+pub fn format_pr(log10_z: f64) -> String {
+    format!("PR\n{log10_z}\n")
+}
+
+/// `.MAR` text: `MAR`, the number of variables, then each variable's domain size and
+/// probabilities.
+pub fn format_mar(marginals: &[Vec<f64>]) -> String {
+    let mut out = format!("MAR\n{}", marginals.len());
+    for m in marginals {
+        let _ = write!(out, " {}", m.len());
+        for p in m {
+            let _ = write!(out, " {p}");
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// `.MPE` text: `MPE`, the number of variables, then the assignment.
+pub fn format_mpe(assignment: &[usize]) -> String {
+    let mut out = format!("MPE\n{}", assignment.len());
+    for x in assignment {
+        let _ = write!(out, " {x}");
+    }
+    out.push('\n');
+    out
+}
+
+/// Parse a `.MAR` file's marginals (for comparisons in tests and tools).
+pub fn parse_mar(path: &Path, text: &str) -> Result<Vec<Vec<f64>>, DataError> {
+    let mut t = Tokens {
+        path,
+        iter: text.split_whitespace().enumerate(),
+    };
+    let (_, header) = t.next("MAR")?;
+    if header != "MAR" {
+        return Err(t.malformed(format!("token 1: expected MAR, found '{header}'")));
+    }
+    let n = t.count("the number of variables")?;
+    (0..n)
+        .map(|_| {
+            let d = t.count("a domain size")?;
+            (0..d).map(|_| t.value("a probability")).collect()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: &str = "MARKOV\n3\n2 2 3\n3\n1 0\n2 0 1\n0\n2\n 0.4 0.6\n4\n 1 2 3 4\n1\n 2.5\n";
+
+    #[test]
+    fn reads_any_arity_and_evidence() {
+        let m = parse(Path::new("m.uai"), SMALL).unwrap();
+        assert_eq!(m.kind, UaiKind::Markov);
+        assert_eq!(m.domains, vec![2, 2, 3]);
+        assert_eq!(m.factors[1].scope, vec![0, 1]);
+        assert_eq!(m.factors[2].scope, Vec::<usize>::new());
+        assert_eq!(m.factors[2].values, vec![2.5]);
+        let e = parse_evidence(Path::new("m.evid"), "2 0 1 2 2", &m).unwrap();
+        assert_eq!(e, vec![(0, 1), (2, 2)]);
+        assert!(
+            parse_evidence(Path::new("m.evid"), "0", &m)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            parse_evidence(Path::new("m.evid"), "", &m)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(parse_evidence(Path::new("m.evid"), "1 2 3", &m).is_err());
+        assert!(parse_evidence(Path::new("m.evid"), "1 5 0", &m).is_err());
+    }
+
+    #[test]
+    fn malformed_files_say_what_and_where() {
+        let bad = |text: &str| parse(Path::new("bad.uai"), text).unwrap_err().to_string();
+        assert!(bad("").contains("ends"));
+        assert!(bad("GRAPH 1 2 0").contains("MARKOV or BAYES"));
+        assert!(bad("MARKOV 1 0 0").contains("empty domain"));
+        assert!(bad("MARKOV 1 2 1 1 3 2 1 1").contains("names variable 3"));
+        assert!(bad("MARKOV 1 2 1 1 0 3 1 1 1").contains("declares 3 values"));
+        assert!(bad("MARKOV 1 2 1 1 0 2 1 -1").contains("non-negative number"));
+        assert!(bad("MARKOV 1 2 1 1 0 2 1 1 7").contains("unexpected '7'"));
+        assert!(bad("MARKOV 1 2 1 1 0 2 1").contains("ends"));
+        assert!(bad("MARKOV 2 2 2 1 2 0 0 4 1 1 1 1").contains("twice"));
+        let e = bad("MARKOV 1 x");
+        assert!(e.contains("bad.uai") && e.contains("token 3"), "{e}");
+    }
+
+    #[test]
+    fn result_formats() {
+        assert_eq!(format_pr(-1.5), "PR\n-1.5\n");
+        let mar = format_mar(&[vec![0.25, 0.75], vec![1.0]]);
+        assert_eq!(mar, "MAR\n2 2 0.25 0.75 1 1\n");
+        assert_eq!(
+            parse_mar(Path::new("x"), &mar).unwrap(),
+            vec![vec![0.25, 0.75], vec![1.0]]
+        );
+        assert_eq!(format_mpe(&[1, 0, 2]), "MPE\n3 1 0 2\n");
+    }
+}
