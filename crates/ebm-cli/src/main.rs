@@ -6,6 +6,7 @@
 
 mod cf;
 mod class_rbm;
+mod factor;
 mod gaussian_rbm;
 mod output;
 mod progress;
@@ -37,6 +38,9 @@ enum Area {
     /// Gaussian-Bernoulli RBMs for real-valued data (MNIST grey levels).
     #[command(subcommand, name = "gaussian-rbm")]
     GaussianRbm(gaussian_rbm::GaussianRbmCommand),
+    /// Discrete factor-graph models (UAI files): exact inference.
+    #[command(subcommand)]
+    Factor(factor::FactorCommand),
 }
 
 /// A failure, with the exit code it maps to.
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         Area::Cf(command) => cf::run(command),
         Area::ClassRbm(command) => class_rbm::run(command),
         Area::GaussianRbm(command) => gaussian_rbm::run(command),
+        Area::Factor(command) => factor::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

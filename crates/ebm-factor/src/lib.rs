@@ -1,0 +1,42 @@
+//! Discrete energy models as factor graphs over petgraph, with exact inference.
+//!
+//! A [`FactorModel`] holds variables with finite domains and factors stored as energies
+//! (`-ln potential`; `+inf` forbids a combination), plus evidence. [`exact`] runs
+//! variable elimination in log space with a min-fill order: `ln Z`, single-variable
+//! marginals and MAP, refusing (with the induced width) when a table would not fit.
+//! Models are read from UAI files (`ebm_data::uai`).
+//!
+//! ```
+//! use ebm_factor::{FactorModel, exact};
+//! // Two binary variables that prefer to agree.
+//! let mut model = FactorModel::new(vec![2, 2]);
+//! model.add_energy_factor(&[0, 1], &[0.0, 1.0, 1.0, 0.0]);
+//! let log_z = exact::log_partition(&model, exact::DEFAULT_MAX_TABLE).unwrap();
+//! assert!((log_z - (2.0 + 2.0 * (-1.0f64).exp()).ln()).abs() < 1e-12);
+//! let (best, _) = exact::map_assignment(&model, exact::DEFAULT_MAX_TABLE).unwrap();
+//! assert_eq!(best[0], best[1]);
+//! ```
+
+pub mod exact;
+pub mod model;
+pub mod table;
+
+pub use model::{FactorModel, Node};
+use thiserror::Error;
+
+/// What can go wrong in inference.
+#[derive(Debug, Error)]
+pub enum FactorError {
+    /// Exact inference would build a table larger than the memory bound.
+    #[error(
+        "exact inference needs a table of {entries} entries (induced width {width} of the min-fill order), above the bound of {max_entries}"
+    )]
+    TooWide {
+        /// Induced width of the elimination order.
+        width: usize,
+        /// Entries of the table that was refused.
+        entries: usize,
+        /// The bound.
+        max_entries: usize,
+    },
+}
