@@ -14,13 +14,13 @@ fn brute_force(evidence: Option<usize>) -> (f64, f64) {
     let b = [[1.0, 2.0, 0.0], [0.5, 1.0, 3.0]];
     let c = [0.3, 0.7];
     let (mut z, mut best) = (0.0f64, 0.0f64);
-    for x0 in 0..2 {
-        for x1 in 0..2 {
-            for x2 in 0..3 {
+    for (x0, row) in a.iter().enumerate() {
+        for (x1, &ax) in row.iter().enumerate() {
+            for (x2, &bx) in b[x1].iter().enumerate() {
                 if evidence.is_some_and(|e| e != x2) {
                     continue;
                 }
-                let w = a[x0][x1] * b[x1][x2] * c[x0];
+                let w = ax * bx * c[x0];
                 z += w;
                 best = best.max(w);
             }
