@@ -1,12 +1,11 @@
 //! `ebm class-rbm ...`: the classification RBM (generative and discriminative at once).
 
 use crate::output::Metrics;
+use crate::setup::{MnistArgs, load_mnist, rbm_failure};
 use crate::threads::pool;
 use crate::{Failure, progress};
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_core::schedule::LearningRateSchedule;
-use ebm_data::Dataset;
-use ebm_data::data_dir;
 use ebm_data::image_grid::{Scaling, write_png_grid};
 use ebm_data::mnist::Split;
 use ebm_kernels::Parallelism;
@@ -38,22 +37,11 @@ pub enum ObjectiveArg {
     Generative,
 }
 
-/// Where MNIST is.
-#[derive(Args, Clone)]
-pub struct DataArgs {
-    /// Data set (only mnist has labels).
-    #[arg(long, default_value = "mnist")]
-    pub dataset: String,
-    /// Folder holding the data sets (default: $EBM_DATA, else ./data).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-}
-
 /// Flags of `ebm class-rbm train`.
 #[derive(Args)]
 pub struct TrainArgs {
     #[command(flatten)]
-    pub data: DataArgs,
+    pub data: MnistArgs,
     /// Hidden units.
     #[arg(long, default_value_t = 1500)]
     pub hidden: usize,
@@ -107,7 +95,7 @@ pub struct EvalArgs {
     /// The model file.
     pub model: PathBuf,
     #[command(flatten)]
-    pub data: DataArgs,
+    pub data: MnistArgs,
     /// Threads.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
@@ -144,40 +132,28 @@ pub fn run(command: ClassRbmCommand) -> Result<(), Failure> {
     }
 }
 
-fn load_mnist(data: &DataArgs, split: Split) -> Result<Dataset, Failure> {
-    if data.dataset != "mnist" {
-        return Err(Failure::input(format!(
-            "--dataset: '{}' has no labels; the class RBM needs mnist",
-            data.dataset
-        )));
-    }
-    let dir = data_dir::resolve(data.data.as_deref()).join("mnist");
-    ebm_data::mnist::load(&dir, split).map_err(Failure::input)
-}
-
 fn load_model(path: &Path) -> Result<ClassRbm, Failure> {
     ClassRbm::load(path).map_err(Failure::input)
 }
 
+/// The flag of this command that sets a training setting.
+fn train_flag(setting: &str) -> Option<&'static str> {
+    Some(match setting {
+        "n_hidden" => "--hidden",
+        "epochs" => "--epochs",
+        "batch_size" => "--batch",
+        "learning_rate" => "--lr",
+        "momentum" => "--momentum",
+        "weight_decay" => "--weight-decay",
+        "objective" => "--generative-weight",
+        "threads" => "--threads",
+        _ => return None,
+    })
+}
+
+/// A setup or training error as a failure naming the flag.
 fn setup_failure(error: RbmError) -> Failure {
-    match &error {
-        RbmError::InvalidConfig { setting, message } => {
-            let flag = match *setting {
-                "n_hidden" => "--hidden",
-                "epochs" => "--epochs",
-                "batch_size" => "--batch",
-                "learning_rate" => "--lr",
-                "momentum" => "--momentum",
-                "weight_decay" => "--weight-decay",
-                "objective" => "--generative-weight",
-                "threads" => "--threads",
-                _ => return Failure::input(error),
-            };
-            Failure::input(format!("{flag}: {message}"))
-        }
-        RbmError::Diverged { .. } => Failure::run(error),
-        _ => Failure::input(error),
-    }
+    rbm_failure(error, train_flag)
 }
 
 fn train(args: TrainArgs) -> Result<(), Failure> {
@@ -205,7 +181,11 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         threads: args.threads,
     };
     config.validate().map_err(setup_failure)?;
-    let mut data = load_mnist(&args.data, Split::Train)?;
+    let mut data = load_mnist(
+        &args.data,
+        Split::Train,
+        "has no labels; the class RBM needs mnist",
+    )?;
     if let Some(limit) = args.limit {
         if limit == 0 {
             return Err(Failure::input("--limit must be at least 1"));
@@ -250,7 +230,11 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
 
 fn eval(args: EvalArgs) -> Result<(), Failure> {
     let model = load_model(&args.model)?;
-    let test = load_mnist(&args.data, Split::Test)?;
+    let test = load_mnist(
+        &args.data,
+        Split::Test,
+        "has no labels; the class RBM needs mnist",
+    )?;
     let par = Parallelism::with_threads(args.threads);
     let start = Instant::now();
     let error = pool(args.threads)?

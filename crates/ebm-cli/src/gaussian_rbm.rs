@@ -1,12 +1,11 @@
 //! `ebm gaussian-rbm ...`: Gaussian-Bernoulli RBMs on real-valued data (MNIST grey levels).
 
 use crate::output::Metrics;
+use crate::setup::{MnistArgs, load_mnist, rbm_failure};
 use crate::threads::pool;
 use crate::{Failure, progress};
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_core::continuous::{ChainConfig, Mala, run_chain};
-use ebm_data::Dataset;
-use ebm_data::data_dir;
 use ebm_data::image_grid::{Scaling, write_png_grid};
 use ebm_data::mnist::Split;
 use ebm_kernels::rng::stream;
@@ -49,22 +48,11 @@ pub enum SamplerArg {
     Mala,
 }
 
-/// Where MNIST is.
-#[derive(Args, Clone)]
-pub struct DataArgs {
-    /// Data set (mnist).
-    #[arg(long, default_value = "mnist")]
-    pub dataset: String,
-    /// Folder holding the data sets (default: $EBM_DATA, else ./data).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-}
-
 /// Flags of `ebm gaussian-rbm train`.
 #[derive(Args)]
 pub struct TrainArgs {
     #[command(flatten)]
-    pub data: DataArgs,
+    pub data: MnistArgs,
     /// Hidden units.
     #[arg(long, default_value_t = 200)]
     pub hidden: usize,
@@ -118,7 +106,7 @@ pub struct EvalArgs {
     /// The model file.
     pub model: PathBuf,
     #[command(flatten)]
-    pub data: DataArgs,
+    pub data: MnistArgs,
     /// Sum over the hidden states exactly (at most 24 hidden units).
     #[arg(long)]
     pub exact: bool,
@@ -179,39 +167,27 @@ pub fn run(command: GaussianRbmCommand) -> Result<(), Failure> {
     }
 }
 
-fn load_mnist(data: &DataArgs, split: Split) -> Result<Dataset, Failure> {
-    if data.dataset != "mnist" {
-        return Err(Failure::input(format!(
-            "--dataset: '{}' is not a real-valued data set here (mnist)",
-            data.dataset
-        )));
-    }
-    let dir = data_dir::resolve(data.data.as_deref()).join("mnist");
-    ebm_data::mnist::load(&dir, split).map_err(Failure::input)
-}
-
 fn load_model(path: &Path) -> Result<GaussianRbm, Failure> {
     GaussianRbm::load(path).map_err(Failure::input)
 }
 
+/// The flag of this command that sets a training setting.
+fn train_flag(setting: &str) -> Option<&'static str> {
+    Some(match setting {
+        "n_hidden" => "--hidden",
+        "gibbs_steps" => "--k",
+        "epochs" => "--epochs/--batch",
+        "learning_rate" => "--lr",
+        "momentum" => "--momentum",
+        "method" => "--noise",
+        "threads" => "--threads",
+        _ => return None,
+    })
+}
+
+/// A setup or training error as a failure naming the flag.
 fn setup_failure(error: RbmError) -> Failure {
-    match &error {
-        RbmError::InvalidConfig { setting, message } => {
-            let flag = match *setting {
-                "n_hidden" => "--hidden",
-                "gibbs_steps" => "--k",
-                "epochs" => "--epochs/--batch",
-                "learning_rate" => "--lr",
-                "momentum" => "--momentum",
-                "method" => "--noise",
-                "threads" => "--threads",
-                _ => return Failure::input(error),
-            };
-            Failure::input(format!("{flag}: {message}"))
-        }
-        RbmError::Diverged { .. } => Failure::run(error),
-        _ => Failure::input(error),
-    }
+    rbm_failure(error, train_flag)
 }
 
 fn train(args: TrainArgs) -> Result<(), Failure> {
@@ -235,7 +211,11 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         ..GaussianTrainConfig::default()
     };
     config.validate().map_err(setup_failure)?;
-    let mut data = load_mnist(&args.data, Split::Train)?;
+    let mut data = load_mnist(
+        &args.data,
+        Split::Train,
+        "is not a real-valued data set here (mnist)",
+    )?;
     if let Some(limit) = args.limit {
         if limit == 0 {
             return Err(Failure::input("--limit must be at least 1"));
@@ -264,7 +244,12 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
 
 fn eval(args: EvalArgs) -> Result<(), Failure> {
     let model = load_model(&args.model)?;
-    let test = load_mnist(&args.data, Split::Test)?.head(args.limit.max(1));
+    let test = load_mnist(
+        &args.data,
+        Split::Test,
+        "is not a real-valued data set here (mnist)",
+    )?
+    .head(args.limit.max(1));
     if test.n_features != model.n_visible() {
         return Err(Failure::input(format!(
             "{}: model has {} visible units, the data {} features",

@@ -11,6 +11,7 @@ mod gaussian_rbm;
 mod output;
 mod progress;
 mod rbm;
+mod setup;
 mod threads;
 
 use clap::{Parser, Subcommand};

@@ -86,13 +86,7 @@ fn train_flag(setting: &str) -> Option<&'static str> {
 
 /// A training-setup error as a bad-input failure naming the flag when there is one.
 fn setup_failure(error: RbmError) -> Failure {
-    match &error {
-        RbmError::InvalidConfig { setting, message } => match train_flag(setting) {
-            Some(flag) => Failure::input(format!("{flag}: {message}")),
-            None => Failure::input(error),
-        },
-        _ => Failure::input(error),
-    }
+    crate::setup::rbm_failure(error, train_flag)
 }
 
 /// Progress bar, per-epoch log lines and checkpoints.
