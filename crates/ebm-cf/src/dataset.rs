@@ -165,14 +165,7 @@ impl RatingsData {
 
     /// `ratings` in this set's index space.
     pub fn queries(&self, ratings: &[Rating]) -> Vec<Query> {
-        ratings
-            .iter()
-            .map(|r| Query {
-                user: self.users.index(r.user),
-                item: self.items.index(r.item),
-                value: r.value,
-            })
-            .collect()
+        locate(&self.users, &self.items, ratings)
     }
 
     /// Mean of the training ratings (the fallback for unknown items).
@@ -196,6 +189,18 @@ impl RatingsData {
         }
         Ok(())
     }
+}
+
+/// `ratings` (file ids) as queries in the index space of `users` and `items`.
+pub fn locate(users: &IdMap, items: &IdMap, ratings: &[Rating]) -> Vec<Query> {
+    ratings
+        .iter()
+        .map(|r| Query {
+            user: users.index(r.user),
+            item: items.index(r.item),
+            value: r.value,
+        })
+        .collect()
 }
 
 /// The message for a duplicated (user, item) pair, in file ids.

@@ -120,14 +120,7 @@ impl CfModel {
 
     /// `ratings` (file ids) in the model's index space.
     pub fn queries(&self, ratings: &[ebm_data::ratings::Rating]) -> Vec<Query> {
-        ratings
-            .iter()
-            .map(|r| Query {
-                user: self.users.index(r.user),
-                item: self.items.index(r.item),
-                value: r.value,
-            })
-            .collect()
+        crate::dataset::locate(&self.users, &self.items, ratings)
     }
 
     /// Write the hidden input of `case` (`None`: a case with no ratings) into `out`.
