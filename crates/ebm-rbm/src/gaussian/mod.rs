@@ -139,18 +139,18 @@ impl GaussianRbm {
 
     /// Free energy `F(v) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - sum_j softplus(input_j)`.
     pub fn free_energy(&self, v: &[f32]) -> f64 {
+        self.free_energy_from_input(v, &self.hidden_input(v))
+    }
+
+    /// [`Self::free_energy`] given `v`'s hidden input (from [`Self::hidden_input`]).
+    fn free_energy_from_input(&self, v: &[f32], hidden_input: &[f64]) -> f64 {
         let quadratic: f64 = v
             .iter()
             .zip(&self.visible_bias)
             .zip(&self.log_variance)
             .map(|((&x, &b), &z)| (x as f64 - b as f64).powi(2) * 0.5 * (-z as f64).exp())
             .sum();
-        quadratic
-            - self
-                .hidden_input(v)
-                .iter()
-                .map(|&a| softplus_f64(a))
-                .sum::<f64>()
+        quadratic - hidden_input.iter().map(|&a| softplus_f64(a)).sum::<f64>()
     }
 
     /// `ln Z` by enumerating the hidden states (at most [`MAX_EXACT_HIDDEN`]):
@@ -305,7 +305,7 @@ impl ContinuousEnergy for GaussianRbm {
                 .sum();
             *g = ((x[i] - self.visible_bias[i] as f64) - pull) * inverse_variance;
         }
-        self.free_energy(&v)
+        self.free_energy_from_input(&v, &input)
     }
 }
 
