@@ -171,6 +171,16 @@ struct Buffers {
     pk: Vec<f32>,
     pulls: Vec<f32>,
     bits: Vec<u32>,
+    /// Data-phase pulls `P0 W^T` (CD) or score-matching targets (DSM), `rows x nv`.
+    pull0: Vec<f32>,
+    /// Score-matching residuals, `rows x nv`.
+    residual: Vec<f32>,
+    /// Score-matching hidden signal `(R W) * p (1 - p)`, `rows x nh`.
+    q: Vec<f32>,
+    /// Gradients of the visible biases, hidden biases and log-variances.
+    grad_b: Vec<f32>,
+    grad_c: Vec<f32>,
+    grad_z: Vec<f32>,
 }
 
 /// Train a new Gaussian RBM on raw `data` (it is standardized inside); `on_epoch` sees
@@ -205,6 +215,12 @@ pub fn train_gaussian_rbm(
         pk: vec![0.0; b * nh],
         pulls: vec![0.0; b * nv],
         bits: vec![0; b * nh.max(nv)],
+        pull0: vec![0.0; b * nv],
+        residual: vec![0.0; b * nv],
+        q: vec![0.0; b * nh],
+        grad_b: vec![0.0; nv],
+        grad_c: vec![0.0; nh],
+        grad_z: vec![0.0; nv],
     };
     // Persistent chains start at random data rows.
     let mut persistent: Vec<f32> = {
@@ -236,7 +252,7 @@ pub fn train_gaussian_rbm(
                 buf.v0[k * nv..(k + 1) * nv].copy_from_slice(standardized.row(row));
             }
             let mut rng = stream(config.seed, epoch as u64, batch_index as u64);
-            let (grad_b, grad_c, grad_z) = pool.install(|| match config.method {
+            pool.install(|| match config.method {
                 GaussianMethod::DenoisingScoreMatching { noise_std } => {
                     score_matching_gradient(&model, &mut buf, noise_std, &mut rng, &mut grad_w, par)
                 }
@@ -246,7 +262,7 @@ pub fn train_gaussian_rbm(
                     } else {
                         buf.vk.copy_from_slice(&buf.v0);
                     }
-                    let grads = contrastive_gradient(
+                    contrastive_gradient(
                         &model,
                         &mut buf,
                         config,
@@ -258,7 +274,6 @@ pub fn train_gaussian_rbm(
                     if method == GaussianMethod::Persistent {
                         persistent.copy_from_slice(&buf.vk);
                     }
-                    grads
                 }
             });
             let lr = config.learning_rate / b as f32;
@@ -276,7 +291,7 @@ pub fn train_gaussian_rbm(
                 momentum_step(
                     &mut model.visible_bias,
                     &mut vel_b,
-                    &grad_b,
+                    &buf.grad_b,
                     lr,
                     config.momentum,
                     0.0,
@@ -285,7 +300,7 @@ pub fn train_gaussian_rbm(
                 momentum_step(
                     &mut model.hidden_bias,
                     &mut vel_c,
-                    &grad_c,
+                    &buf.grad_c,
                     lr,
                     config.momentum,
                     0.0,
@@ -297,7 +312,7 @@ pub fn train_gaussian_rbm(
                     momentum_step(
                         &mut model.log_variance,
                         &mut vel_z,
-                        &grad_z,
+                        &buf.grad_z,
                         lr,
                         config.momentum,
                         0.0,
@@ -376,7 +391,7 @@ fn contrastive_gradient(
     rng: &mut StreamRng,
     grad_w: &mut [f32],
     par: Parallelism,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+) {
     let (nv, nh) = (model.n_visible(), model.n_hidden());
     let rows = buf.v0.len() / nv;
     let sigma = model.visible_std();
@@ -418,26 +433,24 @@ fn contrastive_gradient(
         par,
     );
     let inverse_variance: Vec<f32> = model.log_variance.iter().map(|&z| (-z).exp()).collect();
-    let mut grad_b = vec![0.0f32; nv];
-    let mut grad_c = vec![0.0f32; nh];
-    let mut grad_z = vec![0.0f32; nv];
+    buf.grad_b.fill(0.0);
+    buf.grad_c.fill(0.0);
+    buf.grad_z.fill(0.0);
     // z gradient: e^-z [ (v - b)^2 / 2 - v (W p) ], data minus model.
-    let mut pull0 = vec![0.0f32; rows * nv];
-    pulls(model, &buf.p0, &mut pull0, par);
+    pulls(model, &buf.p0, &mut buf.pull0, par);
     pulls(model, &buf.pk, &mut buf.pulls, par);
     for k in 0..rows {
         for i in 0..nv {
             let (x0, xk) = (buf.v0[k * nv + i], buf.vk[k * nv + i]);
             let bi = model.visible_bias[i];
-            grad_b[i] += (x0 - xk) * inverse_variance[i];
-            let data_term = 0.5 * (x0 - bi).powi(2) - x0 * pull0[k * nv + i];
+            buf.grad_b[i] += (x0 - xk) * inverse_variance[i];
+            let data_term = 0.5 * (x0 - bi).powi(2) - x0 * buf.pull0[k * nv + i];
             let model_term = 0.5 * (xk - bi).powi(2) - xk * buf.pulls[k * nv + i];
-            grad_z[i] += inverse_variance[i] * (data_term - model_term);
+            buf.grad_z[i] += inverse_variance[i] * (data_term - model_term);
         }
         let (p0, pk) = (&buf.p0[k * nh..(k + 1) * nh], &buf.pk[k * nh..(k + 1) * nh]);
-        ebm_kernels::vector::add_difference(&mut grad_c, p0, pk);
+        ebm_kernels::vector::add_difference(&mut buf.grad_c, p0, pk);
     }
-    (grad_b, grad_c, grad_z)
 }
 
 /// Denoising score matching gradient (the descent direction negated, so the caller's
@@ -449,11 +462,11 @@ fn score_matching_gradient(
     rng: &mut StreamRng,
     grad_w: &mut [f32],
     par: Parallelism,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+) {
     let (nv, nh) = (model.n_visible(), model.n_hidden());
     let rows = buf.v0.len() / nv;
-    // v~ = v + s eps; target score t = (v - v~) / s^2 = -eps / s.
-    let mut target = vec![0.0f32; rows * nv];
+    // v~ = v + s eps; target score t = (v - v~) / s^2 = -eps / s (kept in `pull0`).
+    let target = &mut buf.pull0;
     for ((noisy, &x), t) in buf.vk.iter_mut().zip(&buf.v0).zip(target.iter_mut()) {
         let eps = normal_f64(rng) as f32;
         *noisy = x + noise_std * eps;
@@ -463,20 +476,19 @@ fn score_matching_gradient(
     hidden_probabilities(model, &buf.vk, &mut buf.scaledk, &mut buf.pk, par);
     pulls(model, &buf.pk, &mut buf.pulls, par);
     // Residual r = psi(v~) - t, psi = b - v~ + W p.
-    let mut residual = vec![0.0f32; rows * nv];
+    let (residual, q) = (&mut buf.residual, &mut buf.q);
     for k in 0..rows {
         for i in 0..nv {
             let idx = k * nv + i;
-            residual[idx] = model.visible_bias[i] - buf.vk[idx] + buf.pulls[idx] - target[idx];
+            residual[idx] = model.visible_bias[i] - buf.vk[idx] + buf.pulls[idx] - buf.pull0[idx];
         }
     }
     // Q = (R W) * p (1 - p).
-    let mut q = vec![0.0f32; rows * nh];
     gemm(
         0.0,
-        &mut MatMut::from_row_major(&mut q, rows, nh),
+        &mut MatMut::from_row_major(q, rows, nh),
         1.0,
-        MatRef::from_row_major(&residual, rows, nv),
+        MatRef::from_row_major(residual, rows, nv),
         MatRef::from_row_major(&model.weights, nv, nh),
         par,
     );
@@ -488,7 +500,7 @@ fn score_matching_gradient(
         0.0,
         &mut MatMut::from_row_major(grad_w, nv, nh),
         -1.0,
-        MatRef::from_row_major(&residual, rows, nv).t(),
+        MatRef::from_row_major(residual, rows, nv).t(),
         MatRef::from_row_major(&buf.pk, rows, nh),
         par,
     );
@@ -497,20 +509,20 @@ fn score_matching_gradient(
         &mut MatMut::from_row_major(grad_w, nv, nh),
         -1.0,
         MatRef::from_row_major(&buf.vk, rows, nv).t(),
-        MatRef::from_row_major(&q, rows, nh),
+        MatRef::from_row_major(q, rows, nh),
         par,
     );
-    let mut grad_b = vec![0.0f32; nv];
-    let mut grad_c = vec![0.0f32; nh];
+    buf.grad_b.fill(0.0);
+    buf.grad_c.fill(0.0);
+    buf.grad_z.fill(0.0); // variances stay at 1
     for k in 0..rows {
-        for i in 0..nv {
-            grad_b[i] -= residual[k * nv + i];
+        for (g, &r) in buf.grad_b.iter_mut().zip(&residual[k * nv..(k + 1) * nv]) {
+            *g -= r;
         }
-        for j in 0..nh {
-            grad_c[j] -= q[k * nh + j];
+        for (g, &qv) in buf.grad_c.iter_mut().zip(&q[k * nh..(k + 1) * nh]) {
+            *g -= qv;
         }
     }
-    (grad_b, grad_c, vec![0.0; nv])
 }
 
 #[cfg(test)]
