@@ -440,13 +440,19 @@ fn contrastive_gradient(
     pulls(model, &buf.p0, &mut buf.pull0, par);
     pulls(model, &buf.pk, &mut buf.pulls, par);
     for k in 0..rows {
-        for i in 0..nv {
-            let (x0, xk) = (buf.v0[k * nv + i], buf.vk[k * nv + i]);
-            let bi = model.visible_bias[i];
-            buf.grad_b[i] += (x0 - xk) * inverse_variance[i];
-            let data_term = 0.5 * (x0 - bi).powi(2) - x0 * buf.pull0[k * nv + i];
-            let model_term = 0.5 * (xk - bi).powi(2) - xk * buf.pulls[k * nv + i];
-            buf.grad_z[i] += inverse_variance[i] * (data_term - model_term);
+        let row = k * nv..(k + 1) * nv;
+        let terms = buf.v0[row.clone()]
+            .iter()
+            .zip(&buf.vk[row.clone()])
+            .zip(buf.pull0[row.clone()].iter().zip(&buf.pulls[row]))
+            .zip(model.visible_bias.iter().zip(&inverse_variance));
+        for ((gb, gz), (((&x0, &xk), (&pull0, &pullk)), (&bi, &iv))) in
+            buf.grad_b.iter_mut().zip(buf.grad_z.iter_mut()).zip(terms)
+        {
+            *gb += (x0 - xk) * iv;
+            let data_term = 0.5 * (x0 - bi).powi(2) - x0 * pull0;
+            let model_term = 0.5 * (xk - bi).powi(2) - xk * pullk;
+            *gz += iv * (data_term - model_term);
         }
         let (p0, pk) = (&buf.p0[k * nh..(k + 1) * nh], &buf.pk[k * nh..(k + 1) * nh]);
         ebm_kernels::vector::add_difference(&mut buf.grad_c, p0, pk);
