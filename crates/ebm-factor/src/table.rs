@@ -154,6 +154,20 @@ fn union_scope(tables: &[&LogTable]) -> (Vec<usize>, Vec<usize>) {
     pairs.into_iter().unzip()
 }
 
+/// Each table's stride along every variable of the union scope `vars` (0 where the
+/// table does not depend on it).
+fn strides_along(tables: &[&LogTable], vars: &[usize]) -> Vec<Vec<usize>> {
+    tables
+        .iter()
+        .map(|t| {
+            let s = strides(&t.cards);
+            vars.iter()
+                .map(|v| t.vars.iter().position(|w| w == v).map_or(0, |k| s[k]))
+                .collect()
+        })
+        .collect()
+}
+
 /// Size of the product table of `tables`, or `None` if it overflows.
 pub fn product_size(tables: &[&LogTable]) -> Option<usize> {
     let (_, cards) = union_scope(tables);
@@ -174,15 +188,7 @@ pub fn combine_and_eliminate(
         .position(|&v| v == eliminate)
         .expect("the eliminated variable is in a scope");
     // For each input table, its stride along each union variable (0 if absent).
-    let table_strides: Vec<Vec<usize>> = tables
-        .iter()
-        .map(|t| {
-            let s = strides(&t.cards);
-            vars.iter()
-                .map(|v| t.vars.iter().position(|w| w == v).map_or(0, |k| s[k]))
-                .collect()
-        })
-        .collect();
+    let table_strides = strides_along(tables, &vars);
     let mut out_vars = vars.clone();
     let mut out_cards = cards.clone();
     out_vars.remove(pos);
@@ -242,15 +248,7 @@ pub fn combine_and_eliminate(
 /// The product of `tables` (sum of log-potentials) over the union of their scopes.
 pub fn product(tables: &[&LogTable]) -> LogTable {
     let (vars, cards) = union_scope(tables);
-    let table_strides: Vec<Vec<usize>> = tables
-        .iter()
-        .map(|t| {
-            let s = strides(&t.cards);
-            vars.iter()
-                .map(|v| t.vars.iter().position(|w| w == v).map_or(0, |k| s[k]))
-                .collect()
-        })
-        .collect();
+    let table_strides = strides_along(tables, &vars);
     let len: usize = cards.iter().product();
     let mut values = Vec::with_capacity(len);
     let mut assignment = vec![0usize; vars.len()];
