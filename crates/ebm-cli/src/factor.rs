@@ -70,7 +70,9 @@ fn infer(args: InferArgs) -> Result<(), Failure> {
     let mut model = FactorModel::from_uai(&parsed);
     if let Some(path) = &args.evid {
         for (v, x) in uai::read_evidence(path, &parsed).map_err(Failure::input)? {
-            model.set_evidence(v, x);
+            model
+                .set_evidence(v, x)
+                .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
         }
     }
     let MethodArg::Exact = args.method;

@@ -267,10 +267,13 @@ mod tests {
     #[test]
     fn matches_enumeration() {
         let mut m = FactorModel::new(vec![2, 3, 2]);
-        m.add_energy_factor(&[0, 1], &[0.5, 1.0, -0.3, 0.2, f64::INFINITY, 0.7]);
-        m.add_energy_factor(&[1, 2], &[0.1, -0.4, 0.9, 0.3, -1.0, 0.0]);
-        m.add_energy_factor(&[2, 0], &[0.2, 0.0, -0.5, 0.4]);
-        m.add_energy_factor(&[], &[1.5]);
+        m.add_energy_factor(&[0, 1], &[0.5, 1.0, -0.3, 0.2, f64::INFINITY, 0.7])
+            .unwrap();
+        m.add_energy_factor(&[1, 2], &[0.1, -0.4, 0.9, 0.3, -1.0, 0.0])
+            .unwrap();
+        m.add_energy_factor(&[2, 0], &[0.2, 0.0, -0.5, 0.4])
+            .unwrap();
+        m.add_energy_factor(&[], &[1.5]).unwrap();
         let mut states = Vec::new();
         for a in 0..2 {
             for b in 0..3 {
@@ -304,7 +307,7 @@ mod tests {
         assert_eq!(best, states[i]);
         assert!((value - w.ln()).abs() < 1e-12);
         // Evidence.
-        m.set_evidence(1, 2);
+        m.set_evidence(1, 2).unwrap();
         let ze: f64 = states
             .iter()
             .zip(&weights)

@@ -10,7 +10,7 @@
 //! use ebm_factor::{FactorModel, exact};
 //! // Two binary variables that prefer to agree.
 //! let mut model = FactorModel::new(vec![2, 2]);
-//! model.add_energy_factor(&[0, 1], &[0.0, 1.0, 1.0, 0.0]);
+//! model.add_energy_factor(&[0, 1], &[0.0, 1.0, 1.0, 0.0]).unwrap();
 //! let log_z = exact::log_partition(&model, exact::DEFAULT_MAX_TABLE).unwrap();
 //! assert!((log_z - (2.0 + 2.0 * (-1.0f64).exp()).ln()).abs() < 1e-12);
 //! let (best, _) = exact::map_assignment(&model, exact::DEFAULT_MAX_TABLE).unwrap();
@@ -18,10 +18,13 @@
 //! ```
 
 pub mod exact;
+pub mod gibbs;
 pub mod model;
+pub mod network;
 pub mod table;
 
-pub use model::{FactorModel, Node};
+pub use model::{Factor, FactorModel, Node};
+pub use network::Network;
 use thiserror::Error;
 
 /// What can go wrong in inference.
@@ -38,5 +41,16 @@ pub enum FactorError {
         entries: usize,
         /// The bound.
         max_entries: usize,
+    },
+    /// A factor, evidence or setting that does not fit the model.
+    #[error("{0}")]
+    InvalidFactor(String),
+    /// A configuration value out of range.
+    #[error("{setting}: {message}")]
+    InvalidConfig {
+        /// The setting.
+        setting: &'static str,
+        /// What was wrong.
+        message: String,
     },
 }

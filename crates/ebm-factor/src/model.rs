@@ -1,8 +1,10 @@
 //! A discrete energy model: variables with finite domains, factors stored as energies
-//! (`-ln potential`, `+inf` forbidden), evidence, and the bipartite factor graph over
+//! (`-ln potential`, `+inf` forbidden) or as specialised factors (Potts, all-different,
+//! equality, at-most-one), evidence, a temperature, and the bipartite factor graph over
 //! petgraph that users can inspect.
 
-use crate::table::LogTable;
+use crate::FactorError;
+use crate::table::{LogTable, strides};
 use ebm_data::uai::UaiModel;
 use petgraph::graph::{NodeIndex, UnGraph};
 
@@ -15,22 +17,135 @@ pub enum Node {
     Factor(usize),
 }
 
-/// A discrete energy model `E(x) = sum_f E_f(x_f)` at temperature 1.
+/// One factor of the energy.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Factor {
+    /// A table of log-potentials (`-energy`) over any scope.
+    Table(LogTable),
+    /// Potts (Ising for two states): energy `weight` when `x_a != x_b`, else 0.
+    Potts {
+        /// First variable.
+        a: usize,
+        /// Second variable.
+        b: usize,
+        /// Energy of disagreeing (positive: smoothing).
+        weight: f64,
+    },
+    /// Hard constraint: the variables take pairwise different values.
+    AllDifferent(Vec<usize>),
+    /// Hard constraint: the variables take one common value.
+    Equal(Vec<usize>),
+    /// Hard constraint on binary variables: at most one of them is 1.
+    AtMostOne(Vec<usize>),
+}
+
+impl Factor {
+    /// The variables the factor depends on.
+    pub fn scope(&self) -> Vec<usize> {
+        match self {
+            Factor::Table(t) => t.vars.clone(),
+            Factor::Potts { a, b, .. } => vec![*a, *b],
+            Factor::AllDifferent(v) | Factor::Equal(v) | Factor::AtMostOne(v) => v.clone(),
+        }
+    }
+
+    /// Energy of the factor under a full assignment (`+inf` if forbidden).
+    pub fn energy(&self, assignment: &[usize]) -> f64 {
+        let forbidden_if = |violated: bool| if violated { f64::INFINITY } else { 0.0 };
+        match self {
+            Factor::Table(t) => {
+                let index: usize = t
+                    .vars
+                    .iter()
+                    .zip(strides(&t.cards))
+                    .map(|(&v, st)| assignment[v] * st)
+                    .sum();
+                -t.values[index]
+            }
+            Factor::Potts { a, b, weight } => {
+                if assignment[*a] != assignment[*b] {
+                    *weight
+                } else {
+                    0.0
+                }
+            }
+            Factor::AllDifferent(vars) => forbidden_if(vars.iter().enumerate().any(|(i, &u)| {
+                vars[i + 1..]
+                    .iter()
+                    .any(|&w| assignment[u] == assignment[w])
+            })),
+            Factor::Equal(vars) => {
+                forbidden_if(vars.iter().any(|&u| assignment[u] != assignment[vars[0]]))
+            }
+            Factor::AtMostOne(vars) => {
+                forbidden_if(vars.iter().filter(|&&u| assignment[u] == 1).count() > 1)
+            }
+        }
+    }
+
+    /// The factor as log-potential tables whose sum is the factor. Hard constraints over
+    /// many variables decompose into pairwise tables (all-different is the conjunction of
+    /// pairwise differences), so no table is exponential in the scope.
+    pub fn to_tables(&self, domains: &[usize]) -> Vec<LogTable> {
+        let pair = |u: usize, w: usize, allowed: &dyn Fn(usize, usize) -> bool| {
+            let (cu, cw) = (domains[u], domains[w]);
+            let values = (0..cu * cw)
+                .map(|i| {
+                    if allowed(i / cw, i % cw) {
+                        0.0
+                    } else {
+                        f64::NEG_INFINITY
+                    }
+                })
+                .collect();
+            LogTable::new(&[u, w], &[cu, cw], values)
+        };
+        let pairs = |vars: &[usize], allowed: &dyn Fn(usize, usize) -> bool| {
+            let mut out = Vec::new();
+            for (i, &u) in vars.iter().enumerate() {
+                for &w in &vars[i + 1..] {
+                    out.push(pair(u, w, allowed));
+                }
+            }
+            out
+        };
+        match self {
+            Factor::Table(t) => vec![t.clone()],
+            Factor::Potts { a, b, weight } => {
+                let (ca, cb) = (domains[*a], domains[*b]);
+                let values = (0..ca * cb)
+                    .map(|i| if i / cb == i % cb { 0.0 } else { -weight })
+                    .collect();
+                vec![LogTable::new(&[*a, *b], &[ca, cb], values)]
+            }
+            Factor::AllDifferent(vars) => pairs(vars, &|x, y| x != y),
+            Factor::Equal(vars) => vars
+                .windows(2)
+                .map(|w| pair(w[0], w[1], &|x, y| x == y))
+                .collect(),
+            Factor::AtMostOne(vars) => pairs(vars, &|x, y| x != 1 || y != 1),
+        }
+    }
+}
+
+/// A discrete energy model `p(x) ∝ exp(-E(x) / T)` with `E(x) = sum_f E_f(x_f)`.
 #[derive(Clone, Debug)]
 pub struct FactorModel {
     domains: Vec<usize>,
-    factors: Vec<LogTable>,
+    factors: Vec<Factor>,
     evidence: Vec<Option<usize>>,
+    temperature: f64,
 }
 
 impl FactorModel {
-    /// An empty model over variables with these domain sizes.
+    /// An empty model over variables with these domain sizes, at temperature 1.
     pub fn new(domains: Vec<usize>) -> Self {
         let n = domains.len();
         Self {
             domains,
             factors: Vec::new(),
             evidence: vec![None; n],
+            temperature: 1.0,
         }
     }
 
@@ -40,30 +155,117 @@ impl FactorModel {
         for f in &model.factors {
             let cards: Vec<usize> = f.scope.iter().map(|&v| model.domains[v]).collect();
             let log_values = f.values.iter().map(|&v| v.ln()).collect();
-            m.factors.push(LogTable::new(&f.scope, &cards, log_values));
+            m.factors
+                .push(Factor::Table(LogTable::new(&f.scope, &cards, log_values)));
         }
         m
     }
 
-    /// Add a factor given as energies over `scope` (last variable fastest).
-    pub fn add_energy_factor(&mut self, scope: &[usize], energies: &[f64]) {
+    fn check_scope(&self, scope: &[usize], binary: bool) -> Result<(), FactorError> {
+        for (i, &v) in scope.iter().enumerate() {
+            if v >= self.domains.len() {
+                return Err(FactorError::InvalidFactor(format!(
+                    "variable {v} does not exist (the model has {})",
+                    self.domains.len()
+                )));
+            }
+            if scope[..i].contains(&v) {
+                return Err(FactorError::InvalidFactor(format!(
+                    "variable {v} appears twice in one scope"
+                )));
+            }
+            if binary && self.domains[v] != 2 {
+                return Err(FactorError::InvalidFactor(format!(
+                    "variable {v} has {} states; at-most-one needs binary variables",
+                    self.domains[v]
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, factor: Factor) -> usize {
+        self.factors.push(factor);
+        self.factors.len() - 1
+    }
+
+    /// Add a factor given as energies over `scope` (last variable fastest); returns its index.
+    pub fn add_energy_factor(
+        &mut self,
+        scope: &[usize],
+        energies: &[f64],
+    ) -> Result<usize, FactorError> {
+        self.check_scope(scope, false)?;
         let cards: Vec<usize> = scope.iter().map(|&v| self.domains[v]).collect();
-        assert_eq!(
-            cards.iter().product::<usize>(),
-            energies.len(),
-            "factor table size"
-        );
-        self.factors.push(LogTable::new(
-            scope,
-            &cards,
-            energies.iter().map(|&e| -e).collect(),
-        ));
+        let size: usize = cards.iter().product();
+        if size != energies.len()
+            || energies
+                .iter()
+                .any(|e| e.is_nan() || *e == f64::NEG_INFINITY)
+        {
+            return Err(FactorError::InvalidFactor(format!(
+                "a factor over {scope:?} needs {size} energies, finite or +inf; got {}",
+                energies.len()
+            )));
+        }
+        let values = energies.iter().map(|&e| -e).collect();
+        Ok(self.push(Factor::Table(LogTable::new(scope, &cards, values))))
+    }
+
+    /// Add a Potts factor: energy `weight` when `x_a != x_b` (Ising for binary variables).
+    pub fn add_potts(&mut self, a: usize, b: usize, weight: f64) -> Result<usize, FactorError> {
+        self.check_scope(&[a, b], false)?;
+        if !weight.is_finite() {
+            return Err(FactorError::InvalidFactor(format!(
+                "Potts weight {weight} between {a} and {b} is not finite"
+            )));
+        }
+        Ok(self.push(Factor::Potts { a, b, weight }))
+    }
+
+    /// Add the hard constraint that `vars` take pairwise different values.
+    pub fn add_all_different(&mut self, vars: &[usize]) -> Result<usize, FactorError> {
+        self.check_scope(vars, false)?;
+        Ok(self.push(Factor::AllDifferent(vars.to_vec())))
+    }
+
+    /// Add the hard constraint that `vars` take one common value.
+    pub fn add_equal(&mut self, vars: &[usize]) -> Result<usize, FactorError> {
+        self.check_scope(vars, false)?;
+        Ok(self.push(Factor::Equal(vars.to_vec())))
+    }
+
+    /// Add the hard constraint that at most one of the binary `vars` is 1.
+    pub fn add_at_most_one(&mut self, vars: &[usize]) -> Result<usize, FactorError> {
+        self.check_scope(vars, true)?;
+        Ok(self.push(Factor::AtMostOne(vars.to_vec())))
     }
 
     /// Clamp variable `var` to `value`.
-    pub fn set_evidence(&mut self, var: usize, value: usize) {
-        assert!(value < self.domains[var], "evidence outside the domain");
+    pub fn set_evidence(&mut self, var: usize, value: usize) -> Result<(), FactorError> {
+        if var >= self.domains.len() || value >= self.domains[var] {
+            return Err(FactorError::InvalidFactor(format!(
+                "evidence {var} = {value} is outside the model"
+            )));
+        }
         self.evidence[var] = Some(value);
+        Ok(())
+    }
+
+    /// Set the temperature `T` of `p(x) ∝ exp(-E(x) / T)` (positive and finite).
+    pub fn set_temperature(&mut self, temperature: f64) -> Result<(), FactorError> {
+        if !(temperature > 0.0 && temperature.is_finite()) {
+            return Err(FactorError::InvalidFactor(format!(
+                "temperature {temperature} must be positive and finite"
+            )));
+        }
+        self.temperature = temperature;
+        Ok(())
+    }
+
+    /// The temperature `T`.
+    pub fn temperature(&self) -> f64 {
+        self.temperature
     }
 
     /// Domain sizes.
@@ -76,38 +278,32 @@ impl FactorModel {
         &self.evidence
     }
 
-    /// The factors (log-potentials).
-    pub fn factors(&self) -> &[LogTable] {
+    /// The factors.
+    pub fn factors(&self) -> &[Factor] {
         &self.factors
     }
 
     /// Energy of a full assignment (`+inf` if forbidden); evidence is not checked.
     pub fn energy(&self, assignment: &[usize]) -> f64 {
-        self.factors
-            .iter()
-            .map(|f| {
-                let s = crate::table::strides(&f.cards);
-                let index: usize = f
-                    .vars
-                    .iter()
-                    .zip(&s)
-                    .map(|(&v, &st)| assignment[v] * st)
-                    .sum();
-                -f.values[index]
-            })
-            .sum()
+        self.factors.iter().map(|f| f.energy(assignment)).sum()
     }
 
-    /// The factors with the evidence applied (evidence variables leave every scope).
+    /// The factors as tables of `-energy / T` with the evidence applied (evidence
+    /// variables leave every scope); specialised factors are expanded.
     pub fn conditioned_factors(&self) -> Vec<LogTable> {
+        let inverse_temperature = 1.0 / self.temperature;
         self.factors
             .iter()
+            .flat_map(|f| f.to_tables(&self.domains))
             .map(|f| {
                 let mut t = f.clone();
                 for &v in &f.vars {
                     if let Some(x) = self.evidence[v] {
                         t = t.reduce(v, x);
                     }
+                }
+                if inverse_temperature != 1.0 {
+                    t.values.iter_mut().for_each(|v| *v *= inverse_temperature);
                 }
                 t
             })
@@ -121,12 +317,55 @@ impl FactorModel {
         let vars: Vec<NodeIndex> = (0..self.domains.len())
             .map(|v| g.add_node(Node::Variable(v)))
             .collect();
-        for (f, t) in self.factors.iter().enumerate() {
+        for (f, factor) in self.factors.iter().enumerate() {
             let node = g.add_node(Node::Factor(f));
-            for &v in &t.vars {
+            for v in factor.scope() {
                 g.add_edge(vars[v], node, ());
             }
         }
         g
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every specialised factor's tables sum to the factor's own energy on all states.
+    #[test]
+    fn specialised_factors_match_their_tables() {
+        let mut m = FactorModel::new(vec![3, 3, 3, 2, 2, 2]);
+        let factors = [
+            Factor::Potts {
+                a: 0,
+                b: 1,
+                weight: 0.7,
+            },
+            Factor::AllDifferent(vec![0, 1, 2]),
+            Factor::Equal(vec![0, 2, 1]),
+            Factor::AtMostOne(vec![3, 4, 5]),
+        ];
+        let mut assignment = vec![0usize; 6];
+        for f in &factors {
+            let tables = f.to_tables(m.domains());
+            for index in 0..3 * 3 * 3 * 8 {
+                let mut rest = index;
+                for (v, slot) in assignment.iter_mut().enumerate() {
+                    let d = m.domains()[v];
+                    *slot = rest % d;
+                    rest /= d;
+                }
+                let from_tables: f64 = tables
+                    .iter()
+                    .map(|t| Factor::Table(t.clone()).energy(&assignment))
+                    .sum();
+                assert_eq!(from_tables, f.energy(&assignment), "{f:?} {assignment:?}");
+            }
+        }
+        assert!(m.add_at_most_one(&[0, 3]).is_err());
+        assert!(m.add_potts(0, 0, 1.0).is_err());
+        assert!(m.add_energy_factor(&[0], &[1.0]).is_err());
+        assert!(m.set_temperature(0.0).is_err());
+        assert!(m.set_evidence(3, 2).is_err());
     }
 }

@@ -14,7 +14,7 @@ fn load(dir: &Path, name: &str) -> FactorModel {
     let evidence = uai::read_evidence(&dir.join(format!("{name}.uai.evid")), &model).unwrap();
     let mut m = FactorModel::from_uai(&model);
     for (v, x) in evidence {
-        m.set_evidence(v, x);
+        m.set_evidence(v, x).unwrap();
     }
     m
 }
