@@ -17,8 +17,12 @@
 //! assert_eq!(best[0], best[1]);
 //! ```
 
+pub mod bnb;
+pub mod bp;
+pub mod dual;
 pub mod exact;
 pub mod gibbs;
+pub mod map;
 pub mod model;
 pub mod network;
 pub mod table;
