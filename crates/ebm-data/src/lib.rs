@@ -22,6 +22,7 @@ pub mod data_dir;
 pub mod idx;
 pub mod image_grid;
 pub mod mnist;
+pub mod puzzles;
 pub mod ratings;
 pub mod uai;
 

@@ -25,6 +25,7 @@ pub mod gibbs;
 pub mod map;
 pub mod model;
 pub mod network;
+pub mod problems;
 pub mod table;
 
 pub use model::{Factor, FactorModel, Node};
