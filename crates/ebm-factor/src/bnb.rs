@@ -1,6 +1,6 @@
 //! Exact MAP by depth-first branch and bound with constraint propagation, anytime.
 //!
-//! Each node assigns the variable with the fewest values left (ties: most factors), trying
+//! Each node assigns the variable with the fewest values left per weighted degree, trying
 //! values in order of the energy they add. Assigning propagates: all-different removes the
 //! value from the other variables, equality fixes them, at-most-one clears the others' 1,
 //! and a table factor with one unassigned variable left loses that variable's forbidden
@@ -16,7 +16,7 @@ use crate::network::{LocalFactor, Network, factor_energy};
 use std::time::{Duration, Instant};
 
 /// Settings of the search.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct BnbConfig {
     /// Stop after this long (anytime: the best so far is returned).
     pub time_limit: Option<Duration>,
@@ -29,18 +29,6 @@ pub struct BnbConfig {
     pub initial: Option<Vec<usize>>,
     /// Stop at the first assignment of finite energy (constraint satisfaction).
     pub first_solution: bool,
-}
-
-impl Default for BnbConfig {
-    fn default() -> Self {
-        Self {
-            time_limit: None,
-            node_limit: None,
-            interchangeable_values: false,
-            initial: None,
-            first_solution: false,
-        }
-    }
 }
 
 /// The search's answer.
@@ -67,7 +55,8 @@ struct Search<'a> {
     open_vars: Vec<usize>,
     /// Per factor, its smallest energy (the bound's share while it is open).
     factor_minimum: Vec<f64>,
-    degree: Vec<usize>,
+    /// Per factor, 1 + the wipe-outs it caused (dom/wdeg).
+    weights: Vec<f64>,
     /// Removed (variable, value) pairs, undone on backtrack.
     trail: Vec<(usize, usize)>,
     energy: f64,
@@ -120,7 +109,7 @@ pub fn branch_and_bound(model: &FactorModel, config: &BnbConfig) -> Result<BnbRe
         sizes: network.domains.clone(),
         assigned: vec![false; n],
         assignment: vec![0; n],
-        degree: (0..n).map(|v| network.factors_of(v).len()).collect(),
+        weights: vec![1.0; network.factors.len()],
         open_minimum: factor_minimum.iter().sum(),
         factor_minimum,
         open_vars,
@@ -254,6 +243,9 @@ impl Search<'_> {
                 }
                 _ => true,
             };
+            if !ok {
+                self.weights[f] += 1.0;
+            }
         }
         ok
     }
@@ -310,28 +302,31 @@ impl Search<'_> {
         self.stopped
     }
 
-    /// The open variable with the fewest values (ties: most factors), if any.
+    /// The open variable with the smallest ratio of values left to weighted degree
+    /// (dom/wdeg: a factor's weight grows each time it wipes out a domain, so the search
+    /// turns to the variables in the constraints that keep failing), if any.
     fn choose(&self) -> Option<usize> {
-        let mut best: Option<usize> = None;
+        let mut best: Option<(usize, f64)> = None;
         for v in 0..self.assigned.len() {
             if self.assigned[v] {
                 continue;
             }
-            let better = match best {
-                None => true,
-                Some(b) => {
-                    self.sizes[v] < self.sizes[b]
-                        || (self.sizes[v] == self.sizes[b] && self.degree[v] > self.degree[b])
-                }
-            };
-            if better {
-                best = Some(v);
-                if self.sizes[v] == 1 {
-                    break;
-                }
+            if self.sizes[v] == 1 {
+                return Some(v);
+            }
+            let weighted_degree: f64 = self
+                .network
+                .factors_of(v)
+                .iter()
+                .filter(|&&f| self.open_vars[f] >= 2)
+                .map(|&f| self.weights[f])
+                .sum();
+            let score = self.sizes[v] as f64 / weighted_degree.max(1e-9);
+            if best.is_none_or(|(_, s)| score < s) {
+                best = Some((v, score));
             }
         }
-        best
+        best.map(|(v, _)| v)
     }
 
     /// The values of `v` to try, cheapest first (energy of the factors they close).

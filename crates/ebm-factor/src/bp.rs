@@ -193,9 +193,9 @@ fn update(
         }
     }
     // Pass 1: per (j, x_j) the largest term; pass 2 (sum-product): sum of exp(term - largest).
-    for j in 0..k {
-        scratch[j].clear();
-        scratch[j].resize(t.cards[j], f64::NEG_INFINITY);
+    for (s, &card) in scratch.iter_mut().zip(&t.cards) {
+        s.clear();
+        s.resize(card, f64::NEG_INFINITY);
     }
     let mut digits = vec![0usize; k];
     for &value in &t.values {

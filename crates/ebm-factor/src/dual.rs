@@ -49,71 +49,154 @@ struct DualFactor {
     messages: Vec<Vec<f64>>,
 }
 
+/// The dual state: unary energies, messages and beliefs over the conditioned tables.
+struct Dual {
+    free: Vec<bool>,
+    /// Original unary energies (hard entries at `HARD_PENALTY`).
+    unary: Vec<Vec<f64>>,
+    /// `beliefs[i] = theta_i + sum_f delta_fi`, kept up to date.
+    beliefs: Vec<Vec<f64>>,
+    constant: f64,
+    factors: Vec<DualFactor>,
+}
+
+impl Dual {
+    fn new(model: &FactorModel) -> Self {
+        let mut unary: Vec<Vec<f64>> = model.domains().iter().map(|&d| vec![0.0; d]).collect();
+        let mut constant = 0.0;
+        let mut factors: Vec<DualFactor> = Vec::new();
+        let energy_of = |log_value: f64| {
+            if log_value == f64::NEG_INFINITY {
+                HARD_PENALTY
+            } else {
+                -log_value
+            }
+        };
+        for table in model.conditioned_factors() {
+            let LogTable {
+                vars,
+                cards,
+                values,
+            } = table;
+            match vars.len() {
+                0 => constant += energy_of(values[0]),
+                1 => unary[vars[0]]
+                    .iter_mut()
+                    .zip(&values)
+                    .for_each(|(u, &v)| *u += energy_of(v)),
+                _ => factors.push(DualFactor {
+                    messages: cards.iter().map(|&c| vec![0.0; c]).collect(),
+                    energies: values.into_iter().map(energy_of).collect(),
+                    vars,
+                    cards,
+                }),
+            }
+        }
+        Self {
+            free: model.evidence().iter().map(Option::is_none).collect(),
+            beliefs: unary.clone(),
+            unary,
+            constant,
+            factors,
+        }
+    }
+
+    /// The dual objective: a lower bound on the (1/T-scaled) minimum energy.
+    fn bound(&self) -> f64 {
+        self.constant
+            + self
+                .beliefs
+                .iter()
+                .zip(&self.free)
+                .filter(|(_, free)| **free)
+                .map(|(b, _)| b.iter().copied().fold(f64::INFINITY, f64::min))
+                .sum::<f64>()
+            + self.factors.iter().map(reparametrized_minimum).sum::<f64>()
+    }
+
+    /// The model whose energy equals the original's on every assignment but whose factors
+    /// are the reparametrized ones, so the sum of their minima is the dual bound (hard
+    /// entries stay forbidden).
+    fn reparametrized_model(&self, model: &FactorModel) -> Result<FactorModel, FactorError> {
+        let hard = |original: f64, value: f64| {
+            if original >= HARD_PENALTY {
+                f64::INFINITY
+            } else {
+                value
+            }
+        };
+        let mut out = FactorModel::new(model.domains().to_vec());
+        out.add_energy_factor(&[], &[self.constant])?;
+        for (v, (b, theta)) in self.beliefs.iter().zip(&self.unary).enumerate() {
+            if self.free[v] {
+                let energies: Vec<f64> = b.iter().zip(theta).map(|(&e, &t)| hard(t, e)).collect();
+                out.add_energy_factor(&[v], &energies)?;
+            }
+        }
+        for f in &self.factors {
+            let mut digits = vec![0usize; f.vars.len()];
+            let mut energies = Vec::with_capacity(f.energies.len());
+            for &theta in &f.energies {
+                let mut e = theta;
+                for (j, &x) in digits.iter().enumerate() {
+                    e -= f.messages[j][x];
+                }
+                energies.push(hard(theta, e));
+                advance(&mut digits, &f.cards);
+            }
+            out.add_energy_factor(&f.vars, &energies)?;
+        }
+        for (v, e) in model.evidence().iter().enumerate() {
+            if let Some(x) = e {
+                out.set_evidence(v, *x)?;
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Run MPLP on `model` (with its evidence) and return the best decoded assignment with the
 /// lower bound.
 pub fn mplp(model: &FactorModel, config: &DualConfig) -> Result<MapSolution, FactorError> {
+    Ok(run(model, config)?.0)
+}
+
+/// Run MPLP and also return the reparametrized model: same energy on every assignment
+/// (scaled by `1 / T`), with factor minima summing to the bound. Branch and bound on it
+/// starts from the dual bound instead of the sum of the original factors' minima.
+pub fn mplp_reparametrized(
+    model: &FactorModel,
+    config: &DualConfig,
+) -> Result<(MapSolution, FactorModel), FactorError> {
+    let (solution, dual) = run(model, config)?;
+    let reparametrized = dual.reparametrized_model(model)?;
+    Ok((solution, reparametrized))
+}
+
+fn run(model: &FactorModel, config: &DualConfig) -> Result<(MapSolution, Dual), FactorError> {
     if config.iterations == 0 {
         return Err(FactorError::InvalidConfig {
             setting: "iterations",
             message: "must be at least 1".into(),
         });
     }
-    let n = model.domains().len();
-    let mut unary: Vec<Vec<f64>> = model.domains().iter().map(|&d| vec![0.0; d]).collect();
-    let mut constant = 0.0;
-    let mut factors: Vec<DualFactor> = Vec::new();
-    let energy_of = |log_value: f64| {
-        if log_value == f64::NEG_INFINITY {
-            HARD_PENALTY
-        } else {
-            -log_value
-        }
-    };
-    for table in model.conditioned_factors() {
-        let LogTable {
-            vars,
-            cards,
-            values,
-        } = table;
-        match vars.len() {
-            0 => constant += energy_of(values[0]),
-            1 => unary[vars[0]]
-                .iter_mut()
-                .zip(&values)
-                .for_each(|(u, &v)| *u += energy_of(v)),
-            _ => factors.push(DualFactor {
-                messages: cards.iter().map(|&c| vec![0.0; c]).collect(),
-                energies: values.into_iter().map(energy_of).collect(),
-                vars,
-                cards,
-            }),
-        }
-    }
-    // beliefs[i] = theta_i + sum_f delta_fi, kept up to date.
-    let mut beliefs = unary.clone();
+    let mut dual = Dual::new(model);
     let network = Network::new(model);
     let classes = network.color_classes();
-    let free: Vec<bool> = model.evidence().iter().map(Option::is_none).collect();
+    let t = model.temperature();
     let mut best: Option<MapSolution> = None;
     let mut bound = f64::NEG_INFINITY;
     let mut iterations = 0;
     let mut scratch = Scratch::default();
     for _ in 0..config.iterations {
         iterations += 1;
-        for f in &mut factors {
-            update_factor(f, &mut beliefs, &mut scratch);
+        for f in &mut dual.factors {
+            update_factor(f, &mut dual.beliefs, &mut scratch);
         }
-        let new_bound = constant
-            + beliefs
-                .iter()
-                .zip(&free)
-                .filter(|(_, free)| **free)
-                .map(|(b, _)| b.iter().copied().fold(f64::INFINITY, f64::min))
-                .sum::<f64>()
-            + factors.iter().map(reparametrized_minimum).sum::<f64>();
+        let new_bound = dual.bound() * t;
         let mut decoded = network.initial_assignment();
-        for v in (0..n).filter(|&v| free[v]) {
-            decoded[v] = argmin(&beliefs[v]);
+        for v in (0..decoded.len()).filter(|&v| dual.free[v]) {
+            decoded[v] = argmin(&dual.beliefs[v]);
         }
         let candidate = icm_on(&network, &classes, Some(decoded), 50);
         if best.as_ref().is_none_or(|b| candidate.energy < b.energy) {
@@ -128,11 +211,9 @@ pub fn mplp(model: &FactorModel, config: &DualConfig) -> Result<MapSolution, Fac
         }
     }
     let mut solution = best.expect("at least one iteration");
-    // The bound is for energies at temperature T scaled by 1/T; report it in energy units.
-    let t = model.temperature();
-    solution.lower_bound = Some((bound * t).min(solution.energy));
+    solution.lower_bound = Some(bound.min(solution.energy));
     solution.iterations = iterations;
-    Ok(solution)
+    Ok((solution, dual))
 }
 
 #[derive(Default)]
@@ -171,10 +252,13 @@ fn update_factor(f: &mut DualFactor, beliefs: &mut [Vec<f64>], scratch: &mut Scr
     }
     let share = 1.0 / k as f64;
     for (j, &v) in f.vars.iter().enumerate() {
-        for x in 0..f.cards[j] {
-            let new_belief = scratch.minima[j][x] * share;
-            f.messages[j][x] = new_belief - scratch.others[j][x];
-            beliefs[v][x] = new_belief;
+        let rows = f.messages[j]
+            .iter_mut()
+            .zip(&mut beliefs[v])
+            .zip(scratch.minima[j].iter().zip(&scratch.others[j]));
+        for ((message, belief), (&minimum, &other)) in rows {
+            *belief = minimum * share;
+            *message = *belief - other;
         }
     }
 }

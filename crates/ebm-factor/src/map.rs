@@ -84,6 +84,8 @@ pub struct AnnealConfig {
     pub end_temperature: f64,
     /// The seed every random choice derives from.
     pub seed: u64,
+    /// Stop every run after this long (the schedule is cut short; the best so far wins).
+    pub time_limit: Option<std::time::Duration>,
 }
 
 impl Default for AnnealConfig {
@@ -94,6 +96,7 @@ impl Default for AnnealConfig {
             start_temperature: 10.0,
             end_temperature: 0.02,
             seed: 1,
+            time_limit: None,
         }
     }
 }
@@ -108,7 +111,8 @@ pub fn geometric_temperature(start: f64, end: f64, sweep: usize, sweeps: usize) 
 
 /// Simulated annealing: Gibbs sweeps on a geometric temperature schedule from a random
 /// start, keeping the lowest-energy state seen, finished by ICM. Runs are independent and
-/// run in parallel; the result does not depend on the number of threads.
+/// run in parallel; without a time limit the result does not depend on the number of
+/// threads.
 pub fn simulated_annealing(
     model: &FactorModel,
     config: &AnnealConfig,
@@ -126,6 +130,7 @@ pub fn simulated_annealing(
     }
     let network = Network::new(model);
     let classes = network.color_classes();
+    let start = std::time::Instant::now();
     let results: Vec<MapSolution> = (0..config.runs)
         .into_par_iter()
         .map(|run| {
@@ -134,6 +139,12 @@ pub fn simulated_annealing(
             let mut best = chain.assignment().to_vec();
             let mut best_energy = network.energy(&best);
             for sweep in 0..config.sweeps {
+                if config
+                    .time_limit
+                    .is_some_and(|limit| start.elapsed() >= limit)
+                {
+                    break;
+                }
                 let t = geometric_temperature(
                     config.start_temperature,
                     config.end_temperature,

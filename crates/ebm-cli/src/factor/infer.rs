@@ -1,0 +1,350 @@
+//! `ebm factor infer`: partition function, marginals or MAP of a .uai model by any method.
+
+use crate::Failure;
+use crate::output::Metrics;
+use crate::threads::pool;
+use clap::{Args, ValueEnum};
+use ebm_data::uai;
+use ebm_factor::bnb::{BnbConfig, branch_and_bound};
+use ebm_factor::bp::{BpConfig, Semiring, loopy_bp, max_product_map};
+use ebm_factor::dual::{DualConfig, mplp, mplp_reparametrized};
+use ebm_factor::gibbs::{GibbsConfig, Tempering, estimate_marginals};
+use ebm_factor::lns::{LnsConfig, large_neighbourhood_search};
+use ebm_factor::map::{AnnealConfig, MapSolution, icm, simulated_annealing};
+use ebm_factor::{FactorError, FactorModel, exact};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The inference task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TaskArg {
+    /// log10 of the partition function (probability of the evidence).
+    Pr,
+    /// Single-variable marginals.
+    Mar,
+    /// The most probable assignment.
+    Map,
+}
+
+/// Inference method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// Variable elimination with a min-fill order (pr, mar, map; refuses wide models).
+    Exact,
+    /// Chromatic Gibbs sampling, optionally with parallel tempering (mar).
+    Gibbs,
+    /// Loopy belief propagation: sum-product (pr via Bethe, mar) or max-product (map).
+    Bp,
+    /// Iterated conditional modes (map).
+    Icm,
+    /// Simulated annealing (map).
+    Anneal,
+    /// MPLP dual block-coordinate ascent with a lower bound (map).
+    Mplp,
+    /// Depth-first branch and bound with propagation, anytime (map).
+    Bnb,
+    /// Large neighbourhood search from the MPLP assignment, anytime (map).
+    Lns,
+}
+
+/// Flags of `ebm factor infer`.
+#[derive(Args)]
+pub struct InferArgs {
+    /// The .uai model.
+    pub model: PathBuf,
+    /// Evidence file (.uai.evid).
+    #[arg(long)]
+    pub evid: Option<PathBuf>,
+    /// pr, mar or map.
+    #[arg(long, value_enum)]
+    pub task: TaskArg,
+    /// Inference method.
+    #[arg(long, value_enum, default_value_t = MethodArg::Exact)]
+    pub method: MethodArg,
+    /// Largest intermediate table exact inference may build (entries).
+    #[arg(long, default_value_t = exact::DEFAULT_MAX_TABLE)]
+    pub max_table: usize,
+    /// Seed of every random choice (gibbs, anneal).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Gibbs chains or annealing runs (run in parallel).
+    #[arg(long, default_value_t = 4)]
+    pub chains: usize,
+    /// Sweeps per chain after the burn-in (gibbs) or per run (anneal).
+    #[arg(long, default_value_t = 2000)]
+    pub sweeps: usize,
+    /// Gibbs burn-in sweeps per chain.
+    #[arg(long, default_value_t = 200)]
+    pub burn_in: usize,
+    /// Parallel-tempering replicas per Gibbs chain (1: plain Gibbs).
+    #[arg(long, default_value_t = 1)]
+    pub replicas: usize,
+    /// Hottest replica's temperature, as a multiple of the model's.
+    #[arg(long, default_value_t = 20.0)]
+    pub max_temperature_ratio: f64,
+    /// Annealing start and end temperatures.
+    #[arg(long, default_value_t = 10.0)]
+    pub start_temperature: f64,
+    /// Annealing end temperature.
+    #[arg(long, default_value_t = 0.02)]
+    pub end_temperature: f64,
+    /// Most passes (bp, mplp).
+    #[arg(long, default_value_t = 500)]
+    pub iterations: usize,
+    /// BP damping in [0, 1).
+    #[arg(long, default_value_t = 0.5)]
+    pub damping: f64,
+    /// Time limit in seconds (bnb; the best so far and the bound are reported).
+    #[arg(long)]
+    pub time_limit: Option<f64>,
+    /// Variables freed per move (lns).
+    #[arg(long, default_value_t = 40)]
+    pub neighbourhood: usize,
+    /// Threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Write the result in UAI format (.PR, .MAR or .MPE) to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print metrics as one JSON object on the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn supports(method: MethodArg, task: TaskArg) -> bool {
+    match method {
+        MethodArg::Exact => true,
+        MethodArg::Gibbs => task == TaskArg::Mar,
+        MethodArg::Bp => true,
+        MethodArg::Icm | MethodArg::Anneal | MethodArg::Mplp | MethodArg::Bnb | MethodArg::Lns => {
+            task == TaskArg::Map
+        }
+    }
+}
+
+pub fn infer(args: InferArgs) -> Result<(), Failure> {
+    if !supports(args.method, args.task) {
+        return Err(Failure::input(
+            format!(
+                "--method {:?} does not do --task {:?}",
+                args.method, args.task
+            )
+            .to_lowercase(),
+        ));
+    }
+    if args.time_limit.is_some_and(|t| !(t.is_finite() && t > 0.0)) {
+        return Err(Failure::input(
+            "--time-limit must be a positive number of seconds",
+        ));
+    }
+    let parsed = uai::read(&args.model).map_err(Failure::input)?;
+    let mut model = FactorModel::from_uai(&parsed);
+    if let Some(path) = &args.evid {
+        for (v, x) in uai::read_evidence(path, &parsed).map_err(Failure::input)? {
+            model
+                .set_evidence(v, x)
+                .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+        }
+    }
+    let failed = |e: FactorError| match e {
+        FactorError::InvalidConfig { .. } => Failure::input(e),
+        other => Failure::run(format!("{}: {other}", args.model.display())),
+    };
+    let start = Instant::now();
+    let mut m = Metrics::default();
+    let text = pool(args.threads)?.install(|| run_task(&args, &model, &mut m).map_err(failed))?;
+    m.number("seconds", start.elapsed().as_secs_f64())
+        .text("method", &format!("{:?}", args.method).to_lowercase());
+    if let Some(out) = &args.out {
+        ebm_core::atomic::write_atomic(out, text.as_bytes())
+            .map_err(|e| Failure::run(format!("{}: {e}", out.display())))?;
+    } else if !args.json {
+        print!("{text}");
+    }
+    m.print(args.json);
+    Ok(())
+}
+
+/// Run the task; returns the UAI-format answer and fills the metrics.
+fn run_task(args: &InferArgs, model: &FactorModel, m: &mut Metrics) -> Result<String, FactorError> {
+    let bp_config = BpConfig {
+        iterations: args.iterations,
+        damping: args.damping,
+        ..BpConfig::default()
+    };
+    Ok(match args.task {
+        TaskArg::Pr => {
+            let log_z = match args.method {
+                MethodArg::Bp => {
+                    let r = loopy_bp(model, Semiring::SumProduct, &bp_config)?;
+                    m.integer("iterations", r.iterations as u64)
+                        .text("converged", if r.converged { "yes" } else { "no" });
+                    r.bethe_log_z
+                }
+                _ => exact::log_partition(model, args.max_table)?,
+            };
+            let log10_z = log_z / std::f64::consts::LN_10;
+            m.number("log10_z", log10_z);
+            uai::format_pr(log10_z)
+        }
+        TaskArg::Mar => {
+            let marginals = match args.method {
+                MethodArg::Gibbs => {
+                    let config = GibbsConfig {
+                        chains: args.chains,
+                        burn_in: args.burn_in,
+                        sweeps: args.sweeps,
+                        seed: args.seed,
+                        tempering: (args.replicas > 1).then_some(Tempering {
+                            replicas: args.replicas,
+                            max_temperature_ratio: args.max_temperature_ratio,
+                        }),
+                    };
+                    let estimate = estimate_marginals(model, &config)?;
+                    m.integer("updates", estimate.updates);
+                    estimate.marginals
+                }
+                MethodArg::Bp => {
+                    let r = loopy_bp(model, Semiring::SumProduct, &bp_config)?;
+                    m.integer("iterations", r.iterations as u64)
+                        .text("converged", if r.converged { "yes" } else { "no" });
+                    r.beliefs
+                }
+                _ => exact::marginals(model, args.max_table)?,
+            };
+            m.integer("variables", marginals.len() as u64);
+            uai::format_mar(&marginals)
+        }
+        TaskArg::Map => {
+            let solution = map(args, model, &bp_config, m)?;
+            m.number("ln_value", solution.ln_value(model))
+                .number("energy", solution.energy)
+                .integer("iterations", solution.iterations);
+            if let Some(bound) = solution.lower_bound {
+                m.number("ln_upper_bound", -bound / model.temperature());
+            }
+            uai::format_mpe(&solution.assignment)
+        }
+    })
+}
+
+fn map(
+    args: &InferArgs,
+    model: &FactorModel,
+    bp_config: &BpConfig,
+    m: &mut Metrics,
+) -> Result<MapSolution, FactorError> {
+    Ok(match args.method {
+        MethodArg::Exact => {
+            let (assignment, _) = exact::map_assignment(model, args.max_table)?;
+            let energy = model.energy(&assignment);
+            MapSolution {
+                assignment,
+                energy,
+                lower_bound: Some(energy),
+                iterations: 1,
+            }
+        }
+        MethodArg::Bp => max_product_map(model, bp_config)?,
+        MethodArg::Icm => icm(model, None, usize::MAX),
+        MethodArg::Anneal => simulated_annealing(
+            model,
+            &AnnealConfig {
+                runs: args.chains,
+                sweeps: args.sweeps,
+                start_temperature: args.start_temperature,
+                end_temperature: args.end_temperature,
+                seed: args.seed,
+                time_limit: args.time_limit.map(Duration::from_secs_f64),
+            },
+        )?,
+        MethodArg::Mplp => mplp(
+            model,
+            &DualConfig {
+                iterations: args.iterations,
+                ..DualConfig::default()
+            },
+        )?,
+        MethodArg::Bnb => {
+            // MPLP first: its reparametrized factors make the search's bound start at the
+            // dual bound, and its decoded assignment is the first incumbent.
+            let (dual_solution, reparametrized) = mplp_reparametrized(
+                model,
+                &DualConfig {
+                    iterations: args.iterations,
+                    ..DualConfig::default()
+                },
+            )?;
+            let config = BnbConfig {
+                time_limit: args.time_limit.map(Duration::from_secs_f64),
+                initial: Some(dual_solution.assignment.clone()),
+                ..BnbConfig::default()
+            };
+            let r = branch_and_bound(&reparametrized, &config)?;
+            m.text("complete", if r.complete { "yes" } else { "no" });
+            let t = model.temperature();
+            let energy = model.energy(&r.solution.assignment);
+            let bound = r.solution.lower_bound.map(|b| b * t);
+            MapSolution {
+                assignment: r.solution.assignment,
+                energy,
+                lower_bound: [bound, dual_solution.lower_bound]
+                    .into_iter()
+                    .flatten()
+                    .reduce(f64::max)
+                    .map(|b| b.min(energy)),
+                iterations: r.solution.iterations,
+            }
+        }
+        MethodArg::Lns => {
+            // Start from the better of MPLP and max-product BP; when both break a hard
+            // constraint, from branch and bound's first feasible assignment.
+            let limit = args.time_limit.unwrap_or(10.0);
+            let dual = mplp(
+                model,
+                &DualConfig {
+                    iterations: args.iterations,
+                    ..DualConfig::default()
+                },
+            )?;
+            let bp = max_product_map(model, bp_config)?;
+            let mut start = if bp.energy < dual.energy {
+                bp
+            } else {
+                dual.clone()
+            };
+            if start.energy == f64::INFINITY {
+                let first = branch_and_bound(
+                    model,
+                    &BnbConfig {
+                        time_limit: Some(Duration::from_secs_f64(limit / 4.0)),
+                        first_solution: true,
+                        ..BnbConfig::default()
+                    },
+                )?;
+                if first.solution.energy < start.energy {
+                    start = first.solution;
+                }
+            }
+            let mut solution = large_neighbourhood_search(
+                model,
+                start.assignment,
+                &LnsConfig {
+                    neighbourhood: args.neighbourhood,
+                    time_limit: Some(Duration::from_secs_f64(limit)),
+                    moves: usize::MAX,
+                    seed: args.seed,
+                    ..LnsConfig::default()
+                },
+            )?;
+            solution.lower_bound = dual.lower_bound.map(|b| b.min(solution.energy));
+            solution
+        }
+        MethodArg::Gibbs => {
+            return Err(FactorError::InvalidConfig {
+                setting: "--method",
+                message: "gibbs does not do map".into(),
+            });
+        }
+    })
+}
