@@ -22,6 +22,7 @@ pub mod bp;
 pub mod dual;
 pub mod exact;
 pub mod gibbs;
+pub mod ising;
 pub mod lns;
 pub mod map;
 pub mod model;
