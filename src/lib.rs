@@ -4,7 +4,8 @@
 //! - [`core`]: model file format, schedules, atomic writes;
 //! - [`data`]: MNIST (IDX) and MovieLens readers, binarization, built-in bars and stripes, PNG grids;
 //! - [`rbm`]: binary RBMs, CD-k / PCD training, exact and AIS likelihood;
-//! - [`cf`]: RBMs for collaborative filtering (user- and item-based, conditional).
+//! - [`cf`]: RBMs for collaborative filtering (user- and item-based, conditional);
+//! - [`factor`]: factor-graph energy models: exact, sampling, BP and MAP inference, UAI files.
 //!
 //! ```
 //! use ebm::rbm::BinaryRbm;
@@ -16,5 +17,6 @@
 pub use ebm_cf as cf;
 pub use ebm_core as core;
 pub use ebm_data as data;
+pub use ebm_factor as factor;
 pub use ebm_kernels as kernels;
 pub use ebm_rbm as rbm;
