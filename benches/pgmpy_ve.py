@@ -28,6 +28,9 @@ def main():
             var, value = int(tokens[1 + 2 * i]), int(tokens[2 + 2 * i])
             evidence[f"var_{var}"] = value
     model = UAIReader(model_path).get_model()
+    # Variables that only appear in unary factors are not graph nodes for pgmpy's reader.
+    for factor in getattr(model, "factors", []):
+        model.add_nodes_from(factor.variables)
     free = [v for v in sorted(model.nodes(), key=lambda n: int(n.split("_")[1])) if v not in evidence]
     # pgmpy refuses evidence on variables that appear in no factor: drop them.
     evidence = {k: v for k, v in evidence.items() if k in model.nodes()}

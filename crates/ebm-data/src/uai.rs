@@ -119,10 +119,11 @@ pub fn parse(path: &Path, text: &str) -> Result<UaiModel, DataError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let m = t.count("the number of factors")?;
-    let mut scopes = Vec::with_capacity(m);
+    // Counts come from the file: no allocation larger than the text itself.
+    let mut scopes = Vec::with_capacity(m.min(text.len()));
     for f in 0..m {
         let k = t.count(&format!("the scope size of factor {f}"))?;
-        let mut scope = Vec::with_capacity(k);
+        let mut scope = Vec::with_capacity(k.min(n));
         for _ in 0..k {
             let v = t.count(&format!("a variable of factor {f}"))?;
             if v >= n {
@@ -137,7 +138,7 @@ pub fn parse(path: &Path, text: &str) -> Result<UaiModel, DataError> {
         }
         scopes.push(scope);
     }
-    let mut factors = Vec::with_capacity(m);
+    let mut factors = Vec::with_capacity(m.min(text.len()));
     for (f, scope) in scopes.into_iter().enumerate() {
         let size = scope
             .iter()
@@ -273,6 +274,68 @@ pub fn parse_mar(path: &Path, text: &str) -> Result<Vec<Vec<f64>>, DataError> {
             (0..d).map(|_| t.value("a probability")).collect()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod fuzz_tests {
+    use super::*;
+
+    /// Deterministic mutation fuzzing (the CI-sized cousin of `fuzz/fuzz_targets/uai.rs`):
+    /// 20,000 random edits of a valid model (token swaps, digit and sign changes, huge
+    /// counts, truncation) must each parse or fail with an error, never panic.
+    #[test]
+    fn mutated_models_never_panic() {
+        let valid = "MARKOV\n3\n2 2 3\n3\n1 0\n2 0 1\n3 0 1 2\n2\n 0.5 1.5\n4\n 1 2 3 4\n12\n 1 1 1 1 1 1 1 1 1 1 1 0\n";
+        let pieces = [
+            "0",
+            "1",
+            "-1",
+            "99999999999999999999",
+            "18446744073709551615",
+            "1e308",
+            "nan",
+            "inf",
+            "BAYES",
+            "",
+            "2",
+            "3",
+            "-0",
+            "1e-400",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let path = Path::new("fuzz.uai");
+        for _ in 0..20_000 {
+            let mut tokens: Vec<String> = valid.split_whitespace().map(String::from).collect();
+            for _ in 0..1 + next() % 3 {
+                let i = (next() % tokens.len() as u64) as usize;
+                match next() % 4 {
+                    0 => tokens[i] = pieces[(next() % pieces.len() as u64) as usize].to_string(),
+                    1 => {
+                        let j = (next() % tokens.len() as u64) as usize;
+                        tokens.swap(i, j);
+                    }
+                    2 => tokens.truncate(i),
+                    _ => tokens.insert(
+                        i,
+                        pieces[(next() % pieces.len() as u64) as usize].to_string(),
+                    ),
+                }
+                if tokens.is_empty() {
+                    break;
+                }
+            }
+            let text = tokens.join(" ");
+            if let Ok(model) = parse(path, &text) {
+                let _ = parse_evidence(path, "1 0 1", &model);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
