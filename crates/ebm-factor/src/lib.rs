@@ -1,9 +1,19 @@
-//! Discrete energy models as factor graphs over petgraph, with exact inference.
+//! Discrete energy models as factor graphs over petgraph, with exact, sampling,
+//! message-passing and search inference.
 //!
-//! A [`FactorModel`] holds variables with finite domains and factors stored as energies
-//! (`-ln potential`; `+inf` forbids a combination), plus evidence. [`exact`] runs
-//! variable elimination in log space with a min-fill order: `ln Z`, single-variable
-//! marginals and MAP, refusing (with the induced width) when a table would not fit.
+//! A [`FactorModel`] holds variables with finite domains, factors stored as energies
+//! (`-ln potential`; `+inf` forbids a combination) or as specialised factors ([`Factor`]:
+//! Potts/Ising, all-different, equality, at-most-one), evidence and a temperature
+//! (`p(x) ∝ exp(-E(x) / T)`); [`FactorModel::factor_graph`] is its petgraph graph.
+//! Inference, one module per method:
+//! - [`exact`]: variable elimination with a min-fill order (`ln Z`, marginals, MAP);
+//! - [`gibbs`]: chromatic Gibbs sweeps, parallel tempering, marginal estimates;
+//!   [`ising`]: the fast checkerboard sampler of a periodic Ising grid;
+//! - [`bp`]: loopy belief propagation, sum- and max-product, with damping;
+//! - MAP: [`map`] (ICM, simulated annealing), [`dual`] (MPLP with a lower bound), [`bnb`]
+//!   (branch and bound with propagation, anytime), [`lns`] (large neighbourhood search);
+//! - [`problems`]: Sudoku, graph coloring and N-queens as factor graphs, with checkers.
+//!
 //! Models are read from UAI files (`ebm_data::uai`).
 //!
 //! ```

@@ -161,6 +161,24 @@ impl FactorModel {
         m
     }
 
+    /// A pairwise Potts model built from a petgraph graph: node weights are domain sizes,
+    /// edge weights Potts weights (energy when the two ends differ; `+inf` makes the ends
+    /// different, as in graph coloring).
+    pub fn potts_from_graph(graph: &UnGraph<usize, f64>) -> Result<Self, FactorError> {
+        let mut model = Self::new(graph.node_weights().copied().collect());
+        for edge in graph.edge_indices() {
+            let (a, b) = graph.edge_endpoints(edge).expect("edge of this graph");
+            let (a, b) = (a.index(), b.index());
+            let weight = graph[edge];
+            if weight == f64::INFINITY {
+                model.add_all_different(&[a, b])?;
+            } else {
+                model.add_potts(a, b, weight)?;
+            }
+        }
+        Ok(model)
+    }
+
     fn check_scope(&self, scope: &[usize], binary: bool) -> Result<(), FactorError> {
         for (i, &v) in scope.iter().enumerate() {
             if v >= self.domains.len() {
@@ -363,6 +381,14 @@ mod tests {
             }
         }
         assert!(m.add_at_most_one(&[0, 3]).is_err());
+        let mut g: UnGraph<usize, f64> = UnGraph::default();
+        let nodes: Vec<_> = (0..3).map(|_| g.add_node(3)).collect();
+        g.add_edge(nodes[0], nodes[1], 0.5);
+        g.add_edge(nodes[1], nodes[2], f64::INFINITY);
+        let built = FactorModel::potts_from_graph(&g).unwrap();
+        assert_eq!(built.energy(&[0, 1, 2]), 0.5);
+        assert_eq!(built.energy(&[1, 1, 1]), f64::INFINITY);
+        assert_eq!(built.factor_graph().node_count(), 3 + 2);
         assert!(m.add_potts(0, 0, 1.0).is_err());
         assert!(m.add_energy_factor(&[0], &[1.0]).is_err());
         assert!(m.set_temperature(0.0).is_err());
