@@ -434,6 +434,9 @@ mod tests {
             let n = 10;
             let mut m = FactorModel::new(vec![3; n]);
             for v in 0..n {
+                // Unary tables with a forbidden value too: they start with one open variable.
+                let unary = [0.1 * v as f64, f64::INFINITY, 0.3];
+                m.add_energy_factor(&[v], &unary).unwrap();
                 for u in [(v + 1) % n, (v + 3) % n] {
                     let table: Vec<f64> = (0..9)
                         .map(|_| {
@@ -455,6 +458,20 @@ mod tests {
                 got.solution.energy
             );
         }
+    }
+
+    /// The smallest case of that bug: x1's forbidden value is tried (and its unary factor
+    /// closed, violated, and reopened) under x0 = 0 before the optimum x0 = 1 is reached.
+    #[test]
+    fn a_reopened_violation_does_not_poison_later_branches() {
+        let mut m = FactorModel::new(vec![2, 2]);
+        m.add_energy_factor(&[0], &[0.0, 1.0]).unwrap();
+        m.add_energy_factor(&[1], &[0.0, f64::INFINITY]).unwrap();
+        m.add_energy_factor(&[0, 1], &[10.0, 0.0, 0.0, 0.0])
+            .unwrap();
+        let got = branch_and_bound(&m, &BnbConfig::default()).unwrap();
+        assert_eq!(got.solution.energy, 1.0);
+        assert_eq!(got.solution.assignment, vec![1, 0]);
     }
 
     /// Branch and bound proves the exact optimum of soft models (against elimination) and
