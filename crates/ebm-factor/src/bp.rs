@@ -10,7 +10,7 @@ use crate::FactorError;
 use crate::map::{MapSolution, icm_on};
 use crate::model::FactorModel;
 use crate::network::Network;
-use crate::table::{LogTable, log_sum_exp};
+use crate::table::{LogTable, advance, log_sum_exp};
 
 /// Sum-product or max-product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -311,17 +311,6 @@ fn bethe(
         }
     }
     total
-}
-
-/// Next row-major assignment (last fastest).
-fn advance(digits: &mut [usize], cards: &[usize]) {
-    for i in (0..digits.len()).rev() {
-        digits[i] += 1;
-        if digits[i] < cards[i] {
-            return;
-        }
-        digits[i] = 0;
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::FactorError;
 use crate::map::{MapSolution, icm_on};
 use crate::model::FactorModel;
 use crate::network::Network;
-use crate::table::LogTable;
+use crate::table::{LogTable, advance};
 
 /// Hard constraints enter the relaxation as this energy (a finite penalty keeps the
 /// arithmetic free of `inf - inf`; the bound stays valid since it only lowers energies).
@@ -286,17 +286,6 @@ fn argmin(values: &[f64]) -> usize {
         }
     }
     best
-}
-
-/// Next row-major assignment (last fastest).
-fn advance(digits: &mut [usize], cards: &[usize]) {
-    for i in (0..digits.len()).rev() {
-        digits[i] += 1;
-        if digits[i] < cards[i] {
-            return;
-        }
-        digits[i] = 0;
-    }
 }
 
 #[cfg(test)]
