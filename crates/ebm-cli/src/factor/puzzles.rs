@@ -115,6 +115,7 @@ pub fn color(args: ColorArgs) -> Result<(), Failure> {
     if args.colors == 0 {
         return Err(Failure::input("--colors must be at least 1"));
     }
+    let threads = pool(args.threads)?;
     let graph = read_dimacs(&args.file).map_err(Failure::input)?;
     let model = coloring_model(&graph, args.colors).map_err(Failure::input)?;
     let start = Instant::now();
@@ -147,7 +148,7 @@ pub fn color(args: ColorArgs) -> Result<(), Failure> {
                 seed: args.seed.wrapping_add(restart),
                 time_limit: Some(limit.saturating_sub(start.elapsed())),
             };
-            let found = pool(args.threads)?
+            let found = threads
                 .install(|| simulated_annealing(&soft, &anneal))
                 .map_err(Failure::run)?;
             restart += 1;
