@@ -83,6 +83,8 @@ pub struct GibbsChain<'a> {
 
 impl<'a> GibbsChain<'a> {
     /// A chain started from `assignment` (evidence variables must hold their values).
+    /// `classes` must be `network.color_classes()` (or another split in which no two
+    /// variables of a class share a factor): a class is resampled at once.
     pub fn new(
         network: &'a Network,
         classes: &'a [Vec<usize>],
