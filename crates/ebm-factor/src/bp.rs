@@ -169,6 +169,22 @@ fn normalize(log_belief: &[f64]) -> Vec<f64> {
     log_belief.iter().map(|&b| (b - z).exp()).collect()
 }
 
+/// Call `visit(digits, total)` for every entry of `t` in row-major order, where `total`
+/// is the entry's log-potential plus the incoming message of each of its values.
+fn for_each_entry(t: &LogTable, incoming: &[Vec<f64>], mut visit: impl FnMut(&[usize], f64)) {
+    let mut digits = vec![0usize; t.vars.len()];
+    for &value in &t.values {
+        let total: f64 = value
+            + digits
+                .iter()
+                .enumerate()
+                .map(|(j, &x)| incoming[j][x])
+                .sum::<f64>();
+        visit(&digits, total);
+        advance(&mut digits, &t.cards);
+    }
+}
+
 /// Send new messages from one factor; returns the largest change.
 fn update(
     f: &mut Edge,
@@ -197,42 +213,27 @@ fn update(
         s.clear();
         s.resize(card, f64::NEG_INFINITY);
     }
-    let mut digits = vec![0usize; k];
-    for &value in &t.values {
-        let total: f64 = value
-            + digits
-                .iter()
-                .enumerate()
-                .map(|(j, &x)| incoming[j][x])
-                .sum::<f64>();
+    for_each_entry(t, incoming, |digits, total| {
         for (j, &x) in digits.iter().enumerate() {
             let term = total - incoming[j][x];
             if term > scratch[j][x] {
                 scratch[j][x] = term;
             }
         }
-        advance(&mut digits, &t.cards);
-    }
+    });
     if semiring == Semiring::SumProduct {
         let maxima = scratch.clone();
         for s in scratch.iter_mut() {
             s.iter_mut().for_each(|x| *x = 0.0);
         }
-        for &value in &t.values {
-            let total: f64 = value
-                + digits
-                    .iter()
-                    .enumerate()
-                    .map(|(j, &x)| incoming[j][x])
-                    .sum::<f64>();
+        for_each_entry(t, incoming, |digits, total| {
             for (j, &x) in digits.iter().enumerate() {
                 let top = maxima[j][x];
                 if top.is_finite() {
                     scratch[j][x] += (total - incoming[j][x] - top).exp();
                 }
             }
-            advance(&mut digits, &t.cards);
-        }
+        });
         for (s, m) in scratch.iter_mut().zip(&maxima) {
             for (x, &top) in s.iter_mut().zip(m) {
                 *x = if top.is_finite() {
