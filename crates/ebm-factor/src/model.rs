@@ -51,7 +51,6 @@ impl Factor {
 
     /// Energy of the factor under a full assignment (`+inf` if forbidden).
     pub fn energy(&self, assignment: &[usize]) -> f64 {
-        let forbidden_if = |violated: bool| if violated { f64::INFINITY } else { 0.0 };
         match self {
             Factor::Table(t) => {
                 let index: usize = t
@@ -62,24 +61,10 @@ impl Factor {
                     .sum();
                 -t.values[index]
             }
-            Factor::Potts { a, b, weight } => {
-                if assignment[*a] != assignment[*b] {
-                    *weight
-                } else {
-                    0.0
-                }
-            }
-            Factor::AllDifferent(vars) => forbidden_if(vars.iter().enumerate().any(|(i, &u)| {
-                vars[i + 1..]
-                    .iter()
-                    .any(|&w| assignment[u] == assignment[w])
-            })),
-            Factor::Equal(vars) => {
-                forbidden_if(vars.iter().any(|&u| assignment[u] != assignment[vars[0]]))
-            }
-            Factor::AtMostOne(vars) => {
-                forbidden_if(vars.iter().filter(|&&u| assignment[u] == 1).count() > 1)
-            }
+            Factor::Potts { a, b, weight } => potts_energy(*a, *b, *weight, assignment),
+            Factor::AllDifferent(vars) => all_different_energy(vars, assignment),
+            Factor::Equal(vars) => equal_energy(vars, assignment),
+            Factor::AtMostOne(vars) => at_most_one_energy(vars, assignment),
         }
     }
 
@@ -126,6 +111,39 @@ impl Factor {
             Factor::AtMostOne(vars) => pairs(vars, &|x, y| x != 1 || y != 1),
         }
     }
+}
+
+/// `+inf` if `violated`, else 0.
+fn forbidden_if(violated: bool) -> f64 {
+    if violated { f64::INFINITY } else { 0.0 }
+}
+
+/// Energy of a Potts pair: `weight` when `x_a != x_b`.
+pub(crate) fn potts_energy(a: usize, b: usize, weight: f64, assignment: &[usize]) -> f64 {
+    if assignment[a] != assignment[b] {
+        weight
+    } else {
+        0.0
+    }
+}
+
+/// Energy of all-different: `+inf` if two of `vars` share a value.
+pub(crate) fn all_different_energy(vars: &[usize], assignment: &[usize]) -> f64 {
+    forbidden_if(vars.iter().enumerate().any(|(i, &u)| {
+        vars[i + 1..]
+            .iter()
+            .any(|&w| assignment[u] == assignment[w])
+    }))
+}
+
+/// Energy of equality: `+inf` unless all of `vars` share one value.
+pub(crate) fn equal_energy(vars: &[usize], assignment: &[usize]) -> f64 {
+    forbidden_if(vars.iter().any(|&u| assignment[u] != assignment[vars[0]]))
+}
+
+/// Energy of at-most-one: `+inf` if more than one of `vars` is 1.
+pub(crate) fn at_most_one_energy(vars: &[usize], assignment: &[usize]) -> f64 {
+    forbidden_if(vars.iter().filter(|&&u| assignment[u] == 1).count() > 1)
 }
 
 /// A discrete energy model `p(x) ∝ exp(-E(x) / T)` with `E(x) = sum_f E_f(x_f)`.

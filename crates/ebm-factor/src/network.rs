@@ -2,7 +2,9 @@
 //! bound) run on: energies instead of log-potentials, each variable's factors in one flat
 //! incidence list, and the conditional energy of one variable given all others.
 
-use crate::model::{Factor, FactorModel};
+use crate::model::{
+    Factor, FactorModel, all_different_energy, at_most_one_energy, equal_energy, potts_energy,
+};
 use crate::table::strides;
 
 /// A factor in the form local updates read.
@@ -240,7 +242,6 @@ impl Network {
 
 /// Energy of one factor under a full assignment.
 pub(crate) fn factor_energy(f: &LocalFactor, assignment: &[usize]) -> f64 {
-    let forbidden_if = |violated: bool| if violated { f64::INFINITY } else { 0.0 };
     match f {
         LocalFactor::Table {
             vars,
@@ -254,24 +255,10 @@ pub(crate) fn factor_energy(f: &LocalFactor, assignment: &[usize]) -> f64 {
                 .sum();
             energies[index]
         }
-        LocalFactor::Potts { a, b, weight } => {
-            if assignment[*a] != assignment[*b] {
-                *weight
-            } else {
-                0.0
-            }
-        }
-        LocalFactor::AllDifferent(vars) => forbidden_if(vars.iter().enumerate().any(|(i, &u)| {
-            vars[i + 1..]
-                .iter()
-                .any(|&w| assignment[u] == assignment[w])
-        })),
-        LocalFactor::Equal(vars) => {
-            forbidden_if(vars.iter().any(|&u| assignment[u] != assignment[vars[0]]))
-        }
-        LocalFactor::AtMostOne(vars) => {
-            forbidden_if(vars.iter().filter(|&&u| assignment[u] == 1).count() > 1)
-        }
+        LocalFactor::Potts { a, b, weight } => potts_energy(*a, *b, *weight, assignment),
+        LocalFactor::AllDifferent(vars) => all_different_energy(vars, assignment),
+        LocalFactor::Equal(vars) => equal_energy(vars, assignment),
+        LocalFactor::AtMostOne(vars) => at_most_one_energy(vars, assignment),
     }
 }
 
