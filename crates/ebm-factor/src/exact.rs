@@ -110,8 +110,18 @@ pub fn log_partition(model: &FactorModel, max_table: usize) -> Result<f64, Facto
     let tables = model.conditioned_factors();
     let skip: Vec<bool> = model.evidence().iter().map(Option::is_some).collect();
     let (order, width) = min_fill_order(model.domains().len(), &tables, &skip);
+    // A free variable in no factor multiplies Z by its domain size.
+    let mut in_a_factor = skip.clone();
+    tables
+        .iter()
+        .flat_map(|t| &t.vars)
+        .for_each(|&v| in_a_factor[v] = true);
+    let unconstrained: f64 = (0..model.domains().len())
+        .filter(|&v| !in_a_factor[v])
+        .map(|v| (model.domains()[v] as f64).ln())
+        .sum();
     let (rest, _) = eliminate(tables, &order, false, max_table, width)?;
-    Ok(rest.iter().map(|t| t.values[0]).sum())
+    Ok(unconstrained + rest.iter().map(|t| t.values[0]).sum::<f64>())
 }
 
 /// Single-variable marginals `p(x_v | evidence)` of every variable (evidence variables
@@ -321,5 +331,19 @@ mod tests {
         let e = log_partition(&m, 1).unwrap_err().to_string();
         assert!(e.contains("width"), "{e}");
         assert_eq!(m.factor_graph().node_count(), 3 + 4);
+    }
+
+    /// A free variable in no factor multiplies Z by its domain size; one under evidence
+    /// does not.
+    #[test]
+    fn a_variable_in_no_factor_counts_its_states() {
+        let mut m = FactorModel::new(vec![2, 5, 3]);
+        m.add_energy_factor(&[0], &[0.0, 1.0]).unwrap();
+        let single = (1.0 + (-1.0f64).exp()).ln();
+        let log_z = log_partition(&m, DEFAULT_MAX_TABLE).unwrap();
+        assert!((log_z - (single + 15f64.ln())).abs() < 1e-12, "{log_z}");
+        m.set_evidence(2, 1).unwrap();
+        let log_z = log_partition(&m, DEFAULT_MAX_TABLE).unwrap();
+        assert!((log_z - (single + 5f64.ln())).abs() < 1e-12, "{log_z}");
     }
 }

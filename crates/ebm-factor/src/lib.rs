@@ -32,6 +32,7 @@ pub mod bp;
 pub mod dual;
 pub mod exact;
 pub mod gibbs;
+pub mod graphcut;
 pub mod ising;
 pub mod lns;
 pub mod map;
@@ -39,6 +40,7 @@ pub mod model;
 pub mod network;
 pub mod problems;
 pub mod table;
+pub mod tree;
 
 pub use model::{Factor, FactorModel, Node};
 pub use network::Network;
