@@ -160,10 +160,10 @@ pub fn tree_marginals(model: &FactorModel) -> Result<TreeMarginals, FactorError>
         } else {
             let f = node - n;
             let from = via.map(|(_, p)| p);
-            for position in 0..tables[f].vars.len() {
+            let (table, incoming) = (&tables[f], &to_factor[f]);
+            for (position, message) in to_variable[f].iter_mut().enumerate() {
                 if Some(position) != from {
-                    to_variable[f][position] =
-                        factor_to_variable(&tables[f], &to_factor[f], position);
+                    *message = factor_to_variable(table, incoming, position);
                 }
             }
         }
