@@ -12,7 +12,11 @@
 //! - [`bp`]: loopy belief propagation, sum- and max-product, with damping;
 //! - MAP: [`map`] (ICM, simulated annealing), [`dual`] (MPLP with a lower bound), [`bnb`]
 //!   (branch and bound with propagation, anytime), [`lns`] (large neighbourhood search);
-//! - [`problems`]: Sudoku, graph coloring and N-queens as factor graphs, with checkers.
+//!   [`graphcut`] (exact minimum cut for binary submodular models);
+//! - [`tree`]: exact sum-product on acyclic factor graphs (`ln Z`, factor marginals);
+//! - [`problems`]: Sudoku, graph coloring and N-queens as factor graphs, with checkers;
+//! - [`learn`]: learning templated energies (perceptron, structured SVM, likelihood,
+//!   pseudo-likelihood, contrastive divergence).
 //!
 //! Models are read from UAI files (`ebm_data::uai`).
 //!
@@ -34,6 +38,7 @@ pub mod exact;
 pub mod gibbs;
 pub mod graphcut;
 pub mod ising;
+pub mod learn;
 pub mod lns;
 pub mod map;
 pub mod model;

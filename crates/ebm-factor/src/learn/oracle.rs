@@ -1,0 +1,91 @@
+//! The MAP oracle a learner calls: which ebm-factor MAP method decodes a model.
+
+use crate::FactorError;
+use crate::bnb::{BnbConfig, branch_and_bound};
+use crate::graphcut::graph_cut_map;
+use crate::map::icm;
+use crate::model::FactorModel;
+use crate::{exact, lns};
+
+/// How learners and metrics find `argmin_y E(y)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MapMethod {
+    /// Variable elimination: exact; for chains, trees and narrow models.
+    Exact,
+    /// Minimum cut: exact for binary submodular pairwise models. A model that is not
+    /// submodular (possible early in learning) falls back to ICM from the all-zero
+    /// labeling, counted in [`Decoded::fallback`].
+    GraphCut,
+    /// Branch and bound with a node limit (deterministic, unlike a time limit); the best
+    /// assignment found when the limit is hit.
+    BranchAndBound {
+        /// Search nodes before it stops.
+        node_limit: u64,
+    },
+    /// Large neighbourhood search from the ICM labeling, for a number of moves.
+    Lns {
+        /// Moves.
+        moves: usize,
+        /// Variables freed per move.
+        neighbourhood: usize,
+    },
+    /// Iterated conditional modes from the all-zero labeling: fast, local.
+    Icm,
+}
+
+/// A decoded labeling.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoded {
+    /// The labeling (evidence variables at their values).
+    pub labels: Vec<usize>,
+    /// True when the method fell back to a weaker one (see [`MapMethod::GraphCut`]).
+    pub fallback: bool,
+}
+
+/// ICM sweeps allowed when ICM decodes or is the fallback.
+const ICM_SWEEPS: usize = 200;
+
+/// Decode `model` with `method`; `seed` drives the randomised methods.
+pub fn decode(model: &FactorModel, method: MapMethod, seed: u64) -> Result<Decoded, FactorError> {
+    let done = |labels| Decoded {
+        labels,
+        fallback: false,
+    };
+    match method {
+        MapMethod::Exact => {
+            exact::map_assignment(model, exact::DEFAULT_MAX_TABLE).map(|(labels, _)| done(labels))
+        }
+        MapMethod::GraphCut => match graph_cut_map(model) {
+            Ok(solution) => Ok(done(solution.assignment)),
+            Err(FactorError::InvalidFactor(message)) if message.contains("submodular") => {
+                Ok(Decoded {
+                    labels: icm(model, None, ICM_SWEEPS).assignment,
+                    fallback: true,
+                })
+            }
+            Err(e) => Err(e),
+        },
+        MapMethod::BranchAndBound { node_limit } => {
+            let config = BnbConfig {
+                node_limit: Some(node_limit),
+                ..BnbConfig::default()
+            };
+            branch_and_bound(model, &config).map(|r| done(r.solution.assignment))
+        }
+        MapMethod::Lns {
+            moves,
+            neighbourhood,
+        } => {
+            let config = lns::LnsConfig {
+                moves,
+                neighbourhood,
+                time_limit: None,
+                seed,
+                ..lns::LnsConfig::default()
+            };
+            let start = icm(model, None, ICM_SWEEPS).assignment;
+            lns::large_neighbourhood_search(model, start, &config).map(|s| done(s.assignment))
+        }
+        MapMethod::Icm => Ok(done(icm(model, None, ICM_SWEEPS).assignment)),
+    }
+}

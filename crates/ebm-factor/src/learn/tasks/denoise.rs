@@ -1,0 +1,157 @@
+//! Grid-CRF denoising of binarized MNIST digits: each pixel's clean value is a binary
+//! label; the input is the image with every pixel flipped independently at `flip_rate`.
+//! Unary template: features `(1, noisy pixel)`; pairwise: one label-label table for
+//! horizontal and one for vertical neighbours (feature 1).
+
+use super::Task;
+use crate::FactorError;
+use crate::learn::data::{Example, Structure};
+use crate::learn::templates::TemplateSet;
+use ebm_kernels::rng;
+use std::sync::Arc;
+
+/// How to build the denoising task.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DenoiseConfig {
+    /// Probability that a pixel is flipped.
+    pub flip_rate: f64,
+    /// Pixels above this intensity are 1.
+    pub threshold: f32,
+    /// With pairwise factors (the grid CRF), or unary factors only.
+    pub pairwise: bool,
+    /// Seed of the noise.
+    pub seed: u64,
+}
+
+impl Default for DenoiseConfig {
+    fn default() -> Self {
+        Self {
+            flip_rate: 0.1,
+            threshold: 0.5,
+            pairwise: true,
+            seed: 1,
+        }
+    }
+}
+
+/// The structure of a `height x width` grid CRF (or unary-only model) and its templates.
+pub fn grid_structure(
+    height: usize,
+    width: usize,
+    pairwise: bool,
+) -> Result<(TemplateSet, Arc<Structure>), FactorError> {
+    let mut templates = TemplateSet::new();
+    let unary = templates.add("unary", &[2], 2)?;
+    let mut structure = Structure::new(vec![2; height * width]);
+    for v in 0..height * width {
+        structure.add_factor(&templates, unary, &[v])?;
+    }
+    if pairwise {
+        let horizontal = templates.add("horizontal", &[2, 2], 1)?;
+        let vertical = templates.add("vertical", &[2, 2], 1)?;
+        for r in 0..height {
+            for c in 0..width {
+                let v = r * width + c;
+                if c + 1 < width {
+                    structure.add_factor(&templates, horizontal, &[v, v + 1])?;
+                }
+                if r + 1 < height {
+                    structure.add_factor(&templates, vertical, &[v, v + width])?;
+                }
+            }
+        }
+    }
+    Ok((templates, Arc::new(structure)))
+}
+
+/// Binarize `images` (rows of `height * width` intensities in `[0, 1]`) and flip pixels;
+/// `first_index` keys the noise of the first image so train and test noise differ.
+/// Returns the examples and the noisy images (0/1) for pictures.
+pub fn noisy_examples(
+    structure: &Arc<Structure>,
+    images: &[f32],
+    pixels: usize,
+    config: &DenoiseConfig,
+    first_index: u64,
+) -> Result<(Vec<Example>, Vec<Vec<usize>>), FactorError> {
+    if !(0.0..=0.5).contains(&config.flip_rate) {
+        return Err(FactorError::InvalidConfig {
+            setting: "flip_rate",
+            message: format!("{} is not in [0, 0.5]", config.flip_rate),
+        });
+    }
+    let mut examples = Vec::new();
+    let mut noisy_images = Vec::new();
+    for (i, image) in images.chunks_exact(pixels).enumerate() {
+        let clean: Vec<usize> = image
+            .iter()
+            .map(|&p| usize::from(p > config.threshold))
+            .collect();
+        let mut noise = rng::stream(config.seed, first_index + i as u64, 0);
+        let noisy: Vec<usize> = clean
+            .iter()
+            .map(|&x| {
+                let flip = rng::uniform_f64(&mut noise) < config.flip_rate;
+                if flip { 1 - x } else { x }
+            })
+            .collect();
+        let mut features = Vec::with_capacity(structure.feature_len());
+        for &x in &noisy {
+            features.extend([1.0, x as f64]);
+        }
+        features.resize(structure.feature_len(), 1.0);
+        examples.push(Example::new(structure.clone(), features, clean)?);
+        noisy_images.push(noisy);
+    }
+    Ok((examples, noisy_images))
+}
+
+/// The denoising task on `train_images` and `test_images` (flat, `height * width` each).
+pub fn denoise_task(
+    train_images: &[f32],
+    test_images: &[f32],
+    height: usize,
+    width: usize,
+    config: &DenoiseConfig,
+) -> Result<Task, FactorError> {
+    let (templates, structure) = grid_structure(height, width, config.pairwise)?;
+    let pixels = height * width;
+    let (train, _) = noisy_examples(&structure, train_images, pixels, config, 0)?;
+    let (test, _) = noisy_examples(&structure, test_images, pixels, config, 1 << 40)?;
+    Ok(Task {
+        templates,
+        train,
+        test,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_hold_the_noisy_pixels_at_the_stated_rate() {
+        let (_, structure) = grid_structure(20, 20, true).unwrap();
+        assert_eq!(structure.slots().len(), 400 + 2 * 20 * 19);
+        let images = vec![1.0f32; 400 * 10];
+        let config = DenoiseConfig {
+            flip_rate: 0.2,
+            ..DenoiseConfig::default()
+        };
+        let (examples, noisy) = noisy_examples(&structure, &images, 400, &config, 0).unwrap();
+        let flipped: usize = noisy.iter().flatten().filter(|&&x| x == 0).count();
+        // 4000 Bernoulli(0.2) flips: mean 800, sd 25; 5 sd is 125.
+        assert!((flipped as f64 - 800.0).abs() < 125.0, "{flipped}");
+        for (example, noisy) in examples.iter().zip(&noisy) {
+            assert!(example.labels.iter().all(|&x| x == 1));
+            for (v, &x) in noisy.iter().enumerate() {
+                assert_eq!(example.features[2 * v + 1], x as f64);
+            }
+        }
+        let bad = DenoiseConfig {
+            flip_rate: 0.7,
+            ..DenoiseConfig::default()
+        };
+        assert!(noisy_examples(&structure, &images, 400, &bad, 0).is_err());
+    }
+}

@@ -1,0 +1,429 @@
+//! The training loop: structured perceptron (plain and averaged), structured SVM by
+//! subgradient descent and by block-coordinate Frank-Wolfe (Lacoste-Julien et al. 2013),
+//! maximum likelihood on acyclic structures, pseudo-likelihood and contrastive divergence.
+//!
+//! Work is parallel over the examples of a mini-batch and combined in a fixed order, so
+//! weights are bit-identical for any number of threads: decodes of a batch all use the
+//! weights at the batch's start (the mini-batch perceptron of Zhao and Huang 2013, and a
+//! mini-batch BCFW whose line search keeps each block step exact), and gradients are
+//! summed per fixed chunk of examples in chunk order.
+
+use super::data::Example;
+use super::energy::{add_joint_features, energy, hamming_loss, instantiate};
+use super::objectives::{
+    contrastive_divergence, negative_log_likelihood, negative_log_pseudo_likelihood,
+};
+use super::oracle::{Decoded, MapMethod, decode};
+use super::templates::TemplateSet;
+use crate::FactorError;
+use ebm_kernels::rng;
+use rayon::prelude::*;
+use std::time::Instant;
+
+/// Examples per parallel unit of a gradient sum (fixed, so sums do not depend on threads).
+const GRADIENT_CHUNK: usize = 4;
+
+/// Largest `examples x weights` BCFW will hold for its per-example blocks.
+const MAX_BCFW_BLOCK_ENTRIES: usize = 1 << 28;
+
+/// The learning rule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Learner {
+    /// Structured perceptron: `w -= lr (Phi(y) - Phi(y_hat))` on every mistake; with
+    /// `averaged`, the returned weights are the average over all steps.
+    Perceptron {
+        /// Return the averaged weights.
+        averaged: bool,
+    },
+    /// Structured SVM (margin rescaled by the Hamming loss) by stochastic subgradient with
+    /// step `lr / (1 + lr * lambda * t)` at batch `t`.
+    SsvmSubgradient,
+    /// Structured SVM by block-coordinate Frank-Wolfe with exact line search (no step size).
+    SsvmFrankWolfe,
+    /// Maximum likelihood by gradient descent, with exact marginals (acyclic structures).
+    MaximumLikelihood,
+    /// Maximum pseudo-likelihood by gradient descent (any structure).
+    PseudoLikelihood,
+    /// Contrastive divergence with `steps` Gibbs sweeps from the data.
+    ContrastiveDivergence {
+        /// Gibbs sweeps per negative sample.
+        steps: usize,
+    },
+}
+
+impl Learner {
+    /// A short name for reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Learner::Perceptron { averaged: false } => "perceptron",
+            Learner::Perceptron { averaged: true } => "averaged-perceptron",
+            Learner::SsvmSubgradient => "ssvm",
+            Learner::SsvmFrankWolfe => "bcfw",
+            Learner::MaximumLikelihood => "ml",
+            Learner::PseudoLikelihood => "pl",
+            Learner::ContrastiveDivergence { .. } => "cd",
+        }
+    }
+}
+
+/// Settings of a training run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// The learning rule.
+    pub learner: Learner,
+    /// Passes over the training examples.
+    pub epochs: usize,
+    /// Step size (unused by BCFW).
+    pub learning_rate: f64,
+    /// `lambda` of the L2 term `lambda / 2 * |w|^2` (perceptrons ignore it; BCFW needs it
+    /// positive).
+    pub regularization: f64,
+    /// Examples per mini-batch (decoded or differentiated in parallel).
+    pub batch: usize,
+    /// The MAP oracle of the perceptron and the SVMs.
+    pub map_method: MapMethod,
+    /// Seed of the example order and of sampling.
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            learner: Learner::SsvmFrankWolfe,
+            epochs: 10,
+            learning_rate: 0.01,
+            regularization: 0.01,
+            batch: 16,
+            map_method: MapMethod::Exact,
+            seed: 1,
+        }
+    }
+}
+
+/// What one epoch did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochReport {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// The learner's objective, mean per example, with the L2 term: mistakes per example
+    /// (perceptron), structured hinge (SVMs, from the loss-augmented decodes), negative
+    /// log-likelihood or pseudo-likelihood, or `E(data) - E(sample)` (CD).
+    pub objective: f64,
+    /// Examples whose decode differed from the truth (perceptron and SVMs).
+    pub mistakes: usize,
+    /// Decodes that fell back to a weaker MAP method.
+    pub fallbacks: usize,
+    /// Wall time of the epoch.
+    pub seconds: f64,
+}
+
+/// The result of training.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trained {
+    /// The learned weights.
+    pub weights: Vec<f64>,
+    /// One report per epoch.
+    pub epochs: Vec<EpochReport>,
+    /// Wall time of the whole run.
+    pub train_seconds: f64,
+}
+
+fn check_config(config: &TrainConfig, examples: usize, weights: usize) -> Result<(), FactorError> {
+    let invalid = |setting, message: String| Err(FactorError::InvalidConfig { setting, message });
+    if config.epochs == 0 || config.batch == 0 {
+        return invalid("epochs/batch", "both must be at least 1".into());
+    }
+    if !(config.learning_rate > 0.0 && config.learning_rate.is_finite()) {
+        return invalid(
+            "learning_rate",
+            format!("{} is not positive", config.learning_rate),
+        );
+    }
+    if !(config.regularization >= 0.0 && config.regularization.is_finite()) {
+        return invalid(
+            "regularization",
+            format!("{} is not a finite value >= 0", config.regularization),
+        );
+    }
+    if config.learner == Learner::SsvmFrankWolfe {
+        if config.regularization <= 0.0 {
+            return invalid("regularization", "BCFW needs lambda > 0".into());
+        }
+        if examples.saturating_mul(weights) > MAX_BCFW_BLOCK_ENTRIES {
+            return invalid(
+                "learner",
+                format!("BCFW would hold {examples} x {weights} block weights; use ssvm"),
+            );
+        }
+    }
+    if examples == 0 {
+        return invalid("examples", "no training examples".into());
+    }
+    Ok(())
+}
+
+/// State of the decode-based learners between batches.
+struct DecodeState {
+    /// Averaged perceptron: `sum_t t * update_t` and the step counter.
+    weighted_updates: Vec<f64>,
+    steps: f64,
+    /// BCFW: per-example weight blocks and losses (`w = sum_i w_i`).
+    blocks: Vec<Vec<f64>>,
+    block_losses: Vec<f64>,
+    /// Subgradient: batches done.
+    batches: f64,
+}
+
+/// Train weights for `templates` on `examples`; `on_epoch` sees each epoch's report.
+pub fn train(
+    templates: &TemplateSet,
+    examples: &[Example],
+    config: &TrainConfig,
+    mut on_epoch: impl FnMut(&EpochReport),
+) -> Result<Trained, FactorError> {
+    let dim = templates.weight_count();
+    check_config(config, examples.len(), dim)?;
+    let start = Instant::now();
+    let mut weights = vec![0.0; dim];
+    let mut state = DecodeState {
+        weighted_updates: vec![0.0; dim],
+        steps: 1.0,
+        blocks: Vec::new(),
+        block_losses: Vec::new(),
+        batches: 0.0,
+    };
+    if config.learner == Learner::SsvmFrankWolfe {
+        state.blocks = vec![vec![0.0; dim]; examples.len()];
+        state.block_losses = vec![0.0; examples.len()];
+    }
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    let mut reports = Vec::with_capacity(config.epochs);
+    for epoch in 1..=config.epochs {
+        let epoch_start = Instant::now();
+        rng::shuffle(&mut rng::stream(config.seed, epoch as u64, 0), &mut order);
+        let (mut loss_sum, mut mistakes, mut fallbacks) = (0.0, 0, 0);
+        for batch in order.chunks(config.batch) {
+            let step = match config.learner {
+                Learner::Perceptron { .. } | Learner::SsvmSubgradient | Learner::SsvmFrankWolfe => {
+                    decode_step(
+                        templates,
+                        examples,
+                        batch,
+                        config,
+                        epoch,
+                        &mut weights,
+                        &mut state,
+                    )?
+                }
+                _ => gradient_step(templates, examples, batch, config, epoch, &mut weights)?,
+            };
+            loss_sum += step.0;
+            mistakes += step.1;
+            fallbacks += step.2;
+        }
+        let l2 = if matches!(config.learner, Learner::Perceptron { .. }) {
+            0.0
+        } else {
+            0.5 * config.regularization * weights.iter().map(|w| w * w).sum::<f64>()
+        };
+        let report = EpochReport {
+            epoch,
+            objective: loss_sum / examples.len() as f64 + l2,
+            mistakes,
+            fallbacks,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        };
+        on_epoch(&report);
+        reports.push(report);
+    }
+    if config.learner == (Learner::Perceptron { averaged: true }) {
+        weights
+            .iter_mut()
+            .zip(&state.weighted_updates)
+            .for_each(|(w, u)| *w -= u / state.steps);
+    }
+    Ok(Trained {
+        weights,
+        epochs: reports,
+        train_seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// A seed for example `i` in `epoch`, independent of how work is split.
+fn example_seed(seed: u64, epoch: usize, i: usize) -> u64 {
+    rand::Rng::next_u64(&mut rng::stream(seed, epoch as u64, i as u64 + 1))
+}
+
+/// One batch of a decode-based learner; returns (loss sum, mistakes, fallbacks).
+fn decode_step(
+    templates: &TemplateSet,
+    examples: &[Example],
+    batch: &[usize],
+    config: &TrainConfig,
+    epoch: usize,
+    weights: &mut [f64],
+    state: &mut DecodeState,
+) -> Result<(f64, usize, usize), FactorError> {
+    let loss_augmented = config.learner != Learner::Perceptron { averaged: false }
+        && config.learner != Learner::Perceptron { averaged: true };
+    // Every decode of the batch, and its hinge, uses the weights at the batch's start.
+    let current = weights.to_vec();
+    let decoded: Vec<Decoded> = batch
+        .par_iter()
+        .map(|&i| {
+            let model = instantiate(templates, &examples[i], &current, loss_augmented)?;
+            decode(
+                &model,
+                config.map_method,
+                example_seed(config.seed, epoch, i),
+            )
+        })
+        .collect::<Result<_, FactorError>>()?;
+    let dim = weights.len();
+    let (mut loss_sum, mut mistakes, mut fallbacks) = (0.0, 0, 0);
+    let mut direction = vec![0.0; dim];
+    let mut subgradient = vec![0.0; dim];
+    for (&i, d) in batch.iter().zip(&decoded) {
+        let example = &examples[i];
+        let loss = hamming_loss(example, &d.labels, &example.labels);
+        fallbacks += usize::from(d.fallback);
+        mistakes += usize::from(loss > 0);
+        // Hinge of the decode, with the weights it was decoded under.
+        let hinge = energy(templates, example, &current, &example.labels)
+            - energy(templates, example, &current, &d.labels)
+            + loss as f64;
+        direction.fill(0.0);
+        add_joint_features(templates, example, &example.labels, 1.0, &mut direction);
+        add_joint_features(templates, example, &d.labels, -1.0, &mut direction);
+        match config.learner {
+            Learner::Perceptron { .. } => {
+                loss_sum += f64::from(loss > 0);
+                if loss > 0 {
+                    for ((w, u), g) in weights
+                        .iter_mut()
+                        .zip(&mut state.weighted_updates)
+                        .zip(&direction)
+                    {
+                        *w -= config.learning_rate * g;
+                        *u -= state.steps * config.learning_rate * g;
+                    }
+                }
+                state.steps += 1.0;
+            }
+            Learner::SsvmSubgradient => {
+                loss_sum += hinge.max(0.0);
+                subgradient
+                    .iter_mut()
+                    .zip(&direction)
+                    .for_each(|(s, g)| *s += g);
+            }
+            _ => {
+                loss_sum += hinge.max(0.0);
+                frank_wolfe_block(config, examples.len(), i, loss, &direction, weights, state);
+            }
+        }
+    }
+    if config.learner == Learner::SsvmSubgradient {
+        let lambda = config.regularization;
+        let rate = config.learning_rate / (1.0 + config.learning_rate * lambda * state.batches);
+        let scale = 1.0 / batch.len() as f64;
+        weights
+            .iter_mut()
+            .zip(&subgradient)
+            .for_each(|(w, s)| *w -= rate * (lambda * *w + scale * s));
+        state.batches += 1.0;
+    }
+    Ok((loss_sum, mistakes, fallbacks))
+}
+
+/// One BCFW block step for example `i`: the corner `w_s = -(Phi(y) - Phi(y_hat)) / (lambda n)`,
+/// `l_s = loss / n`, and the exact line search of the dual on the segment to it.
+fn frank_wolfe_block(
+    config: &TrainConfig,
+    n: usize,
+    i: usize,
+    loss: usize,
+    truth_minus_decoded: &[f64],
+    weights: &mut [f64],
+    state: &mut DecodeState,
+) {
+    let lambda = config.regularization;
+    let corner_scale = -1.0 / (lambda * n as f64);
+    let corner_loss = loss as f64 / n as f64;
+    let block = &mut state.blocks[i];
+    let (mut numerator, mut denominator) = (0.0, 0.0);
+    for ((b, g), w) in block.iter().zip(truth_minus_decoded).zip(weights.iter()) {
+        let difference = b - corner_scale * g;
+        numerator += lambda * difference * w;
+        denominator += lambda * difference * difference;
+    }
+    numerator += corner_loss - state.block_losses[i];
+    if denominator <= 0.0 {
+        return;
+    }
+    let gamma = (numerator / denominator).clamp(0.0, 1.0);
+    for ((b, g), w) in block
+        .iter_mut()
+        .zip(truth_minus_decoded)
+        .zip(weights.iter_mut())
+    {
+        let updated = (1.0 - gamma) * *b + gamma * corner_scale * g;
+        *w += updated - *b;
+        *b = updated;
+    }
+    state.block_losses[i] = (1.0 - gamma) * state.block_losses[i] + gamma * corner_loss;
+}
+
+/// One batch of a gradient learner; returns (loss sum, 0, 0).
+fn gradient_step(
+    templates: &TemplateSet,
+    examples: &[Example],
+    batch: &[usize],
+    config: &TrainConfig,
+    epoch: usize,
+    weights: &mut [f64],
+) -> Result<(f64, usize, usize), FactorError> {
+    let dim = weights.len();
+    let current: &[f64] = weights;
+    let parts: Vec<(Vec<f64>, f64)> = batch
+        .par_chunks(GRADIENT_CHUNK)
+        .map(|chunk| {
+            let mut gradient = vec![0.0; dim];
+            let mut loss = 0.0;
+            for &i in chunk {
+                let example = &examples[i];
+                loss += match config.learner {
+                    Learner::MaximumLikelihood => {
+                        negative_log_likelihood(templates, example, current, &mut gradient)?
+                    }
+                    Learner::PseudoLikelihood => {
+                        negative_log_pseudo_likelihood(templates, example, current, &mut gradient)
+                    }
+                    Learner::ContrastiveDivergence { steps } => contrastive_divergence(
+                        templates,
+                        example,
+                        current,
+                        steps,
+                        example_seed(config.seed, epoch, i),
+                        &mut gradient,
+                    )?,
+                    _ => unreachable!("decode-based learners do not take gradient steps"),
+                };
+            }
+            Ok((gradient, loss))
+        })
+        .collect::<Result<_, FactorError>>()?;
+    let mut total = vec![0.0; dim];
+    let mut loss_sum = 0.0;
+    for (gradient, loss) in &parts {
+        total.iter_mut().zip(gradient).for_each(|(t, g)| *t += g);
+        loss_sum += loss;
+    }
+    let scale = 1.0 / batch.len() as f64;
+    let (rate, lambda) = (config.learning_rate, config.regularization);
+    weights
+        .iter_mut()
+        .zip(&total)
+        .for_each(|(w, g)| *w -= rate * (scale * g + lambda * *w));
+    Ok((loss_sum, 0, 0))
+}
