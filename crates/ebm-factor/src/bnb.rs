@@ -57,6 +57,11 @@ struct Search<'a> {
     factor_minimum: Vec<f64>,
     /// Per factor, 1 + the wipe-outs it caused (dom/wdeg).
     weights: Vec<f64>,
+    /// Per (variable, value), row-major with stride `max_domain`: the energy above their
+    /// minima that the open factors whose only open variable it is would take at that
+    /// value (forward checking of soft costs: each unassigned variable adds its smallest
+    /// alive entry to the bound, and values that cannot beat the incumbent are removed).
+    projected: Vec<f64>,
     /// Removed (variable, value) pairs, undone on backtrack.
     trail: Vec<(usize, usize)>,
     /// Sum of the finite energies of the closed factors.
@@ -114,6 +119,7 @@ pub fn branch_and_bound(model: &FactorModel, config: &BnbConfig) -> Result<BnbRe
         assigned: vec![false; n],
         assignment: vec![0; n],
         weights: vec![1.0; network.factors.len()],
+        projected: vec![0.0; n * network.max_domain],
         open_minimum: factor_minimum.iter().sum(),
         factor_minimum,
         open_vars,
@@ -233,6 +239,8 @@ impl Search<'_> {
             self.open_vars[f] -= 1;
             if self.open_vars[f] == 0 {
                 self.close_factor(f);
+            } else if self.open_vars[f] == 1 {
+                self.project(f, 1.0);
             }
         }
         for &f in network.factors_of(v) {
@@ -298,11 +306,86 @@ impl Search<'_> {
         for &f in network.factors_of(v).iter().rev() {
             if self.open_vars[f] == 0 {
                 self.reopen_factor(f);
+            } else if self.open_vars[f] == 1 {
+                self.project(f, -1.0);
             }
             self.open_vars[f] += 1;
         }
         self.assigned[v] = false;
         self.assignment[v] = 0;
+    }
+
+    /// Add (`sign` 1) or take back (`sign` -1) factor `f`'s energies above its minimum
+    /// onto the row of its one open variable, at the current assignment of the others.
+    /// Forbidden entries are left out: forward checking removes those values instead.
+    fn project(&mut self, f: usize, sign: f64) {
+        let network = self.network;
+        let factor = &network.factors[f];
+        let minimum = self.factor_minimum[f];
+        if !minimum.is_finite() {
+            return;
+        }
+        let Some(&u) = factor.scope().iter().find(|&&u| !self.assigned[u]) else {
+            return;
+        };
+        let row = u * network.max_domain;
+        for y in 0..network.domains[u] {
+            self.assignment[u] = y;
+            let e = factor_energy(factor, &self.assignment);
+            if e.is_finite() {
+                self.projected[row + y] += sign * (e - minimum);
+            }
+        }
+        self.assignment[u] = 0;
+    }
+
+    /// Smallest projected energy over the alive values of `u`, and the second smallest.
+    fn row_minima(&self, u: usize) -> (f64, f64) {
+        let row = u * self.network.max_domain;
+        let (mut first, mut second) = (f64::INFINITY, f64::INFINITY);
+        for y in 0..self.network.domains[u] {
+            if self.is_alive(u, y) {
+                let c = self.projected[row + y];
+                if c < first {
+                    second = first;
+                    first = c;
+                } else if c < second {
+                    second = c;
+                }
+            }
+        }
+        (first, second)
+    }
+
+    /// The projected part of the bound: each unassigned variable's smallest alive entry.
+    /// With an incumbent, values whose entry would lift the bound to `cut` are removed
+    /// (node consistency on soft costs); `None` on a wipe-out.
+    fn projected_bound(&mut self, base: f64, cut: f64) -> Option<f64> {
+        let n = self.assigned.len();
+        let mut total = 0.0;
+        for u in 0..n {
+            if !self.assigned[u] {
+                total += self.row_minima(u).0;
+            }
+        }
+        if cut.is_finite() && base + total < cut {
+            let stride = self.network.max_domain;
+            for u in 0..n {
+                if self.assigned[u] {
+                    continue;
+                }
+                let slack = cut - (base + total - self.row_minima(u).0);
+                for y in 0..self.network.domains[u] {
+                    if self.is_alive(u, y)
+                        && self.projected[u * stride + y] >= slack
+                        && !self.remove(u, y)
+                    {
+                        return None;
+                    }
+                }
+            }
+        }
+        Some(total)
     }
 
     fn out_of_budget(&mut self) -> bool {
@@ -326,7 +409,7 @@ impl Search<'_> {
     /// (dom/wdeg: a factor's weight grows each time it wipes out a domain, so the search
     /// turns to the variables in the constraints that keep failing), if any.
     fn choose(&self) -> Option<usize> {
-        let mut best: Option<(usize, f64)> = None;
+        let mut best: Option<(usize, f64, f64)> = None;
         for v in 0..self.assigned.len() {
             if self.assigned[v] {
                 continue;
@@ -342,11 +425,19 @@ impl Search<'_> {
                 .map(|&f| self.weights[f])
                 .sum();
             let score = self.sizes[v] as f64 / weighted_degree.max(1e-9);
-            if best.is_none_or(|(_, s)| score < s) {
-                best = Some((v, score));
+            // Ties (common with soft factors, which never shrink domains) go to the
+            // variable whose best value beats its second best by the most.
+            let (first, second) = self.row_minima(v);
+            let gap = if second.is_finite() {
+                second - first
+            } else {
+                f64::MAX
+            };
+            if best.is_none_or(|(_, s, g)| score < s || (score == s && gap > g)) {
+                best = Some((v, score, gap));
             }
         }
-        best.map(|(v, _)| v)
+        best.map(|(v, _, _)| v)
     }
 
     /// The values of `v` to try, cheapest first (energy of the factors they close).
@@ -403,13 +494,18 @@ impl Search<'_> {
             let previous_largest = self.largest_used;
             self.largest_used = Some(previous_largest.map_or(x, |m| m.max(x)));
             let consistent = self.assign(v, x);
-            let bound = self.closed_energy() + self.open_minimum;
+            let base = self.closed_energy() + self.open_minimum;
             let cut = if self.best_energy.is_finite() {
                 self.best_energy - 1e-9 * self.best_energy.abs().max(1.0)
             } else {
                 f64::INFINITY
             };
-            if consistent && bound < cut {
+            let bound = if consistent && base < cut {
+                self.projected_bound(base, cut).map(|p| base + p)
+            } else {
+                None
+            };
+            if bound.is_some_and(|b| b < cut) {
                 self.dfs();
             }
             self.unassign(v);

@@ -129,6 +129,18 @@ impl FlowNetwork {
 /// two states, a factor over three or more free variables, a forbidden (`+inf`) entry, or
 /// a pairwise table that is not submodular.
 pub fn graph_cut_map(model: &FactorModel) -> Result<MapSolution, FactorError> {
+    cut(model, false)
+}
+
+/// The minimum cut of the model with every non-submodular pairwise coupling dropped
+/// (its linear part is kept): exact when the model is submodular, otherwise a start for
+/// local search (the truncation of Rother et al. 2005). Other limits as
+/// [`graph_cut_map`].
+pub fn graph_cut_truncated(model: &FactorModel) -> Result<MapSolution, FactorError> {
+    cut(model, true)
+}
+
+fn cut(model: &FactorModel, truncate: bool) -> Result<MapSolution, FactorError> {
     let domains = model.domains();
     let evidence = model.evidence();
     if let Some(v) = (0..domains.len()).find(|&v| evidence[v].is_none() && domains[v] != 2) {
@@ -157,7 +169,8 @@ pub fn graph_cut_map(model: &FactorModel) -> Result<MapSolution, FactorError> {
                 let (i, j) = (table.vars[0], table.vars[1]);
                 let (a, b, c, d) = (energy(0), energy(1), energy(2), energy(3));
                 let coupling = b + c - a - d;
-                if coupling < -1e-9 * (a.abs() + b.abs() + c.abs() + d.abs()).max(1.0) {
+                if !truncate && coupling < -1e-9 * (a.abs() + b.abs() + c.abs() + d.abs()).max(1.0)
+                {
                     return Err(FactorError::InvalidFactor(format!(
                         "graph cut needs submodular pairwise energies; factor {f} over ({i}, {j}) has E(0,0)+E(1,1) > E(0,1)+E(1,0)"
                     )));
@@ -199,7 +212,7 @@ pub fn graph_cut_map(model: &FactorModel) -> Result<MapSolution, FactorError> {
     Ok(MapSolution {
         assignment,
         energy,
-        lower_bound: Some(energy),
+        lower_bound: (!truncate).then_some(energy),
         iterations: 1,
     })
 }
@@ -272,6 +285,9 @@ mod tests {
                 .to_string()
                 .contains("binary")
         );
+        let truncated = graph_cut_truncated(&repulsive).unwrap();
+        assert_eq!(truncated.lower_bound, None);
+        assert_eq!(truncated.energy, repulsive.energy(&truncated.assignment));
         let mut triple = FactorModel::new(vec![2, 2, 2]);
         triple.add_energy_factor(&[0, 1, 2], &[0.0; 8]).unwrap();
         assert!(graph_cut_map(&triple).is_err());

@@ -1,7 +1,8 @@
 //! `ebm factor ...`: discrete factor-graph models: inference on UAI files, Sudoku and
-//! graph coloring.
+//! graph coloring, and learning templated energies.
 
 mod infer;
+mod learn;
 mod puzzles;
 
 use crate::Failure;
@@ -16,6 +17,8 @@ pub enum FactorCommand {
     Sudoku(puzzles::SudokuArgs),
     /// Color a DIMACS .col graph with K colors.
     Color(puzzles::ColorArgs),
+    /// Learn the weights of a templated energy on a built-in task and report test metrics.
+    Learn(learn::LearnArgs),
 }
 
 /// Run one `ebm factor` subcommand.
@@ -24,5 +27,6 @@ pub fn run(command: FactorCommand) -> Result<(), Failure> {
         FactorCommand::Infer(args) => infer::infer(args),
         FactorCommand::Sudoku(args) => puzzles::sudoku(args),
         FactorCommand::Color(args) => puzzles::color(args),
+        FactorCommand::Learn(args) => learn::learn(args),
     }
 }

@@ -2,6 +2,7 @@
 //! joint feature map `Phi`, and the factor model it instantiates for inference.
 
 use super::data::{Example, FactorSlot};
+use super::support::Support;
 use super::templates::TemplateSet;
 use crate::FactorError;
 use crate::model::FactorModel;
@@ -155,6 +156,18 @@ pub fn instantiate(
     weights: &[f64],
     loss_augmented: bool,
 ) -> Result<FactorModel, FactorError> {
+    instantiate_within(templates, example, weights, loss_augmented, None)
+}
+
+/// [`instantiate`], with the entries outside the training data's `support` forbidden
+/// (energy `+inf`, the maximum-likelihood limit of a weight whose feature never fired).
+pub fn instantiate_within(
+    templates: &TemplateSet,
+    example: &Example,
+    weights: &[f64],
+    loss_augmented: bool,
+    support: Option<&Support>,
+) -> Result<FactorModel, FactorError> {
     if weights.len() != templates.weight_count() {
         return Err(FactorError::InvalidConfig {
             setting: "weights",
@@ -171,10 +184,13 @@ pub fn instantiate(
     for slot in structure.slots() {
         let table_size = templates.get(slot.template).table_size();
         energies.clear();
-        energies.extend(
-            (0..table_size)
-                .map(|entry| slot_entry_energy(templates, example, weights, slot, entry)),
-        );
+        energies.extend((0..table_size).map(|entry| {
+            if support.is_some_and(|s| s.forbids(templates, example, slot, entry)) {
+                f64::INFINITY
+            } else {
+                slot_entry_energy(templates, example, weights, slot, entry)
+            }
+        }));
         model.add_energy_factor(structure.scope(slot), &energies)?;
     }
     for v in 0..structure.variable_count() {

@@ -8,6 +8,7 @@
 //! - [`train`]: perceptron, structured SVM (subgradient, BCFW), maximum likelihood,
 //!   pseudo-likelihood and contrastive divergence, with L2 regularization;
 //! - [`metrics`]: per-variable error, structure error and energy gap;
+//! - [`support`]: combinations the training data never shows, as hard constraints;
 //! - [`tasks`]: the data sets of the use cases (MNIST denoising, HMM chains, Sudoku).
 //!
 //! ```
@@ -41,6 +42,7 @@ pub mod energy;
 pub mod metrics;
 mod objectives;
 pub mod oracle;
+pub mod support;
 pub mod tasks;
 pub mod templates;
 pub mod train;

@@ -2,8 +2,9 @@
 
 use crate::FactorError;
 use crate::bnb::{BnbConfig, branch_and_bound};
-use crate::graphcut::graph_cut_map;
-use crate::map::icm;
+use crate::bp::{BpConfig, max_product_map};
+use crate::graphcut::{graph_cut_map, graph_cut_truncated};
+use crate::map::{AnnealConfig, icm, simulated_annealing};
 use crate::model::FactorModel;
 use crate::{exact, lns};
 
@@ -13,8 +14,8 @@ pub enum MapMethod {
     /// Variable elimination: exact; for chains, trees and narrow models.
     Exact,
     /// Minimum cut: exact for binary submodular pairwise models. A model that is not
-    /// submodular (possible early in learning) falls back to ICM from the all-zero
-    /// labeling, counted in [`Decoded::fallback`].
+    /// submodular (possible early in learning) falls back to ICM started from the cut of
+    /// its submodular part, counted in [`Decoded::fallback`].
     GraphCut,
     /// Branch and bound with a node limit (deterministic, unlike a time limit); the best
     /// assignment found when the limit is hit.
@@ -28,6 +29,20 @@ pub enum MapMethod {
         moves: usize,
         /// Variables freed per move.
         neighbourhood: usize,
+    },
+    /// Simulated annealing (geometric schedule from temperature 2 to 0.02), best of
+    /// `runs` runs.
+    Anneal {
+        /// Sweeps per run.
+        sweeps: usize,
+        /// Independent runs.
+        runs: usize,
+    },
+    /// Max-product belief propagation (damped), decoded from the beliefs and polished by
+    /// ICM.
+    MaxProduct {
+        /// Most message-passing iterations.
+        iterations: usize,
     },
     /// Iterated conditional modes from the all-zero labeling: fast, local.
     Icm,
@@ -58,8 +73,9 @@ pub fn decode(model: &FactorModel, method: MapMethod, seed: u64) -> Result<Decod
         MapMethod::GraphCut => match graph_cut_map(model) {
             Ok(solution) => Ok(done(solution.assignment)),
             Err(FactorError::InvalidFactor(message)) if message.contains("submodular") => {
+                let start = graph_cut_truncated(model)?.assignment;
                 Ok(Decoded {
-                    labels: icm(model, None, ICM_SWEEPS).assignment,
+                    labels: icm(model, Some(start), ICM_SWEEPS).assignment,
                     fallback: true,
                 })
             }
@@ -85,6 +101,25 @@ pub fn decode(model: &FactorModel, method: MapMethod, seed: u64) -> Result<Decod
             };
             let start = icm(model, None, ICM_SWEEPS).assignment;
             lns::large_neighbourhood_search(model, start, &config).map(|s| done(s.assignment))
+        }
+        MapMethod::Anneal { sweeps, runs } => {
+            let config = AnnealConfig {
+                runs,
+                sweeps,
+                start_temperature: 2.0,
+                end_temperature: 0.02,
+                seed,
+                time_limit: None,
+            };
+            simulated_annealing(model, &config).map(|s| done(s.assignment))
+        }
+        MapMethod::MaxProduct { iterations } => {
+            let config = BpConfig {
+                iterations,
+                damping: 0.5,
+                tolerance: 1e-6,
+            };
+            max_product_map(model, &config).map(|s| done(s.assignment))
         }
         MapMethod::Icm => Ok(done(icm(model, None, ICM_SWEEPS).assignment)),
     }

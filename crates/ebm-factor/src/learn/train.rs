@@ -20,8 +20,9 @@ use ebm_kernels::rng;
 use rayon::prelude::*;
 use std::time::Instant;
 
-/// Examples per parallel unit of a gradient sum (fixed, so sums do not depend on threads).
-const GRADIENT_CHUNK: usize = 4;
+/// Parallel units a batch's gradient is split into (fixed, so sums do not depend on
+/// threads; few, so that large weight vectors are not allocated per example).
+const GRADIENT_CHUNKS: usize = 8;
 
 /// Largest `examples x weights` BCFW will hold for its per-example blocks.
 const MAX_BCFW_BLOCK_ENTRIES: usize = 1 << 28;
@@ -84,6 +85,9 @@ pub struct TrainConfig {
     pub map_method: MapMethod,
     /// Seed of the example order and of sampling.
     pub seed: u64,
+    /// Start from these weights instead of zero (not with BCFW, whose weights must be the
+    /// sum of its blocks).
+    pub initial_weights: Option<Vec<f64>>,
 }
 
 impl Default for TrainConfig {
@@ -96,6 +100,7 @@ impl Default for TrainConfig {
             batch: 16,
             map_method: MapMethod::Exact,
             seed: 1,
+            initial_weights: None,
         }
     }
 }
@@ -156,6 +161,17 @@ fn check_config(config: &TrainConfig, examples: usize, weights: usize) -> Result
             );
         }
     }
+    if let Some(initial) = &config.initial_weights {
+        if initial.len() != weights || initial.iter().any(|w| !w.is_finite()) {
+            return invalid(
+                "initial_weights",
+                format!("needs {weights} finite weights; got {}", initial.len()),
+            );
+        }
+        if config.learner == Learner::SsvmFrankWolfe {
+            return invalid("initial_weights", "BCFW starts from zero".into());
+        }
+    }
     if examples == 0 {
         return invalid("examples", "no training examples".into());
     }
@@ -184,7 +200,10 @@ pub fn train(
     let dim = templates.weight_count();
     check_config(config, examples.len(), dim)?;
     let start = Instant::now();
-    let mut weights = vec![0.0; dim];
+    let mut weights = config
+        .initial_weights
+        .clone()
+        .unwrap_or_else(|| vec![0.0; dim]);
     let mut state = DecodeState {
         weighted_updates: vec![0.0; dim],
         steps: 1.0,
@@ -386,7 +405,7 @@ fn gradient_step(
     let dim = weights.len();
     let current: &[f64] = weights;
     let parts: Vec<(Vec<f64>, f64)> = batch
-        .par_chunks(GRADIENT_CHUNK)
+        .par_chunks(batch.len().div_ceil(GRADIENT_CHUNKS))
         .map(|chunk| {
             let mut gradient = vec![0.0; dim];
             let mut loss = 0.0;

@@ -92,6 +92,34 @@ pub fn solved_grid_task(box_size: usize, count: usize, seed: u64) -> Result<Task
     })
 }
 
+/// The same examples with a random `clue_fraction` of each grid's cells given as
+/// evidence, as in a puzzle (the cells are drawn at random, not by any rule).
+pub fn with_random_clues(
+    examples: &[Example],
+    clue_fraction: f64,
+    seed: u64,
+) -> Result<Vec<Example>, FactorError> {
+    if !(0.0..=1.0).contains(&clue_fraction) {
+        return Err(FactorError::InvalidConfig {
+            setting: "clue_fraction",
+            message: format!("{clue_fraction} is not in [0, 1]"),
+        });
+    }
+    examples
+        .iter()
+        .enumerate()
+        .map(|(i, example)| {
+            let mut random = rng::stream(seed, i as u64, 1);
+            let evidence = example
+                .labels
+                .iter()
+                .map(|&x| (rng::uniform_f64(&mut random) < clue_fraction).then_some(x))
+                .collect();
+            example.clone().with_evidence(evidence)
+        })
+        .collect()
+}
+
 /// A puzzle as an example of `structure`: the clues are evidence. The labels of blank
 /// cells are unknown (0); score predictions with [`crate::problems::check_sudoku`].
 pub fn puzzle_example(structure: &Arc<Structure>, puzzle: &Sudoku) -> Result<Example, FactorError> {
