@@ -39,7 +39,10 @@ pub enum Learner {
     /// Structured SVM (margin rescaled by the Hamming loss) by stochastic subgradient with
     /// step `lr / (1 + lr * lambda * t)` at batch `t`.
     SsvmSubgradient,
-    /// Structured SVM by block-coordinate Frank-Wolfe with exact line search (no step size).
+    /// Structured SVM by block-coordinate Frank-Wolfe with exact line search (no step
+    /// size); returns the weighted average of the iterates (`w_avg = k/(k+2) w_avg +
+    /// 2/(k+2) w_k`, the paper's BCFW-wavg), whose primal is much smoother than the last
+    /// iterate's.
     SsvmFrankWolfe,
     /// Maximum likelihood by gradient descent, with exact marginals (acyclic structures).
     MaximumLikelihood,
@@ -186,6 +189,9 @@ struct DecodeState {
     /// BCFW: per-example weight blocks and losses (`w = sum_i w_i`).
     blocks: Vec<Vec<f64>>,
     block_losses: Vec<f64>,
+    /// BCFW: the weighted average of the iterates and the number of block steps.
+    averaged: Vec<f64>,
+    block_steps: f64,
     /// Subgradient: batches done.
     batches: f64,
 }
@@ -209,11 +215,14 @@ pub fn train(
         steps: 1.0,
         blocks: Vec::new(),
         block_losses: Vec::new(),
+        averaged: Vec::new(),
+        block_steps: 0.0,
         batches: 0.0,
     };
     if config.learner == Learner::SsvmFrankWolfe {
         state.blocks = vec![vec![0.0; dim]; examples.len()];
         state.block_losses = vec![0.0; examples.len()];
+        state.averaged = vec![0.0; dim];
     }
     let mut order: Vec<usize> = (0..examples.len()).collect();
     let mut reports = Vec::with_capacity(config.epochs);
@@ -260,6 +269,9 @@ pub fn train(
             .iter_mut()
             .zip(&state.weighted_updates)
             .for_each(|(w, u)| *w -= u / state.steps);
+    }
+    if config.learner == Learner::SsvmFrankWolfe {
+        weights = state.averaged;
     }
     Ok(Trained {
         weights,
@@ -377,20 +389,26 @@ fn frank_wolfe_block(
         denominator += lambda * difference * difference;
     }
     numerator += corner_loss - state.block_losses[i];
-    if denominator <= 0.0 {
-        return;
+    if denominator > 0.0 {
+        let gamma = (numerator / denominator).clamp(0.0, 1.0);
+        for ((b, g), w) in block
+            .iter_mut()
+            .zip(truth_minus_decoded)
+            .zip(weights.iter_mut())
+        {
+            let updated = (1.0 - gamma) * *b + gamma * corner_scale * g;
+            *w += updated - *b;
+            *b = updated;
+        }
+        state.block_losses[i] = (1.0 - gamma) * state.block_losses[i] + gamma * corner_loss;
     }
-    let gamma = (numerator / denominator).clamp(0.0, 1.0);
-    for ((b, g), w) in block
+    state.block_steps += 1.0;
+    let k = state.block_steps;
+    state
+        .averaged
         .iter_mut()
-        .zip(truth_minus_decoded)
-        .zip(weights.iter_mut())
-    {
-        let updated = (1.0 - gamma) * *b + gamma * corner_scale * g;
-        *w += updated - *b;
-        *b = updated;
-    }
-    state.block_losses[i] = (1.0 - gamma) * state.block_losses[i] + gamma * corner_loss;
+        .zip(weights.iter())
+        .for_each(|(a, w)| *a = k / (k + 2.0) * *a + 2.0 / (k + 2.0) * w);
 }
 
 /// One batch of a gradient learner; returns (loss sum, 0, 0).
