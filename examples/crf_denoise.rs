@@ -79,8 +79,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let settings = TrainConfig {
             learner,
             epochs,
-            learning_rate: std::env::var("LR").map_or(0.001, |v| v.parse().unwrap()),
-            regularization: std::env::var("LAMBDA").map_or(0.01, |v| v.parse().unwrap()),
+            learning_rate: 0.001,
+            regularization: 0.1,
             batch: 16,
             map_method: MapMethod::GraphCut,
             seed: 1,
@@ -95,12 +95,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             1,
         )?;
         println!(
-            "{name:<22} {:>12.4} {:>12.4} {:>10.2} fallbacks {} {:?}",
-            metrics.per_variable_error,
-            metrics.structure_error,
-            trained.train_seconds,
-            metrics.fallbacks,
-            trained.weights
+            "{name:<22} {:>12.4} {:>12.4} {:>10.2}",
+            metrics.per_variable_error, metrics.structure_error, trained.train_seconds
         );
         let row = match name {
             "unary-only (BCFW)" => Some(2),

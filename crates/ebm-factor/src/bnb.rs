@@ -4,8 +4,12 @@
 //! values in order of the energy they add. Assigning propagates: all-different removes the
 //! value from the other variables, equality fixes them, at-most-one clears the others' 1,
 //! and a table factor with one unassigned variable left loses that variable's forbidden
-//! values (forward checking). A branch is cut when its energy so far plus every open
-//! factor's smallest energy cannot beat the best found. The search stops at a node or time
+//! values (forward checking). Soft costs are forward-checked too: a factor with one
+//! unassigned variable left projects its energies onto that variable's values, each
+//! unassigned variable adds its cheapest alive value to the bound, and values that would
+//! lift the bound past the best found are removed. A branch is cut when its energy so far
+//! plus every open factor's smallest energy plus those projections cannot beat the best
+//! found. The search stops at a node or time
 //! limit and reports the best assignment and the bound; when it ends on its own the best
 //! is optimal (or the model is proven infeasible).
 
