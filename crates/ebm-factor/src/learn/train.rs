@@ -181,6 +181,17 @@ fn check_config(config: &TrainConfig, examples: usize, weights: usize) -> Result
     Ok(())
 }
 
+/// What one mini-batch did.
+#[derive(Default)]
+struct BatchOutcome {
+    /// Sum of the examples' losses (hinge, mistakes, negative log-likelihood, ...).
+    loss_sum: f64,
+    /// Decodes that differed from the truth.
+    mistakes: usize,
+    /// Decodes that fell back to a weaker method.
+    fallbacks: usize,
+}
+
 /// State of the decode-based learners between batches.
 struct DecodeState {
     /// Averaged perceptron: `sum_t t * update_t` and the step counter.
@@ -245,9 +256,9 @@ pub fn train(
                 }
                 _ => gradient_step(templates, examples, batch, config, epoch, &mut weights)?,
             };
-            loss_sum += step.0;
-            mistakes += step.1;
-            fallbacks += step.2;
+            loss_sum += step.loss_sum;
+            mistakes += step.mistakes;
+            fallbacks += step.fallbacks;
         }
         let l2 = if matches!(config.learner, Learner::Perceptron { .. }) {
             0.0
@@ -285,7 +296,7 @@ fn example_seed(seed: u64, epoch: usize, i: usize) -> u64 {
     rand::Rng::next_u64(&mut rng::stream(seed, epoch as u64, i as u64 + 1))
 }
 
-/// One batch of a decode-based learner; returns (loss sum, mistakes, fallbacks).
+/// One batch of a decode-based learner.
 fn decode_step(
     templates: &TemplateSet,
     examples: &[Example],
@@ -294,7 +305,7 @@ fn decode_step(
     epoch: usize,
     weights: &mut [f64],
     state: &mut DecodeState,
-) -> Result<(f64, usize, usize), FactorError> {
+) -> Result<BatchOutcome, FactorError> {
     let loss_augmented = config.learner != Learner::Perceptron { averaged: false }
         && config.learner != Learner::Perceptron { averaged: true };
     // Every decode of the batch, and its hinge, uses the weights at the batch's start.
@@ -364,7 +375,11 @@ fn decode_step(
             .for_each(|(w, s)| *w -= rate * (lambda * *w + scale * s));
         state.batches += 1.0;
     }
-    Ok((loss_sum, mistakes, fallbacks))
+    Ok(BatchOutcome {
+        loss_sum,
+        mistakes,
+        fallbacks,
+    })
 }
 
 /// One BCFW block step for example `i`: the corner `w_s = -(Phi(y) - Phi(y_hat)) / (lambda n)`,
@@ -411,7 +426,7 @@ fn frank_wolfe_block(
         .for_each(|(a, w)| *a = k / (k + 2.0) * *a + 2.0 / (k + 2.0) * w);
 }
 
-/// One batch of a gradient learner; returns (loss sum, 0, 0).
+/// One batch of a gradient learner.
 fn gradient_step(
     templates: &TemplateSet,
     examples: &[Example],
@@ -419,7 +434,7 @@ fn gradient_step(
     config: &TrainConfig,
     epoch: usize,
     weights: &mut [f64],
-) -> Result<(f64, usize, usize), FactorError> {
+) -> Result<BatchOutcome, FactorError> {
     let dim = weights.len();
     let current: &[f64] = weights;
     let parts: Vec<(Vec<f64>, f64)> = batch
@@ -462,5 +477,8 @@ fn gradient_step(
         .iter_mut()
         .zip(&total)
         .for_each(|(w, g)| *w -= rate * (scale * g + lambda * *w));
-    Ok((loss_sum, 0, 0))
+    Ok(BatchOutcome {
+        loss_sum,
+        ..BatchOutcome::default()
+    })
 }
