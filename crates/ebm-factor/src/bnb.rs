@@ -16,7 +16,7 @@
 use crate::FactorError;
 use crate::map::MapSolution;
 use crate::model::FactorModel;
-use crate::network::{LocalFactor, Network, factor_energy};
+use crate::network::{LocalFactor, Network, factor_energy, factor_minimum};
 use std::time::{Duration, Instant};
 
 /// Settings of the search.
@@ -103,17 +103,7 @@ pub fn branch_and_bound(model: &FactorModel, config: &BnbConfig) -> Result<BnbRe
             alive[v * words + x / 64] |= 1 << (x % 64);
         }
     }
-    let factor_minimum: Vec<f64> = network
-        .factors
-        .iter()
-        .map(|f| match f {
-            LocalFactor::Table { energies, .. } => {
-                energies.iter().copied().fold(f64::INFINITY, f64::min)
-            }
-            LocalFactor::Potts { weight, .. } => weight.min(0.0),
-            _ => 0.0,
-        })
-        .collect();
+    let factor_minimum: Vec<f64> = network.factors.iter().map(factor_minimum).collect();
     let open_vars: Vec<usize> = network.factors.iter().map(|f| f.scope().len()).collect();
     let mut search = Search {
         network: &network,

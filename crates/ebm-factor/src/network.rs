@@ -240,6 +240,17 @@ impl Network {
     }
 }
 
+/// The smallest energy one factor can take (hard constraints: 0).
+pub(crate) fn factor_minimum(f: &LocalFactor) -> f64 {
+    match f {
+        LocalFactor::Table { energies, .. } => {
+            energies.iter().copied().fold(f64::INFINITY, f64::min)
+        }
+        LocalFactor::Potts { weight, .. } => weight.min(0.0),
+        _ => 0.0,
+    }
+}
+
 /// Energy of one factor under a full assignment.
 pub(crate) fn factor_energy(f: &LocalFactor, assignment: &[usize]) -> f64 {
     match f {
