@@ -180,6 +180,38 @@ mod tests {
         );
     }
 
+    /// A higher-order template: a ternary label table over consecutive triples, on top of
+    /// the chain, with a 2-dimensional feature. Pseudo-likelihood handles any arity, and
+    /// so does maximum likelihood as long as the factor graph stays acyclic.
+    #[test]
+    fn higher_order_templates_have_exact_gradients() {
+        let mut templates = TemplateSet::new();
+        let unary = templates.add("unary", &[3], 1).unwrap();
+        let triple = templates.add("triple", &[3, 2, 3], 2).unwrap();
+        let mut structure = Structure::new(vec![3, 2, 3, 2, 3]);
+        let mut features = Vec::new();
+        for v in [0, 2, 4] {
+            structure.add_factor(&templates, unary, &[v]).unwrap();
+            features.push(1.0);
+        }
+        for start in [0, 2] {
+            structure
+                .add_factor(&templates, triple, &[start, start + 1, start + 2])
+                .unwrap();
+            features.extend([1.0, 0.5 * start as f64 - 0.3]);
+        }
+        let example = Example::new(Arc::new(structure), features, vec![2, 1, 0, 0, 1]).unwrap();
+        let w = weights(&templates);
+        check_gradient(
+            |w, g| negative_log_pseudo_likelihood(&templates, &example, w, g),
+            &w,
+        );
+        check_gradient(
+            |w, g| negative_log_likelihood(&templates, &example, w, g).unwrap(),
+            &w,
+        );
+    }
+
     #[test]
     fn likelihood_is_normalized() {
         // Summing p(y | x) = exp(-loss) over every labeling of the free variables gives 1.
