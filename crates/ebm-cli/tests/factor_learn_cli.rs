@@ -72,6 +72,10 @@ fn bad_flags_are_one_line_errors() {
             "--epochs",
         ),
         (
+            vec!["--task", "hmm", "--method", "cd", "--cd-steps", "0"],
+            "--cd-steps",
+        ),
+        (
             vec!["--task", "hmm", "--method", "ml", "--flip-rate", "0.9"],
             "--flip-rate",
         ),

@@ -216,6 +216,9 @@ fn check_flags(args: &LearnArgs) -> Result<(), Failure> {
             args.clue_fraction
         )));
     }
+    if args.cd_steps == 0 {
+        return Err(Failure::input("--cd-steps must be at least 1"));
+    }
     if args.length == 0 {
         return Err(Failure::input("--length must be at least 1"));
     }
@@ -299,7 +302,10 @@ fn run_training(
             bar.set_position(r.epoch as u64);
         }
     })
-    .map_err(|e| Failure::input(format!("--method {label}: {e}")))?;
+    .map_err(|e| {
+        let decoder = format!("{:?}", config.map_method);
+        Failure::input(format!("--method {label} (decoder {decoder}): {e}"))
+    })?;
     bar.finish_and_clear();
     Ok(trained)
 }

@@ -153,6 +153,12 @@ fn check_config(config: &TrainConfig, examples: usize, weights: usize) -> Result
             format!("{} is not a finite value >= 0", config.regularization),
         );
     }
+    if config.learner == (Learner::ContrastiveDivergence { steps: 0 }) {
+        return invalid(
+            "learner",
+            "contrastive divergence needs at least 1 Gibbs sweep".into(),
+        );
+    }
     if config.learner == Learner::SsvmFrankWolfe {
         if config.regularization <= 0.0 {
             return invalid("regularization", "BCFW needs lambda > 0".into());
