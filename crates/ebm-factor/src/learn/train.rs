@@ -488,3 +488,69 @@ fn gradient_step(
         ..BatchOutcome::default()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learn::tasks::hmm::{Hmm, hmm_task};
+
+    #[test]
+    fn bad_settings_are_refused_before_training() {
+        let task = hmm_task(&Hmm::sticky(), 4, 0, 5, 1).unwrap();
+        let base = TrainConfig {
+            learner: Learner::MaximumLikelihood,
+            ..TrainConfig::default()
+        };
+        let refused = |config: TrainConfig| {
+            train(&task.templates, &task.train, &config, |_| {})
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(
+            refused(TrainConfig {
+                epochs: 0,
+                ..base.clone()
+            })
+            .contains("epochs")
+        );
+        assert!(
+            refused(TrainConfig {
+                learning_rate: -1.0,
+                ..base.clone()
+            })
+            .contains("learning_rate")
+        );
+        let bcfw_without_lambda = TrainConfig {
+            learner: Learner::SsvmFrankWolfe,
+            regularization: 0.0,
+            ..base.clone()
+        };
+        assert!(refused(bcfw_without_lambda).contains("lambda"));
+        let no_sweeps = TrainConfig {
+            learner: Learner::ContrastiveDivergence { steps: 0 },
+            ..base.clone()
+        };
+        assert!(refused(no_sweeps).contains("Gibbs sweep"));
+        let short_start = TrainConfig {
+            initial_weights: Some(vec![0.0; 3]),
+            ..base.clone()
+        };
+        assert!(refused(short_start).contains("initial_weights"));
+        assert!(train(&task.templates, &[], &base, |_| {}).is_err());
+        // A valid start is used: one epoch from the HMM's own weights stays near them.
+        let truth = crate::learn::tasks::hmm::hmm_weights(&Hmm::sticky(), &task.templates);
+        let from_truth = TrainConfig {
+            epochs: 1,
+            learning_rate: 1e-6,
+            initial_weights: Some(truth.clone()),
+            ..base
+        };
+        let trained = train(&task.templates, &task.train, &from_truth, |_| {}).unwrap();
+        let moved = trained
+            .weights
+            .iter()
+            .zip(&truth)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(moved < 1e-3, "{moved}");
+    }
+}
