@@ -30,7 +30,10 @@ fn lns_energy(root: &std::path::Path, name: &str, moves: usize) -> f64 {
             first_solution: true,
             ..BnbConfig::default()
         };
-        branch_and_bound(&model, &first).unwrap().solution.assignment
+        branch_and_bound(&model, &first)
+            .unwrap()
+            .solution
+            .assignment
     };
     let config = LnsConfig {
         neighbourhood: 80,
@@ -38,7 +41,9 @@ fn lns_energy(root: &std::path::Path, name: &str, moves: usize) -> f64 {
         time_limit: None,
         ..LnsConfig::default()
     };
-    large_neighbourhood_search(&model, start, &config).unwrap().energy
+    large_neighbourhood_search(&model, start, &config)
+        .unwrap()
+        .energy
 }
 
 #[test]
