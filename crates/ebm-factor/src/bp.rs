@@ -350,12 +350,7 @@ mod tests {
             let log_z = exact::log_partition(&m, exact::DEFAULT_MAX_TABLE).unwrap();
             let r = loopy_bp(&m, Semiring::SumProduct, &BpConfig::default()).unwrap();
             assert!(r.converged);
-            let worst = exact_marginals
-                .iter()
-                .flatten()
-                .zip(r.beliefs.iter().flatten())
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f64::max);
+            let worst = crate::max_abs_difference(&exact_marginals, &r.beliefs);
             let tolerance = if loopy { 0.05 } else { 1e-8 };
             assert!(worst < tolerance, "loopy {loopy}: marginal error {worst}");
             let z_tolerance = if loopy { 0.1 } else { 1e-8 };

@@ -410,12 +410,7 @@ mod tests {
             tempering: None,
         };
         let got = estimate_marginals(&m, &config).unwrap();
-        let worst = want
-            .iter()
-            .flatten()
-            .zip(got.marginals.iter().flatten())
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max);
+        let worst = crate::max_abs_difference(&want, &got.marginals);
         assert!(worst < 0.02, "max abs error {worst}");
         assert_eq!(got.marginals[2], vec![0.0, 1.0, 0.0]);
     }

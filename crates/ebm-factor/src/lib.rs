@@ -45,11 +45,27 @@ pub mod model;
 pub mod network;
 pub mod problems;
 pub mod table;
+#[cfg(test)]
+mod test_models;
 pub mod tree;
 
 pub use model::{Factor, FactorModel, Node};
 pub use network::Network;
 use thiserror::Error;
+
+/// The largest absolute difference between two sets of per-variable distributions (such
+/// as marginals from two methods, or against a `.MAR` file); `+inf` when their shapes
+/// differ, so a comparison can never pass by truncation.
+pub fn max_abs_difference(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
+    if a.len() != b.len() || a.iter().zip(b).any(|(x, y)| x.len() != y.len()) {
+        return f64::INFINITY;
+    }
+    a.iter()
+        .flatten()
+        .zip(b.iter().flatten())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
 
 /// What can go wrong in inference.
 #[derive(Debug, Error)]
@@ -77,4 +93,20 @@ pub enum FactorError {
         /// What was wrong.
         message: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::max_abs_difference;
+
+    #[test]
+    fn differences_need_equal_shapes() {
+        let a = vec![vec![0.2, 0.8], vec![1.0]];
+        assert!((max_abs_difference(&a, &[vec![0.25, 0.75], vec![0.9]]) - 0.1).abs() < 1e-12);
+        assert_eq!(max_abs_difference(&a, &a[..1]), f64::INFINITY);
+        assert_eq!(
+            max_abs_difference(&a, &[vec![0.2, 0.8], vec![1.0, 0.0]]),
+            f64::INFINITY
+        );
+    }
 }

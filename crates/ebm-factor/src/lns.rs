@@ -199,6 +199,7 @@ fn grow(network: &Network, from: usize, size: usize, mark: &mut [bool]) -> Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_models::frustrated_ring;
 
     /// A small diagnosis network in the shape of Promedas: diseases with priors, each
     /// observed symptom the end of a chain `b = a OR (disease AND link)` through three
@@ -252,13 +253,7 @@ mod tests {
     #[test]
     fn reaches_the_optimum_of_a_ring() {
         let n = 30;
-        let mut m = FactorModel::new(vec![3; n]);
-        for v in 0..n {
-            let unary: Vec<f64> = (0..3).map(|x| ((v * 7 + x * 3) % 5) as f64 * 0.3).collect();
-            m.add_energy_factor(&[v], &unary).unwrap();
-            m.add_potts(v, (v + 1) % n, if v % 3 == 0 { -0.5 } else { 0.9 })
-                .unwrap();
-        }
+        let m = frustrated_ring(n);
         let (_, ln_best) = exact::map_assignment(&m, exact::DEFAULT_MAX_TABLE).unwrap();
         let config = LnsConfig {
             neighbourhood: 6,

@@ -181,17 +181,7 @@ pub(crate) fn best_of(solutions: Vec<MapSolution>) -> MapSolution {
 mod tests {
     use super::*;
     use crate::exact;
-
-    fn frustrated_ring(n: usize) -> FactorModel {
-        let mut m = FactorModel::new(vec![3; n]);
-        for v in 0..n {
-            let unary: Vec<f64> = (0..3).map(|x| ((v * 7 + x * 3) % 5) as f64 * 0.3).collect();
-            m.add_energy_factor(&[v], &unary).unwrap();
-            m.add_potts(v, (v + 1) % n, if v % 3 == 0 { -0.5 } else { 0.9 })
-                .unwrap();
-        }
-        m
-    }
+    use crate::test_models::frustrated_ring;
 
     /// ICM never increases the energy and ends in a single-variable local minimum.
     #[test]

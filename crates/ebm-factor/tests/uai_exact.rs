@@ -61,11 +61,7 @@ fn marginals_match_the_mar_files() {
         let path = root.join("mar").join(format!("{name}.uai.MAR"));
         let want = uai::parse_mar(&path, &std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(got.len(), want.len(), "{name}");
-        let worst = got
-            .iter()
-            .zip(&want)
-            .flat_map(|(g, w)| g.iter().zip(w).map(|(a, b)| (a - b).abs()))
-            .fold(0.0f64, f64::max);
+        let worst = ebm_factor::max_abs_difference(&got, &want);
         println!(
             "{name}: max marginal error {worst:.2e}, {:.3} s",
             start.elapsed().as_secs_f64()

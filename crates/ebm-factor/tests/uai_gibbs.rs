@@ -37,12 +37,7 @@ fn gibbs_marginals_on_grids_11_match_the_mar_file() {
     };
     let start = std::time::Instant::now();
     let got = estimate_marginals(&model, &config).unwrap();
-    let worst = want
-        .iter()
-        .flatten()
-        .zip(got.marginals.iter().flatten())
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
+    let worst = ebm_factor::max_abs_difference(&want, &got.marginals);
     println!(
         "Grids_11: {} chains x ({} + {}) sweeps, max abs error {worst:.4}, {:.2} s",
         config.chains,
