@@ -3,7 +3,7 @@
 use crate::FactorError;
 use crate::bnb::{BnbConfig, branch_and_bound};
 use crate::bp::{BpConfig, max_product_map};
-use crate::graphcut::{graph_cut_map, graph_cut_truncated};
+use crate::graphcut::graph_cut_truncated;
 use crate::map::{AnnealConfig, icm, simulated_annealing};
 use crate::model::FactorModel;
 use crate::{exact, lns};
@@ -70,17 +70,17 @@ pub fn decode(model: &FactorModel, method: MapMethod, seed: u64) -> Result<Decod
         MapMethod::Exact => {
             exact::map_assignment(model, exact::DEFAULT_MAX_TABLE).map(|(labels, _)| done(labels))
         }
-        MapMethod::GraphCut => match graph_cut_map(model) {
-            Ok(solution) => Ok(done(solution.assignment)),
-            Err(FactorError::InvalidFactor(message)) if message.contains("submodular") => {
-                let start = graph_cut_truncated(model)?.assignment;
+        MapMethod::GraphCut => {
+            let cut = graph_cut_truncated(model)?;
+            if cut.lower_bound.is_some() {
+                Ok(done(cut.assignment))
+            } else {
                 Ok(Decoded {
-                    labels: icm(model, Some(start), ICM_SWEEPS).assignment,
+                    labels: icm(model, Some(cut.assignment), ICM_SWEEPS).assignment,
                     fallback: true,
                 })
             }
-            Err(e) => Err(e),
-        },
+        }
         MapMethod::BranchAndBound { node_limit } => {
             let config = BnbConfig {
                 node_limit: Some(node_limit),
@@ -122,5 +122,29 @@ pub fn decode(model: &FactorModel, method: MapMethod, seed: u64) -> Result<Decod
             max_product_map(model, &config).map(|s| done(s.assignment))
         }
         MapMethod::Icm => Ok(done(icm(model, None, ICM_SWEEPS).assignment)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_cut_falls_back_only_on_non_submodular_models() {
+        let mut attractive = FactorModel::new(vec![2, 2]);
+        attractive.add_energy_factor(&[0], &[0.0, -1.0]).unwrap();
+        attractive
+            .add_energy_factor(&[0, 1], &[0.0, 1.0, 1.0, 0.0])
+            .unwrap();
+        let exact = decode(&attractive, MapMethod::GraphCut, 1).unwrap();
+        assert_eq!((exact.labels, exact.fallback), (vec![1, 1], false));
+        let mut repulsive = FactorModel::new(vec![2, 2]);
+        repulsive.add_energy_factor(&[0], &[0.0, -1.0]).unwrap();
+        repulsive
+            .add_energy_factor(&[0, 1], &[1.0, 0.0, 0.0, 1.0])
+            .unwrap();
+        let fallen = decode(&repulsive, MapMethod::GraphCut, 1).unwrap();
+        assert!(fallen.fallback);
+        assert_eq!(fallen.labels, vec![1, 0]);
     }
 }
