@@ -66,6 +66,8 @@ struct Search<'a> {
     /// value (forward checking of soft costs: each unassigned variable adds its smallest
     /// alive entry to the bound, and values that cannot beat the incumbent are removed).
     projected: Vec<f64>,
+    /// Scratch: each unassigned variable's smallest alive projected entry at this node.
+    row_minimum: Vec<f64>,
     /// Removed (variable, value) pairs, undone on backtrack.
     trail: Vec<(usize, usize)>,
     /// Sum of the finite energies of the closed factors.
@@ -114,6 +116,7 @@ pub fn branch_and_bound(model: &FactorModel, config: &BnbConfig) -> Result<BnbRe
         assignment: vec![0; n],
         weights: vec![1.0; network.factors.len()],
         projected: vec![0.0; n * network.max_domain],
+        row_minimum: vec![0.0; n],
         open_minimum: factor_minimum.iter().sum(),
         factor_minimum,
         open_vars,
@@ -359,7 +362,8 @@ impl Search<'_> {
         let mut total = 0.0;
         for u in 0..n {
             if !self.assigned[u] {
-                total += self.row_minima(u).0;
+                self.row_minimum[u] = self.row_minima(u).0;
+                total += self.row_minimum[u];
             }
         }
         if cut.is_finite() && base + total < cut {
@@ -368,7 +372,8 @@ impl Search<'_> {
                 if self.assigned[u] {
                     continue;
                 }
-                let slack = cut - (base + total - self.row_minima(u).0);
+                // Removals below never touch a row's minimum, so the scratch stays valid.
+                let slack = cut - (base + total - self.row_minimum[u]);
                 for y in 0..self.network.domains[u] {
                     if self.is_alive(u, y)
                         && self.projected[u * stride + y] >= slack

@@ -85,6 +85,7 @@ pub fn large_neighbourhood_search(
         .filter(|&v| network.factors_of(v).len() > median)
         .collect();
     hubs.iter().for_each(|&v| is_hub[v] = true);
+    let non_hubs: Vec<usize> = free.iter().copied().filter(|&v| !is_hub[v]).collect();
     let mut hub_cap = FIRST_HUB_CAP;
     let mut moves = 0;
     while moves < config.moves && !free.is_empty() {
@@ -98,11 +99,10 @@ pub fn large_neighbourhood_search(
         let seed_variable = free[rng::index(&mut r, free.len())];
         let cutset_move = moves % CUTSET_EVERY == 0 && !hubs.is_empty();
         let chosen = if cutset_move {
-            let mut chosen: Vec<usize> = free.iter().copied().filter(|&v| !is_hub[v]).collect();
+            // The hubs found are distinct and never non-hubs, so `chosen` has no repeats.
+            let mut chosen = non_hubs.clone();
             let seed_hub = hubs[rng::index(&mut r, hubs.len())];
             chosen.extend(hubs_near(&network, seed_hub, &is_hub, hub_cap));
-            chosen.sort_unstable();
-            chosen.dedup();
             chosen.iter().for_each(|&v| in_neighbourhood[v] = true);
             chosen
         } else {
