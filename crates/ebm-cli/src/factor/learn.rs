@@ -361,7 +361,7 @@ pub fn learn(args: LearnArgs) -> Result<(), Failure> {
     let train_seconds = trained.train_seconds;
     metrics
         .text("task", &format!("{:?}", args.task).to_lowercase())
-        .text("method", trained_name(&config))
+        .text("method", config.learner.name())
         .integer("train_examples", task.train.len() as u64)
         .integer("epochs", args.epochs as u64)
         .integer("pretrain_epochs", args.pretrain_epochs as u64)
@@ -387,7 +387,7 @@ pub fn learn(args: LearnArgs) -> Result<(), Failure> {
             "format": "ebm-factor-weights",
             "version": 1,
             "task": format!("{:?}", args.task).to_lowercase(),
-            "method": trained_name(&config),
+            "method": config.learner.name(),
             "templates": templates,
             "weights": trained.weights,
         });
@@ -397,10 +397,6 @@ pub fn learn(args: LearnArgs) -> Result<(), Failure> {
     metrics.number("seconds", start.elapsed().as_secs_f64());
     metrics.print(args.json);
     Ok(())
-}
-
-fn trained_name(config: &TrainConfig) -> &'static str {
-    config.learner.name()
 }
 
 fn add_evaluation(metrics: &mut Metrics, e: &Evaluation) {
