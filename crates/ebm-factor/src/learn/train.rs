@@ -9,7 +9,7 @@
 //! summed per fixed chunk of examples in chunk order.
 
 use super::data::Example;
-use super::energy::{add_joint_features, energy, hamming_loss, instantiate};
+use super::energy::{add_joint_features, hamming_loss, instantiate};
 use super::objectives::{
     contrastive_divergence, negative_log_likelihood, negative_log_pseudo_likelihood,
 };
@@ -312,8 +312,7 @@ fn decode_step(
     weights: &mut [f64],
     state: &mut DecodeState,
 ) -> Result<BatchOutcome, FactorError> {
-    let loss_augmented = config.learner != Learner::Perceptron { averaged: false }
-        && config.learner != Learner::Perceptron { averaged: true };
+    let loss_augmented = !matches!(config.learner, Learner::Perceptron { .. });
     // Every decode of the batch, and its hinge, uses the weights at the batch's start.
     let current = weights.to_vec();
     let decoded: Vec<Decoded> = batch
@@ -336,13 +335,17 @@ fn decode_step(
         let loss = hamming_loss(example, &d.labels, &example.labels);
         fallbacks += usize::from(d.fallback);
         mistakes += usize::from(loss > 0);
-        // Hinge of the decode, with the weights it was decoded under.
-        let hinge = energy(templates, example, &current, &example.labels)
-            - energy(templates, example, &current, &d.labels)
-            + loss as f64;
         direction.fill(0.0);
         add_joint_features(templates, example, &example.labels, 1.0, &mut direction);
         add_joint_features(templates, example, &d.labels, -1.0, &mut direction);
+        // Hinge of the decode under the weights it was decoded with:
+        // E(truth) - E(decode) + loss, and E = w . Phi.
+        let hinge = current
+            .iter()
+            .zip(&direction)
+            .map(|(w, g)| w * g)
+            .sum::<f64>()
+            + loss as f64;
         match config.learner {
             Learner::Perceptron { .. } => {
                 loss_sum += f64::from(loss > 0);
