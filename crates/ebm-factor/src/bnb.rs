@@ -68,6 +68,11 @@ struct Search<'a> {
     projected: Vec<f64>,
     /// Scratch: each unassigned variable's smallest alive projected entry at this node.
     row_minimum: Vec<f64>,
+    /// Per factor, whether it has two different finite energies. Only such factors
+    /// project anything; a model with none (a pure constraint problem) skips the soft
+    /// forward checking entirely, as its projections would all be zero.
+    soft_factor: Vec<bool>,
+    any_soft: bool,
     /// Removed (variable, value) pairs, undone on backtrack.
     trail: Vec<(usize, usize)>,
     /// Sum of the finite energies of the closed factors.
@@ -106,6 +111,18 @@ pub fn branch_and_bound(model: &FactorModel, config: &BnbConfig) -> Result<BnbRe
         }
     }
     let factor_minimum: Vec<f64> = network.factors.iter().map(factor_minimum).collect();
+    let soft_factor: Vec<bool> = network
+        .factors
+        .iter()
+        .zip(&factor_minimum)
+        .map(|(f, &minimum)| match f {
+            LocalFactor::Table { energies, .. } => {
+                energies.iter().any(|&e| e.is_finite() && e > minimum)
+            }
+            LocalFactor::Potts { weight, .. } => *weight != 0.0,
+            _ => false,
+        })
+        .collect();
     let open_vars: Vec<usize> = network.factors.iter().map(|f| f.scope().len()).collect();
     let mut search = Search {
         network: &network,
@@ -117,6 +134,8 @@ pub fn branch_and_bound(model: &FactorModel, config: &BnbConfig) -> Result<BnbRe
         weights: vec![1.0; network.factors.len()],
         projected: vec![0.0; n * network.max_domain],
         row_minimum: vec![0.0; n],
+        any_soft: soft_factor.iter().any(|&s| s),
+        soft_factor,
         open_minimum: factor_minimum.iter().sum(),
         factor_minimum,
         open_vars,
@@ -319,7 +338,7 @@ impl Search<'_> {
         let network = self.network;
         let factor = &network.factors[f];
         let minimum = self.factor_minimum[f];
-        if !minimum.is_finite() {
+        if !self.soft_factor[f] || !minimum.is_finite() {
             return;
         }
         let Some(&u) = factor.scope().iter().find(|&&u| !self.assigned[u]) else {
@@ -426,11 +445,15 @@ impl Search<'_> {
             let score = self.sizes[v] as f64 / weighted_degree.max(1e-9);
             // Ties (common with soft factors, which never shrink domains) go to the
             // variable whose best value beats its second best by the most.
-            let (first, second) = self.row_minima(v);
-            let gap = if second.is_finite() {
-                second - first
+            let gap = if self.any_soft {
+                let (first, second) = self.row_minima(v);
+                if second.is_finite() {
+                    second - first
+                } else {
+                    f64::MAX
+                }
             } else {
-                f64::MAX
+                0.0
             };
             if best.is_none_or(|(_, s, g)| score < s || (score == s && gap > g)) {
                 best = Some((v, score, gap));
@@ -499,7 +522,9 @@ impl Search<'_> {
             } else {
                 f64::INFINITY
             };
-            let bound = if consistent && base < cut {
+            let bound = if consistent && base < cut && !self.any_soft {
+                Some(base)
+            } else if consistent && base < cut {
                 self.projected_bound(base, cut).map(|p| base + p)
             } else {
                 None
