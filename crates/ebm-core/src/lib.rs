@@ -20,5 +20,7 @@ pub mod boltzmann;
 pub mod continuous;
 pub mod model_file;
 pub mod schedule;
+pub mod setting;
 
-pub use model_file::ModelFileError;
+pub use model_file::{ModelFile, ModelFileError};
+pub use setting::{InvalidSetting, thread_pool};

@@ -299,6 +299,90 @@ pub fn read_header(path: &Path) -> Result<Header, ModelFileError> {
     parse_header(path, &bytes).map(|(h, _)| h)
 }
 
+/// A model kind saved in the model file format: its kind name, its shapes, its parameter
+/// blocks and its consistency rules; `save` and `load` are provided.
+///
+/// `load` checks, besides what [`load`] checks (magic, version, kind, length, checksum),
+/// that the header shapes equal the payload's, that [`ModelFile::check`] accepts the
+/// payload, and that every parameter is finite.
+///
+/// ```
+/// use ebm_core::model_file::ModelFile;
+/// #[derive(Debug, serde::Serialize, serde::Deserialize)]
+/// struct Line { slope: Vec<f32> }
+/// impl ModelFile for Line {
+///     const KIND: &'static str = "line";
+///     fn shapes(&self) -> Vec<u64> { vec![self.slope.len() as u64] }
+///     fn parameters(&self) -> Vec<&[f32]> { vec![&self.slope] }
+/// }
+/// let dir = std::env::temp_dir().join(format!("ebm-model-file-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("line.ebm");
+/// Line { slope: vec![0.5, 2.0] }.save(&path).unwrap();
+/// assert_eq!(Line::load(&path).unwrap().slope, vec![0.5, 2.0]);
+/// Line { slope: vec![f32::NAN] }.save(&path).unwrap();
+/// assert!(Line::load(&path).unwrap_err().to_string().contains("non-finite"));
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub trait ModelFile: Serialize + DeserializeOwned {
+    /// The kind name in the header, e.g. `binary-rbm`.
+    const KIND: &'static str;
+
+    /// The shapes in the header, e.g. `[n_visible, n_hidden]`.
+    fn shapes(&self) -> Vec<u64>;
+
+    /// Every block of real parameters (checked for finiteness on load).
+    fn parameters(&self) -> Vec<&[f32]>;
+
+    /// Consistency of a decoded payload (array lengths against sizes), beyond its shapes.
+    ///
+    /// # Errors
+    ///
+    /// A message saying what disagrees.
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Save to `path` atomically.
+    ///
+    /// # Errors
+    ///
+    /// [`ModelFileError::Io`] when the file cannot be written (the previous file is then
+    /// untouched), [`ModelFileError::Codec`] when the payload cannot be encoded.
+    fn save(&self, path: &Path) -> Result<(), ModelFileError> {
+        save(path, Self::KIND, &self.shapes(), self)
+    }
+
+    /// Load from `path`, checking the header, the checksum, the shapes, the payload's
+    /// consistency and that every parameter is finite.
+    ///
+    /// # Errors
+    ///
+    /// A [`ModelFileError`] naming the path and what is wrong.
+    fn load(path: &Path) -> Result<Self, ModelFileError> {
+        let (model, shapes): (Self, _) = load(path, Self::KIND)?;
+        let invalid = |message: String| ModelFileError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        model.check().map_err(invalid)?;
+        if shapes != model.shapes() {
+            return Err(invalid(format!(
+                "header shapes {shapes:?} disagree with the payload's {:?}",
+                model.shapes()
+            )));
+        }
+        if model
+            .parameters()
+            .iter()
+            .any(|block| block.iter().any(|p| !p.is_finite()))
+        {
+            return Err(invalid("non-finite parameters".into()));
+        }
+        Ok(model)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
