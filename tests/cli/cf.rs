@@ -3,9 +3,7 @@
 //! with exit code 2, a failed run keeps the previous model, and threads do not change
 //! results. The last test trains on the real MovieLens 100k (needs `$EBM_DATA`).
 
-mod common;
-
-use common::{ebm, failure_line, last_json, p, temp_dir};
+use crate::common::{ebm, failure_line, last_json, p, temp_dir};
 use std::path::Path;
 use std::process::Output;
 

@@ -2,9 +2,7 @@
 //! MNIST (they need `$EBM_DATA`; see DESIGN.md), with small models so they run in
 //! seconds, plus their input errors.
 
-mod common;
-
-use common::{ebm, last_json, p, temp_dir};
+use crate::common::{ebm, last_json, p, temp_dir};
 use std::path::PathBuf;
 
 /// The folder holding `mnist/`, or `None` (skipped) without `$EBM_DATA`.

@@ -1,9 +1,9 @@
 //! Helpers shared by the CLI end-to-end tests.
-#![allow(dead_code)] // each test crate uses a different subset
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Run the `ebm` binary with `args`, without `$EBM_DATA` (tests pass `--data`).
 pub fn ebm(args: &[&str]) -> Output {
@@ -14,9 +14,12 @@ pub fn ebm(args: &[&str]) -> Output {
         .expect("run ebm")
 }
 
-/// A fresh temporary folder for one test.
+/// A fresh temporary folder for one test: unique within this process (the tests of all
+/// modules run in one process, and two may pick the same name) and across processes.
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ebm-cli-test-{name}-{}", std::process::id()));
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("ebm-cli-test-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

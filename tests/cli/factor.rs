@@ -1,9 +1,7 @@
 //! End-to-end tests of `ebm factor infer` on a small UAI model written here, against
 //! brute-force enumeration, and its errors.
 
-mod common;
-
-use common::{ebm, failure_line, last_json, p, temp_dir};
+use crate::common::{ebm, failure_line, last_json, p, temp_dir};
 
 /// Two binary variables and a ternary one in a chain; evidence x2 = 1.
 const MODEL: &str =

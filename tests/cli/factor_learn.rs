@@ -1,9 +1,7 @@
 //! End-to-end tests of `ebm factor learn`: the HMM task (no data needed), flag errors,
 //! the weights file, and (with `$EBM_DATA`) MNIST denoising and Sudoku.
 
-mod common;
-
-use common::{ebm, failure_line, last_json, p, temp_dir};
+use crate::common::{ebm, failure_line, last_json, p, temp_dir};
 
 #[test]
 fn hmm_maximum_likelihood_reports_metrics_and_writes_weights() {

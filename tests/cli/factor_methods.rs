@@ -2,9 +2,7 @@
 //! `ebm factor sudoku` / `ebm factor color`, on inputs written here and (when `$EBM_DATA`
 //! is set) on the reference data.
 
-mod common;
-
-use common::{ebm, failure_line, last_json, p, temp_dir};
+use crate::common::{ebm, failure_line, last_json, p, temp_dir};
 use std::path::PathBuf;
 
 /// A 3x3 grid of ternary variables with unary and pairwise tables (one forbidden pair).

@@ -1,0 +1,11 @@
+//! End-to-end tests of the `ebm` binary, one module per command area. They run the
+//! binary Cargo built for this package (`CARGO_BIN_EXE_ebm`); the tests on MNIST,
+//! MovieLens and the reference data skip without `$EBM_DATA`.
+
+mod cf;
+mod class_and_anomaly;
+mod common;
+mod factor;
+mod factor_learn;
+mod factor_methods;
+mod rbm;
