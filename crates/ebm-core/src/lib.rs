@@ -21,6 +21,7 @@ pub mod continuous;
 pub mod model_file;
 pub mod schedule;
 pub mod setting;
+pub mod train;
 
 pub use model_file::{ModelFile, ModelFileError};
 pub use setting::{InvalidSetting, thread_pool};

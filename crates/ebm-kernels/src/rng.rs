@@ -24,6 +24,26 @@ pub fn stream(seed: u64, epoch: u64, chunk: u64) -> StreamRng {
     StreamRng::seed_from_u64(key)
 }
 
+/// Named stream ids: the `epoch` argument of [`stream`] for draws made once per run, and
+/// the `chunk` argument for draws made once per epoch. Counted down from `u64::MAX` so
+/// they never meet an epoch number or a chunk index.
+pub mod streams {
+    /// Parameter initialization of a model (epoch slot); also the epoch's shuffle (chunk
+    /// slot), since no epoch number reaches it.
+    pub const INITIALIZATION: u64 = u64::MAX;
+    /// The shuffle of the training order in each epoch (chunk slot of `(seed, epoch, _)`).
+    pub const SHUFFLE: u64 = u64::MAX;
+    /// Starting states of persistent chains drawn from the data (chunk slot of
+    /// `(seed, INITIALIZATION, _)`).
+    pub const DATA_CHAINS: u64 = 1;
+    /// Binary RBM weight initialization (epoch slot).
+    pub const BINARY_RBM_WEIGHTS: u64 = u64::MAX - 2;
+    /// Binary RBM persistent chains drawn from the base rates (epoch slot).
+    pub const PERSISTENT_CHAINS: u64 = u64::MAX - 3;
+    /// Annealed importance sampling runs (epoch slot).
+    pub const AIS: u64 = u64::MAX - 5;
+}
+
 /// Fill `out` with uniform `u32`s, two per 64-bit draw.
 pub fn fill_u32<R: Rng + ?Sized>(rng: &mut R, out: &mut [u32]) {
     let mut pairs = out.chunks_exact_mut(2);

@@ -1,0 +1,290 @@
+//! The one training loop for every model trained by minibatches.
+//!
+//! A model kind implements [`MinibatchModel`]: it computes its gradient for a batch into a
+//! workspace it owns, hands its parameter blocks to the optimizer, reports the magnitude
+//! of its parameters, and snapshots and restores its state. [`train`] does the rest, once:
+//! the shuffle of every epoch on a named random stream, the batches and their streams, the
+//! optimizer step ([`OptimizerConfig`]: learning-rate and momentum schedules, weight
+//! decay, SGD or Adam), the divergence guard (roll back to the state at the end of the
+//! last good epoch and say so), and one [`EpochReport`] per epoch to one
+//! [`TrainObserver`].
+//!
+//! Random numbers come from streams keyed by `(seed, epoch, batch)` and the epoch's
+//! shuffle from `(seed, epoch, SHUFFLE)`, so a run is bit-identical for any thread count
+//! and a resumed run matches an uninterrupted one.
+//!
+//! ```
+//! use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
+//! use ebm_core::train::*;
+//! use ebm_kernels::rng::StreamRng;
+//!
+//! /// Fits the mean of some numbers by gradient ascent on `-(m - x)^2 / 2`.
+//! struct Mean { data: Vec<f32>, mean: Vec<f32>, gradient: Vec<f32>, state: BlockState }
+//!
+//! impl MinibatchModel for Mean {
+//!     type Error = TrainError;
+//!     type Snapshot = (Vec<f32>, BlockState);
+//!     type Observed = [f32];
+//!     fn n_examples(&self) -> usize { self.data.len() }
+//!     fn compute_gradient(&mut self, rows: &[usize], _: &mut StreamRng, _: &BatchContext)
+//!         -> Result<GradientScale, TrainError> {
+//!         self.gradient[0] = rows.iter().map(|&r| self.data[r] - self.mean[0]).sum();
+//!         Ok(GradientScale::Sum { rows: rows.len() })
+//!     }
+//!     fn visit_blocks(&mut self, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
+//!         visit(ParameterBlock { parameters: &mut self.mean, gradient: &self.gradient,
+//!                                state: &mut self.state, decays: false });
+//!     }
+//!     fn max_abs_parameter(&self) -> Option<f32> {
+//!         self.mean[0].is_finite().then(|| self.mean[0].abs())
+//!     }
+//!     fn snapshot(&self) -> Self::Snapshot { (self.mean.clone(), self.state.clone()) }
+//!     fn restore(&mut self, s: &Self::Snapshot) {
+//!         self.mean.clone_from(&s.0); self.state.clone_from(&s.1);
+//!     }
+//!     fn observed(&self) -> &[f32] { &self.mean }
+//! }
+//!
+//! let mut model = Mean { data: vec![1.0, 2.0, 3.0, 6.0], mean: vec![0.0],
+//!                        gradient: vec![0.0], state: BlockState::default() };
+//! let config = TrainConfig { epochs: 200, batch_size: 2, ..TrainConfig::default() };
+//! let optimizer = OptimizerConfig::sgd(0.1, LearningRateSchedule::Constant,
+//!                                      MomentumSchedule::constant(0.5), 0.0);
+//! let mut epochs_done = 0;
+//! let summary = train(&mut model, &config, &optimizer, &mut epochs_done, &mut NoObserver)?;
+//! assert_eq!((summary.epochs_run, epochs_done), (200, 200));
+//! assert!((model.mean[0] - 3.0).abs() < 0.5);
+//! # Ok::<(), TrainError>(())
+//! ```
+
+mod optimizer;
+mod run;
+
+pub use optimizer::{
+    BlockState, EpochRates, GradientScale, OptimizerConfig, OptimizerMethod, ParameterBlock,
+};
+pub use run::train;
+
+use crate::InvalidSetting;
+use ebm_kernels::Parallelism;
+use ebm_kernels::rng::StreamRng;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// What stops a training run.
+#[derive(Debug, Error)]
+pub enum TrainError {
+    /// A setting is out of range.
+    #[error(transparent)]
+    InvalidSetting(#[from] InvalidSetting),
+    /// Parameters became non-finite or too large, or an epoch metric non-finite. The model's
+    /// whole training state was restored to the end of `last_good_epoch`.
+    #[error(
+        "training diverged in epoch {epoch}: {reason}; the model was restored to the end of epoch {last_good_epoch} (lower the learning rate)"
+    )]
+    Diverged {
+        /// 1-based epoch in which divergence was seen.
+        epoch: usize,
+        /// What was seen.
+        reason: String,
+        /// 1-based epoch whose state was restored (0 = the initial model).
+        last_good_epoch: usize,
+    },
+    /// The observer stopped training (e.g. a checkpoint could not be written).
+    #[error("training stopped: {0}")]
+    Stopped(String),
+}
+
+/// Settings of the loop itself (the optimizer has its own, [`OptimizerConfig`]).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Passes over the data (a resumed run continues to this many).
+    pub epochs: usize,
+    /// Examples per minibatch.
+    pub batch_size: usize,
+    /// The one seed every random choice derives from.
+    pub seed: u64,
+    /// Threads (results are identical for any count).
+    pub threads: usize,
+    /// Skip the last batch of an epoch when it is smaller than the others (for models
+    /// whose chains are sized by the batch).
+    pub full_batches_only: bool,
+    /// Divergence guard: the run diverged when any |parameter| exceeds this.
+    pub max_abs_parameter: f32,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 10,
+            batch_size: 100,
+            seed: 1,
+            threads: 1,
+            full_batches_only: false,
+            max_abs_parameter: 1e4,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Check every setting; the error names it.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidSetting`] for `batch_size`, `threads` or `max_abs_parameter`.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        InvalidSetting::require(self.batch_size >= 1, "batch_size", "must be at least 1")?;
+        InvalidSetting::require(self.threads >= 1, "threads", "must be at least 1")?;
+        InvalidSetting::require(
+            self.max_abs_parameter > 0.0,
+            "max_abs_parameter",
+            "must be positive",
+        )
+    }
+}
+
+/// Where a batch stands, for models that draw their own streams (e.g. one per example).
+#[derive(Clone, Copy, Debug)]
+pub struct BatchContext {
+    /// The run's seed.
+    pub seed: u64,
+    /// 0-based epoch.
+    pub epoch: usize,
+    /// 0-based batch within the epoch.
+    pub batch_index: usize,
+    /// Threads to use inside the batch (the loop runs on a pool of that many).
+    pub par: Parallelism,
+}
+
+/// A model trained by minibatches through [`train`].
+pub trait MinibatchModel: Send {
+    /// The model's error type (carries [`TrainError`]).
+    type Error: From<TrainError> + From<InvalidSetting> + Send;
+    /// The state restored when a run diverges.
+    type Snapshot: Send;
+    /// What observers see after each epoch (the model, or its whole training state).
+    type Observed: ?Sized;
+
+    /// Examples per epoch; the loop shuffles `0..n_examples()`.
+    fn n_examples(&self) -> usize;
+
+    /// Compute the gradient (the ascent direction of the objective) of the examples
+    /// `rows` into the model's workspace, drawing from `rng` (the batch's own stream).
+    ///
+    /// # Errors
+    ///
+    /// The model's error when the batch cannot be used.
+    fn compute_gradient(
+        &mut self,
+        rows: &[usize],
+        rng: &mut StreamRng,
+        context: &BatchContext,
+    ) -> Result<GradientScale, Self::Error>;
+
+    /// Hand every parameter block, with its gradient and optimizer state, to `visit`.
+    fn visit_blocks(&mut self, visit: &mut dyn FnMut(ParameterBlock<'_>));
+
+    /// Called after every optimizer step (e.g. to clamp variances into range).
+    fn after_step(&mut self) {}
+
+    /// The largest |parameter|, or `None` when any parameter is not finite.
+    fn max_abs_parameter(&self) -> Option<f32>;
+
+    /// Named metrics of the epoch just finished (e.g. a reconstruction error); every one
+    /// must be finite, or the run diverged. The default has none.
+    ///
+    /// # Errors
+    ///
+    /// The model's error when a metric cannot be computed.
+    fn end_epoch(
+        &mut self,
+        _context: &BatchContext,
+    ) -> Result<Vec<(&'static str, f64)>, Self::Error> {
+        Ok(Vec::new())
+    }
+
+    /// The state a divergence rolls back to.
+    fn snapshot(&self) -> Self::Snapshot;
+
+    /// Restore a state taken by [`MinibatchModel::snapshot`].
+    fn restore(&mut self, snapshot: &Self::Snapshot);
+
+    /// Overwrite `snapshot` with the current state (reusing its memory where it can).
+    fn update_snapshot(&self, snapshot: &mut Self::Snapshot) {
+        *snapshot = self.snapshot();
+    }
+
+    /// What observers see.
+    fn observed(&self) -> &Self::Observed;
+}
+
+/// What happened in one epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochReport {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Total epochs of the run.
+    pub epochs: usize,
+    /// Wall time of the epoch's updates (metrics not included).
+    pub seconds: f64,
+    /// Training examples processed per second.
+    pub examples_per_second: f64,
+    /// Learning rate and momentum used.
+    pub rates: EpochRates,
+    /// The model's named metrics ([`MinibatchModel::end_epoch`]).
+    pub metrics: Vec<(&'static str, f64)>,
+}
+
+impl EpochReport {
+    /// The metric called `name`, if the model reports it.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, v)| v)
+    }
+}
+
+/// Totals of a training run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainSummary {
+    /// Epochs run by this call.
+    pub epochs_run: usize,
+    /// Time spent in updates by this call.
+    pub train_seconds: f64,
+    /// Mean seconds per epoch of this call (0 when none ran).
+    pub seconds_per_epoch: f64,
+    /// The metrics of the last epoch.
+    pub final_metrics: Vec<(&'static str, f64)>,
+}
+
+impl TrainSummary {
+    /// The last epoch's metric called `name`, if the model reports it.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.final_metrics
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, v)| v)
+    }
+}
+
+/// Receives progress from the training thread pool (hence `Send`). `S` is what the model
+/// shows ([`MinibatchModel::Observed`]).
+pub trait TrainObserver<S: ?Sized>: Send {
+    /// After each minibatch, with the examples done so far in this epoch.
+    fn on_batch(&mut self, _examples_done: usize, _examples_total: usize) {}
+
+    /// After each good epoch, with its report and the model (e.g. to checkpoint it).
+    ///
+    /// # Errors
+    ///
+    /// A message; training then stops with [`TrainError::Stopped`].
+    fn on_epoch(&mut self, _report: &EpochReport, _state: &S) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// An observer that ignores everything.
+pub struct NoObserver;
+
+impl<S: ?Sized> TrainObserver<S> for NoObserver {}
