@@ -108,9 +108,8 @@ pub fn adam_step(
         param.len() == first.len() && param.len() == second.len() && param.len() == grad.len(),
         "adam_step: lengths differ"
     );
-    let kernel = |(((p, m), v), g): (((&mut [f32], &mut [f32]), &mut [f32]), &[f32])| {
-        adam_chunk(p, m, v, g, rates)
-    };
+    type Chunks<'a> = (((&'a mut [f32], &'a mut [f32]), &'a mut [f32]), &'a [f32]);
+    let kernel = |(((p, m), v), g): Chunks<'_>| adam_chunk(p, m, v, g, rates);
     match par {
         Parallelism::Threads(_) if param.len() > CHUNK => param
             .par_chunks_mut(CHUNK)
