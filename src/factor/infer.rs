@@ -147,7 +147,7 @@ pub fn infer(args: InferArgs) -> Result<(), Failure> {
         }
     }
     let failed = |e: FactorError| match e {
-        FactorError::InvalidConfig { .. } => Failure::input(e),
+        FactorError::InvalidSetting(_) => Failure::input(e),
         other => Failure::run(format!("{}: {other}", args.model.display())),
     };
     let start = Instant::now();
@@ -341,10 +341,9 @@ fn map(
             solution
         }
         MethodArg::Gibbs => {
-            return Err(FactorError::InvalidConfig {
-                setting: "--method",
-                message: "gibbs does not do map".into(),
-            });
+            return Err(
+                ebm_factor::InvalidSetting::new("--method", "gibbs does not do map").into(),
+            );
         }
     })
 }

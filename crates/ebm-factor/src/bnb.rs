@@ -13,10 +13,10 @@
 //! limit and reports the best assignment and the bound; when it ends on its own the best
 //! is optimal (or the model is proven infeasible).
 
-use crate::FactorError;
 use crate::map::MapSolution;
 use crate::model::FactorModel;
 use crate::network::{LocalFactor, Network, factor_energy, factor_minimum};
+use crate::{FactorError, InvalidSetting};
 use std::time::{Duration, Instant};
 
 /// Settings of the search.
@@ -98,10 +98,11 @@ pub fn branch_and_bound(model: &FactorModel, config: &BnbConfig) -> Result<BnbRe
     if let Some(initial) = &config.initial
         && initial.len() != n
     {
-        return Err(FactorError::InvalidConfig {
-            setting: "initial",
-            message: format!("has {} values for {n} variables", initial.len()),
-        });
+        return Err(InvalidSetting::new(
+            "initial",
+            format!("has {} values for {n} variables", initial.len()),
+        )
+        .into());
     }
     let words = network.max_domain.div_ceil(64);
     let mut alive = vec![0u64; n * words];

@@ -6,11 +6,11 @@
 //! (less its own last message), sends new messages, and the beliefs move at once. Evidence
 //! is applied first, so evidence variables leave the graph.
 
-use crate::FactorError;
 use crate::map::{MapSolution, icm_on};
 use crate::model::FactorModel;
 use crate::network::Network;
 use crate::table::{LogTable, advance, log_sum_exp};
+use crate::{FactorError, InvalidSetting};
 
 /// Sum-product or max-product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,13 +72,14 @@ pub fn loopy_bp(
     config: &BpConfig,
 ) -> Result<BpResult, FactorError> {
     if !(0.0..1.0).contains(&config.damping) || config.iterations == 0 {
-        return Err(FactorError::InvalidConfig {
-            setting: "bp",
-            message: format!(
+        return Err(InvalidSetting::new(
+            "bp",
+            format!(
                 "damping {} must be in [0, 1) and iterations at least 1",
                 config.damping
             ),
-        });
+        )
+        .into());
     }
     let domains = model.domains();
     let mut constant = 0.0;

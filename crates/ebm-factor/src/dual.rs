@@ -10,11 +10,11 @@
 //! `x_i = argmin b_i`, polishes it with ICM and keeps the best; the gap between that
 //! energy and `L` bounds how far from optimal the answer can be.
 
-use crate::FactorError;
 use crate::map::{MapSolution, icm_on};
 use crate::model::FactorModel;
 use crate::network::Network;
 use crate::table::{LogTable, advance};
+use crate::{FactorError, InvalidSetting};
 
 /// Hard constraints enter the relaxation as this energy (a finite penalty keeps the
 /// arithmetic free of `inf - inf`; the bound stays valid since it only lowers energies).
@@ -175,10 +175,7 @@ pub fn mplp_reparametrized(
 
 fn run(model: &FactorModel, config: &DualConfig) -> Result<(MapSolution, Dual), FactorError> {
     if config.iterations == 0 {
-        return Err(FactorError::InvalidConfig {
-            setting: "iterations",
-            message: "must be at least 1".into(),
-        });
+        return Err(InvalidSetting::new("iterations", "must be at least 1").into());
     }
     let mut dual = Dual::new(model);
     let network = Network::new(model);

@@ -7,9 +7,9 @@
 //! results do not depend on the number of threads. Marginal estimates are Rao-Blackwellised:
 //! they average each variable's full conditional distribution rather than counting states.
 
-use crate::FactorError;
 use crate::model::FactorModel;
 use crate::network::Network;
+use crate::{FactorError, InvalidSetting};
 use ebm_kernels::rng::{self, StreamRng};
 use rayon::prelude::*;
 
@@ -297,17 +297,14 @@ pub fn estimate_marginals(
         t.replicas < 2 || t.max_temperature_ratio.is_nan() || t.max_temperature_ratio < 1.0
     });
     if bad_ladder {
-        return Err(FactorError::InvalidConfig {
-            setting: "tempering",
-            message: "needs at least 2 replicas and a maximum temperature ratio of at least 1"
-                .into(),
-        });
+        return Err(InvalidSetting::new(
+            "tempering",
+            "needs at least 2 replicas and a maximum temperature ratio of at least 1",
+        )
+        .into());
     }
     if config.chains == 0 || config.sweeps == 0 {
-        return Err(FactorError::InvalidConfig {
-            setting: "gibbs",
-            message: "chains and sweeps must be at least 1".into(),
-        });
+        return Err(InvalidSetting::new("gibbs", "chains and sweeps must be at least 1").into());
     }
     let network = Network::new(model);
     let classes = network.color_classes();

@@ -10,7 +10,7 @@
 //! `u32`. Random numbers come from streams keyed by (seed, sweep, color, row block), so the
 //! result does not depend on the number of threads.
 
-use crate::FactorError;
+use crate::{FactorError, InvalidSetting};
 use ebm_kernels::rng;
 use rayon::prelude::*;
 
@@ -42,16 +42,14 @@ impl IsingGrid {
         seed: u64,
     ) -> Result<Self, FactorError> {
         if height < 2 || width < 2 || height % 2 == 1 || width % 2 == 1 {
-            return Err(FactorError::InvalidConfig {
-                setting: "grid",
-                message: format!("{height}x{width}: both sides must be even and at least 2"),
-            });
+            return Err(InvalidSetting::new(
+                "grid",
+                format!("{height}x{width}: both sides must be even and at least 2"),
+            )
+            .into());
         }
         if !(coupling.is_finite() && field.is_finite()) {
-            return Err(FactorError::InvalidConfig {
-                setting: "grid",
-                message: "coupling and field must be finite".into(),
-            });
+            return Err(InvalidSetting::new("grid", "coupling and field must be finite").into());
         }
         let half = width / 2;
         let mut r = rng::stream(seed, u64::MAX, 0);

@@ -49,6 +49,7 @@ pub mod table;
 mod test_models;
 pub mod tree;
 
+pub use ebm_core::InvalidSetting;
 pub use model::{Factor, FactorModel, Node};
 pub use network::Network;
 use thiserror::Error;
@@ -85,14 +86,9 @@ pub enum FactorError {
     /// A factor, evidence or setting that does not fit the model.
     #[error("{0}")]
     InvalidFactor(String),
-    /// A configuration value out of range.
-    #[error("{setting}: {message}")]
-    InvalidConfig {
-        /// The setting.
-        setting: &'static str,
-        /// What was wrong.
-        message: String,
-    },
+    /// A setting out of range (the toolkit's one invalid-setting error).
+    #[error(transparent)]
+    InvalidSetting(#[from] InvalidSetting),
 }
 
 #[cfg(test)]

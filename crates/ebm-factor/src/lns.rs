@@ -12,11 +12,11 @@
 //! explain the evidence together with every chain that follows them. Connected blocks
 //! cannot do that when the chains are long.
 
-use crate::FactorError;
 use crate::exact;
 use crate::map::MapSolution;
 use crate::model::FactorModel;
 use crate::network::Network;
+use crate::{FactorError, InvalidSetting};
 use ebm_kernels::rng;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -55,11 +55,11 @@ pub fn large_neighbourhood_search(
     config: &LnsConfig,
 ) -> Result<MapSolution, FactorError> {
     if start.len() != model.domains().len() || config.neighbourhood == 0 {
-        return Err(FactorError::InvalidConfig {
-            setting: "lns",
-            message: "the start must assign every variable and the neighbourhood be at least 1"
-                .into(),
-        });
+        return Err(InvalidSetting::new(
+            "lns",
+            "the start must assign every variable and the neighbourhood be at least 1",
+        )
+        .into());
     }
     let network = Network::new(model);
     let free = network.free_variables();

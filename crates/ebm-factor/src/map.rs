@@ -1,10 +1,10 @@
 //! MAP by local search: iterated conditional modes (ICM) and simulated annealing over the
 //! chromatic Gibbs sweeps of [`crate::gibbs`], and the result type every MAP method returns.
 
-use crate::FactorError;
 use crate::gibbs::{GibbsChain, chain_seed};
 use crate::model::FactorModel;
 use crate::network::Network;
+use crate::{FactorError, InvalidSetting};
 use rayon::prelude::*;
 
 /// The result of a MAP method.
@@ -123,10 +123,11 @@ pub fn simulated_annealing(
         && config.start_temperature >= config.end_temperature
         && config.start_temperature.is_finite();
     if !valid {
-        return Err(FactorError::InvalidConfig {
-            setting: "anneal",
-            message: "needs runs and sweeps of at least 1 and 0 < end <= start temperature".into(),
-        });
+        return Err(InvalidSetting::new(
+            "anneal",
+            "needs runs and sweeps of at least 1 and 0 < end <= start temperature",
+        )
+        .into());
     }
     let network = Network::new(model);
     let classes = network.color_classes();

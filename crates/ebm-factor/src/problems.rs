@@ -2,9 +2,9 @@
 //! N-queens, with checkers that verify an answer by the problem's own rules (not by the
 //! model's energy).
 
-use crate::FactorError;
 use crate::bnb::{BnbConfig, BnbResult, branch_and_bound};
 use crate::model::FactorModel;
+use crate::{FactorError, InvalidSetting};
 use ebm_data::puzzles::{Graph, Sudoku};
 
 /// The Sudoku model: one variable per cell (values `0..side`), all-different over every
@@ -76,10 +76,7 @@ pub fn check_sudoku(puzzle: &Sudoku, solution: &[usize]) -> bool {
 /// different-values constraint on every edge.
 pub fn coloring_model(graph: &Graph, colors: usize) -> Result<FactorModel, FactorError> {
     if colors == 0 {
-        return Err(FactorError::InvalidConfig {
-            setting: "colors",
-            message: "must be at least 1".into(),
-        });
+        return Err(InvalidSetting::new("colors", "must be at least 1").into());
     }
     let mut model = FactorModel::new(vec![colors; graph.vertices]);
     for &(u, v) in &graph.edges {

@@ -3,7 +3,7 @@
 //! train/test splits.
 
 use super::templates::TemplateSet;
-use crate::FactorError;
+use crate::{FactorError, InvalidSetting};
 use ebm_kernels::rng;
 use std::sync::Arc;
 
@@ -200,10 +200,11 @@ pub fn split_examples(
     seed: u64,
 ) -> Result<(Vec<Example>, Vec<Example>), FactorError> {
     if !(0.0..1.0).contains(&test_fraction) {
-        return Err(FactorError::InvalidConfig {
-            setting: "test_fraction",
-            message: format!("{test_fraction} is not in [0, 1)"),
-        });
+        return Err(InvalidSetting::new(
+            "test_fraction",
+            format!("{test_fraction} is not in [0, 1)"),
+        )
+        .into());
     }
     let mut r = rng::stream(seed, 0, 0);
     rng::shuffle(&mut r, &mut examples);

@@ -4,9 +4,9 @@
 use super::data::{Example, FactorSlot};
 use super::support::Support;
 use super::templates::TemplateSet;
-use crate::FactorError;
 use crate::model::FactorModel;
 use crate::table::{LogTable, advance};
+use crate::{FactorError, InvalidSetting};
 
 /// Index of `labels` restricted to `scope` in a table with `strides`.
 fn table_index(strides: &[usize], scope: &[usize], labels: &[usize]) -> usize {
@@ -169,14 +169,15 @@ pub fn instantiate_within(
     support: Option<&Support>,
 ) -> Result<FactorModel, FactorError> {
     if weights.len() != templates.weight_count() {
-        return Err(FactorError::InvalidConfig {
-            setting: "weights",
-            message: format!(
+        return Err(InvalidSetting::new(
+            "weights",
+            format!(
                 "{} weights for templates that need {}",
                 weights.len(),
                 templates.weight_count()
             ),
-        });
+        )
+        .into());
     }
     let structure = &example.structure;
     let mut model = FactorModel::new(structure.label_counts().to_vec());

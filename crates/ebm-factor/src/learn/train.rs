@@ -15,7 +15,7 @@ use super::objectives::{
 };
 use super::oracle::{Decoded, MapMethod, decode};
 use super::templates::TemplateSet;
-use crate::FactorError;
+use crate::{FactorError, InvalidSetting};
 use ebm_kernels::rng;
 use rayon::prelude::*;
 use std::time::Instant;
@@ -137,7 +137,7 @@ pub struct Trained {
 }
 
 fn check_config(config: &TrainConfig, examples: usize, weights: usize) -> Result<(), FactorError> {
-    let invalid = |setting, message: String| Err(FactorError::InvalidConfig { setting, message });
+    let invalid = |setting, message: String| Err(InvalidSetting::new(setting, message).into());
     if config.epochs == 0 || config.batch == 0 {
         return invalid("epochs/batch", "both must be at least 1".into());
     }

@@ -4,9 +4,9 @@
 //! horizontal and one for vertical neighbours (feature 1).
 
 use super::Task;
-use crate::FactorError;
 use crate::learn::data::{Example, Structure};
 use crate::learn::templates::TemplateSet;
+use crate::{FactorError, InvalidSetting};
 use ebm_kernels::rng;
 use std::sync::Arc;
 
@@ -75,10 +75,11 @@ pub fn noisy_examples(
     first_index: u64,
 ) -> Result<(Vec<Example>, Vec<Vec<usize>>), FactorError> {
     if !(0.0..=0.5).contains(&config.flip_rate) {
-        return Err(FactorError::InvalidConfig {
-            setting: "flip_rate",
-            message: format!("{} is not in [0, 0.5]", config.flip_rate),
-        });
+        return Err(InvalidSetting::new(
+            "flip_rate",
+            format!("{} is not in [0, 0.5]", config.flip_rate),
+        )
+        .into());
     }
     let mut examples = Vec::new();
     let mut noisy_images = Vec::new();

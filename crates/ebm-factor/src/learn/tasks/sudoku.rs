@@ -4,9 +4,9 @@
 //! for the learner to find; MAP with the clues as evidence then solves puzzles.
 
 use super::Task;
-use crate::FactorError;
 use crate::learn::data::{Example, Structure};
 use crate::learn::templates::TemplateSet;
+use crate::{FactorError, InvalidSetting};
 use ebm_data::puzzles::Sudoku;
 use ebm_kernels::rng::{self, StreamRng};
 use std::sync::Arc;
@@ -100,10 +100,11 @@ pub fn with_random_clues(
     seed: u64,
 ) -> Result<Vec<Example>, FactorError> {
     if !(0.0..=1.0).contains(&clue_fraction) {
-        return Err(FactorError::InvalidConfig {
-            setting: "clue_fraction",
-            message: format!("{clue_fraction} is not in [0, 1]"),
-        });
+        return Err(InvalidSetting::new(
+            "clue_fraction",
+            format!("{clue_fraction} is not in [0, 1]"),
+        )
+        .into());
     }
     examples
         .iter()
