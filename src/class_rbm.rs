@@ -1,14 +1,16 @@
 //! `ebm class-rbm ...`: the classification RBM (generative and discriminative at once).
 
+use crate::Failure;
+use crate::args::{JsonArgs, OutArgs, ReportArgs, RunArgs, SeedArgs};
 use crate::output::Metrics;
-use crate::setup::{MnistArgs, load_mnist, rbm_failure};
-use crate::threads::pool;
-use crate::{Failure, progress};
+use crate::progress::Progress;
+use crate::setup::{MnistArgs, first, load_mnist, rbm_failure, square_side};
 use clap::{Args, Subcommand, ValueEnum};
-use ebm_core::schedule::LearningRateSchedule;
+use ebm_core::ModelFile;
+use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
+use ebm_core::train::{EpochReport, OnEpoch};
 use ebm_data::image_grid::{Scaling, write_png_grid};
 use ebm_data::mnist::Split;
-use ebm_kernels::Parallelism;
 use ebm_kernels::rng::stream;
 use ebm_rbm::RbmError;
 use ebm_rbm::class_rbm::{ClassRbm, ClassTrainConfig, Objective, train_class_rbm};
@@ -72,21 +74,14 @@ pub struct TrainArgs {
     /// Train on the first N training images only.
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Seed.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Threads (results are identical for any count).
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
-    /// Where to save the model.
-    #[arg(long, default_value = "class-rbm.ebm")]
-    pub out: PathBuf,
-    /// Print metrics as one JSON object on the last line of stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// No progress output on stderr.
-    #[arg(long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub random: SeedArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub out: OutArgs<ClassRbm>,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// Flags of `ebm class-rbm eval`.
@@ -96,12 +91,10 @@ pub struct EvalArgs {
     pub model: PathBuf,
     #[command(flatten)]
     pub data: MnistArgs,
-    /// Threads.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
-    /// Print metrics as one JSON object on the last line of stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub output: JsonArgs,
 }
 
 /// Flags of `ebm class-rbm sample`.
@@ -118,9 +111,8 @@ pub struct SampleArgs {
     /// Output PNG.
     #[arg(long)]
     pub png: PathBuf,
-    /// Seed.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub random: SeedArgs,
 }
 
 /// Run one `ebm class-rbm` subcommand.
@@ -136,24 +128,12 @@ fn load_model(path: &Path) -> Result<ClassRbm, Failure> {
     ClassRbm::load(path).map_err(Failure::input)
 }
 
-/// The flag of this command that sets a training setting.
-fn train_flag(setting: &str) -> Option<&'static str> {
-    Some(match setting {
-        "n_hidden" => "--hidden",
-        "epochs" => "--epochs",
-        "batch_size" => "--batch",
-        "learning_rate" => "--lr",
-        "momentum" => "--momentum",
-        "weight_decay" => "--weight-decay",
-        "objective" => "--generative-weight",
-        "threads" => "--threads",
-        _ => return None,
-    })
-}
+/// Why another `--dataset` than mnist is refused.
+const MNIST_ONLY: &str = "has no labels; the class RBM needs mnist";
 
 /// A setup or training error as a failure naming the flag.
 fn setup_failure(error: RbmError) -> Failure {
-    rbm_failure(error, train_flag)
+    rbm_failure(error, &[("objective", "--generative-weight")])
 }
 
 fn train(args: TrainArgs) -> Result<(), Failure> {
@@ -174,77 +154,61 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         learning_rate_schedule: LearningRateSchedule::Linear {
             final_fraction: 0.0,
         },
-        momentum: args.momentum,
+        momentum: MomentumSchedule::constant(args.momentum),
         weight_decay: args.weight_decay,
         init_std: args.init_std,
-        seed: args.seed,
-        threads: args.threads,
+        seed: args.random.seed,
+        threads: args.run.threads,
+        ..ClassTrainConfig::default()
     };
     config.validate().map_err(setup_failure)?;
-    let mut data = load_mnist(
-        &args.data,
-        Split::Train,
-        "has no labels; the class RBM needs mnist",
+    let data = first(
+        load_mnist(&args.data, Split::Train, MNIST_ONLY)?,
+        args.limit,
     )?;
-    if let Some(limit) = args.limit {
-        if limit == 0 {
-            return Err(Failure::input("--limit must be at least 1"));
-        }
-        data = data.head(limit);
-    }
-    let bar = progress::bar(config.epochs as u64, args.quiet);
-    bar.set_prefix("epochs");
-    let log_lines = bar.is_hidden() && !args.quiet;
+    let progress = Progress::epochs(config.epochs, args.report.quiet);
     let start = Instant::now();
-    let model = train_class_rbm(&config, &data, &mut |r, _| {
+    let mut observer = OnEpoch(|r: &EpochReport, _: &ClassRbm| {
         let line = format!(
             "epoch {}/{}: train error {:.4}, {:.1} s, lr {:.4}",
-            r.epoch, r.epochs, r.train_error, r.seconds, r.learning_rate
+            r.epoch,
+            r.epochs,
+            r.metric("train_error").unwrap_or(f64::NAN),
+            r.seconds,
+            r.rates.learning_rate
         );
-        if log_lines {
-            eprintln!("{line}");
-        } else if !args.quiet {
-            bar.println(line);
-        }
-        bar.set_position(r.epoch as u64);
-    })
-    .map_err(setup_failure)?;
-    bar.finish_and_clear();
+        progress.epoch(r.epoch, &line);
+    });
+    let model = train_class_rbm(&config, &data, &mut observer).map_err(setup_failure)?;
+    progress.bar.finish_and_clear();
     let train_seconds = start.elapsed().as_secs_f64();
-    model.save(&args.out).map_err(Failure::run)?;
-    let par = Parallelism::with_threads(args.threads);
-    let train_error = pool(args.threads)?
-        .install(|| model.error_rate(&data, par))
+    let par = args.run.parallelism();
+    let train_error = args
+        .run
+        .install(|| model.error_rate(&data, par))?
         .map_err(Failure::run)?;
-    let mut m = Metrics::default();
-    m.number("train_seconds", train_seconds)
-        .number("seconds_per_epoch", train_seconds / config.epochs as f64)
-        .number("train_error", train_error)
+    let mut m = Metrics::training(train_seconds, train_seconds / config.epochs as f64);
+    m.number("train_error", train_error)
         .integer("hidden", config.n_hidden as u64)
         .integer("epochs", config.epochs as u64)
-        .integer("threads", config.threads as u64)
-        .text("out", &args.out.display().to_string());
-    m.print(args.json);
-    Ok(())
+        .integer("threads", config.threads as u64);
+    args.out.save_and_report(&model, m, args.report.output)
 }
 
 fn eval(args: EvalArgs) -> Result<(), Failure> {
     let model = load_model(&args.model)?;
-    let test = load_mnist(
-        &args.data,
-        Split::Test,
-        "has no labels; the class RBM needs mnist",
-    )?;
-    let par = Parallelism::with_threads(args.threads);
+    let test = load_mnist(&args.data, Split::Test, MNIST_ONLY)?;
+    let par = args.run.parallelism();
     let start = Instant::now();
-    let error = pool(args.threads)?
-        .install(|| model.error_rate(&test, par))
+    let error = args
+        .run
+        .install(|| model.error_rate(&test, par))?
         .map_err(|e| Failure::input(format!("{}: {e}", args.model.display())))?;
     let mut m = Metrics::default();
     m.number("test_error", error)
         .integer("n_test", test.n_examples as u64)
         .number("seconds", start.elapsed().as_secs_f64());
-    m.print(args.json);
+    args.output.print(&m);
     Ok(())
 }
 
@@ -253,15 +217,8 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
         return Err(Failure::input("--chains must be at least 1"));
     }
     let model = load_model(&args.model)?;
-    let side = (model.n_visible() as f64).sqrt() as usize;
-    if side * side != model.n_visible() {
-        return Err(Failure::input(format!(
-            "{}: {} inputs are not a square image",
-            args.model.display(),
-            model.n_visible()
-        )));
-    }
-    let mut rng = stream(args.seed, 0, 0);
+    let side = square_side(&args.model, model.n_visible())?;
+    let mut rng = stream(args.random.seed, 0, 0);
     let mut tiles = Vec::new();
     for class in 0..model.n_classes() {
         tiles.extend(model.sample_class(class, args.chains, args.steps, &mut rng));

@@ -1,11 +1,15 @@
 //! `ebm gaussian-rbm ...`: Gaussian-Bernoulli RBMs on real-valued data (MNIST grey levels).
 
+use crate::Failure;
+use crate::args::{JsonArgs, OutArgs, ReportArgs, RunArgs, SeedArgs};
 use crate::output::Metrics;
-use crate::setup::{MnistArgs, load_mnist, rbm_failure};
-use crate::threads::pool;
-use crate::{Failure, progress};
+use crate::progress::Progress;
+use crate::setup::{MnistArgs, check_features, first, load_mnist, rbm_failure, square_side};
 use clap::{Args, Subcommand, ValueEnum};
+use ebm_core::ModelFile;
 use ebm_core::continuous::{ChainConfig, Mala, run_chain};
+use ebm_core::schedule::MomentumSchedule;
+use ebm_core::train::{EpochReport, OnEpoch};
 use ebm_data::image_grid::{Scaling, write_png_grid};
 use ebm_data::mnist::Split;
 use ebm_kernels::rng::stream;
@@ -83,21 +87,14 @@ pub struct TrainArgs {
     /// Train on the first N images only.
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Seed.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Threads.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
-    /// Where to save the model.
-    #[arg(long, default_value = "gaussian-rbm.ebm")]
-    pub out: PathBuf,
-    /// Print metrics as one JSON object on the last line of stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// No progress output on stderr.
-    #[arg(long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub random: SeedArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub out: OutArgs<GaussianRbm>,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// Flags of `ebm gaussian-rbm eval`.
@@ -122,12 +119,10 @@ pub struct EvalArgs {
     /// Noise of the held-out denoising error (standardized units).
     #[arg(long, default_value_t = 0.5)]
     pub noise: f32,
-    /// Threads.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
-    /// Print metrics as one JSON object on the last line of stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub output: JsonArgs,
 }
 
 /// Flags of `ebm gaussian-rbm sample`.
@@ -150,12 +145,10 @@ pub struct SampleArgs {
     /// Output PNG.
     #[arg(long)]
     pub png: PathBuf,
-    /// Seed.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Print metrics (acceptance rate) as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub random: SeedArgs,
+    #[command(flatten)]
+    pub output: JsonArgs,
 }
 
 /// Run one `ebm gaussian-rbm` subcommand.
@@ -171,23 +164,15 @@ fn load_model(path: &Path) -> Result<GaussianRbm, Failure> {
     GaussianRbm::load(path).map_err(Failure::input)
 }
 
-/// The flag of this command that sets a training setting.
-fn train_flag(setting: &str) -> Option<&'static str> {
-    Some(match setting {
-        "n_hidden" => "--hidden",
-        "gibbs_steps" => "--k",
-        "epochs" => "--epochs/--batch",
-        "learning_rate" => "--lr",
-        "momentum" => "--momentum",
-        "method" => "--noise",
-        "threads" => "--threads",
-        _ => return None,
-    })
-}
+/// Why another `--dataset` than mnist is refused.
+const MNIST_ONLY: &str = "is not a real-valued data set here (mnist)";
 
 /// A setup or training error as a failure naming the flag.
 fn setup_failure(error: RbmError) -> Failure {
-    rbm_failure(error, train_flag)
+    rbm_failure(
+        error,
+        &[("epochs", "--epochs/--batch"), ("method", "--noise")],
+    )
 }
 
 fn train(args: TrainArgs) -> Result<(), Failure> {
@@ -205,59 +190,33 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         epochs: args.epochs,
         batch_size: args.batch,
         learning_rate: args.lr,
-        momentum: args.momentum,
-        seed: args.seed,
-        threads: args.threads,
+        momentum: MomentumSchedule::constant(args.momentum),
+        seed: args.random.seed,
+        threads: args.run.threads,
         ..GaussianTrainConfig::default()
     };
     config.validate().map_err(setup_failure)?;
-    let mut data = load_mnist(
-        &args.data,
-        Split::Train,
-        "is not a real-valued data set here (mnist)",
+    let data = first(
+        load_mnist(&args.data, Split::Train, MNIST_ONLY)?,
+        args.limit,
     )?;
-    if let Some(limit) = args.limit {
-        if limit == 0 {
-            return Err(Failure::input("--limit must be at least 1"));
-        }
-        data = data.head(limit);
-    }
-    let bar = progress::bar(config.epochs as u64, args.quiet);
-    bar.set_prefix("epochs");
+    let progress = Progress::epochs(config.epochs, args.report.quiet);
     let start = Instant::now();
-    let model = train_gaussian_rbm(&config, &data, &mut |epoch, _| {
-        bar.set_position(epoch as u64)
-    })
-    .map_err(setup_failure)?;
-    bar.finish_and_clear();
+    let mut observer =
+        OnEpoch(|r: &EpochReport, _: &GaussianRbm| progress.bar.set_position(r.epoch as u64));
+    let model = train_gaussian_rbm(&config, &data, &mut observer).map_err(setup_failure)?;
+    progress.bar.finish_and_clear();
     let train_seconds = start.elapsed().as_secs_f64();
-    model.save(&args.out).map_err(Failure::run)?;
-    let mut m = Metrics::default();
-    m.number("train_seconds", train_seconds)
-        .number("seconds_per_epoch", train_seconds / config.epochs as f64)
-        .integer("hidden", config.n_hidden as u64)
-        .integer("epochs", config.epochs as u64)
-        .text("out", &args.out.display().to_string());
-    m.print(args.json);
-    Ok(())
+    let mut m = Metrics::training(train_seconds, train_seconds / config.epochs as f64);
+    m.integer("hidden", config.n_hidden as u64)
+        .integer("epochs", config.epochs as u64);
+    args.out.save_and_report(&model, m, args.report.output)
 }
 
 fn eval(args: EvalArgs) -> Result<(), Failure> {
     let model = load_model(&args.model)?;
-    let test = load_mnist(
-        &args.data,
-        Split::Test,
-        "is not a real-valued data set here (mnist)",
-    )?
-    .head(args.limit.max(1));
-    if test.n_features != model.n_visible() {
-        return Err(Failure::input(format!(
-            "{}: model has {} visible units, the data {} features",
-            args.model.display(),
-            model.n_visible(),
-            test.n_features
-        )));
-    }
+    let test = load_mnist(&args.data, Split::Test, MNIST_ONLY)?.head(args.limit.max(1));
+    check_features(&args.model, model.n_visible(), &test)?;
     let standardized = model.standardize(&test);
     let start = Instant::now();
     let mut m = Metrics::default();
@@ -269,8 +228,9 @@ fn eval(args: EvalArgs) -> Result<(), Failure> {
             0.0,
         )
     } else {
-        let estimate = pool(args.threads)?
-            .install(|| gaussian_ais_log_partition(&model, args.ais_runs, args.ais_betas, 1))
+        let estimate = args
+            .run
+            .install(|| gaussian_ais_log_partition(&model, args.ais_runs, args.ais_betas, 1))?
             .map_err(|e| Failure::input(format!("--ais-runs/--ais-betas: {e}")))?;
         (estimate.log_z, estimate.log_z_std)
     };
@@ -282,7 +242,7 @@ fn eval(args: EvalArgs) -> Result<(), Failure> {
         .number("denoise_error", denoise)
         .number("seconds", start.elapsed().as_secs_f64())
         .text("log_z_method", if args.exact { "exact" } else { "ais" });
-    m.print(args.json);
+    args.output.print(&m);
     Ok(())
 }
 
@@ -294,15 +254,9 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
         return Err(Failure::input("--step-size must be a positive number"));
     }
     let model = load_model(&args.model)?;
-    let side = (model.n_visible() as f64).sqrt() as usize;
-    if side * side != model.n_visible() {
-        return Err(Failure::input(format!(
-            "{}: {} visible units are not a square image",
-            args.model.display(),
-            model.n_visible()
-        )));
-    }
-    let mut rng = stream(args.seed, 0, 0);
+    let side = square_side(&args.model, model.n_visible())?;
+    let seed = args.random.seed;
+    let mut rng = stream(seed, 0, 0);
     let mut metrics = Metrics::default();
     let mut tiles = match args.sampler {
         SamplerArg::Gibbs => model.gibbs_samples(args.chains, args.steps, &mut rng),
@@ -316,7 +270,7 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
                     burn_in: 0,
                     steps: args.steps,
                     thin: args.steps,
-                    seed: args.seed.wrapping_add(chain as u64),
+                    seed: seed.wrapping_add(chain as u64),
                     ..ChainConfig::default()
                 };
                 let result = run_chain(&model, &mut Mala::new(args.step_size), &initial, &config)
@@ -335,6 +289,6 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
     let columns = (args.chains as f64).sqrt().ceil() as usize;
     write_png_grid(&args.png, &tiles, side, side, columns, Scaling::Unit).map_err(Failure::run)?;
     metrics.text("png", &args.png.display().to_string());
-    metrics.print(args.json);
+    args.output.print(&metrics);
     Ok(())
 }

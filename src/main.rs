@@ -4,6 +4,7 @@
 //! input exits with code 2 and a one-line message naming the file or flag; a training
 //! run that fails for another reason (divergence) exits with code 1.
 
+mod args;
 mod cf;
 mod class_rbm;
 mod factor;

@@ -2,11 +2,20 @@
 
 use serde_json::{Map, Value};
 
-/// Metrics collected by a command, in insertion order.
+/// Metrics collected by a command, by name (printed in the order of their names).
 #[derive(Default)]
 pub struct Metrics(Map<String, Value>);
 
 impl Metrics {
+    /// The metrics every training command reports: `train_seconds` and
+    /// `seconds_per_epoch`.
+    pub fn training(train_seconds: f64, seconds_per_epoch: f64) -> Self {
+        let mut metrics = Self::default();
+        metrics
+            .number("train_seconds", train_seconds)
+            .number("seconds_per_epoch", seconds_per_epoch);
+        metrics
+    }
     /// Add a number (non-finite numbers become JSON null).
     pub fn number(&mut self, key: &str, value: f64) -> &mut Self {
         let v = serde_json::Number::from_f64(value)

@@ -1,4 +1,5 @@
-//! Progress bar on stderr, shown only when stderr is a terminal and `--quiet` is off.
+//! Progress on stderr while a command trains: a bar when stderr is a terminal, else one
+//! line per epoch; nothing with `--quiet`.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -15,4 +16,47 @@ pub fn bar(total: u64, quiet: bool) -> ProgressBar {
             .progress_chars("=> "),
     );
     bar
+}
+
+/// A training run's progress: the bar, and whether epoch lines go to stderr alone
+/// (stderr is not a terminal and `--quiet` is off).
+pub struct Progress {
+    /// The bar (hidden when stderr is not a terminal or with `--quiet`).
+    pub bar: ProgressBar,
+    /// Epoch lines are printed on their own lines of stderr, there being no bar.
+    pub log_lines: bool,
+}
+
+impl Progress {
+    /// Progress over `total` steps.
+    pub fn new(total: u64, quiet: bool) -> Self {
+        let bar = bar(total, quiet);
+        Self {
+            log_lines: bar.is_hidden() && !quiet,
+            bar,
+        }
+    }
+
+    /// Progress over `epochs` epochs, the bar labelled `epochs`.
+    pub fn epochs(epochs: usize, quiet: bool) -> Self {
+        let progress = Self::new(epochs as u64, quiet);
+        progress.bar.set_prefix("epochs");
+        progress
+    }
+
+    /// Show one line: above the bar, or alone on stderr when there is no bar (nothing
+    /// with `--quiet`).
+    pub fn line(&self, line: &str) {
+        if self.log_lines {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+    }
+
+    /// Show `line` for epoch `epoch` and move the bar to it.
+    pub fn epoch(&self, epoch: usize, line: &str) {
+        self.line(line);
+        self.bar.set_position(epoch as u64);
+    }
 }

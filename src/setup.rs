@@ -1,5 +1,6 @@
-//! Pieces the RBM commands share: where MNIST grey levels come from, and turning an
-//! `RbmError` from a model's setup into a failure that names the command's flag.
+//! Pieces the model commands share: where MNIST grey levels come from, the first N
+//! examples, the model-fits-the-data check, and turning a library's setup error into a
+//! failure that names the command's flag.
 
 use crate::Failure;
 use clap::Args;
@@ -7,7 +8,7 @@ use ebm_data::Dataset;
 use ebm_data::data_dir;
 use ebm_data::mnist::Split;
 use ebm_rbm::RbmError;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where MNIST is (the commands that read grey levels, not binarized pixels).
 #[derive(Args, Clone)]
@@ -33,16 +34,79 @@ pub fn load_mnist(args: &MnistArgs, split: Split, why_not: &str) -> Result<Datas
     ebm_data::mnist::load(&dir, split).map_err(Failure::input)
 }
 
+/// The first `limit` examples of `data` (all without `--limit`; `--limit 0` is bad input).
+pub fn first(data: Dataset, limit: Option<usize>) -> Result<Dataset, Failure> {
+    match limit {
+        Some(0) => Err(Failure::input("--limit must be at least 1")),
+        Some(limit) => Ok(data.head(limit)),
+        None => Ok(data),
+    }
+}
+
+/// Refuse data whose examples do not have the model's `n_visible` features.
+pub fn check_features(model: &Path, n_visible: usize, data: &Dataset) -> Result<(), Failure> {
+    if data.n_features == n_visible {
+        return Ok(());
+    }
+    Err(Failure::input(format!(
+        "{}: model has {n_visible} visible units, the data {} features",
+        model.display(),
+        data.n_features
+    )))
+}
+
+/// The side of the square images of a model with `n_visible` units (pixels), or bad
+/// input naming the model file.
+pub fn square_side(model: &Path, n_visible: usize) -> Result<usize, Failure> {
+    let side = (n_visible as f64).sqrt() as usize;
+    if side * side == n_visible {
+        Ok(side)
+    } else {
+        Err(Failure::input(format!(
+            "{}: {n_visible} visible units are not a square image",
+            model.display()
+        )))
+    }
+}
+
+/// The flag that sets each training setting (the field of a trainer's configuration)
+/// in every command; a command passes its own exceptions to [`setting_failure`].
+const FLAGS: &[(&str, &str)] = &[
+    ("n_hidden", "--hidden"),
+    ("epochs", "--epochs"),
+    ("batch_size", "--batch"),
+    ("learning_rate", "--lr"),
+    ("momentum", "--momentum"),
+    ("weight_decay", "--weight-decay"),
+    ("gibbs_steps", "--k"),
+    ("init_std", "--init-std"),
+    ("threads", "--threads"),
+];
+
+/// An invalid training setting as bad input: `FLAG: message` with the flag `exceptions`
+/// (this command's own, first) or [`FLAGS`] give for `setting`, else the library's own
+/// message `error`.
+pub fn setting_failure(
+    setting: &str,
+    message: &str,
+    exceptions: &[(&str, &str)],
+    error: impl std::fmt::Display,
+) -> Failure {
+    match exceptions.iter().chain(FLAGS).find(|(s, _)| *s == setting) {
+        Some((_, flag)) => Failure::input(format!("{flag}: {message}")),
+        None => Failure::input(error),
+    }
+}
+
 /// A model's setup or training error as a failure: an invalid setting is bad input
-/// naming the flag `flag_of` gives for it (or the setting when it gives none), a
-/// divergence is a failed run (exit code 1), anything else is bad input.
-pub fn rbm_failure(error: RbmError, flag_of: fn(&str) -> Option<&'static str>) -> Failure {
+/// naming its flag (see [`setting_failure`]), a divergence is a failed run (exit code 1),
+/// anything else is bad input.
+pub fn rbm_failure(error: RbmError, exceptions: &[(&str, &str)]) -> Failure {
     match &error {
-        RbmError::InvalidConfig { setting, message } => match flag_of(setting) {
-            Some(flag) => Failure::input(format!("{flag}: {message}")),
-            None => Failure::input(error),
-        },
-        RbmError::Diverged { .. } => Failure::run(error),
+        RbmError::InvalidSetting(invalid) => {
+            setting_failure(invalid.setting, &invalid.message, exceptions, &error)
+        }
+        RbmError::Train(_) => Failure::run(error),
         _ => Failure::input(error),
     }
 }

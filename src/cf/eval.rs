@@ -3,17 +3,9 @@
 use super::{EvalArgs, source};
 use crate::Failure;
 use crate::output::Metrics;
-use ebm_cf::CfModel;
 use ebm_cf::metrics::{accuracy, ranking};
+use ebm_cf::{CfModel, ModelFile};
 use std::time::Instant;
-
-/// Run `work` on a pool of `threads` threads.
-pub(super) fn on_pool<T: Send>(
-    threads: usize,
-    work: impl FnOnce() -> T + Send,
-) -> Result<T, Failure> {
-    Ok(crate::threads::pool(threads)?.install(work))
-}
 
 /// Run `ebm cf eval`.
 pub fn run(args: EvalArgs) -> Result<(), Failure> {
@@ -29,7 +21,7 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
     }
     let queries = model.queries(&loaded.test);
     let start = Instant::now();
-    let (acc, rank) = on_pool(args.threads, || {
+    let (acc, rank) = args.run.install(|| {
         let predicted = model.predict(&queries);
         (
             accuracy(&queries, &predicted),
@@ -57,6 +49,6 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
         .number("seconds", seconds)
         .text("variant", model.orientation().name())
         .text("data", &loaded.description);
-    m.print(args.json);
+    args.output.print(&m);
     Ok(())
 }

@@ -6,6 +6,7 @@ mod source;
 mod train;
 
 use crate::Failure;
+use crate::args::{JsonArgs, OutArgs, ReportArgs, RunArgs, SeedArgs};
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -59,9 +60,9 @@ pub struct SourceArgs {
     /// Hold out this random fraction of --ratings (reproducible with --seed).
     #[arg(long, requires = "ratings")]
     pub test_fraction: Option<f64>,
-    /// Seed of the held-out split (and, for train, of training).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    // The seed of the held-out split (and, for train, of training).
+    #[command(flatten)]
+    pub random: SeedArgs,
 }
 
 /// Flags of `ebm cf train`.
@@ -103,18 +104,12 @@ pub struct TrainArgs {
     /// Epochs per CD stage (default: the epochs split evenly over the stages).
     #[arg(long)]
     pub cd_stage_epochs: Option<usize>,
-    /// Threads (results are identical for any count).
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
-    /// Where to save the model.
-    #[arg(long, default_value = "cf.ebm")]
-    pub out: PathBuf,
-    /// Print metrics as one JSON object on the last line of stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// No progress output on stderr.
-    #[arg(long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub out: OutArgs<ebm_cf::CfModel>,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// Flags of `ebm cf eval`.
@@ -130,12 +125,10 @@ pub struct EvalArgs {
     /// Held-out ratings at least this high count as relevant for the ranking metrics.
     #[arg(long, default_value_t = 4.0)]
     pub relevant_from: f32,
-    /// Threads.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
-    /// Print metrics as one JSON object on the last line of stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub output: JsonArgs,
 }
 
 /// Flags of `ebm cf recommend`.
@@ -152,9 +145,8 @@ pub struct RecommendArgs {
     /// Item titles to show: u.item (ml-100k), movies.dat (ml-1m) or movies.csv.
     #[arg(long)]
     pub titles: Option<PathBuf>,
-    /// Print the list as one JSON object on the last line of stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: JsonArgs,
 }
 
 /// Run one `ebm cf` subcommand.

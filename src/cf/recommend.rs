@@ -2,7 +2,7 @@
 
 use super::RecommendArgs;
 use crate::Failure;
-use ebm_cf::{CfError, CfModel};
+use ebm_cf::{CfError, CfModel, ModelFile};
 use serde_json::json;
 
 /// Run `ebm cf recommend`.
@@ -23,7 +23,7 @@ pub fn run(args: RecommendArgs) -> Result<(), Failure> {
         None => Default::default(),
     };
     let title = |item: u64| titles.get(&item).cloned().unwrap_or_default();
-    if args.json {
+    if args.output.json {
         let items: Vec<u64> = list.iter().map(|&(item, _)| item).collect();
         let scores: Vec<f64> = list.iter().map(|&(_, s)| s as f64).collect();
         let mut object = json!({ "user": args.user, "items": items, "expected_ratings": scores });

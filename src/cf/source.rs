@@ -52,7 +52,7 @@ pub fn load(source: &SourceArgs) -> Result<Loaded, Failure> {
             "--test-fraction must be between 0 and 1 (exclusive), got {f}"
         ))),
         Some(f) => {
-            let (train, test) = ratings::split_random(&all, f, source.seed);
+            let (train, test) = ratings::split_random(&all, f, source.random.seed);
             Ok(Loaded {
                 train,
                 test,

@@ -1,13 +1,14 @@
 //! `ebm cf train`.
 
 use super::{LrScheduleArg, TrainArgs, VariantArg, source};
+use crate::Failure;
 use crate::output::Metrics;
-use crate::{Failure, progress};
+use crate::progress::Progress;
+use crate::setup::setting_failure;
 use ebm_cf::metrics::accuracy;
 use ebm_cf::train::{CdSchedule, EpochReport, TrainConfig, TrainObserver, initial_model, train};
 use ebm_cf::{CfError, CfModel, Orientation, Query, RatingsData};
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
-use indicatif::ProgressBar;
 
 /// Parse `--cd-steps 1,3,5`.
 fn parse_cd_steps(text: &str) -> Result<Vec<usize>, Failure> {
@@ -47,8 +48,8 @@ fn config_from_args(args: &TrainArgs) -> Result<TrainConfig, Failure> {
             stages,
             epochs_per_stage,
         },
-        seed: args.source.seed,
-        threads: args.threads,
+        seed: args.source.random.seed,
+        threads: args.run.threads,
         ..TrainConfig::default()
     };
     config.validate().map_err(setup_failure)?;
@@ -56,25 +57,14 @@ fn config_from_args(args: &TrainArgs) -> Result<TrainConfig, Failure> {
 }
 
 /// A setup error as a bad-input failure naming the flag when there is one.
-pub(super) fn setup_failure(error: CfError) -> Failure {
-    let flag = match &error {
-        CfError::InvalidConfig { setting, .. } => match *setting {
-            "n_hidden" => Some("--hidden"),
-            "epochs" => Some("--epochs"),
-            "batch_size" => Some("--batch"),
-            "learning_rate" => Some("--lr"),
-            "momentum" => Some("--momentum"),
-            "weight_decay" => Some("--weight-decay"),
-            "cd" => Some("--cd-steps/--cd-stage-epochs"),
-            "threads" => Some("--threads"),
-            _ => None,
-        },
-        _ => None,
-    };
-    match (flag, &error) {
-        (Some(flag), CfError::InvalidConfig { message, .. }) => {
-            Failure::input(format!("{flag}: {message}"))
-        }
+fn setup_failure(error: CfError) -> Failure {
+    match &error {
+        CfError::InvalidSetting(invalid) => setting_failure(
+            invalid.setting,
+            &invalid.message,
+            &[("cd", "--cd-steps/--cd-stage-epochs")],
+            &error,
+        ),
         _ => Failure::input(error),
     }
 }
@@ -82,16 +72,15 @@ pub(super) fn setup_failure(error: CfError) -> Failure {
 /// Progress bar and per-epoch lines with the held-out RMSE when there is a test set
 /// (nothing, and no per-epoch evaluation, with `--quiet`).
 struct CliObserver<'a> {
-    bar: ProgressBar,
-    log_lines: bool,
+    progress: Progress,
     quiet: bool,
     test: &'a [Query],
 }
 
-impl TrainObserver for CliObserver<'_> {
-    fn on_epoch(&mut self, r: &EpochReport, model: &CfModel) {
+impl TrainObserver<CfModel> for CliObserver<'_> {
+    fn on_epoch(&mut self, r: &EpochReport, model: &CfModel) -> Result<(), String> {
         if self.quiet {
-            return;
+            return Ok(());
         }
         let held_out = if self.test.is_empty() {
             String::new()
@@ -101,14 +90,15 @@ impl TrainObserver for CliObserver<'_> {
         };
         let line = format!(
             "epoch {}/{}: CD-{}, recon rmse {:.4}{held_out}, {:.0} ratings/s, {:.2} s",
-            r.epoch, r.epochs, r.cd_steps, r.recon_rmse, r.ratings_per_second, r.seconds
+            r.epoch,
+            r.epochs,
+            r.metric("cd_steps").unwrap_or(f64::NAN),
+            r.metric("recon_rmse").unwrap_or(f64::NAN),
+            model.n_ratings() as f64 / r.seconds.max(1e-9),
+            r.seconds
         );
-        if self.log_lines {
-            eprintln!("{line}");
-        } else {
-            self.bar.println(&line);
-        }
-        self.bar.set_position(r.epoch as u64);
+        self.progress.epoch(r.epoch, &line);
+        Ok(())
     }
 }
 
@@ -120,37 +110,34 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::input(format!("{}: {e}", loaded.description)))?;
     let queries = data.queries(&loaded.test);
     let mut model = initial_model(&config, &data, &queries).map_err(setup_failure)?;
-    let bar = progress::bar(config.epochs as u64, args.quiet);
-    bar.set_prefix("epochs");
     let mut observer = CliObserver {
-        log_lines: bar.is_hidden() && !args.quiet,
-        quiet: args.quiet,
-        bar,
+        progress: Progress::epochs(config.epochs, args.report.quiet),
+        quiet: args.report.quiet,
         test: &queries,
     };
     let result = train(&mut model, &config, &mut observer);
-    observer.bar.finish_and_clear();
+    observer.progress.bar.finish_and_clear();
     let summary = result.map_err(|e| match e {
-        CfError::Diverged { .. } => Failure::run(format!(
+        CfError::Train(_) => Failure::run(format!(
             "{e}; nothing was written to {}",
-            args.out.display()
+            args.out.out.display()
         )),
         other => Failure::run(other),
     })?;
-    model.save(&args.out).map_err(Failure::run)?;
-    let mut m = Metrics::default();
-    m.number("train_seconds", summary.train_seconds)
-        .number("seconds_per_epoch", summary.seconds_per_epoch)
-        .integer("epochs", config.epochs as u64)
-        .number("recon_rmse", summary.final_recon_rmse)
+    let mut m = Metrics::training(summary.train_seconds, summary.seconds_per_epoch);
+    m.integer("epochs", config.epochs as u64)
+        .number(
+            "recon_rmse",
+            summary.metric("recon_rmse").unwrap_or(f64::NAN),
+        )
         .integer("n_users", data.users.len() as u64)
         .integer("n_items", data.items.len() as u64)
         .integer("n_ratings", data.by_user.n_entries() as u64)
         .integer("n_levels", data.levels.len() as u64);
     if !queries.is_empty() {
-        let acc = super::eval::on_pool(config.threads, || {
-            accuracy(&queries, &model.predict(&queries))
-        })?;
+        let acc = args
+            .run
+            .install(|| accuracy(&queries, &model.predict(&queries)))?;
         m.number("rmse", acc.rmse)
             .number("mae", acc.mae)
             .integer("n_test", queries.len() as u64);
@@ -159,8 +146,6 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
         .text("conditional", if config.conditional { "yes" } else { "no" })
         .integer("hidden", config.n_hidden as u64)
         .integer("threads", config.threads as u64)
-        .text("data", &loaded.description)
-        .text("out", &args.out.display().to_string());
-    m.print(args.json);
-    Ok(())
+        .text("data", &loaded.description);
+    args.out.save_and_report(&model, m, args.report.output)
 }

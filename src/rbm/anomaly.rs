@@ -1,9 +1,9 @@
 //! `ebm rbm anomaly`.
 
-use super::{AnomalyArgs, AnomalyScoreArg, check_threads, load_model, thread_pool};
+use super::{AnomalyArgs, AnomalyScoreArg, load_model};
 use crate::Failure;
 use crate::output::Metrics;
-use ebm_data::data_dir;
+use crate::setup::check_features;
 use ebm_data::mnist::Split;
 use ebm_rbm::anomaly::{Score, detection, roc_auc, scores, threshold_at_false_positive_rate};
 use ebm_rbm::metrics::base_rate_visible_bias;
@@ -12,25 +12,15 @@ use ebm_rbm::metrics::base_rate_visible_bias;
 /// examples), the odd rows measure it; the AUC is reported on all rows and on the odd
 /// rows alone.
 pub fn run(args: AnomalyArgs) -> Result<(), Failure> {
-    check_threads(args.threads)?;
+    args.run.check()?;
     if !(args.false_positive_rate > 0.0 && args.false_positive_rate < 1.0) {
         return Err(Failure::input(
             "--false-positive-rate must be between 0 and 1 (exclusive)",
         ));
     }
     let model = load_model(&args.model)?;
-    let dir = data_dir::resolve(args.data.data.as_deref());
-    let test =
-        ebm_data::catalog::load_binary(args.data.dataset, &dir, Split::Test, args.data.binarize)
-            .map_err(Failure::input)?;
-    if test.n_features != model.n_visible() {
-        return Err(Failure::input(format!(
-            "{}: model has {} visible units, the data {} features",
-            args.model.display(),
-            model.n_visible(),
-            test.n_features
-        )));
-    }
+    let test = args.data.load(Split::Test)?;
+    check_features(&args.model, model.n_visible(), &test)?;
     let Some(labels) = test.labels.clone() else {
         return Err(Failure::input(
             "--anomalous-labels: this data set has no labels",
@@ -40,13 +30,7 @@ pub fn run(args: AnomalyArgs) -> Result<(), Failure> {
         AnomalyScoreArg::FreeEnergy => Score::FreeEnergy,
         AnomalyScoreArg::Reconstruction => Score::Reconstruction,
         AnomalyScoreArg::LikelihoodRatio => {
-            let train = ebm_data::catalog::load_binary(
-                args.data.dataset,
-                &dir,
-                Split::Train,
-                args.data.binarize,
-            )
-            .map_err(Failure::input)?;
+            let train = args.data.load(Split::Train)?;
             let excluded = args
                 .base_exclude_labels
                 .clone()
@@ -59,7 +43,7 @@ pub fn run(args: AnomalyArgs) -> Result<(), Failure> {
             }
         }
     };
-    let scores = thread_pool(args.threads)?.install(|| scores(&model, &test, &score));
+    let scores = args.run.install(|| scores(&model, &test, &score))?;
     let is_anomalous = |i: usize| args.anomalous_labels.contains(&labels[i]);
     let split = |rows: &mut dyn Iterator<Item = usize>| {
         let (mut normal, mut anomalous) = (Vec::new(), Vec::new());
@@ -108,6 +92,6 @@ pub fn run(args: AnomalyArgs) -> Result<(), Failure> {
                 AnomalyScoreArg::Reconstruction => "reconstruction",
             },
         );
-    m.print(args.json);
+    args.output.print(&m);
     Ok(())
 }

@@ -1,11 +1,10 @@
 //! `ebm rbm eval`.
 
-use super::{EvalArgs, check_threads, load_model, thread_pool};
+use super::{EvalArgs, load_model};
 use crate::Failure;
 use crate::output::Metrics;
-use ebm_data::data_dir;
+use crate::setup::{check_features, setting_failure};
 use ebm_data::mnist::Split;
-use ebm_kernels::Parallelism;
 use ebm_rbm::RbmError;
 use ebm_rbm::metrics::{
     AisConfig, ais_log_partition, base_rate_visible_bias, exact_log_partition, log_likelihood,
@@ -21,34 +20,20 @@ const TRAIN_LL_EXAMPLES: usize = 10_000;
 
 /// Run `ebm rbm eval`.
 pub fn run(args: EvalArgs) -> Result<(), Failure> {
-    check_threads(args.threads)?;
+    let run = args.run.check()?;
     let model = load_model(&args.model)?;
-    let dir = data_dir::resolve(args.data.data.as_deref());
-    let load = |split| {
-        ebm_data::catalog::load_binary(args.data.dataset, &dir, split, args.data.binarize)
-            .map_err(Failure::input)
-    };
-    let train = load(Split::Train)?;
-    let mut test = load(Split::Test)?;
+    let train = args.data.load(Split::Train)?;
+    let mut test = args.data.load(Split::Test)?;
     if let Some(limit) = args.limit {
         test = test.head(limit.max(1));
     }
-    if test.n_features != model.n_visible() {
-        return Err(Failure::input(format!(
-            "{}: model has {} visible units, the {:?} data {} features",
-            args.model.display(),
-            model.n_visible(),
-            args.data.dataset,
-            test.n_features
-        )));
-    }
-    let pool = thread_pool(args.threads)?;
-    let par = Parallelism::with_threads(args.threads);
+    check_features(&args.model, model.n_visible(), &test)?;
+    let par = run.parallelism();
     let start = Instant::now();
     let mut m = Metrics::default();
     let log_z = if args.exact {
-        let log_z = pool
-            .install(|| exact_log_partition(&model, par))
+        let log_z = run
+            .install(|| exact_log_partition(&model, par))?
             .map_err(Failure::input)?;
         m.number("log_z", log_z)
             .number("log_z_std", 0.0)
@@ -61,19 +46,17 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
                 args.ais_betas
             )));
         }
-        let config = AisConfig::new(args.ais_runs, args.ais_betas, args.seed);
+        let config = AisConfig::new(args.ais_runs, args.ais_betas, args.random.seed);
         let base = base_rate_visible_bias(&train);
-        let est = pool
-            .install(|| ais_log_partition(&model, &base, &config, par))
+        let est = run
+            .install(|| ais_log_partition(&model, &base, &config, par))?
             .map_err(|e| match e {
-                RbmError::InvalidConfig {
-                    setting: "runs",
-                    message,
-                } => Failure::input(format!("--ais-runs: {message}")),
-                RbmError::InvalidConfig {
-                    setting: "betas",
-                    message,
-                } => Failure::input(format!("--ais-betas: {message}")),
+                RbmError::InvalidSetting(invalid) => setting_failure(
+                    invalid.setting,
+                    &invalid.message,
+                    &[("runs", "--ais-runs"), ("betas", "--ais-betas")],
+                    &invalid,
+                ),
                 other => Failure::input(other),
             })?;
         m.number("log_z", est.log_z)
@@ -86,13 +69,13 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
         est.log_z
     };
     let log_z_seconds = start.elapsed().as_secs_f64();
-    let measured = pool.install(|| -> Result<_, RbmError> {
+    let measured = run.install(|| -> Result<_, RbmError> {
         let test_ll = log_likelihood(&model, &test, log_z, par)?;
         let train_ll = log_likelihood(&model, &train.head(TRAIN_LL_EXAMPLES), log_z, par)?;
         let recon = reconstruction_error(&model, &test, par)?;
         let pl = pseudo_likelihood(&model, &test, args.pl_examples.max(1), par)?;
         Ok((test_ll, train_ll, recon, pl))
-    });
+    })?;
     let (test_ll, train_ll, recon, pl) = measured.map_err(Failure::run)?;
     m.number("test_ll", test_ll)
         .number("train_ll", train_ll)
@@ -101,6 +84,6 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
         .integer("test_examples", test.n_examples as u64)
         .number("log_z_seconds", log_z_seconds)
         .number("seconds", start.elapsed().as_secs_f64());
-    m.print(args.json);
+    args.output.print(&m);
     Ok(())
 }

@@ -6,8 +6,10 @@ mod pictures;
 mod train;
 
 use crate::Failure;
+use crate::args::{JsonArgs, OutArgs, ReportArgs, RunArgs, SeedArgs};
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_data::catalog::{BinarizeMode, DatasetName};
+use ebm_rbm::ModelFile;
 use std::path::PathBuf;
 
 /// Subcommands of `ebm rbm`.
@@ -59,12 +61,10 @@ pub struct AnomalyArgs {
     /// False-positive rate the threshold is set for on the validation rows (the even ones).
     #[arg(long, default_value_t = 0.05)]
     pub false_positive_rate: f64,
-    /// Threads.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
-    /// Print metrics as one JSON object on the last line of stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub output: JsonArgs,
 }
 
 /// Negative-phase method.
@@ -88,6 +88,15 @@ pub struct DataArgs {
     /// How MNIST grey levels become binary: stochastic (fixed seed) or threshold.
     #[arg(long, default_value = "stochastic", value_parser = parse_binarize)]
     pub binarize: BinarizeMode,
+}
+
+impl DataArgs {
+    /// Load `split` of the data set, binarized.
+    fn load(&self, split: ebm_data::mnist::Split) -> Result<ebm_data::Dataset, Failure> {
+        let dir = ebm_data::data_dir::resolve(self.data.as_deref());
+        ebm_data::catalog::load_binary(self.dataset, &dir, split, self.binarize)
+            .map_err(Failure::input)
+    }
 }
 
 fn parse_dataset(s: &str) -> Result<DatasetName, String> {
@@ -144,12 +153,10 @@ pub struct TrainArgs {
     /// Weight of the sparsity penalty.
     #[arg(long, default_value_t = 0.1)]
     pub sparsity_cost: f32,
-    /// Seed of every random choice.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Threads (results are identical for any count).
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub random: SeedArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Use only the first N training examples.
     #[arg(long)]
     pub limit: Option<usize>,
@@ -157,9 +164,8 @@ pub struct TrainArgs {
     /// for `ebm rbm anomaly`).
     #[arg(long, value_delimiter = ',')]
     pub exclude_labels: Vec<u8>,
-    /// Where to save the trained model.
-    #[arg(long, default_value = "rbm.ebm")]
-    pub out: PathBuf,
+    #[command(flatten)]
+    pub out: OutArgs<ebm_rbm::BinaryRbm>,
     /// Checkpoint file (default: OUT.ckpt).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
@@ -169,12 +175,8 @@ pub struct TrainArgs {
     /// Resume from this checkpoint (its settings are kept; --epochs sets the new total).
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    /// Print metrics as one JSON object on the last line of stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// No progress output on stderr.
-    #[arg(long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// Flags of `ebm rbm eval`.
@@ -199,15 +201,12 @@ pub struct EvalArgs {
     /// Use only the first N test examples.
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Seed of AIS.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Threads.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
-    /// Print metrics as one JSON object on the last line of stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub random: SeedArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub output: JsonArgs,
 }
 
 /// Flags of `ebm rbm sample`.
@@ -224,12 +223,10 @@ pub struct SampleArgs {
     /// Output PNG.
     #[arg(long)]
     pub png: PathBuf,
-    /// Seed.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Threads.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub random: SeedArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Flags of `ebm rbm filters`.
@@ -266,18 +263,4 @@ fn load_model(path: &std::path::Path) -> Result<ebm_rbm::BinaryRbm, Failure> {
             .map_err(Failure::input);
     }
     ebm_rbm::BinaryRbm::load(path).map_err(Failure::input)
-}
-
-/// Refuse a zero thread count with a message naming the flag.
-fn check_threads(threads: usize) -> Result<(), Failure> {
-    if threads == 0 {
-        Err(Failure::input("--threads must be at least 1"))
-    } else {
-        Ok(())
-    }
-}
-
-/// A rayon pool of `threads` threads.
-fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, Failure> {
-    crate::threads::pool(threads)
 }

@@ -1,9 +1,8 @@
 //! `ebm rbm sample` and `ebm rbm filters`: PNG grids.
 
-use super::{FiltersArgs, SampleArgs, check_threads, load_model, thread_pool};
+use super::{FiltersArgs, SampleArgs, load_model};
 use crate::Failure;
 use ebm_data::image_grid::{Scaling, write_png_grid};
-use ebm_kernels::Parallelism;
 use ebm_rbm::sampling::gibbs_samples;
 
 /// Tile shape for `n` visible units: a square when `n` is a perfect square, else a row.
@@ -23,15 +22,14 @@ fn grid_columns(count: usize) -> usize {
 
 /// Run `ebm rbm sample`.
 pub fn sample(args: SampleArgs) -> Result<(), Failure> {
-    check_threads(args.threads)?;
+    let run = args.run.check()?;
     if args.chains == 0 || args.steps == 0 {
         return Err(Failure::input("--chains and --steps must be at least 1"));
     }
     let model = load_model(&args.model)?;
-    let pool = thread_pool(args.threads)?;
-    let par = Parallelism::with_threads(args.threads);
-    let samples = pool
-        .install(|| gibbs_samples(&model, args.chains, args.steps, args.seed, par))
+    let par = run.parallelism();
+    let samples = run
+        .install(|| gibbs_samples(&model, args.chains, args.steps, args.random.seed, par))?
         .map_err(Failure::input)?;
     let (h, w) = tile_shape(model.n_visible());
     write_png_grid(

@@ -3,7 +3,7 @@
 //! with exit code 2, a failed run keeps the previous model, and threads do not change
 //! results. The last test trains on the real MovieLens 100k (needs `$EBM_DATA`).
 
-use crate::common::{ebm, failure_line, last_json, p, temp_dir};
+use crate::common::{data_root, ebm, ebm_json, error_line, failure_line, last_json, p, temp_dir};
 use std::path::Path;
 use std::process::Output;
 
@@ -59,13 +59,15 @@ fn train(dir: &Path, format: &str, out: &Path, extra: &[&str]) -> Output {
     let held = dir.join(format!("test.{format}"));
     write_ratings(&base, &strip(train), format);
     write_ratings(&held, &strip(test), format);
-    let mut args = vec![
-        "cf",
-        "train",
-        "--ratings",
-        p(&base),
-        "--test",
-        p(&held),
+    train_on(&["--ratings", p(&base), "--test", p(&held)], out, extra)
+}
+
+/// `ebm cf train` on the ratings `source` names (`--ratings FILE ...`) with a small
+/// model (8 hidden units, 20 epochs, batches of 5, `--lr 0.05` unless `extra` sets it).
+fn train_on(source: &[&str], out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["cf", "train"];
+    args.extend_from_slice(source);
+    args.extend_from_slice(&[
         "--hidden",
         "8",
         "--epochs",
@@ -76,12 +78,21 @@ fn train(dir: &Path, format: &str, out: &Path, extra: &[&str]) -> Output {
         p(out),
         "--json",
         "--quiet",
-    ];
+    ]);
     if !extra.contains(&"--lr") {
         args.extend_from_slice(&["--lr", "0.05"]);
     }
     args.extend_from_slice(extra);
     ebm(&args)
+}
+
+/// The `--json` result of `ebm cf eval MODEL` on the held-out ratings `source` names.
+fn eval_on(model: &Path, source: &[&str], extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["cf", "eval", p(model)];
+    args.extend_from_slice(source);
+    args.push("--json");
+    args.extend_from_slice(extra);
+    ebm_json(&args)
 }
 
 #[test]
@@ -90,13 +101,7 @@ fn formats_train_eval_recommend_agree() {
     let mut rmses = Vec::new();
     for format in ["tab", "colons", "csv"] {
         let model = dir.join(format!("{format}.ebm"));
-        let out = train(&dir, format, &model, &[]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let metrics = last_json(&out);
+        let metrics = last_json(&train(&dir, format, &model, &[]));
         for key in [
             "train_seconds",
             "seconds_per_epoch",
@@ -112,24 +117,11 @@ fn formats_train_eval_recommend_agree() {
         // eval on the same held-out file gives the same RMSE as train reported.
         let held = dir.join(format!("test.{format}"));
         let base = dir.join(format!("train.{format}"));
-        let eval = ebm(&[
-            "cf",
-            "eval",
-            p(&model),
-            "--ratings",
-            p(&base),
-            "--test",
-            p(&held),
-            "--json",
-            "--top-k",
-            "5",
-        ]);
-        assert!(
-            eval.status.success(),
-            "{}",
-            String::from_utf8_lossy(&eval.stderr)
+        let e = eval_on(
+            &model,
+            &["--ratings", p(&base), "--test", p(&held)],
+            &["--top-k", "5"],
         );
-        let e = last_json(&eval);
         assert_eq!(e["rmse"], metrics["rmse"]);
         // About 2.4 relevant held-out items among about 21 unrated candidates per user:
         // random ranking gives precision@5 near 0.115, ranking the user's group first
@@ -142,7 +134,7 @@ fn formats_train_eval_recommend_agree() {
 
     // Recommendations exclude what the user rated and favour their group's items.
     let model = dir.join("tab.ebm");
-    let out = ebm(&[
+    let recommend = [
         "cf",
         "recommend",
         p(&model),
@@ -151,13 +143,8 @@ fn formats_train_eval_recommend_agree() {
         "--top",
         "5",
         "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let list = last_json(&out);
+    ];
+    let list = ebm_json(&recommend);
     let items: Vec<u64> = list["items"]
         .as_array()
         .unwrap()
@@ -182,19 +169,7 @@ fn formats_train_eval_recommend_agree() {
         .map(|i| format!("{i}|Movie {i} (1995)|01-Jan-1995||x|0\n"))
         .collect();
     std::fs::write(&titles, lines).unwrap();
-    let out = ebm(&[
-        "cf",
-        "recommend",
-        p(&model),
-        "--user",
-        "2",
-        "--top",
-        "5",
-        "--json",
-        "--titles",
-        p(&titles),
-    ]);
-    let named = last_json(&out);
+    let named = ebm_json(&[&recommend[..], &["--titles", p(&titles)]].concat());
     assert_eq!(named["titles"][0], format!("Movie {} (1995)", items[0]));
     let unknown = ebm(&["cf", "recommend", p(&model), "--user", "999"]);
     assert!(failure_line(&unknown).contains("--user: user 999"));
@@ -267,16 +242,8 @@ fn failed_run_keeps_the_model_and_threads_do_not_matter() {
     let dir = temp_dir("keep");
     let one = dir.join("one.ebm");
     let two = dir.join("two.ebm");
-    assert!(
-        train(&dir, "tab", &one, &["--threads", "1"])
-            .status
-            .success()
-    );
-    assert!(
-        train(&dir, "tab", &two, &["--threads", "2"])
-            .status
-            .success()
-    );
+    last_json(&train(&dir, "tab", &one, &["--threads", "1"]));
+    last_json(&train(&dir, "tab", &two, &["--threads", "2"]));
     let bytes = std::fs::read(&one).unwrap();
     assert_eq!(
         bytes,
@@ -285,13 +252,7 @@ fn failed_run_keeps_the_model_and_threads_do_not_matter() {
     );
     // A learning rate this large overflows the weights: exit 1, the old model intact.
     let out = train(&dir, "tab", &one, &["--lr", "1e30", "--momentum", "0"]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("diverged"));
+    assert!(error_line(&out, 1).contains("diverged"));
     assert_eq!(std::fs::read(&one).unwrap(), bytes);
 }
 
@@ -301,13 +262,12 @@ fn failed_run_keeps_the_model_and_threads_do_not_matter() {
 /// model gives 0.9284 (0.9443 after 15 epochs), so the margin is 0.02.
 #[test]
 fn movielens_100k_u1_beats_svd() {
-    let Some(dir) = ebm_data::data_dir::for_tests("ml-100k") else {
+    let Some(root) = data_root("ml-100k") else {
         return;
     };
-    let root = dir.parent().unwrap();
     let tmp = temp_dir("ml100k");
     let model = tmp.join("u1.ebm");
-    let out = ebm(&[
+    let m = ebm_json(&[
         "cf",
         "train",
         "--dataset",
@@ -315,7 +275,7 @@ fn movielens_100k_u1_beats_svd() {
         "--fold",
         "u1",
         "--data",
-        p(root),
+        p(&root),
         "--epochs",
         "25",
         "--threads",
@@ -325,12 +285,6 @@ fn movielens_100k_u1_beats_svd() {
         "--json",
         "--quiet",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let m = last_json(&out);
     let rmse = m["rmse"].as_f64().unwrap();
     assert!(rmse < 0.9487, "u1 RMSE {rmse}");
     assert_eq!(m["n_ratings"], 80_000);
@@ -349,56 +303,20 @@ fn half_star_levels_come_from_the_data() {
     let path = dir.join("ratings.csv");
     std::fs::write(&path, text).unwrap();
     let model = dir.join("half.ebm");
-    let out = ebm(&[
-        "cf",
-        "train",
+    let source = [
         "--ratings",
         p(&path),
         "--test-fraction",
         "0.2",
         "--seed",
         "3",
-        "--hidden",
-        "8",
-        "--epochs",
-        "20",
-        "--batch",
-        "5",
-        "--lr",
-        "0.05",
-        "--out",
-        p(&model),
-        "--json",
-        "--quiet",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let m = last_json(&out);
+    ];
+    let m = last_json(&train_on(&source, &model, &[]));
     // Levels 1..5 and 0.5..4.5: 0.5, 1, 1.5, 2, 3.5, 4, 4.5, 5 (ratings 1-2 and 4-5 only).
     assert_eq!(m["n_levels"], 8, "{m}");
     assert!(m["rmse"].as_f64().unwrap() < 1.0, "{m}");
     // eval with the same --test-fraction and --seed sees the same held-out ratings.
-    let eval = ebm(&[
-        "cf",
-        "eval",
-        p(&model),
-        "--ratings",
-        p(&path),
-        "--test-fraction",
-        "0.2",
-        "--seed",
-        "3",
-        "--json",
-    ]);
-    assert!(
-        eval.status.success(),
-        "{}",
-        String::from_utf8_lossy(&eval.stderr)
-    );
-    let e = last_json(&eval);
+    let e = eval_on(&model, &source, &[]);
     assert_eq!(e["rmse"], m["rmse"]);
     assert_eq!(e["n_test"], m["n_test"]);
 }

@@ -2,12 +2,12 @@
 //! MNIST (they need `$EBM_DATA`; see DESIGN.md), with small models so they run in
 //! seconds, plus their input errors.
 
-use crate::common::{ebm, last_json, p, temp_dir};
+use crate::common::{ebm, ebm_json, failure_line, p, temp_dir};
 use std::path::PathBuf;
 
 /// The folder holding `mnist/`, or `None` (skipped) without `$EBM_DATA`.
 fn data_root() -> Option<PathBuf> {
-    ebm_data::data_dir::for_tests("mnist").map(|d| d.parent().unwrap().to_path_buf())
+    crate::common::data_root("mnist")
 }
 
 #[test]
@@ -15,7 +15,7 @@ fn class_rbm_train_eval_sample_on_mnist() {
     let Some(root) = data_root() else { return };
     let dir = temp_dir("class");
     let model = dir.join("c.ebm");
-    let out = ebm(&[
+    let m = ebm_json(&[
         "class-rbm",
         "train",
         "--data",
@@ -33,16 +33,8 @@ fn class_rbm_train_eval_sample_on_mnist() {
         "--json",
         "--quiet",
     ]);
-    let m = last_json(&out);
     assert!(m["train_seconds"].is_number() && m["seconds_per_epoch"].is_number());
-    let eval = last_json(&ebm(&[
-        "class-rbm",
-        "eval",
-        p(&model),
-        "--data",
-        p(&root),
-        "--json",
-    ]));
+    let eval = ebm_json(&["class-rbm", "eval", p(&model), "--data", p(&root), "--json"]);
     // 5,000 images, 2 epochs, 100 hidden units: about 8% error; a broken model is ~90%.
     let error = eval["test_error"].as_f64().unwrap();
     assert!(error < 0.15, "test error {error}");
@@ -72,7 +64,7 @@ fn anomaly_on_mnist_nines() {
     let Some(root) = data_root() else { return };
     let dir = temp_dir("anomaly");
     let model = dir.join("r.ebm");
-    let out = ebm(&[
+    ebm_json(&[
         "rbm",
         "train",
         "--dataset",
@@ -92,9 +84,8 @@ fn anomaly_on_mnist_nines() {
         "--json",
         "--quiet",
     ]);
-    last_json(&out);
     for score in ["likelihood-ratio", "free-energy", "reconstruction"] {
-        let m = last_json(&ebm(&[
+        let m = ebm_json(&[
             "rbm",
             "anomaly",
             p(&model),
@@ -107,7 +98,7 @@ fn anomaly_on_mnist_nines() {
             "--score",
             score,
             "--json",
-        ]));
+        ]);
         let auc = m["roc_auc"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&auc), "{m}");
         assert_eq!(m["n_anomalous"], 1009);
@@ -125,7 +116,7 @@ fn gaussian_rbm_train_eval_sample_on_mnist() {
     let Some(root) = data_root() else { return };
     let dir = temp_dir("gaussian");
     let model = dir.join("g.ebm");
-    last_json(&ebm(&[
+    ebm_json(&[
         "gaussian-rbm",
         "train",
         "--data",
@@ -142,8 +133,8 @@ fn gaussian_rbm_train_eval_sample_on_mnist() {
         p(&model),
         "--json",
         "--quiet",
-    ]));
-    let exact = last_json(&ebm(&[
+    ]);
+    let exact = ebm_json(&[
         "gaussian-rbm",
         "eval",
         p(&model),
@@ -153,8 +144,8 @@ fn gaussian_rbm_train_eval_sample_on_mnist() {
         "--limit",
         "500",
         "--json",
-    ]));
-    let ais = last_json(&ebm(&[
+    ]);
+    let ais = ebm_json(&[
         "gaussian-rbm",
         "eval",
         p(&model),
@@ -169,7 +160,7 @@ fn gaussian_rbm_train_eval_sample_on_mnist() {
         "--threads",
         "2",
         "--json",
-    ]));
+    ]);
     let (a, e) = (
         ais["log_z"].as_f64().unwrap(),
         exact["log_z"].as_f64().unwrap(),
@@ -177,7 +168,7 @@ fn gaussian_rbm_train_eval_sample_on_mnist() {
     assert!((a - e).abs() < 0.1, "AIS {a} exact {e}");
     for sampler in ["gibbs", "mala"] {
         let png = dir.join(format!("{sampler}.png"));
-        let m = last_json(&ebm(&[
+        let m = ebm_json(&[
             "gaussian-rbm",
             "sample",
             p(&model),
@@ -190,7 +181,7 @@ fn gaussian_rbm_train_eval_sample_on_mnist() {
             "--png",
             p(&png),
             "--json",
-        ]));
+        ]);
         assert!(std::fs::metadata(&png).unwrap().len() > 100);
         if sampler == "mala" {
             let rate = m["acceptance_rate"].as_f64().unwrap();
@@ -202,23 +193,18 @@ fn gaussian_rbm_train_eval_sample_on_mnist() {
 #[test]
 fn bad_input_is_a_one_line_error() {
     let out = ebm(&["gaussian-rbm", "train", "--dataset", "ml-100k"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--dataset"));
+    assert!(failure_line(&out).contains("--dataset"));
     let out = ebm(&["gaussian-rbm", "train", "--method", "dsm", "--noise", "0"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--noise"));
+    assert!(failure_line(&out).contains("--noise"));
     let dir = temp_dir("bad");
     let out = ebm(&["class-rbm", "train", "--dataset", "bars-and-stripes"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--dataset"));
+    assert!(failure_line(&out).contains("--dataset"));
     let out = ebm(&["class-rbm", "train", "--data", p(&dir)]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("mnist"));
+    assert!(failure_line(&out).contains("mnist"));
     let out = ebm(&["class-rbm", "eval", p(&dir.join("none.ebm"))]);
-    assert_eq!(out.status.code(), Some(2));
+    failure_line(&out);
     let out = ebm(&["class-rbm", "train", "--hidden", "0"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--hidden"));
+    assert!(failure_line(&out).contains("--hidden"));
     let out = ebm(&[
         "rbm",
         "anomaly",
@@ -226,5 +212,5 @@ fn bad_input_is_a_one_line_error() {
         "--anomalous-labels",
         "9",
     ]);
-    assert_eq!(out.status.code(), Some(2));
+    failure_line(&out);
 }

@@ -1,4 +1,5 @@
-//! Helpers shared by the CLI end-to-end tests.
+//! Helpers shared by the CLI end-to-end tests: running the binary, reading its JSON
+//! result or its one-line error, temporary folders and the data folder.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,11 @@ pub fn ebm(args: &[&str]) -> Output {
         .expect("run ebm")
 }
 
+/// Run `ebm args` (which must succeed) and return the JSON object of its last line.
+pub fn ebm_json(args: &[&str]) -> Value {
+    last_json(&ebm(args))
+}
+
 /// A fresh temporary folder for one test: unique within this process (the tests of all
 /// modules run in one process, and two may pick the same name) and across processes.
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -23,6 +29,12 @@ pub fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// The folder that holds the data set `name` (the `--data` of the commands), or `None`
+/// (the test is skipped) without `$EBM_DATA`.
+pub fn data_root(name: &str) -> Option<PathBuf> {
+    ebm_data::data_dir::for_tests(name).map(|dir| dir.parent().unwrap().to_path_buf())
 }
 
 /// The JSON object on the last line of stdout (the command must have succeeded).
@@ -37,12 +49,21 @@ pub fn last_json(out: &Output) -> Value {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {line}"))
 }
 
-/// The one-line error of a bad-input failure (exit code 2).
-pub fn failure_line(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(2), "expected exit code 2");
+/// The one-line error of a failure with exit code `code`.
+pub fn error_line(out: &Output, code: i32) -> String {
     let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "expected exit code {code}: {err}"
+    );
     assert_eq!(err.lines().count(), 1, "expected a one-line error: {err}");
     err
+}
+
+/// The one-line error of a bad-input failure (exit code 2).
+pub fn failure_line(out: &Output) -> String {
+    error_line(out, 2)
 }
 
 /// A path as `&str`.

@@ -1,7 +1,8 @@
 //! End-to-end tests of `ebm factor infer` on a small UAI model written here, against
 //! brute-force enumeration, and its errors.
 
-use crate::common::{ebm, failure_line, last_json, p, temp_dir};
+use crate::common::{ebm, ebm_json, failure_line, p, temp_dir};
+use serde_json::Value;
 
 /// Two binary variables and a ternary one in a chain; evidence x2 = 1.
 const MODEL: &str =
@@ -27,6 +28,14 @@ fn brute_force(evidence: Option<usize>) -> (f64, f64) {
     (z.log10(), best.ln())
 }
 
+/// The `--json` result of `ebm factor infer MODEL --task TASK` with `extra` flags.
+pub fn infer(model: &str, task: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["factor", "infer", model, "--task", task];
+    args.extend_from_slice(extra);
+    args.push("--json");
+    ebm_json(&args)
+}
+
 #[test]
 fn infer_matches_enumeration_and_writes_uai_results() {
     let dir = temp_dir("factor");
@@ -35,49 +44,16 @@ fn infer_matches_enumeration_and_writes_uai_results() {
     let evid = dir.join("m.uai.evid");
     std::fs::write(&evid, "1 2 1\n").unwrap();
     let (log10_z, ln_best) = brute_force(None);
-    let pr = last_json(&ebm(&[
-        "factor",
-        "infer",
-        p(&model),
-        "--task",
-        "pr",
-        "--json",
-    ]));
+    let (m, e) = (p(&model), p(&evid));
+    let pr = infer(m, "pr", &[]);
     assert!((pr["log10_z"].as_f64().unwrap() - log10_z).abs() < 1e-12);
-    let map = last_json(&ebm(&[
-        "factor",
-        "infer",
-        p(&model),
-        "--task",
-        "map",
-        "--json",
-    ]));
+    let map = infer(m, "map", &[]);
     assert!((map["ln_value"].as_f64().unwrap() - ln_best).abs() < 1e-12);
     let (log10_ze, _) = brute_force(Some(1));
-    let pr = last_json(&ebm(&[
-        "factor",
-        "infer",
-        p(&model),
-        "--evid",
-        p(&evid),
-        "--task",
-        "pr",
-        "--json",
-    ]));
+    let pr = infer(m, "pr", &["--evid", e]);
     assert!((pr["log10_z"].as_f64().unwrap() - log10_ze).abs() < 1e-12);
     let mar = dir.join("m.MAR");
-    last_json(&ebm(&[
-        "factor",
-        "infer",
-        p(&model),
-        "--evid",
-        p(&evid),
-        "--task",
-        "mar",
-        "--out",
-        p(&mar),
-        "--json",
-    ]));
+    infer(m, "mar", &["--evid", e, "--out", p(&mar)]);
     let text = std::fs::read_to_string(&mar).unwrap();
     assert!(
         text.starts_with("MAR\n3 2 ") && text.contains(" 3 0 1 0"),

@@ -2,8 +2,7 @@
 //! `ebm factor sudoku` / `ebm factor color`, on inputs written here and (when `$EBM_DATA`
 //! is set) on the reference data.
 
-use crate::common::{ebm, failure_line, last_json, p, temp_dir};
-use std::path::PathBuf;
+use crate::common::{data_root, ebm, ebm_json, failure_line, p, temp_dir};
 
 /// A 3x3 grid of ternary variables with unary and pairwise tables (one forbidden pair).
 fn grid_model() -> String {
@@ -45,11 +44,9 @@ fn grid_model() -> String {
     )
 }
 
+/// The `--json` result of `ebm factor infer MODEL --task TASK --method METHOD`.
 fn infer(model: &str, task: &str, method: &str, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["factor", "infer", model, "--task", task, "--method", method];
-    args.extend_from_slice(extra);
-    args.push("--json");
-    last_json(&ebm(&args))
+    crate::factor::infer(model, task, &[&["--method", method], extra].concat())
 }
 
 /// Every MAP method returns a value no better than the exact optimum; the complete ones
@@ -137,7 +134,7 @@ fn sudoku_and_coloring_on_small_inputs() {
     let out = ebm(&["factor", "sudoku", p(&puzzles)]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.lines().nth(2) == Some("unsolvable"), "{text}");
-    let j = last_json(&ebm(&["factor", "sudoku", p(&puzzles), "--json"]));
+    let j = ebm_json(&["factor", "sudoku", p(&puzzles), "--json"]);
     assert_eq!(
         (j["solved"].as_u64(), j["checked"].as_u64()),
         (Some(2), Some(2))
@@ -153,14 +150,7 @@ fn sudoku_and_coloring_on_small_inputs() {
         "c odd cycle\np edge 5 5\ne 1 2\ne 2 3\ne 3 4\ne 4 5\ne 5 1\n",
     )
     .unwrap();
-    let two = last_json(&ebm(&[
-        "factor",
-        "color",
-        p(&graph),
-        "--colors",
-        "2",
-        "--json",
-    ]));
+    let two = ebm_json(&["factor", "color", p(&graph), "--colors", "2", "--json"]);
     assert_eq!(two["status"], "impossible");
     let three = ebm(&["factor", "color", p(&graph), "--colors", "3"]);
     let colors: Vec<usize> = String::from_utf8_lossy(&three.stdout)
@@ -178,20 +168,16 @@ fn sudoku_and_coloring_on_small_inputs() {
     assert!(err.contains("c5.col") && err.contains("line 2"), "{err}");
 }
 
-fn data_root() -> Option<PathBuf> {
-    ebm_data::data_dir::for_tests("sudoku").and_then(|s| s.parent().map(PathBuf::from))
-}
-
 /// Must-show 4 on the real data: every easy_50 and top95 puzzle solved and checked, and
 /// a proper coloring with the known chromatic number of a few DIMACS graphs.
 #[test]
 fn real_sudoku_and_coloring() {
-    let Some(root) = data_root() else {
+    let Some(root) = data_root("sudoku") else {
         return;
     };
     for file in ["easy_50.txt", "top95.txt"] {
         let path = root.join("sudoku").join(file);
-        let j = last_json(&ebm(&["factor", "sudoku", p(&path), "--json"]));
+        let j = ebm_json(&["factor", "sudoku", p(&path), "--json"]);
         let puzzles = j["puzzles"].as_u64().unwrap();
         assert!(puzzles >= 50);
         assert_eq!(j["solved"].as_u64(), Some(puzzles), "{file}");
@@ -204,14 +190,7 @@ fn real_sudoku_and_coloring() {
         ("inithx.i.1.col", "54"),
     ] {
         let path = root.join("coloring").join(file);
-        let j = last_json(&ebm(&[
-            "factor",
-            "color",
-            p(&path),
-            "--colors",
-            k,
-            "--json",
-        ]));
+        let j = ebm_json(&["factor", "color", p(&path), "--colors", k, "--json"]);
         assert_eq!(j["status"], "colored", "{file}");
     }
 }
@@ -220,7 +199,7 @@ fn real_sudoku_and_coloring() {
 /// Segmentation_12's exact ln MPE, and on network.uai every method reaches it.
 #[test]
 fn real_map_references() {
-    let Some(root) = data_root() else {
+    let Some(root) = data_root("sudoku") else {
         return;
     };
     let seg = root.join("uai/map/Segmentation_12.uai");

@@ -2,50 +2,12 @@
 //! data, the CLI contract (`--json` last line, exit code 2 with a one-line error naming
 //! the file or flag), checkpoints and resume, and that a failed run keeps the old model.
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use crate::common::{ebm, ebm_json, error_line, failure_line, last_json, p, temp_dir};
+use std::path::Path;
+use std::process::Output;
 
-fn ebm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ebm"))
-        .args(args)
-        .env_remove("EBM_DATA")
-        .output()
-        .expect("run ebm")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ebm-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn last_json(out: &Output) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout.lines().last().unwrap_or_else(|| {
-        panic!(
-            "no stdout; stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {line}"))
-}
-
-fn stderr_line(out: &Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-    assert_eq!(
-        err.lines().count(),
-        1,
-        "expected a one-line error, got: {err}"
-    );
-    err
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
+/// `ebm rbm train` on bars and stripes: 16 hidden units, batches of 10, `--lr 0.1`
+/// unless `extra` sets it.
 fn train_bas(out: &Path, epochs: &str, extra: &[&str]) -> Output {
     let mut args = vec![
         "rbm",
@@ -70,43 +32,28 @@ fn train_bas(out: &Path, epochs: &str, extra: &[&str]) -> Output {
     ebm(&args)
 }
 
+/// `ebm rbm eval MODEL --dataset bars-and-stripes` with `extra` flags.
+fn eval_bas(model: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["rbm", "eval", p(model), "--dataset", "bars-and-stripes"];
+    args.extend_from_slice(extra);
+    ebm(&args)
+}
+
 #[test]
 fn bars_and_stripes_train_eval_sample_filters() {
     let dir = temp_dir("bas");
     let model = dir.join("bas.ebm");
-    let out = train_bas(&model, "300", &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let train = last_json(&out);
+    let train = last_json(&train_bas(&model, "300", &[]));
     for key in ["train_seconds", "seconds_per_epoch", "recon_error"] {
         assert!(train[key].is_number(), "train --json lacks {key}");
     }
     assert!(dir.join("bas.ebm.ckpt").exists(), "checkpoint written");
 
-    let exact = last_json(&ebm(&[
-        "rbm",
-        "eval",
-        p(&model),
-        "--dataset",
-        "bars-and-stripes",
-        "--exact",
-        "--json",
-    ]));
-    let ais = last_json(&ebm(&[
-        "rbm",
-        "eval",
-        p(&model),
-        "--dataset",
-        "bars-and-stripes",
-        "--ais-runs",
-        "100",
-        "--ais-betas",
-        "5000",
-        "--json",
-    ]));
+    let exact = last_json(&eval_bas(&model, &["--exact", "--json"]));
+    let ais = last_json(&eval_bas(
+        &model,
+        &["--ais-runs", "100", "--ais-betas", "5000", "--json"],
+    ));
     for key in ["log_z", "log_z_std", "test_ll", "recon_error"] {
         assert!(
             exact[key].is_number() && ais[key].is_number(),
@@ -158,9 +105,9 @@ fn bars_and_stripes_train_eval_sample_filters() {
 fn resume_continues_to_the_new_epoch_total() {
     let dir = temp_dir("resume");
     let model = dir.join("m.ebm");
-    assert!(train_bas(&model, "5", &[]).status.success());
+    last_json(&train_bas(&model, "5", &[]));
     let ckpt = dir.join("m.ebm.ckpt");
-    let out = ebm(&[
+    let j = ebm_json(&[
         "rbm",
         "train",
         "--dataset",
@@ -174,12 +121,6 @@ fn resume_continues_to_the_new_epoch_total() {
         "--json",
         "--quiet",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let j = last_json(&out);
     assert_eq!(
         (j["epochs"].as_u64(), j["epochs_run"].as_u64()),
         (Some(8), Some(3))
@@ -191,16 +132,8 @@ fn resume_continues_to_the_new_epoch_total() {
 fn bad_input_is_a_one_line_error_with_exit_code_2() {
     let dir = temp_dir("bad");
     let missing = dir.join("nope.ebm");
-    let out = ebm(&[
-        "rbm",
-        "eval",
-        p(&missing),
-        "--dataset",
-        "bars-and-stripes",
-        "--exact",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_line(&out).contains("nope.ebm"));
+    let out = eval_bas(&missing, &["--exact"]);
+    assert!(failure_line(&out).contains("nope.ebm"));
 
     let garbage = dir.join("garbage.ebm");
     std::fs::write(&garbage, b"this is not a model").unwrap();
@@ -211,25 +144,16 @@ fn bad_input_is_a_one_line_error_with_exit_code_2() {
         "--png",
         p(&dir.join("f.png")),
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_line(&out).contains("not an ebm model file"));
+    assert!(failure_line(&out).contains("not an ebm model file"));
 
     let model = dir.join("m.ebm");
-    assert!(train_bas(&model, "2", &[]).status.success());
+    last_json(&train_bas(&model, "2", &[]));
     let mut bytes = std::fs::read(&model).unwrap();
     bytes.truncate(bytes.len() - 10);
     let truncated = dir.join("truncated.ebm");
     std::fs::write(&truncated, &bytes).unwrap();
-    let out = ebm(&[
-        "rbm",
-        "eval",
-        p(&truncated),
-        "--dataset",
-        "bars-and-stripes",
-        "--exact",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_line(&out).contains("truncated"));
+    let out = eval_bas(&truncated, &["--exact"]);
+    assert!(failure_line(&out).contains("truncated"));
 
     let out = ebm(&[
         "rbm",
@@ -241,8 +165,7 @@ fn bad_input_is_a_one_line_error_with_exit_code_2() {
         "--out",
         p(&dir.join("x.ebm")),
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_line(&out).starts_with("error: --k"));
+    assert!(failure_line(&out).starts_with("error: --k"));
 
     let out = ebm(&[
         "rbm",
@@ -254,45 +177,17 @@ fn bad_input_is_a_one_line_error_with_exit_code_2() {
         "--out",
         p(&dir.join("x.ebm")),
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_line(&out).contains("no-such-dir"));
+    assert!(failure_line(&out).contains("no-such-dir"));
 
     let out = ebm(&["rbm", "train", "--dataset", "cifar"]);
     assert_eq!(out.status.code(), Some(2));
 
-    let out = ebm(&[
-        "rbm",
-        "eval",
-        p(&model),
-        "--dataset",
-        "bars-and-stripes",
-        "--exact",
-        "--ais-runs",
-        "1",
-    ]);
+    let out = eval_bas(&model, &["--exact", "--ais-runs", "1"]);
     assert!(out.status.success(), "exact eval ignores AIS settings");
-    let out = ebm(&[
-        "rbm",
-        "eval",
-        p(&model),
-        "--dataset",
-        "bars-and-stripes",
-        "--ais-runs",
-        "1",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_line(&out).contains("--ais-runs"));
-    let out = ebm(&[
-        "rbm",
-        "eval",
-        p(&model),
-        "--dataset",
-        "bars-and-stripes",
-        "--ais-betas",
-        "0",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_line(&out).starts_with("error: --ais-betas"));
+    let out = eval_bas(&model, &["--ais-runs", "1"]);
+    assert!(failure_line(&out).contains("--ais-runs"));
+    let out = eval_bas(&model, &["--ais-betas", "0"]);
+    assert!(failure_line(&out).starts_with("error: --ais-betas"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -300,15 +195,14 @@ fn bad_input_is_a_one_line_error_with_exit_code_2() {
 fn a_diverging_run_keeps_the_previous_model() {
     let dir = temp_dir("diverge");
     let model = dir.join("m.ebm");
-    assert!(train_bas(&model, "3", &[]).status.success());
+    last_json(&train_bas(&model, "3", &[]));
     let before = std::fs::read(&model).unwrap();
     let out = train_bas(
         &model,
         "50",
         &["--lr", "1e7", "--checkpoint", p(&dir.join("d.ckpt"))],
     );
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr_line(&out);
+    let err = error_line(&out, 1);
     assert!(err.contains("diverged") && err.contains("--lr"), "{err}");
     assert_eq!(
         std::fs::read(&model).unwrap(),
