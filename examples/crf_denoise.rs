@@ -15,9 +15,9 @@ use ebm::data::image_grid::{Scaling, write_png_grid};
 use ebm::data::mnist::{Split, load};
 use ebm::factor::learn::energy::instantiate;
 use ebm::factor::learn::metrics::evaluate;
-use ebm::factor::learn::oracle::{MapMethod, decode};
 use ebm::factor::learn::tasks::denoise::{DenoiseConfig, denoise_task};
 use ebm::factor::learn::train::{Learner, TrainConfig, train};
+use ebm::factor::solve::{Method, SolveOptions, solve};
 
 const SIDE: usize = 28;
 
@@ -82,7 +82,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             learning_rate: 0.001,
             regularization: 0.1,
             batch: 16,
-            map_method: MapMethod::GraphCut,
+            map_method: Method::GraphCut,
+            map_options: SolveOptions::default(),
             seed: 1,
             initial_weights: None,
         };
@@ -91,8 +92,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &task.templates,
             &task.test,
             &trained.weights,
-            MapMethod::GraphCut,
-            1,
+            Method::GraphCut,
+            &SolveOptions::default(),
         )?;
         println!(
             "{name:<22} {:>12.4} {:>12.4} {:>10.2}",
@@ -107,8 +108,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Some(row) = row {
             for example in &task.test[..8] {
                 let model = instantiate(&task.templates, example, &trained.weights, false)?;
-                let decoded = decode(&model, MapMethod::GraphCut, 1)?;
-                tiles[row].extend(decoded.labels.iter().map(|&x| x as f32));
+                let decoded = solve(&model, Method::GraphCut, &SolveOptions::default())?;
+                let labels = decoded.solution.assignment;
+                tiles[row].extend(labels.iter().map(|&x| x as f32));
             }
         }
         if row == Some(2) {

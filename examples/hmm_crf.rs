@@ -7,9 +7,9 @@
 //! cargo run --release --example hmm_crf -- [TRAIN] [TEST] [LENGTH] [EPOCHS]
 
 use ebm::factor::learn::metrics::evaluate;
-use ebm::factor::learn::oracle::MapMethod;
 use ebm::factor::learn::tasks::hmm::{Hmm, hmm_task, hmm_weights, identifiable_part};
 use ebm::factor::learn::train::{Learner, TrainConfig, train};
+use ebm::factor::solve::{Method, SolveOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -26,7 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         1,
     );
     let truth_norm = truth.iter().map(|w| w * w).sum::<f64>().sqrt();
-    let true_model = evaluate(&task.templates, &task.test, &truth, MapMethod::Exact, 1)?;
+    let exact = SolveOptions::default();
+    let true_model = evaluate(&task.templates, &task.test, &truth, Method::Exact, &exact)?;
     println!(
         "{train_count} training and {test_count} test sequences of length {length}, {epochs} epochs"
     );
@@ -49,7 +50,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 1e-4
             },
             batch: 32,
-            map_method: MapMethod::Exact,
+            map_method: Method::Exact,
+            map_options: exact,
             seed: 1,
             initial_weights: None,
         };
@@ -58,8 +60,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &task.templates,
             &task.test,
             &trained.weights,
-            MapMethod::Exact,
-            1,
+            Method::Exact,
+            &exact,
         )?;
         let learned = identifiable_part(&task.templates, &task.train, &trained.weights, 1);
         let error: Vec<f64> = learned.iter().zip(&truth).map(|(a, b)| a - b).collect();

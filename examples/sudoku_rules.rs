@@ -12,11 +12,11 @@
 use ebm::data::data_dir;
 use ebm::data::puzzles::read_sudoku;
 use ebm::factor::learn::energy::instantiate_within;
-use ebm::factor::learn::oracle::{MapMethod, decode};
 use ebm::factor::learn::support::Support;
 use ebm::factor::learn::tasks::sudoku::{puzzle_example, solved_grid_task};
 use ebm::factor::learn::train::{Learner, TrainConfig, train};
 use ebm::factor::problems::check_sudoku;
+use ebm::factor::solve::{Method, SolveOptions, Start, solve};
 use std::time::Instant;
 
 /// True when cells `a` and `b` share a row, column or box: used only to report what was
@@ -79,16 +79,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .join("sudoku")
             .join(format!("{puzzles_name}.txt")),
     )?;
-    let method = MapMethod::BranchAndBound {
-        node_limit: 100_000,
+    // Branch and bound on the learned model itself, within a node limit.
+    let options = SolveOptions {
+        node_limit: Some(100_000),
+        start: Start::Cold,
+        ..SolveOptions::default()
     };
+    let decode =
+        |model: &ebm::factor::FactorModel| -> Result<Vec<usize>, ebm::factor::FactorError> {
+            Ok(solve(model, Method::BranchAndBound, &options)?
+                .solution
+                .assignment)
+        };
     let (mut solved_soft, mut solved_support, mut below_solution) = (0, 0, 0);
     let (mut seconds_soft, mut seconds_support) = (0.0, 0.0);
     for puzzle in &puzzles {
         let example = puzzle_example(&structure, puzzle)?;
         let soft = instantiate_within(&task.templates, &example, &trained.weights, false, None)?;
         let start = Instant::now();
-        let soft_answer = decode(&soft, method, 1)?.labels;
+        let soft_answer = decode(&soft)?;
         seconds_soft += start.elapsed().as_secs_f64();
         let hard = instantiate_within(
             &task.templates,
@@ -98,7 +107,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Some(&support),
         )?;
         let start = Instant::now();
-        let answer = decode(&hard, method, 1)?.labels;
+        let answer = decode(&hard)?;
         seconds_support += start.elapsed().as_secs_f64();
         solved_soft += usize::from(check_sudoku(puzzle, &soft_answer));
         if check_sudoku(puzzle, &answer) {

@@ -5,13 +5,10 @@ use crate::output::Metrics;
 use crate::threads::pool;
 use clap::{Args, ValueEnum};
 use ebm_data::uai;
-use ebm_factor::bnb::{BnbConfig, branch_and_bound};
-use ebm_factor::bp::{BpConfig, Semiring, loopy_bp, max_product_map};
-use ebm_factor::dual::{DualConfig, mplp, mplp_reparametrized};
+use ebm_factor::bp::{BpConfig, Semiring, loopy_bp};
 use ebm_factor::gibbs::{GibbsConfig, Tempering, estimate_marginals};
-use ebm_factor::lns::{LnsConfig, large_neighbourhood_search};
-use ebm_factor::map::{AnnealConfig, MapSolution, icm, simulated_annealing};
-use ebm_factor::{FactorError, FactorModel, exact};
+use ebm_factor::solve::{Method, SolveOptions, solve};
+use ebm_factor::{FactorError, FactorModel, InvalidSetting, exact};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -216,7 +213,11 @@ fn run_task(args: &InferArgs, model: &FactorModel, m: &mut Metrics) -> Result<St
             uai::format_mar(&marginals)
         }
         TaskArg::Map => {
-            let solution = map(args, model, &bp_config, m)?;
+            let solved = solve(model, map_method(args.method)?, &map_options(args))?;
+            if let Some(complete) = solved.complete {
+                m.text("complete", if complete { "yes" } else { "no" });
+            }
+            let solution = solved.solution;
             m.number("ln_value", solution.ln_value(model))
                 .number("energy", solution.energy)
                 .integer("iterations", solution.iterations);
@@ -228,122 +229,40 @@ fn run_task(args: &InferArgs, model: &FactorModel, m: &mut Metrics) -> Result<St
     })
 }
 
-fn map(
-    args: &InferArgs,
-    model: &FactorModel,
-    bp_config: &BpConfig,
-    m: &mut Metrics,
-) -> Result<MapSolution, FactorError> {
-    Ok(match args.method {
-        MethodArg::Exact => {
-            let (assignment, _) = exact::map_assignment(model, args.max_table)?;
-            let energy = model.energy(&assignment);
-            MapSolution {
-                assignment,
-                energy,
-                lower_bound: Some(energy),
-                iterations: 1,
-            }
-        }
-        MethodArg::Bp => max_product_map(model, bp_config)?,
-        MethodArg::Icm => icm(model, None, usize::MAX),
-        MethodArg::Anneal => simulated_annealing(
-            model,
-            &AnnealConfig {
-                runs: args.chains,
-                sweeps: args.sweeps,
-                start_temperature: args.start_temperature,
-                end_temperature: args.end_temperature,
-                seed: args.seed,
-                time_limit: args.time_limit.map(Duration::from_secs_f64),
-            },
-        )?,
-        MethodArg::Mplp => mplp(
-            model,
-            &DualConfig {
-                iterations: args.iterations,
-                ..DualConfig::default()
-            },
-        )?,
-        MethodArg::Bnb => {
-            // MPLP first: its reparametrized factors make the search's bound start at the
-            // dual bound, and its decoded assignment is the first incumbent.
-            let (dual_solution, reparametrized) = mplp_reparametrized(
-                model,
-                &DualConfig {
-                    iterations: args.iterations,
-                    ..DualConfig::default()
-                },
-            )?;
-            let config = BnbConfig {
-                time_limit: args.time_limit.map(Duration::from_secs_f64),
-                initial: Some(dual_solution.assignment.clone()),
-                ..BnbConfig::default()
-            };
-            let r = branch_and_bound(&reparametrized, &config)?;
-            m.text("complete", if r.complete { "yes" } else { "no" });
-            let t = model.temperature();
-            let energy = model.energy(&r.solution.assignment);
-            let bound = r.solution.lower_bound.map(|b| b * t);
-            MapSolution {
-                assignment: r.solution.assignment,
-                energy,
-                lower_bound: [bound, dual_solution.lower_bound]
-                    .into_iter()
-                    .flatten()
-                    .reduce(f64::max)
-                    .map(|b| b.min(energy)),
-                iterations: r.solution.iterations,
-            }
-        }
-        MethodArg::Lns => {
-            // Start from the better of MPLP and max-product BP; when both break a hard
-            // constraint, from branch and bound's first feasible assignment.
-            let limit = args.time_limit.unwrap_or(10.0);
-            let dual = mplp(
-                model,
-                &DualConfig {
-                    iterations: args.iterations,
-                    ..DualConfig::default()
-                },
-            )?;
-            let bp = max_product_map(model, bp_config)?;
-            let mut start = if bp.energy < dual.energy {
-                bp
-            } else {
-                dual.clone()
-            };
-            if start.energy == f64::INFINITY {
-                let first = branch_and_bound(
-                    model,
-                    &BnbConfig {
-                        time_limit: Some(Duration::from_secs_f64(limit / 4.0)),
-                        first_solution: true,
-                        ..BnbConfig::default()
-                    },
-                )?;
-                if first.solution.energy < start.energy {
-                    start = first.solution;
-                }
-            }
-            let mut solution = large_neighbourhood_search(
-                model,
-                start.assignment,
-                &LnsConfig {
-                    neighbourhood: args.neighbourhood,
-                    time_limit: Some(Duration::from_secs_f64(limit)),
-                    moves: usize::MAX,
-                    seed: args.seed,
-                    ..LnsConfig::default()
-                },
-            )?;
-            solution.lower_bound = dual.lower_bound.map(|b| b.min(solution.energy));
-            solution
-        }
+/// The MAP method of `--method`.
+fn map_method(method: MethodArg) -> Result<Method, FactorError> {
+    Ok(match method {
+        MethodArg::Exact => Method::Exact,
+        MethodArg::Bp => Method::MaxProduct,
+        MethodArg::Icm => Method::Icm,
+        MethodArg::Anneal => Method::Anneal,
+        MethodArg::Mplp => Method::Mplp,
+        MethodArg::Bnb => Method::BranchAndBound,
+        MethodArg::Lns => Method::Lns,
         MethodArg::Gibbs => {
-            return Err(
-                ebm_factor::InvalidSetting::new("--method", "gibbs does not do map").into(),
-            );
+            return Err(InvalidSetting::new("method", "gibbs does not do map").into());
         }
     })
+}
+
+/// The MAP budgets of the flags: time-limited (LNS runs 10 s unless told otherwise),
+/// searches warm-started from the dual.
+fn map_options(args: &InferArgs) -> SolveOptions {
+    let default_limit = (args.method == MethodArg::Lns).then_some(10.0);
+    SolveOptions {
+        seed: args.seed,
+        time_limit: args
+            .time_limit
+            .or(default_limit)
+            .map(Duration::from_secs_f64),
+        max_table: args.max_table,
+        iterations: args.iterations,
+        damping: args.damping,
+        runs: args.chains,
+        sweeps: args.sweeps,
+        start_temperature: args.start_temperature,
+        end_temperature: args.end_temperature,
+        neighbourhood: args.neighbourhood,
+        ..SolveOptions::default()
+    }
 }

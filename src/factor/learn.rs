@@ -11,7 +11,6 @@ use ebm_data::mnist::{Split, load};
 use ebm_data::puzzles::read_sudoku;
 use ebm_factor::learn::energy::instantiate_within;
 use ebm_factor::learn::metrics::{Evaluation, evaluate};
-use ebm_factor::learn::oracle::{MapMethod, decode};
 use ebm_factor::learn::support::Support;
 use ebm_factor::learn::tasks::Task;
 use ebm_factor::learn::tasks::denoise::{DenoiseConfig, denoise_task};
@@ -20,6 +19,7 @@ use ebm_factor::learn::tasks::sudoku::{puzzle_example, solved_grid_task, with_ra
 use ebm_factor::learn::templates::TemplateSet;
 use ebm_factor::learn::train::{EpochReport, Learner, TrainConfig, Trained, train};
 use ebm_factor::problems::check_sudoku;
+use ebm_factor::solve::{Method, SolveOptions, Start, solve};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -160,20 +160,29 @@ fn learner(method: MethodName, cd_steps: usize) -> Learner {
     }
 }
 
-fn decoder(name: DecoderName) -> MapMethod {
-    match name {
-        DecoderName::Exact => MapMethod::Exact,
-        DecoderName::Graphcut => MapMethod::GraphCut,
-        DecoderName::Icm => MapMethod::Icm,
-        DecoderName::Bp => MapMethod::MaxProduct { iterations: 200 },
-        DecoderName::Bnb => MapMethod::BranchAndBound {
-            node_limit: 100_000,
-        },
-        DecoderName::Anneal => MapMethod::Anneal {
-            sweeps: 2000,
-            runs: 2,
-        },
-    }
+/// The decoder's method and its deterministic budgets: no time limits, so that training
+/// and test metrics do not depend on the machine's speed.
+fn decoder(name: DecoderName) -> (Method, SolveOptions) {
+    let method = match name {
+        DecoderName::Exact => Method::Exact,
+        DecoderName::Graphcut => Method::GraphCut,
+        DecoderName::Icm => Method::Icm,
+        DecoderName::Bp => Method::MaxProduct,
+        DecoderName::Bnb => Method::BranchAndBound,
+        DecoderName::Anneal => Method::Anneal,
+    };
+    let options = SolveOptions {
+        icm_sweeps: 200,
+        iterations: 200,
+        tolerance: 1e-6,
+        node_limit: Some(100_000),
+        runs: 2,
+        sweeps: 2000,
+        start_temperature: 2.0,
+        start: Start::Cold,
+        ..SolveOptions::default()
+    };
+    (method, options)
 }
 
 /// Per-task defaults: (training examples, learning rate, lambda, decoder).
@@ -303,7 +312,7 @@ fn run_training(
         }
     })
     .map_err(|e| {
-        let decoder = format!("{:?}", config.map_method);
+        let decoder = config.map_method.name();
         Failure::input(format!("--method {label} (decoder {decoder}): {e}"))
     })?;
     bar.finish_and_clear();
@@ -315,7 +324,7 @@ pub fn learn(args: LearnArgs) -> Result<(), Failure> {
     let threads = pool(args.threads)?;
     let (default_train, default_lr, default_lambda, default_decoder) = defaults(args.task);
     let train_count = args.train.unwrap_or(default_train);
-    let map_method = decoder(args.decoder.unwrap_or(default_decoder));
+    let (map_method, map_options) = decoder(args.decoder.unwrap_or(default_decoder));
     let task = build_task(&args, train_count)?;
     let mut config = TrainConfig {
         learner: learner(args.method, args.cd_steps),
@@ -324,6 +333,7 @@ pub fn learn(args: LearnArgs) -> Result<(), Failure> {
         regularization: args.lambda.unwrap_or(default_lambda),
         batch: args.batch,
         map_method,
+        map_options,
         seed: args.seed,
         initial_weights: None,
     };
@@ -375,7 +385,7 @@ pub fn learn(args: LearnArgs) -> Result<(), Failure> {
             "seconds_per_epoch",
             trained.epochs.iter().map(|e| e.seconds).sum::<f64>() / args.epochs as f64,
         );
-    threads.install(|| report_test(&args, &task, &trained.weights, map_method, &mut metrics))?;
+    threads.install(|| report_test(&args, &task, &trained.weights, &config, &mut metrics))?;
     if let Some(out) = &args.out {
         let templates: Vec<_> = task
             .templates
@@ -413,22 +423,28 @@ fn report_test(
     args: &LearnArgs,
     task: &Task,
     weights: &[f64],
-    map_method: MapMethod,
+    config: &TrainConfig,
     metrics: &mut Metrics,
 ) -> Result<(), Failure> {
     let start = Instant::now();
+    let (map_method, map_options) = (config.map_method, config.map_options);
+    let options = SolveOptions {
+        seed: args.seed,
+        ..map_options
+    };
     match args.task {
         TaskName::Denoise => {
-            let e = evaluate(&task.templates, &task.test, weights, map_method, args.seed)
+            let e = evaluate(&task.templates, &task.test, weights, map_method, &options)
                 .map_err(Failure::run)?;
             add_evaluation(metrics, &e);
         }
         TaskName::Hmm => {
-            let e = evaluate(&task.templates, &task.test, weights, map_method, args.seed)
+            let e = evaluate(&task.templates, &task.test, weights, map_method, &options)
                 .map_err(Failure::run)?;
             let hmm = Hmm::sticky();
             let truth = hmm_weights(&hmm, &task.templates);
-            let true_eval = evaluate(&task.templates, &task.test, &truth, MapMethod::Exact, 1)
+            let exact = SolveOptions::default();
+            let true_eval = evaluate(&task.templates, &task.test, &truth, Method::Exact, &exact)
                 .map_err(Failure::run)?;
             let truth = identifiable_part(&task.templates, &task.train, &truth, args.seed);
             let learned = identifiable_part(&task.templates, &task.train, weights, args.seed);
@@ -472,13 +488,18 @@ fn report_test(
                 let model =
                     instantiate_within(&task.templates, &example, weights, false, support.as_ref())
                         .map_err(Failure::run)?;
-                let decoded =
-                    decode(&model, map_method, args.seed + i as u64).map_err(Failure::run)?;
-                let ok = check_sudoku(puzzle, &decoded.labels);
+                let options = SolveOptions {
+                    seed: args.seed + i as u64,
+                    ..map_options
+                };
+                let labels = solve(&model, map_method, &options)
+                    .map_err(Failure::run)?
+                    .solution
+                    .assignment;
+                let ok = check_sudoku(puzzle, &labels);
                 solved += u64::from(ok);
                 if !args.json {
-                    let cells: Vec<Option<usize>> =
-                        decoded.labels.iter().map(|&x| Some(x)).collect();
+                    let cells: Vec<Option<usize>> = labels.iter().map(|&x| Some(x)).collect();
                     let text = ebm_data::puzzles::Sudoku::format(&cells);
                     println!("{} {text}", if ok { "solved" } else { "wrong " });
                 }

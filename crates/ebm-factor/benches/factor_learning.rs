@@ -4,10 +4,10 @@
 //! pseudo-likelihood gradient of the all-pairs Sudoku model.
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ebm_factor::learn::energy::instantiate;
-use ebm_factor::learn::oracle::{MapMethod, decode};
 use ebm_factor::learn::tasks::denoise::{DenoiseConfig, denoise_task};
 use ebm_factor::learn::tasks::sudoku::solved_grid_task;
 use ebm_factor::learn::train::{Learner, TrainConfig, train};
+use ebm_factor::solve::{Method, SolveOptions, solve};
 use std::hint::black_box;
 
 /// Synthetic 28x28 "digits": a filled ring of random centre and radii per image.
@@ -43,7 +43,7 @@ fn bench_ssvm_epoch(c: &mut Criterion) {
             learner: Learner::SsvmFrankWolfe,
             epochs: 1,
             regularization: 0.1,
-            map_method: MapMethod::GraphCut,
+            map_method: Method::GraphCut,
             ..TrainConfig::default()
         };
         group.throughput(Throughput::Elements(examples as u64));
@@ -69,8 +69,9 @@ fn bench_graph_cut(c: &mut Criterion) {
         weights[offset + 2] = 0.6;
     }
     let model = instantiate(&task.templates, &task.train[0], &weights, false).expect("model");
+    let options = SolveOptions::default();
     c.bench_function("graph_cut_28x28", |b| {
-        b.iter(|| decode(black_box(&model), MapMethod::GraphCut, 1).expect("cut"))
+        b.iter(|| solve(black_box(&model), Method::GraphCut, &options).expect("cut"))
     });
 }
 

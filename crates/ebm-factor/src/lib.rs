@@ -12,7 +12,9 @@
 //! - [`bp`]: loopy belief propagation, sum- and max-product, with damping;
 //! - MAP: [`map`] (ICM, simulated annealing), [`dual`] (MPLP with a lower bound), [`bnb`]
 //!   (branch and bound with propagation, anytime), [`lns`] (large neighbourhood search);
-//!   [`graphcut`] (exact minimum cut for binary submodular models);
+//!   [`graphcut`] (exact minimum cut for binary submodular models); [`solve`], the one
+//!   entry point that runs any of them (with the pipelines that warm-start the searches
+//!   from the dual) under time, node or move budgets;
 //! - [`tree`]: exact sum-product on acyclic factor graphs (`ln Z`, factor marginals);
 //! - [`problems`]: Sudoku, graph coloring and N-queens as factor graphs, with checkers;
 //! - [`learn`]: learning templated energies (perceptron, structured SVM, likelihood,
@@ -44,6 +46,7 @@ pub mod map;
 pub mod model;
 pub mod network;
 pub mod problems;
+pub mod solve;
 pub mod table;
 #[cfg(test)]
 mod test_models;

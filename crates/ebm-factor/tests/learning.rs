@@ -4,11 +4,11 @@
 
 use ebm_factor::learn::data::Example;
 use ebm_factor::learn::metrics::evaluate;
-use ebm_factor::learn::oracle::MapMethod;
 use ebm_factor::learn::tasks::denoise::{DenoiseConfig, denoise_task};
 use ebm_factor::learn::tasks::hmm::{Hmm, hmm_task, hmm_weights, identifiable_part};
 use ebm_factor::learn::templates::TemplateSet;
 use ebm_factor::learn::train::{Learner, TrainConfig, Trained, train};
+use ebm_factor::solve::{Method, SolveOptions};
 
 fn run(
     templates: &TemplateSet,
@@ -42,7 +42,8 @@ fn weights_do_not_depend_on_the_thread_count() {
             learning_rate: 0.05,
             regularization: 0.01,
             batch: 8,
-            map_method: MapMethod::Exact,
+            map_method: Method::Exact,
+            map_options: SolveOptions::default(),
             seed: 3,
             initial_weights: None,
         };
@@ -75,7 +76,8 @@ fn maximum_likelihood_recovers_hmm_parameters() {
         learning_rate: 0.02,
         regularization: 1e-4,
         batch: 32,
-        map_method: MapMethod::Exact,
+        map_method: Method::Exact,
+        map_options: SolveOptions::default(),
         seed: 1,
         initial_weights: None,
     };
@@ -93,11 +95,18 @@ fn maximum_likelihood_recovers_hmm_parameters() {
         &task.templates,
         &task.test,
         &trained.weights,
-        MapMethod::Exact,
-        1,
+        Method::Exact,
+        &SolveOptions::default(),
     )
     .unwrap();
-    let true_eval = evaluate(&task.templates, &task.test, &truth, MapMethod::Exact, 1).unwrap();
+    let true_eval = evaluate(
+        &task.templates,
+        &task.test,
+        &truth,
+        Method::Exact,
+        &SolveOptions::default(),
+    )
+    .unwrap();
     assert!(
         learned_eval.per_variable_error < true_eval.per_variable_error + 0.01,
         "learned {} true {}",
@@ -139,7 +148,8 @@ fn ssvm_beats_perceptron_and_unary_only_on_mnist_denoising() {
             learning_rate: 0.001,
             regularization: 0.1,
             batch: 16,
-            map_method: MapMethod::GraphCut,
+            map_method: Method::GraphCut,
+            map_options: SolveOptions::default(),
             seed: 1,
             initial_weights: None,
         };
@@ -148,8 +158,8 @@ fn ssvm_beats_perceptron_and_unary_only_on_mnist_denoising() {
             &task.templates,
             &task.test,
             &trained.weights,
-            MapMethod::GraphCut,
-            1,
+            Method::GraphCut,
+            &SolveOptions::default(),
         )
         .unwrap()
         .per_variable_error

@@ -3,9 +3,9 @@
 
 use super::data::Example;
 use super::energy::{energy, hamming_loss, instantiate};
-use super::oracle::{MapMethod, decode};
 use super::templates::TemplateSet;
 use crate::FactorError;
+use crate::solve::{Method, SolveOptions, solve};
 use rayon::prelude::*;
 
 /// Metrics of a weight vector on a set of examples (evidence variables are not scored).
@@ -24,27 +24,33 @@ pub struct Evaluation {
     pub fallbacks: usize,
 }
 
-/// Decode every example with `method` and score the predictions. Parallel over examples;
-/// the result does not depend on the number of threads.
+/// Decode every example with `method` and score the predictions; example `i` is decoded
+/// with seed `options.seed + i`. Parallel over examples; the result does not depend on
+/// the number of threads.
 pub fn evaluate(
     templates: &TemplateSet,
     examples: &[Example],
     weights: &[f64],
-    method: MapMethod,
-    seed: u64,
+    method: Method,
+    options: &SolveOptions,
 ) -> Result<Evaluation, FactorError> {
     let scored: Vec<(usize, usize, f64, bool)> = examples
         .par_iter()
         .enumerate()
         .map(|(i, example)| {
             let model = instantiate(templates, example, weights, false)?;
-            let decoded = decode(&model, method, seed.wrapping_add(i as u64))?;
-            let wrong = hamming_loss(example, &decoded.labels, &example.labels);
+            let options = SolveOptions {
+                seed: options.seed.wrapping_add(i as u64),
+                ..*options
+            };
+            let decoded = solve(&model, method, &options)?;
+            let labels = &decoded.solution.assignment;
+            let wrong = hamming_loss(example, labels, &example.labels);
             let free = (0..example.labels.len())
                 .filter(|&v| example.given(v).is_none())
                 .count();
             let gap = energy(templates, example, weights, &example.labels)
-                - energy(templates, example, weights, &decoded.labels);
+                - energy(templates, example, weights, labels);
             Ok((wrong, free, gap, decoded.fallback))
         })
         .collect::<Result<_, FactorError>>()?;

@@ -4,7 +4,6 @@
 //! - [`templates`]: factor templates whose energies are linear in shared weights;
 //! - [`data`]: structures, examples (features, labels, evidence) and splits;
 //! - [`energy`]: `E(x, y; w) = w . Phi(x, y)` and the [`crate::FactorModel`] it makes;
-//! - [`oracle`]: the MAP method learners and metrics decode with;
 //! - [`train`]: perceptron, structured SVM (subgradient, BCFW), maximum likelihood,
 //!   pseudo-likelihood and contrastive divergence, with L2 regularization;
 //! - [`metrics`]: per-variable error, structure error and energy gap;
@@ -12,8 +11,9 @@
 //! - [`tasks`]: the data sets of the use cases (MNIST denoising, HMM chains, Sudoku).
 //!
 //! ```
-//! use ebm_factor::learn::{data::{Example, Structure}, oracle::MapMethod,
+//! use ebm_factor::learn::{data::{Example, Structure},
 //!     templates::TemplateSet, train::{Learner, TrainConfig, train}, metrics::evaluate};
+//! use ebm_factor::solve::{Method, SolveOptions};
 //! use std::sync::Arc;
 //! // Two binary variables that should copy their input bit and agree with each other.
 //! let mut templates = TemplateSet::new();
@@ -31,9 +31,11 @@
 //!     })
 //!     .collect();
 //! let config = TrainConfig { learner: Learner::SsvmFrankWolfe, epochs: 20,
-//!     map_method: MapMethod::Exact, ..TrainConfig::default() };
+//!     map_method: Method::Exact, ..TrainConfig::default() };
 //! let trained = train(&templates, &examples, &config, |_| {}).unwrap();
-//! let metrics = evaluate(&templates, &examples, &trained.weights, MapMethod::Exact, 1).unwrap();
+//! let options = SolveOptions::default();
+//! let metrics = evaluate(&templates, &examples, &trained.weights, Method::Exact, &options)
+//!     .unwrap();
 //! assert_eq!(metrics.per_variable_error, 0.0);
 //! ```
 
@@ -41,7 +43,6 @@ pub mod data;
 pub mod energy;
 pub mod metrics;
 mod objectives;
-pub mod oracle;
 pub mod support;
 pub mod tasks;
 pub mod templates;

@@ -13,8 +13,8 @@ use super::energy::{add_joint_features, hamming_loss, instantiate};
 use super::objectives::{
     contrastive_divergence, negative_log_likelihood, negative_log_pseudo_likelihood,
 };
-use super::oracle::{Decoded, MapMethod, decode};
 use super::templates::TemplateSet;
+use crate::solve::{Method, SolveOptions, Solved, solve};
 use crate::{FactorError, InvalidSetting};
 use ebm_kernels::rng;
 use rayon::prelude::*;
@@ -84,8 +84,11 @@ pub struct TrainConfig {
     pub regularization: f64,
     /// Examples per mini-batch (decoded or differentiated in parallel).
     pub batch: usize,
-    /// The MAP oracle of the perceptron and the SVMs.
-    pub map_method: MapMethod,
+    /// The MAP method of the perceptron and the SVMs.
+    pub map_method: Method,
+    /// Its budgets; its seed is replaced, per decode, by one derived from `seed`, the
+    /// epoch and the example.
+    pub map_options: SolveOptions,
     /// Seed of the example order and of sampling.
     pub seed: u64,
     /// Start from these weights instead of zero (not with BCFW, whose weights must be the
@@ -101,7 +104,8 @@ impl Default for TrainConfig {
             learning_rate: 0.01,
             regularization: 0.01,
             batch: 16,
-            map_method: MapMethod::Exact,
+            map_method: Method::Exact,
+            map_options: SolveOptions::default(),
             seed: 1,
             initial_weights: None,
         }
@@ -315,15 +319,15 @@ fn decode_step(
     let loss_augmented = !matches!(config.learner, Learner::Perceptron { .. });
     // Every decode of the batch, and its hinge, uses the weights at the batch's start.
     let current = weights.to_vec();
-    let decoded: Vec<Decoded> = batch
+    let decoded: Vec<Solved> = batch
         .par_iter()
         .map(|&i| {
             let model = instantiate(templates, &examples[i], &current, loss_augmented)?;
-            decode(
-                &model,
-                config.map_method,
-                example_seed(config.seed, epoch, i),
-            )
+            let options = SolveOptions {
+                seed: example_seed(config.seed, epoch, i),
+                ..config.map_options
+            };
+            solve(&model, config.map_method, &options)
         })
         .collect::<Result<_, FactorError>>()?;
     let dim = weights.len();
@@ -332,12 +336,13 @@ fn decode_step(
     let mut subgradient = vec![0.0; dim];
     for (&i, d) in batch.iter().zip(&decoded) {
         let example = &examples[i];
-        let loss = hamming_loss(example, &d.labels, &example.labels);
+        let labels = &d.solution.assignment;
+        let loss = hamming_loss(example, labels, &example.labels);
         fallbacks += usize::from(d.fallback);
         mistakes += usize::from(loss > 0);
         direction.fill(0.0);
         add_joint_features(templates, example, &example.labels, 1.0, &mut direction);
-        add_joint_features(templates, example, &d.labels, -1.0, &mut direction);
+        add_joint_features(templates, example, labels, -1.0, &mut direction);
         // Hinge of the decode under the weights it was decoded with:
         // E(truth) - E(decode) + loss, and E = w . Phi.
         let hinge = current
