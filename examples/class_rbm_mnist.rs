@@ -11,13 +11,15 @@
 //! Writes `out/class_rbm/model.ebm` and `out/class_rbm/samples.png` (ten samples of each
 //! digit after 300 Gibbs sweeps with the label clamped, one row per class).
 
+use ebm::core::ModelFile;
 use ebm::core::schedule::LearningRateSchedule;
+use ebm::core::train::{EpochReport, OnEpoch};
 use ebm::data::image_grid::{Scaling, write_png_grid};
 use ebm::data::mnist::{Split, load};
 use ebm::data::{Dataset, data_dir};
 use ebm::kernels::Parallelism;
 use ebm::kernels::rng::stream;
-use ebm::rbm::class_rbm::{ClassTrainConfig, Objective, train_class_rbm};
+use ebm::rbm::class_rbm::{ClassRbm, ClassTrainConfig, Objective, train_class_rbm};
 use std::time::Instant;
 
 fn rows(data: &Dataset, range: std::ops::Range<usize>) -> Dataset {
@@ -78,15 +80,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .num_threads(threads)
         .build()?;
     let start = Instant::now();
-    let model = train_class_rbm(&config, &train, &mut |r, model| {
+    let mut observer = OnEpoch(|r: &EpochReport, model: &ClassRbm| {
         let error = pool
             .install(|| model.error_rate(&held_out, par))
             .unwrap_or(f64::NAN);
         eprintln!(
             "epoch {:>3}/{}: train error {:.4}, {held_name} error {:.4}, {:.1} s",
-            r.epoch, r.epochs, r.train_error, error, r.seconds
+            r.epoch,
+            r.epochs,
+            r.metric("train_error").unwrap_or(f64::NAN),
+            error,
+            r.seconds
         );
-    })?;
+    });
+    let model = train_class_rbm(&config, &train, &mut observer)?;
     let seconds = start.elapsed().as_secs_f64();
     let error = pool.install(|| model.error_rate(&held_out, par))?;
     println!(

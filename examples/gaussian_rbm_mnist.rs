@@ -7,6 +7,8 @@
 //! ```
 //! Defaults: `200 10 0.005 0.005 2`. Writes `out/gaussian_rbm/{cd,dsm}_samples.png`.
 
+use ebm::core::ModelFile;
+use ebm::core::train::{EpochReport, OnEpoch};
 use ebm::data::data_dir;
 use ebm::data::image_grid::{Scaling, write_png_grid};
 use ebm::data::mnist::{Split, load};
@@ -60,10 +62,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..GaussianTrainConfig::default()
         };
         let start = Instant::now();
-        let model = train_gaussian_rbm(&config, &train, &mut |epoch, model| {
+        let mut observer = OnEpoch(|report: &EpochReport, model: &GaussianRbm| {
             let (r, d) = gaussian_heldout_errors(model, &model.standardize(&test), NOISE, 1);
+            let epoch = report.epoch;
             eprintln!("{name} epoch {epoch}: held-out reconstruction {r:.4}, denoising {d:.4}");
-        })?;
+        });
+        let model = train_gaussian_rbm(&config, &train, &mut observer)?;
         let seconds = start.elapsed().as_secs_f64();
         let (recon, denoise) = gaussian_heldout_errors(&model, &model.standardize(&test), NOISE, 1);
         println!(

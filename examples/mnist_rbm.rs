@@ -8,6 +8,7 @@
 //! Defaults: `pcd 1 300 0.05 1`, the README's best run (-85.88 nats; 720 s of training
 //! when run on 2026-11-23).
 //! `mnist/` (set `EBM_DATA`).
+use ebm::core::ModelFile;
 use ebm::core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm::data::catalog::{BinarizeMode, DatasetName, load_binary};
 use ebm::data::data_dir;
@@ -21,11 +22,14 @@ use std::error::Error;
 use std::path::PathBuf;
 
 struct PrintEpochs;
-impl TrainObserver for PrintEpochs {
+impl TrainObserver<TrainState> for PrintEpochs {
     fn on_epoch(&mut self, r: &EpochReport, _state: &TrainState) -> Result<(), String> {
         eprintln!(
             "epoch {}/{}: recon error {:.3}, {:.0} images/s",
-            r.epoch, r.epochs, r.recon_error, r.examples_per_second
+            r.epoch,
+            r.epochs,
+            r.metric("recon_error").unwrap_or(f64::NAN),
+            r.examples_per_second
         );
         Ok(())
     }

@@ -17,13 +17,19 @@ struct Monitor<'a> {
     test: &'a [Query],
 }
 
-impl TrainObserver for Monitor<'_> {
-    fn on_epoch(&mut self, r: &EpochReport, model: &CfModel) {
+impl TrainObserver<CfModel> for Monitor<'_> {
+    fn on_epoch(&mut self, r: &EpochReport, model: &CfModel) -> Result<(), String> {
         let test = accuracy(self.test, &model.predict(self.test));
         eprintln!(
             "epoch {:>3}/{}: CD-{} recon rmse {:.4}, held-out rmse {:.4}, {:.2} s",
-            r.epoch, r.epochs, r.cd_steps, r.recon_rmse, test.rmse, r.seconds
+            r.epoch,
+            r.epochs,
+            r.metric("cd_steps").unwrap_or(f64::NAN),
+            r.metric("recon_rmse").unwrap_or(f64::NAN),
+            test.rmse,
+            r.seconds
         );
+        Ok(())
     }
 }
 

@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release --example quickstart
 //! ```
+use ebm::core::ModelFile;
 use ebm::data::bars_and_stripes;
 use ebm::data::image_grid::{Scaling, write_png_grid};
 use ebm::kernels::Parallelism;

@@ -24,7 +24,7 @@ fn trained_gaussian_rbm_ais_matches_exact_log_z() {
         threads: 2,
         ..GaussianTrainConfig::default()
     };
-    let model = train_gaussian_rbm(&config, &train, &mut |_, _| {}).unwrap();
+    let model = train_gaussian_rbm(&config, &train, &mut ebm::core::train::NoObserver).unwrap();
     let exact = model.exact_log_partition().unwrap();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)

@@ -39,6 +39,7 @@ pub mod synthetic;
 pub mod train;
 
 pub use dataset::{Query, RatingsData};
+pub use ebm_core::ModelFile;
 pub use error::CfError;
 pub use matrix::RatingMatrix;
 pub use model::{CfModel, Orientation};

@@ -2,10 +2,9 @@
 
 use crate::dataset::{IdMap, Query, RatingLevels, RatingsData};
 use crate::{CfError, CfRbm, RatingMatrix};
-use ebm_core::model_file::{self, ModelFileError};
+use ebm_core::ModelFile;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 /// Model-file kind of a [`CfModel`].
 pub const MODEL_KIND: &str = "cf-rbm";
@@ -293,56 +292,47 @@ impl CfModel {
             .map(|(item, s)| (self.items.id(item), s))
             .collect())
     }
+}
 
-    /// Save atomically to `path`.
-    pub fn save(&self, path: &Path) -> Result<(), ModelFileError> {
-        model_file::save(
-            path,
-            MODEL_KIND,
-            &[
-                self.rbm.n_units() as u64,
-                self.rbm.n_levels() as u64,
-                self.rbm.n_hidden() as u64,
-            ],
-            self,
-        )
+/// A recommender's model file: kind [`MODEL_KIND`], shapes `[n_units, n_levels,
+/// n_hidden]`; the payload holds the RBM and the ratings it conditions on.
+impl ModelFile for CfModel {
+    const KIND: &'static str = MODEL_KIND;
+
+    fn shapes(&self) -> Vec<u64> {
+        vec![
+            self.rbm.n_units() as u64,
+            self.rbm.n_levels() as u64,
+            self.rbm.n_hidden() as u64,
+        ]
     }
 
-    /// Load from `path`, checking every shape.
-    pub fn load(path: &Path) -> Result<Self, ModelFileError> {
-        let (model, shapes): (CfModel, _) = model_file::load(path, MODEL_KIND)?;
-        let invalid = |message: String| ModelFileError::Invalid {
-            path: path.to_path_buf(),
-            message,
-        };
-        model.rbm.validate().map_err(invalid)?;
-        model.cases.validate().map_err(invalid)?;
-        let (n_users, n_items) = (model.users.len(), model.items.len());
-        let (rows, cols) = match model.orientation {
+    fn parameters(&self) -> Vec<&[f32]> {
+        self.rbm.parameters()
+    }
+
+    fn check(&self) -> Result<(), String> {
+        self.rbm.validate()?;
+        self.cases.validate()?;
+        let (n_users, n_items) = (self.users.len(), self.items.len());
+        let (rows, cols) = match self.orientation {
             Orientation::UserBased => (n_users, n_items),
             Orientation::ItemBased => (n_items, n_users),
         };
-        let consistent = shapes
-            == [
-                model.rbm.n_units() as u64,
-                model.rbm.n_levels() as u64,
-                model.rbm.n_hidden() as u64,
-            ]
-            && model.cases.n_rows() == rows
-            && model.cases.n_cols() == cols
-            && model.rbm.n_units() == cols
-            && model.rbm.n_levels() == model.levels.len()
-            && model.implicit.is_some() == model.rbm.is_conditional()
-            && model
+        let consistent = self.cases.n_rows() == rows
+            && self.cases.n_cols() == cols
+            && self.rbm.n_units() == cols
+            && self.rbm.n_levels() == self.levels.len()
+            && self.implicit.is_some() == self.rbm.is_conditional()
+            && self
                 .implicit
                 .as_ref()
                 .is_none_or(|m| m.validate().is_ok() && m.n_rows() == rows && m.n_cols() == cols);
-        if !consistent {
-            return Err(invalid(
-                "the header's shapes, id maps, ratings and parameters disagree".into(),
-            ));
+        if consistent {
+            Ok(())
+        } else {
+            Err("the header's shapes, id maps, ratings and parameters disagree".into())
         }
-        Ok(model)
     }
 }
 

@@ -179,21 +179,11 @@ impl CfRbm {
         softmax_in_place(out);
     }
 
-    /// Largest absolute weight (a divergence check).
-    pub fn max_abs_parameter(&self) -> f32 {
-        let all = self
-            .weights
-            .iter()
-            .chain(&self.visible_bias)
-            .chain(&self.hidden_bias)
-            .chain(self.implicit_weights.iter().flatten());
-        all.fold(0.0f32, |m, &v| {
-            if v.is_finite() {
-                m.max(v.abs())
-            } else {
-                f32::NAN
-            }
-        })
+    /// Every parameter block: `W`, `b`, `c` and, for the conditional variant, `D`.
+    pub fn parameters(&self) -> Vec<&[f32]> {
+        let mut blocks = vec![&self.weights[..], &self.visible_bias, &self.hidden_bias];
+        blocks.extend(self.implicit_weights.as_deref());
+        blocks
     }
 
     /// Check array lengths (after loading a model file).

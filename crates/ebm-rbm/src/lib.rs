@@ -27,10 +27,10 @@ mod error;
 pub mod gaussian;
 pub mod metrics;
 mod model;
-mod pool;
 pub mod products;
 pub mod sampling;
 pub mod train;
 
+pub use ebm_core::ModelFile;
 pub use error::RbmError;
 pub use model::{BinaryRbm, MODEL_KIND};

@@ -1,11 +1,11 @@
 //! The binary RBM: `E(v, h) = -b.v - c.h - v^T W h` over `v in {0,1}^V`, `h in {0,1}^H`.
 
 use crate::RbmError;
-use ebm_core::{ModelFileError, model_file};
+use ebm_core::InvalidSetting;
+use ebm_core::ModelFile;
 use ebm_kernels::activation::sigmoid_scalar;
-use ebm_kernels::rng::{normal_f64, stream};
+use ebm_kernels::rng::{normal_f64, stream, streams};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 /// Kind name of a binary RBM in the model file header.
 pub const MODEL_KIND: &str = "binary-rbm";
@@ -43,10 +43,10 @@ impl BinaryRbm {
         seed: u64,
     ) -> Result<Self, RbmError> {
         if n_visible == 0 || n_hidden == 0 {
-            return Err(RbmError::InvalidConfig {
-                setting: "n_visible/n_hidden",
-                message: "an RBM needs at least one visible and one hidden unit".into(),
-            });
+            return Err(RbmError::from(InvalidSetting::new(
+                "n_visible/n_hidden",
+                "an RBM needs at least one visible and one hidden unit",
+            )));
         }
         if data_means.len() != n_visible {
             return Err(RbmError::DataMismatch(format!(
@@ -54,7 +54,7 @@ impl BinaryRbm {
                 data_means.len()
             )));
         }
-        let mut rng = stream(seed, u64::MAX - 2, 0);
+        let mut rng = stream(seed, streams::BINARY_RBM_WEIGHTS, 0);
         let mut model = Self::zeros(n_visible, n_hidden);
         for w in &mut model.weights {
             *w = (0.01 * normal_f64(&mut rng)) as f32;
@@ -83,10 +83,7 @@ impl BinaryRbm {
         };
         model
             .check_shapes()
-            .map_err(|message| RbmError::InvalidConfig {
-                setting: "parameters",
-                message,
-            })?;
+            .map_err(|message| RbmError::from(InvalidSetting::new("parameters", message)))?;
         Ok(model)
     }
 
@@ -248,44 +245,22 @@ impl BinaryRbm {
     pub fn log_unnormalized(&self, v: &[f32]) -> f64 {
         -self.free_energy(v)
     }
+}
 
-    /// Save to `path` atomically in the common model format.
-    pub fn save(&self, path: &Path) -> Result<(), ModelFileError> {
-        model_file::save(
-            path,
-            MODEL_KIND,
-            &[self.n_visible as u64, self.n_hidden as u64],
-            self,
-        )
+/// The binary RBM's model file: kind [`MODEL_KIND`], shapes `[n_visible, n_hidden]`.
+impl ModelFile for BinaryRbm {
+    const KIND: &'static str = MODEL_KIND;
+
+    fn shapes(&self) -> Vec<u64> {
+        vec![self.n_visible as u64, self.n_hidden as u64]
     }
 
-    /// Load from `path`, checking kind, checksum and shapes.
-    pub fn load(path: &Path) -> Result<Self, ModelFileError> {
-        let (model, shapes): (BinaryRbm, _) = model_file::load(path, MODEL_KIND)?;
-        model.validate_loaded(path, &shapes)?;
-        Ok(model)
+    fn parameters(&self) -> Vec<&[f32]> {
+        vec![&self.weights, &self.visible_bias, &self.hidden_bias]
     }
 
-    /// Check a decoded model against its header shapes.
-    pub(crate) fn validate_loaded(
-        &self,
-        path: &Path,
-        shapes: &[u64],
-    ) -> Result<(), ModelFileError> {
-        let invalid = |message: String| ModelFileError::Invalid {
-            path: path.to_path_buf(),
-            message,
-        };
-        self.check_shapes().map_err(invalid)?;
-        if shapes != [self.n_visible as u64, self.n_hidden as u64] {
-            return Err(invalid(format!(
-                "header shapes {shapes:?} disagree with the payload"
-            )));
-        }
-        if self.max_abs_weight().is_none() {
-            return Err(invalid("non-finite parameters".into()));
-        }
-        Ok(())
+    fn check(&self) -> Result<(), String> {
+        self.check_shapes()
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::products::{hidden_input, visible_input};
 use crate::{BinaryRbm, RbmError};
+use ebm_core::InvalidSetting;
 use ebm_kernels::Parallelism;
 use ebm_kernels::activation::{sigmoid_in_place, sigmoid_scalar};
 use ebm_kernels::rng::{fill_u32, stream};
@@ -19,10 +20,10 @@ pub fn gibbs_samples(
     par: Parallelism,
 ) -> Result<Vec<f32>, RbmError> {
     if chains == 0 || steps == 0 {
-        return Err(RbmError::InvalidConfig {
-            setting: "chains/steps",
-            message: "sampling needs at least one chain and one step".into(),
-        });
+        return Err(RbmError::from(InvalidSetting::new(
+            "chains/steps",
+            "sampling needs at least one chain and one step",
+        )));
     }
     let (nv, nh) = (model.n_visible(), model.n_hidden());
     let mut bits = vec![0u32; chains * nv.max(nh)];

@@ -11,21 +11,21 @@ mod step;
 
 use crate::dataset::{Query, RatingsData};
 use crate::{CfError, CfModel, CfRbm, Orientation};
+use ebm_core::InvalidSetting;
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
-use ebm_kernels::Parallelism;
-use ebm_kernels::rng::{self, stream};
-use ebm_kernels::update::momentum_step;
+use ebm_core::train::{
+    self as core, BatchContext, BlockState, GradientScale, LoopConfig, MinibatchModel,
+    OptimizerConfig, ParameterBlock, max_abs,
+};
+pub use ebm_core::train::{EpochReport, NoObserver, TrainObserver, TrainSummary};
+use ebm_kernels::rng::{StreamRng, stream, streams};
 use gradients::Gradients;
 use rayon::prelude::*;
-use std::time::Instant;
 use step::{CaseWorkspace, contrastive_divergence_case};
 
 /// Parts a minibatch is cut into for parallel gradient sums (fixed, so results do not
 /// depend on the thread count).
 pub const GRADIENT_SHARDS: usize = 4;
-
-/// Stream index for the epoch's shuffle (cases use their own index).
-const SHUFFLE_STREAM: u64 = u64::MAX;
 
 /// How many Gibbs steps CD uses as training goes on: `stages[s]` for epochs
 /// `s * epochs_per_stage ..`, the last stage to the end (Salakhutdinov et al. raise T
@@ -83,6 +83,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Threads (results are identical for any count).
     pub threads: usize,
+    /// Divergence guard: stop when any |parameter| exceeds this.
+    pub max_abs_parameter: f32,
 }
 
 impl Default for TrainConfig {
@@ -104,97 +106,63 @@ impl Default for TrainConfig {
             init_std: 0.01,
             seed: 1,
             threads: 1,
+            max_abs_parameter: 1e4,
         }
     }
 }
 
 impl TrainConfig {
     /// Check every setting; the error names the field.
+    ///
+    /// # Errors
+    ///
+    /// [`CfError::InvalidSetting`] naming the field that is out of range.
     pub fn validate(&self) -> Result<(), CfError> {
-        let bad = |setting: &'static str, message: &str| {
-            Err(CfError::InvalidConfig {
-                setting,
-                message: message.to_string(),
-            })
-        };
-        if self.n_hidden == 0 {
-            return bad("n_hidden", "must be at least 1");
-        }
-        if self.epochs == 0 {
-            return bad("epochs", "must be at least 1");
-        }
-        if self.batch_size == 0 {
-            return bad("batch_size", "must be at least 1");
-        }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad("learning_rate", "must be a positive number");
-        }
-        let m = &self.momentum;
-        if !(0.0..1.0).contains(&m.initial) || !(0.0..1.0).contains(&m.final_value) {
-            return bad("momentum", "must be in [0, 1)");
-        }
-        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return bad("weight_decay", "must be a non-negative number");
-        }
-        if self.cd.stages.is_empty() || self.cd.stages.contains(&0) {
-            return bad("cd", "every stage needs at least 1 Gibbs step");
-        }
-        if self.cd.epochs_per_stage == 0 {
-            return bad("cd", "epochs per stage must be at least 1");
-        }
-        if !(self.init_std.is_finite() && self.init_std >= 0.0) {
-            return bad("init_std", "must be a non-negative number");
-        }
-        if self.threads == 0 {
-            return bad("threads", "must be at least 1");
-        }
+        let require = InvalidSetting::require;
+        require(self.n_hidden >= 1, "n_hidden", "must be at least 1")?;
+        require(self.epochs >= 1, "epochs", "must be at least 1")?;
+        require(
+            !self.cd.stages.is_empty() && !self.cd.stages.contains(&0),
+            "cd",
+            "every stage needs at least 1 Gibbs step",
+        )?;
+        require(
+            self.cd.epochs_per_stage >= 1,
+            "cd",
+            "epochs per stage must be at least 1",
+        )?;
+        require(
+            self.init_std.is_finite() && self.init_std >= 0.0,
+            "init_std",
+            "must be a non-negative number",
+        )?;
+        self.optimizer().validate()?;
+        self.loop_config().validate()?;
         Ok(())
     }
-}
 
-/// What one epoch did.
-#[derive(Clone, Debug)]
-pub struct EpochReport {
-    /// 1-based epoch just finished.
-    pub epoch: usize,
-    /// Total epochs.
-    pub epochs: usize,
-    /// Gibbs steps used.
-    pub cd_steps: usize,
-    /// RMSE of the reconstructions' expected ratings against the training ratings.
-    pub recon_rmse: f64,
-    /// Wall time of the epoch.
-    pub seconds: f64,
-    /// Training ratings processed per second.
-    pub ratings_per_second: f64,
-    /// Learning rate used.
-    pub learning_rate: f32,
-    /// Momentum used.
-    pub momentum: f32,
-}
+    /// The optimizer: SGD with the momentum schedule, weight decay on `W` and `D`.
+    pub fn optimizer(&self) -> OptimizerConfig {
+        OptimizerConfig::sgd(
+            self.learning_rate,
+            self.learning_rate_schedule,
+            self.momentum,
+            self.weight_decay,
+        )
+    }
 
-/// What a finished run did.
-#[derive(Clone, Debug)]
-pub struct TrainSummary {
-    /// Wall time of all epochs (the observer's own time not included).
-    pub train_seconds: f64,
-    /// Mean wall time per epoch.
-    pub seconds_per_epoch: f64,
-    /// Reconstruction RMSE of the last epoch.
-    pub final_recon_rmse: f64,
+    /// The training loop's settings (one example is one case).
+    pub fn loop_config(&self) -> LoopConfig {
+        LoopConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            seed: self.seed,
+            threads: self.threads,
+            full_batches_only: false,
+            max_abs_parameter: self.max_abs_parameter,
+        }
+    }
 }
-
-/// Hooks for progress display and monitoring.
-pub trait TrainObserver {
-    /// After each minibatch: cases done in this epoch, and the total.
-    fn on_batch(&mut self, _cases_done: usize, _total: usize) {}
-    /// After each epoch, with the model as it stands (e.g. to print a held-out RMSE).
-    fn on_epoch(&mut self, _report: &EpochReport, _model: &CfModel) {}
-}
-
-/// An observer that does nothing.
-pub struct NoObserver;
-impl TrainObserver for NoObserver {}
 
 /// A fresh model for `data` with initialized parameters; `asked` are the pairs that will
 /// be predicted (used by the conditional variant).
@@ -222,35 +190,68 @@ pub fn initial_model(
         n_levels,
         config.conditional,
         config.init_std,
-        &mut stream(config.seed, u64::MAX, 0),
+        &mut stream(config.seed, streams::INITIALIZATION, 0),
     );
     CfModel::assemble(config.orientation, rbm, data, asked)
 }
 
-/// Train `model` (from [`initial_model`]) for `config.epochs` epochs.
+/// Train `model` (from [`initial_model`]) for `config.epochs` epochs. Each epoch reports
+/// the metrics `recon_rmse` (RMSE of the reconstructions' expected ratings against the
+/// training ratings) and `cd_steps` (Gibbs steps used).
+///
+/// # Errors
+///
+/// [`CfError::InvalidSetting`] for a bad setting or a model built with other settings,
+/// [`CfError::Train`] when training diverged (the parameters were restored to the last
+/// good epoch) or the observer stopped it.
+///
+/// # Examples
+///
+/// See the [crate documentation](crate).
 pub fn train(
     model: &mut CfModel,
     config: &TrainConfig,
-    observer: &mut dyn TrainObserver,
+    observer: &mut dyn TrainObserver<CfModel>,
 ) -> Result<TrainSummary, CfError> {
     config.validate()?;
     if model.orientation != config.orientation
         || model.rbm.is_conditional() != config.conditional
         || model.rbm.n_hidden() != config.n_hidden
     {
-        return Err(CfError::InvalidConfig {
-            setting: "orientation",
-            message: "the model was built with other settings than this config".into(),
-        });
+        return Err(InvalidSetting::new(
+            "orientation",
+            "the model was built with other settings than this config",
+        )
+        .into());
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads)
-        .build()
-        .map_err(|e| CfError::InvalidConfig {
-            setting: "threads",
-            message: format!("cannot start {} threads: {e}", config.threads),
-        })?;
-    train_on_pool(model, config, observer, &pool)
+    let rbm = &model.rbm;
+    let (n_units, n_levels, n_hidden) = (rbm.n_units(), rbm.n_levels(), rbm.n_hidden());
+    let max_case_len = model.cases.max_row_len();
+    let shards: Vec<Shard> = (0..GRADIENT_SHARDS)
+        .map(|_| Shard {
+            workspace: CaseWorkspace::new(n_hidden, n_levels, max_case_len),
+            grads: Gradients::new(n_units, n_levels, n_hidden, config.conditional),
+            squared_error: 0.0,
+        })
+        .collect();
+    let cases: Vec<u32> = (0..model.cases.n_rows() as u32)
+        .filter(|&c| !model.cases.row(c as usize).0.is_empty())
+        .collect();
+    let mut trainer = CfTrainer {
+        config,
+        batch_cases: Vec::with_capacity(config.batch_size),
+        cases,
+        shards,
+        optimizer: Default::default(),
+        epochs_done: 0,
+        model,
+    };
+    core::train(
+        &mut trainer,
+        &config.loop_config(),
+        &config.optimizer(),
+        observer,
+    )
 }
 
 /// Per-shard state: scratch buffers and gradient sums.
@@ -260,189 +261,147 @@ struct Shard {
     squared_error: f64,
 }
 
-/// Velocities of every parameter block.
-struct Velocities {
-    weights: Vec<f32>,
-    visible_bias: Vec<f32>,
-    hidden_bias: Vec<f32>,
-    implicit_weights: Vec<f32>,
+/// A recommender with its cases and shards, as the training loop drives it.
+struct CfTrainer<'a> {
+    model: &'a mut CfModel,
+    config: &'a TrainConfig,
+    /// The cases that have ratings; the loop's examples index this list.
+    cases: Vec<u32>,
+    /// The current batch's case ids.
+    batch_cases: Vec<u32>,
+    shards: Vec<Shard>,
+    /// Optimizer state of `W`, `b`, `c` and `D`.
+    optimizer: [BlockState; 4],
+    epochs_done: usize,
 }
 
-fn train_on_pool(
-    model: &mut CfModel,
-    config: &TrainConfig,
-    observer: &mut dyn TrainObserver,
-    pool: &rayon::ThreadPool,
-) -> Result<TrainSummary, CfError> {
-    let rbm = &model.rbm;
-    let (n_units, n_levels, n_hidden) = (rbm.n_units(), rbm.n_levels(), rbm.n_hidden());
-    let max_case_len = model.cases.max_row_len();
-    let mut shards: Vec<Shard> = (0..GRADIENT_SHARDS)
-        .map(|_| Shard {
-            workspace: CaseWorkspace::new(n_hidden, n_levels, max_case_len),
-            grads: Gradients::new(n_units, n_levels, n_hidden, config.conditional),
-            squared_error: 0.0,
-        })
-        .collect();
-    let mut velocity = Velocities {
-        weights: vec![0.0; rbm.weights.len()],
-        visible_bias: vec![0.0; rbm.visible_bias.len()],
-        hidden_bias: vec![0.0; n_hidden],
-        implicit_weights: vec![0.0; rbm.implicit_weights.as_ref().map_or(0, Vec::len)],
-    };
-    let mut cases: Vec<u32> = (0..model.cases.n_rows() as u32)
-        .filter(|&c| !model.cases.row(c as usize).0.is_empty())
-        .collect();
-    let n_ratings = model.cases.n_entries();
-    let par = Parallelism::with_threads(config.threads);
-    let mut train_seconds = 0.0f64;
-    let mut final_recon_rmse = f64::NAN;
-    for epoch in 0..config.epochs {
-        let epoch_start = Instant::now();
-        cases.sort_unstable();
-        rng::shuffle(
-            &mut stream(config.seed, epoch as u64, SHUFFLE_STREAM),
-            &mut cases,
-        );
-        let steps = config.cd.steps(epoch);
-        let learning_rate =
-            config
-                .learning_rate_schedule
-                .rate(config.learning_rate, epoch, config.epochs);
-        let momentum = config.momentum.momentum(epoch);
-        let mut squared_error = 0.0f64;
-        for (batch_index, batch) in cases.chunks(config.batch_size).enumerate() {
-            let part_len = batch.len().div_ceil(GRADIENT_SHARDS);
-            let model_ref: &CfModel = model;
-            pool.install(|| {
-                shards
-                    .par_iter_mut()
-                    .zip(batch.par_chunks(part_len.max(1)))
-                    .for_each(|(shard, part)| {
-                        for &case in part {
-                            let (units, levels) = model_ref.cases.row(case as usize);
-                            let implicit = model_ref
-                                .implicit
-                                .as_ref()
-                                .map_or(&[][..], |m| m.row(case as usize).0);
-                            let mut generator = stream(config.seed, epoch as u64, case as u64);
-                            shard.squared_error += contrastive_divergence_case(
-                                &model_ref.rbm,
-                                units,
-                                levels,
-                                implicit,
-                                steps,
-                                model_ref.levels.values(),
-                                &mut generator,
-                                &mut shard.workspace,
-                                &mut shard.grads,
-                            );
-                        }
-                    })
+impl MinibatchModel for CfTrainer<'_> {
+    type Error = CfError;
+    type Snapshot = (CfRbm, [BlockState; 4], usize);
+    type Observed = CfModel;
+
+    fn n_examples(&self) -> usize {
+        self.cases.len()
+    }
+
+    fn epochs_done(&self) -> usize {
+        self.epochs_done
+    }
+
+    fn set_epochs_done(&mut self, epochs: usize) {
+        self.epochs_done = epochs;
+    }
+
+    /// Cases draw from their own streams `(seed, epoch, case)`, not the batch's.
+    fn compute_gradient(
+        &mut self,
+        rows: &[usize],
+        _: &mut StreamRng,
+        context: &BatchContext,
+    ) -> Result<GradientScale, CfError> {
+        self.batch_cases.clear();
+        self.batch_cases.extend(rows.iter().map(|&r| self.cases[r]));
+        let steps = self.config.cd.steps(context.epoch);
+        let (model, seed, epoch) = (&*self.model, context.seed, context.epoch as u64);
+        let part_len = self.batch_cases.len().div_ceil(GRADIENT_SHARDS);
+        self.shards
+            .par_iter_mut()
+            .zip(self.batch_cases.par_chunks(part_len.max(1)))
+            .for_each(|(shard, part)| {
+                for &case in part {
+                    let (units, levels) = model.cases.row(case as usize);
+                    let implicit = model
+                        .implicit
+                        .as_ref()
+                        .map_or(&[][..], |m| m.row(case as usize).0);
+                    let mut generator = stream(seed, epoch, case as u64);
+                    shard.squared_error += contrastive_divergence_case(
+                        &model.rbm,
+                        units,
+                        levels,
+                        implicit,
+                        steps,
+                        model.levels.values(),
+                        &mut generator,
+                        &mut shard.workspace,
+                        &mut shard.grads,
+                    );
+                }
             });
-            let (first, rest) = shards.split_at_mut(1);
-            for shard in rest {
-                shard.grads.drain_into(&mut first[0].grads);
-            }
-            pool.install(|| {
-                apply_update(
-                    &mut model.rbm,
-                    &mut velocity,
-                    &first[0].grads,
-                    learning_rate / batch.len() as f32,
-                    momentum,
-                    config.weight_decay * batch.len() as f32,
-                    par,
-                )
-            });
-            first[0].grads.clear();
-            observer.on_batch(
-                ((batch_index + 1) * config.batch_size).min(cases.len()),
-                cases.len(),
-            );
+        let (first, rest) = self.shards.split_at_mut(1);
+        for shard in rest {
+            shard.grads.drain_into(&mut first[0].grads);
         }
-        for shard in &mut shards {
+        Ok(GradientScale::Sum { rows: rows.len() })
+    }
+
+    fn visit_blocks(&mut self, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
+        let (rbm, grads) = (&mut self.model.rbm, &self.shards[0].grads);
+        let [w, b, c, d] = &mut self.optimizer;
+        for (parameters, gradient, state, decays) in [
+            (&mut rbm.weights, grads.weights.dense(), w, true),
+            (&mut rbm.visible_bias, grads.visible_bias.dense(), b, false),
+            (&mut rbm.hidden_bias, &grads.hidden_bias[..], c, false),
+        ] {
+            visit(ParameterBlock {
+                parameters,
+                gradient,
+                state,
+                decays,
+            });
+        }
+        if let (Some(parameters), Some(gradient)) =
+            (&mut rbm.implicit_weights, &grads.implicit_weights)
+        {
+            visit(ParameterBlock {
+                parameters,
+                gradient: gradient.dense(),
+                state: d,
+                decays: true,
+            });
+        }
+    }
+
+    fn after_step(&mut self) {
+        self.shards[0].grads.clear();
+    }
+
+    fn max_abs_parameter(&self) -> Option<f32> {
+        max_abs(self.model.rbm.parameters())
+    }
+
+    fn end_epoch(&mut self, context: &BatchContext) -> Result<Vec<(&'static str, f64)>, CfError> {
+        let mut squared_error = 0.0f64;
+        for shard in &mut self.shards {
             squared_error += shard.squared_error;
             shard.squared_error = 0.0;
         }
-        let largest = model.rbm.max_abs_parameter();
-        if !largest.is_finite() || largest > 1e4 {
-            return Err(CfError::Diverged {
-                epoch: epoch + 1,
-                reason: format!("largest parameter magnitude {largest}"),
-            });
-        }
-        let seconds = epoch_start.elapsed().as_secs_f64();
-        train_seconds += seconds;
-        final_recon_rmse = (squared_error / n_ratings.max(1) as f64).sqrt();
-        observer.on_epoch(
-            &EpochReport {
-                epoch: epoch + 1,
-                epochs: config.epochs,
-                cd_steps: steps,
-                recon_rmse: final_recon_rmse,
-                seconds,
-                ratings_per_second: n_ratings as f64 / seconds.max(1e-9),
-                learning_rate,
-                momentum,
-            },
-            model,
-        );
+        let rmse = (squared_error / self.model.cases.n_entries().max(1) as f64).sqrt();
+        let steps = self.config.cd.steps(context.epoch);
+        Ok(vec![("recon_rmse", rmse), ("cd_steps", steps as f64)])
     }
-    Ok(TrainSummary {
-        train_seconds,
-        seconds_per_epoch: train_seconds / config.epochs as f64,
-        final_recon_rmse,
-    })
-}
 
-/// One momentum step of every parameter block. `decay` is pre-multiplied by the batch
-/// size because `learning_rate` is pre-divided by it (the gradient is a sum over cases).
-fn apply_update(
-    rbm: &mut CfRbm,
-    velocity: &mut Velocities,
-    grads: &Gradients,
-    learning_rate: f32,
-    momentum: f32,
-    decay: f32,
-    par: Parallelism,
-) {
-    momentum_step(
-        &mut rbm.weights,
-        &mut velocity.weights,
-        grads.weights.dense(),
-        learning_rate,
-        momentum,
-        decay,
-        par,
-    );
-    momentum_step(
-        &mut rbm.visible_bias,
-        &mut velocity.visible_bias,
-        grads.visible_bias.dense(),
-        learning_rate,
-        momentum,
-        0.0,
-        par,
-    );
-    momentum_step(
-        &mut rbm.hidden_bias,
-        &mut velocity.hidden_bias,
-        &grads.hidden_bias,
-        learning_rate,
-        momentum,
-        0.0,
-        par,
-    );
-    if let (Some(d), Some(g)) = (&mut rbm.implicit_weights, &grads.implicit_weights) {
-        momentum_step(
-            d,
-            &mut velocity.implicit_weights,
-            g.dense(),
-            learning_rate,
-            momentum,
-            decay,
-            par,
-        );
+    fn snapshot(&self) -> Self::Snapshot {
+        (
+            self.model.rbm.clone(),
+            self.optimizer.clone(),
+            self.epochs_done,
+        )
+    }
+
+    fn restore(&mut self, snapshot: &Self::Snapshot) {
+        self.model.rbm.clone_from(&snapshot.0);
+        self.optimizer.clone_from(&snapshot.1);
+        self.epochs_done = snapshot.2;
+    }
+
+    fn update_snapshot(&self, snapshot: &mut Self::Snapshot) {
+        snapshot.0.clone_from(&self.model.rbm);
+        snapshot.1.clone_from(&self.optimizer);
+        snapshot.2 = self.epochs_done;
+    }
+
+    fn observed(&self) -> &CfModel {
+        self.model
     }
 }

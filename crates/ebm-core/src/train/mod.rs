@@ -19,13 +19,16 @@
 //! use ebm_kernels::rng::StreamRng;
 //!
 //! /// Fits the mean of some numbers by gradient ascent on `-(m - x)^2 / 2`.
-//! struct Mean { data: Vec<f32>, mean: Vec<f32>, gradient: Vec<f32>, state: BlockState }
+//! struct Mean { data: Vec<f32>, mean: Vec<f32>, gradient: Vec<f32>, state: BlockState,
+//!                epochs_done: usize }
 //!
 //! impl MinibatchModel for Mean {
 //!     type Error = TrainError;
-//!     type Snapshot = (Vec<f32>, BlockState);
+//!     type Snapshot = (Vec<f32>, BlockState, usize);
 //!     type Observed = [f32];
 //!     fn n_examples(&self) -> usize { self.data.len() }
+//!     fn epochs_done(&self) -> usize { self.epochs_done }
+//!     fn set_epochs_done(&mut self, epochs: usize) { self.epochs_done = epochs; }
 //!     fn compute_gradient(&mut self, rows: &[usize], _: &mut StreamRng, _: &BatchContext)
 //!         -> Result<GradientScale, TrainError> {
 //!         self.gradient[0] = rows.iter().map(|&r| self.data[r] - self.mean[0]).sum();
@@ -38,21 +41,22 @@
 //!     fn max_abs_parameter(&self) -> Option<f32> {
 //!         self.mean[0].is_finite().then(|| self.mean[0].abs())
 //!     }
-//!     fn snapshot(&self) -> Self::Snapshot { (self.mean.clone(), self.state.clone()) }
+//!     fn snapshot(&self) -> Self::Snapshot {
+//!         (self.mean.clone(), self.state.clone(), self.epochs_done)
+//!     }
 //!     fn restore(&mut self, s: &Self::Snapshot) {
-//!         self.mean.clone_from(&s.0); self.state.clone_from(&s.1);
+//!         self.mean.clone_from(&s.0); self.state.clone_from(&s.1); self.epochs_done = s.2;
 //!     }
 //!     fn observed(&self) -> &[f32] { &self.mean }
 //! }
 //!
 //! let mut model = Mean { data: vec![1.0, 2.0, 3.0, 6.0], mean: vec![0.0],
-//!                        gradient: vec![0.0], state: BlockState::default() };
-//! let config = TrainConfig { epochs: 200, batch_size: 2, ..TrainConfig::default() };
+//!                        gradient: vec![0.0], state: BlockState::default(), epochs_done: 0 };
+//! let config = LoopConfig { epochs: 200, batch_size: 2, ..LoopConfig::default() };
 //! let optimizer = OptimizerConfig::sgd(0.1, LearningRateSchedule::Constant,
 //!                                      MomentumSchedule::constant(0.5), 0.0);
-//! let mut epochs_done = 0;
-//! let summary = train(&mut model, &config, &optimizer, &mut epochs_done, &mut NoObserver)?;
-//! assert_eq!((summary.epochs_run, epochs_done), (200, 200));
+//! let summary = train(&mut model, &config, &optimizer, &mut NoObserver)?;
+//! assert_eq!((summary.epochs_run, model.epochs_done), (200, 200));
 //! assert!((model.mean[0] - 3.0).abs() < 0.5);
 //! # Ok::<(), TrainError>(())
 //! ```
@@ -97,7 +101,7 @@ pub enum TrainError {
 
 /// Settings of the loop itself (the optimizer has its own, [`OptimizerConfig`]).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainConfig {
+pub struct LoopConfig {
     /// Passes over the data (a resumed run continues to this many).
     pub epochs: usize,
     /// Examples per minibatch.
@@ -113,7 +117,7 @@ pub struct TrainConfig {
     pub max_abs_parameter: f32,
 }
 
-impl Default for TrainConfig {
+impl Default for LoopConfig {
     fn default() -> Self {
         Self {
             epochs: 10,
@@ -126,7 +130,7 @@ impl Default for TrainConfig {
     }
 }
 
-impl TrainConfig {
+impl LoopConfig {
     /// Check every setting; the error names it.
     ///
     /// # Errors
@@ -167,6 +171,12 @@ pub trait MinibatchModel: Send {
 
     /// Examples per epoch; the loop shuffles `0..n_examples()`.
     fn n_examples(&self) -> usize;
+
+    /// Epochs finished so far: training continues from here to the configured epochs.
+    fn epochs_done(&self) -> usize;
+
+    /// Record that `epochs` epochs are finished (after each good epoch).
+    fn set_epochs_done(&mut self, epochs: usize);
 
     /// Compute the gradient (the ascent direction of the objective) of the examples
     /// `rows` into the model's workspace, drawing from `rng` (the batch's own stream).
@@ -288,3 +298,37 @@ pub trait TrainObserver<S: ?Sized>: Send {
 pub struct NoObserver;
 
 impl<S: ?Sized> TrainObserver<S> for NoObserver {}
+
+/// The largest |value| over `blocks`, or `None` when any value is not finite: the probe
+/// behind [`MinibatchModel::max_abs_parameter`].
+pub fn max_abs<'a>(blocks: impl IntoIterator<Item = &'a [f32]>) -> Option<f32> {
+    let mut largest = 0.0f32;
+    for &value in blocks.into_iter().flatten() {
+        if !value.is_finite() {
+            return None;
+        }
+        largest = largest.max(value.abs());
+    }
+    Some(largest)
+}
+
+/// An observer made of a closure called after each good epoch.
+///
+/// ```
+/// use ebm_core::train::{EpochReport, OnEpoch, TrainObserver};
+/// let mut epochs = Vec::new();
+/// let mut observer = OnEpoch(|report: &EpochReport, _: &[f32]| epochs.push(report.epoch));
+/// # let report = EpochReport { epoch: 1, epochs: 1, seconds: 0.0, examples_per_second: 0.0,
+/// #     rates: ebm_core::train::EpochRates { learning_rate: 0.1, momentum: 0.0 }, metrics: vec![] };
+/// observer.on_epoch(&report, &[0.0][..]).unwrap();
+/// drop(observer);
+/// assert_eq!(epochs, vec![1]);
+/// ```
+pub struct OnEpoch<F>(pub F);
+
+impl<S: ?Sized, F: FnMut(&EpochReport, &S) + Send> TrainObserver<S> for OnEpoch<F> {
+    fn on_epoch(&mut self, report: &EpochReport, state: &S) -> Result<(), String> {
+        (self.0)(report, state);
+        Ok(())
+    }
+}

@@ -66,7 +66,7 @@ impl OptimizerConfig {
         InvalidSetting::require(
             self.learning_rate.is_finite() && self.learning_rate > 0.0,
             "learning_rate",
-            "must be a positive number",
+            "the learning rate must be a positive number",
         )?;
         let schedule_ok = match self.learning_rate_schedule {
             LearningRateSchedule::Constant => true,
@@ -83,14 +83,14 @@ impl OptimizerConfig {
         InvalidSetting::require(
             self.weight_decay.is_finite() && self.weight_decay >= 0.0,
             "weight_decay",
-            "must be a non-negative number",
+            "weight decay must be a non-negative number",
         )?;
         match self.method {
             OptimizerMethod::Sgd { momentum } => InvalidSetting::require(
                 (0.0..1.0).contains(&momentum.initial)
                     && (0.0..1.0).contains(&momentum.final_value),
                 "momentum",
-                "must be in [0, 1)",
+                "momentum must be in [0, 1)",
             ),
             OptimizerMethod::Adam {
                 beta1,

@@ -1,7 +1,7 @@
 //! The loop: epochs, shuffles, batches, optimizer steps, the divergence guard.
 
 use super::{
-    BatchContext, EpochReport, MinibatchModel, OptimizerConfig, TrainConfig, TrainError,
+    BatchContext, EpochReport, LoopConfig, MinibatchModel, OptimizerConfig, TrainError,
     TrainObserver, TrainSummary,
 };
 use crate::thread_pool;
@@ -9,8 +9,8 @@ use ebm_kernels::Parallelism;
 use ebm_kernels::rng::{shuffle, stream, streams};
 use std::time::Instant;
 
-/// Train `model` from epoch `*epochs_done` to `config.epochs`, counting finished epochs in
-/// `epochs_done` (so a checkpointed run resumes where it stopped).
+/// Train `model` from epoch [`MinibatchModel::epochs_done`] to `config.epochs`, counting
+/// finished epochs in the model (so a checkpointed run resumes where it stopped).
 ///
 /// After every epoch the divergence guard looks at the parameters
 /// ([`MinibatchModel::max_abs_parameter`] against `config.max_abs_parameter`) and at the
@@ -28,9 +28,8 @@ use std::time::Instant;
 /// See the [module documentation](super).
 pub fn train<M: MinibatchModel>(
     model: &mut M,
-    config: &TrainConfig,
+    config: &LoopConfig,
     optimizer: &OptimizerConfig,
-    epochs_done: &mut usize,
     observer: &mut dyn TrainObserver<M::Observed>,
 ) -> Result<TrainSummary, M::Error> {
     config.validate()?;
@@ -46,11 +45,11 @@ pub fn train<M: MinibatchModel>(
     let batch_size = config.batch_size.min(n);
     let mut order: Vec<usize> = (0..n).collect();
     let mut last_good = model.snapshot();
-    let mut last_good_epoch = *epochs_done;
+    let mut last_good_epoch = model.epochs_done();
     let (mut epochs_run, mut train_seconds) = (0usize, 0.0f64);
     let mut final_metrics = Vec::new();
-    while *epochs_done < config.epochs {
-        let epoch = *epochs_done;
+    while model.epochs_done() < config.epochs {
+        let epoch = model.epochs_done();
         let rates = optimizer.rates(epoch, config.epochs);
         for (i, o) in order.iter_mut().enumerate() {
             *o = i;
@@ -107,7 +106,7 @@ pub fn train<M: MinibatchModel>(
             }
             .into());
         }
-        *epochs_done = report_epoch;
+        model.set_epochs_done(report_epoch);
         model.update_snapshot(&mut last_good);
         last_good_epoch = report_epoch;
         epochs_run += 1;
@@ -150,14 +149,21 @@ mod tests {
         state: BlockState,
         batches: usize,
         explode_after: usize,
+        epochs_done: usize,
     }
 
     impl MinibatchModel for Toy {
         type Error = TrainError;
-        type Snapshot = (Vec<f32>, BlockState);
+        type Snapshot = (Vec<f32>, BlockState, usize);
         type Observed = [f32];
         fn n_examples(&self) -> usize {
             10
+        }
+        fn epochs_done(&self) -> usize {
+            self.epochs_done
+        }
+        fn set_epochs_done(&mut self, epochs: usize) {
+            self.epochs_done = epochs;
         }
         fn compute_gradient(
             &mut self,
@@ -185,11 +191,12 @@ mod tests {
             self.value[0].is_finite().then(|| self.value[0].abs())
         }
         fn snapshot(&self) -> Self::Snapshot {
-            (self.value.clone(), self.state.clone())
+            (self.value.clone(), self.state.clone(), self.epochs_done)
         }
         fn restore(&mut self, s: &Self::Snapshot) {
             self.value.clone_from(&s.0);
             self.state.clone_from(&s.1);
+            self.epochs_done = s.2;
         }
         fn observed(&self) -> &[f32] {
             &self.value
@@ -214,11 +221,12 @@ mod tests {
             state: BlockState::default(),
             batches: 0,
             explode_after: 4,
+            epochs_done: 0,
         };
-        let config = TrainConfig {
+        let config = LoopConfig {
             epochs: 5,
             batch_size: 5,
-            ..TrainConfig::default()
+            ..LoopConfig::default()
         };
         let optimizer = OptimizerConfig::sgd(
             0.5,
@@ -227,8 +235,7 @@ mod tests {
             0.0,
         );
         let mut recorder = Recorder(Vec::new());
-        let mut done = 0;
-        let err = train(&mut toy, &config, &optimizer, &mut done, &mut recorder).unwrap_err();
+        let err = train(&mut toy, &config, &optimizer, &mut recorder).unwrap_err();
         let TrainError::Diverged {
             epoch,
             last_good_epoch,
@@ -237,7 +244,7 @@ mod tests {
         else {
             panic!("{err}")
         };
-        assert_eq!((*epoch, *last_good_epoch, done), (3, 2, 2));
+        assert_eq!((*epoch, *last_good_epoch, toy.epochs_done), (3, 2, 2));
         assert_eq!(recorder.0.len(), 2);
         assert_eq!(
             toy.value[0], recorder.0[1].1,
@@ -246,8 +253,8 @@ mod tests {
         assert!(err.to_string().contains("restored to the end of epoch 2"));
         // Resuming from the restored state continues from epoch 3 with its momentum.
         toy.explode_after = usize::MAX;
-        train(&mut toy, &config, &optimizer, &mut done, &mut recorder).unwrap();
-        assert_eq!(done, 5);
+        train(&mut toy, &config, &optimizer, &mut recorder).unwrap();
+        assert_eq!(toy.epochs_done, 5);
     }
 
     #[test]
@@ -258,6 +265,7 @@ mod tests {
             state: BlockState::default(),
             batches: 0,
             explode_after: usize::MAX,
+            epochs_done: 0,
         };
         let optimizer = OptimizerConfig::sgd(
             25.0,
@@ -265,16 +273,15 @@ mod tests {
             MomentumSchedule::constant(0.0),
             0.0,
         );
-        let config = TrainConfig {
+        let config = LoopConfig {
             epochs: 3,
             batch_size: 5,
             max_abs_parameter: 15.0,
-            ..TrainConfig::default()
+            ..LoopConfig::default()
         };
-        let mut done = 0;
         // A summed gradient of 1 over 5 rows at rate 25: +5 a batch, +10 an epoch, so epoch 2
         // reaches 20 > 15.
-        let err = train(&mut toy, &config, &optimizer, &mut done, &mut NoObserver).unwrap_err();
+        let err = train(&mut toy, &config, &optimizer, &mut NoObserver).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -287,11 +294,11 @@ mod tests {
             "{err}"
         );
         assert_eq!(toy.value[0], 10.0);
-        let bad = TrainConfig {
+        let bad = LoopConfig {
             batch_size: 0,
             ..config
         };
-        let err = train(&mut toy, &bad, &optimizer, &mut done, &mut NoObserver).unwrap_err();
+        let err = train(&mut toy, &bad, &optimizer, &mut NoObserver).unwrap_err();
         assert!(matches!(err, TrainError::InvalidSetting(ref e) if e.setting == "batch_size"));
     }
 }

@@ -7,12 +7,13 @@
 //! sum out), so prediction needs no sampling and training can follow the exact gradient
 //! of `ln p(y | x)`. [`train`] does generative (CD-1), discriminative or hybrid training.
 
+mod gradient;
 mod train;
 
-pub use train::{ClassEpochReport, ClassTrainConfig, Objective, train_class_rbm};
+pub use train::{ClassTrainConfig, Objective, train_class_rbm};
 
 use crate::RbmError;
-use ebm_core::model_file::{self, ModelFileError};
+use ebm_core::ModelFile;
 use ebm_data::Dataset;
 use ebm_kernels::activation::{sigmoid_scalar, softplus_scalar};
 use ebm_kernels::gemm::gemm;
@@ -22,7 +23,6 @@ use ebm_kernels::vector::{add_assign, dot, softplus_shifted_sum};
 use ebm_kernels::{MatMut, MatRef, Parallelism};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 /// Model-file kind of a [`ClassRbm`].
 pub const CLASS_RBM_KIND: &str = "class-rbm";
@@ -248,39 +248,44 @@ impl ClassRbm {
         }
         out
     }
+}
 
-    /// Save atomically.
-    pub fn save(&self, path: &Path) -> Result<(), ModelFileError> {
-        model_file::save(
-            path,
-            CLASS_RBM_KIND,
-            &[
-                self.n_visible as u64,
-                self.n_hidden as u64,
-                self.n_classes as u64,
-            ],
-            self,
-        )
+/// The class RBM's model file: kind [`CLASS_RBM_KIND`], shapes
+/// `[n_visible, n_hidden, n_classes]`.
+impl ModelFile for ClassRbm {
+    const KIND: &'static str = CLASS_RBM_KIND;
+
+    fn shapes(&self) -> Vec<u64> {
+        vec![
+            self.n_visible as u64,
+            self.n_hidden as u64,
+            self.n_classes as u64,
+        ]
     }
 
-    /// Load, checking shapes.
-    pub fn load(path: &Path) -> Result<Self, ModelFileError> {
-        let (model, shapes): (ClassRbm, _) = model_file::load(path, CLASS_RBM_KIND)?;
-        let (v, h, c) = (model.n_visible, model.n_hidden, model.n_classes);
-        let ok = shapes == [v as u64, h as u64, c as u64]
-            && model.weights.len() == v * h
-            && model.class_weights.len() == c * h
-            && model.visible_bias.len() == v
-            && model.hidden_bias.len() == h
-            && model.class_bias.len() == c
+    fn parameters(&self) -> Vec<&[f32]> {
+        vec![
+            &self.weights,
+            &self.class_weights,
+            &self.visible_bias,
+            &self.hidden_bias,
+            &self.class_bias,
+        ]
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let (v, h, c) = (self.n_visible, self.n_hidden, self.n_classes);
+        let ok = self.weights.len() == v * h
+            && self.class_weights.len() == c * h
+            && self.visible_bias.len() == v
+            && self.hidden_bias.len() == h
+            && self.class_bias.len() == c
             && c >= 2;
-        if !ok {
-            return Err(ModelFileError::Invalid {
-                path: path.to_path_buf(),
-                message: "parameter arrays disagree with the header's shapes".into(),
-            });
+        if ok {
+            Ok(())
+        } else {
+            Err("parameter arrays disagree with the header's shapes".into())
         }
-        Ok(model)
     }
 }
 

@@ -3,23 +3,20 @@
 //! The discriminative gradient is the exact gradient of `ln p(y | x)`; the generative one
 //! is CD-1 on the joint `(x, y)`; hybrid training follows
 //! `∇ ln p(y | x) + alpha ∇ ln p(x, y)` (Larochelle & Bengio 2008). Every minibatch costs
-//! four to six GEMMs plus `batch x classes x hidden` softplus terms; rows are scored in
-//! parallel and all sums run in a fixed order, so results do not depend on the thread
-//! count.
+//! four to six GEMMs plus `batch x classes x hidden` softplus terms ([`super::gradient`]);
+//! the epochs run through the training core ([`ebm_core::train`]).
 
-use super::{ClassRbm, softplus};
+use super::ClassRbm;
+use super::gradient::{Batch, Blocks, batch_gradient};
 use crate::RbmError;
-use ebm_core::schedule::LearningRateSchedule;
+use ebm_core::InvalidSetting;
+use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
+use ebm_core::train::{
+    self, BatchContext, BlockState, GradientScale, LoopConfig, MinibatchModel, OptimizerConfig,
+    ParameterBlock, TrainObserver, max_abs,
+};
 use ebm_data::Dataset;
-use ebm_kernels::activation::{sigmoid_in_place, sigmoid_scalar};
-use ebm_kernels::gemm::gemm;
-use ebm_kernels::rng::{self, fill_u32, stream};
-use ebm_kernels::sampling::bernoulli;
-use ebm_kernels::update::momentum_step;
-use ebm_kernels::vector::softmax_in_place;
-use ebm_kernels::{MatMut, MatRef, Parallelism};
-use rayon::prelude::*;
-use std::time::Instant;
+use ebm_kernels::rng::{StreamRng, stream, streams};
 
 /// What training maximizes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,7 +34,7 @@ pub enum Objective {
 
 impl Objective {
     /// `(discriminative weight, generative weight)`.
-    fn weights(self) -> (f32, f32) {
+    pub(super) fn weights(self) -> (f32, f32) {
         match self {
             Self::Generative => (0.0, 1.0),
             Self::Discriminative => (1.0, 0.0),
@@ -63,8 +60,8 @@ pub struct ClassTrainConfig {
     pub learning_rate: f32,
     /// Learning-rate schedule.
     pub learning_rate_schedule: LearningRateSchedule,
-    /// Momentum.
-    pub momentum: f32,
+    /// Momentum over epochs.
+    pub momentum: MomentumSchedule,
     /// L2 weight decay of `W` and `U`.
     pub weight_decay: f32,
     /// Standard deviation of the initial weights.
@@ -73,6 +70,8 @@ pub struct ClassTrainConfig {
     pub seed: u64,
     /// Threads.
     pub threads: usize,
+    /// Divergence guard: stop when any |parameter| exceeds this.
+    pub max_abs_parameter: f32,
 }
 
 impl Default for ClassTrainConfig {
@@ -89,476 +88,272 @@ impl Default for ClassTrainConfig {
             learning_rate_schedule: LearningRateSchedule::Linear {
                 final_fraction: 0.0,
             },
-            momentum: 0.0,
+            momentum: MomentumSchedule::constant(0.0),
             weight_decay: 0.0,
             init_std: 0.05,
             seed: 1,
             threads: 1,
+            max_abs_parameter: 1e4,
         }
     }
 }
 
 impl ClassTrainConfig {
     /// Check every setting; the error names the field.
+    ///
+    /// # Errors
+    ///
+    /// [`RbmError::InvalidSetting`] naming the field that is out of range.
     pub fn validate(&self) -> Result<(), RbmError> {
-        let bad = |setting: &'static str, message: &str| {
-            Err(RbmError::InvalidConfig {
-                setting,
-                message: message.into(),
-            })
-        };
-        if self.n_hidden == 0 {
-            return bad("n_hidden", "must be at least 1");
+        let require = InvalidSetting::require;
+        require(self.n_hidden >= 1, "n_hidden", "must be at least 1")?;
+        require(self.n_classes >= 2, "n_classes", "must be at least 2")?;
+        require(self.epochs >= 1, "epochs", "must be at least 1")?;
+        if let Objective::Hybrid { generative_weight } = self.objective {
+            require(
+                generative_weight.is_finite() && generative_weight >= 0.0,
+                "objective",
+                "the generative weight must be non-negative",
+            )?;
         }
-        if self.n_classes < 2 {
-            return bad("n_classes", "must be at least 2");
-        }
-        if self.epochs == 0 {
-            return bad("epochs", "must be at least 1");
-        }
-        if self.batch_size == 0 {
-            return bad("batch_size", "must be at least 1");
-        }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad("learning_rate", "must be a positive number");
-        }
-        if !(0.0..1.0).contains(&self.momentum) {
-            return bad("momentum", "must be in [0, 1)");
-        }
-        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return bad("weight_decay", "must be a non-negative number");
-        }
-        if let Objective::Hybrid { generative_weight } = self.objective
-            && !(generative_weight.is_finite() && generative_weight >= 0.0)
-        {
-            return bad("objective", "the generative weight must be non-negative");
-        }
-        if self.threads == 0 {
-            return bad("threads", "must be at least 1");
-        }
+        require(
+            self.init_std.is_finite() && self.init_std >= 0.0,
+            "init_std",
+            "must be a non-negative number",
+        )?;
+        self.optimizer().validate()?;
+        self.loop_config().validate()?;
         Ok(())
     }
-}
 
-/// What one epoch did.
-#[derive(Clone, Debug)]
-pub struct ClassEpochReport {
-    /// 1-based epoch.
-    pub epoch: usize,
-    /// Total epochs.
-    pub epochs: usize,
-    /// Error rate on the training batches as they were seen (before each update).
-    pub train_error: f64,
-    /// Wall time of the epoch.
-    pub seconds: f64,
-    /// Learning rate used.
-    pub learning_rate: f32,
-}
+    /// The optimizer: SGD with the momentum schedule, weight decay on `W` and `U`.
+    pub fn optimizer(&self) -> OptimizerConfig {
+        OptimizerConfig::sgd(
+            self.learning_rate,
+            self.learning_rate_schedule,
+            self.momentum,
+            self.weight_decay,
+        )
+    }
 
-/// Scratch buffers of one minibatch.
-struct Batch {
-    inputs: Vec<f32>,
-    labels: Vec<u8>,
-    hidden_input: Vec<f32>,
-    /// `sigmoid(A_n + U_y)` for every row and class, `rows x classes x hidden`.
-    class_sigmoids: Vec<f32>,
-    class_probs: Vec<f32>,
-    /// `lambda G + alpha P0`, multiplied by the inputs for the `W` gradient.
-    hidden_signal: Vec<f32>,
-    positive_hidden: Vec<f32>,
-    hidden_states: Vec<f32>,
-    reconstruction: Vec<f32>,
-    recon_class_probs: Vec<f32>,
-    negative_hidden: Vec<f32>,
-    bits: Vec<u32>,
-}
-
-/// Velocities and gradients of every parameter block.
-struct Blocks {
-    weights: Vec<f32>,
-    class_weights: Vec<f32>,
-    visible_bias: Vec<f32>,
-    hidden_bias: Vec<f32>,
-    class_bias: Vec<f32>,
-}
-
-impl Blocks {
-    fn zeros_like(m: &ClassRbm) -> Self {
-        Self {
-            weights: vec![0.0; m.weights.len()],
-            class_weights: vec![0.0; m.class_weights.len()],
-            visible_bias: vec![0.0; m.visible_bias.len()],
-            hidden_bias: vec![0.0; m.hidden_bias.len()],
-            class_bias: vec![0.0; m.class_bias.len()],
+    /// The training loop's settings.
+    pub fn loop_config(&self) -> LoopConfig {
+        LoopConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            seed: self.seed,
+            threads: self.threads,
+            full_batches_only: false,
+            max_abs_parameter: self.max_abs_parameter,
         }
     }
 }
 
-/// Train a new [`ClassRbm`] on the labelled `data`; `on_epoch` sees each epoch's report
-/// and the model as it stands.
+/// A class RBM with its labelled data and buffers, as the training loop drives it.
+struct ClassTrainer<'a> {
+    config: &'a ClassTrainConfig,
+    data: &'a Dataset,
+    labels: &'a [u8],
+    state: ClassState,
+    batch: Batch,
+    grads: Blocks,
+    /// Training examples misclassified in this epoch (before each update).
+    wrong: usize,
+}
+
+/// What training changes (and a divergence restores).
+#[derive(Clone)]
+struct ClassState {
+    model: ClassRbm,
+    /// Optimizer state of `W`, `U`, `b`, `c` and `d`.
+    optimizer: [BlockState; 5],
+    epochs_done: usize,
+}
+
+impl MinibatchModel for ClassTrainer<'_> {
+    type Error = RbmError;
+    type Snapshot = ClassState;
+    type Observed = ClassRbm;
+
+    fn n_examples(&self) -> usize {
+        self.data.n_examples
+    }
+
+    fn epochs_done(&self) -> usize {
+        self.state.epochs_done
+    }
+
+    fn set_epochs_done(&mut self, epochs: usize) {
+        self.state.epochs_done = epochs;
+    }
+
+    fn compute_gradient(
+        &mut self,
+        rows: &[usize],
+        rng: &mut StreamRng,
+        context: &BatchContext,
+    ) -> Result<GradientScale, RbmError> {
+        let v = self.data.n_features;
+        for (k, &row) in rows.iter().enumerate() {
+            self.batch.inputs[k * v..(k + 1) * v].copy_from_slice(self.data.row(row));
+            self.batch.labels[k] = self.labels[row];
+        }
+        self.wrong += batch_gradient(
+            &self.state.model,
+            &mut self.batch,
+            rows.len(),
+            self.config,
+            rng,
+            &mut self.grads,
+            context.par,
+        );
+        Ok(GradientScale::Sum { rows: rows.len() })
+    }
+
+    fn visit_blocks(&mut self, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
+        let (m, g) = (&mut self.state.model, &self.grads);
+        let [w, u, b, c, d] = &mut self.state.optimizer;
+        for (parameters, gradient, state, decays) in [
+            (&mut m.weights, &g.weights, w, true),
+            (&mut m.class_weights, &g.class_weights, u, true),
+            (&mut m.visible_bias, &g.visible_bias, b, false),
+            (&mut m.hidden_bias, &g.hidden_bias, c, false),
+            (&mut m.class_bias, &g.class_bias, d, false),
+        ] {
+            visit(ParameterBlock {
+                parameters,
+                gradient,
+                state,
+                decays,
+            });
+        }
+    }
+
+    fn max_abs_parameter(&self) -> Option<f32> {
+        let m = &self.state.model;
+        max_abs(
+            [
+                &m.weights,
+                &m.class_weights,
+                &m.visible_bias,
+                &m.hidden_bias,
+                &m.class_bias,
+            ]
+            .map(|b| &b[..]),
+        )
+    }
+
+    fn end_epoch(&mut self, _: &BatchContext) -> Result<Vec<(&'static str, f64)>, RbmError> {
+        let error = self.wrong as f64 / self.data.n_examples as f64;
+        self.wrong = 0;
+        Ok(vec![("train_error", error)])
+    }
+
+    fn snapshot(&self) -> ClassState {
+        self.state.clone()
+    }
+
+    fn restore(&mut self, snapshot: &ClassState) {
+        self.state.clone_from(snapshot);
+    }
+
+    fn update_snapshot(&self, snapshot: &mut ClassState) {
+        snapshot.clone_from(&self.state);
+    }
+
+    fn observed(&self) -> &ClassRbm {
+        &self.state.model
+    }
+}
+
+/// Train a new [`ClassRbm`] on the labelled `data`; the observer sees each epoch's report
+/// (metric `train_error`: the error rate on the training batches as they were seen, before
+/// each update) and the model as it stands.
+///
+/// # Errors
+///
+/// [`RbmError::InvalidSetting`] for a bad setting, [`RbmError::DataMismatch`] when the
+/// data have no labels or a label is out of range, [`RbmError::Train`] when training
+/// diverged (the error says which epoch's state it restored) or the observer stopped it.
+///
+/// # Examples
+///
+/// ```
+/// use ebm_core::train::NoObserver;
+/// use ebm_rbm::class_rbm::{ClassTrainConfig, train_class_rbm};
+/// let data = ebm_data::Dataset {
+///     features: vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0],
+///     n_examples: 4, n_features: 2, image_shape: None, labels: Some(vec![0, 1, 0, 1]),
+/// };
+/// let config = ClassTrainConfig { n_hidden: 4, n_classes: 2, epochs: 50, batch_size: 2,
+///                                 ..ClassTrainConfig::default() };
+/// let model = train_class_rbm(&config, &data, &mut NoObserver)?;
+/// assert_eq!(model.error_rate(&data, ebm_kernels::Parallelism::Sequential)?, 0.0);
+/// # Ok::<(), ebm_rbm::RbmError>(())
+/// ```
 pub fn train_class_rbm(
     config: &ClassTrainConfig,
     data: &Dataset,
-    on_epoch: &mut dyn FnMut(&ClassEpochReport, &ClassRbm),
+    observer: &mut dyn TrainObserver<ClassRbm>,
 ) -> Result<ClassRbm, RbmError> {
-    config.validate()?;
-    let labels = data
-        .labels
-        .as_ref()
-        .ok_or_else(|| RbmError::DataMismatch("training data has no labels".into()))?;
-    if let Some(&bad) = labels.iter().find(|&&l| l as usize >= config.n_classes) {
-        return Err(RbmError::DataMismatch(format!(
-            "label {bad} is not below the {} classes",
-            config.n_classes
-        )));
-    }
-    if data.n_examples == 0 {
-        return Err(RbmError::DataMismatch("no training examples".into()));
-    }
-    let pool = crate::pool::thread_pool(config.threads)?;
-    let par = Parallelism::with_threads(config.threads);
-    let (v, h, c) = (data.n_features, config.n_hidden, config.n_classes);
-    let mut model = ClassRbm::initialize(
-        v,
-        h,
-        c,
-        config.init_std,
-        &mut stream(config.seed, u64::MAX, 0),
-    );
-    let mut velocity = Blocks::zeros_like(&model);
-    let mut grads = Blocks::zeros_like(&model);
-    let b = config.batch_size.min(data.n_examples);
-    let mut batch = Batch {
-        inputs: vec![0.0; b * v],
-        labels: vec![0; b],
-        hidden_input: vec![0.0; b * h],
-        class_sigmoids: vec![0.0; b * c * h],
-        class_probs: vec![0.0; b * c],
-        hidden_signal: vec![0.0; b * h],
-        positive_hidden: vec![0.0; b * h],
-        hidden_states: vec![0.0; b * h],
-        reconstruction: vec![0.0; b * v],
-        recon_class_probs: vec![0.0; b * c],
-        negative_hidden: vec![0.0; b * h],
-        bits: vec![0; b * h],
-    };
-    let mut order: Vec<usize> = (0..data.n_examples).collect();
-    for epoch in 0..config.epochs {
-        let start = Instant::now();
-        order.sort_unstable();
-        rng::shuffle(&mut stream(config.seed, epoch as u64, u64::MAX), &mut order);
-        let learning_rate =
-            config
-                .learning_rate_schedule
-                .rate(config.learning_rate, epoch, config.epochs);
-        let mut wrong = 0usize;
-        for (batch_index, rows) in order.chunks(b).enumerate() {
-            let n = rows.len();
-            for (k, &row) in rows.iter().enumerate() {
-                batch.inputs[k * v..(k + 1) * v].copy_from_slice(data.row(row));
-                batch.labels[k] = labels[row];
-            }
-            let seed = (config.seed, epoch as u64, batch_index as u64);
-            wrong += pool
-                .install(|| batch_gradient(&model, &mut batch, n, config, seed, &mut grads, par));
-            pool.install(|| {
-                apply(
-                    &mut model,
-                    &mut velocity,
-                    &grads,
-                    learning_rate / n as f32,
-                    config,
-                    n,
-                    par,
-                )
-            });
+    let mut trainer = ClassTrainer::new(config, data)?;
+    train::train(
+        &mut trainer,
+        &config.loop_config(),
+        &config.optimizer(),
+        observer,
+    )?;
+    Ok(trainer.state.model)
+}
+
+impl<'a> ClassTrainer<'a> {
+    /// A fresh model for the labelled `data`, with its buffers.
+    fn new(config: &'a ClassTrainConfig, data: &'a Dataset) -> Result<Self, RbmError> {
+        config.validate()?;
+        let labels = data
+            .labels
+            .as_ref()
+            .ok_or_else(|| RbmError::DataMismatch("training data has no labels".into()))?;
+        if let Some(&bad) = labels.iter().find(|&&l| l as usize >= config.n_classes) {
+            return Err(RbmError::DataMismatch(format!(
+                "label {bad} is not below the {} classes",
+                config.n_classes
+            )));
         }
-        if model.weights.iter().any(|w| !w.is_finite()) {
-            return Err(RbmError::Diverged {
-                epoch: epoch + 1,
-                reason: "non-finite weights".into(),
-                last_good_epoch: epoch,
-            });
+        if data.n_examples == 0 {
+            return Err(RbmError::DataMismatch("no training examples".into()));
         }
-        on_epoch(
-            &ClassEpochReport {
-                epoch: epoch + 1,
-                epochs: config.epochs,
-                train_error: wrong as f64 / data.n_examples as f64,
-                seconds: start.elapsed().as_secs_f64(),
-                learning_rate,
+        let (v, h, c) = (data.n_features, config.n_hidden, config.n_classes);
+        let model = ClassRbm::initialize(
+            v,
+            h,
+            c,
+            config.init_std,
+            &mut stream(config.seed, streams::INITIALIZATION, 0),
+        );
+        Ok(Self {
+            config,
+            data,
+            labels,
+            batch: Batch::new(config.batch_size.min(data.n_examples), v, h, c),
+            grads: Blocks::zeros_like(&model),
+            state: ClassState {
+                model,
+                optimizer: Default::default(),
+                epochs_done: 0,
             },
-            &model,
-        );
-    }
-    Ok(model)
-}
-
-/// Fill `grads` with the minibatch's gradient (sums over its `n` rows); returns how many
-/// rows the model misclassified before the update.
-fn batch_gradient(
-    m: &ClassRbm,
-    batch: &mut Batch,
-    n: usize,
-    config: &ClassTrainConfig,
-    (seed, epoch, batch_index): (u64, u64, u64),
-    grads: &mut Blocks,
-    par: Parallelism,
-) -> usize {
-    let (v, h, c) = (m.n_visible, m.n_hidden, m.n_classes);
-    let (discriminative, generative) = config.objective.weights();
-    let inputs = &batch.inputs[..n * v];
-    let labels = &batch.labels[..n];
-    m.hidden_inputs(inputs, &mut batch.hidden_input[..n * h], par);
-
-    // Per row: sigmoid(A + U_y) and p(y | x) for every class; the discriminative hidden
-    // signal G = sigma_true - sum_y p_y sigma_y plus alpha times the positive phase.
-    let wrong: usize = batch.hidden_input[..n * h]
-        .par_chunks(h)
-        .zip(batch.class_sigmoids[..n * c * h].par_chunks_mut(c * h))
-        .zip(batch.class_probs[..n * c].par_chunks_mut(c))
-        .zip(batch.hidden_signal[..n * h].par_chunks_mut(h))
-        .zip(batch.positive_hidden[..n * h].par_chunks_mut(h))
-        .zip(labels.par_iter())
-        .map(|(((((a, sig), probs), signal), positive), &label)| {
-            for (y, (s, p)) in sig.chunks_exact_mut(h).zip(probs.iter_mut()).enumerate() {
-                let u = &m.class_weights[y * h..(y + 1) * h];
-                let mut total = m.class_bias[y];
-                for ((sj, &aj), &uj) in s.iter_mut().zip(a).zip(u) {
-                    let o = aj + uj;
-                    total += softplus(o);
-                    *sj = sigmoid_scalar(o);
-                }
-                *p = total;
-            }
-            let predicted = probs
-                .iter()
-                .enumerate()
-                .fold((0, f32::NEG_INFINITY), |best, (y, &s)| {
-                    if s > best.1 { (y, s) } else { best }
-                })
-                .0;
-            softmax_in_place(probs);
-            let label = label as usize;
-            positive.copy_from_slice(&sig[label * h..(label + 1) * h]);
-            for (j, g) in signal.iter_mut().enumerate() {
-                let expected: f32 = (0..c).map(|y| probs[y] * sig[y * h + j]).sum();
-                *g = discriminative * (positive[j] - expected) + generative * positive[j];
-            }
-            (predicted != label) as usize
+            wrong: 0,
         })
-        .sum();
-
-    // Discriminative parts of the class weights and biases, and the hidden biases.
-    grads.class_bias.fill(0.0);
-    grads.hidden_bias.fill(0.0);
-    grads.visible_bias.fill(0.0);
-    grads
-        .class_weights
-        .par_chunks_mut(h)
-        .enumerate()
-        .for_each(|(y, du)| {
-            du.fill(0.0);
-            if discriminative > 0.0 {
-                for (k, &label) in labels.iter().enumerate() {
-                    let target = (label as usize == y) as u8 as f32;
-                    let coefficient = discriminative * (target - batch.class_probs[k * c + y]);
-                    let sig = &batch.class_sigmoids[(k * c + y) * h..(k * c + y + 1) * h];
-                    for (d, &s) in du.iter_mut().zip(sig) {
-                        *d += coefficient * s;
-                    }
-                }
-            }
-        });
-    for (k, &label) in labels.iter().enumerate() {
-        let probs = &batch.class_probs[k * c..(k + 1) * c];
-        for (y, (g, &p)) in grads.class_bias.iter_mut().zip(probs).enumerate() {
-            let target = (label as usize == y) as u8 as f32;
-            *g += discriminative * (target - p);
-        }
-        let signal = &batch.hidden_signal[k * h..(k + 1) * h];
-        let positive = &batch.positive_hidden[k * h..(k + 1) * h];
-        // The W signal includes alpha * P0; the hidden bias's generative part is added
-        // with the negative phase below.
-        for ((g, &s), &p) in grads.hidden_bias.iter_mut().zip(signal).zip(positive) {
-            *g += s - generative * p;
-        }
     }
-    // dW = X^T (lambda G + alpha P0) (- alpha X1^T P1 below).
-    gemm(
-        0.0,
-        &mut MatMut::from_row_major(&mut grads.weights, v, h),
-        1.0,
-        MatRef::from_row_major(inputs, n, v).t(),
-        MatRef::from_row_major(&batch.hidden_signal[..n * h], n, h),
-        par,
-    );
-    if generative > 0.0 {
-        generative_phase(
-            m,
-            batch,
-            n,
-            generative,
-            (seed, epoch, batch_index),
-            grads,
-            par,
-        );
-    }
-    wrong
-}
-
-/// CD-1 on the joint `(x, y)`, weighted by `alpha`, added into `grads` (the positive
-/// `W` term is already in).
-fn generative_phase(
-    m: &ClassRbm,
-    batch: &mut Batch,
-    n: usize,
-    alpha: f32,
-    (seed, epoch, batch_index): (u64, u64, u64),
-    grads: &mut Blocks,
-    par: Parallelism,
-) {
-    let (v, h, c) = (m.n_visible, m.n_hidden, m.n_classes);
-    fill_u32(
-        &mut stream(seed, epoch, batch_index),
-        &mut batch.bits[..n * h],
-    );
-    bernoulli(
-        &batch.positive_hidden[..n * h],
-        &batch.bits[..n * h],
-        &mut batch.hidden_states[..n * h],
-    );
-    // X1 = sigmoid(b + H0 W^T).
-    let recon = &mut batch.reconstruction[..n * v];
-    for row in recon.chunks_exact_mut(v) {
-        row.copy_from_slice(&m.visible_bias);
-    }
-    gemm(
-        1.0,
-        &mut MatMut::from_row_major(recon, n, v),
-        1.0,
-        MatRef::from_row_major(&batch.hidden_states[..n * h], n, h),
-        MatRef::from_row_major(&m.weights, v, h).t(),
-        par,
-    );
-    sigmoid_in_place(recon);
-    // Y1 = softmax(d + U H0), then P1 = sigmoid(c + X1 W + sum_y Y1_y U_y).
-    for k in 0..n {
-        let states = &batch.hidden_states[k * h..(k + 1) * h];
-        let probs = &mut batch.recon_class_probs[k * c..(k + 1) * c];
-        for (y, p) in probs.iter_mut().enumerate() {
-            let u = &m.class_weights[y * h..(y + 1) * h];
-            *p = m.class_bias[y] + u.iter().zip(states).map(|(a, b)| a * b).sum::<f32>();
-        }
-        softmax_in_place(probs);
-    }
-    m.hidden_inputs(recon, &mut batch.negative_hidden[..n * h], par);
-    for k in 0..n {
-        let negative = &mut batch.negative_hidden[k * h..(k + 1) * h];
-        for y in 0..c {
-            let q = batch.recon_class_probs[k * c + y];
-            let u = &m.class_weights[y * h..(y + 1) * h];
-            for (a, &uj) in negative.iter_mut().zip(u) {
-                *a += q * uj;
-            }
-        }
-        sigmoid_in_place(negative);
-    }
-    gemm(
-        1.0,
-        &mut MatMut::from_row_major(&mut grads.weights, v, h),
-        -alpha,
-        MatRef::from_row_major(recon, n, v).t(),
-        MatRef::from_row_major(&batch.negative_hidden[..n * h], n, h),
-        par,
-    );
-    for k in 0..n {
-        let x0 = &batch.inputs[k * v..(k + 1) * v];
-        let x1 = &batch.reconstruction[k * v..(k + 1) * v];
-        for ((g, &a), &b) in grads.visible_bias.iter_mut().zip(x0).zip(x1) {
-            *g += alpha * (a - b);
-        }
-        let p0 = &batch.positive_hidden[k * h..(k + 1) * h];
-        let p1 = &batch.negative_hidden[k * h..(k + 1) * h];
-        for ((g, &a), &b) in grads.hidden_bias.iter_mut().zip(p0).zip(p1) {
-            *g += alpha * (a - b);
-        }
-        let label = batch.labels[k] as usize;
-        for y in 0..c {
-            let q = batch.recon_class_probs[k * c + y];
-            let target = (y == label) as u8 as f32;
-            grads.class_bias[y] += alpha * (target - q);
-            let du = &mut grads.class_weights[y * h..(y + 1) * h];
-            for ((d, &a), &b) in du.iter_mut().zip(p0).zip(p1) {
-                *d += alpha * (target * a - q * b);
-            }
-        }
-    }
-}
-
-/// One momentum step of every block (`lr` already divided by the batch size, so the decay
-/// is multiplied by it).
-fn apply(
-    m: &mut ClassRbm,
-    velocity: &mut Blocks,
-    grads: &Blocks,
-    lr: f32,
-    config: &ClassTrainConfig,
-    n: usize,
-    par: Parallelism,
-) {
-    let decay = config.weight_decay * n as f32;
-    let mu = config.momentum;
-    momentum_step(
-        &mut m.weights,
-        &mut velocity.weights,
-        &grads.weights,
-        lr,
-        mu,
-        decay,
-        par,
-    );
-    momentum_step(
-        &mut m.class_weights,
-        &mut velocity.class_weights,
-        &grads.class_weights,
-        lr,
-        mu,
-        decay,
-        par,
-    );
-    momentum_step(
-        &mut m.visible_bias,
-        &mut velocity.visible_bias,
-        &grads.visible_bias,
-        lr,
-        mu,
-        0.0,
-        par,
-    );
-    momentum_step(
-        &mut m.hidden_bias,
-        &mut velocity.hidden_bias,
-        &grads.hidden_bias,
-        lr,
-        mu,
-        0.0,
-        par,
-    );
-    momentum_step(
-        &mut m.class_bias,
-        &mut velocity.class_bias,
-        &grads.class_bias,
-        lr,
-        mu,
-        0.0,
-        par,
-    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::class_rbm::gradient::{Batch, Blocks, batch_gradient};
+    use ebm_core::train::{EpochReport, NoObserver, OnEpoch};
+    use ebm_kernels::Parallelism;
+    use ebm_kernels::rng;
 
     /// Two linearly separable classes of 6-pixel patterns: every objective learns them.
     #[test]
@@ -604,8 +399,14 @@ mod tests {
                 ..ClassTrainConfig::default()
             };
             let mut reports = Vec::new();
-            let model =
-                train_class_rbm(&config, &data, &mut |r, _| reports.push(r.train_error)).unwrap();
+            let model = train_class_rbm(
+                &config,
+                &data,
+                &mut OnEpoch(|r: &EpochReport, _: &ClassRbm| {
+                    reports.push(r.metric("train_error").unwrap())
+                }),
+            )
+            .unwrap();
             let error = model.error_rate(&data, Parallelism::Sequential).unwrap();
             assert!(error < 0.05, "{objective:?}: error {error}");
             assert_eq!(reports.len(), 30);
@@ -616,7 +417,7 @@ mod tests {
                     ..config
                 },
                 &data,
-                &mut |_, _| {},
+                &mut NoObserver,
             )
             .unwrap();
             assert_eq!(two, model, "{objective:?}");
@@ -677,7 +478,7 @@ mod tests {
             &mut batch,
             3,
             &config,
-            (1, 0, 0),
+            &mut stream(1, 0, 0),
             &mut grads,
             Parallelism::Sequential,
         );
@@ -698,5 +499,94 @@ mod tests {
         check(&|m| &mut m.class_weights[6], grads.class_weights[6]);
         check(&|m| &mut m.hidden_bias[2], grads.hidden_bias[2]);
         check(&|m| &mut m.class_bias[1], grads.class_bias[1]);
+    }
+
+    /// When the parameters pass the guard's bound in some epoch, the trainer's whole state
+    /// comes back as it was after the last good epoch.
+    #[test]
+    fn divergence_restores_the_last_good_epoch() {
+        let mut r = stream(4, 0, 0);
+        let features: Vec<f32> = (0..600)
+            .map(|_| (rng::uniform_f64(&mut r) < 0.5) as u8 as f32)
+            .collect();
+        let labels: Vec<u8> = (0..100).map(|i| (i % 3) as u8).collect();
+        let data = Dataset {
+            features,
+            n_examples: 100,
+            n_features: 6,
+            image_shape: None,
+            labels: Some(labels),
+        };
+        for objective in [Objective::Discriminative, Objective::Generative] {
+            let config = ClassTrainConfig {
+                n_hidden: 8,
+                n_classes: 3,
+                objective,
+                epochs: 300,
+                batch_size: 10,
+                learning_rate: 0.5,
+                learning_rate_schedule: LearningRateSchedule::Constant,
+                momentum: MomentumSchedule::constant(0.5),
+                ..ClassTrainConfig::default()
+            };
+            // A free run shows how the largest parameter grows; a bound between its
+            // value after epoch 1 and its peak is crossed in a later epoch.
+            let mut free = ClassTrainer::new(&config, &data).unwrap();
+            let mut largest: Vec<f32> = Vec::new();
+            train::train(
+                &mut free,
+                &LoopConfig {
+                    epochs: 20,
+                    max_abs_parameter: f32::MAX,
+                    ..config.loop_config()
+                },
+                &config.optimizer(),
+                &mut OnEpoch(|_: &EpochReport, m: &ClassRbm| {
+                    largest.push(
+                        max_abs(
+                            [
+                                &m.weights,
+                                &m.class_weights,
+                                &m.visible_bias,
+                                &m.hidden_bias,
+                                &m.class_bias,
+                            ]
+                            .map(|b| &b[..]),
+                        )
+                        .unwrap(),
+                    )
+                }),
+            )
+            .unwrap();
+            let peak = largest.iter().copied().fold(0.0, f32::max);
+            assert!(
+                peak > largest[0],
+                "{objective:?}: parameters do not grow: {largest:?}"
+            );
+            let config = ClassTrainConfig {
+                max_abs_parameter: 0.5 * (largest[0] + peak),
+                epochs: 20,
+                ..config
+            };
+            let mut trainer = ClassTrainer::new(&config, &data).unwrap();
+            let mut kept: Vec<ClassRbm> = Vec::new();
+            let err = train::train(
+                &mut trainer,
+                &config.loop_config(),
+                &config.optimizer(),
+                &mut OnEpoch(|_: &EpochReport, m: &ClassRbm| kept.push(m.clone())),
+            )
+            .unwrap_err();
+            let RbmError::Train(ebm_core::train::TrainError::Diverged {
+                last_good_epoch, ..
+            }) = err
+            else {
+                panic!("{objective:?}: {err}")
+            };
+            assert!(last_good_epoch >= 1, "{objective:?} diverged at once");
+            assert_eq!(kept.len(), last_good_epoch);
+            assert_eq!(&trainer.state.model, kept.last().unwrap(), "{objective:?}");
+            assert_eq!(trainer.state.epochs_done, last_good_epoch);
+        }
     }
 }

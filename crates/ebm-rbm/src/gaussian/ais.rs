@@ -5,6 +5,7 @@
 use super::GaussianRbm;
 use crate::RbmError;
 use crate::metrics::AisEstimate;
+use ebm_core::InvalidSetting;
 use ebm_kernels::activation::softplus_f64;
 use ebm_kernels::rng::{normal_f64, stream, uniform_f64};
 use rayon::prelude::*;
@@ -19,10 +20,10 @@ pub fn gaussian_ais_log_partition(
     seed: u64,
 ) -> Result<AisEstimate, RbmError> {
     if runs < 2 || betas < 2 {
-        return Err(RbmError::InvalidConfig {
-            setting: "runs",
-            message: "AIS needs at least 2 runs and 2 temperatures".into(),
-        });
+        return Err(RbmError::from(InvalidSetting::new(
+            "runs",
+            "AIS needs at least 2 runs and 2 temperatures",
+        )));
     }
     let (nv, nh) = (model.n_visible(), model.n_hidden());
     let sigma = model.visible_std();

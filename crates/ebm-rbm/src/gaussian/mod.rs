@@ -8,19 +8,19 @@
 //! applies them itself ([`GaussianRbm::standardize`]).
 
 mod ais;
+mod gradient;
 mod train;
 
 pub use ais::gaussian_ais_log_partition;
 pub use train::{GaussianMethod, GaussianTrainConfig, gaussian_heldout_errors, train_gaussian_rbm};
 
 use crate::RbmError;
+use ebm_core::ModelFile;
 use ebm_core::continuous::ContinuousEnergy;
-use ebm_core::model_file::{self, ModelFileError};
 use ebm_data::Dataset;
 use ebm_kernels::activation::{sigmoid_scalar, softplus_f64};
 use ebm_kernels::rng::{StreamRng, normal_f64};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 /// Model-file kind of a [`GaussianRbm`].
 pub const GAUSSIAN_RBM_KIND: &str = "gaussian-rbm";
@@ -247,35 +247,41 @@ impl GaussianRbm {
         }
         out
     }
+}
 
-    /// Save atomically.
-    pub fn save(&self, path: &Path) -> Result<(), ModelFileError> {
-        model_file::save(
-            path,
-            GAUSSIAN_RBM_KIND,
-            &[self.n_visible as u64, self.n_hidden as u64],
-            self,
-        )
+/// The Gaussian RBM's model file: kind [`GAUSSIAN_RBM_KIND`], shapes
+/// `[n_visible, n_hidden]`.
+impl ModelFile for GaussianRbm {
+    const KIND: &'static str = GAUSSIAN_RBM_KIND;
+
+    fn shapes(&self) -> Vec<u64> {
+        vec![self.n_visible as u64, self.n_hidden as u64]
     }
 
-    /// Load, checking shapes.
-    pub fn load(path: &Path) -> Result<Self, ModelFileError> {
-        let (m, shapes): (GaussianRbm, _) = model_file::load(path, GAUSSIAN_RBM_KIND)?;
-        let (v, h) = (m.n_visible, m.n_hidden);
-        let ok = shapes == [v as u64, h as u64]
-            && m.weights.len() == v * h
-            && m.visible_bias.len() == v
-            && m.hidden_bias.len() == h
-            && m.log_variance.len() == v
-            && m.feature_mean.len() == v
-            && m.feature_std.len() == v;
-        if !ok {
-            return Err(ModelFileError::Invalid {
-                path: path.to_path_buf(),
-                message: "parameter arrays disagree with the header's shapes".into(),
-            });
+    fn parameters(&self) -> Vec<&[f32]> {
+        vec![
+            &self.weights,
+            &self.visible_bias,
+            &self.hidden_bias,
+            &self.log_variance,
+            &self.feature_mean,
+            &self.feature_std,
+        ]
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let (v, h) = (self.n_visible, self.n_hidden);
+        let ok = self.weights.len() == v * h
+            && self.visible_bias.len() == v
+            && self.hidden_bias.len() == h
+            && self.log_variance.len() == v
+            && self.feature_mean.len() == v
+            && self.feature_std.len() == v;
+        if ok {
+            Ok(())
+        } else {
+            Err("parameter arrays disagree with the header's shapes".into())
         }
-        Ok(m)
     }
 }
 

@@ -9,13 +9,14 @@
 use super::check_features;
 use crate::products::{hidden_input, visible_input_no_bias};
 use crate::{BinaryRbm, RbmError};
+use ebm_core::InvalidSetting;
 use ebm_data::Dataset;
 use ebm_kernels::Parallelism;
 use ebm_kernels::activation::{
     scale_bias_sigmoid_rows, scaled_sigmoid_in_place, sigmoid_scalar, softplus_difference_parts,
     softplus_f64,
 };
-use ebm_kernels::rng::{fill_u32, stream};
+use ebm_kernels::rng::{fill_u32, stream, streams};
 use ebm_kernels::sampling::bernoulli;
 use ebm_kernels::sparse::ActiveIndex;
 
@@ -98,18 +99,18 @@ fn validate(model: &BinaryRbm, base: &[f32], config: &AisConfig) -> Result<(), R
         )));
     }
     if config.runs < 2 {
-        return Err(RbmError::InvalidConfig {
-            setting: "runs",
-            message: "AIS needs at least 2 runs".into(),
-        });
+        return Err(RbmError::from(InvalidSetting::new(
+            "runs",
+            "AIS needs at least 2 runs",
+        )));
     }
     let b = &config.betas;
     let increasing = b.windows(2).all(|w| w[1] > w[0]);
     if b.len() < 2 || b[0] != 0.0 || *b.last().expect("non-empty") != 1.0 || !increasing {
-        return Err(RbmError::InvalidConfig {
-            setting: "betas",
-            message: "AIS betas must increase strictly from 0 to 1".into(),
-        });
+        return Err(RbmError::from(InvalidSetting::new(
+            "betas",
+            "AIS betas must increase strictly from 0 to 1",
+        )));
     }
     Ok(())
 }
@@ -131,7 +132,7 @@ pub fn ais_log_partition(
         .zip(base)
         .map(|(&bi, &ai)| bi as f64 - ai as f64)
         .collect();
-    let mut rng = stream(config.seed, u64::MAX - 5, 0);
+    let mut rng = stream(config.seed, streams::AIS, 0);
     let mut bits = vec![0u32; runs * nv.max(nh)];
 
     // v ~ p_A

@@ -1,20 +1,24 @@
 //! Training binary RBMs by contrastive divergence (CD-k) and persistent CD (PCD).
 //!
 //! [`TrainConfig`] holds the settings, [`TrainState`] everything that changes during
-//! training (model, velocities, persistent chains, epochs done) so training can be
-//! checkpointed and resumed, and [`train`] runs epochs with an observer for progress.
+//! training (model, optimizer state, persistent chains, epochs done) so training can be
+//! checkpointed and resumed, and [`train`] runs the epochs through the training core of
+//! ebm-core ([`ebm_core::train`]) with an observer for progress.
 
-mod epoch;
 mod step;
+mod trainer;
 
-pub use epoch::{EpochReport, NoObserver, TrainObserver, TrainSummary, train};
+pub use ebm_core::train::{EpochReport, NoObserver, TrainObserver, TrainSummary};
+pub use trainer::train;
 
 use crate::{BinaryRbm, RbmError};
-use ebm_core::model_file;
+use ebm_core::InvalidSetting;
+use ebm_core::ModelFile;
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
+use ebm_core::train::{BlockState, LoopConfig, OptimizerConfig};
 use ebm_data::Dataset;
 use ebm_kernels::activation::sigmoid_scalar;
-use ebm_kernels::rng::{fill_u32, stream};
+use ebm_kernels::rng::{fill_u32, stream, streams};
 use ebm_kernels::sampling::bernoulli;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -72,8 +76,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Threads (results are identical for any count).
     pub threads: usize,
-    /// Divergence guard: stop when any |weight| exceeds this.
-    pub max_abs_weight: f32,
+    /// Divergence guard: stop when any |parameter| exceeds this.
+    pub max_abs_parameter: f32,
     /// Training examples used to report reconstruction error after each epoch.
     pub monitor_examples: usize,
 }
@@ -97,7 +101,7 @@ impl Default for TrainConfig {
             sparsity: None,
             seed: 1,
             threads: 1,
-            max_abs_weight: 100.0,
+            max_abs_parameter: 100.0,
             monitor_examples: 1000,
         }
     }
@@ -105,50 +109,60 @@ impl Default for TrainConfig {
 
 impl TrainConfig {
     /// Check every setting; the error names the offending one.
+    ///
+    /// # Errors
+    ///
+    /// [`RbmError::InvalidSetting`] naming the field that is out of range.
     pub fn validate(&self) -> Result<(), RbmError> {
-        let bad = |setting: &'static str, message: &str| {
-            Err(RbmError::InvalidConfig {
-                setting,
-                message: message.to_string(),
-            })
-        };
-        if self.n_hidden == 0 {
-            return bad("n_hidden", "hidden units must be at least 1");
-        }
-        if self.gibbs_steps == 0 {
-            return bad("gibbs_steps", "k (Gibbs steps) must be at least 1");
-        }
-        if self.batch_size == 0 {
-            return bad("batch_size", "batch size must be at least 1");
-        }
-        if let Method::Persistent { chains: 0 } = self.method {
-            return bad("chains", "PCD needs at least one persistent chain");
-        }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad("learning_rate", "learning rate must be a positive number");
-        }
-        let m = self.momentum;
-        if !(0.0..1.0).contains(&m.initial) || !(0.0..1.0).contains(&m.final_value) {
-            return bad("momentum", "momentum must be in [0, 1)");
-        }
-        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return bad("weight_decay", "weight decay must be >= 0");
-        }
+        let require = InvalidSetting::require;
+        require(
+            self.n_hidden >= 1,
+            "n_hidden",
+            "hidden units must be at least 1",
+        )?;
+        require(
+            self.gibbs_steps >= 1,
+            "gibbs_steps",
+            "k (Gibbs steps) must be at least 1",
+        )?;
+        require(
+            !matches!(self.method, Method::Persistent { chains: 0 }),
+            "chains",
+            "PCD needs at least one persistent chain",
+        )?;
         if let Some(s) = self.sparsity {
-            if !(0.0..1.0).contains(&s.target) || s.cost < 0.0 || !(0.0..1.0).contains(&s.decay) {
-                return bad(
-                    "sparsity",
-                    "sparsity target and decay must be in [0, 1), cost >= 0",
-                );
-            }
+            require(
+                (0.0..1.0).contains(&s.target) && s.cost >= 0.0 && (0.0..1.0).contains(&s.decay),
+                "sparsity",
+                "sparsity target and decay must be in [0, 1), cost >= 0",
+            )?;
         }
-        if self.threads == 0 {
-            return bad("threads", "threads must be at least 1");
-        }
-        if self.max_abs_weight.is_nan() || self.max_abs_weight <= 0.0 {
-            return bad("max_abs_weight", "max |weight| must be positive");
-        }
+        self.optimizer().validate()?;
+        self.loop_config().validate()?;
         Ok(())
+    }
+
+    /// The optimizer these settings describe: SGD with the momentum schedule, weight decay
+    /// on the weights.
+    pub fn optimizer(&self) -> OptimizerConfig {
+        OptimizerConfig::sgd(
+            self.learning_rate,
+            self.learning_rate_schedule,
+            self.momentum,
+            self.weight_decay,
+        )
+    }
+
+    /// The training loop's settings.
+    pub fn loop_config(&self) -> LoopConfig {
+        LoopConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            seed: self.seed,
+            threads: self.threads,
+            full_batches_only: false,
+            max_abs_parameter: self.max_abs_parameter,
+        }
     }
 }
 
@@ -161,9 +175,8 @@ pub struct TrainState {
     pub config: TrainConfig,
     /// Completed epochs.
     pub epochs_done: usize,
-    weight_velocity: Vec<f32>,
-    visible_velocity: Vec<f32>,
-    hidden_velocity: Vec<f32>,
+    /// Optimizer state of the weights, visible biases and hidden biases.
+    optimizer_state: [BlockState; 3],
     /// PCD chains' visible states (`chains x n_visible`), empty for CD.
     persistent_chains: Vec<f32>,
     /// Running mean of hidden activity (for the sparsity target).
@@ -173,6 +186,11 @@ pub struct TrainState {
 impl TrainState {
     /// A fresh state: Hinton-initialized model for `data`, zero velocities, PCD chains drawn
     /// from the data's base rates.
+    ///
+    /// # Errors
+    ///
+    /// [`RbmError::InvalidSetting`] for a bad setting, [`RbmError::DataMismatch`] for an
+    /// empty training set.
     pub fn new(config: TrainConfig, data: &Dataset) -> Result<Self, RbmError> {
         config.validate()?;
         if data.n_examples == 0 {
@@ -192,7 +210,10 @@ impl TrainState {
                     .flat_map(|_| model.visible_bias().iter().map(|&b| sigmoid_scalar(b)))
                     .collect();
                 let mut bits = vec![0u32; probs.len()];
-                fill_u32(&mut stream(config.seed, u64::MAX - 3, 0), &mut bits);
+                fill_u32(
+                    &mut stream(config.seed, streams::PERSISTENT_CHAINS, 0),
+                    &mut bits,
+                );
                 let mut states = vec![0.0; probs.len()];
                 bernoulli(&probs, &bits, &mut states);
                 states
@@ -201,9 +222,11 @@ impl TrainState {
         Ok(Self {
             model,
             epochs_done: 0,
-            weight_velocity: vec![0.0; nv * nh],
-            visible_velocity: vec![0.0; nv],
-            hidden_velocity: vec![0.0; nh],
+            optimizer_state: [
+                BlockState::zeros(nv * nh),
+                BlockState::zeros(nv),
+                BlockState::zeros(nh),
+            ],
             persistent_chains,
             hidden_activity: vec![config.sparsity.map_or(0.0, |s| s.target); nh],
             config,
@@ -215,36 +238,64 @@ impl TrainState {
         &self.persistent_chains
     }
 
-    /// Save a checkpoint atomically.
+    /// Save a checkpoint atomically (the [`ModelFile`] kind [`CHECKPOINT_KIND`]).
+    ///
+    /// # Errors
+    ///
+    /// [`RbmError::ModelFile`] when the file cannot be written (a previous file stays).
     pub fn save_checkpoint(&self, path: &Path) -> Result<(), RbmError> {
-        let shapes = [self.model.n_visible() as u64, self.model.n_hidden() as u64];
-        Ok(model_file::save(path, CHECKPOINT_KIND, &shapes, self)?)
+        Ok(self.save(path)?)
     }
 
-    /// Load a checkpoint, checking its consistency.
+    /// Load a checkpoint, checking its consistency and its settings.
+    ///
+    /// # Errors
+    ///
+    /// [`RbmError::ModelFile`] when the file is missing, malformed or inconsistent,
+    /// [`RbmError::InvalidSetting`] when its settings are out of range.
     pub fn load_checkpoint(path: &Path) -> Result<Self, RbmError> {
-        let (state, shapes): (TrainState, _) = model_file::load(path, CHECKPOINT_KIND)?;
-        state.model.validate_loaded(path, &shapes)?;
-        let (nv, nh) = (state.model.n_visible(), state.model.n_hidden());
-        let chains = match state.config.method {
+        let state = Self::load(path)?;
+        state.config.validate()?;
+        Ok(state)
+    }
+}
+
+/// A training checkpoint: the model, the optimizer's state, the chains and the epochs done.
+impl ModelFile for TrainState {
+    const KIND: &'static str = CHECKPOINT_KIND;
+
+    fn shapes(&self) -> Vec<u64> {
+        self.model.shapes()
+    }
+
+    fn parameters(&self) -> Vec<&[f32]> {
+        let mut blocks = self.model.parameters();
+        for state in &self.optimizer_state {
+            blocks.extend([&state.first[..], &state.second[..]]);
+        }
+        blocks.extend([&self.persistent_chains[..], &self.hidden_activity[..]]);
+        blocks
+    }
+
+    fn check(&self) -> Result<(), String> {
+        self.model.check()?;
+        let (nv, nh) = (self.model.n_visible(), self.model.n_hidden());
+        let chains = match self.config.method {
             Method::ContrastiveDivergence => 0,
             Method::Persistent { chains } => chains,
         };
-        let consistent = state.weight_velocity.len() == nv * nh
-            && state.visible_velocity.len() == nv
-            && state.hidden_velocity.len() == nh
-            && state.persistent_chains.len() == chains * nv
-            && state.hidden_activity.len() == nh
-            && state.config.n_hidden == nh;
-        if !consistent {
-            return Err(ebm_core::ModelFileError::Invalid {
-                path: path.to_path_buf(),
-                message: "checkpoint buffers disagree with the model shape".into(),
-            }
-            .into());
+        let [weights, visible, hidden] = &self.optimizer_state;
+        let consistent = weights.fits(nv * nh)
+            && visible.fits(nv)
+            && hidden.fits(nh)
+            && self.persistent_chains.len() == chains.saturating_mul(nv)
+            && self.hidden_activity.len() == nh
+            && self.config.n_hidden == nh;
+        if consistent {
+            Ok(())
+        } else {
+            Err("checkpoint buffers disagree with the model shape".into())
         }
-        state.config.validate()?;
-        Ok(state)
     }
 }
 
@@ -252,6 +303,7 @@ impl TrainState {
 mod tests {
     use super::*;
     use crate::metrics::{exact_log_partition, log_likelihood};
+    use ebm_core::train::TrainError;
     use ebm_kernels::Parallelism;
 
     fn bars() -> Dataset {
@@ -351,37 +403,63 @@ mod tests {
         assert_eq!(resumed.model, whole.model);
     }
 
+    /// Keeps the state seen after every good epoch.
+    struct KeepStates(Vec<TrainState>);
+    impl TrainObserver<TrainState> for KeepStates {
+        fn on_epoch(&mut self, _: &EpochReport, state: &TrainState) -> Result<(), String> {
+            self.0.push(state.clone());
+            Ok(())
+        }
+    }
+
     #[test]
     fn divergence_restores_last_good_epoch() {
+        // First a run without a tight bound shows how the largest weight grows; a bound
+        // between its value after epoch 1 and its largest value must then be crossed in
+        // some epoch after the first.
         let data = bars();
-        let mut cfg = config(Method::ContrastiveDivergence, 1, 50);
-        cfg.learning_rate = 1e6;
-        cfg.max_abs_weight = 50.0;
-        let mut state = TrainState::new(cfg, &data).unwrap();
-        let err = train(&mut state, &data, &mut NoObserver).unwrap_err();
-        let RbmError::Diverged {
+        let cfg = config(Method::Persistent { chains: 10 }, 1, 20);
+        let mut free = TrainState::new(cfg.clone(), &data).unwrap();
+        let mut seen = KeepStates(Vec::new());
+        train(&mut free, &data, &mut seen).unwrap();
+        let largest: Vec<f32> = seen
+            .0
+            .iter()
+            .map(|s| s.model.max_abs_weight().unwrap())
+            .collect();
+        let peak = largest.iter().copied().fold(0.0, f32::max);
+        assert!(peak > largest[0], "weights do not grow: {largest:?}");
+        let bound = 0.5 * (largest[0] + peak);
+
+        let mut state = TrainState::new(
+            TrainConfig {
+                max_abs_parameter: bound,
+                ..cfg
+            },
+            &data,
+        )
+        .unwrap();
+        let mut kept = KeepStates(Vec::new());
+        let err = train(&mut state, &data, &mut kept).unwrap_err();
+        let RbmError::Train(TrainError::Diverged {
             epoch,
             last_good_epoch,
             ..
-        } = err
+        }) = err
         else {
             panic!("{err}")
         };
+        assert!(last_good_epoch >= 1, "diverged at once: {err}");
         assert_eq!(last_good_epoch, epoch - 1);
-        let max = state
-            .model
-            .max_abs_weight()
-            .expect("restored model is finite");
-        assert!(max <= 50.0);
-        assert!(err_message_names_rate(&RbmError::Diverged {
-            epoch,
-            reason: "x".into(),
-            last_good_epoch
-        }));
-    }
-
-    fn err_message_names_rate(e: &RbmError) -> bool {
-        e.to_string().contains("learning rate")
+        assert_eq!(kept.0.len(), last_good_epoch);
+        // The whole state (model, optimizer, chains, epochs done) is the last good one.
+        assert_eq!(&state, kept.0.last().unwrap());
+        assert_eq!(state.epochs_done, last_good_epoch);
+        assert!(err.to_string().contains("learning rate"));
+        assert!(
+            err.to_string()
+                .contains(&format!("restored to the end of epoch {last_good_epoch}"))
+        );
     }
 
     #[test]

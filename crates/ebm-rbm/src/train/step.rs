@@ -1,4 +1,5 @@
-//! One minibatch update of CD-k / PCD-k on preallocated buffers (no allocation inside).
+//! The gradient of one CD-k / PCD-k minibatch on preallocated buffers (no allocation
+//! inside).
 
 use super::{Method, TrainConfig, TrainState};
 use crate::products::{hidden_input, visible_input};
@@ -7,7 +8,6 @@ use ebm_kernels::gemm::gemm;
 use ebm_kernels::rng::{StreamRng, fill_u32};
 use ebm_kernels::sampling::bernoulli;
 use ebm_kernels::sparse::{ActiveIndex, ScaledProduct, transposed_binary_times};
-use ebm_kernels::update::momentum_step;
 use ebm_kernels::{MatMut, MatRef, Parallelism};
 
 /// Buffers for one minibatch update, sized once for the largest batch.
@@ -26,9 +26,9 @@ pub(super) struct Workspace {
     chain_index: ActiveIndex,
     data_columns: ActiveIndex,
     chain_columns: ActiveIndex,
-    weight_grad: Vec<f32>,
-    visible_grad: Vec<f32>,
-    hidden_grad: Vec<f32>,
+    pub(super) weight_grad: Vec<f32>,
+    pub(super) visible_grad: Vec<f32>,
+    pub(super) hidden_grad: Vec<f32>,
 }
 
 impl Workspace {
@@ -83,21 +83,16 @@ fn add_column_means(out: &mut [f32], x: &[f32], rows: usize, scale: f32) {
     }
 }
 
-/// Settings of one update that change over epochs.
-pub(super) struct StepRates {
-    pub learning_rate: f32,
-    pub momentum: f32,
-}
-
-/// One CD-k / PCD-k update on the batch loaded in `ws` (`batch` rows), with the batch's
-/// own random stream. `data_is_binary` enables the sparse products for the data.
-pub(super) fn update(
+/// The CD-k / PCD-k gradient (batch means) of the batch loaded in `ws` (`batch` rows)
+/// into `ws`'s gradient buffers, with the batch's own random stream; advances the
+/// persistent chains and the running hidden activity. `data_is_binary` enables the sparse
+/// products for the data.
+pub(super) fn gradient(
     state: &mut TrainState,
     ws: &mut Workspace,
     batch: usize,
     data_is_binary: bool,
     rng: &mut StreamRng,
-    rates: StepRates,
     par: Parallelism,
 ) {
     let config = &state.config;
@@ -238,34 +233,4 @@ pub(super) fn update(
     }
     add_column_means(&mut ws.visible_grad, chain_visible, chains, -1.0);
     add_column_means(&mut ws.hidden_grad, chain_hidden_prob, chains, -1.0);
-
-    let (weights, visible_bias, hidden_bias) = state.model.parameters_mut();
-    let (lr, m) = (rates.learning_rate, rates.momentum);
-    momentum_step(
-        weights,
-        &mut state.weight_velocity,
-        &ws.weight_grad,
-        lr,
-        m,
-        config.weight_decay,
-        par,
-    );
-    momentum_step(
-        visible_bias,
-        &mut state.visible_velocity,
-        &ws.visible_grad,
-        lr,
-        m,
-        0.0,
-        Parallelism::Sequential,
-    );
-    momentum_step(
-        hidden_bias,
-        &mut state.hidden_velocity,
-        &ws.hidden_grad,
-        lr,
-        m,
-        0.0,
-        Parallelism::Sequential,
-    );
 }

@@ -1,0 +1,251 @@
+//! The Gaussian RBM's minibatch gradients: CD-k / PCD-k (with learned variances) and
+//! denoising score matching, on preallocated buffers.
+
+use super::GaussianRbm;
+use super::train::{GaussianMethod, GaussianTrainConfig};
+use ebm_kernels::activation::sigmoid_in_place;
+use ebm_kernels::gemm::gemm;
+use ebm_kernels::rng::{StreamRng, fill_u32, normal_f64};
+use ebm_kernels::sampling::bernoulli_in_place;
+use ebm_kernels::{MatMut, MatRef, Parallelism};
+
+/// Scratch buffers and gradients of one minibatch of `rows` examples.
+pub(super) struct Buffers {
+    pub(super) v0: Vec<f32>,
+    pub(super) scaled0: Vec<f32>,
+    pub(super) p0: Vec<f32>,
+    pub(super) h: Vec<f32>,
+    pub(super) vk: Vec<f32>,
+    pub(super) scaledk: Vec<f32>,
+    pub(super) pk: Vec<f32>,
+    pub(super) pulls: Vec<f32>,
+    pub(super) bits: Vec<u32>,
+    /// Data-phase pulls `P0 W^T` (CD) or score-matching targets (DSM), `rows x nv`.
+    pub(super) pull0: Vec<f32>,
+    /// Score-matching residuals, `rows x nv`.
+    pub(super) residual: Vec<f32>,
+    /// Score-matching hidden signal `(R W) * p (1 - p)`, `rows x nh`.
+    pub(super) q: Vec<f32>,
+    /// Gradients of the weights, visible biases, hidden biases and log-variances.
+    pub(super) grad_w: Vec<f32>,
+    pub(super) grad_b: Vec<f32>,
+    pub(super) grad_c: Vec<f32>,
+    pub(super) grad_z: Vec<f32>,
+}
+
+impl Buffers {
+    /// Buffers for batches of `rows` examples of a model of this shape.
+    pub(super) fn new(rows: usize, n_visible: usize, n_hidden: usize) -> Self {
+        let (b, nv, nh) = (rows, n_visible, n_hidden);
+        Self {
+            v0: vec![0.0; b * nv],
+            scaled0: vec![0.0; b * nv],
+            p0: vec![0.0; b * nh],
+            h: vec![0.0; b * nh],
+            vk: vec![0.0; b * nv],
+            scaledk: vec![0.0; b * nv],
+            pk: vec![0.0; b * nh],
+            pulls: vec![0.0; b * nv],
+            bits: vec![0; b * nh.max(nv)],
+            pull0: vec![0.0; b * nv],
+            residual: vec![0.0; b * nv],
+            q: vec![0.0; b * nh],
+            grad_w: vec![0.0; nv * nh],
+            grad_b: vec![0.0; nv],
+            grad_c: vec![0.0; nh],
+            grad_z: vec![0.0; nv],
+        }
+    }
+}
+
+/// `out = (v / sigma^2) W + c`, then the sigmoid: hidden probabilities of a batch.
+fn hidden_probabilities(
+    model: &GaussianRbm,
+    v: &[f32],
+    scaled: &mut [f32],
+    out: &mut [f32],
+    par: Parallelism,
+) {
+    let (nv, nh) = (model.n_visible(), model.n_hidden());
+    let rows = v.len() / nv;
+    let inverse_variance: Vec<f32> = model.log_variance.iter().map(|&z| (-z).exp()).collect();
+    for (s_row, v_row) in scaled.chunks_exact_mut(nv).zip(v.chunks_exact(nv)) {
+        for ((s, &x), &iv) in s_row.iter_mut().zip(v_row).zip(&inverse_variance) {
+            *s = x * iv;
+        }
+    }
+    for row in out.chunks_exact_mut(nh) {
+        row.copy_from_slice(&model.hidden_bias);
+    }
+    gemm(
+        1.0,
+        &mut MatMut::from_row_major(out, rows, nh),
+        1.0,
+        MatRef::from_row_major(scaled, rows, nv),
+        MatRef::from_row_major(&model.weights, nv, nh),
+        par,
+    );
+    sigmoid_in_place(out);
+}
+
+/// `out = h W^T` (the pull of the hidden units on each visible unit).
+fn pulls(model: &GaussianRbm, h: &[f32], out: &mut [f32], par: Parallelism) {
+    let (nv, nh) = (model.n_visible(), model.n_hidden());
+    let rows = h.len() / nh;
+    gemm(
+        0.0,
+        &mut MatMut::from_row_major(out, rows, nv),
+        1.0,
+        MatRef::from_row_major(h, rows, nh),
+        MatRef::from_row_major(&model.weights, nv, nh).t(),
+        par,
+    );
+}
+
+/// CD-k / PCD-k gradient (ascent direction) of W, b, c and z into `buf`.
+pub(super) fn contrastive_gradient(
+    model: &GaussianRbm,
+    buf: &mut Buffers,
+    config: &GaussianTrainConfig,
+    method: GaussianMethod,
+    rng: &mut StreamRng,
+    par: Parallelism,
+) {
+    let (nv, nh) = (model.n_visible(), model.n_hidden());
+    let rows = buf.v0.len() / nv;
+    let grad_w = &mut buf.grad_w;
+    let sigma = model.visible_std();
+    hidden_probabilities(model, &buf.v0, &mut buf.scaled0, &mut buf.p0, par);
+    // The chain starts at the data (CD) or at the persistent states (PCD, in buf.vk).
+    if method == GaussianMethod::ContrastiveDivergence {
+        buf.h.copy_from_slice(&buf.p0);
+    } else {
+        let (vk, scaled, h) = (&buf.vk, &mut buf.scaledk, &mut buf.h);
+        hidden_probabilities(model, vk, scaled, h, par);
+    }
+    for _ in 0..config.gibbs_steps {
+        fill_u32(rng, &mut buf.bits[..rows * nh]);
+        bernoulli_in_place(&mut buf.h, &buf.bits);
+        pulls(model, &buf.h, &mut buf.pulls, par);
+        for (v_row, pull_row) in buf.vk.chunks_exact_mut(nv).zip(buf.pulls.chunks_exact(nv)) {
+            for (i, (v, &pull)) in v_row.iter_mut().zip(pull_row).enumerate() {
+                *v = model.visible_bias[i] + pull + sigma[i] * normal_f64(rng) as f32;
+            }
+        }
+        hidden_probabilities(model, &buf.vk, &mut buf.scaledk, &mut buf.h, par);
+    }
+    buf.pk.copy_from_slice(&buf.h);
+    // dW = S0^T P0 - Sk^T Pk.
+    gemm(
+        0.0,
+        &mut MatMut::from_row_major(grad_w, nv, nh),
+        1.0,
+        MatRef::from_row_major(&buf.scaled0, rows, nv).t(),
+        MatRef::from_row_major(&buf.p0, rows, nh),
+        par,
+    );
+    gemm(
+        1.0,
+        &mut MatMut::from_row_major(grad_w, nv, nh),
+        -1.0,
+        MatRef::from_row_major(&buf.scaledk, rows, nv).t(),
+        MatRef::from_row_major(&buf.pk, rows, nh),
+        par,
+    );
+    let inverse_variance: Vec<f32> = model.log_variance.iter().map(|&z| (-z).exp()).collect();
+    buf.grad_b.fill(0.0);
+    buf.grad_c.fill(0.0);
+    buf.grad_z.fill(0.0);
+    // z gradient: e^-z [ (v - b)^2 / 2 - v (W p) ], data minus model.
+    pulls(model, &buf.p0, &mut buf.pull0, par);
+    pulls(model, &buf.pk, &mut buf.pulls, par);
+    for k in 0..rows {
+        let row = k * nv..(k + 1) * nv;
+        let terms = buf.v0[row.clone()]
+            .iter()
+            .zip(&buf.vk[row.clone()])
+            .zip(buf.pull0[row.clone()].iter().zip(&buf.pulls[row]))
+            .zip(model.visible_bias.iter().zip(&inverse_variance));
+        for ((gb, gz), (((&x0, &xk), (&pull0, &pullk)), (&bi, &iv))) in
+            buf.grad_b.iter_mut().zip(buf.grad_z.iter_mut()).zip(terms)
+        {
+            *gb += (x0 - xk) * iv;
+            let data_term = 0.5 * (x0 - bi).powi(2) - x0 * pull0;
+            let model_term = 0.5 * (xk - bi).powi(2) - xk * pullk;
+            *gz += iv * (data_term - model_term);
+        }
+        let (p0, pk) = (&buf.p0[k * nh..(k + 1) * nh], &buf.pk[k * nh..(k + 1) * nh]);
+        ebm_kernels::vector::add_difference(&mut buf.grad_c, p0, pk);
+    }
+}
+
+/// Denoising score matching gradient (the descent direction negated, so the caller's
+/// ascent update lowers the loss) with unit variances.
+pub(super) fn score_matching_gradient(
+    model: &GaussianRbm,
+    buf: &mut Buffers,
+    noise_std: f32,
+    rng: &mut StreamRng,
+    par: Parallelism,
+) {
+    let (nv, nh) = (model.n_visible(), model.n_hidden());
+    let rows = buf.v0.len() / nv;
+    // v~ = v + s eps; target score t = (v - v~) / s^2 = -eps / s (kept in `pull0`).
+    let target = &mut buf.pull0;
+    for ((noisy, &x), t) in buf.vk.iter_mut().zip(&buf.v0).zip(target.iter_mut()) {
+        let eps = normal_f64(rng) as f32;
+        *noisy = x + noise_std * eps;
+        *t = -eps / noise_std;
+    }
+    // With unit variances the hidden input is v~ W + c.
+    hidden_probabilities(model, &buf.vk, &mut buf.scaledk, &mut buf.pk, par);
+    pulls(model, &buf.pk, &mut buf.pulls, par);
+    // Residual r = psi(v~) - t, psi = b - v~ + W p.
+    let (residual, q) = (&mut buf.residual, &mut buf.q);
+    for k in 0..rows {
+        for i in 0..nv {
+            let idx = k * nv + i;
+            residual[idx] = model.visible_bias[i] - buf.vk[idx] + buf.pulls[idx] - buf.pull0[idx];
+        }
+    }
+    // Q = (R W) * p (1 - p).
+    gemm(
+        0.0,
+        &mut MatMut::from_row_major(q, rows, nh),
+        1.0,
+        MatRef::from_row_major(residual, rows, nv),
+        MatRef::from_row_major(&model.weights, nv, nh),
+        par,
+    );
+    for (qv, &p) in q.iter_mut().zip(&buf.pk) {
+        *qv *= p * (1.0 - p);
+    }
+    // dL/dW = R^T P + V~^T Q; the update wants -dL/dW.
+    gemm(
+        0.0,
+        &mut MatMut::from_row_major(&mut buf.grad_w, nv, nh),
+        -1.0,
+        MatRef::from_row_major(residual, rows, nv).t(),
+        MatRef::from_row_major(&buf.pk, rows, nh),
+        par,
+    );
+    gemm(
+        1.0,
+        &mut MatMut::from_row_major(&mut buf.grad_w, nv, nh),
+        -1.0,
+        MatRef::from_row_major(&buf.vk, rows, nv).t(),
+        MatRef::from_row_major(q, rows, nh),
+        par,
+    );
+    buf.grad_b.fill(0.0);
+    buf.grad_c.fill(0.0);
+    buf.grad_z.fill(0.0); // variances stay at 1
+    for k in 0..rows {
+        for (g, &r) in buf.grad_b.iter_mut().zip(&residual[k * nv..(k + 1) * nv]) {
+            *g -= r;
+        }
+        for (g, &qv) in buf.grad_c.iter_mut().zip(&q[k * nh..(k + 1) * nh]) {
+            *g -= qv;
+        }
+    }
+}

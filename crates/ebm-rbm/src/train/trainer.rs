@@ -1,0 +1,156 @@
+//! The binary RBM as a [`MinibatchModel`] of the training core.
+
+use super::TrainState;
+use super::step::{Workspace, gradient};
+use crate::RbmError;
+use crate::metrics::reconstruction_error;
+use ebm_core::train::{
+    self, BatchContext, GradientScale, MinibatchModel, ParameterBlock, TrainObserver, TrainSummary,
+};
+use ebm_data::Dataset;
+use ebm_kernels::rng::StreamRng;
+
+/// A training state with its data and buffers, as the training loop drives it.
+struct BinaryTrainer<'a> {
+    state: &'a mut TrainState,
+    data: &'a Dataset,
+    data_is_binary: bool,
+    monitor: Dataset,
+    workspace: Workspace,
+}
+
+impl MinibatchModel for BinaryTrainer<'_> {
+    type Error = RbmError;
+    type Snapshot = TrainState;
+    type Observed = TrainState;
+
+    fn n_examples(&self) -> usize {
+        self.data.n_examples
+    }
+
+    fn epochs_done(&self) -> usize {
+        self.state.epochs_done
+    }
+
+    fn set_epochs_done(&mut self, epochs: usize) {
+        self.state.epochs_done = epochs;
+    }
+
+    fn compute_gradient(
+        &mut self,
+        rows: &[usize],
+        rng: &mut StreamRng,
+        context: &BatchContext,
+    ) -> Result<GradientScale, RbmError> {
+        let n_visible = self.state.model.n_visible();
+        self.workspace
+            .load_batch(&self.data.features, rows, n_visible);
+        gradient(
+            self.state,
+            &mut self.workspace,
+            rows.len(),
+            self.data_is_binary,
+            rng,
+            context.par,
+        );
+        Ok(GradientScale::Mean)
+    }
+
+    fn visit_blocks(&mut self, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
+        let (weights, visible_bias, hidden_bias) = self.state.model.parameters_mut();
+        let [weight_state, visible_state, hidden_state] = &mut self.state.optimizer_state;
+        let ws = &self.workspace;
+        for (parameters, gradient, state, decays) in [
+            (weights, &ws.weight_grad, weight_state, true),
+            (visible_bias, &ws.visible_grad, visible_state, false),
+            (hidden_bias, &ws.hidden_grad, hidden_state, false),
+        ] {
+            visit(ParameterBlock {
+                parameters,
+                gradient,
+                state,
+                decays,
+            });
+        }
+    }
+
+    fn max_abs_parameter(&self) -> Option<f32> {
+        self.state.model.max_abs_weight()
+    }
+
+    fn end_epoch(&mut self, context: &BatchContext) -> Result<Vec<(&'static str, f64)>, RbmError> {
+        let recon = reconstruction_error(&self.state.model, &self.monitor, context.par)?;
+        Ok(vec![("recon_error", recon)])
+    }
+
+    fn snapshot(&self) -> TrainState {
+        self.state.clone()
+    }
+
+    fn restore(&mut self, snapshot: &TrainState) {
+        self.state.clone_from(snapshot);
+    }
+
+    fn update_snapshot(&self, snapshot: &mut TrainState) {
+        snapshot.clone_from(self.state);
+    }
+
+    fn observed(&self) -> &TrainState {
+        self.state
+    }
+}
+
+/// Run the remaining epochs (`state.epochs_done .. state.config.epochs`) on `data`.
+///
+/// Random numbers come from streams keyed by `(seed, epoch, batch)`, so results are
+/// bit-identical for any thread count and a resumed run matches an uninterrupted one.
+/// Each epoch reports the metric `recon_error` (mean squared reconstruction error per
+/// example on the first `monitor_examples` training examples).
+///
+/// # Errors
+///
+/// [`RbmError::InvalidSetting`] for a bad setting, [`RbmError::DataMismatch`] when the
+/// data do not fit the model, and [`RbmError::Train`] when training diverged (non-finite
+/// parameters, or any |parameter| above `max_abs_parameter`: the whole state, model,
+/// optimizer and chains, is then restored to the last good epoch) or the observer stopped
+/// it.
+///
+/// # Examples
+///
+/// ```
+/// use ebm_rbm::train::{train, NoObserver, TrainConfig, TrainState};
+/// let data = ebm_data::bars_and_stripes::dataset(4);
+/// let config = TrainConfig { n_hidden: 8, epochs: 5, batch_size: 10, ..TrainConfig::default() };
+/// let mut state = TrainState::new(config, &data)?;
+/// let summary = train(&mut state, &data, &mut NoObserver)?;
+/// assert_eq!((summary.epochs_run, state.epochs_done), (5, 5));
+/// assert!(summary.metric("recon_error").unwrap() < 16.0);
+/// # Ok::<(), ebm_rbm::RbmError>(())
+/// ```
+pub fn train(
+    state: &mut TrainState,
+    data: &Dataset,
+    observer: &mut dyn TrainObserver<TrainState>,
+) -> Result<TrainSummary, RbmError> {
+    state.config.validate()?;
+    let (n_visible, n_hidden) = (state.model.n_visible(), state.model.n_hidden());
+    if data.n_features != n_visible {
+        return Err(RbmError::DataMismatch(format!(
+            "data has {} features, the model {n_visible} visible units",
+            data.n_features
+        )));
+    }
+    if data.n_examples == 0 {
+        return Err(RbmError::DataMismatch("the training set is empty".into()));
+    }
+    let (loop_config, optimizer) = (state.config.loop_config(), state.config.optimizer());
+    let workspace = Workspace::new(n_visible, n_hidden, &state.config);
+    let mut trainer = BinaryTrainer {
+        data_is_binary: data.is_binary(),
+        monitor: data.head(state.config.monitor_examples.max(1)),
+        workspace,
+        data,
+        state,
+    };
+    train::train(&mut trainer, &loop_config, &optimizer, observer)
+}
