@@ -5,7 +5,7 @@
 //! It is generative (`p(x, y)`, class-conditional sampling) and discriminative at once:
 //! `p(y | x) ∝ exp(d_y + sum_j softplus(c_j + U_jy + W_j.x))` is exact (the hidden units
 //! sum out), so prediction needs no sampling and training can follow the exact gradient
-//! of `ln p(y | x)`. [`train`] does generative (CD-1), discriminative or hybrid training.
+//! of `ln p(y | x)`. [`train_class_rbm`] does generative (CD-1), discriminative or hybrid training.
 
 mod gradient;
 mod train;
