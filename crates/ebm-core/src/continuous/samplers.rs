@@ -7,20 +7,16 @@
 
 use super::ContinuousEnergy;
 use super::diagnostics::{effective_sample_size, mean_and_covariance};
+use crate::InvalidSetting;
 use ebm_kernels::rng::{self, StreamRng, stream};
 use thiserror::Error;
 
 /// Why a chain could not run.
 #[derive(Debug, Error, PartialEq)]
 pub enum SamplerError {
-    /// A setting is out of range; `setting` names it.
-    #[error("invalid setting `{setting}`: {message}")]
-    InvalidConfig {
-        /// The offending setting.
-        setting: &'static str,
-        /// What is wrong.
-        message: String,
-    },
+    /// A setting is out of range.
+    #[error(transparent)]
+    InvalidSetting(#[from] InvalidSetting),
     /// The energy or its gradient became non-finite at the current state.
     #[error("the energy is not finite at step {step} (lower the step size)")]
     NonFinite {
@@ -366,26 +362,21 @@ pub fn run_chain(
     config: &ChainConfig,
 ) -> Result<Chain, SamplerError> {
     if !(config.temperature.is_finite() && config.temperature > 0.0) {
-        return Err(SamplerError::InvalidConfig {
-            setting: "temperature",
-            message: "must be a positive number".into(),
-        });
+        return Err(InvalidSetting::new("temperature", "must be a positive number").into());
     }
     if config.thin == 0 {
-        return Err(SamplerError::InvalidConfig {
-            setting: "thin",
-            message: "must be at least 1".into(),
-        });
+        return Err(InvalidSetting::new("thin", "must be at least 1").into());
     }
     if initial.len() != energy.dim() {
-        return Err(SamplerError::InvalidConfig {
-            setting: "initial",
-            message: format!(
+        return Err(InvalidSetting::new(
+            "initial",
+            format!(
                 "has {} values, the energy {} dimensions",
                 initial.len(),
                 energy.dim()
             ),
-        });
+        )
+        .into());
     }
     let target = Scaled {
         energy,

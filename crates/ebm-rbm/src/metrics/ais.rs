@@ -116,6 +116,27 @@ fn validate(model: &BinaryRbm, base: &[f32], config: &AisConfig) -> Result<(), R
 }
 
 /// Estimate `ln Z` of `model` by AIS from the base-rate model with visible biases `base`.
+///
+/// # Errors
+///
+/// [`RbmError::DataMismatch`] when `base` does not fit the model,
+/// [`RbmError::InvalidSetting`] for fewer than 2 runs or a schedule that does not rise
+/// strictly from 0 to 1.
+///
+/// # Examples
+///
+/// ```
+/// use ebm_kernels::Parallelism;
+/// use ebm_rbm::BinaryRbm;
+/// use ebm_rbm::metrics::{AisConfig, ais_log_partition, exact_log_partition};
+/// let model = BinaryRbm::initialize(6, 4, &[0.3; 6], 1)?;
+/// let base = vec![0.0; 6];
+/// let estimate = ais_log_partition(&model, &base, &AisConfig::new(100, 1000, 1), Parallelism::Sequential)?;
+/// let exact = exact_log_partition(&model, Parallelism::Sequential)?;
+/// // 100 runs on a near-independent model: the estimate is within a few of its std.
+/// assert!((estimate.log_z - exact).abs() < 0.05, "{} vs {exact}", estimate.log_z);
+/// # Ok::<(), ebm_rbm::RbmError>(())
+/// ```
 pub fn ais_log_partition(
     model: &BinaryRbm,
     base: &[f32],
