@@ -166,28 +166,25 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         load_mnist(&args.data, Split::Train, MNIST_ONLY)?,
         args.limit,
     )?;
-    let progress = Progress::epochs(config.epochs, args.report.quiet);
-    let start = Instant::now();
-    let mut observer = OnEpoch(|r: &EpochReport, _: &ClassRbm| {
-        let line = format!(
-            "epoch {}/{}: train error {:.4}, {:.1} s, lr {:.4}",
-            r.epoch,
-            r.epochs,
-            r.metric("train_error").unwrap_or(f64::NAN),
-            r.seconds,
-            r.rates.learning_rate
-        );
-        progress.epoch(r.epoch, &line);
-    });
-    let model = train_class_rbm(&config, &data, &mut observer).map_err(setup_failure)?;
-    progress.bar.finish_and_clear();
-    let train_seconds = start.elapsed().as_secs_f64();
+    let (model, mut m) = Progress::timed(config.epochs, args.report.quiet, |progress| {
+        let mut observer = OnEpoch(|r: &EpochReport, _: &ClassRbm| {
+            let line = format!(
+                "epoch {}/{}: train error {:.4}, {:.1} s, lr {:.4}",
+                r.epoch,
+                r.epochs,
+                r.metric("train_error").unwrap_or(f64::NAN),
+                r.seconds,
+                r.rates.learning_rate
+            );
+            progress.epoch(r.epoch, &line);
+        });
+        train_class_rbm(&config, &data, &mut observer).map_err(setup_failure)
+    })?;
     let par = args.run.parallelism();
     let train_error = args
         .run
         .install(|| model.error_rate(&data, par))?
         .map_err(Failure::run)?;
-    let mut m = Metrics::training(train_seconds, train_seconds / config.epochs as f64);
     m.number("train_error", train_error)
         .integer("hidden", config.n_hidden as u64)
         .integer("epochs", config.epochs as u64)

@@ -200,14 +200,11 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         load_mnist(&args.data, Split::Train, MNIST_ONLY)?,
         args.limit,
     )?;
-    let progress = Progress::epochs(config.epochs, args.report.quiet);
-    let start = Instant::now();
-    let mut observer =
-        OnEpoch(|r: &EpochReport, _: &GaussianRbm| progress.bar.set_position(r.epoch as u64));
-    let model = train_gaussian_rbm(&config, &data, &mut observer).map_err(setup_failure)?;
-    progress.bar.finish_and_clear();
-    let train_seconds = start.elapsed().as_secs_f64();
-    let mut m = Metrics::training(train_seconds, train_seconds / config.epochs as f64);
+    let (model, mut m) = Progress::timed(config.epochs, args.report.quiet, |progress| {
+        let mut observer =
+            OnEpoch(|r: &EpochReport, _: &GaussianRbm| progress.bar.set_position(r.epoch as u64));
+        train_gaussian_rbm(&config, &data, &mut observer).map_err(setup_failure)
+    })?;
     m.integer("hidden", config.n_hidden as u64)
         .integer("epochs", config.epochs as u64);
     args.out.save_and_report(&model, m, args.report.output)

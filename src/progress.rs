@@ -1,8 +1,11 @@
 //! Progress on stderr while a command trains: a bar when stderr is a terminal, else one
 //! line per epoch; nothing with `--quiet`.
 
+use crate::Failure;
+use crate::output::Metrics;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
+use std::time::Instant;
 
 /// A progress bar that may be hidden.
 pub fn bar(total: u64, quiet: bool) -> ProgressBar {
@@ -52,6 +55,25 @@ impl Progress {
         } else {
             self.bar.println(line);
         }
+    }
+
+    /// Run `train` (which reports its epochs to the progress it is given) with progress
+    /// over `epochs` epochs; returns what it trained and the metrics `train_seconds` and
+    /// `seconds_per_epoch` of the run.
+    pub fn timed<T>(
+        epochs: usize,
+        quiet: bool,
+        train: impl FnOnce(&Self) -> Result<T, Failure>,
+    ) -> Result<(T, Metrics), Failure> {
+        let progress = Self::epochs(epochs, quiet);
+        let start = Instant::now();
+        let trained = train(&progress);
+        progress.bar.finish_and_clear();
+        let seconds = start.elapsed().as_secs_f64();
+        Ok((
+            trained?,
+            Metrics::training(seconds, seconds / epochs as f64),
+        ))
     }
 
     /// Show `line` for epoch `epoch` and move the bar to it.

@@ -3,7 +3,9 @@
 //! with exit code 2, a failed run keeps the previous model, and threads do not change
 //! results. The last test trains on the real MovieLens 100k (needs `$EBM_DATA`).
 
-use crate::common::{data_root, ebm, ebm_json, error_line, failure_line, last_json, p, temp_dir};
+use crate::common::{
+    data_root, ebm, ebm_json, ebm_train, error_line, failure_line, last_json, p, temp_dir,
+};
 use std::path::Path;
 use std::process::Output;
 
@@ -67,23 +69,12 @@ fn train(dir: &Path, format: &str, out: &Path, extra: &[&str]) -> Output {
 fn train_on(source: &[&str], out: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["cf", "train"];
     args.extend_from_slice(source);
-    args.extend_from_slice(&[
-        "--hidden",
-        "8",
-        "--epochs",
-        "20",
-        "--batch",
-        "5",
-        "--out",
-        p(out),
-        "--json",
-        "--quiet",
-    ]);
+    args.extend_from_slice(&["--hidden", "8", "--epochs", "20", "--batch", "5"]);
     if !extra.contains(&"--lr") {
         args.extend_from_slice(&["--lr", "0.05"]);
     }
     args.extend_from_slice(extra);
-    ebm(&args)
+    ebm_train(&args, out)
 }
 
 /// The `--json` result of `ebm cf eval MODEL` on the held-out ratings `source` names.
@@ -267,7 +258,7 @@ fn movielens_100k_u1_beats_svd() {
     };
     let tmp = temp_dir("ml100k");
     let model = tmp.join("u1.ebm");
-    let m = ebm_json(&[
+    let u1 = [
         "cf",
         "train",
         "--dataset",
@@ -276,15 +267,11 @@ fn movielens_100k_u1_beats_svd() {
         "u1",
         "--data",
         p(&root),
-        "--epochs",
-        "25",
-        "--threads",
-        "2",
-        "--out",
-        p(&model),
-        "--json",
-        "--quiet",
-    ]);
+    ];
+    let m = last_json(&ebm_train(
+        &[&u1[..], &["--epochs", "25", "--threads", "2"]].concat(),
+        &model,
+    ));
     let rmse = m["rmse"].as_f64().unwrap();
     assert!(rmse < 0.9487, "u1 RMSE {rmse}");
     assert_eq!(m["n_ratings"], 80_000);

@@ -2,12 +2,21 @@
 //! MNIST (they need `$EBM_DATA`; see DESIGN.md), with small models so they run in
 //! seconds, plus their input errors.
 
-use crate::common::{ebm, ebm_json, failure_line, p, temp_dir};
-use std::path::PathBuf;
+use crate::common::{ebm, ebm_json, ebm_train, failure_line, last_json, p, temp_dir};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
 
 /// The folder holding `mnist/`, or `None` (skipped) without `$EBM_DATA`.
 fn data_root() -> Option<PathBuf> {
     crate::common::data_root("mnist")
+}
+
+/// The `--json` metrics of the training command `words` (split at spaces) on the MNIST
+/// under `root`, saving to `out`.
+fn train_mnist(words: &str, root: &Path, out: &Path) -> Value {
+    let mut args: Vec<&str> = words.split(' ').collect();
+    args.extend_from_slice(&["--data", p(root)]);
+    last_json(&ebm_train(&args, out))
 }
 
 #[test]
@@ -15,24 +24,11 @@ fn class_rbm_train_eval_sample_on_mnist() {
     let Some(root) = data_root() else { return };
     let dir = temp_dir("class");
     let model = dir.join("c.ebm");
-    let m = ebm_json(&[
-        "class-rbm",
-        "train",
-        "--data",
-        p(&root),
-        "--hidden",
-        "100",
-        "--epochs",
-        "2",
-        "--limit",
-        "5000",
-        "--threads",
-        "2",
-        "--out",
-        p(&model),
-        "--json",
-        "--quiet",
-    ]);
+    let m = train_mnist(
+        "class-rbm train --hidden 100 --epochs 2 --limit 5000 --threads 2",
+        &root,
+        &model,
+    );
     assert!(m["train_seconds"].is_number() && m["seconds_per_epoch"].is_number());
     let eval = ebm_json(&["class-rbm", "eval", p(&model), "--data", p(&root), "--json"]);
     // 5,000 images, 2 epochs, 100 hidden units: about 8% error; a broken model is ~90%.
@@ -64,26 +60,11 @@ fn anomaly_on_mnist_nines() {
     let Some(root) = data_root() else { return };
     let dir = temp_dir("anomaly");
     let model = dir.join("r.ebm");
-    ebm_json(&[
-        "rbm",
-        "train",
-        "--dataset",
-        "mnist",
-        "--data",
-        p(&root),
-        "--exclude-labels",
-        "9",
-        "--hidden",
-        "50",
-        "--epochs",
-        "2",
-        "--limit",
-        "5000",
-        "--out",
-        p(&model),
-        "--json",
-        "--quiet",
-    ]);
+    train_mnist(
+        "rbm train --dataset mnist --exclude-labels 9 --hidden 50 --epochs 2 --limit 5000",
+        &root,
+        &model,
+    );
     for score in ["likelihood-ratio", "free-energy", "reconstruction"] {
         let m = ebm_json(&[
             "rbm",
@@ -116,24 +97,11 @@ fn gaussian_rbm_train_eval_sample_on_mnist() {
     let Some(root) = data_root() else { return };
     let dir = temp_dir("gaussian");
     let model = dir.join("g.ebm");
-    ebm_json(&[
-        "gaussian-rbm",
-        "train",
-        "--data",
-        p(&root),
-        "--hidden",
-        "16",
-        "--limit",
-        "3000",
-        "--epochs",
-        "5",
-        "--batch",
-        "50",
-        "--out",
-        p(&model),
-        "--json",
-        "--quiet",
-    ]);
+    train_mnist(
+        "gaussian-rbm train --hidden 16 --limit 3000 --epochs 5 --batch 50",
+        &root,
+        &model,
+    );
     let exact = ebm_json(&[
         "gaussian-rbm",
         "eval",

@@ -15,6 +15,11 @@ pub fn ebm(args: &[&str]) -> Output {
         .expect("run ebm")
 }
 
+/// Run the training command `args` (e.g. `rbm train ...`) with `--out out --json --quiet`.
+pub fn ebm_train(args: &[&str], out: &Path) -> Output {
+    ebm(&[args, &["--out", p(out), "--json", "--quiet"]].concat())
+}
+
 /// Run `ebm args` (which must succeed) and return the JSON object of its last line.
 pub fn ebm_json(args: &[&str]) -> Value {
     last_json(&ebm(args))

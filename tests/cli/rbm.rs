@@ -2,7 +2,7 @@
 //! data, the CLI contract (`--json` last line, exit code 2 with a one-line error naming
 //! the file or flag), checkpoints and resume, and that a failed run keeps the old model.
 
-use crate::common::{ebm, ebm_json, error_line, failure_line, last_json, p, temp_dir};
+use crate::common::{ebm, ebm_train, error_line, failure_line, last_json, p, temp_dir};
 use std::path::Path;
 use std::process::Output;
 
@@ -14,22 +14,15 @@ fn train_bas(out: &Path, epochs: &str, extra: &[&str]) -> Output {
         "train",
         "--dataset",
         "bars-and-stripes",
-        "--hidden",
-        "16",
-        "--batch",
-        "10",
-        "--out",
-        p(out),
-        "--json",
-        "--quiet",
         "--epochs",
         epochs,
     ];
+    args.extend_from_slice(&["--hidden", "16", "--batch", "10"]);
     if !extra.contains(&"--lr") {
         args.extend_from_slice(&["--lr", "0.1"]);
     }
     args.extend_from_slice(extra);
-    ebm(&args)
+    ebm_train(&args, out)
 }
 
 /// `ebm rbm eval MODEL --dataset bars-and-stripes` with `extra` flags.
@@ -107,20 +100,18 @@ fn resume_continues_to_the_new_epoch_total() {
     let model = dir.join("m.ebm");
     last_json(&train_bas(&model, "5", &[]));
     let ckpt = dir.join("m.ebm.ckpt");
-    let j = ebm_json(&[
+    let resume = [
         "rbm",
         "train",
         "--dataset",
         "bars-and-stripes",
         "--resume",
         p(&ckpt),
-        "--epochs",
-        "8",
-        "--out",
-        p(&model),
-        "--json",
-        "--quiet",
-    ]);
+    ];
+    let j = last_json(&ebm_train(
+        &[&resume[..], &["--epochs", "8"]].concat(),
+        &model,
+    ));
     assert_eq!(
         (j["epochs"].as_u64(), j["epochs_run"].as_u64()),
         (Some(8), Some(3))
