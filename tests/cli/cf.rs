@@ -171,60 +171,28 @@ fn bad_input_is_a_one_line_error() {
     let dir = temp_dir("bad");
     let bad = dir.join("bad.data");
     std::fs::write(&bad, "1\t2\t5\t1\n1\t3\n").unwrap();
-    let out = ebm(&[
-        "cf",
-        "train",
-        "--ratings",
-        p(&bad),
-        "--out",
-        p(&dir.join("m.ebm")),
-    ]);
-    let err = failure_line(&out);
+    // The one-line error of `ebm cf train ARGS`.
+    let train_error = |args: &[&str]| failure_line(&ebm(&[&["cf", "train"][..], args].concat()));
+    let err = train_error(&["--ratings", p(&bad), "--out", p(&dir.join("m.ebm"))]);
     assert!(err.contains("bad.data") && err.contains("line 2"), "{err}");
     let dup = dir.join("dup.data");
     std::fs::write(&dup, "1\t2\t5\t1\n1\t2\t3\t1\n2\t2\t1\t1\n").unwrap();
-    let err = failure_line(&ebm(&["cf", "train", "--ratings", p(&dup)]));
+    let err = train_error(&["--ratings", p(&dup)]);
     assert!(err.contains("user 1 rates item 2 more than once"), "{err}");
-    let err = failure_line(&ebm(&[
-        "cf",
-        "train",
-        "--ratings",
-        p(&dir.join("none.data")),
-    ]));
+    let err = train_error(&["--ratings", p(&dir.join("none.data"))]);
     assert!(err.contains("none.data"), "{err}");
-    let err = failure_line(&ebm(&["cf", "train"]));
+    let err = train_error(&[]);
     assert!(
         err.contains("--dataset") && err.contains("--ratings"),
         "{err}"
     );
-    let err = failure_line(&ebm(&[
-        "cf",
-        "train",
-        "--ratings",
-        p(&dup),
-        "--test-fraction",
-        "1.5",
-    ]));
+    let err = train_error(&["--ratings", p(&dup), "--test-fraction", "1.5"]);
     assert!(err.contains("--test-fraction"), "{err}");
-    let err = failure_line(&ebm(&[
-        "cf",
-        "train",
-        "--ratings",
-        p(&dup),
-        "--hidden",
-        "0",
-    ]));
+    let err = train_error(&["--ratings", p(&dup), "--hidden", "0"]);
     assert!(err.contains("--hidden"), "{err}");
     let err = failure_line(&ebm(&["cf", "eval", p(&bad), "--ratings", p(&dup)]));
     assert!(err.contains("bad.data"), "{err}");
-    let err = failure_line(&ebm(&[
-        "cf",
-        "train",
-        "--dataset",
-        "ml-100k",
-        "--data",
-        p(&dir),
-    ]));
+    let err = train_error(&["--dataset", "ml-100k", "--data", p(&dir)]);
     assert!(err.contains("u1.base"), "{err}");
 }
 

@@ -1,45 +1,77 @@
 //! End-to-end tests of `ebm class-rbm`, `ebm gaussian-rbm` and `ebm rbm anomaly` on real
-//! MNIST (they need `$EBM_DATA`; see DESIGN.md), with small models so they run in
-//! seconds, plus their input errors.
+//! MNIST (they need `$EBM_DATA`; see "Data and tests" in README.md), with small models so
+//! they run in seconds, plus their input errors.
 
-use crate::common::{ebm, ebm_json, ebm_train, failure_line, last_json, p, temp_dir};
+use crate::common::{data_root, ebm, ebm_json, ebm_train, failure_line, last_json, p, temp_dir};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// The folder holding `mnist/`, or `None` (skipped) without `$EBM_DATA`.
-fn data_root() -> Option<PathBuf> {
-    crate::common::data_root("mnist")
+/// A model trained on MNIST for one test.
+struct Trained {
+    /// The folder holding `mnist/` (the commands' `--data`).
+    root: PathBuf,
+    /// The test's own folder.
+    dir: PathBuf,
+    /// The model file, in `dir`.
+    model: PathBuf,
+    /// What training reported with `--json`.
+    metrics: Value,
 }
 
-/// The `--json` metrics of the training command `words` (split at spaces) on the MNIST
-/// under `root`, saving to `out`.
-fn train_mnist(words: &str, root: &Path, out: &Path) -> Value {
+impl Trained {
+    /// The model path as `&str`.
+    fn model(&self) -> &str {
+        p(&self.model)
+    }
+
+    /// `--data ROOT` for the commands that read MNIST.
+    fn data(&self) -> [&str; 2] {
+        ["--data", p(&self.root)]
+    }
+}
+
+/// Train with the command `words` (split at spaces) on MNIST into a fresh folder `name`,
+/// or `None` (the test is skipped) without `$EBM_DATA`.
+fn train_mnist(name: &str, words: &str) -> Option<Trained> {
+    let root = data_root("mnist")?;
+    let dir = temp_dir(name);
+    let model = dir.join(format!("{name}.ebm"));
     let mut args: Vec<&str> = words.split(' ').collect();
-    args.extend_from_slice(&["--data", p(root)]);
-    last_json(&ebm_train(&args, out))
+    args.extend_from_slice(&["--data", p(&root)]);
+    let metrics = last_json(&ebm_train(&args, &model));
+    Some(Trained {
+        root,
+        dir,
+        model,
+        metrics,
+    })
 }
 
 #[test]
 fn class_rbm_train_eval_sample_on_mnist() {
-    let Some(root) = data_root() else { return };
-    let dir = temp_dir("class");
-    let model = dir.join("c.ebm");
-    let m = train_mnist(
-        "class-rbm train --hidden 100 --epochs 2 --limit 5000 --threads 2",
-        &root,
-        &model,
-    );
+    let words = "class-rbm train --hidden 100 --epochs 2 --limit 5000 --threads 2";
+    let Some(t) = train_mnist("class", words) else {
+        return;
+    };
+    let m = &t.metrics;
     assert!(m["train_seconds"].is_number() && m["seconds_per_epoch"].is_number());
-    let eval = ebm_json(&["class-rbm", "eval", p(&model), "--data", p(&root), "--json"]);
+    let eval = ebm_json(
+        &[
+            &["class-rbm", "eval", t.model()][..],
+            &t.data(),
+            &["--json"],
+        ]
+        .concat(),
+    );
     // 5,000 images, 2 epochs, 100 hidden units: about 8% error; a broken model is ~90%.
     let error = eval["test_error"].as_f64().unwrap();
     assert!(error < 0.15, "test error {error}");
     assert_eq!(eval["n_test"], 10_000);
-    let png = dir.join("s.png");
+    let png = t.dir.join("s.png");
     let out = ebm(&[
         "class-rbm",
         "sample",
-        p(&model),
+        t.model(),
         "--chains",
         "3",
         "--steps",
@@ -57,29 +89,14 @@ fn class_rbm_train_eval_sample_on_mnist() {
 
 #[test]
 fn anomaly_on_mnist_nines() {
-    let Some(root) = data_root() else { return };
-    let dir = temp_dir("anomaly");
-    let model = dir.join("r.ebm");
-    train_mnist(
-        "rbm train --dataset mnist --exclude-labels 9 --hidden 50 --epochs 2 --limit 5000",
-        &root,
-        &model,
-    );
+    let words = "rbm train --dataset mnist --exclude-labels 9 --hidden 50 --epochs 2 --limit 5000";
+    let Some(t) = train_mnist("anomaly", words) else {
+        return;
+    };
     for score in ["likelihood-ratio", "free-energy", "reconstruction"] {
-        let m = ebm_json(&[
-            "rbm",
-            "anomaly",
-            p(&model),
-            "--dataset",
-            "mnist",
-            "--data",
-            p(&root),
-            "--anomalous-labels",
-            "9",
-            "--score",
-            score,
-            "--json",
-        ]);
+        let anomaly = ["rbm", "anomaly", t.model(), "--dataset", "mnist"];
+        let flags = ["--anomalous-labels", "9", "--score", score, "--json"];
+        let m = ebm_json(&[&anomaly[..], &t.data(), &flags].concat());
         let auc = m["roc_auc"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&auc), "{m}");
         assert_eq!(m["n_anomalous"], 1009);
@@ -94,52 +111,34 @@ fn anomaly_on_mnist_nines() {
 /// samplers write pictures (MALA reports its acceptance rate).
 #[test]
 fn gaussian_rbm_train_eval_sample_on_mnist() {
-    let Some(root) = data_root() else { return };
-    let dir = temp_dir("gaussian");
-    let model = dir.join("g.ebm");
-    train_mnist(
-        "gaussian-rbm train --hidden 16 --limit 3000 --epochs 5 --batch 50",
-        &root,
-        &model,
-    );
-    let exact = ebm_json(&[
-        "gaussian-rbm",
-        "eval",
-        p(&model),
-        "--data",
-        p(&root),
-        "--exact",
-        "--limit",
-        "500",
-        "--json",
-    ]);
-    let ais = ebm_json(&[
-        "gaussian-rbm",
-        "eval",
-        p(&model),
-        "--data",
-        p(&root),
-        "--limit",
-        "500",
-        "--ais-runs",
-        "50",
-        "--ais-betas",
-        "1000",
-        "--threads",
-        "2",
-        "--json",
-    ]);
+    let words = "gaussian-rbm train --hidden 16 --limit 3000 --epochs 5 --batch 50";
+    let Some(t) = train_mnist("gaussian", words) else {
+        return;
+    };
+    let eval = |flags: &[&str]| {
+        let eval = [
+            "gaussian-rbm",
+            "eval",
+            t.model(),
+            "--limit",
+            "500",
+            "--json",
+        ];
+        ebm_json(&[&eval[..], &t.data(), flags].concat())
+    };
+    let exact = eval(&["--exact"]);
+    let ais = eval(&["--ais-runs", "50", "--ais-betas", "1000", "--threads", "2"]);
     let (a, e) = (
         ais["log_z"].as_f64().unwrap(),
         exact["log_z"].as_f64().unwrap(),
     );
     assert!((a - e).abs() < 0.1, "AIS {a} exact {e}");
     for sampler in ["gibbs", "mala"] {
-        let png = dir.join(format!("{sampler}.png"));
+        let png = t.dir.join(format!("{sampler}.png"));
         let m = ebm_json(&[
             "gaussian-rbm",
             "sample",
-            p(&model),
+            t.model(),
             "--sampler",
             sampler,
             "--chains",

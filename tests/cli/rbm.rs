@@ -3,7 +3,7 @@
 //! the file or flag), checkpoints and resume, and that a failed run keeps the old model.
 
 use crate::common::{ebm, ebm_train, error_line, failure_line, last_json, p, temp_dir};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 /// `ebm rbm train` on bars and stripes: 16 hidden units, batches of 10, `--lr 0.1`
@@ -23,6 +23,15 @@ fn train_bas(out: &Path, epochs: &str, extra: &[&str]) -> Output {
     }
     args.extend_from_slice(extra);
     ebm_train(&args, out)
+}
+
+/// A fresh folder `name` holding `m.ebm`, a bars-and-stripes model of `epochs` epochs
+/// (and its checkpoint `m.ebm.ckpt`).
+fn trained_bas(name: &str, epochs: &str) -> (PathBuf, PathBuf) {
+    let dir = temp_dir(name);
+    let model = dir.join("m.ebm");
+    last_json(&train_bas(&model, epochs, &[]));
+    (dir, model)
 }
 
 /// `ebm rbm eval MODEL --dataset bars-and-stripes` with `extra` flags.
@@ -96,9 +105,7 @@ fn bars_and_stripes_train_eval_sample_filters() {
 
 #[test]
 fn resume_continues_to_the_new_epoch_total() {
-    let dir = temp_dir("resume");
-    let model = dir.join("m.ebm");
-    last_json(&train_bas(&model, "5", &[]));
+    let (dir, model) = trained_bas("resume", "5");
     let ckpt = dir.join("m.ebm.ckpt");
     let resume = [
         "rbm",
@@ -121,7 +128,7 @@ fn resume_continues_to_the_new_epoch_total() {
 
 #[test]
 fn bad_input_is_a_one_line_error_with_exit_code_2() {
-    let dir = temp_dir("bad");
+    let (dir, model) = trained_bas("bad", "2");
     let missing = dir.join("nope.ebm");
     let out = eval_bas(&missing, &["--exact"]);
     assert!(failure_line(&out).contains("nope.ebm"));
@@ -137,8 +144,6 @@ fn bad_input_is_a_one_line_error_with_exit_code_2() {
     ]);
     assert!(failure_line(&out).contains("not an ebm model file"));
 
-    let model = dir.join("m.ebm");
-    last_json(&train_bas(&model, "2", &[]));
     let mut bytes = std::fs::read(&model).unwrap();
     bytes.truncate(bytes.len() - 10);
     let truncated = dir.join("truncated.ebm");
@@ -184,9 +189,7 @@ fn bad_input_is_a_one_line_error_with_exit_code_2() {
 
 #[test]
 fn a_diverging_run_keeps_the_previous_model() {
-    let dir = temp_dir("diverge");
-    let model = dir.join("m.ebm");
-    last_json(&train_bas(&model, "3", &[]));
+    let (dir, model) = trained_bas("diverge", "3");
     let before = std::fs::read(&model).unwrap();
     let out = train_bas(
         &model,
