@@ -151,29 +151,15 @@ fn bad_input_is_a_one_line_error_with_exit_code_2() {
     let out = eval_bas(&truncated, &["--exact"]);
     assert!(failure_line(&out).contains("truncated"));
 
-    let out = ebm(&[
-        "rbm",
-        "train",
-        "--dataset",
-        "bars-and-stripes",
-        "--k",
-        "0",
-        "--out",
-        p(&dir.join("x.ebm")),
-    ]);
+    // `ebm rbm train ARGS` into a model file that must not be written.
+    let x = dir.join("x.ebm");
+    let train = |args: &[&str]| ebm(&[&["rbm", "train"][..], args, &["--out", p(&x)]].concat());
+    let out = train(&["--dataset", "bars-and-stripes", "--k", "0"]);
     assert!(failure_line(&out).starts_with("error: --k"));
-
-    let out = ebm(&[
-        "rbm",
-        "train",
-        "--dataset",
-        "mnist",
-        "--data",
-        p(&dir.join("no-such-dir")),
-        "--out",
-        p(&dir.join("x.ebm")),
-    ]);
+    let no_such_dir = dir.join("no-such-dir");
+    let out = train(&["--dataset", "mnist", "--data", p(&no_such_dir)]);
     assert!(failure_line(&out).contains("no-such-dir"));
+    assert!(!x.exists(), "a failed run wrote no model");
 
     let out = ebm(&["rbm", "train", "--dataset", "cifar"]);
     assert_eq!(out.status.code(), Some(2));
