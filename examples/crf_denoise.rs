@@ -13,11 +13,11 @@
 use ebm::data::data_dir;
 use ebm::data::image_grid::{Scaling, write_png_grid};
 use ebm::data::mnist::{Split, load};
-use ebm::factor::learn::energy::instantiate;
-use ebm::factor::learn::metrics::evaluate;
-use ebm::factor::learn::tasks::denoise::{DenoiseConfig, denoise_task};
-use ebm::factor::learn::train::{Learner, TrainConfig, train};
 use ebm::factor::solve::{Method, SolveOptions, solve};
+use ebm::learn::energy::instantiate;
+use ebm::learn::metrics::evaluate;
+use ebm::learn::tasks::denoise::{DenoiseConfig, denoise_task};
+use ebm::learn::train::{Learner, TrainConfig, train};
 
 const SIDE: usize = 28;
 

@@ -6,10 +6,10 @@
 //!
 //! cargo run --release --example hmm_crf -- [TRAIN] [TEST] [LENGTH] [EPOCHS]
 
-use ebm::factor::learn::metrics::evaluate;
-use ebm::factor::learn::tasks::hmm::{Hmm, hmm_task, hmm_weights, identifiable_part};
-use ebm::factor::learn::train::{Learner, TrainConfig, train};
 use ebm::factor::solve::{Method, SolveOptions};
+use ebm::learn::metrics::evaluate;
+use ebm::learn::tasks::hmm::{Hmm, hmm_task, hmm_weights, identifiable_part};
+use ebm::learn::train::{Learner, TrainConfig, train};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();

@@ -11,12 +11,12 @@
 
 use ebm::data::data_dir;
 use ebm::data::puzzles::read_sudoku;
-use ebm::factor::learn::energy::instantiate_within;
-use ebm::factor::learn::support::Support;
-use ebm::factor::learn::tasks::sudoku::{puzzle_example, solved_grid_task};
-use ebm::factor::learn::train::{Learner, TrainConfig, train};
 use ebm::factor::problems::check_sudoku;
 use ebm::factor::solve::{Method, SolveOptions, Start, solve};
+use ebm::learn::support::Support;
+use ebm::learn::support::instantiate_within;
+use ebm::learn::tasks::sudoku::{puzzle_example, solved_grid_task};
+use ebm::learn::train::{Learner, TrainConfig, train};
 use std::time::Instant;
 
 /// True when cells `a` and `b` share a row, column or box: used only to report what was

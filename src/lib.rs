@@ -5,7 +5,9 @@
 //! - [`data`]: MNIST (IDX) and MovieLens readers, binarization, built-in bars and stripes, PNG grids;
 //! - [`rbm`]: binary RBMs, CD-k / PCD training, exact and AIS likelihood;
 //! - [`cf`]: RBMs for collaborative filtering (user- and item-based, conditional);
-//! - [`factor`]: factor-graph energy models: exact, sampling, BP and MAP inference, UAI files.
+//! - [`factor`]: factor-graph energy models: exact, sampling, BP and MAP inference, UAI files;
+//! - [`learn`]: learning factor-graph energies (perceptron, structured SVM, likelihood,
+//!   pseudo-likelihood, contrastive divergence).
 //!
 //! ```
 //! use ebm::rbm::BinaryRbm;
@@ -19,4 +21,5 @@ pub use ebm_core as core;
 pub use ebm_data as data;
 pub use ebm_factor as factor;
 pub use ebm_kernels as kernels;
+pub use ebm_learn as learn;
 pub use ebm_rbm as rbm;

@@ -9,17 +9,17 @@ use clap::{Args, ValueEnum};
 use ebm_data::data_dir;
 use ebm_data::mnist::{Split, load};
 use ebm_data::puzzles::read_sudoku;
-use ebm_factor::learn::energy::instantiate_within;
-use ebm_factor::learn::metrics::{Evaluation, evaluate};
-use ebm_factor::learn::support::Support;
-use ebm_factor::learn::tasks::Task;
-use ebm_factor::learn::tasks::denoise::{DenoiseConfig, denoise_task};
-use ebm_factor::learn::tasks::hmm::{Hmm, hmm_task, hmm_weights, identifiable_part};
-use ebm_factor::learn::tasks::sudoku::{puzzle_example, solved_grid_task, with_random_clues};
-use ebm_factor::learn::templates::TemplateSet;
-use ebm_factor::learn::train::{EpochReport, Learner, TrainConfig, Trained, train};
 use ebm_factor::problems::check_sudoku;
 use ebm_factor::solve::{Method, SolveOptions, Start, solve};
+use ebm_learn::metrics::{Evaluation, evaluate};
+use ebm_learn::support::Support;
+use ebm_learn::support::instantiate_within;
+use ebm_learn::tasks::Task;
+use ebm_learn::tasks::denoise::{DenoiseConfig, denoise_task};
+use ebm_learn::tasks::hmm::{Hmm, hmm_task, hmm_weights, identifiable_part};
+use ebm_learn::tasks::sudoku::{puzzle_example, solved_grid_task, with_random_clues};
+use ebm_learn::templates::TemplateSet;
+use ebm_learn::train::{EpochReport, Learner, TrainConfig, Trained, train};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -290,7 +290,7 @@ fn build_task(args: &LearnArgs, train_count: usize) -> Result<Task, Failure> {
 /// Train with progress lines on stderr.
 fn run_training(
     templates: &TemplateSet,
-    examples: &[ebm_factor::learn::data::Example],
+    examples: &[ebm_learn::data::Example],
     config: &TrainConfig,
     label: &str,
     quiet: bool,

@@ -16,9 +16,9 @@
 //!   entry point that runs any of them (with the pipelines that warm-start the searches
 //!   from the dual) under time, node or move budgets;
 //! - [`tree`]: exact sum-product on acyclic factor graphs (`ln Z`, factor marginals);
-//! - [`problems`]: Sudoku, graph coloring and N-queens as factor graphs, with checkers;
-//! - [`learn`]: learning templated energies (perceptron, structured SVM, likelihood,
-//!   pseudo-likelihood, contrastive divergence).
+//! - [`problems`]: Sudoku, graph coloring and N-queens as factor graphs, with checkers.
+//!
+//! Learning the weights of such energies is the `ebm-learn` crate's.
 //!
 //! Models are read from UAI files (`ebm_data::uai`).
 //!
@@ -40,7 +40,6 @@ pub mod exact;
 pub mod gibbs;
 pub mod graphcut;
 pub mod ising;
-pub mod learn;
 pub mod lns;
 pub mod map;
 pub mod model;

@@ -106,7 +106,7 @@ pub fn strides(cards: &[usize]) -> Vec<usize> {
 }
 
 /// Next assignment in row-major order (last fastest); wraps to all zeros.
-pub(crate) fn advance(assignment: &mut [usize], cards: &[usize]) {
+pub fn advance(assignment: &mut [usize], cards: &[usize]) {
     for i in (0..assignment.len()).rev() {
         assignment[i] += 1;
         if assignment[i] < cards[i] {

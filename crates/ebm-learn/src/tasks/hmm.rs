@@ -6,10 +6,10 @@
 //! ([`identifiable_part`]).
 
 use super::Task;
-use crate::FactorError;
-use crate::learn::data::{Example, Structure};
-use crate::learn::energy::add_joint_features;
-use crate::learn::templates::TemplateSet;
+use crate::LearnError;
+use crate::data::{Example, Structure};
+use crate::energy::add_joint_features;
+use crate::templates::TemplateSet;
 use ebm_kernels::rng::{self, StreamRng};
 use std::sync::Arc;
 
@@ -67,7 +67,7 @@ impl Hmm {
     }
 
     /// Check that every distribution is one (non-negative, summing to 1 within 1e-9).
-    pub fn validate(&self) -> Result<(), FactorError> {
+    pub fn validate(&self) -> Result<(), LearnError> {
         let k = self.states();
         let m = self.symbols();
         let rows = std::iter::once(&self.initial)
@@ -85,7 +85,7 @@ impl Hmm {
                     || (r.iter().sum::<f64>() - 1.0).abs() > 1e-9
             })
         {
-            return Err(FactorError::InvalidFactor(
+            return Err(LearnError::InvalidData(
                 "an HMM needs k initial, k x k transition and k x m emission probabilities, each row summing to 1".into(),
             ));
         }
@@ -110,7 +110,7 @@ impl Hmm {
 }
 
 /// The chain CRF's templates for `states` and `symbols`: initial, emission, transition.
-pub fn chain_templates(states: usize, symbols: usize) -> Result<TemplateSet, FactorError> {
+pub fn chain_templates(states: usize, symbols: usize) -> Result<TemplateSet, LearnError> {
     let mut templates = TemplateSet::new();
     templates.add("initial", &[states], 1)?;
     templates.add("emission", &[states], symbols)?;
@@ -124,7 +124,7 @@ pub fn chain_example(
     states: &[usize],
     symbols: &[usize],
     symbol_count: usize,
-) -> Result<Example, FactorError> {
+) -> Result<Example, LearnError> {
     let length = states.len();
     let k = templates.get(0).label_counts[0];
     let mut structure = Structure::new(vec![k; length]);
@@ -135,7 +135,7 @@ pub fn chain_example(
     }
     for (t, &m) in symbols.iter().enumerate() {
         if m >= symbol_count {
-            return Err(FactorError::InvalidFactor(format!(
+            return Err(LearnError::InvalidData(format!(
                 "symbol {m} at position {t} is outside 0..{symbol_count}"
             )));
         }
@@ -177,10 +177,10 @@ pub fn hmm_task(
     test: usize,
     length: usize,
     seed: u64,
-) -> Result<Task, FactorError> {
+) -> Result<Task, LearnError> {
     hmm.validate()?;
     let templates = chain_templates(hmm.states(), hmm.symbols())?;
-    let make = |count: usize, key: u64| -> Result<Vec<Example>, FactorError> {
+    let make = |count: usize, key: u64| -> Result<Vec<Example>, LearnError> {
         (0..count)
             .map(|i| {
                 let mut random = rng::stream(seed, key, i as u64);
@@ -252,8 +252,8 @@ pub fn identifiable_part(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::learn::energy::{energy, instantiate};
-    use crate::tree::tree_marginals;
+    use crate::energy::{energy, instantiate};
+    use ebm_factor::tree::tree_marginals;
 
     #[test]
     fn hmm_weights_give_the_hmm_posterior() {

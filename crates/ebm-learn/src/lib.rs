@@ -1,18 +1,15 @@
 //! Learning the weights of factor-graph energies from labeled structures (LeCun et al.
-//! 2006, "A Tutorial on Energy-Based Learning").
-//!
-//! - [`templates`]: factor templates whose energies are linear in shared weights;
-//! - [`data`]: structures, examples (features, labels, evidence) and splits;
-//! - [`energy`]: `E(x, y; w) = w . Phi(x, y)` and the [`crate::FactorModel`] it makes;
-//! - [`train`]: perceptron, structured SVM (subgradient, BCFW), maximum likelihood,
-//!   pseudo-likelihood and contrastive divergence, with L2 regularization;
-//! - [`metrics`]: per-variable error, structure error and energy gap;
-//! - [`support`]: combinations the training data never shows, as hard constraints;
-//! - [`tasks`]: the data sets of the use cases (MNIST denoising, HMM chains, Sudoku).
+//! 2006, "A Tutorial on Energy-Based Learning"): an energy `E(x, y; w) = w . Phi(x, y)`
+//! built from templates that share one weight vector, trained by the structured
+//! perceptron, the structured SVM, maximum likelihood, pseudo-likelihood or contrastive
+//! divergence on top of ebm-factor's inference, whose MAP (`ebm_factor::solve`) the
+//! decode-based learners and the test metrics call.
 //!
 //! ```
-//! use ebm_factor::learn::{data::{Example, Structure},
-//!     templates::TemplateSet, train::{Learner, TrainConfig, train}, metrics::evaluate};
+//! use ebm_learn::data::{Example, Structure};
+//! use ebm_learn::metrics::evaluate;
+//! use ebm_learn::templates::TemplateSet;
+//! use ebm_learn::train::{Learner, TrainConfig, train};
 //! use ebm_factor::solve::{Method, SolveOptions};
 //! use std::sync::Arc;
 //! // Two binary variables that should copy their input bit and agree with each other.
@@ -38,12 +35,27 @@
 //!     .unwrap();
 //! assert_eq!(metrics.per_variable_error, 0.0);
 //! ```
+//!
+//! The modules, each depending only on those above it:
+//! - [`templates`]: factor templates whose energies are linear in shared weights;
+//! - [`data`]: structures, examples (features, labels, evidence) and splits;
+//! - [`energy`]: `E(x, y; w)`, its joint feature map `Phi` and the
+//!   [`ebm_factor::FactorModel`] it instantiates;
+//! - [`support`]: combinations the training data never shows, as hard constraints;
+//! - [`train`]: perceptron, structured SVM (subgradient, BCFW), maximum likelihood,
+//!   pseudo-likelihood and contrastive divergence, with L2 regularization;
+//! - [`metrics`]: per-variable error, structure error and energy gap;
+//! - [`tasks`]: the data sets of the use cases (MNIST denoising, HMM chains, Sudoku).
 
 pub mod data;
 pub mod energy;
+mod error;
 pub mod metrics;
 mod objectives;
 pub mod support;
 pub mod tasks;
 pub mod templates;
 pub mod train;
+
+pub use ebm_core::InvalidSetting;
+pub use error::LearnError;

@@ -8,11 +8,11 @@ use super::energy::{
     add_slot_features, energy, entry_with, instantiate,
 };
 use super::templates::TemplateSet;
-use crate::FactorError;
-use crate::gibbs::GibbsChain;
-use crate::network::Network;
-use crate::table::log_sum_exp;
-use crate::tree::tree_marginals;
+use crate::LearnError;
+use ebm_factor::Network;
+use ebm_factor::gibbs::GibbsChain;
+use ebm_factor::table::log_sum_exp;
+use ebm_factor::tree::tree_marginals;
 
 /// `-ln p(y | x) = E(y) + ln Z(x)` by exact sum-product; gradient `Phi(y) - E_p[Phi]`.
 /// The example's factor graph (after evidence) must be acyclic.
@@ -21,7 +21,7 @@ pub(crate) fn negative_log_likelihood(
     example: &Example,
     weights: &[f64],
     gradient: &mut [f64],
-) -> Result<f64, FactorError> {
+) -> Result<f64, LearnError> {
     let model = instantiate(templates, example, weights, false)?;
     let marginals = tree_marginals(&model)?;
     add_joint_features(templates, example, &example.labels, 1.0, gradient);
@@ -92,7 +92,7 @@ pub(crate) fn contrastive_divergence(
     steps: usize,
     seed: u64,
     gradient: &mut [f64],
-) -> Result<f64, FactorError> {
+) -> Result<f64, LearnError> {
     let model = instantiate(templates, example, weights, false)?;
     let network = Network::new(&model);
     let classes = network.color_classes();

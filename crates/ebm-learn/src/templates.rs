@@ -7,7 +7,7 @@
 //! `d` input features is `label_counts = [L]`, `feature_dim = d`; a pairwise label-label
 //! table is `label_counts = [L, L]`, `feature_dim = 1` with the feature 1.
 
-use crate::FactorError;
+use crate::LearnError;
 
 /// One template: the shape of a block of weights shared by many factors.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,9 +60,9 @@ impl TemplateSet {
         name: &str,
         label_counts: &[usize],
         feature_dim: usize,
-    ) -> Result<usize, FactorError> {
+    ) -> Result<usize, LearnError> {
         if label_counts.contains(&0) || feature_dim == 0 {
-            return Err(FactorError::InvalidFactor(format!(
+            return Err(LearnError::InvalidData(format!(
                 "template {name}: label counts {label_counts:?} and feature dimension {feature_dim} must be positive"
             )));
         }
@@ -70,7 +70,7 @@ impl TemplateSet {
             name: name.to_string(),
             label_counts: label_counts.to_vec(),
             feature_dim,
-            strides: crate::table::strides(label_counts),
+            strides: ebm_factor::table::strides(label_counts),
         };
         self.offsets.push(self.weight_count);
         self.weight_count += template.weight_count();

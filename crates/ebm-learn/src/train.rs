@@ -14,8 +14,9 @@ use super::objectives::{
     contrastive_divergence, negative_log_likelihood, negative_log_pseudo_likelihood,
 };
 use super::templates::TemplateSet;
-use crate::solve::{Method, SolveOptions, Solved, solve};
-use crate::{FactorError, InvalidSetting};
+use crate::LearnError;
+use ebm_core::InvalidSetting;
+use ebm_factor::solve::{Method, SolveOptions, Solved, solve};
 use ebm_kernels::rng;
 use rayon::prelude::*;
 use std::time::Instant;
@@ -140,7 +141,7 @@ pub struct Trained {
     pub train_seconds: f64,
 }
 
-fn check_config(config: &TrainConfig, examples: usize, weights: usize) -> Result<(), FactorError> {
+fn check_config(config: &TrainConfig, examples: usize, weights: usize) -> Result<(), LearnError> {
     let invalid = |setting, message: String| Err(InvalidSetting::new(setting, message).into());
     if config.epochs == 0 || config.batch == 0 {
         return invalid("epochs/batch", "both must be at least 1".into());
@@ -223,7 +224,7 @@ pub fn train(
     examples: &[Example],
     config: &TrainConfig,
     mut on_epoch: impl FnMut(&EpochReport),
-) -> Result<Trained, FactorError> {
+) -> Result<Trained, LearnError> {
     let dim = templates.weight_count();
     check_config(config, examples.len(), dim)?;
     let start = Instant::now();
@@ -315,7 +316,7 @@ fn decode_step(
     epoch: usize,
     weights: &mut [f64],
     state: &mut DecodeState,
-) -> Result<BatchOutcome, FactorError> {
+) -> Result<BatchOutcome, LearnError> {
     let loss_augmented = !matches!(config.learner, Learner::Perceptron { .. });
     // Every decode of the batch, and its hinge, uses the weights at the batch's start.
     let current = weights.to_vec();
@@ -327,9 +328,9 @@ fn decode_step(
                 seed: example_seed(config.seed, epoch, i),
                 ..config.map_options
             };
-            solve(&model, config.map_method, &options)
+            Ok(solve(&model, config.map_method, &options)?)
         })
-        .collect::<Result<_, FactorError>>()?;
+        .collect::<Result<_, LearnError>>()?;
     let dim = weights.len();
     let (mut loss_sum, mut mistakes, mut fallbacks) = (0.0, 0, 0);
     let mut direction = vec![0.0; dim];
@@ -448,7 +449,7 @@ fn gradient_step(
     config: &TrainConfig,
     epoch: usize,
     weights: &mut [f64],
-) -> Result<BatchOutcome, FactorError> {
+) -> Result<BatchOutcome, LearnError> {
     let dim = weights.len();
     let current: &[f64] = weights;
     let parts: Vec<(Vec<f64>, f64)> = batch
@@ -478,7 +479,7 @@ fn gradient_step(
             }
             Ok((gradient, loss))
         })
-        .collect::<Result<_, FactorError>>()?;
+        .collect::<Result<_, LearnError>>()?;
     let mut total = vec![0.0; dim];
     let mut loss_sum = 0.0;
     for (gradient, loss) in &parts {
@@ -500,7 +501,7 @@ fn gradient_step(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::learn::tasks::hmm::{Hmm, hmm_task};
+    use crate::tasks::hmm::{Hmm, hmm_task};
 
     #[test]
     fn bad_settings_are_refused_before_training() {
@@ -546,7 +547,7 @@ mod tests {
         assert!(refused(short_start).contains("initial_weights"));
         assert!(train(&task.templates, &[], &base, |_| {}).is_err());
         // A valid start is used: one epoch from the HMM's own weights stays near them.
-        let truth = crate::learn::tasks::hmm::hmm_weights(&Hmm::sticky(), &task.templates);
+        let truth = crate::tasks::hmm::hmm_weights(&Hmm::sticky(), &task.templates);
         let from_truth = TrainConfig {
             epochs: 1,
             learning_rate: 1e-6,

@@ -2,11 +2,11 @@
 //! joint feature map `Phi`, and the factor model it instantiates for inference.
 
 use super::data::{Example, FactorSlot};
-use super::support::Support;
 use super::templates::TemplateSet;
-use crate::model::FactorModel;
-use crate::table::{LogTable, advance};
-use crate::{FactorError, InvalidSetting};
+use crate::LearnError;
+use ebm_core::InvalidSetting;
+use ebm_factor::FactorModel;
+use ebm_factor::table::{LogTable, advance};
 
 /// Index of `labels` restricted to `scope` in a table with `strides`.
 fn table_index(strides: &[usize], scope: &[usize], labels: &[usize]) -> usize {
@@ -155,19 +155,19 @@ pub fn instantiate(
     example: &Example,
     weights: &[f64],
     loss_augmented: bool,
-) -> Result<FactorModel, FactorError> {
-    instantiate_within(templates, example, weights, loss_augmented, None)
+) -> Result<FactorModel, LearnError> {
+    instantiate_forbidding(templates, example, weights, loss_augmented, |_, _| false)
 }
 
-/// [`instantiate`], with the entries outside the training data's `support` forbidden
-/// (energy `+inf`, the maximum-likelihood limit of a weight whose feature never fired).
-pub fn instantiate_within(
+/// [`instantiate`], with the table entries `forbidden(slot, entry)` accepts at energy
+/// `+inf`.
+pub(crate) fn instantiate_forbidding(
     templates: &TemplateSet,
     example: &Example,
     weights: &[f64],
     loss_augmented: bool,
-    support: Option<&Support>,
-) -> Result<FactorModel, FactorError> {
+    forbidden: impl Fn(&FactorSlot, usize) -> bool,
+) -> Result<FactorModel, LearnError> {
     if weights.len() != templates.weight_count() {
         return Err(InvalidSetting::new(
             "weights",
@@ -186,7 +186,7 @@ pub fn instantiate_within(
         let table_size = templates.get(slot.template).table_size();
         energies.clear();
         energies.extend((0..table_size).map(|entry| {
-            if support.is_some_and(|s| s.forbids(templates, example, slot, entry)) {
+            if forbidden(slot, entry) {
                 f64::INFINITY
             } else {
                 slot_entry_energy(templates, example, weights, slot, entry)
@@ -209,7 +209,7 @@ pub fn instantiate_within(
 
 /// Add `scale * E_p[Phi(x, y)]` to `out`, given the `ln` marginals of the first
 /// `slots().len()` conditioned factors of the model from [`instantiate`] (as computed by
-/// [`crate::tree::tree_marginals`]); evidence variables sit at their given labels.
+/// [`ebm_factor::tree::tree_marginals`]); evidence variables sit at their given labels.
 pub fn add_expected_features(
     templates: &TemplateSet,
     example: &Example,

@@ -3,11 +3,11 @@
 //! time linear in the number of examples), the graph-cut MAP of one 28x28 image, and one
 //! pseudo-likelihood gradient of the all-pairs Sudoku model.
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ebm_factor::learn::energy::instantiate;
-use ebm_factor::learn::tasks::denoise::{DenoiseConfig, denoise_task};
-use ebm_factor::learn::tasks::sudoku::solved_grid_task;
-use ebm_factor::learn::train::{Learner, TrainConfig, train};
 use ebm_factor::solve::{Method, SolveOptions, solve};
+use ebm_learn::energy::instantiate;
+use ebm_learn::tasks::denoise::{DenoiseConfig, denoise_task};
+use ebm_learn::tasks::sudoku::solved_grid_task;
+use ebm_learn::train::{Learner, TrainConfig, train};
 use std::hint::black_box;
 
 /// Synthetic 28x28 "digits": a filled ring of random centre and radii per image.

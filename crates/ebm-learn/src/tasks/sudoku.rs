@@ -4,9 +4,10 @@
 //! for the learner to find; MAP with the clues as evidence then solves puzzles.
 
 use super::Task;
-use crate::learn::data::{Example, Structure};
-use crate::learn::templates::TemplateSet;
-use crate::{FactorError, InvalidSetting};
+use crate::LearnError;
+use crate::data::{Example, Structure};
+use crate::templates::TemplateSet;
+use ebm_core::InvalidSetting;
 use ebm_data::puzzles::Sudoku;
 use ebm_kernels::rng::{self, StreamRng};
 use std::sync::Arc;
@@ -62,7 +63,7 @@ fn fill(
 }
 
 /// Templates and structure with one label-label table per pair of cells.
-pub fn all_pairs_structure(side: usize) -> Result<(TemplateSet, Arc<Structure>), FactorError> {
+pub fn all_pairs_structure(side: usize) -> Result<(TemplateSet, Arc<Structure>), LearnError> {
     let cells = side * side;
     let mut templates = TemplateSet::new();
     let mut structure = Structure::new(vec![side; cells]);
@@ -76,7 +77,7 @@ pub fn all_pairs_structure(side: usize) -> Result<(TemplateSet, Arc<Structure>),
 }
 
 /// `count` random solved grids of box size `box_size` as training examples (no test set).
-pub fn solved_grid_task(box_size: usize, count: usize, seed: u64) -> Result<Task, FactorError> {
+pub fn solved_grid_task(box_size: usize, count: usize, seed: u64) -> Result<Task, LearnError> {
     let (templates, structure) = all_pairs_structure(box_size * box_size)?;
     let features = vec![1.0; structure.feature_len()];
     let train = (0..count)
@@ -98,7 +99,7 @@ pub fn with_random_clues(
     examples: &[Example],
     clue_fraction: f64,
     seed: u64,
-) -> Result<Vec<Example>, FactorError> {
+) -> Result<Vec<Example>, LearnError> {
     if !(0.0..=1.0).contains(&clue_fraction) {
         return Err(InvalidSetting::new(
             "clue_fraction",
@@ -122,10 +123,10 @@ pub fn with_random_clues(
 }
 
 /// A puzzle as an example of `structure`: the clues are evidence. The labels of blank
-/// cells are unknown (0); score predictions with [`crate::problems::check_sudoku`].
-pub fn puzzle_example(structure: &Arc<Structure>, puzzle: &Sudoku) -> Result<Example, FactorError> {
+/// cells are unknown (0); score predictions with [`ebm_factor::problems::check_sudoku`].
+pub fn puzzle_example(structure: &Arc<Structure>, puzzle: &Sudoku) -> Result<Example, LearnError> {
     if puzzle.cells.len() != structure.variable_count() {
-        return Err(FactorError::InvalidFactor(format!(
+        return Err(LearnError::InvalidData(format!(
             "a puzzle of {} cells for a model of {}",
             puzzle.cells.len(),
             structure.variable_count()
@@ -143,7 +144,7 @@ pub fn puzzle_example(structure: &Arc<Structure>, puzzle: &Sudoku) -> Result<Exa
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::problems::check_sudoku;
+    use ebm_factor::problems::check_sudoku;
 
     #[test]
     fn generated_grids_are_valid_and_differ() {

@@ -3,7 +3,8 @@
 //! train/test splits.
 
 use super::templates::TemplateSet;
-use crate::{FactorError, InvalidSetting};
+use crate::LearnError;
+use ebm_core::InvalidSetting;
 use ebm_kernels::rng;
 use std::sync::Arc;
 
@@ -51,23 +52,23 @@ impl Structure {
         templates: &TemplateSet,
         template: usize,
         scope: &[usize],
-    ) -> Result<usize, FactorError> {
+    ) -> Result<usize, LearnError> {
         if template >= templates.templates().len() {
-            return Err(FactorError::InvalidFactor(format!(
+            return Err(LearnError::InvalidData(format!(
                 "template {template} does not exist"
             )));
         }
         let shape = templates.get(template);
         for (i, &v) in scope.iter().enumerate() {
             if v >= self.label_counts.len() || scope[..i].contains(&v) {
-                return Err(FactorError::InvalidFactor(format!(
+                return Err(LearnError::InvalidData(format!(
                     "scope {scope:?}: variable {v} is missing or repeated"
                 )));
             }
         }
         let counts: Vec<usize> = scope.iter().map(|&v| self.label_counts[v]).collect();
         if counts != shape.label_counts {
-            return Err(FactorError::InvalidFactor(format!(
+            return Err(LearnError::InvalidData(format!(
                 "template {} wants label counts {:?}; scope {scope:?} has {counts:?}",
                 shape.name, shape.label_counts
             )));
@@ -138,9 +139,9 @@ impl Example {
         structure: Arc<Structure>,
         features: Vec<f64>,
         labels: Vec<usize>,
-    ) -> Result<Self, FactorError> {
+    ) -> Result<Self, LearnError> {
         if features.len() != structure.feature_len() || features.iter().any(|f| !f.is_finite()) {
-            return Err(FactorError::InvalidFactor(format!(
+            return Err(LearnError::InvalidData(format!(
                 "an example needs {} finite features; got {}",
                 structure.feature_len(),
                 features.len()
@@ -156,7 +157,7 @@ impl Example {
     }
 
     /// The same example with `evidence` (one entry per variable) fixed at prediction time.
-    pub fn with_evidence(mut self, evidence: Vec<Option<usize>>) -> Result<Self, FactorError> {
+    pub fn with_evidence(mut self, evidence: Vec<Option<usize>>) -> Result<Self, LearnError> {
         let given: Vec<usize> = evidence.iter().map(|e| e.unwrap_or(0)).collect();
         check_labels(&self.structure, &given, "evidence")?;
         self.evidence = evidence;
@@ -174,16 +175,16 @@ impl Example {
     }
 }
 
-fn check_labels(structure: &Structure, labels: &[usize], what: &str) -> Result<(), FactorError> {
+fn check_labels(structure: &Structure, labels: &[usize], what: &str) -> Result<(), LearnError> {
     if labels.len() != structure.variable_count() {
-        return Err(FactorError::InvalidFactor(format!(
+        return Err(LearnError::InvalidData(format!(
             "{what}: {} entries for {} variables",
             labels.len(),
             structure.variable_count()
         )));
     }
     if let Some(v) = (0..labels.len()).find(|&v| labels[v] >= structure.label_counts()[v]) {
-        return Err(FactorError::InvalidFactor(format!(
+        return Err(LearnError::InvalidData(format!(
             "{what}: variable {v} has label {} of {}",
             labels[v],
             structure.label_counts()[v]
@@ -198,7 +199,7 @@ pub fn split_examples(
     mut examples: Vec<Example>,
     test_fraction: f64,
     seed: u64,
-) -> Result<(Vec<Example>, Vec<Example>), FactorError> {
+) -> Result<(Vec<Example>, Vec<Example>), LearnError> {
     if !(0.0..1.0).contains(&test_fraction) {
         return Err(InvalidSetting::new(
             "test_fraction",

@@ -2,13 +2,13 @@
 //! likelihood, and the structured SVM against the perceptron and the unary-only model on
 //! real MNIST denoising.
 
-use ebm_factor::learn::data::Example;
-use ebm_factor::learn::metrics::evaluate;
-use ebm_factor::learn::tasks::denoise::{DenoiseConfig, denoise_task};
-use ebm_factor::learn::tasks::hmm::{Hmm, hmm_task, hmm_weights, identifiable_part};
-use ebm_factor::learn::templates::TemplateSet;
-use ebm_factor::learn::train::{Learner, TrainConfig, Trained, train};
 use ebm_factor::solve::{Method, SolveOptions};
+use ebm_learn::data::Example;
+use ebm_learn::metrics::evaluate;
+use ebm_learn::tasks::denoise::{DenoiseConfig, denoise_task};
+use ebm_learn::tasks::hmm::{Hmm, hmm_task, hmm_weights, identifiable_part};
+use ebm_learn::templates::TemplateSet;
+use ebm_learn::train::{Learner, TrainConfig, Trained, train};
 
 fn run(
     templates: &TemplateSet,

@@ -4,9 +4,10 @@
 //! horizontal and one for vertical neighbours (feature 1).
 
 use super::Task;
-use crate::learn::data::{Example, Structure};
-use crate::learn::templates::TemplateSet;
-use crate::{FactorError, InvalidSetting};
+use crate::LearnError;
+use crate::data::{Example, Structure};
+use crate::templates::TemplateSet;
+use ebm_core::InvalidSetting;
 use ebm_kernels::rng;
 use std::sync::Arc;
 
@@ -39,7 +40,7 @@ pub fn grid_structure(
     height: usize,
     width: usize,
     pairwise: bool,
-) -> Result<(TemplateSet, Arc<Structure>), FactorError> {
+) -> Result<(TemplateSet, Arc<Structure>), LearnError> {
     let mut templates = TemplateSet::new();
     let unary = templates.add("unary", &[2], 2)?;
     let mut structure = Structure::new(vec![2; height * width]);
@@ -73,7 +74,7 @@ pub fn noisy_examples(
     pixels: usize,
     config: &DenoiseConfig,
     first_index: u64,
-) -> Result<(Vec<Example>, Vec<Vec<usize>>), FactorError> {
+) -> Result<(Vec<Example>, Vec<Vec<usize>>), LearnError> {
     if !(0.0..=0.5).contains(&config.flip_rate) {
         return Err(InvalidSetting::new(
             "flip_rate",
@@ -114,7 +115,7 @@ pub fn denoise_task(
     height: usize,
     width: usize,
     config: &DenoiseConfig,
-) -> Result<Task, FactorError> {
+) -> Result<Task, LearnError> {
     let (templates, structure) = grid_structure(height, width, config.pairwise)?;
     let pixels = height * width;
     let (train, _) = noisy_examples(&structure, train_images, pixels, config, 0)?;

@@ -4,8 +4,8 @@
 use super::data::Example;
 use super::energy::{energy, hamming_loss, instantiate};
 use super::templates::TemplateSet;
-use crate::FactorError;
-use crate::solve::{Method, SolveOptions, solve};
+use crate::LearnError;
+use ebm_factor::solve::{Method, SolveOptions, solve};
 use rayon::prelude::*;
 
 /// Metrics of a weight vector on a set of examples (evidence variables are not scored).
@@ -33,7 +33,7 @@ pub fn evaluate(
     weights: &[f64],
     method: Method,
     options: &SolveOptions,
-) -> Result<Evaluation, FactorError> {
+) -> Result<Evaluation, LearnError> {
     let scored: Vec<(usize, usize, f64, bool)> = examples
         .par_iter()
         .enumerate()
@@ -53,7 +53,7 @@ pub fn evaluate(
                 - energy(templates, example, weights, labels);
             Ok((wrong, free, gap, decoded.fallback))
         })
-        .collect::<Result<_, FactorError>>()?;
+        .collect::<Result<_, LearnError>>()?;
     let n = scored.len().max(1) as f64;
     let wrong: usize = scored.iter().map(|s| s.0).sum();
     let free: usize = scored.iter().map(|s| s.1).sum();

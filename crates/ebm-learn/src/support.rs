@@ -7,8 +7,10 @@
 //! (two equal digits in one row, say) become hard constraints of the learned model.
 
 use super::data::{Example, FactorSlot};
-use super::energy::add_joint_features;
+use super::energy::{add_joint_features, instantiate_forbidding};
 use super::templates::TemplateSet;
+use crate::LearnError;
+use ebm_factor::FactorModel;
 
 /// Which weights the training data never exercised.
 #[derive(Clone, Debug, PartialEq)]
@@ -65,10 +67,32 @@ impl Support {
     }
 }
 
+/// [`crate::energy::instantiate`], with the entries outside the training data's `support`
+/// forbidden (energy `+inf`, the maximum-likelihood limit of a weight whose feature never
+/// fired); without a support, the same model.
+///
+/// # Errors
+///
+/// [`LearnError::InvalidSetting`] when `weights` do not fit the templates.
+pub fn instantiate_within(
+    templates: &TemplateSet,
+    example: &Example,
+    weights: &[f64],
+    loss_augmented: bool,
+    support: Option<&Support>,
+) -> Result<FactorModel, LearnError> {
+    instantiate_forbidding(
+        templates,
+        example,
+        weights,
+        loss_augmented,
+        |slot, entry| support.is_some_and(|s| s.forbids(templates, example, slot, entry)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::data::Structure;
-    use super::super::energy::instantiate_within;
     use super::*;
     use std::sync::Arc;
 

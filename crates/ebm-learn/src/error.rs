@@ -1,0 +1,31 @@
+//! What can go wrong in learning.
+
+use ebm_core::InvalidSetting;
+use ebm_factor::FactorError;
+use thiserror::Error;
+
+/// Why learning, evaluating or building a task failed.
+#[derive(Debug, Error)]
+pub enum LearnError {
+    /// A setting out of range (the toolkit's one invalid-setting error), whether this
+    /// crate or ebm-factor's inference found it.
+    #[error(transparent)]
+    InvalidSetting(#[from] InvalidSetting),
+    /// Templates, structures, examples or weights that do not fit together.
+    #[error("{0}")]
+    InvalidData(String),
+    /// Inference on an instantiated model failed: exact elimination too wide, a loopy
+    /// structure for maximum likelihood, a model the graph cut cannot solve.
+    #[error(transparent)]
+    Inference(FactorError),
+}
+
+impl From<FactorError> for LearnError {
+    /// An invalid setting stays one; anything else is an inference failure.
+    fn from(error: FactorError) -> Self {
+        match error {
+            FactorError::InvalidSetting(setting) => Self::InvalidSetting(setting),
+            other => Self::Inference(other),
+        }
+    }
+}
