@@ -82,6 +82,7 @@ fn scale_in_place(dst: &mut MatMut<'_>, alpha: f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::sequential_and_threaded;
 
     fn naive(a: MatRef<'_>, b: MatRef<'_>) -> Vec<f32> {
         let mut out = vec![0.0f32; a.rows() * b.cols()];
@@ -165,29 +166,17 @@ mod tests {
         let (m, k, n) = (100, 784, 500);
         let a = filled(m * k, 5);
         let b = filled(k * n, 6);
-        let mut c1 = vec![0.0f32; m * n];
-        let mut c2 = vec![0.0f32; m * n];
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
-        gemm(
-            0.0,
-            &mut MatMut::from_row_major(&mut c1, m, n),
-            1.0,
-            MatRef::from_row_major(&a, m, k),
-            MatRef::from_row_major(&b, k, n),
-            Parallelism::Sequential,
-        );
-        pool.install(|| {
+        let (c1, c2) = sequential_and_threaded(|par| {
+            let mut c = vec![0.0f32; m * n];
             gemm(
                 0.0,
-                &mut MatMut::from_row_major(&mut c2, m, n),
+                &mut MatMut::from_row_major(&mut c, m, n),
                 1.0,
                 MatRef::from_row_major(&a, m, k),
                 MatRef::from_row_major(&b, k, n),
-                Parallelism::Threads(2),
-            )
+                par,
+            );
+            c
         });
         assert!(c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()));
     }

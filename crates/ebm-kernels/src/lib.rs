@@ -30,6 +30,8 @@ pub mod matrix;
 pub mod rng;
 pub mod sampling;
 pub mod sparse;
+#[cfg(test)]
+mod test_support;
 pub mod update;
 pub mod vector;
 

@@ -23,14 +23,15 @@ fn required_len(rows: usize, cols: usize, row_stride: usize, col_stride: usize) 
     }
 }
 
+/// Panics unless `len` elements are exactly a row-major `rows x cols` matrix.
+fn assert_row_major(len: usize, rows: usize, cols: usize) {
+    assert_eq!(len, rows * cols, "row-major view: length != rows * cols");
+}
+
 impl<'a> MatRef<'a> {
     /// A row-major `rows x cols` view; panics if `data.len() != rows * cols`.
     pub fn from_row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
-        assert_eq!(
-            data.len(),
-            rows * cols,
-            "row-major view: length != rows * cols"
-        );
+        assert_row_major(data.len(), rows, cols);
         Self {
             data,
             rows,
@@ -135,11 +136,7 @@ pub struct MatMut<'a> {
 impl<'a> MatMut<'a> {
     /// A row-major `rows x cols` view; panics if `data.len() != rows * cols`.
     pub fn from_row_major(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
-        assert_eq!(
-            data.len(),
-            rows * cols,
-            "row-major view: length != rows * cols"
-        );
+        assert_row_major(data.len(), rows, cols);
         Self {
             data,
             rows,

@@ -117,6 +117,25 @@ impl ActiveIndex {
 /// Rows per parallel task: enough work per task to amortize scheduling.
 const ROWS_PER_TASK: usize = 8;
 
+/// Apply `row_kernel` to `(r, row r)` for each `k`-wide row of `dst` (`k > 0`), across the
+/// rayon pool with `Threads`. Each row is one kernel call whatever `par` is, so the
+/// results are bit-identical.
+fn for_each_row(
+    dst: &mut [f32],
+    k: usize,
+    par: Parallelism,
+    row_kernel: impl Fn((usize, &mut [f32])) + Sync + Send,
+) {
+    match par {
+        Parallelism::Sequential => dst.chunks_exact_mut(k).enumerate().for_each(row_kernel),
+        Parallelism::Threads(_) => dst
+            .par_chunks_exact_mut(k)
+            .with_min_len(ROWS_PER_TASK)
+            .enumerate()
+            .for_each(row_kernel),
+    }
+}
+
 /// `dst[r, :] = bias + sum_{i active in row r of x} w[i, :]`, i.e. `dst = X W + 1 bias^T`.
 ///
 /// `x` indexes an `n x d` binary matrix, `w` is `d x k` with contiguous rows, `dst` is
@@ -147,14 +166,7 @@ pub fn binary_times(
     if k == 0 {
         return;
     }
-    match par {
-        Parallelism::Sequential => dst.chunks_exact_mut(k).enumerate().for_each(row_kernel),
-        Parallelism::Threads(_) => dst
-            .par_chunks_exact_mut(k)
-            .with_min_len(ROWS_PER_TASK)
-            .enumerate()
-            .for_each(row_kernel),
-    }
+    for_each_row(dst, k, par, row_kernel);
 }
 
 crate::multiversion! {
@@ -219,14 +231,7 @@ pub fn transposed_binary_times(dst: &mut [f32], terms: &[ScaledProduct<'_>], par
             scaled_gather_add(out, t.scale, t.x_columns.active(i), t.h);
         }
     };
-    match par {
-        Parallelism::Sequential => dst.chunks_exact_mut(k).enumerate().for_each(row_kernel),
-        Parallelism::Threads(_) => dst
-            .par_chunks_exact_mut(k)
-            .with_min_len(ROWS_PER_TASK)
-            .enumerate()
-            .for_each(row_kernel),
-    }
+    for_each_row(dst, k, par, row_kernel);
 }
 
 #[cfg(test)]
@@ -236,6 +241,7 @@ mod tests {
     use crate::gemm::gemm;
     use crate::rng::{fill_u32, stream};
     use crate::sampling::{bernoulli, unit_f32};
+    use crate::test_support::sequential_and_threaded;
 
     fn random_binary(n: usize, d: usize, p: f32, seed: u64) -> Vec<f32> {
         let mut bits = vec![0u32; n * d];
@@ -259,14 +265,11 @@ mod tests {
         let bias = random_dense(k, 3);
         let mut idx = ActiveIndex::new();
         idx.rebuild_from_rows(&x, n, d);
-        let mut sparse = vec![0.0; n * k];
-        binary_times(
-            &mut sparse,
-            &idx,
-            MatRef::from_row_major(&w, d, k),
-            &bias,
-            Parallelism::Sequential,
-        );
+        let (sparse, threaded) = sequential_and_threaded(|par| {
+            let mut out = vec![0.0; n * k];
+            binary_times(&mut out, &idx, MatRef::from_row_major(&w, d, k), &bias, par);
+            out
+        });
         let mut dense: Vec<f32> = (0..n).flat_map(|_| bias.iter().copied()).collect();
         gemm(
             1.0,
@@ -279,20 +282,6 @@ mod tests {
         for (a, b) in sparse.iter().zip(&dense) {
             assert!((a - b).abs() < 1e-5);
         }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
-        let mut threaded = vec![0.0; n * k];
-        pool.install(|| {
-            binary_times(
-                &mut threaded,
-                &idx,
-                MatRef::from_row_major(&w, d, k),
-                &bias,
-                Parallelism::Threads(2),
-            )
-        });
         assert_eq!(threaded, sparse);
     }
 

@@ -3,8 +3,65 @@
 use crate::Parallelism;
 use rayon::prelude::*;
 
-/// Elements per parallel task of [`momentum_step`].
+/// Elements per parallel task of [`momentum_step`] and [`adam_step`].
 const CHUNK: usize = 1 << 14;
+
+/// Equal-length blocks cut into `CHUNK`-element pieces that one kernel call updates in
+/// lockstep: a slice, or a pair of blocks zipped, so `((param, velocity), grad)` yields
+/// `((p, v), g)` pieces.
+trait Blocks {
+    /// One piece of every block.
+    type Chunk: Send;
+    /// The pieces in order, on the calling thread.
+    fn sequential(self) -> impl Iterator<Item = Self::Chunk>;
+    /// The same pieces as a parallel iterator.
+    fn parallel(self) -> impl IndexedParallelIterator<Item = Self::Chunk>;
+}
+
+impl<'a> Blocks for &'a mut [f32] {
+    type Chunk = &'a mut [f32];
+    fn sequential(self) -> impl Iterator<Item = Self::Chunk> {
+        self.chunks_mut(CHUNK)
+    }
+    fn parallel(self) -> impl IndexedParallelIterator<Item = Self::Chunk> {
+        self.par_chunks_mut(CHUNK)
+    }
+}
+
+impl<'a> Blocks for &'a [f32] {
+    type Chunk = &'a [f32];
+    fn sequential(self) -> impl Iterator<Item = Self::Chunk> {
+        self.chunks(CHUNK)
+    }
+    fn parallel(self) -> impl IndexedParallelIterator<Item = Self::Chunk> {
+        self.par_chunks(CHUNK)
+    }
+}
+
+impl<A: Blocks, B: Blocks> Blocks for (A, B) {
+    type Chunk = (A::Chunk, B::Chunk);
+    fn sequential(self) -> impl Iterator<Item = Self::Chunk> {
+        self.0.sequential().zip(self.1.sequential())
+    }
+    fn parallel(self) -> impl IndexedParallelIterator<Item = Self::Chunk> {
+        self.0.parallel().zip(self.1.parallel())
+    }
+}
+
+/// Apply `kernel` to each piece of `blocks` (of `len` elements each): in parallel with
+/// `Threads` when there is more than one piece, otherwise in order. Every element is
+/// updated by the same kernel call either way, so the result does not depend on `par`.
+fn for_each_chunk<B: Blocks>(
+    len: usize,
+    blocks: B,
+    par: Parallelism,
+    kernel: impl Fn(B::Chunk) + Sync + Send,
+) {
+    match par {
+        Parallelism::Threads(_) if len > CHUNK => blocks.parallel().for_each(kernel),
+        _ => blocks.sequential().for_each(kernel),
+    }
+}
 
 crate::multiversion! {
     fn momentum_chunk(param: &mut [f32], velocity: &mut [f32], grad: &[f32], lr: f32, momentum: f32, decay: f32) {
@@ -31,21 +88,12 @@ pub fn momentum_step(
         param.len() == velocity.len() && param.len() == grad.len(),
         "momentum_step: lengths differ"
     );
-    let kernel = |((p, v), g): ((&mut [f32], &mut [f32]), &[f32])| {
-        momentum_chunk(p, v, g, lr, momentum, decay)
-    };
-    match par {
-        Parallelism::Threads(_) if param.len() > CHUNK => param
-            .par_chunks_mut(CHUNK)
-            .zip(velocity.par_chunks_mut(CHUNK))
-            .zip(grad.par_chunks(CHUNK))
-            .for_each(kernel),
-        _ => param
-            .chunks_mut(CHUNK)
-            .zip(velocity.chunks_mut(CHUNK))
-            .zip(grad.chunks(CHUNK))
-            .for_each(kernel),
-    }
+    for_each_chunk(
+        param.len(),
+        ((param, velocity), grad),
+        par,
+        |((p, v), g)| momentum_chunk(p, v, g, lr, momentum, decay),
+    );
 }
 
 crate::multiversion! {
@@ -108,90 +156,52 @@ pub fn adam_step(
         param.len() == first.len() && param.len() == second.len() && param.len() == grad.len(),
         "adam_step: lengths differ"
     );
-    type Chunks<'a> = (((&'a mut [f32], &'a mut [f32]), &'a mut [f32]), &'a [f32]);
-    let kernel = |(((p, m), v), g): Chunks<'_>| adam_chunk(p, m, v, g, rates);
-    match par {
-        Parallelism::Threads(_) if param.len() > CHUNK => param
-            .par_chunks_mut(CHUNK)
-            .zip(first.par_chunks_mut(CHUNK))
-            .zip(second.par_chunks_mut(CHUNK))
-            .zip(grad.par_chunks(CHUNK))
-            .for_each(kernel),
-        _ => param
-            .chunks_mut(CHUNK)
-            .zip(first.chunks_mut(CHUNK))
-            .zip(second.chunks_mut(CHUNK))
-            .zip(grad.chunks(CHUNK))
-            .for_each(kernel),
-    }
+    for_each_chunk(
+        param.len(),
+        (((param, first), second), grad),
+        par,
+        |(((p, m), v), g)| adam_chunk(p, m, v, g, rates),
+    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::sequential_and_threaded;
 
     #[test]
     fn follows_the_formula() {
-        let mut p = vec![1.0f32; 40_000];
-        let mut v = vec![0.5f32; 40_000];
         let g = vec![2.0f32; 40_000];
-        momentum_step(&mut p, &mut v, &g, 0.1, 0.9, 0.01, Parallelism::Sequential);
+        let ((p, v), threaded) = sequential_and_threaded(|par| {
+            let mut p = vec![1.0f32; 40_000];
+            let mut v = vec![0.5f32; 40_000];
+            momentum_step(&mut p, &mut v, &g, 0.1, 0.9, 0.01, par);
+            (p, v)
+        });
         let want_v = 0.9 * 0.5 + 0.1 * (2.0 - 0.01);
         assert!(v.iter().all(|&x| (x - want_v).abs() < 1e-6));
         assert!(p.iter().all(|&x| (x - (1.0 + want_v)).abs() < 1e-6));
-        let (mut p2, mut v2) = (vec![1.0f32; 40_000], vec![0.5f32; 40_000]);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
-        pool.install(|| {
-            momentum_step(
-                &mut p2,
-                &mut v2,
-                &g,
-                0.1,
-                0.9,
-                0.01,
-                Parallelism::Threads(2),
-            )
-        });
-        assert_eq!((p, v), (p2, v2));
+        assert_eq!((p, v), threaded);
     }
 
     #[test]
     fn adam_follows_the_formula_and_ignores_threads() {
         let g = vec![2.0f32; 40_000];
         let rates = AdamRates::at_step(0.1, 0.9, 0.999, 1e-8, 0.01, 1);
-        let (mut p, mut m, mut v) = (
-            vec![1.0f32; 40_000],
-            vec![0.0f32; 40_000],
-            vec![0.0f32; 40_000],
-        );
-        adam_step(&mut p, &mut m, &mut v, &g, &rates, Parallelism::Sequential);
+        let ((p, m, v), threaded) = sequential_and_threaded(|par| {
+            let (mut p, mut m, mut v) = (
+                vec![1.0f32; 40_000],
+                vec![0.0f32; 40_000],
+                vec![0.0f32; 40_000],
+            );
+            adam_step(&mut p, &mut m, &mut v, &g, &rates, par);
+            (p, m, v)
+        });
         // Step 1 from zero moments: the bias-corrected ratio is sign(g'), so p moves by lr.
         let g_decayed = 2.0 - 0.01 * 1.0;
         assert!((m[0] - 0.1 * g_decayed).abs() < 1e-6);
         assert!((v[0] - 0.001 * g_decayed * g_decayed).abs() < 1e-6);
         assert!(p.iter().all(|&x| (x - 1.1).abs() < 1e-5), "{}", p[0]);
-        let (mut p2, mut m2, mut v2) = (
-            vec![1.0f32; 40_000],
-            vec![0.0f32; 40_000],
-            vec![0.0f32; 40_000],
-        );
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
-        pool.install(|| {
-            adam_step(
-                &mut p2,
-                &mut m2,
-                &mut v2,
-                &g,
-                &rates,
-                Parallelism::Threads(2),
-            )
-        });
-        assert_eq!((p, m, v), (p2, m2, v2));
+        assert_eq!((p, m, v), threaded);
     }
 }
