@@ -1,11 +1,13 @@
 //! Criterion benchmarks of every kernel at the shapes of a 784x500 RBM, batch 100.
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use ebm_kernels::activation::{sigmoid_in_place, softplus_sum};
 use ebm_kernels::gemm::gemm;
 use ebm_kernels::rng::{fill_u32, stream};
 use ebm_kernels::sampling::{bernoulli, unit_f32};
 use ebm_kernels::sparse::{ActiveIndex, ScaledProduct, binary_times, transposed_binary_times};
 use ebm_kernels::{MatMut, MatRef, Parallelism};
+use rayon::{ThreadPool, ThreadPoolBuilder};
 use std::hint::black_box;
 
 const BATCH: usize = 100;
@@ -25,63 +27,53 @@ fn binary(len: usize, p: f32, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// Benchmark `out = a * b` (`a.rows() x b.cols()`, overwritten) on `pool` as
+/// `{name}_{threads}t`.
+fn bench_product(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    pool: &ThreadPool,
+    threads: usize,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+) {
+    let par = Parallelism::with_threads(threads);
+    let mut out = vec![0.0f32; a.rows() * b.cols()];
+    group.bench_function(format!("{name}_{threads}t"), |bench| {
+        bench.iter(|| {
+            pool.install(|| {
+                gemm(
+                    0.0,
+                    &mut MatMut::from_row_major(&mut out, a.rows(), b.cols()),
+                    1.0,
+                    a,
+                    b,
+                    par,
+                )
+            })
+        })
+    });
+}
+
 fn bench_gemm(c: &mut Criterion) {
     let v = random_unit(BATCH * VISIBLE, 1);
     let w = random_unit(VISIBLE * HIDDEN, 2);
     let h = random_unit(BATCH * HIDDEN, 3);
+    let (v, w, h) = (
+        MatRef::from_row_major(&v, BATCH, VISIBLE),
+        MatRef::from_row_major(&w, VISIBLE, HIDDEN),
+        MatRef::from_row_major(&h, BATCH, HIDDEN),
+    );
     let mut group = c.benchmark_group("gemm");
     group.throughput(Throughput::Elements((2 * BATCH * VISIBLE * HIDDEN) as u64));
     for threads in [1usize, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
+        let pool = ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .unwrap();
-        let par = Parallelism::with_threads(threads);
-        let mut out_h = vec![0.0f32; BATCH * HIDDEN];
-        group.bench_function(format!("v_w_{threads}t"), |b| {
-            b.iter(|| {
-                pool.install(|| {
-                    gemm(
-                        0.0,
-                        &mut MatMut::from_row_major(&mut out_h, BATCH, HIDDEN),
-                        1.0,
-                        MatRef::from_row_major(&v, BATCH, VISIBLE),
-                        MatRef::from_row_major(&w, VISIBLE, HIDDEN),
-                        par,
-                    )
-                })
-            })
-        });
-        let mut out_v = vec![0.0f32; BATCH * VISIBLE];
-        group.bench_function(format!("h_wt_{threads}t"), |b| {
-            b.iter(|| {
-                pool.install(|| {
-                    gemm(
-                        0.0,
-                        &mut MatMut::from_row_major(&mut out_v, BATCH, VISIBLE),
-                        1.0,
-                        MatRef::from_row_major(&h, BATCH, HIDDEN),
-                        MatRef::from_row_major(&w, VISIBLE, HIDDEN).t(),
-                        par,
-                    )
-                })
-            })
-        });
-        let mut grad = vec![0.0f32; VISIBLE * HIDDEN];
-        group.bench_function(format!("vt_h_{threads}t"), |b| {
-            b.iter(|| {
-                pool.install(|| {
-                    gemm(
-                        0.0,
-                        &mut MatMut::from_row_major(&mut grad, VISIBLE, HIDDEN),
-                        1.0,
-                        MatRef::from_row_major(&v, BATCH, VISIBLE).t(),
-                        MatRef::from_row_major(&h, BATCH, HIDDEN),
-                        par,
-                    )
-                })
-            })
-        });
+        bench_product(&mut group, "v_w", &pool, threads, v, w);
+        bench_product(&mut group, "h_wt", &pool, threads, h, w.t());
+        bench_product(&mut group, "vt_h", &pool, threads, v.t(), h);
     }
     group.finish();
 }
