@@ -58,26 +58,20 @@ fn check(name: &str, make: &dyn Fn() -> Box<dyn Sampler>, steps: usize, acceptan
         "{name}: mean {mean:?} (exact {true_mean:?}), cov {cov:?} (exact {true_cov:?}), min ESS {ess:.0}, acceptance {rate:.3}"
     );
     assert!(ess >= 2000.0, "{name}: ESS {ess}");
-    for i in 0..2 {
-        assert!(
-            (mean[i] - true_mean[i]).abs() < 0.12,
-            "{name}: mean[{i}] {} vs {}",
-            mean[i],
-            true_mean[i]
-        );
-    }
-    for i in 0..4 {
-        assert!(
-            (cov[i] - true_cov[i]).abs() < 0.25,
-            "{name}: cov[{i}] {} vs {}",
-            cov[i],
-            true_cov[i]
-        );
-    }
+    assert_close(name, "mean", &mean, &true_mean, 0.12);
+    assert_close(name, "cov", &cov, &true_cov, 0.25);
     assert!(
         rate >= acceptance.0 && rate <= acceptance.1,
         "{name}: acceptance {rate}"
     );
+}
+
+/// Every entry of `got` within `tolerance` of the exact `want` (same length).
+fn assert_close(name: &str, what: &str, got: &[f64], want: &[f64], tolerance: f64) {
+    assert_eq!(got.len(), want.len(), "{name}: {what} length");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() < tolerance, "{name}: {what}[{i}] {g} vs {w}");
+    }
 }
 
 #[test]

@@ -37,6 +37,28 @@ pub struct State {
     pub gradient: Vec<f64>,
 }
 
+impl State {
+    /// The Metropolis test of a proposal `x` (with its potential and gradient) against
+    /// `log_ratio`: on acceptance the chain moves there. Returns whether it did.
+    fn move_if_accepted(
+        &mut self,
+        log_ratio: f64,
+        rng: &mut StreamRng,
+        x: &[f64],
+        potential: f64,
+        gradient: &[f64],
+    ) -> bool {
+        if accept(log_ratio, rng) {
+            self.x.copy_from_slice(x);
+            self.gradient.copy_from_slice(gradient);
+            self.potential = potential;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// A Markov transition that leaves `exp(-U)` invariant (up to discretization for the
 /// unadjusted Langevin sampler).
 pub trait Sampler {
@@ -191,14 +213,13 @@ impl Sampler for Mala {
         let log_ratio = state.potential - proposed
             + self.log_transition(&self.proposal, &self.proposal_gradient, &state.x)
             - self.log_transition(&state.x, &state.gradient, &self.proposal);
-        if accept(log_ratio, rng) {
-            state.x.copy_from_slice(&self.proposal);
-            state.gradient.copy_from_slice(&self.proposal_gradient);
-            state.potential = proposed;
-            true
-        } else {
-            false
-        }
+        state.move_if_accepted(
+            log_ratio,
+            rng,
+            &self.proposal,
+            proposed,
+            &self.proposal_gradient,
+        )
     }
 
     fn name(&self) -> &'static str {
@@ -259,14 +280,7 @@ impl Sampler for Hmc {
         }
         let kinetic_end: f64 = self.momentum.iter().map(|p| 0.5 * p * p).sum();
         let log_ratio = (state.potential + kinetic_start) - (potential + kinetic_end);
-        if accept(log_ratio, rng) {
-            state.x.clone_from(&self.position);
-            state.gradient.clone_from(&self.gradient);
-            state.potential = potential;
-            true
-        } else {
-            false
-        }
+        state.move_if_accepted(log_ratio, rng, &self.position, potential, &self.gradient)
     }
 
     fn name(&self) -> &'static str {
