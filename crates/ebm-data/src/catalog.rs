@@ -18,12 +18,28 @@ pub enum DatasetName {
 impl FromStr for DatasetName {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "mnist" => Ok(DatasetName::Mnist),
-            "bars-and-stripes" => Ok(DatasetName::BarsAndStripes),
-            other => Err(format!(
-                "unknown dataset '{other}' (expected mnist or bars-and-stripes)"
-            )),
+        parse_named(
+            s,
+            "dataset",
+            &[
+                ("mnist", DatasetName::Mnist),
+                ("bars-and-stripes", DatasetName::BarsAndStripes),
+            ],
+        )
+    }
+}
+
+/// The value called `s` in `names`, or an error naming `what` was asked for and listing
+/// the names.
+fn parse_named<T: Copy>(s: &str, what: &str, names: &[(&str, T)]) -> Result<T, String> {
+    match names.iter().find(|&&(name, _)| name == s) {
+        Some(&(_, value)) => Ok(value),
+        None => {
+            let expected: Vec<&str> = names.iter().map(|&(name, _)| name).collect();
+            Err(format!(
+                "unknown {what} '{s}' (expected {})",
+                expected.join(" or ")
+            ))
         }
     }
 }
@@ -46,13 +62,14 @@ pub enum BinarizeMode {
 impl FromStr for BinarizeMode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "stochastic" => Ok(BinarizeMode::Stochastic),
-            "threshold" => Ok(BinarizeMode::Threshold),
-            other => Err(format!(
-                "unknown binarization '{other}' (expected stochastic or threshold)"
-            )),
-        }
+        parse_named(
+            s,
+            "binarization",
+            &[
+                ("stochastic", BinarizeMode::Stochastic),
+                ("threshold", BinarizeMode::Threshold),
+            ],
+        )
     }
 }
 
@@ -80,5 +97,26 @@ pub fn load_binary(
             binarize(&mut data.features, how);
             Ok(data)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_and_unknown_names_are_listed() {
+        assert_eq!("mnist".parse(), Ok(DatasetName::Mnist));
+        assert_eq!("bars-and-stripes".parse(), Ok(DatasetName::BarsAndStripes));
+        assert_eq!(
+            "cifar".parse::<DatasetName>(),
+            Err("unknown dataset 'cifar' (expected mnist or bars-and-stripes)".to_string())
+        );
+        assert_eq!("stochastic".parse(), Ok(BinarizeMode::Stochastic));
+        assert_eq!("threshold".parse(), Ok(BinarizeMode::Threshold));
+        assert_eq!(
+            "dither".parse::<BinarizeMode>(),
+            Err("unknown binarization 'dither' (expected stochastic or threshold)".to_string())
+        );
     }
 }
