@@ -3,6 +3,7 @@
 //! One iteration is one epoch over 1,000 examples (10 minibatch updates); multiply by 60
 //! for a 60,000-image epoch.
 use criterion::{Criterion, criterion_group, criterion_main};
+use ebm::core::train::LoopConfig;
 use ebm::data::Dataset;
 use ebm::kernels::rng::{fill_u32, stream};
 use ebm::kernels::sampling::unit_f32;
@@ -40,9 +41,12 @@ fn bench_updates(c: &mut Criterion) {
             let config = TrainConfig {
                 method,
                 gibbs_steps: k,
-                epochs: 1,
-                threads,
                 monitor_examples: 1,
+                run: LoopConfig {
+                    epochs: 1,
+                    threads,
+                    ..TrainConfig::default().run
+                },
                 ..TrainConfig::default()
             };
             group.bench_function(format!("{label}_{threads}t"), |b| {

@@ -13,6 +13,7 @@ use ebm::cf::Orientation;
 use ebm::cf::synthetic::{SyntheticShape, generate};
 use ebm::cf::train::{CdSchedule, NoObserver, TrainConfig, initial_model, train};
 use ebm::core::schedule::MomentumSchedule;
+use ebm::core::train::{LoopConfig, OptimizerConfig, OptimizerMethod};
 use std::time::Instant;
 
 /// Peak resident set size of this process in GiB (Linux), if known.
@@ -51,12 +52,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let config = TrainConfig {
             orientation: Orientation::UserBased,
             n_hidden: 100,
-            epochs: 1,
-            batch_size: 1000,
-            learning_rate: 0.01,
-            momentum: MomentumSchedule::constant(0.9),
             cd: CdSchedule::constant(1),
-            threads,
+            optimizer: OptimizerConfig {
+                learning_rate: 0.01,
+                method: OptimizerMethod::Sgd {
+                    momentum: MomentumSchedule::constant(0.9),
+                },
+                ..TrainConfig::default().optimizer
+            },
+            run: LoopConfig {
+                epochs: 1,
+                batch_size: 1000,
+                threads,
+                ..TrainConfig::default().run
+            },
             ..TrainConfig::default()
         };
         let mut model = initial_model(&config, &data, &[])?;

@@ -8,6 +8,7 @@
 //! Defaults: `500 30 2` (PCD-1, momentum 0, learning rate 0.05 decaying linearly).
 
 use ebm::core::schedule::{LearningRateSchedule, MomentumSchedule};
+use ebm::core::train::{LoopConfig, OptimizerConfig, OptimizerMethod};
 use ebm::data::catalog::{BinarizeMode, DatasetName, load_binary};
 use ebm::data::data_dir;
 use ebm::data::mnist::Split;
@@ -30,13 +31,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = TrainConfig {
         n_hidden: arg(0, "500").parse()?,
         method: Method::Persistent { chains: 100 },
-        epochs: arg(1, "30").parse()?,
-        learning_rate: 0.05,
-        learning_rate_schedule: LearningRateSchedule::Linear {
-            final_fraction: 0.0,
+        optimizer: OptimizerConfig {
+            learning_rate: 0.05,
+            learning_rate_schedule: LearningRateSchedule::Linear {
+                final_fraction: 0.0,
+            },
+            method: OptimizerMethod::Sgd {
+                momentum: MomentumSchedule::constant(0.0),
+            },
+            ..TrainConfig::default().optimizer
         },
-        momentum: MomentumSchedule::constant(0.0),
-        threads,
+        run: LoopConfig {
+            epochs: arg(1, "30").parse()?,
+            threads,
+            ..TrainConfig::default().run
+        },
         ..TrainConfig::default()
     };
     let mut state = TrainState::new(config, &normal)?;

@@ -14,6 +14,7 @@
 use ebm::core::ModelFile;
 use ebm::core::schedule::LearningRateSchedule;
 use ebm::core::train::{EpochReport, OnEpoch};
+use ebm::core::train::{LoopConfig, OptimizerConfig};
 use ebm::data::image_grid::{Scaling, write_png_grid};
 use ebm::data::mnist::{Split, load};
 use ebm::data::{Dataset, data_dir};
@@ -64,15 +65,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let threads: usize = arg(6, "2").parse()?;
     let config = ClassTrainConfig {
         n_hidden: arg(0, "1500").parse()?,
-        epochs: arg(1, "30").parse()?,
-        learning_rate: arg(2, "0.05").parse()?,
         objective,
-        batch_size: arg(5, "20").parse()?,
-        learning_rate_schedule: LearningRateSchedule::Linear {
-            final_fraction: 0.0,
-        },
-        threads,
         init_std: arg(8, "0.05").parse()?,
+        optimizer: OptimizerConfig {
+            learning_rate: arg(2, "0.05").parse()?,
+            learning_rate_schedule: LearningRateSchedule::Linear {
+                final_fraction: 0.0,
+            },
+            ..ClassTrainConfig::default().optimizer
+        },
+        run: LoopConfig {
+            epochs: arg(1, "30").parse()?,
+            batch_size: arg(5, "20").parse()?,
+            threads,
+            ..ClassTrainConfig::default().run
+        },
         ..ClassTrainConfig::default()
     };
     let par = Parallelism::with_threads(threads);

@@ -9,6 +9,7 @@
 
 use ebm::core::ModelFile;
 use ebm::core::train::{EpochReport, OnEpoch};
+use ebm::core::train::{LoopConfig, OptimizerConfig};
 use ebm::data::data_dir;
 use ebm::data::image_grid::{Scaling, write_png_grid};
 use ebm::data::mnist::{Split, load};
@@ -55,10 +56,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let config = GaussianTrainConfig {
             n_hidden: hidden,
             method,
-            epochs,
-            learning_rate: lr.parse()?,
             learn_variance,
-            threads,
+            optimizer: OptimizerConfig {
+                learning_rate: lr.parse()?,
+                ..GaussianTrainConfig::default().optimizer
+            },
+            run: LoopConfig {
+                epochs,
+                threads,
+                ..GaussianTrainConfig::default().run
+            },
             ..GaussianTrainConfig::default()
         };
         let start = Instant::now();

@@ -11,6 +11,7 @@
 use ebm::cf::metrics::{accuracy, ranking};
 use ebm::cf::train::{CdSchedule, EpochReport, TrainConfig, TrainObserver, initial_model, train};
 use ebm::cf::{CfModel, Orientation, Query, RatingsData};
+use ebm::core::train::{LoopConfig, OptimizerConfig, OptimizerMethod};
 use ebm::data::{data_dir, ratings};
 
 struct Monitor<'a> {
@@ -60,24 +61,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = TrainConfig {
         orientation,
         n_hidden: arg(2, "100").parse()?,
-        epochs,
-        learning_rate: arg(4, "0.02").parse()?,
-        batch_size: arg(5, "20").parse()?,
         conditional: arg(6, "0") == "1",
-        threads: arg(7, "2").parse()?,
         cd: CdSchedule {
             stages: vec![1, 3, 5],
             epochs_per_stage: epochs.div_ceil(3),
         },
-        weight_decay: arg(8, "0.003").parse()?,
-        learning_rate_schedule: if arg(10, "linear") == "linear" {
-            ebm::core::schedule::LearningRateSchedule::Linear {
-                final_fraction: 0.0,
-            }
-        } else {
-            ebm::core::schedule::LearningRateSchedule::Constant
+        optimizer: OptimizerConfig {
+            learning_rate: arg(4, "0.02").parse()?,
+            weight_decay: arg(8, "0.003").parse()?,
+            learning_rate_schedule: if arg(10, "linear") == "linear" {
+                ebm::core::schedule::LearningRateSchedule::Linear {
+                    final_fraction: 0.0,
+                }
+            } else {
+                ebm::core::schedule::LearningRateSchedule::Constant
+            },
+            method: OptimizerMethod::Sgd {
+                momentum: ebm::core::schedule::MomentumSchedule::constant(arg(9, "0.9").parse()?),
+            },
         },
-        momentum: ebm::core::schedule::MomentumSchedule::constant(arg(9, "0.9").parse()?),
+        run: LoopConfig {
+            epochs,
+            batch_size: arg(5, "20").parse()?,
+            threads: arg(7, "2").parse()?,
+            ..TrainConfig::default().run
+        },
         ..TrainConfig::default()
     };
     let mut model = initial_model(&config, &data, &queries)?;

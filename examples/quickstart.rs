@@ -5,6 +5,7 @@
 //! cargo run --release --example quickstart
 //! ```
 use ebm::core::ModelFile;
+use ebm::core::train::{LoopConfig, OptimizerConfig};
 use ebm::data::bars_and_stripes;
 use ebm::data::image_grid::{Scaling, write_png_grid};
 use ebm::kernels::Parallelism;
@@ -24,10 +25,16 @@ fn main() -> Result<(), Box<dyn Error>> {
         n_hidden: 16,
         method: Method::ContrastiveDivergence,
         gibbs_steps: 1,
-        epochs: 1000,
-        batch_size: 10,
-        learning_rate: 0.1,
-        seed: 1,
+        optimizer: OptimizerConfig {
+            learning_rate: 0.1,
+            ..TrainConfig::default().optimizer
+        },
+        run: LoopConfig {
+            epochs: 1000,
+            batch_size: 10,
+            seed: 1,
+            ..TrainConfig::default().run
+        },
         ..TrainConfig::default()
     };
     let mut state = TrainState::new(config, &data)?;

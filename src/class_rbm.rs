@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use ebm_core::ModelFile;
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::{EpochReport, OnEpoch};
+use ebm_core::train::{LoopConfig, OptimizerConfig, OptimizerMethod};
 use ebm_data::image_grid::{Scaling, write_png_grid};
 use ebm_data::mnist::Split;
 use ebm_kernels::rng::stream;
@@ -148,25 +149,31 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         n_hidden: args.hidden,
         n_classes: 10,
         objective,
-        epochs: args.epochs,
-        batch_size: args.batch,
-        learning_rate: args.lr,
-        learning_rate_schedule: LearningRateSchedule::Linear {
-            final_fraction: 0.0,
-        },
-        momentum: MomentumSchedule::constant(args.momentum),
-        weight_decay: args.weight_decay,
         init_std: args.init_std,
-        seed: args.random.seed,
-        threads: args.run.threads,
-        ..ClassTrainConfig::default()
+        optimizer: OptimizerConfig {
+            learning_rate: args.lr,
+            learning_rate_schedule: LearningRateSchedule::Linear {
+                final_fraction: 0.0,
+            },
+            weight_decay: args.weight_decay,
+            method: OptimizerMethod::Sgd {
+                momentum: MomentumSchedule::constant(args.momentum),
+            },
+        },
+        run: LoopConfig {
+            epochs: args.epochs,
+            batch_size: args.batch,
+            seed: args.random.seed,
+            threads: args.run.threads,
+            ..ClassTrainConfig::default().run
+        },
     };
     config.validate().map_err(setup_failure)?;
     let data = first(
         load_mnist(&args.data, Split::Train, MNIST_ONLY)?,
         args.limit,
     )?;
-    let (model, mut m) = Progress::timed(config.epochs, args.report.quiet, |progress| {
+    let (model, mut m) = Progress::timed(config.run.epochs, args.report.quiet, |progress| {
         let mut observer = OnEpoch(|r: &EpochReport, _: &ClassRbm| {
             let line = format!(
                 "epoch {}/{}: train error {:.4}, {:.1} s, lr {:.4}",
@@ -187,8 +194,8 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         .map_err(Failure::run)?;
     m.number("train_error", train_error)
         .integer("hidden", config.n_hidden as u64)
-        .integer("epochs", config.epochs as u64)
-        .integer("threads", config.threads as u64);
+        .integer("epochs", config.run.epochs as u64)
+        .integer("threads", config.run.threads as u64);
     args.out.save_and_report(&model, m, args.report.output)
 }
 

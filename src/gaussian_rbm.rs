@@ -10,6 +10,7 @@ use ebm_core::ModelFile;
 use ebm_core::continuous::{ChainConfig, Mala, run_chain};
 use ebm_core::schedule::MomentumSchedule;
 use ebm_core::train::{EpochReport, OnEpoch};
+use ebm_core::train::{LoopConfig, OptimizerConfig, OptimizerMethod};
 use ebm_data::image_grid::{Scaling, write_png_grid};
 use ebm_data::mnist::Split;
 use ebm_kernels::rng::stream;
@@ -187,12 +188,20 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         },
         gibbs_steps: args.k,
         learn_variance: !args.fixed_variance,
-        epochs: args.epochs,
-        batch_size: args.batch,
-        learning_rate: args.lr,
-        momentum: MomentumSchedule::constant(args.momentum),
-        seed: args.random.seed,
-        threads: args.run.threads,
+        optimizer: OptimizerConfig {
+            learning_rate: args.lr,
+            method: OptimizerMethod::Sgd {
+                momentum: MomentumSchedule::constant(args.momentum),
+            },
+            ..GaussianTrainConfig::default().optimizer
+        },
+        run: LoopConfig {
+            epochs: args.epochs,
+            batch_size: args.batch,
+            seed: args.random.seed,
+            threads: args.run.threads,
+            ..GaussianTrainConfig::default().run
+        },
         ..GaussianTrainConfig::default()
     };
     config.validate().map_err(setup_failure)?;
@@ -200,13 +209,13 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         load_mnist(&args.data, Split::Train, MNIST_ONLY)?,
         args.limit,
     )?;
-    let (model, mut m) = Progress::timed(config.epochs, args.report.quiet, |progress| {
+    let (model, mut m) = Progress::timed(config.run.epochs, args.report.quiet, |progress| {
         let mut observer =
             OnEpoch(|r: &EpochReport, _: &GaussianRbm| progress.bar.set_position(r.epoch as u64));
         train_gaussian_rbm(&config, &data, &mut observer).map_err(setup_failure)
     })?;
     m.integer("hidden", config.n_hidden as u64)
-        .integer("epochs", config.epochs as u64);
+        .integer("epochs", config.run.epochs as u64);
     args.out.save_and_report(&model, m, args.report.output)
 }
 

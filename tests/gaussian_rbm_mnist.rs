@@ -2,6 +2,7 @@
 //! its log partition function can be summed exactly (2^16 hidden states), and AIS must
 //! agree with it within 0.1 nats. Needs `$EBM_DATA` (see DESIGN.md).
 
+use ebm::core::train::{LoopConfig, OptimizerConfig};
 use ebm::data::Dataset;
 use ebm::data::mnist::{Split, load};
 use ebm::rbm::gaussian::{
@@ -18,10 +19,16 @@ fn trained_gaussian_rbm_ais_matches_exact_log_z() {
         n_hidden: 16,
         method: GaussianMethod::ContrastiveDivergence,
         learn_variance: true,
-        epochs: 5,
-        batch_size: 50,
-        learning_rate: 0.005,
-        threads: 2,
+        optimizer: OptimizerConfig {
+            learning_rate: 0.005,
+            ..GaussianTrainConfig::default().optimizer
+        },
+        run: LoopConfig {
+            epochs: 5,
+            batch_size: 50,
+            threads: 2,
+            ..GaussianTrainConfig::default().run
+        },
         ..GaussianTrainConfig::default()
     };
     let model = train_gaussian_rbm(&config, &train, &mut ebm::core::train::NoObserver).unwrap();

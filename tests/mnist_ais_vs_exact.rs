@@ -2,6 +2,7 @@
 //! 0.1 nats). Needs the data: reads `$EBM_DATA/mnist`; skipped when `EBM_DATA` is unset
 //! unless `EBM_REQUIRE_DATA=1`.
 
+use ebm::core::train::{LoopConfig, OptimizerConfig};
 use ebm::data::catalog::{BinarizeMode, DatasetName, load_binary};
 use ebm::data::data_dir;
 use ebm::data::mnist::Split;
@@ -37,10 +38,16 @@ fn ais_matches_exact_log_z_on_mnist_with_20_hidden_units() {
     let config = TrainConfig {
         n_hidden: 20,
         method: Method::Persistent { chains: 100 },
-        epochs: 5,
-        learning_rate: 0.05,
-        threads: 2,
-        seed: 11,
+        optimizer: OptimizerConfig {
+            learning_rate: 0.05,
+            ..TrainConfig::default().optimizer
+        },
+        run: LoopConfig {
+            epochs: 5,
+            threads: 2,
+            seed: 11,
+            ..TrainConfig::default().run
+        },
         ..TrainConfig::default()
     };
     let mut state = TrainState::new(config, &train_set).unwrap();

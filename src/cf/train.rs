@@ -9,6 +9,7 @@ use ebm_cf::metrics::accuracy;
 use ebm_cf::train::{CdSchedule, EpochReport, TrainConfig, TrainObserver, initial_model, train};
 use ebm_cf::{CfError, CfModel, Orientation, Query, RatingsData};
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
+use ebm_core::train::{LoopConfig, OptimizerConfig, OptimizerMethod};
 
 /// Parse `--cd-steps 1,3,5`.
 fn parse_cd_steps(text: &str) -> Result<Vec<usize>, Failure> {
@@ -33,23 +34,30 @@ fn config_from_args(args: &TrainArgs) -> Result<TrainConfig, Failure> {
         },
         conditional: args.conditional,
         n_hidden: args.hidden,
-        epochs: args.epochs,
-        batch_size: args.batch,
-        learning_rate: args.lr,
-        learning_rate_schedule: match args.lr_schedule {
-            LrScheduleArg::Linear => LearningRateSchedule::Linear {
-                final_fraction: 0.0,
-            },
-            LrScheduleArg::Constant => LearningRateSchedule::Constant,
-        },
-        momentum: MomentumSchedule::constant(args.momentum),
-        weight_decay: args.weight_decay,
         cd: CdSchedule {
             stages,
             epochs_per_stage,
         },
-        seed: args.source.random.seed,
-        threads: args.run.threads,
+        optimizer: OptimizerConfig {
+            learning_rate: args.lr,
+            learning_rate_schedule: match args.lr_schedule {
+                LrScheduleArg::Linear => LearningRateSchedule::Linear {
+                    final_fraction: 0.0,
+                },
+                LrScheduleArg::Constant => LearningRateSchedule::Constant,
+            },
+            weight_decay: args.weight_decay,
+            method: OptimizerMethod::Sgd {
+                momentum: MomentumSchedule::constant(args.momentum),
+            },
+        },
+        run: LoopConfig {
+            epochs: args.epochs,
+            batch_size: args.batch,
+            seed: args.source.random.seed,
+            threads: args.run.threads,
+            ..TrainConfig::default().run
+        },
         ..TrainConfig::default()
     };
     config.validate().map_err(setup_failure)?;
@@ -111,7 +119,7 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
     let queries = data.queries(&loaded.test);
     let mut model = initial_model(&config, &data, &queries).map_err(setup_failure)?;
     let mut observer = CliObserver {
-        progress: Progress::epochs(config.epochs, args.report.quiet),
+        progress: Progress::epochs(config.run.epochs, args.report.quiet),
         quiet: args.report.quiet,
         test: &queries,
     };
@@ -125,7 +133,7 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
         other => Failure::run(other),
     })?;
     let mut m = Metrics::training(summary.train_seconds, summary.seconds_per_epoch);
-    m.integer("epochs", config.epochs as u64)
+    m.integer("epochs", config.run.epochs as u64)
         .number(
             "recon_rmse",
             summary.metric("recon_rmse").unwrap_or(f64::NAN),
@@ -145,7 +153,7 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
     m.text("variant", model.orientation().name())
         .text("conditional", if config.conditional { "yes" } else { "no" })
         .integer("hidden", config.n_hidden as u64)
-        .integer("threads", config.threads as u64)
+        .integer("threads", config.run.threads as u64)
         .text("data", &loaded.description);
     args.out.save_and_report(&model, m, args.report.output)
 }

@@ -7,6 +7,7 @@ use crate::progress::Progress;
 use crate::setup::{first, rbm_failure};
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::TrainError;
+use ebm_core::train::{LoopConfig, OptimizerConfig, OptimizerMethod};
 use ebm_data::mnist::Split;
 use ebm_rbm::RbmError;
 use ebm_rbm::train::{
@@ -46,23 +47,30 @@ fn config_from_args(args: &TrainArgs) -> Result<TrainConfig, Failure> {
         n_hidden: args.hidden,
         method,
         gibbs_steps: args.k,
-        epochs: args.epochs.unwrap_or(DEFAULT_EPOCHS),
-        batch_size: args.batch,
-        learning_rate: args.lr,
-        learning_rate_schedule: parse_schedule(&args.lr_schedule)?,
-        momentum: MomentumSchedule {
-            initial: args.initial_momentum,
-            final_value: args.momentum,
-            switch_epoch: args.momentum_switch,
-        },
-        weight_decay: args.weight_decay,
         sparsity: args.sparsity_target.map(|target| SparsityTarget {
             target,
             cost: args.sparsity_cost,
             decay: 0.95,
         }),
-        seed: args.random.seed,
-        threads: args.run.threads,
+        optimizer: OptimizerConfig {
+            learning_rate: args.lr,
+            learning_rate_schedule: parse_schedule(&args.lr_schedule)?,
+            weight_decay: args.weight_decay,
+            method: OptimizerMethod::Sgd {
+                momentum: MomentumSchedule {
+                    initial: args.initial_momentum,
+                    final_value: args.momentum,
+                    switch_epoch: args.momentum_switch,
+                },
+            },
+        },
+        run: LoopConfig {
+            epochs: args.epochs.unwrap_or(DEFAULT_EPOCHS),
+            batch_size: args.batch,
+            seed: args.random.seed,
+            threads: args.run.threads,
+            ..TrainConfig::default().run
+        },
         ..TrainConfig::default()
     };
     config.validate().map_err(setup_failure)?;
@@ -151,9 +159,9 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
         Some(path) => {
             let mut state = TrainState::load_checkpoint(path).map_err(Failure::input)?;
             if let Some(epochs) = args.epochs {
-                state.config.epochs = epochs;
+                state.config.run.epochs = epochs;
             }
-            state.config.threads = args.run.threads;
+            state.config.run.threads = args.run.threads;
             if state.model.n_visible() != data.n_features {
                 return Err(Failure::input(format!(
                     "{}: checkpoint has {} visible units, the data {} features",
@@ -174,7 +182,7 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
     progress.bar.set_prefix(format!(
         "epoch {}/{}",
         state.epochs_done + 1,
-        state.config.epochs
+        state.config.run.epochs
     ));
     let mut observer = CliObserver {
         progress,
@@ -228,7 +236,7 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
         },
     )
     .integer("k", c.gibbs_steps as u64)
-    .integer("threads", c.threads as u64);
+    .integer("threads", c.run.threads as u64);
     args.out
         .save_and_report(&state.model, m, args.report.output)
 }

@@ -5,6 +5,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ebm_cf::synthetic::{SyntheticShape, generate};
 use ebm_cf::train::{CdSchedule, NoObserver, TrainConfig, initial_model, train};
 use ebm_cf::{Orientation, Query};
+use ebm_core::train::LoopConfig;
 use ebm_kernels::rng::{fill_u32, stream};
 use ebm_kernels::sampling::unit_f32;
 use ebm_kernels::vector::{dot, softplus_shifted_sum};
@@ -47,8 +48,11 @@ fn bench_model(c: &mut Criterion) {
     for orientation in [Orientation::UserBased, Orientation::ItemBased] {
         let config = TrainConfig {
             orientation,
-            epochs: 1,
             cd: CdSchedule::constant(1),
+            run: LoopConfig {
+                epochs: 1,
+                ..TrainConfig::default().run
+            },
             ..TrainConfig::default()
         };
         let model = initial_model(&config, &data, &[]).expect("valid config");

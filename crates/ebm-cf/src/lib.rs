@@ -17,12 +17,14 @@
 //!
 //! ```
 //! use ebm_cf::{RatingsData, train::{TrainConfig, initial_model, train, NoObserver}};
+//! use ebm_core::train::LoopConfig;
 //! use ebm_data::ratings::Rating;
 //! // Users 1-3 like items 10 and 11 together; user 3 has not rated 11 yet.
 //! let r = |user, item, value| Rating { user, item, value };
 //! let ratings = [r(1, 10, 5.0), r(1, 11, 5.0), r(2, 10, 1.0), r(2, 11, 1.0), r(3, 10, 5.0)];
 //! let data = RatingsData::from_ratings(&ratings).unwrap();
-//! let config = TrainConfig { n_hidden: 4, epochs: 5, ..TrainConfig::default() };
+//! let run = LoopConfig { epochs: 5, ..TrainConfig::default().run };
+//! let config = TrainConfig { n_hidden: 4, run, ..TrainConfig::default() };
 //! let mut model = initial_model(&config, &data, &[]).unwrap();
 //! train(&mut model, &config, &mut NoObserver).unwrap();
 //! let predicted = model.predict(&model.queries(&[r(3, 11, 5.0)]));

@@ -12,8 +12,9 @@
 //! use ebm_kernels::Parallelism;
 //!
 //! let data = ebm_data::bars_and_stripes::dataset(4);
-//! let config = TrainConfig { n_hidden: 8, epochs: 20, batch_size: 10, learning_rate: 0.1,
-//!                            method: Method::ContrastiveDivergence, ..TrainConfig::default() };
+//! let mut config = TrainConfig { n_hidden: 8, method: Method::ContrastiveDivergence,
+//!                                ..TrainConfig::default() };
+//! (config.run.epochs, config.run.batch_size, config.optimizer.learning_rate) = (20, 10, 0.1);
 //! let mut state = TrainState::new(config, &data).unwrap();
 //! train(&mut state, &data, &mut NoObserver).unwrap();
 //! let log_z = exact_log_partition(&state.model, Parallelism::Sequential).unwrap();

@@ -63,28 +63,15 @@ pub struct TrainConfig {
     pub conditional: bool,
     /// Number of hidden units.
     pub n_hidden: usize,
-    /// Passes over the cases.
-    pub epochs: usize,
-    /// Cases per minibatch.
-    pub batch_size: usize,
-    /// Learning rate of the weights and biases (the gradient is averaged over the batch).
-    pub learning_rate: f32,
-    /// Learning-rate schedule over epochs.
-    pub learning_rate_schedule: LearningRateSchedule,
-    /// Momentum over epochs.
-    pub momentum: MomentumSchedule,
-    /// L2 weight decay of `W` and `D`.
-    pub weight_decay: f32,
     /// Gibbs steps over epochs.
     pub cd: CdSchedule,
     /// Standard deviation of the initial weights.
     pub init_std: f32,
-    /// Seed of every random choice.
-    pub seed: u64,
-    /// Threads (results are identical for any count).
-    pub threads: usize,
-    /// Divergence guard: stop when any |parameter| exceeds this.
-    pub max_abs_parameter: f32,
+    /// Learning rate (the gradient is averaged over the batch), its schedule, momentum
+    /// schedule and weight decay (of `W` and `D`).
+    pub optimizer: OptimizerConfig,
+    /// Epochs, batch size, seed, threads and the divergence bound.
+    pub run: LoopConfig,
 }
 
 impl Default for TrainConfig {
@@ -93,20 +80,22 @@ impl Default for TrainConfig {
             orientation: Orientation::ItemBased,
             conditional: false,
             n_hidden: 100,
-            epochs: 60,
-            batch_size: 20,
-            learning_rate: 0.05,
-            learning_rate_schedule: LearningRateSchedule::Constant,
-            momentum: MomentumSchedule::constant(0.9),
-            weight_decay: 0.001,
             cd: CdSchedule {
                 stages: vec![1, 3, 5],
                 epochs_per_stage: 20,
             },
             init_std: 0.01,
-            seed: 1,
-            threads: 1,
-            max_abs_parameter: 1e4,
+            optimizer: OptimizerConfig::sgd(
+                0.05,
+                LearningRateSchedule::Constant,
+                MomentumSchedule::constant(0.9),
+                0.001,
+            ),
+            run: LoopConfig {
+                epochs: 60,
+                batch_size: 20,
+                ..LoopConfig::default()
+            },
         }
     }
 }
@@ -120,7 +109,7 @@ impl TrainConfig {
     pub fn validate(&self) -> Result<(), CfError> {
         let require = InvalidSetting::require;
         require(self.n_hidden >= 1, "n_hidden", "must be at least 1")?;
-        require(self.epochs >= 1, "epochs", "must be at least 1")?;
+        require(self.run.epochs >= 1, "epochs", "must be at least 1")?;
         require(
             !self.cd.stages.is_empty() && !self.cd.stages.contains(&0),
             "cd",
@@ -136,31 +125,8 @@ impl TrainConfig {
             "init_std",
             "must be a non-negative number",
         )?;
-        self.optimizer().validate()?;
-        self.loop_config().validate()?;
-        Ok(())
-    }
-
-    /// The optimizer: SGD with the momentum schedule, weight decay on `W` and `D`.
-    pub fn optimizer(&self) -> OptimizerConfig {
-        OptimizerConfig::sgd(
-            self.learning_rate,
-            self.learning_rate_schedule,
-            self.momentum,
-            self.weight_decay,
-        )
-    }
-
-    /// The training loop's settings (one example is one case).
-    pub fn loop_config(&self) -> LoopConfig {
-        LoopConfig {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            seed: self.seed,
-            threads: self.threads,
-            full_batches_only: false,
-            max_abs_parameter: self.max_abs_parameter,
-        }
+        self.optimizer.validate()?;
+        Ok(self.run.validate()?)
     }
 }
 
@@ -190,7 +156,7 @@ pub fn initial_model(
         n_levels,
         config.conditional,
         config.init_std,
-        &mut stream(config.seed, streams::INITIALIZATION, 0),
+        &mut stream(config.run.seed, streams::INITIALIZATION, 0),
     );
     CfModel::assemble(config.orientation, rbm, data, asked)
 }
@@ -239,17 +205,17 @@ pub fn train(
         .collect();
     let mut trainer = CfTrainer {
         config,
-        batch_cases: Vec::with_capacity(config.batch_size),
+        batch_cases: Vec::with_capacity(config.run.batch_size),
         cases,
         shards,
         optimizer: Default::default(),
-        epochs_done: 0,
         model,
     };
     core::train(
         &mut trainer,
-        &config.loop_config(),
-        &config.optimizer(),
+        &config.run,
+        &config.optimizer,
+        &mut 0,
         observer,
     )
 }
@@ -272,24 +238,15 @@ struct CfTrainer<'a> {
     shards: Vec<Shard>,
     /// Optimizer state of `W`, `b`, `c` and `D`.
     optimizer: [BlockState; 4],
-    epochs_done: usize,
 }
 
 impl MinibatchModel for CfTrainer<'_> {
     type Error = CfError;
-    type Snapshot = (CfRbm, [BlockState; 4], usize);
+    type Snapshot = (CfRbm, [BlockState; 4]);
     type Observed = CfModel;
 
     fn n_examples(&self) -> usize {
         self.cases.len()
-    }
-
-    fn epochs_done(&self) -> usize {
-        self.epochs_done
-    }
-
-    fn set_epochs_done(&mut self, epochs: usize) {
-        self.epochs_done = epochs;
     }
 
     /// Cases draw from their own streams `(seed, epoch, case)`, not the batch's.
@@ -382,23 +339,12 @@ impl MinibatchModel for CfTrainer<'_> {
     }
 
     fn snapshot(&self) -> Self::Snapshot {
-        (
-            self.model.rbm.clone(),
-            self.optimizer.clone(),
-            self.epochs_done,
-        )
+        (self.model.rbm.clone(), self.optimizer.clone())
     }
 
     fn restore(&mut self, snapshot: &Self::Snapshot) {
         self.model.rbm.clone_from(&snapshot.0);
         self.optimizer.clone_from(&snapshot.1);
-        self.epochs_done = snapshot.2;
-    }
-
-    fn update_snapshot(&self, snapshot: &mut Self::Snapshot) {
-        snapshot.0.clone_from(&self.model.rbm);
-        snapshot.1.clone_from(&self.optimizer);
-        snapshot.2 = self.epochs_done;
     }
 
     fn observed(&self) -> &CfModel {

@@ -19,16 +19,13 @@
 //! use ebm_kernels::rng::StreamRng;
 //!
 //! /// Fits the mean of some numbers by gradient ascent on `-(m - x)^2 / 2`.
-//! struct Mean { data: Vec<f32>, mean: Vec<f32>, gradient: Vec<f32>, state: BlockState,
-//!                epochs_done: usize }
+//! struct Mean { data: Vec<f32>, mean: Vec<f32>, gradient: Vec<f32>, state: BlockState }
 //!
 //! impl MinibatchModel for Mean {
 //!     type Error = TrainError;
-//!     type Snapshot = (Vec<f32>, BlockState, usize);
+//!     type Snapshot = (Vec<f32>, BlockState);
 //!     type Observed = [f32];
 //!     fn n_examples(&self) -> usize { self.data.len() }
-//!     fn epochs_done(&self) -> usize { self.epochs_done }
-//!     fn set_epochs_done(&mut self, epochs: usize) { self.epochs_done = epochs; }
 //!     fn compute_gradient(&mut self, rows: &[usize], _: &mut StreamRng, _: &BatchContext)
 //!         -> Result<GradientScale, TrainError> {
 //!         self.gradient[0] = rows.iter().map(|&r| self.data[r] - self.mean[0]).sum();
@@ -41,22 +38,21 @@
 //!     fn max_abs_parameter(&self) -> Option<f32> {
 //!         self.mean[0].is_finite().then(|| self.mean[0].abs())
 //!     }
-//!     fn snapshot(&self) -> Self::Snapshot {
-//!         (self.mean.clone(), self.state.clone(), self.epochs_done)
-//!     }
+//!     fn snapshot(&self) -> Self::Snapshot { (self.mean.clone(), self.state.clone()) }
 //!     fn restore(&mut self, s: &Self::Snapshot) {
-//!         self.mean.clone_from(&s.0); self.state.clone_from(&s.1); self.epochs_done = s.2;
+//!         self.mean.clone_from(&s.0); self.state.clone_from(&s.1);
 //!     }
 //!     fn observed(&self) -> &[f32] { &self.mean }
 //! }
 //!
 //! let mut model = Mean { data: vec![1.0, 2.0, 3.0, 6.0], mean: vec![0.0],
-//!                        gradient: vec![0.0], state: BlockState::default(), epochs_done: 0 };
+//!                        gradient: vec![0.0], state: BlockState::default() };
 //! let config = LoopConfig { epochs: 200, batch_size: 2, ..LoopConfig::default() };
 //! let optimizer = OptimizerConfig::sgd(0.1, LearningRateSchedule::Constant,
 //!                                      MomentumSchedule::constant(0.5), 0.0);
-//! let summary = train(&mut model, &config, &optimizer, &mut NoObserver)?;
-//! assert_eq!((summary.epochs_run, model.epochs_done), (200, 200));
+//! let mut epochs_done = 0;
+//! let summary = train(&mut model, &config, &optimizer, &mut epochs_done, &mut NoObserver)?;
+//! assert_eq!((summary.epochs_run, epochs_done), (200, 200));
 //! assert!((model.mean[0] - 3.0).abs() < 0.5);
 //! # Ok::<(), TrainError>(())
 //! ```
@@ -99,7 +95,8 @@ pub enum TrainError {
     Stopped(String),
 }
 
-/// Settings of the loop itself (the optimizer has its own, [`OptimizerConfig`]).
+/// Settings of the loop itself (the optimizer has its own, [`OptimizerConfig`]): every
+/// trainer's config holds one as `run`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoopConfig {
     /// Passes over the data (a resumed run continues to this many).
@@ -110,9 +107,6 @@ pub struct LoopConfig {
     pub seed: u64,
     /// Threads (results are identical for any count).
     pub threads: usize,
-    /// Skip the last batch of an epoch when it is smaller than the others (for models
-    /// whose chains are sized by the batch).
-    pub full_batches_only: bool,
     /// Divergence guard: the run diverged when any |parameter| exceeds this.
     pub max_abs_parameter: f32,
 }
@@ -124,7 +118,6 @@ impl Default for LoopConfig {
             batch_size: 100,
             seed: 1,
             threads: 1,
-            full_batches_only: false,
             max_abs_parameter: 1e4,
         }
     }
@@ -169,14 +162,12 @@ pub trait MinibatchModel: Send {
     /// What observers see after each epoch (the model, or its whole training state).
     type Observed: ?Sized;
 
+    /// Skip the last batch of an epoch when it is smaller than the others (for models
+    /// whose chains are sized by the batch).
+    const FULL_BATCHES_ONLY: bool = false;
+
     /// Examples per epoch; the loop shuffles `0..n_examples()`.
     fn n_examples(&self) -> usize;
-
-    /// Epochs finished so far: training continues from here to the configured epochs.
-    fn epochs_done(&self) -> usize;
-
-    /// Record that `epochs` epochs are finished (after each good epoch).
-    fn set_epochs_done(&mut self, epochs: usize);
 
     /// Compute the gradient (the ascent direction of the objective) of the examples
     /// `rows` into the model's workspace, drawing from `rng` (the batch's own stream).
@@ -201,7 +192,8 @@ pub trait MinibatchModel: Send {
     fn max_abs_parameter(&self) -> Option<f32>;
 
     /// Named metrics of the epoch just finished (e.g. a reconstruction error); every one
-    /// must be finite, or the run diverged. The default has none.
+    /// must be finite, or the run diverged. Called once per epoch whose parameters passed
+    /// the guard, before the observer. The default has none.
     ///
     /// # Errors
     ///
@@ -218,11 +210,6 @@ pub trait MinibatchModel: Send {
 
     /// Restore a state taken by [`MinibatchModel::snapshot`].
     fn restore(&mut self, snapshot: &Self::Snapshot);
-
-    /// Overwrite `snapshot` with the current state (reusing its memory where it can).
-    fn update_snapshot(&self, snapshot: &mut Self::Snapshot) {
-        *snapshot = self.snapshot();
-    }
 
     /// What observers see.
     fn observed(&self) -> &Self::Observed;

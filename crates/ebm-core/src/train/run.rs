@@ -9,8 +9,8 @@ use ebm_kernels::Parallelism;
 use ebm_kernels::rng::{shuffle, stream, streams};
 use std::time::Instant;
 
-/// Train `model` from epoch [`MinibatchModel::epochs_done`] to `config.epochs`, counting
-/// finished epochs in the model (so a checkpointed run resumes where it stopped).
+/// Train `model` from epoch `*epochs_done` to `config.epochs`, counting finished epochs in
+/// `epochs_done` (so a checkpointed run resumes where it stopped).
 ///
 /// After every epoch the divergence guard looks at the parameters
 /// ([`MinibatchModel::max_abs_parameter`] against `config.max_abs_parameter`) and at the
@@ -30,6 +30,7 @@ pub fn train<M: MinibatchModel>(
     model: &mut M,
     config: &LoopConfig,
     optimizer: &OptimizerConfig,
+    epochs_done: &mut usize,
     observer: &mut dyn TrainObserver<M::Observed>,
 ) -> Result<TrainSummary, M::Error> {
     config.validate()?;
@@ -45,11 +46,11 @@ pub fn train<M: MinibatchModel>(
     let batch_size = config.batch_size.min(n);
     let mut order: Vec<usize> = (0..n).collect();
     let mut last_good = model.snapshot();
-    let mut last_good_epoch = model.epochs_done();
+    let mut last_good_epoch = *epochs_done;
     let (mut epochs_run, mut train_seconds) = (0usize, 0.0f64);
     let mut final_metrics = Vec::new();
-    while model.epochs_done() < config.epochs {
-        let epoch = model.epochs_done();
+    while *epochs_done < config.epochs {
+        let epoch = *epochs_done;
         let rates = optimizer.rates(epoch, config.epochs);
         for (i, o) in order.iter_mut().enumerate() {
             *o = i;
@@ -67,7 +68,7 @@ pub fn train<M: MinibatchModel>(
         };
         let outcome = pool.install(|| -> Result<_, M::Error> {
             for (batch_index, rows) in order.chunks(batch_size).enumerate() {
-                if config.full_batches_only && rows.len() < batch_size {
+                if M::FULL_BATCHES_ONLY && rows.len() < batch_size {
                     continue;
                 }
                 let mut rng = stream(config.seed, epoch as u64, batch_index as u64);
@@ -106,8 +107,8 @@ pub fn train<M: MinibatchModel>(
             }
             .into());
         }
-        model.set_epochs_done(report_epoch);
-        model.update_snapshot(&mut last_good);
+        *epochs_done = report_epoch;
+        last_good = model.snapshot();
         last_good_epoch = report_epoch;
         epochs_run += 1;
         train_seconds += seconds;
@@ -149,22 +150,16 @@ mod tests {
         state: BlockState,
         batches: usize,
         explode_after: usize,
-        epochs_done: usize,
     }
 
     impl MinibatchModel for Toy {
         type Error = TrainError;
-        type Snapshot = (Vec<f32>, BlockState, usize);
+        type Snapshot = (Vec<f32>, BlockState);
         type Observed = [f32];
         fn n_examples(&self) -> usize {
             10
         }
-        fn epochs_done(&self) -> usize {
-            self.epochs_done
-        }
-        fn set_epochs_done(&mut self, epochs: usize) {
-            self.epochs_done = epochs;
-        }
+
         fn compute_gradient(
             &mut self,
             rows: &[usize],
@@ -191,12 +186,11 @@ mod tests {
             self.value[0].is_finite().then(|| self.value[0].abs())
         }
         fn snapshot(&self) -> Self::Snapshot {
-            (self.value.clone(), self.state.clone(), self.epochs_done)
+            (self.value.clone(), self.state.clone())
         }
         fn restore(&mut self, s: &Self::Snapshot) {
             self.value.clone_from(&s.0);
             self.state.clone_from(&s.1);
-            self.epochs_done = s.2;
         }
         fn observed(&self) -> &[f32] {
             &self.value
@@ -221,7 +215,6 @@ mod tests {
             state: BlockState::default(),
             batches: 0,
             explode_after: 4,
-            epochs_done: 0,
         };
         let config = LoopConfig {
             epochs: 5,
@@ -235,7 +228,8 @@ mod tests {
             0.0,
         );
         let mut recorder = Recorder(Vec::new());
-        let err = train(&mut toy, &config, &optimizer, &mut recorder).unwrap_err();
+        let mut done = 0;
+        let err = train(&mut toy, &config, &optimizer, &mut done, &mut recorder).unwrap_err();
         let TrainError::Diverged {
             epoch,
             last_good_epoch,
@@ -244,7 +238,7 @@ mod tests {
         else {
             panic!("{err}")
         };
-        assert_eq!((*epoch, *last_good_epoch, toy.epochs_done), (3, 2, 2));
+        assert_eq!((*epoch, *last_good_epoch, done), (3, 2, 2));
         assert_eq!(recorder.0.len(), 2);
         assert_eq!(
             toy.value[0], recorder.0[1].1,
@@ -253,8 +247,8 @@ mod tests {
         assert!(err.to_string().contains("restored to the end of epoch 2"));
         // Resuming from the restored state continues from epoch 3 with its momentum.
         toy.explode_after = usize::MAX;
-        train(&mut toy, &config, &optimizer, &mut recorder).unwrap();
-        assert_eq!(toy.epochs_done, 5);
+        train(&mut toy, &config, &optimizer, &mut done, &mut recorder).unwrap();
+        assert_eq!(done, 5);
     }
 
     #[test]
@@ -265,7 +259,6 @@ mod tests {
             state: BlockState::default(),
             batches: 0,
             explode_after: usize::MAX,
-            epochs_done: 0,
         };
         let optimizer = OptimizerConfig::sgd(
             25.0,
@@ -273,6 +266,7 @@ mod tests {
             MomentumSchedule::constant(0.0),
             0.0,
         );
+        let mut done = 0;
         let config = LoopConfig {
             epochs: 3,
             batch_size: 5,
@@ -281,7 +275,7 @@ mod tests {
         };
         // A summed gradient of 1 over 5 rows at rate 25: +5 a batch, +10 an epoch, so epoch 2
         // reaches 20 > 15.
-        let err = train(&mut toy, &config, &optimizer, &mut NoObserver).unwrap_err();
+        let err = train(&mut toy, &config, &optimizer, &mut done, &mut NoObserver).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -298,7 +292,7 @@ mod tests {
             batch_size: 0,
             ..config
         };
-        let err = train(&mut toy, &bad, &optimizer, &mut NoObserver).unwrap_err();
+        let err = train(&mut toy, &bad, &optimizer, &mut done, &mut NoObserver).unwrap_err();
         assert!(matches!(err, TrainError::InvalidSetting(ref e) if e.setting == "batch_size"));
     }
 }

@@ -52,26 +52,13 @@ pub struct ClassTrainConfig {
     pub n_classes: usize,
     /// Objective.
     pub objective: Objective,
-    /// Passes over the data.
-    pub epochs: usize,
-    /// Examples per minibatch.
-    pub batch_size: usize,
-    /// Learning rate (gradients are averaged over the batch).
-    pub learning_rate: f32,
-    /// Learning-rate schedule.
-    pub learning_rate_schedule: LearningRateSchedule,
-    /// Momentum over epochs.
-    pub momentum: MomentumSchedule,
-    /// L2 weight decay of `W` and `U`.
-    pub weight_decay: f32,
     /// Standard deviation of the initial weights.
     pub init_std: f32,
-    /// Seed.
-    pub seed: u64,
-    /// Threads.
-    pub threads: usize,
-    /// Divergence guard: stop when any |parameter| exceeds this.
-    pub max_abs_parameter: f32,
+    /// Learning rate (the gradient is averaged over the batch), its schedule, momentum
+    /// schedule and weight decay (of `W` and `U`).
+    pub optimizer: OptimizerConfig,
+    /// Epochs, batch size, seed, threads and the divergence bound.
+    pub run: LoopConfig,
 }
 
 impl Default for ClassTrainConfig {
@@ -82,18 +69,20 @@ impl Default for ClassTrainConfig {
             objective: Objective::Hybrid {
                 generative_weight: 0.01,
             },
-            epochs: 30,
-            batch_size: 20,
-            learning_rate: 0.05,
-            learning_rate_schedule: LearningRateSchedule::Linear {
-                final_fraction: 0.0,
-            },
-            momentum: MomentumSchedule::constant(0.0),
-            weight_decay: 0.0,
             init_std: 0.05,
-            seed: 1,
-            threads: 1,
-            max_abs_parameter: 1e4,
+            optimizer: OptimizerConfig::sgd(
+                0.05,
+                LearningRateSchedule::Linear {
+                    final_fraction: 0.0,
+                },
+                MomentumSchedule::constant(0.0),
+                0.0,
+            ),
+            run: LoopConfig {
+                epochs: 30,
+                batch_size: 20,
+                ..LoopConfig::default()
+            },
         }
     }
 }
@@ -108,7 +97,7 @@ impl ClassTrainConfig {
         let require = InvalidSetting::require;
         require(self.n_hidden >= 1, "n_hidden", "must be at least 1")?;
         require(self.n_classes >= 2, "n_classes", "must be at least 2")?;
-        require(self.epochs >= 1, "epochs", "must be at least 1")?;
+        require(self.run.epochs >= 1, "epochs", "must be at least 1")?;
         if let Objective::Hybrid { generative_weight } = self.objective {
             require(
                 generative_weight.is_finite() && generative_weight >= 0.0,
@@ -121,31 +110,8 @@ impl ClassTrainConfig {
             "init_std",
             "must be a non-negative number",
         )?;
-        self.optimizer().validate()?;
-        self.loop_config().validate()?;
-        Ok(())
-    }
-
-    /// The optimizer: SGD with the momentum schedule, weight decay on `W` and `U`.
-    pub fn optimizer(&self) -> OptimizerConfig {
-        OptimizerConfig::sgd(
-            self.learning_rate,
-            self.learning_rate_schedule,
-            self.momentum,
-            self.weight_decay,
-        )
-    }
-
-    /// The training loop's settings.
-    pub fn loop_config(&self) -> LoopConfig {
-        LoopConfig {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            seed: self.seed,
-            threads: self.threads,
-            full_batches_only: false,
-            max_abs_parameter: self.max_abs_parameter,
-        }
+        self.optimizer.validate()?;
+        Ok(self.run.validate()?)
     }
 }
 
@@ -167,7 +133,6 @@ struct ClassState {
     model: ClassRbm,
     /// Optimizer state of `W`, `U`, `b`, `c` and `d`.
     optimizer: [BlockState; 5],
-    epochs_done: usize,
 }
 
 impl MinibatchModel for ClassTrainer<'_> {
@@ -177,14 +142,6 @@ impl MinibatchModel for ClassTrainer<'_> {
 
     fn n_examples(&self) -> usize {
         self.data.n_examples
-    }
-
-    fn epochs_done(&self) -> usize {
-        self.state.epochs_done
-    }
-
-    fn set_epochs_done(&mut self, epochs: usize) {
-        self.state.epochs_done = epochs;
     }
 
     fn compute_gradient(
@@ -257,10 +214,6 @@ impl MinibatchModel for ClassTrainer<'_> {
         self.state.clone_from(snapshot);
     }
 
-    fn update_snapshot(&self, snapshot: &mut ClassState) {
-        snapshot.clone_from(&self.state);
-    }
-
     fn observed(&self) -> &ClassRbm {
         &self.state.model
     }
@@ -285,8 +238,8 @@ impl MinibatchModel for ClassTrainer<'_> {
 ///     features: vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0],
 ///     n_examples: 4, n_features: 2, image_shape: None, labels: Some(vec![0, 1, 0, 1]),
 /// };
-/// let config = ClassTrainConfig { n_hidden: 4, n_classes: 2, epochs: 50, batch_size: 2,
-///                                 ..ClassTrainConfig::default() };
+/// let mut config = ClassTrainConfig { n_hidden: 4, n_classes: 2, ..ClassTrainConfig::default() };
+/// (config.run.epochs, config.run.batch_size) = (50, 2);
 /// let model = train_class_rbm(&config, &data, &mut NoObserver)?;
 /// assert_eq!(model.error_rate(&data, ebm_kernels::Parallelism::Sequential)?, 0.0);
 /// # Ok::<(), ebm_rbm::RbmError>(())
@@ -299,8 +252,9 @@ pub fn train_class_rbm(
     let mut trainer = ClassTrainer::new(config, data)?;
     train::train(
         &mut trainer,
-        &config.loop_config(),
-        &config.optimizer(),
+        &config.run,
+        &config.optimizer,
+        &mut 0,
         observer,
     )?;
     Ok(trainer.state.model)
@@ -329,18 +283,17 @@ impl<'a> ClassTrainer<'a> {
             h,
             c,
             config.init_std,
-            &mut stream(config.seed, streams::INITIALIZATION, 0),
+            &mut stream(config.run.seed, streams::INITIALIZATION, 0),
         );
         Ok(Self {
             config,
             data,
             labels,
-            batch: Batch::new(config.batch_size.min(data.n_examples), v, h, c),
+            batch: Batch::new(config.run.batch_size.min(data.n_examples), v, h, c),
             grads: Blocks::zeros_like(&model),
             state: ClassState {
                 model,
                 optimizer: Default::default(),
-                epochs_done: 0,
             },
             wrong: 0,
         })
@@ -351,6 +304,7 @@ impl<'a> ClassTrainer<'a> {
 mod tests {
     use super::*;
     use crate::class_rbm::gradient::{Batch, Blocks, batch_gradient};
+    use ebm_core::train::OptimizerMethod;
     use ebm_core::train::{EpochReport, NoObserver, OnEpoch};
     use ebm_kernels::Parallelism;
     use ebm_kernels::rng;
@@ -393,9 +347,15 @@ mod tests {
                 n_hidden: 8,
                 n_classes: 2,
                 objective,
-                epochs: 30,
-                batch_size: 10,
-                learning_rate: 0.1,
+                optimizer: OptimizerConfig {
+                    learning_rate: 0.1,
+                    ..ClassTrainConfig::default().optimizer
+                },
+                run: LoopConfig {
+                    epochs: 30,
+                    batch_size: 10,
+                    ..ClassTrainConfig::default().run
+                },
                 ..ClassTrainConfig::default()
             };
             let mut reports = Vec::new();
@@ -413,7 +373,10 @@ mod tests {
             // Identical for 2 threads.
             let two = train_class_rbm(
                 &ClassTrainConfig {
-                    threads: 2,
+                    run: LoopConfig {
+                        threads: 2,
+                        ..config.run
+                    },
                     ..config
                 },
                 &data,
@@ -438,7 +401,10 @@ mod tests {
             n_hidden: 4,
             n_classes: 3,
             objective: Objective::Discriminative,
-            batch_size: 3,
+            run: LoopConfig {
+                batch_size: 3,
+                ..ClassTrainConfig::default().run
+            },
             ..ClassTrainConfig::default()
         };
         let mut m = ClassRbm::initialize(3, 4, 3, 0.01, &mut stream(9, 0, 0));
@@ -522,11 +488,19 @@ mod tests {
                 n_hidden: 8,
                 n_classes: 3,
                 objective,
-                epochs: 300,
-                batch_size: 10,
-                learning_rate: 0.5,
-                learning_rate_schedule: LearningRateSchedule::Constant,
-                momentum: MomentumSchedule::constant(0.5),
+                optimizer: OptimizerConfig {
+                    learning_rate: 0.5,
+                    learning_rate_schedule: LearningRateSchedule::Constant,
+                    method: OptimizerMethod::Sgd {
+                        momentum: MomentumSchedule::constant(0.5),
+                    },
+                    ..ClassTrainConfig::default().optimizer
+                },
+                run: LoopConfig {
+                    epochs: 300,
+                    batch_size: 10,
+                    ..ClassTrainConfig::default().run
+                },
                 ..ClassTrainConfig::default()
             };
             // A free run shows how the largest parameter grows; a bound between its
@@ -535,12 +509,13 @@ mod tests {
             let mut largest: Vec<f32> = Vec::new();
             train::train(
                 &mut free,
-                &LoopConfig {
+                &ebm_core::train::LoopConfig {
                     epochs: 20,
                     max_abs_parameter: f32::MAX,
-                    ..config.loop_config()
+                    ..config.run
                 },
-                &config.optimizer(),
+                &config.optimizer,
+                &mut 0,
                 &mut OnEpoch(|_: &EpochReport, m: &ClassRbm| {
                     largest.push(
                         max_abs(
@@ -564,16 +539,20 @@ mod tests {
                 "{objective:?}: parameters do not grow: {largest:?}"
             );
             let config = ClassTrainConfig {
-                max_abs_parameter: 0.5 * (largest[0] + peak),
-                epochs: 20,
+                run: LoopConfig {
+                    max_abs_parameter: 0.5 * (largest[0] + peak),
+                    epochs: 20,
+                    ..config.run
+                },
                 ..config
             };
             let mut trainer = ClassTrainer::new(&config, &data).unwrap();
             let mut kept: Vec<ClassRbm> = Vec::new();
             let err = train::train(
                 &mut trainer,
-                &config.loop_config(),
-                &config.optimizer(),
+                &config.run,
+                &config.optimizer,
+                &mut 0,
                 &mut OnEpoch(|_: &EpochReport, m: &ClassRbm| kept.push(m.clone())),
             )
             .unwrap_err();
@@ -586,7 +565,6 @@ mod tests {
             assert!(last_good_epoch >= 1, "{objective:?} diverged at once");
             assert_eq!(kept.len(), last_good_epoch);
             assert_eq!(&trainer.state.model, kept.last().unwrap(), "{objective:?}");
-            assert_eq!(trainer.state.epochs_done, last_good_epoch);
         }
     }
 }

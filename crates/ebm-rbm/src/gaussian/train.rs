@@ -40,26 +40,13 @@ pub struct GaussianTrainConfig {
     pub gibbs_steps: usize,
     /// Learn the per-visible variances (CD / PCD only).
     pub learn_variance: bool,
-    /// Passes over the data.
-    pub epochs: usize,
-    /// Examples per batch.
-    pub batch_size: usize,
-    /// Learning rate (the gradient is averaged over the batch).
-    pub learning_rate: f32,
-    /// Learning-rate schedule over epochs.
-    pub learning_rate_schedule: LearningRateSchedule,
-    /// Momentum over epochs.
-    pub momentum: MomentumSchedule,
-    /// L2 weight decay of W.
-    pub weight_decay: f32,
     /// Standard deviation of the initial weights.
     pub init_std: f32,
-    /// Seed.
-    pub seed: u64,
-    /// Threads.
-    pub threads: usize,
-    /// Divergence guard: stop when any |parameter| exceeds this.
-    pub max_abs_parameter: f32,
+    /// Learning rate (the gradient is averaged over the batch), its schedule, momentum
+    /// schedule and weight decay (of `W`).
+    pub optimizer: OptimizerConfig,
+    /// Epochs, batch size, seed, threads and the divergence bound.
+    pub run: LoopConfig,
 }
 
 impl Default for GaussianTrainConfig {
@@ -69,16 +56,14 @@ impl Default for GaussianTrainConfig {
             method: GaussianMethod::ContrastiveDivergence,
             gibbs_steps: 1,
             learn_variance: true,
-            epochs: 10,
-            batch_size: 100,
-            learning_rate: 0.001,
-            learning_rate_schedule: LearningRateSchedule::Constant,
-            momentum: MomentumSchedule::constant(0.5),
-            weight_decay: 0.0,
             init_std: 0.01,
-            seed: 1,
-            threads: 1,
-            max_abs_parameter: 1e4,
+            optimizer: OptimizerConfig::sgd(
+                0.001,
+                LearningRateSchedule::Constant,
+                MomentumSchedule::constant(0.5),
+                0.0,
+            ),
+            run: LoopConfig::default(),
         }
     }
 }
@@ -93,7 +78,7 @@ impl GaussianTrainConfig {
         let require = InvalidSetting::require;
         require(self.n_hidden >= 1, "n_hidden", "must be at least 1")?;
         require(self.gibbs_steps >= 1, "gibbs_steps", "must be at least 1")?;
-        require(self.epochs >= 1, "epochs", "must be at least 1")?;
+        require(self.run.epochs >= 1, "epochs", "must be at least 1")?;
         if let GaussianMethod::DenoisingScoreMatching { noise_std } = self.method {
             require(
                 noise_std.is_finite() && noise_std > 0.0,
@@ -106,31 +91,8 @@ impl GaussianTrainConfig {
             "init_std",
             "must be a non-negative number",
         )?;
-        self.optimizer().validate()?;
-        self.loop_config().validate()?;
-        Ok(())
-    }
-
-    /// The optimizer: SGD with the momentum schedule, weight decay on `W`.
-    pub fn optimizer(&self) -> OptimizerConfig {
-        OptimizerConfig::sgd(
-            self.learning_rate,
-            self.learning_rate_schedule,
-            self.momentum,
-            self.weight_decay,
-        )
-    }
-
-    /// The training loop's settings: only full batches (one persistent chain per row).
-    pub fn loop_config(&self) -> LoopConfig {
-        LoopConfig {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            seed: self.seed,
-            threads: self.threads,
-            full_batches_only: true,
-            max_abs_parameter: self.max_abs_parameter,
-        }
+        self.optimizer.validate()?;
+        Ok(self.run.validate()?)
     }
 
     /// Whether the per-visible variances are learned (CD and PCD only).
@@ -206,24 +168,17 @@ struct GaussianState {
     persistent: Vec<f32>,
     /// Optimizer state of `W`, `b`, `c` and `z`.
     optimizer: [BlockState; 4],
-    epochs_done: usize,
 }
 
 impl MinibatchModel for GaussianTrainer<'_> {
     type Error = RbmError;
     type Snapshot = GaussianState;
     type Observed = GaussianRbm;
+    /// One persistent chain per batch row: every batch is full.
+    const FULL_BATCHES_ONLY: bool = true;
 
     fn n_examples(&self) -> usize {
         self.standardized.n_examples
-    }
-
-    fn epochs_done(&self) -> usize {
-        self.state.epochs_done
-    }
-
-    fn set_epochs_done(&mut self, epochs: usize) {
-        self.state.epochs_done = epochs;
     }
 
     fn compute_gradient(
@@ -306,10 +261,6 @@ impl MinibatchModel for GaussianTrainer<'_> {
         self.state.clone_from(snapshot);
     }
 
-    fn update_snapshot(&self, snapshot: &mut GaussianState) {
-        snapshot.clone_from(&self.state);
-    }
-
     fn observed(&self) -> &GaussianRbm {
         &self.state.model
     }
@@ -333,8 +284,8 @@ impl MinibatchModel for GaussianTrainer<'_> {
 ///     features: (0..200).map(|i| (i % 7) as f32).collect(),
 ///     n_examples: 50, n_features: 4, image_shape: None, labels: None,
 /// };
-/// let config = GaussianTrainConfig { n_hidden: 3, epochs: 2, batch_size: 10,
-///                                    ..GaussianTrainConfig::default() };
+/// let mut config = GaussianTrainConfig { n_hidden: 3, ..GaussianTrainConfig::default() };
+/// (config.run.epochs, config.run.batch_size) = (2, 10);
 /// let model = train_gaussian_rbm(&config, &data, &mut NoObserver)?;
 /// assert_eq!((model.n_visible(), model.n_hidden()), (4, 3));
 /// # Ok::<(), ebm_rbm::RbmError>(())
@@ -347,8 +298,9 @@ pub fn train_gaussian_rbm(
     let mut trainer = GaussianTrainer::new(config, data)?;
     train::train(
         &mut trainer,
-        &config.loop_config(),
-        &config.optimizer(),
+        &config.run,
+        &config.optimizer,
+        &mut 0,
         observer,
     )?;
     Ok(trainer.state.model)
@@ -365,14 +317,18 @@ impl<'a> GaussianTrainer<'a> {
             data,
             config.n_hidden,
             config.init_std,
-            &mut stream(config.seed, streams::INITIALIZATION, 0),
+            &mut stream(config.run.seed, streams::INITIALIZATION, 0),
         );
         let standardized = model.standardize(data);
         let (nv, nh) = (model.n_visible(), model.n_hidden());
-        let rows = config.batch_size.min(data.n_examples);
+        let rows = config.run.batch_size.min(data.n_examples);
         // Persistent chains start at random data rows.
         let persistent: Vec<f32> = {
-            let mut r = stream(config.seed, streams::INITIALIZATION, streams::DATA_CHAINS);
+            let mut r = stream(
+                config.run.seed,
+                streams::INITIALIZATION,
+                streams::DATA_CHAINS,
+            );
             (0..rows)
                 .flat_map(|_| {
                     standardized
@@ -389,7 +345,6 @@ impl<'a> GaussianTrainer<'a> {
                 model,
                 persistent,
                 optimizer: Default::default(),
-                epochs_done: 0,
             },
         })
     }
@@ -399,6 +354,7 @@ impl<'a> GaussianTrainer<'a> {
 mod tests {
     use super::*;
     use ebm_core::train::NoObserver;
+    use ebm_core::train::OptimizerMethod;
 
     /// Two clusters in 4-D: CD (learned variances), PCD and score matching all lower the
     /// held-out reconstruction error well below that of the untrained model.
@@ -431,11 +387,17 @@ mod tests {
             let config = GaussianTrainConfig {
                 n_hidden: 6,
                 method,
-                epochs: 60,
-                batch_size: 20,
-                learning_rate: 0.05,
                 init_std: 0.1,
                 learn_variance: method == GaussianMethod::ContrastiveDivergence,
+                optimizer: OptimizerConfig {
+                    learning_rate: 0.05,
+                    ..GaussianTrainConfig::default().optimizer
+                },
+                run: LoopConfig {
+                    epochs: 60,
+                    batch_size: 20,
+                    ..GaussianTrainConfig::default().run
+                },
                 ..GaussianTrainConfig::default()
             };
             let untrained = GaussianRbm::initialize(&data, 6, 0.1, &mut stream(1, u64::MAX, 0));
@@ -470,11 +432,19 @@ mod tests {
             let config = GaussianTrainConfig {
                 n_hidden: 5,
                 method,
-                epochs: 200,
-                batch_size: 10,
-                learning_rate: 0.05,
-                momentum: MomentumSchedule::constant(0.9),
                 init_std: 0.1,
+                optimizer: OptimizerConfig {
+                    learning_rate: 0.05,
+                    method: OptimizerMethod::Sgd {
+                        momentum: MomentumSchedule::constant(0.9),
+                    },
+                    ..GaussianTrainConfig::default().optimizer
+                },
+                run: LoopConfig {
+                    epochs: 200,
+                    batch_size: 10,
+                    ..GaussianTrainConfig::default().run
+                },
                 ..GaussianTrainConfig::default()
             };
             // A free run shows how the largest parameter grows; a bound between its
@@ -483,12 +453,13 @@ mod tests {
             let mut largest: Vec<f32> = Vec::new();
             train::train(
                 &mut free,
-                &LoopConfig {
+                &ebm_core::train::LoopConfig {
                     epochs: 20,
                     max_abs_parameter: f32::MAX,
-                    ..config.loop_config()
+                    ..config.run
                 },
-                &config.optimizer(),
+                &config.optimizer,
+                &mut 0,
                 &mut ebm_core::train::OnEpoch(|_: &_, m: &GaussianRbm| {
                     largest.push(
                         max_abs(
@@ -506,16 +477,20 @@ mod tests {
                 "{method:?}: parameters do not grow: {largest:?}"
             );
             let config = GaussianTrainConfig {
-                max_abs_parameter: 0.5 * (largest[0] + peak),
-                epochs: 20,
+                run: LoopConfig {
+                    max_abs_parameter: 0.5 * (largest[0] + peak),
+                    epochs: 20,
+                    ..config.run
+                },
                 ..config
             };
             let mut trainer = GaussianTrainer::new(&config, &data).unwrap();
             let mut kept: Vec<GaussianRbm> = Vec::new();
             let err = train::train(
                 &mut trainer,
-                &config.loop_config(),
-                &config.optimizer(),
+                &config.run,
+                &config.optimizer,
+                &mut 0,
                 &mut ebm_core::train::OnEpoch(|_: &_, m: &GaussianRbm| kept.push(m.clone())),
             )
             .unwrap_err();
@@ -528,7 +503,6 @@ mod tests {
             assert!(last_good_epoch >= 1, "{method:?} diverged at once");
             assert_eq!(kept.len(), last_good_epoch);
             assert_eq!(&trainer.state.model, kept.last().unwrap(), "{method:?}");
-            assert_eq!(trainer.state.epochs_done, last_good_epoch);
         }
     }
 }

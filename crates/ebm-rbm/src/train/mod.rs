@@ -58,50 +58,34 @@ pub struct TrainConfig {
     pub method: Method,
     /// Gibbs steps per update (the k of CD-k / PCD-k), at least 1.
     pub gibbs_steps: usize,
-    /// Number of passes over the data.
-    pub epochs: usize,
-    /// Examples per minibatch.
-    pub batch_size: usize,
-    /// Base learning rate.
-    pub learning_rate: f32,
-    /// How the learning rate changes over epochs.
-    pub learning_rate_schedule: LearningRateSchedule,
-    /// Momentum over epochs.
-    pub momentum: MomentumSchedule,
-    /// L2 weight decay (applied to weights, not biases).
-    pub weight_decay: f32,
     /// Optional sparsity target for hidden units.
     pub sparsity: Option<SparsityTarget>,
-    /// The one seed every random choice derives from.
-    pub seed: u64,
-    /// Threads (results are identical for any count).
-    pub threads: usize,
-    /// Divergence guard: stop when any |parameter| exceeds this.
-    pub max_abs_parameter: f32,
+    /// Learning rate, its schedule, momentum schedule and weight decay (applied to the
+    /// weights, not the biases).
+    pub optimizer: OptimizerConfig,
+    /// Epochs, batch size, seed, threads and the divergence bound on |weight|.
+    pub run: LoopConfig,
     /// Training examples used to report reconstruction error after each epoch.
     pub monitor_examples: usize,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
+        let momentum = MomentumSchedule {
+            initial: 0.5,
+            final_value: 0.9,
+            switch_epoch: 5,
+        };
         Self {
             n_hidden: 500,
             method: Method::ContrastiveDivergence,
             gibbs_steps: 1,
-            epochs: 10,
-            batch_size: 100,
-            learning_rate: 0.05,
-            learning_rate_schedule: LearningRateSchedule::Constant,
-            momentum: MomentumSchedule {
-                initial: 0.5,
-                final_value: 0.9,
-                switch_epoch: 5,
-            },
-            weight_decay: 2e-4,
             sparsity: None,
-            seed: 1,
-            threads: 1,
-            max_abs_parameter: 100.0,
+            optimizer: OptimizerConfig::sgd(0.05, LearningRateSchedule::Constant, momentum, 2e-4),
+            run: LoopConfig {
+                max_abs_parameter: 100.0,
+                ..LoopConfig::default()
+            },
             monitor_examples: 1000,
         }
     }
@@ -137,32 +121,8 @@ impl TrainConfig {
                 "sparsity target and decay must be in [0, 1), cost >= 0",
             )?;
         }
-        self.optimizer().validate()?;
-        self.loop_config().validate()?;
-        Ok(())
-    }
-
-    /// The optimizer these settings describe: SGD with the momentum schedule, weight decay
-    /// on the weights.
-    pub fn optimizer(&self) -> OptimizerConfig {
-        OptimizerConfig::sgd(
-            self.learning_rate,
-            self.learning_rate_schedule,
-            self.momentum,
-            self.weight_decay,
-        )
-    }
-
-    /// The training loop's settings.
-    pub fn loop_config(&self) -> LoopConfig {
-        LoopConfig {
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            seed: self.seed,
-            threads: self.threads,
-            full_batches_only: false,
-            max_abs_parameter: self.max_abs_parameter,
-        }
+        self.optimizer.validate()?;
+        Ok(self.run.validate()?)
     }
 }
 
@@ -200,7 +160,7 @@ impl TrainState {
             data.n_features,
             config.n_hidden,
             &data.feature_means(),
-            config.seed,
+            config.run.seed,
         )?;
         let (nv, nh) = (model.n_visible(), model.n_hidden());
         let persistent_chains = match config.method {
@@ -211,7 +171,7 @@ impl TrainState {
                     .collect();
                 let mut bits = vec![0u32; probs.len()];
                 fill_u32(
-                    &mut stream(config.seed, streams::PERSISTENT_CHAINS, 0),
+                    &mut stream(config.run.seed, streams::PERSISTENT_CHAINS, 0),
                     &mut bits,
                 );
                 let mut states = vec![0.0; probs.len()];
@@ -303,6 +263,7 @@ impl ModelFile for TrainState {
 mod tests {
     use super::*;
     use crate::metrics::{exact_log_partition, log_likelihood};
+    use ebm_core::train::OptimizerMethod;
     use ebm_core::train::TrainError;
     use ebm_kernels::Parallelism;
 
@@ -315,16 +276,24 @@ mod tests {
             n_hidden: 16,
             method,
             gibbs_steps: k,
-            epochs,
-            batch_size: 10,
-            learning_rate: 0.1,
-            momentum: MomentumSchedule {
-                initial: 0.5,
-                final_value: 0.9,
-                switch_epoch: 5,
+            optimizer: OptimizerConfig {
+                learning_rate: 0.1,
+                weight_decay: 1e-4,
+                method: OptimizerMethod::Sgd {
+                    momentum: MomentumSchedule {
+                        initial: 0.5,
+                        final_value: 0.9,
+                        switch_epoch: 5,
+                    },
+                },
+                ..TrainConfig::default().optimizer
             },
-            weight_decay: 1e-4,
-            seed: 3,
+            run: LoopConfig {
+                epochs,
+                batch_size: 10,
+                seed: 3,
+                ..TrainConfig::default().run
+            },
             ..TrainConfig::default()
         }
     }
@@ -343,8 +312,13 @@ mod tests {
         // PCD behaviour on bars and stripes, Fischer & Igel 2010).
         let data = bars();
         let pcd = TrainConfig {
-            momentum: MomentumSchedule::constant(0.0),
-            learning_rate: 0.05,
+            optimizer: OptimizerConfig {
+                learning_rate: 0.05,
+                method: OptimizerMethod::Sgd {
+                    momentum: MomentumSchedule::constant(0.0),
+                },
+                ..config(Method::Persistent { chains: 100 }, 1, 1000).optimizer
+            },
             ..config(Method::Persistent { chains: 100 }, 1, 1000)
         };
         for cfg in [
@@ -370,7 +344,10 @@ mod tests {
             let mut one = TrainState::new(config(method, 2, 5), &data).unwrap();
             let mut two = TrainState::new(
                 TrainConfig {
-                    threads: 2,
+                    run: LoopConfig {
+                        threads: 2,
+                        ..config(method, 2, 5).run
+                    },
                     ..config(method, 2, 5)
                 },
                 &data,
@@ -396,7 +373,7 @@ mod tests {
         let path = dir.join("state.ckpt");
         first.save_checkpoint(&path).unwrap();
         let mut resumed = TrainState::load_checkpoint(&path).unwrap();
-        resumed.config.epochs = 8;
+        resumed.config.run.epochs = 8;
         train(&mut resumed, &data, &mut NoObserver).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(resumed.epochs_done, 8);
@@ -433,7 +410,10 @@ mod tests {
 
         let mut state = TrainState::new(
             TrainConfig {
-                max_abs_parameter: bound,
+                run: LoopConfig {
+                    max_abs_parameter: bound,
+                    ..cfg.run
+                },
                 ..cfg
             },
             &data,
@@ -453,7 +433,12 @@ mod tests {
         assert_eq!(last_good_epoch, epoch - 1);
         assert_eq!(kept.0.len(), last_good_epoch);
         // The whole state (model, optimizer, chains, epochs done) is the last good one.
-        assert_eq!(&state, kept.0.last().unwrap());
+        let good = kept.0.last().unwrap();
+        assert_eq!(state.model, good.model);
+        assert_eq!(state.optimizer_state, good.optimizer_state);
+        assert_eq!(state.persistent_chains, good.persistent_chains);
+        assert_eq!(state.epochs_done, good.epochs_done);
+        assert_eq!(&state, good);
         assert_eq!(state.epochs_done, last_good_epoch);
         assert!(err.to_string().contains("learning rate"));
         assert!(
@@ -476,7 +461,10 @@ mod tests {
         assert!(bad(config(Method::Persistent { chains: 0 }, 1, 1)).contains("chain"));
         assert!(
             bad(TrainConfig {
-                learning_rate: f32::NAN,
+                optimizer: OptimizerConfig {
+                    learning_rate: f32::NAN,
+                    ..config(Method::ContrastiveDivergence, 1, 1).optimizer
+                },
                 ..config(Method::ContrastiveDivergence, 1, 1)
             })
             .contains("learning rate")

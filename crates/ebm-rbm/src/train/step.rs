@@ -33,7 +33,7 @@ pub(super) struct Workspace {
 
 impl Workspace {
     pub(super) fn new(n_visible: usize, n_hidden: usize, config: &TrainConfig) -> Self {
-        let batch = config.batch_size;
+        let batch = config.run.batch_size;
         let chains = match config.method {
             Method::ContrastiveDivergence => batch,
             Method::Persistent { chains } => chains,

@@ -28,14 +28,6 @@ impl MinibatchModel for BinaryTrainer<'_> {
         self.data.n_examples
     }
 
-    fn epochs_done(&self) -> usize {
-        self.state.epochs_done
-    }
-
-    fn set_epochs_done(&mut self, epochs: usize) {
-        self.state.epochs_done = epochs;
-    }
-
     fn compute_gradient(
         &mut self,
         rows: &[usize],
@@ -78,7 +70,10 @@ impl MinibatchModel for BinaryTrainer<'_> {
         self.state.model.max_abs_weight()
     }
 
+    /// Also counts the epoch in the state, so the observer checkpoints it (a divergence
+    /// found by the metric restores the state with the count before it).
     fn end_epoch(&mut self, context: &BatchContext) -> Result<Vec<(&'static str, f64)>, RbmError> {
+        self.state.epochs_done = context.epoch + 1;
         let recon = reconstruction_error(&self.state.model, &self.monitor, context.par)?;
         Ok(vec![("recon_error", recon)])
     }
@@ -89,10 +84,6 @@ impl MinibatchModel for BinaryTrainer<'_> {
 
     fn restore(&mut self, snapshot: &TrainState) {
         self.state.clone_from(snapshot);
-    }
-
-    fn update_snapshot(&self, snapshot: &mut TrainState) {
-        snapshot.clone_from(self.state);
     }
 
     fn observed(&self) -> &TrainState {
@@ -120,7 +111,8 @@ impl MinibatchModel for BinaryTrainer<'_> {
 /// ```
 /// use ebm_rbm::train::{train, NoObserver, TrainConfig, TrainState};
 /// let data = ebm_data::bars_and_stripes::dataset(4);
-/// let config = TrainConfig { n_hidden: 8, epochs: 5, batch_size: 10, ..TrainConfig::default() };
+/// let mut config = TrainConfig { n_hidden: 8, ..TrainConfig::default() };
+/// (config.run.epochs, config.run.batch_size) = (5, 10);
 /// let mut state = TrainState::new(config, &data)?;
 /// let summary = train(&mut state, &data, &mut NoObserver)?;
 /// assert_eq!((summary.epochs_run, state.epochs_done), (5, 5));
@@ -143,7 +135,7 @@ pub fn train(
     if data.n_examples == 0 {
         return Err(RbmError::DataMismatch("the training set is empty".into()));
     }
-    let (loop_config, optimizer) = (state.config.loop_config(), state.config.optimizer());
+    let (run, optimizer) = (state.config.run, state.config.optimizer);
     let workspace = Workspace::new(n_visible, n_hidden, &state.config);
     let mut trainer = BinaryTrainer {
         data_is_binary: data.is_binary(),
@@ -152,5 +144,8 @@ pub fn train(
         data,
         state,
     };
-    train::train(&mut trainer, &loop_config, &optimizer, observer)
+    let mut epochs_done = trainer.state.epochs_done;
+    let result = train::train(&mut trainer, &run, &optimizer, &mut epochs_done, observer);
+    trainer.state.epochs_done = epochs_done;
+    result
 }
