@@ -295,18 +295,14 @@ impl MinibatchModel for CfTrainer<'_> {
     fn visit_blocks(&mut self, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
         let (rbm, grads) = (&mut self.model.rbm, &self.shards[0].grads);
         let [w, b, c, d] = &mut self.optimizer;
-        for (parameters, gradient, state, decays) in [
-            (&mut rbm.weights, grads.weights.dense(), w, true),
-            (&mut rbm.visible_bias, grads.visible_bias.dense(), b, false),
-            (&mut rbm.hidden_bias, &grads.hidden_bias[..], c, false),
-        ] {
-            visit(ParameterBlock {
-                parameters,
-                gradient,
-                state,
-                decays,
-            });
-        }
+        ParameterBlock::visit_all(
+            visit,
+            [
+                (&mut rbm.weights, grads.weights.dense(), w, true),
+                (&mut rbm.visible_bias, grads.visible_bias.dense(), b, false),
+                (&mut rbm.hidden_bias, &grads.hidden_bias[..], c, false),
+            ],
+        );
         if let (Some(parameters), Some(gradient)) =
             (&mut rbm.implicit_weights, &grads.implicit_weights)
         {

@@ -63,7 +63,7 @@ mod run;
 pub use optimizer::{
     BlockState, EpochRates, GradientScale, OptimizerConfig, OptimizerMethod, ParameterBlock,
 };
-pub use run::train;
+pub use run::{fit, train};
 
 use crate::InvalidSetting;
 use ebm_kernels::Parallelism;
@@ -235,11 +235,13 @@ pub struct EpochReport {
 impl EpochReport {
     /// The metric called `name`, if the model reports it.
     pub fn metric(&self, name: &str) -> Option<f64> {
-        self.metrics
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|&(_, v)| v)
+        find_metric(&self.metrics, name)
     }
+}
+
+/// The value of the metric called `name` in `metrics`.
+fn find_metric(metrics: &[(&'static str, f64)], name: &str) -> Option<f64> {
+    metrics.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
 }
 
 /// Totals of a training run.
@@ -258,10 +260,7 @@ pub struct TrainSummary {
 impl TrainSummary {
     /// The last epoch's metric called `name`, if the model reports it.
     pub fn metric(&self, name: &str) -> Option<f64> {
-        self.final_metrics
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|&(_, v)| v)
+        find_metric(&self.final_metrics, name)
     }
 }
 

@@ -228,6 +228,8 @@ impl BlockState {
 }
 
 /// One block of parameters as the optimizer sees it.
+///
+/// A model usually hands over all its blocks at once with [`ParameterBlock::visit_all`].
 pub struct ParameterBlock<'a> {
     /// The parameters.
     pub parameters: &'a mut [f32],
@@ -237,6 +239,23 @@ pub struct ParameterBlock<'a> {
     pub state: &'a mut BlockState,
     /// Whether weight decay applies (weights yes, biases no).
     pub decays: bool,
+}
+
+impl<'a> ParameterBlock<'a> {
+    /// Hand every `(parameters, gradient, state, decays)` of `blocks` to `visit`, in order.
+    pub fn visit_all<const N: usize>(
+        visit: &mut dyn FnMut(ParameterBlock<'_>),
+        blocks: [(&'a mut [f32], &'a [f32], &'a mut BlockState, bool); N],
+    ) {
+        for (parameters, gradient, state, decays) in blocks {
+            visit(ParameterBlock {
+                parameters,
+                gradient,
+                state,
+                decays,
+            });
+        }
+    }
 }
 
 #[cfg(test)]

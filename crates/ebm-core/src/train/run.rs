@@ -137,6 +137,22 @@ pub fn train<M: MinibatchModel>(
     })
 }
 
+/// Train a fresh `model` through all of `config.epochs` and hand it back: [`train`] from
+/// epoch 0, for trainers that are not resumed.
+///
+/// # Errors
+///
+/// As [`train`].
+pub fn fit<M: MinibatchModel>(
+    mut model: M,
+    config: &LoopConfig,
+    optimizer: &OptimizerConfig,
+    observer: &mut dyn TrainObserver<M::Observed>,
+) -> Result<M, M::Error> {
+    train(&mut model, config, optimizer, &mut 0, observer)?;
+    Ok(model)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::*;

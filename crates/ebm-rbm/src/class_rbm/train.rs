@@ -10,6 +10,7 @@ use super::ClassRbm;
 use super::gradient::{Batch, Blocks, batch_gradient};
 use crate::RbmError;
 use ebm_core::InvalidSetting;
+use ebm_core::ModelFile;
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::{
     self, BatchContext, BlockState, GradientScale, LoopConfig, MinibatchModel, OptimizerConfig,
@@ -170,34 +171,21 @@ impl MinibatchModel for ClassTrainer<'_> {
     fn visit_blocks(&mut self, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
         let (m, g) = (&mut self.state.model, &self.grads);
         let [w, u, b, c, d] = &mut self.state.optimizer;
-        for (parameters, gradient, state, decays) in [
-            (&mut m.weights, &g.weights, w, true),
-            (&mut m.class_weights, &g.class_weights, u, true),
-            (&mut m.visible_bias, &g.visible_bias, b, false),
-            (&mut m.hidden_bias, &g.hidden_bias, c, false),
-            (&mut m.class_bias, &g.class_bias, d, false),
-        ] {
-            visit(ParameterBlock {
-                parameters,
-                gradient,
-                state,
-                decays,
-            });
-        }
+        ParameterBlock::visit_all(
+            visit,
+            [
+                (&mut m.weights, &g.weights, w, true),
+                (&mut m.class_weights, &g.class_weights, u, true),
+                (&mut m.visible_bias, &g.visible_bias, b, false),
+                (&mut m.hidden_bias, &g.hidden_bias, c, false),
+                (&mut m.class_bias, &g.class_bias, d, false),
+            ],
+        );
     }
 
     fn max_abs_parameter(&self) -> Option<f32> {
         let m = &self.state.model;
-        max_abs(
-            [
-                &m.weights,
-                &m.class_weights,
-                &m.visible_bias,
-                &m.hidden_bias,
-                &m.class_bias,
-            ]
-            .map(|b| &b[..]),
-        )
+        max_abs(m.parameters())
     }
 
     fn end_epoch(&mut self, _: &BatchContext) -> Result<Vec<(&'static str, f64)>, RbmError> {
@@ -249,15 +237,9 @@ pub fn train_class_rbm(
     data: &Dataset,
     observer: &mut dyn TrainObserver<ClassRbm>,
 ) -> Result<ClassRbm, RbmError> {
-    let mut trainer = ClassTrainer::new(config, data)?;
-    train::train(
-        &mut trainer,
-        &config.run,
-        &config.optimizer,
-        &mut 0,
-        observer,
-    )?;
-    Ok(trainer.state.model)
+    let trainer = ClassTrainer::new(config, data)?;
+    let trained = train::fit(trainer, &config.run, &config.optimizer, observer)?;
+    Ok(trained.state.model)
 }
 
 impl<'a> ClassTrainer<'a> {
@@ -517,19 +499,7 @@ mod tests {
                 &config.optimizer,
                 &mut 0,
                 &mut OnEpoch(|_: &EpochReport, m: &ClassRbm| {
-                    largest.push(
-                        max_abs(
-                            [
-                                &m.weights,
-                                &m.class_weights,
-                                &m.visible_bias,
-                                &m.hidden_bias,
-                                &m.class_bias,
-                            ]
-                            .map(|b| &b[..]),
-                        )
-                        .unwrap(),
-                    )
+                    largest.push(max_abs(m.parameters()).unwrap())
                 }),
             )
             .unwrap();

@@ -160,6 +160,11 @@ struct GaussianTrainer<'a> {
     buffers: Buffers,
 }
 
+/// The blocks training changes: `W`, `b`, `c` and `z` (not the standardization).
+fn trained_blocks(m: &GaussianRbm) -> [&[f32]; 4] {
+    [&m.weights, &m.visible_bias, &m.hidden_bias, &m.log_variance]
+}
+
 /// What training changes (and a divergence restores).
 #[derive(Clone)]
 struct GaussianState {
@@ -216,18 +221,14 @@ impl MinibatchModel for GaussianTrainer<'_> {
     fn visit_blocks(&mut self, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
         let (model, buf) = (&mut self.state.model, &self.buffers);
         let [w, b, c, z] = &mut self.state.optimizer;
-        for (parameters, gradient, state, decays) in [
-            (&mut model.weights, &buf.grad_w, w, true),
-            (&mut model.visible_bias, &buf.grad_b, b, false),
-            (&mut model.hidden_bias, &buf.grad_c, c, false),
-        ] {
-            visit(ParameterBlock {
-                parameters,
-                gradient,
-                state,
-                decays,
-            });
-        }
+        ParameterBlock::visit_all(
+            visit,
+            [
+                (&mut model.weights, &buf.grad_w, w, true),
+                (&mut model.visible_bias, &buf.grad_b, b, false),
+                (&mut model.hidden_bias, &buf.grad_c, c, false),
+            ],
+        );
         if self.config.learns_variance() {
             visit(ParameterBlock {
                 parameters: &mut model.log_variance,
@@ -249,8 +250,7 @@ impl MinibatchModel for GaussianTrainer<'_> {
     }
 
     fn max_abs_parameter(&self) -> Option<f32> {
-        let m = &self.state.model;
-        max_abs([&m.weights, &m.visible_bias, &m.hidden_bias, &m.log_variance].map(|b| &b[..]))
+        max_abs(trained_blocks(&self.state.model))
     }
 
     fn snapshot(&self) -> GaussianState {
@@ -295,15 +295,9 @@ pub fn train_gaussian_rbm(
     data: &Dataset,
     observer: &mut dyn TrainObserver<GaussianRbm>,
 ) -> Result<GaussianRbm, RbmError> {
-    let mut trainer = GaussianTrainer::new(config, data)?;
-    train::train(
-        &mut trainer,
-        &config.run,
-        &config.optimizer,
-        &mut 0,
-        observer,
-    )?;
-    Ok(trainer.state.model)
+    let trainer = GaussianTrainer::new(config, data)?;
+    let trained = train::fit(trainer, &config.run, &config.optimizer, observer)?;
+    Ok(trained.state.model)
 }
 
 impl<'a> GaussianTrainer<'a> {
@@ -461,13 +455,7 @@ mod tests {
                 &config.optimizer,
                 &mut 0,
                 &mut ebm_core::train::OnEpoch(|_: &_, m: &GaussianRbm| {
-                    largest.push(
-                        max_abs(
-                            [&m.weights, &m.visible_bias, &m.hidden_bias, &m.log_variance]
-                                .map(|b| &b[..]),
-                        )
-                        .unwrap(),
-                    )
+                    largest.push(max_abs(trained_blocks(m)).unwrap())
                 }),
             )
             .unwrap();

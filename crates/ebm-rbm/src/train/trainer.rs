@@ -52,18 +52,14 @@ impl MinibatchModel for BinaryTrainer<'_> {
         let (weights, visible_bias, hidden_bias) = self.state.model.parameters_mut();
         let [weight_state, visible_state, hidden_state] = &mut self.state.optimizer_state;
         let ws = &self.workspace;
-        for (parameters, gradient, state, decays) in [
-            (weights, &ws.weight_grad, weight_state, true),
-            (visible_bias, &ws.visible_grad, visible_state, false),
-            (hidden_bias, &ws.hidden_grad, hidden_state, false),
-        ] {
-            visit(ParameterBlock {
-                parameters,
-                gradient,
-                state,
-                decays,
-            });
-        }
+        ParameterBlock::visit_all(
+            visit,
+            [
+                (weights, &ws.weight_grad, weight_state, true),
+                (visible_bias, &ws.visible_grad, visible_state, false),
+                (hidden_bias, &ws.hidden_grad, hidden_state, false),
+            ],
+        );
     }
 
     fn max_abs_parameter(&self) -> Option<f32> {
