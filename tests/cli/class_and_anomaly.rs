@@ -181,3 +181,47 @@ fn bad_input_is_a_one_line_error() {
     ]);
     failure_line(&out);
 }
+
+/// A learning rate far too high makes every trainer diverge in its first epoch: exit code
+/// 1, a one-line error naming the epoch, and the previous model file left as it was.
+#[test]
+fn divergence_keeps_the_previous_model() {
+    let Some(root) = data_root("mnist") else {
+        return;
+    };
+    let dir = temp_dir("diverge");
+    let data = ["--data", p(&root)];
+    for (name, words) in [
+        (
+            "class",
+            "class-rbm train --hidden 16 --epochs 2 --limit 300 --lr 1e6",
+        ),
+        (
+            "gaussian",
+            "gaussian-rbm train --hidden 16 --epochs 2 --limit 300 --lr 10 --momentum 0.9",
+        ),
+        (
+            "binary",
+            "rbm train --dataset mnist --hidden 16 --epochs 2 --limit 300 --lr 1e4",
+        ),
+    ] {
+        let out = dir.join(format!("{name}.ebm"));
+        std::fs::write(&out, b"previous model").unwrap();
+        let args: Vec<&str> = words.split(' ').chain(data).collect();
+        let err = crate::common::error_line(&ebm_train(&args, &out), 1);
+        assert!(err.contains("diverged in epoch 1"), "{name}: {err}");
+        assert_eq!(std::fs::read(&out).unwrap(), b"previous model", "{name}");
+    }
+    let ratings = data_root("ml-100k").expect("ml-100k beside mnist");
+    let out = dir.join("cf.ebm");
+    std::fs::write(&out, b"previous model").unwrap();
+    let args = ["cf", "train", "--dataset", "ml-100k", "--data", p(&ratings)];
+    let args = [
+        &args[..],
+        &["--hidden", "10", "--epochs", "2", "--lr", "1e5"],
+    ]
+    .concat();
+    let err = crate::common::error_line(&ebm_train(&args, &out), 1);
+    assert!(err.contains("diverged in epoch 1"), "cf: {err}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous model", "cf");
+}
