@@ -1,6 +1,8 @@
-//! The shared vocabulary of the ebm toolkit: the model file format every model is saved
-//! in ([`model_file`]), learning-rate and momentum schedules ([`schedule`]), atomic file
-//! writes ([`atomic`]), the Boltzmann distribution over enumerable states
+//! The shared vocabulary of the ebm toolkit: the one training loop, optimizer and
+//! divergence guard every minibatch trainer runs through ([`train`]), the model file format
+//! and trait every model is saved with ([`model_file`], [`ModelFile`]), the one
+//! invalid-setting error ([`InvalidSetting`]), learning-rate and momentum schedules
+//! ([`schedule`]), atomic file writes ([`atomic`]), the Boltzmann distribution over enumerable states
 //! ([`boltzmann`]), and continuous energies with their samplers: random-walk
 //! Metropolis-Hastings, Langevin, MALA and HMC ([`continuous`]).
 //!
