@@ -81,6 +81,28 @@ const FLAGS: &[(&str, &str)] = &[
     ("gibbs_steps", "--k"),
     ("init_std", "--init-std"),
     ("threads", "--threads"),
+    // ebm-learn (`ebm factor learn`, `predict`).
+    ("batch", "--batch"),
+    ("regularization", "--lambda"),
+    ("steps", "--cd-steps"),
+    ("initial_weights", "--pretrain-epochs"),
+    ("examples", "--train"),
+    ("learner", "--method"),
+    ("flip_rate", "--flip-rate"),
+    ("clue_fraction", "--clue-fraction"),
+    ("length", "--length"),
+    // ebm-factor (`ebm factor infer`, `color`).
+    ("iterations", "--iterations"),
+    ("time_limit", "--time-limit"),
+    ("bp", "--damping/--iterations"),
+    (
+        "anneal",
+        "--chains/--sweeps/--start-temperature/--end-temperature",
+    ),
+    ("gibbs", "--chains/--sweeps"),
+    ("tempering", "--replicas/--max-temperature-ratio"),
+    ("lns", "--neighbourhood"),
+    ("colors", "--colors"),
 ];
 
 /// An invalid training setting as bad input: `FLAG: message` with the flag `exceptions`

@@ -1,8 +1,10 @@
 //! `ebm factor infer`: partition function, marginals or MAP of a .uai model by any method.
 
+use super::ThreadArgs;
 use crate::Failure;
+use crate::args::JsonArgs;
 use crate::output::Metrics;
-use crate::threads::pool;
+use crate::setup::setting_failure;
 use clap::{Args, ValueEnum};
 use ebm_data::uai;
 use ebm_factor::bp::{BpConfig, Semiring, loopy_bp};
@@ -97,15 +99,13 @@ pub struct InferArgs {
     /// Variables freed per move (lns).
     #[arg(long, default_value_t = 40)]
     pub neighbourhood: usize,
-    /// Threads.
-    #[arg(long, default_value_t = 2)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub run: ThreadArgs,
     /// Write the result in UAI format (.PR, .MAR or .MPE) to this file.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Print metrics as one JSON object on the last line of stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: JsonArgs,
 }
 
 fn supports(method: MethodArg, task: TaskArg) -> bool {
@@ -143,22 +143,27 @@ pub fn infer(args: InferArgs) -> Result<(), Failure> {
                 .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
         }
     }
-    let failed = |e: FactorError| match e {
-        FactorError::InvalidSetting(_) => Failure::input(e),
+    let failed = |e: FactorError| match &e {
+        FactorError::InvalidSetting(invalid) => {
+            setting_failure(invalid.setting, &invalid.message, &[], &e)
+        }
         other => Failure::run(format!("{}: {other}", args.model.display())),
     };
     let start = Instant::now();
     let mut m = Metrics::default();
-    let text = pool(args.threads)?.install(|| run_task(&args, &model, &mut m).map_err(failed))?;
+    let text = args
+        .run
+        .pool()?
+        .install(|| run_task(&args, &model, &mut m).map_err(failed))?;
     m.number("seconds", start.elapsed().as_secs_f64())
         .text("method", &format!("{:?}", args.method).to_lowercase());
     if let Some(out) = &args.out {
         ebm_core::atomic::write_atomic(out, text.as_bytes())
             .map_err(|e| Failure::run(format!("{}: {e}", out.display())))?;
-    } else if !args.json {
+    } else if !args.output.json {
         print!("{text}");
     }
-    m.print(args.json);
+    args.output.print(&m);
     Ok(())
 }
 

@@ -1,12 +1,14 @@
 //! `ebm factor ...`: discrete factor-graph models: inference on UAI files, Sudoku and
-//! graph coloring, and learning templated energies.
+//! graph coloring, and learning templated energies and predicting with them.
 
 mod infer;
 mod learn;
+mod predict;
 mod puzzles;
+mod tasks;
 
 use crate::Failure;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 
 /// Subcommands of `ebm factor`.
 #[derive(Subcommand)]
@@ -19,6 +21,24 @@ pub enum FactorCommand {
     Color(puzzles::ColorArgs),
     /// Learn the weights of a templated energy on a built-in task and report test metrics.
     Learn(learn::LearnArgs),
+    /// Load a model saved by `learn --out` and report its test metrics on its task.
+    Predict(predict::PredictArgs),
+}
+
+/// `--threads` of the factor commands (two by default: the README's factor timings were
+/// measured so).
+#[derive(Args, Clone, Copy)]
+pub struct ThreadArgs {
+    /// Threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+}
+
+impl ThreadArgs {
+    /// A rayon pool of `--threads` threads; `--threads 0` is bad input.
+    pub fn pool(self) -> Result<rayon::ThreadPool, Failure> {
+        crate::threads::pool(self.threads)
+    }
 }
 
 /// Run one `ebm factor` subcommand.
@@ -28,5 +48,6 @@ pub fn run(command: FactorCommand) -> Result<(), Failure> {
         FactorCommand::Sudoku(args) => puzzles::sudoku(args),
         FactorCommand::Color(args) => puzzles::color(args),
         FactorCommand::Learn(args) => learn::learn(args),
+        FactorCommand::Predict(args) => predict::predict(args),
     }
 }

@@ -1,8 +1,9 @@
 //! `ebm factor sudoku` and `ebm factor color`: constraint problems solved as factor graphs.
 
+use super::ThreadArgs;
 use crate::Failure;
+use crate::args::{JsonArgs, SeedArgs};
 use crate::output::Metrics;
-use crate::threads::pool;
 use clap::Args;
 use ebm_data::puzzles::{Sudoku, read_dimacs, read_sudoku};
 use ebm_factor::bnb::{BnbConfig, branch_and_bound};
@@ -19,9 +20,8 @@ pub struct SudokuArgs {
     /// Give up on a puzzle after this many seconds.
     #[arg(long, default_value_t = 60.0)]
     pub time_limit: f64,
-    /// Print metrics as one JSON object on the last line of stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: JsonArgs,
 }
 
 fn seconds_flag(value: f64) -> Result<Duration, Failure> {
@@ -64,7 +64,7 @@ pub fn sudoku(args: SudokuArgs) -> Result<(), Failure> {
             }
             None => "unknown (time limit)".to_string(),
         };
-        if !args.json {
+        if !args.output.json {
             println!("{line}");
         }
     }
@@ -77,7 +77,7 @@ pub fn sudoku(args: SudokuArgs) -> Result<(), Failure> {
         .integer("nodes", nodes)
         .number("seconds", seconds)
         .number("max_seconds", slowest);
-    m.print(args.json);
+    args.output.print(&m);
     if checked != solved {
         return Err(Failure::run(format!(
             "{}: {} solutions broke the rules",
@@ -99,15 +99,13 @@ pub struct ColorArgs {
     /// Seconds for the whole search (branch and bound, then annealing).
     #[arg(long, default_value_t = 60.0)]
     pub time_limit: f64,
-    /// Seed of the annealing runs.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Threads.
-    #[arg(long, default_value_t = 2)]
-    pub threads: usize,
-    /// Print metrics as one JSON object on the last line of stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub random: SeedArgs,
+    // --threads is also the number of annealing runs at a time.
+    #[command(flatten)]
+    pub run: ThreadArgs,
+    #[command(flatten)]
+    pub output: JsonArgs,
 }
 
 pub fn color(args: ColorArgs) -> Result<(), Failure> {
@@ -115,7 +113,7 @@ pub fn color(args: ColorArgs) -> Result<(), Failure> {
     if args.colors == 0 {
         return Err(Failure::input("--colors must be at least 1"));
     }
-    let threads = pool(args.threads)?;
+    let threads = args.run.pool()?;
     let graph = read_dimacs(&args.file).map_err(Failure::input)?;
     let model = coloring_model(&graph, args.colors).map_err(Failure::input)?;
     let start = Instant::now();
@@ -141,11 +139,11 @@ pub fn color(args: ColorArgs) -> Result<(), Failure> {
         let mut restart = 0;
         while colors.is_none() && start.elapsed() < limit {
             let anneal = AnnealConfig {
-                runs: args.threads,
+                runs: args.run.threads,
                 sweeps: 20_000,
                 start_temperature: 2.0,
                 end_temperature: 0.05,
-                seed: args.seed.wrapping_add(restart),
+                seed: args.random.seed.wrapping_add(restart),
                 time_limit: Some(limit.saturating_sub(start.elapsed())),
             };
             let found = threads
@@ -167,7 +165,7 @@ pub fn color(args: ColorArgs) -> Result<(), Failure> {
         (None, true) => "impossible",
         (None, false) => "unknown",
     };
-    if let (Some(c), false) = (&colors, args.json) {
+    if let (Some(c), false) = (&colors, args.output.json) {
         let line: Vec<String> = c.iter().map(|x| (x + 1).to_string()).collect();
         println!("{}", line.join(" "));
     }
@@ -179,7 +177,7 @@ pub fn color(args: ColorArgs) -> Result<(), Failure> {
         .text("method", if colors.is_some() { method } else { "bnb" })
         .integer("nodes", result.solution.iterations)
         .number("seconds", seconds);
-    m.print(args.json);
+    args.output.print(&m);
     if colors.is_some() && !proper {
         return Err(Failure::run(format!(
             "{}: the coloring found is not proper",

@@ -1,29 +1,25 @@
-//! End-to-end tests of `ebm factor learn`: the HMM task (no data needed), flag errors,
-//! the weights file, and (with `$EBM_DATA`) MNIST denoising and Sudoku.
+//! End-to-end tests of `ebm factor learn` and `ebm factor predict`: the HMM task (no data
+//! needed), flag errors, the model file and its JSON export, and (with `$EBM_DATA`) MNIST
+//! denoising and Sudoku.
 
 use crate::common::{data_root, ebm, ebm_json, failure_line, p, temp_dir};
 
+/// Maximum likelihood on the HMM task reports its metrics, saves a model file and a JSON
+/// export; `predict` on the saved model reports the same test metrics.
 #[test]
-fn hmm_maximum_likelihood_reports_metrics_and_writes_weights() {
+fn hmm_maximum_likelihood_reports_metrics_and_saves_the_model() {
     let dir = temp_dir("learn_hmm");
-    let out = dir.join("weights.json");
-    let m = ebm_json(&[
-        "factor",
-        "learn",
-        "--task",
-        "hmm",
-        "--method",
-        "ml",
-        "--train",
-        "300",
-        "--test",
-        "200",
-        "--epochs",
-        "10",
-        "--out",
-        p(&out),
-        "--json",
-    ]);
+    let (out, exported) = (dir.join("hmm.ebm"), dir.join("weights.json"));
+    let data = ["--train", "300", "--test", "200"];
+    let m = ebm_json(
+        &[
+            &["factor", "learn", "--task", "hmm", "--method", "ml"][..],
+            &data,
+            &["--epochs", "10", "--out", p(&out)],
+            &["--export-json", p(&exported), "--json"],
+        ]
+        .concat(),
+    );
     let learned = m["viterbi_accuracy"].as_f64().unwrap();
     let truth = m["true_model_viterbi_accuracy"].as_f64().unwrap();
     // 200 test sequences x 40 positions: the learned model decodes within 2 points of the
@@ -32,9 +28,27 @@ fn hmm_maximum_likelihood_reports_metrics_and_writes_weights() {
     assert!(m["weight_error_max_abs"].as_f64().unwrap() < 0.5);
     assert!(m["train_seconds"].as_f64().unwrap() > 0.0);
     let saved: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(&exported).unwrap()).unwrap();
     assert_eq!(saved["weights"].as_array().unwrap().len(), 3 + 12 + 9);
     assert_eq!(saved["templates"][2]["name"], "transition");
+    let predicted = ebm_json(&[&["factor", "predict", p(&out)][..], &data, &["--json"]].concat());
+    for key in [
+        "viterbi_accuracy",
+        "true_model_viterbi_accuracy",
+        "test_sequence_error",
+        "weight_error_max_abs",
+        "weight_error_relative",
+        "weights",
+    ] {
+        assert_eq!(predicted[key], m[key], "{key}");
+    }
+    assert_eq!(predicted["method"], "ml");
+    // A file that is not a model, and a model with data flags of another task, are
+    // one-line errors.
+    let line = failure_line(&ebm(&["factor", "predict", p(&exported)]));
+    assert!(line.contains("weights.json"), "{line}");
+    let line = failure_line(&ebm(&["factor", "predict", p(&out), "--flip-rate", "0.2"]));
+    assert!(line.contains("--flip-rate"), "{line}");
 }
 
 #[test]
@@ -43,8 +57,23 @@ fn bad_flags_are_one_line_errors() {
         ("--task hmm --method ml --lambda=-1", "--lambda"),
         ("--task hmm --method ml --unary-only", "--unary-only"),
         ("--task hmm --method ml --forbid-unseen", "--forbid-unseen"),
-        ("--task hmm --method bcfw --pretrain-epochs 2", "bcfw"),
+        (
+            "--task hmm --method bcfw --pretrain-epochs 2",
+            "--pretrain-epochs",
+        ),
         ("--task hmm --method ml --epochs 0", "--epochs"),
+        ("--task hmm --method ml --batch 0", "--batch"),
+        ("--task hmm --method ml --lr=-1", "--lr"),
+        ("--task hmm --method ml --length 0", "--length"),
+        ("--task hmm --method ml --train 0", "--train"),
+        (
+            "--task hmm --method ml --clue-fraction 0.5",
+            "--clue-fraction",
+        ),
+        (
+            "--task sudoku --method pl --train 2 --clue-fraction 1.5",
+            "--clue-fraction",
+        ),
         ("--task hmm --method cd --cd-steps 0", "--cd-steps"),
         ("--task hmm --method ml --flip-rate 0.9", "--flip-rate"),
         (
@@ -62,11 +91,11 @@ fn bad_flags_are_one_line_errors() {
 }
 
 /// Maximum likelihood refuses a loopy structure (a one-line error, exit code 2) instead
-/// of returning wrong numbers, and the failed run leaves the previous weights file alone.
+/// of returning wrong numbers, and the failed run leaves the previous model file alone.
 #[test]
-fn a_refused_run_keeps_the_previous_weights_file() {
+fn a_refused_run_keeps_the_previous_model_file() {
     let dir = temp_dir("learn_keep");
-    let out = dir.join("weights.json");
+    let out = dir.join("model.ebm");
     std::fs::write(&out, "previous").unwrap();
     let run = ebm(&[
         "factor",
@@ -114,7 +143,10 @@ fn mnist_denoising_and_sudoku_on_real_data() {
     // The input flips 10% of the pixels; the learned grid CRF restores most of them
     // (0.024 measured on these 200 digits).
     assert!(m["test_pixel_error"].as_f64().unwrap() < 0.04, "{m}");
-    let m = ebm_json(&[
+    // The Sudoku model keeps its forbidden combinations in its file: predicting with it
+    // solves the same puzzles.
+    let out = temp_dir("learn_sudoku").join("sudoku.ebm");
+    let learned = ebm_json(&[
         "factor",
         "learn",
         "--task",
@@ -130,9 +162,14 @@ fn mnist_denoising_and_sudoku_on_real_data() {
         "--forbid-unseen",
         "--data",
         p(data),
+        "--out",
+        p(&out),
         "--json",
     ]);
-    assert_eq!(m["puzzles"], 50);
-    assert_eq!(m["puzzles_solved"], 50, "{m}");
-    assert_eq!(m["forbidden_entries"], 7290, "{m}");
+    let predicted = ebm_json(&["factor", "predict", p(&out), "--data", p(data), "--json"]);
+    for m in [learned, predicted] {
+        assert_eq!(m["puzzles"], 50);
+        assert_eq!(m["puzzles_solved"], 50, "{m}");
+        assert_eq!(m["forbidden_entries"], 7290, "{m}");
+    }
 }

@@ -45,11 +45,14 @@
 //! - [`train`]: perceptron, structured SVM (subgradient, BCFW), maximum likelihood,
 //!   pseudo-likelihood and contrastive divergence, with L2 regularization;
 //! - [`metrics`]: per-variable error, structure error and energy gap;
-//! - [`tasks`]: the data sets of the use cases (MNIST denoising, HMM chains, Sudoku).
+//! - [`tasks`]: the data sets of the use cases (MNIST denoising, HMM chains, Sudoku);
+//! - [`learned`]: learned weights as a model file (`ebm_core::ModelFile`), to be loaded
+//!   and used again.
 
 pub mod data;
 pub mod energy;
 mod error;
+pub mod learned;
 pub mod metrics;
 mod objectives;
 pub mod support;

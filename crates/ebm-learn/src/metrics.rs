@@ -27,6 +27,11 @@ pub struct Evaluation {
 /// Decode every example with `method` and score the predictions; example `i` is decoded
 /// with seed `options.seed + i`. Parallel over examples; the result does not depend on
 /// the number of threads.
+///
+/// # Errors
+///
+/// [`LearnError::InvalidSetting`] when `weights` do not fit the templates or the MAP
+/// method refuses its options, [`LearnError::Inference`] when a decode fails.
 pub fn evaluate(
     templates: &TemplateSet,
     examples: &[Example],

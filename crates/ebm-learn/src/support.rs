@@ -11,9 +11,10 @@ use super::energy::{add_joint_features, instantiate_forbidding};
 use super::templates::TemplateSet;
 use crate::LearnError;
 use ebm_factor::FactorModel;
+use serde::{Deserialize, Serialize};
 
 /// Which weights the training data never exercised.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Support {
     unseen: Vec<bool>,
 }
@@ -41,6 +42,11 @@ impl Support {
             unseen[start..start + templates.get(t).weight_count()].fill(false);
         }
         Self { unseen }
+    }
+
+    /// Length of the weight vector this support is over.
+    pub fn weight_count(&self) -> usize {
+        self.unseen.len()
     }
 
     /// Number of unseen weights.

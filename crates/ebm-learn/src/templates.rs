@@ -8,6 +8,7 @@
 //! table is `label_counts = [L, L]`, `feature_dim = 1` with the feature 1.
 
 use crate::LearnError;
+use serde::{Deserialize, Serialize};
 
 /// One template: the shape of a block of weights shared by many factors.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,7 +41,10 @@ impl Template {
 }
 
 /// The templates of a model and where each one's weights start in the shared vector.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Serialized as the list of its templates (name, label counts, feature dimension), and
+/// checked again when read back.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<TemplateSpec>", into = "Vec<TemplateSpec>")]
 pub struct TemplateSet {
     templates: Vec<Template>,
     offsets: Vec<usize>,
@@ -102,6 +106,39 @@ impl TemplateSet {
     pub fn block<'w>(&self, weights: &'w [f64], index: usize) -> &'w [f64] {
         let start = self.offsets[index];
         &weights[start..start + self.templates[index].weight_count()]
+    }
+}
+
+/// The serialized form of one template.
+#[derive(Serialize, Deserialize)]
+struct TemplateSpec {
+    name: String,
+    label_counts: Vec<usize>,
+    feature_dim: usize,
+}
+
+impl TryFrom<Vec<TemplateSpec>> for TemplateSet {
+    type Error = LearnError;
+
+    fn try_from(specs: Vec<TemplateSpec>) -> Result<Self, LearnError> {
+        let mut set = TemplateSet::new();
+        for spec in specs {
+            set.add(&spec.name, &spec.label_counts, spec.feature_dim)?;
+        }
+        Ok(set)
+    }
+}
+
+impl From<TemplateSet> for Vec<TemplateSpec> {
+    fn from(set: TemplateSet) -> Self {
+        set.templates
+            .into_iter()
+            .map(|t| TemplateSpec {
+                name: t.name,
+                label_counts: t.label_counts,
+                feature_dim: t.feature_dim,
+            })
+            .collect()
     }
 }
 

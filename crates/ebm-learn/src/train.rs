@@ -141,10 +141,29 @@ pub struct Trained {
     pub train_seconds: f64,
 }
 
+impl TrainConfig {
+    /// Check the settings for `examples` training examples and templates of `weights`
+    /// weights, before any work: [`train`] does, and a front end can before it prepares
+    /// anything else.
+    ///
+    /// # Errors
+    ///
+    /// [`LearnError::InvalidSetting`] naming the setting: `epochs`, `batch` (0),
+    /// `learning_rate` (not positive), `regularization` (negative, or 0 for BCFW),
+    /// `steps` (CD with no Gibbs sweep), `learner` (BCFW's blocks too large),
+    /// `initial_weights` (wrong length, non-finite, or with BCFW), `examples` (none).
+    pub fn validate(&self, examples: usize, weights: usize) -> Result<(), LearnError> {
+        check_config(self, examples, weights)
+    }
+}
+
 fn check_config(config: &TrainConfig, examples: usize, weights: usize) -> Result<(), LearnError> {
     let invalid = |setting, message: String| Err(InvalidSetting::new(setting, message).into());
-    if config.epochs == 0 || config.batch == 0 {
-        return invalid("epochs/batch", "both must be at least 1".into());
+    if config.epochs == 0 {
+        return invalid("epochs", "must be at least 1".into());
+    }
+    if config.batch == 0 {
+        return invalid("batch", "must be at least 1".into());
     }
     if !(config.learning_rate > 0.0 && config.learning_rate.is_finite()) {
         return invalid(
@@ -160,7 +179,7 @@ fn check_config(config: &TrainConfig, examples: usize, weights: usize) -> Result
     }
     if config.learner == (Learner::ContrastiveDivergence { steps: 0 }) {
         return invalid(
-            "learner",
+            "steps",
             "contrastive divergence needs at least 1 Gibbs sweep".into(),
         );
     }
@@ -219,6 +238,30 @@ struct DecodeState {
 }
 
 /// Train weights for `templates` on `examples`; `on_epoch` sees each epoch's report.
+///
+/// # Errors
+///
+/// - [`LearnError::InvalidSetting`] for a setting [`TrainConfig::validate`] refuses, or
+///   one the MAP method refuses;
+/// - [`LearnError::Inference`] when inference on an example fails: a loopy structure for
+///   maximum likelihood, exact elimination too wide, a graph cut on a model it cannot
+///   solve;
+/// - [`LearnError::InvalidData`] when an example's structure does not fit the templates.
+///
+/// # Examples
+///
+/// ```
+/// use ebm_learn::tasks::hmm::{Hmm, hmm_task};
+/// use ebm_learn::train::{Learner, TrainConfig, train};
+/// let task = hmm_task(&Hmm::sticky(), 50, 0, 10, 1).unwrap();
+/// let config = TrainConfig { learner: Learner::MaximumLikelihood, epochs: 3,
+///     learning_rate: 0.02, ..TrainConfig::default() };
+/// let trained = train(&task.templates, &task.train, &config, |_| {}).unwrap();
+/// // The negative log-likelihood per sequence falls from epoch to epoch.
+/// assert!(trained.epochs[2].objective < trained.epochs[0].objective);
+/// let refused = TrainConfig { epochs: 0, ..config };
+/// assert!(train(&task.templates, &task.train, &refused, |_| {}).is_err());
+/// ```
 pub fn train(
     templates: &TemplateSet,
     examples: &[Example],

@@ -3,7 +3,7 @@
 //! Unary template: features `(1, noisy pixel)`; pairwise: one label-label table for
 //! horizontal and one for vertical neighbours (feature 1).
 
-use super::Task;
+use super::{Task, TaskShape};
 use crate::LearnError;
 use crate::data::{Example, Structure};
 use crate::templates::TemplateSet;
@@ -121,6 +121,11 @@ pub fn denoise_task(
     let (train, _) = noisy_examples(&structure, train_images, pixels, config, 0)?;
     let (test, _) = noisy_examples(&structure, test_images, pixels, config, 1 << 40)?;
     Ok(Task {
+        shape: TaskShape::Denoise {
+            height,
+            width,
+            pairwise: config.pairwise,
+        },
         templates,
         train,
         test,

@@ -5,11 +5,12 @@
 //! weights can be compared with it, modulo the directions the data cannot identify
 //! ([`identifiable_part`]).
 
-use super::Task;
+use super::{Task, TaskShape};
 use crate::LearnError;
 use crate::data::{Example, Structure};
 use crate::energy::add_joint_features;
 use crate::templates::TemplateSet;
+use ebm_core::InvalidSetting;
 use ebm_kernels::rng::{self, StreamRng};
 use std::sync::Arc;
 
@@ -170,7 +171,8 @@ pub fn hmm_weights(hmm: &Hmm, templates: &TemplateSet) -> Vec<f64> {
     weights
 }
 
-/// The task: `train` and `test` sequences of `length` sampled from `hmm` with `seed`.
+/// The task: `train` and `test` sequences of `length` (at least 1) sampled from `hmm`
+/// with `seed`.
 pub fn hmm_task(
     hmm: &Hmm,
     train: usize,
@@ -178,6 +180,7 @@ pub fn hmm_task(
     length: usize,
     seed: u64,
 ) -> Result<Task, LearnError> {
+    InvalidSetting::require(length >= 1, "length", "must be at least 1")?;
     hmm.validate()?;
     let templates = chain_templates(hmm.states(), hmm.symbols())?;
     let make = |count: usize, key: u64| -> Result<Vec<Example>, LearnError> {
@@ -191,6 +194,10 @@ pub fn hmm_task(
     };
     let (train, test) = (make(train, 0)?, make(test, 1)?);
     Ok(Task {
+        shape: TaskShape::Hmm {
+            states: hmm.states(),
+            symbols: hmm.symbols(),
+        },
         templates,
         train,
         test,

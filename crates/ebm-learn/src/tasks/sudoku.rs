@@ -3,7 +3,7 @@
 //! tables of `side^2` weights), learned from solutions alone. Which pairs must differ is
 //! for the learner to find; MAP with the clues as evidence then solves puzzles.
 
-use super::Task;
+use super::{Task, TaskShape};
 use crate::LearnError;
 use crate::data::{Example, Structure};
 use crate::templates::TemplateSet;
@@ -87,6 +87,7 @@ pub fn solved_grid_task(box_size: usize, count: usize, seed: u64) -> Result<Task
         })
         .collect::<Result<_, _>>()?;
     Ok(Task {
+        shape: TaskShape::Sudoku { box_size },
         templates,
         train,
         test: Vec::new(),

@@ -1,0 +1,290 @@
+//! What `ebm factor learn` and `ebm factor predict` share: the built-in tasks and the
+//! flags of their data, the MAP decoders, and the test report of a learned model.
+
+use crate::Failure;
+use crate::args::SeedArgs;
+use crate::output::Metrics;
+use clap::{Args, ValueEnum};
+use ebm_data::data_dir;
+use ebm_data::mnist::{Split, load};
+use ebm_data::puzzles::read_sudoku;
+use ebm_factor::problems::check_sudoku;
+use ebm_factor::solve::{Method, SolveOptions, Start, solve};
+use ebm_learn::LearnError;
+use ebm_learn::learned::LearnedModel;
+use ebm_learn::metrics::{Evaluation, evaluate};
+use ebm_learn::tasks::denoise::{DenoiseConfig, denoise_task};
+use ebm_learn::tasks::hmm::{Hmm, hmm_task, hmm_weights, identifiable_part};
+use ebm_learn::tasks::sudoku::{puzzle_example, solved_grid_task};
+use ebm_learn::tasks::{Task, TaskShape};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// The built-in learning tasks.
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+pub enum TaskName {
+    /// Grid CRF denoising of binarized MNIST digits with flipped pixels.
+    Denoise,
+    /// Chain CRF on sequences sampled from a known 3-state HMM.
+    Hmm,
+    /// Pairwise energies over all cell pairs learned from solved Sudoku grids.
+    Sudoku,
+}
+
+impl TaskName {
+    /// The task a saved model was learned for.
+    pub fn of(shape: TaskShape) -> Self {
+        match shape {
+            TaskShape::Denoise { .. } => TaskName::Denoise,
+            TaskShape::Hmm { .. } => TaskName::Hmm,
+            TaskShape::Sudoku { .. } => TaskName::Sudoku,
+        }
+    }
+
+    /// Per-task defaults: (training examples, decoder).
+    fn defaults(self) -> (usize, DecoderName) {
+        match self {
+            TaskName::Denoise => (1000, DecoderName::Graphcut),
+            TaskName::Hmm => (1000, DecoderName::Exact),
+            TaskName::Sudoku => (2000, DecoderName::Bnb),
+        }
+    }
+}
+
+/// MAP decoders for training and testing.
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+pub enum DecoderName {
+    /// Variable elimination (exact; chains and trees).
+    Exact,
+    /// Minimum cut (exact for binary submodular models).
+    Graphcut,
+    /// Iterated conditional modes.
+    Icm,
+    /// Max-product belief propagation, polished by ICM.
+    Bp,
+    /// Branch and bound with a node limit.
+    Bnb,
+    /// Simulated annealing.
+    Anneal,
+}
+
+/// The flags of a task's data (the same data for `learn` and `predict` with the same
+/// flags and seed).
+#[derive(Args)]
+pub struct DataArgs {
+    /// Training examples (images, sequences or solved grids; default per task).
+    #[arg(long)]
+    pub train: Option<usize>,
+    /// Test examples (denoise, hmm).
+    #[arg(long, default_value_t = 1000)]
+    pub test: usize,
+    /// Denoise: probability that a pixel is flipped (default 0.1).
+    #[arg(long)]
+    pub flip_rate: Option<f64>,
+    /// HMM: sequence length.
+    #[arg(long, default_value_t = 40)]
+    pub length: usize,
+    /// Sudoku: the puzzles to solve with the learned model (default: DATA/sudoku/easy_50.txt).
+    #[arg(long)]
+    pub puzzles: Option<PathBuf>,
+    /// Folder holding the data sets (default: $EBM_DATA, else ./data).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// MAP decoder (default: graphcut for denoise, exact for hmm, bnb for sudoku).
+    #[arg(long, value_enum)]
+    pub decoder: Option<DecoderName>,
+    #[command(flatten)]
+    pub random: SeedArgs,
+}
+
+impl DataArgs {
+    /// Refuse the flags that do not apply to `task`.
+    pub fn check_applies(&self, task: TaskName) -> Result<(), Failure> {
+        if self.flip_rate.is_some() && task != TaskName::Denoise {
+            return Err(Failure::input("--flip-rate applies to --task denoise"));
+        }
+        Ok(())
+    }
+
+    /// The number of training examples.
+    pub fn train_count(&self, task: TaskName) -> usize {
+        self.train.unwrap_or(task.defaults().0)
+    }
+
+    /// The decoder's method and its deterministic budgets: no time limits, so that
+    /// training and test metrics do not depend on the machine's speed.
+    pub fn decoder(&self, task: TaskName) -> (Method, SolveOptions) {
+        let method = match self.decoder.unwrap_or(task.defaults().1) {
+            DecoderName::Exact => Method::Exact,
+            DecoderName::Graphcut => Method::GraphCut,
+            DecoderName::Icm => Method::Icm,
+            DecoderName::Bp => Method::MaxProduct,
+            DecoderName::Bnb => Method::BranchAndBound,
+            DecoderName::Anneal => Method::Anneal,
+        };
+        let options = SolveOptions {
+            icm_sweeps: 200,
+            iterations: 200,
+            tolerance: 1e-6,
+            node_limit: Some(100_000),
+            runs: 2,
+            sweeps: 2000,
+            start_temperature: 2.0,
+            start: Start::Cold,
+            ..SolveOptions::default()
+        };
+        (method, options)
+    }
+
+    /// Build the task's data: with the pairwise factors or not (denoise).
+    pub fn task(&self, task: TaskName, pairwise: bool) -> Result<Task, Failure> {
+        let train_count = self.train_count(task);
+        let seed = self.random.seed;
+        match task {
+            TaskName::Denoise => {
+                let dir = data_dir::resolve(self.data.as_deref()).join("mnist");
+                let train_set = load(&dir, Split::Train).map_err(Failure::input)?;
+                let test_set = load(&dir, Split::Test).map_err(Failure::input)?;
+                let (height, width) = train_set.image_shape.unwrap_or((28, 28));
+                let pixels = height * width;
+                if train_count > train_set.n_examples || self.test > test_set.n_examples {
+                    return Err(Failure::input(format!(
+                        "--train must be at most {} and --test at most {}",
+                        train_set.n_examples, test_set.n_examples
+                    )));
+                }
+                let config = DenoiseConfig {
+                    flip_rate: self.flip_rate.unwrap_or(0.1),
+                    pairwise,
+                    seed,
+                    ..DenoiseConfig::default()
+                };
+                denoise_task(
+                    &train_set.features[..train_count * pixels],
+                    &test_set.features[..self.test * pixels],
+                    height,
+                    width,
+                    &config,
+                )
+            }
+            TaskName::Hmm => hmm_task(&Hmm::sticky(), train_count, self.test, self.length, seed),
+            TaskName::Sudoku => solved_grid_task(3, train_count, seed),
+        }
+        .map_err(learn_failure)
+    }
+}
+
+/// A learning error as a failure: an invalid setting is bad input naming its flag (from
+/// the CLI's one table, [`crate::setup::setting_failure`]); bad data and inference
+/// failures are bad input too (a loopy structure for maximum likelihood, say: the flags
+/// asked for what cannot be done).
+pub fn learn_failure(error: LearnError) -> Failure {
+    match &error {
+        LearnError::InvalidSetting(invalid) => {
+            crate::setup::setting_failure(invalid.setting, &invalid.message, &[], &error)
+        }
+        _ => Failure::input(error),
+    }
+}
+
+fn add_evaluation(metrics: &mut Metrics, e: &Evaluation) {
+    metrics
+        .integer("test_examples", e.examples as u64)
+        .number("test_pixel_error", e.per_variable_error)
+        .number("test_structure_error", e.structure_error)
+        .number("test_energy_gap", e.energy_gap)
+        .integer("decode_fallbacks", e.fallbacks as u64);
+}
+
+/// Test metrics of `model` on `task`: errors on the test set, or puzzles solved for
+/// Sudoku (each solution printed unless `json`).
+pub fn report_test(
+    data: &DataArgs,
+    task: &Task,
+    model: &LearnedModel,
+    json: bool,
+    metrics: &mut Metrics,
+) -> Result<(), Failure> {
+    let start = Instant::now();
+    let name = TaskName::of(task.shape);
+    let (method, budgets) = data.decoder(name);
+    let options = SolveOptions {
+        seed: data.random.seed,
+        ..budgets
+    };
+    let (templates, weights) = (&model.templates, &model.weights);
+    match name {
+        TaskName::Denoise => {
+            let e =
+                evaluate(templates, &task.test, weights, method, &options).map_err(Failure::run)?;
+            add_evaluation(metrics, &e);
+        }
+        TaskName::Hmm => {
+            let e =
+                evaluate(templates, &task.test, weights, method, &options).map_err(Failure::run)?;
+            let hmm = Hmm::sticky();
+            let truth = hmm_weights(&hmm, templates);
+            let exact = SolveOptions::default();
+            let true_eval = evaluate(templates, &task.test, &truth, Method::Exact, &exact)
+                .map_err(Failure::run)?;
+            let truth = identifiable_part(templates, &task.train, &truth, options.seed);
+            let learned = identifiable_part(templates, &task.train, weights, options.seed);
+            let norm = truth.iter().map(|w| w * w).sum::<f64>().sqrt();
+            let differences: Vec<f64> = learned.iter().zip(&truth).map(|(a, b)| a - b).collect();
+            let max_abs = differences.iter().fold(0.0f64, |m, d| m.max(d.abs()));
+            let relative = differences.iter().map(|d| d * d).sum::<f64>().sqrt() / norm;
+            metrics
+                .integer("test_examples", e.examples as u64)
+                .number("viterbi_accuracy", 1.0 - e.per_variable_error)
+                .number(
+                    "true_model_viterbi_accuracy",
+                    1.0 - true_eval.per_variable_error,
+                )
+                .number("test_sequence_error", e.structure_error)
+                .number("weight_error_max_abs", max_abs)
+                .number("weight_error_relative", relative);
+        }
+        TaskName::Sudoku => {
+            let path = data.puzzles.clone().unwrap_or_else(|| {
+                data_dir::resolve(data.data.as_deref())
+                    .join("sudoku")
+                    .join("easy_50.txt")
+            });
+            let puzzles = read_sudoku(&path).map_err(Failure::input)?;
+            let structure = task
+                .train
+                .first()
+                .map(|e| e.structure.clone())
+                .ok_or_else(|| Failure::input("--train must be at least 1"))?;
+            if let Some(s) = &model.support {
+                metrics.integer("forbidden_entries", s.unseen_count() as u64);
+            }
+            let mut solved = 0u64;
+            for (i, puzzle) in puzzles.iter().enumerate() {
+                let example = puzzle_example(&structure, puzzle)
+                    .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+                let factor_model = model.instantiate(&example).map_err(Failure::run)?;
+                let options = SolveOptions {
+                    seed: options.seed + i as u64,
+                    ..options
+                };
+                let labels = solve(&factor_model, method, &options)
+                    .map_err(Failure::run)?
+                    .solution
+                    .assignment;
+                let ok = check_sudoku(puzzle, &labels);
+                solved += u64::from(ok);
+                if !json {
+                    let cells: Vec<Option<usize>> = labels.iter().map(|&x| Some(x)).collect();
+                    let text = ebm_data::puzzles::Sudoku::format(&cells);
+                    println!("{} {text}", if ok { "solved" } else { "wrong " });
+                }
+            }
+            metrics
+                .integer("puzzles", puzzles.len() as u64)
+                .integer("puzzles_solved", solved);
+        }
+    }
+    metrics.number("test_seconds", start.elapsed().as_secs_f64());
+    Ok(())
+}
