@@ -31,6 +31,28 @@ impl InvalidSetting {
         }
     }
 
+    /// `Ok(())` when `count` is at least 1, else "must be at least 1" for `setting`.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidSetting`] for `setting` when `count` is 0.
+    pub fn at_least_one(count: usize, setting: &'static str) -> Result<(), Self> {
+        Self::require(count >= 1, setting, "must be at least 1")
+    }
+
+    /// `Ok(())` when `value` is a finite number >= 0, else the error for `setting`.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidSetting`] for `setting` when `value` is negative, NaN or infinite.
+    pub fn non_negative(value: f32, setting: &'static str) -> Result<(), Self> {
+        Self::require(
+            value.is_finite() && value >= 0.0,
+            setting,
+            "must be a non-negative number",
+        )
+    }
+
     /// `Ok(())` when `holds`, else the error for `setting`.
     ///
     /// # Errors

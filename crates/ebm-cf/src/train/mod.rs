@@ -108,8 +108,7 @@ impl TrainConfig {
     /// [`CfError::InvalidSetting`] naming the field that is out of range.
     pub fn validate(&self) -> Result<(), CfError> {
         let require = InvalidSetting::require;
-        require(self.n_hidden >= 1, "n_hidden", "must be at least 1")?;
-        require(self.run.epochs >= 1, "epochs", "must be at least 1")?;
+        InvalidSetting::at_least_one(self.n_hidden, "n_hidden")?;
         require(
             !self.cd.stages.is_empty() && !self.cd.stages.contains(&0),
             "cd",
@@ -120,11 +119,7 @@ impl TrainConfig {
             "cd",
             "epochs per stage must be at least 1",
         )?;
-        require(
-            self.init_std.is_finite() && self.init_std >= 0.0,
-            "init_std",
-            "must be a non-negative number",
-        )?;
+        InvalidSetting::non_negative(self.init_std, "init_std")?;
         self.optimizer.validate()?;
         Ok(self.run.validate()?)
     }

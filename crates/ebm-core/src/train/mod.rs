@@ -128,10 +128,11 @@ impl LoopConfig {
     ///
     /// # Errors
     ///
-    /// [`InvalidSetting`] for `batch_size`, `threads` or `max_abs_parameter`.
+    /// [`InvalidSetting`] for `epochs`, `batch_size`, `threads` or `max_abs_parameter`.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
-        InvalidSetting::require(self.batch_size >= 1, "batch_size", "must be at least 1")?;
-        InvalidSetting::require(self.threads >= 1, "threads", "must be at least 1")?;
+        InvalidSetting::at_least_one(self.epochs, "epochs")?;
+        InvalidSetting::at_least_one(self.batch_size, "batch_size")?;
+        InvalidSetting::at_least_one(self.threads, "threads")?;
         InvalidSetting::require(
             self.max_abs_parameter > 0.0,
             "max_abs_parameter",

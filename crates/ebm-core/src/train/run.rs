@@ -310,5 +310,12 @@ mod tests {
         };
         let err = train(&mut toy, &bad, &optimizer, &mut done, &mut NoObserver).unwrap_err();
         assert!(matches!(err, TrainError::InvalidSetting(ref e) if e.setting == "batch_size"));
+        // Zero epochs would hand back an untrained model as if trained.
+        let none = LoopConfig {
+            epochs: 0,
+            ..config
+        };
+        let err = train(&mut toy, &none, &optimizer, &mut done, &mut NoObserver).unwrap_err();
+        assert!(matches!(err, TrainError::InvalidSetting(ref e) if e.setting == "epochs"));
     }
 }

@@ -96,9 +96,8 @@ impl ClassTrainConfig {
     /// [`RbmError::InvalidSetting`] naming the field that is out of range.
     pub fn validate(&self) -> Result<(), RbmError> {
         let require = InvalidSetting::require;
-        require(self.n_hidden >= 1, "n_hidden", "must be at least 1")?;
+        InvalidSetting::at_least_one(self.n_hidden, "n_hidden")?;
         require(self.n_classes >= 2, "n_classes", "must be at least 2")?;
-        require(self.run.epochs >= 1, "epochs", "must be at least 1")?;
         if let Objective::Hybrid { generative_weight } = self.objective {
             require(
                 generative_weight.is_finite() && generative_weight >= 0.0,
@@ -106,11 +105,7 @@ impl ClassTrainConfig {
                 "the generative weight must be non-negative",
             )?;
         }
-        require(
-            self.init_std.is_finite() && self.init_std >= 0.0,
-            "init_std",
-            "must be a non-negative number",
-        )?;
+        InvalidSetting::non_negative(self.init_std, "init_std")?;
         self.optimizer.validate()?;
         Ok(self.run.validate()?)
     }

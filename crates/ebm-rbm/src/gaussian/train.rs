@@ -76,9 +76,8 @@ impl GaussianTrainConfig {
     /// [`RbmError::InvalidSetting`] naming the field that is out of range.
     pub fn validate(&self) -> Result<(), RbmError> {
         let require = InvalidSetting::require;
-        require(self.n_hidden >= 1, "n_hidden", "must be at least 1")?;
-        require(self.gibbs_steps >= 1, "gibbs_steps", "must be at least 1")?;
-        require(self.run.epochs >= 1, "epochs", "must be at least 1")?;
+        InvalidSetting::at_least_one(self.n_hidden, "n_hidden")?;
+        InvalidSetting::at_least_one(self.gibbs_steps, "gibbs_steps")?;
         if let GaussianMethod::DenoisingScoreMatching { noise_std } = self.method {
             require(
                 noise_std.is_finite() && noise_std > 0.0,
@@ -86,11 +85,7 @@ impl GaussianTrainConfig {
                 "the score-matching noise must be positive",
             )?;
         }
-        require(
-            self.init_std.is_finite() && self.init_std >= 0.0,
-            "init_std",
-            "must be a non-negative number",
-        )?;
+        InvalidSetting::non_negative(self.init_std, "init_std")?;
         self.optimizer.validate()?;
         Ok(self.run.validate()?)
     }
