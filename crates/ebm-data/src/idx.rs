@@ -2,12 +2,16 @@
 //! dimensions, then the values. Reads raw or gzipped files (detected by content).
 
 use crate::DataError;
+use crate::bounded::{self, Bound};
 use flate2::read::GzDecoder;
 use std::io::Read;
 use std::path::Path;
 
 /// IDX type code for unsigned bytes, the only one MNIST uses.
 const TYPE_U8: u8 = 0x08;
+/// Largest product of the non-zero dimensions of an array with no values (its rows take
+/// no room in the file, so nothing else bounds them).
+pub const MAX_EMPTY_EXTENT: usize = 1 << 16;
 /// The two bytes that start a gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
@@ -44,7 +48,10 @@ pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>, DataError> {
     }
 }
 
-/// Parse IDX bytes (already decompressed) read from `path`.
+/// Parse IDX bytes (already decompressed) read from `path`. The dimensions must be
+/// backed by the values present: their product equals the number of values, and the
+/// product of the non-zero ones (which an array with a zero dimension could make huge)
+/// is at most that number or [`MAX_EMPTY_EXTENT`].
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<IdxArray, DataError> {
     if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 {
         return Err(malformed(
@@ -90,6 +97,16 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<IdxArray, DataError> {
             format!("IDX dims {dims:?} need {expected} values, file has {found}"),
         ));
     }
+    let extent = dims
+        .iter()
+        .filter(|&&d| d > 0)
+        .fold(1u64, |acc, &d| acc.saturating_mul(d as u64));
+    bounded::capacity(
+        path,
+        &format!("the extent of IDX dims {dims:?}"),
+        extent,
+        Bound::file(found, 1, "values").or_stated(MAX_EMPTY_EXTENT),
+    )?;
     Ok(IdxArray {
         dims,
         data: bytes[header_len..].to_vec(),
@@ -152,6 +169,19 @@ mod tests {
                 .to_string()
                 .contains("truncated")
         );
+    }
+
+    /// An empty array may not declare huge rows: the old reader accepted dims
+    /// [0, 4e9, 4e9] (16 bytes), whose row size then sized a model.
+    #[test]
+    fn dimensions_of_an_empty_array_are_bounded() {
+        let p = Path::new("e.idx");
+        let e = parse(p, &idx_bytes(&[0, 4_000_000_000, 4_000_000_000], &[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("e.idx: the extent of IDX dims"), "{e}");
+        assert!(parse(p, &idx_bytes(&[0, 28, 28], &[])).is_ok());
+        assert!(parse(p, &idx_bytes(&[4_000_000_000, 0], &[])).is_err());
     }
 
     #[test]

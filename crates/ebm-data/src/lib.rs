@@ -8,7 +8,13 @@
 //! - [`catalog`]: data sets by name, binarized, as the CLI and examples use them;
 //! - [`image_grid`]: PNG grids of image tiles (samples, filters);
 //! - [`ratings`]: MovieLens rating files (100k tab, 1M `::`, `ratings.csv`), sniffed;
-//! - [`uai`]: UAI competition models, evidence and result files.
+//! - [`uai`]: UAI competition models, evidence and result files;
+//! - [`bounded`]: the one place a count read from a file becomes an allocation size,
+//!   only when the file's content (or a stated limit) backs it;
+//! - [`escape`]: the one escaping of file bytes shown in messages.
+//!
+//! Every reader's error is one line naming the file; bytes from the file in it are
+//! escaped; no count in a file sizes an allocation beyond what the file's length backs.
 //!
 //! ```
 //! let data = ebm_data::bars_and_stripes::dataset(4);
@@ -17,8 +23,10 @@
 
 pub mod bars_and_stripes;
 pub mod binarize;
+pub mod bounded;
 pub mod catalog;
 pub mod data_dir;
+pub mod escape;
 pub mod idx;
 pub mod image_grid;
 pub mod mnist;

@@ -2,7 +2,13 @@
 //! graph-coloring files (`.col`).
 
 use crate::DataError;
+use crate::bounded::{self, Bound};
+use crate::escape::quote;
 use std::path::Path;
+
+/// Most vertices a DIMACS file may declare beyond its length in bytes (vertices with no
+/// edge take no room in the file).
+pub const MAX_FREE_VERTICES: usize = 1 << 16;
 
 /// A Sudoku puzzle of `box_size^2 x box_size^2` cells, row-major; `None` is blank and
 /// a given is `0..box_size^2`.
@@ -20,15 +26,17 @@ impl Sudoku {
         self.box_size * self.box_size
     }
 
-    /// Parse one puzzle: `side^2` symbols, `.` or `0` blank, givens `1-9` then `A-Z`.
+    /// Parse one puzzle: `side^2` symbols with no space between them (16, 81, 256, 625 or
+    /// 1296 for boxes of 2 to 6), `.` or `0` blank, givens `1-9` then `A-Z`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let cells_text: Vec<char> = text.chars().collect();
-        let box_size = (1..=6)
+        let box_size = (2..=6)
             .find(|b: &usize| b.pow(4) == cells_text.len())
             .ok_or_else(|| {
                 format!(
-                    "a puzzle has {} cells; expected 16, 81, 256, 625 or 1296",
-                    cells_text.len()
+                    "a puzzle has {} cells ({}); expected 16, 81, 256, 625 or 1296 symbols with no spaces between them",
+                    cells_text.len(),
+                    quote(text)
                 )
             })?;
         let side = box_size * box_size;
@@ -38,7 +46,10 @@ impl Sudoku {
                 '.' | '0' => Ok(None),
                 '1'..='9' => Ok(Some(c as usize - '1' as usize)),
                 'A'..='Z' => Ok(Some(9 + c as usize - 'A' as usize)),
-                _ => Err(format!("cell symbol {c:?} is not '.', '0', 1-9 or A-Z")),
+                _ => Err(format!(
+                    "cell symbol {} is not '.', '0', 1-9 or A-Z",
+                    quote(c.encode_utf8(&mut [0; 4]))
+                )),
             })
             .map(|cell| match cell {
                 Ok(Some(x)) if x >= side => Err(format!(
@@ -65,7 +76,9 @@ impl Sudoku {
 }
 
 /// Read a puzzle list: one puzzle per line, its first whitespace-separated token (text
-/// after it, such as a comment, is ignored); blank lines and `#` lines are skipped.
+/// after it, such as a comment, is ignored); blank lines and `#` lines are skipped. A
+/// puzzle whose token is not a whole grid (a line `1`, or digits separated by spaces)
+/// is an error naming the file and the line.
 pub fn read_sudoku(path: &Path) -> Result<Vec<Sudoku>, DataError> {
     let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
@@ -104,7 +117,8 @@ pub struct Graph {
 }
 
 /// Read a DIMACS graph: `c` comments, one `p edge N M` line, then `e u v` lines
-/// (1-based). Duplicate edges (both directions are common) are merged.
+/// (1-based). Duplicate edges (both directions are common) are merged. `N` may not
+/// exceed the file's length in bytes or [`MAX_FREE_VERTICES`], whichever is larger.
 pub fn read_dimacs(path: &Path) -> Result<Graph, DataError> {
     let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
@@ -124,9 +138,16 @@ pub fn read_dimacs(path: &Path) -> Result<Graph, DataError> {
                 if fields.len() != 4 || vertices.is_some() {
                     return Err(malformed(number, "expected one 'p edge N M' line".into()));
                 }
-                let n = fields[2]
+                let n: u64 = fields[2]
                     .parse()
-                    .map_err(|_| malformed(number, format!("vertex count {:?}", fields[2])))?;
+                    .map_err(|_| malformed(number, format!("vertex count {}", quote(fields[2]))))?;
+                let bound = Bound::file(text.len(), 1, "bytes").or_stated(MAX_FREE_VERTICES);
+                let n = bounded::capacity(
+                    path,
+                    &format!("line {}: the vertex count", number + 1),
+                    n,
+                    bound,
+                )?;
                 vertices = Some(n);
             }
             Some("e") => {
@@ -136,11 +157,11 @@ pub fn read_dimacs(path: &Path) -> Result<Graph, DataError> {
                     .iter()
                     .map(|f| f.parse::<usize>())
                     .collect::<Result<_, _>>()
-                    .map_err(|_| malformed(number, format!("edge {line:?}")))?;
+                    .map_err(|_| malformed(number, format!("edge {}", quote(line))))?;
                 if ends.len() != 2 || ends.iter().any(|&x| x == 0 || x > n) {
                     return Err(malformed(
                         number,
-                        format!("edge {line:?}: expected two vertices in 1..={n}"),
+                        format!("edge {}: expected two vertices in 1..={n}", quote(line)),
                     ));
                 }
                 let (u, v) = (ends[0].min(ends[1]) - 1, ends[0].max(ends[1]) - 1);
@@ -149,7 +170,10 @@ pub fn read_dimacs(path: &Path) -> Result<Graph, DataError> {
                 }
             }
             Some(other) => {
-                return Err(malformed(number, format!("unknown line type {other:?}")));
+                return Err(malformed(
+                    number,
+                    format!("unknown line type {}", quote(other)),
+                ));
             }
         }
     }
@@ -189,5 +213,60 @@ mod tests {
         let e = read_dimacs(&col).unwrap_err().to_string();
         assert!(e.contains("g.col: line 2"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn write(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("ebm-puzzles-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// The old reader took a line `1` as a 1x1 puzzle, and a spaced line as its first
+    /// digit alone.
+    #[test]
+    fn a_line_that_is_not_a_whole_grid_is_refused() {
+        let one = write("one.txt", "1\n");
+        let e = read_sudoku(&one).unwrap_err().to_string();
+        assert!(e.contains("one.txt: line 1: a puzzle has 1 cells"), "{e}");
+        let grid =
+            "4.....8.5.3..........7......2.....6.....8.4......1.......6.3.7.5..2.....1.4......";
+        let spaced: Vec<String> = grid.chars().map(String::from).collect();
+        let spaced = write("spaced.txt", &format!("{grid}\n{}\n", spaced.join(" ")));
+        let e = read_sudoku(&spaced).unwrap_err().to_string();
+        assert!(
+            e.contains("spaced.txt: line 2") && e.contains("no spaces"),
+            "{e}"
+        );
+        let fine = write("fine.txt", &format!("{grid} # comment\n"));
+        assert_eq!(read_sudoku(&fine).unwrap()[0].box_size, 3);
+    }
+
+    /// The old reader let `p edge 4000000000 1` through, and the coloring model then
+    /// reserved 32 GB.
+    #[test]
+    fn a_vertex_count_the_file_cannot_back_is_refused() {
+        let col = write("huge.col", "p edge 4000000000 1\ne 1 2\n");
+        let e = read_dimacs(&col).unwrap_err().to_string();
+        assert!(
+            e.contains("huge.col: line 1: the vertex count is 4000000000"),
+            "{e}"
+        );
+        let free = write("free.col", "p edge 1000 0\n");
+        assert_eq!(read_dimacs(&free).unwrap().vertices, 1000);
+    }
+
+    #[test]
+    fn file_bytes_in_messages_are_escaped() {
+        let col = write("esc.col", "p edge 3 1\n\u{1b}[31m 1 2\n");
+        let e = read_dimacs(&col).unwrap_err().to_string();
+        assert!(
+            !e.chars().any(char::is_control) && e.contains("\\u{1b}[31m"),
+            "{e}"
+        );
+        let s = write("esc.txt", "\u{1b}[2J..............\n");
+        let e = read_sudoku(&s).unwrap_err().to_string();
+        assert!(!e.chars().any(char::is_control), "{e}");
     }
 }

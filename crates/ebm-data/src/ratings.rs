@@ -10,6 +10,7 @@
 //! release; rating values are any finite numbers (the set of levels comes from the data).
 
 use crate::DataError;
+use crate::escape::{escape, quote};
 use ebm_kernels::rng;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -90,8 +91,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Rating>, DataError> {
         .ok_or_else(|| malformed("no ratings: the file is empty".into()))?;
     let format = RatingsFormat::sniff(first).ok_or_else(|| {
         malformed(format!(
-            "line 1: '{}' is not tab-, '::'- or comma-separated ratings",
-            shorten(first)
+            "line 1: {} is not tab-, '::'- or comma-separated ratings",
+            quote(first)
         ))
     })?;
     let separator = format.separator();
@@ -108,17 +109,18 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Rating>, DataError> {
         }
         if fields.len() < 3 || fields.len() > 4 {
             return Err(malformed(format!(
-                "line {number}: expected 3 or 4 {} fields (user, item, rating[, timestamp]), found {}: '{}'",
+                "line {number}: expected 3 or 4 {} fields (user, item, rating[, timestamp]), found {}: {}",
                 format.name(),
                 fields.len(),
-                shorten(line)
+                quote(line)
             )));
         }
         let id = |field: &str, what: &str| {
             field.parse::<u64>().map_err(|_| {
                 malformed(format!(
-                    "line {number}: {what} id '{field}' is not an unsigned integer: '{}'",
-                    shorten(line)
+                    "line {number}: {what} id {} is not an unsigned integer: {}",
+                    quote(field),
+                    quote(line)
                 ))
             })
         };
@@ -130,17 +132,18 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Rating>, DataError> {
             .filter(|v| v.is_finite())
             .ok_or_else(|| {
                 malformed(format!(
-                    "line {number}: rating '{}' is not a finite number: '{}'",
-                    fields[2],
-                    shorten(line)
+                    "line {number}: rating {} is not a finite number: {}",
+                    quote(fields[2]),
+                    quote(line)
                 ))
             })?;
         if let Some(stamp) = fields.get(3)
             && stamp.parse::<i64>().is_err()
         {
             return Err(malformed(format!(
-                "line {number}: timestamp '{stamp}' is not an integer: '{}'",
-                shorten(line)
+                "line {number}: timestamp {} is not an integer: {}",
+                quote(stamp),
+                quote(line)
             )));
         }
         ratings.push(Rating { user, item, value });
@@ -157,18 +160,9 @@ fn is_header(fields: &[&str]) -> bool {
         .is_some_and(|f| f.parse::<u64>().is_err() && f.chars().any(char::is_alphabetic))
 }
 
-/// The line, cut to 80 characters for messages.
-fn shorten(line: &str) -> String {
-    if line.chars().count() <= 80 {
-        line.to_string()
-    } else {
-        let cut: String = line.chars().take(77).collect();
-        format!("{cut}...")
-    }
-}
-
 /// Item titles from a MovieLens item file, by item id: `u.item` (`|`-separated,
 /// Latin-1), `movies.dat` (`::`-separated) or `movies.csv` (header, quoted titles).
+/// Titles come back escaped by [`escape`] (a binary file cannot print control bytes).
 pub fn read_titles(path: &Path) -> Result<HashMap<u64, String>, DataError> {
     let bytes = std::fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
@@ -217,19 +211,20 @@ pub fn parse_titles(path: &Path, text: &str) -> Result<HashMap<u64, String>, Dat
         };
         if fields.len() < 2 {
             return Err(malformed(format!(
-                "line {number}: expected an item id and a title: '{}'",
-                shorten(line)
+                "line {number}: expected an item id and a title: {}",
+                quote(line)
             )));
         }
         match fields[0].trim().parse::<u64>() {
             Ok(id) => {
-                titles.insert(id, fields[1].trim().to_string());
+                // Titles are shown on a terminal: control bytes of a binary file are escaped.
+                titles.insert(id, escape(fields[1].trim()));
             }
             Err(_) if titles.is_empty() && index == 0 => continue, // a header
             Err(_) => {
                 return Err(malformed(format!(
-                    "line {number}: item id '{}' is not an unsigned integer",
-                    fields[0]
+                    "line {number}: item id {} is not an unsigned integer",
+                    quote(&fields[0])
                 )));
             }
         }
@@ -384,6 +379,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("line 2"), "{e}");
+    }
+
+    /// The old reader echoed raw bytes, escape sequences included, in its messages, and
+    /// returned a binary file's bytes as titles.
+    #[test]
+    fn file_bytes_in_messages_and_titles_are_escaped() {
+        let e = p("1\t2\t\u{1b}[31mred\t9\n").unwrap_err().to_string();
+        assert!(!e.chars().any(char::is_control), "{e}");
+        assert!(e.contains("\\u{1b}[31mred"), "{e}");
+        let t = parse_titles(Path::new("bin.item"), "1|\u{1b}]0;pwned\u{7}|x\n").unwrap();
+        assert_eq!(t[&1], "\\u{1b}]0;pwned\\u{7}");
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! Errors name the file and the token that was wrong.
 
 use crate::DataError;
+use crate::bounded::{self, Bound};
+use crate::escape::quote;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -42,12 +44,29 @@ pub struct UaiModel {
 /// Largest table a factor may declare (entries); larger is treated as a malformed file.
 const MAX_TABLE: usize = 1 << 28;
 
+/// Largest total domain size of the variables no factor covers, beyond the file's length
+/// in bytes (their marginals are uniform; nothing in the file backs their size).
+const MAX_FREE_DOMAINS: usize = 1 << 16;
+
 struct Tokens<'a> {
     path: &'a Path,
     iter: std::iter::Enumerate<std::str::SplitWhitespace<'a>>,
+    /// Tokens in the whole text.
+    total: usize,
+    /// Tokens taken so far.
+    taken: usize,
 }
 
 impl<'a> Tokens<'a> {
+    fn new(path: &'a Path, text: &'a str) -> Self {
+        Self {
+            path,
+            iter: text.split_whitespace().enumerate(),
+            total: text.split_whitespace().count(),
+            taken: 0,
+        }
+    }
+
     fn malformed(&self, message: String) -> DataError {
         DataError::Malformed {
             path: self.path.to_path_buf(),
@@ -56,17 +75,30 @@ impl<'a> Tokens<'a> {
     }
 
     fn next(&mut self, what: &str) -> Result<(usize, &'a str), DataError> {
-        self.iter
+        let (i, t) = self
+            .iter
             .next()
-            .map(|(i, t)| (i + 1, t))
-            .ok_or_else(|| self.malformed(format!("the file ends where {what} was expected")))
+            .ok_or_else(|| self.malformed(format!("the file ends where {what} was expected")))?;
+        self.taken = i + 1;
+        Ok((i + 1, t))
+    }
+
+    /// `count` items of `per_item` numbers each, checked against the numbers left.
+    fn capacity(&self, what: &str, count: usize, per_item: usize) -> Result<usize, DataError> {
+        bounded::capacity(
+            self.path,
+            what,
+            count as u64,
+            Bound::file(self.total - self.taken, per_item, "more numbers"),
+        )
     }
 
     fn count(&mut self, what: &str) -> Result<usize, DataError> {
         let (n, token) = self.next(what)?;
         token.parse::<usize>().map_err(|_| {
             self.malformed(format!(
-                "token {n}: {what} should be a non-negative integer, found '{token}'"
+                "token {n}: {what} should be a non-negative integer, found {}",
+                quote(token)
             ))
         })
     }
@@ -76,8 +108,21 @@ impl<'a> Tokens<'a> {
         match token.parse::<f64>() {
             Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
             _ => Err(self.malformed(format!(
-                "token {n}: {what} should be a finite non-negative number, found '{token}'"
+                "token {n}: {what} should be a finite non-negative number, found {}",
+                quote(token)
             ))),
+        }
+    }
+
+    /// An error if any token is left.
+    fn finish(mut self, after: &str) -> Result<(), DataError> {
+        match self.iter.next() {
+            Some((n, extra)) => Err(self.malformed(format!(
+                "token {}: unexpected {} after {after}",
+                n + 1,
+                quote(extra)
+            ))),
+            None => Ok(()),
         }
     }
 }
@@ -92,38 +137,45 @@ pub fn read(path: &Path) -> Result<UaiModel, DataError> {
 }
 
 /// Parse `.uai` text; `path` is used in messages only.
+///
+/// Every count is backed by the text (see [`crate::bounded`]): the number of variables,
+/// factors and scope entries by the numbers that follow; a table's declared size must
+/// equal its scope's combinations and be matched by the values present; so a variable
+/// some factor covers has a domain no larger than that factor's table. The domains of
+/// variables no factor covers total at most the file's length in bytes (or 65,536).
 pub fn parse(path: &Path, text: &str) -> Result<UaiModel, DataError> {
-    let mut t = Tokens {
-        path,
-        iter: text.split_whitespace().enumerate(),
-    };
+    let mut t = Tokens::new(path, text);
     let (_, header) = t.next("MARKOV or BAYES")?;
     let kind = match header.to_ascii_uppercase().as_str() {
         "MARKOV" => UaiKind::Markov,
         "BAYES" => UaiKind::Bayes,
-        other => {
+        _ => {
             return Err(t.malformed(format!(
-                "token 1: expected MARKOV or BAYES, found '{other}'"
+                "token 1: expected MARKOV or BAYES, found {}",
+                quote(header)
             )));
         }
     };
     let n = t.count("the number of variables")?;
-    let domains = (0..n)
-        .map(|i| {
-            let d = t.count(&format!("the domain size of variable {i}"))?;
-            if d == 0 {
-                Err(t.malformed(format!("variable {i} has an empty domain")))
-            } else {
-                Ok(d)
-            }
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut domains = Vec::with_capacity(t.capacity("the number of variables", n, 1)?);
+    let free_limit = Bound::file(text.len(), 1, "bytes").or_stated(MAX_FREE_DOMAINS);
+    for i in 0..n {
+        let what = format!("the domain size of variable {i}");
+        let d = t.count(&what)?;
+        if d == 0 {
+            return Err(t.malformed(format!("variable {i} has an empty domain")));
+        }
+        // Backed by a table later in the file, or within the limit for free variables.
+        bounded::capacity(path, &what, d as u64, free_limit)?;
+        domains.push(d);
+    }
     let m = t.count("the number of factors")?;
-    // Counts come from the file: no allocation larger than the text itself.
-    let mut scopes = Vec::with_capacity(m.min(text.len()));
+    // Each factor needs at least its scope size and its table size.
+    let mut scopes = Vec::with_capacity(t.capacity("the number of factors", m, 2)?);
     for f in 0..m {
-        let k = t.count(&format!("the scope size of factor {f}"))?;
-        let mut scope = Vec::with_capacity(k.min(n));
+        let what = format!("the scope size of factor {f}");
+        let k = t.count(&what)?;
+        let mut scope = Vec::with_capacity(t.capacity(&what, k, 1)?);
         for _ in 0..k {
             let v = t.count(&format!("a variable of factor {f}"))?;
             if v >= n {
@@ -138,7 +190,8 @@ pub fn parse(path: &Path, text: &str) -> Result<UaiModel, DataError> {
         }
         scopes.push(scope);
     }
-    let mut factors = Vec::with_capacity(m.min(text.len()));
+    let mut covered = vec![false; n];
+    let mut factors = Vec::with_capacity(scopes.len());
     for (f, scope) in scopes.into_iter().enumerate() {
         let size = scope
             .iter()
@@ -156,17 +209,29 @@ pub fn parse(path: &Path, text: &str) -> Result<UaiModel, DataError> {
                 "factor {f} declares {count} values, but its scope has {size} combinations"
             )));
         }
-        let values = (0..count)
-            .map(|_| t.value(&format!("a value of factor {f}")))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut values =
+            Vec::with_capacity(t.capacity(&format!("the table size of factor {f}"), count, 1)?);
+        for _ in 0..count {
+            values.push(t.value(&format!("a value of factor {f}"))?);
+        }
+        for &v in &scope {
+            covered[v] = true;
+        }
         factors.push(UaiFactor { scope, values });
     }
-    if let Some((n, extra)) = t.iter.next() {
-        return Err(t.malformed(format!(
-            "token {}: unexpected '{extra}' after the last table",
-            n + 1
-        )));
-    }
+    t.finish("the last table")?;
+    let free: u64 = domains
+        .iter()
+        .zip(&covered)
+        .filter(|&(_, &c)| !c)
+        .map(|(&d, _)| d as u64)
+        .sum();
+    bounded::capacity(
+        path,
+        "the total domain size of the variables no factor covers",
+        free,
+        free_limit,
+    )?;
     Ok(UaiModel {
         kind,
         domains,
@@ -184,21 +249,20 @@ pub fn read_evidence(path: &Path, model: &UaiModel) -> Result<Vec<(usize, usize)
     parse_evidence(path, &text, model)
 }
 
-/// Parse evidence text; `path` is used in messages only.
+/// Parse evidence text; `path` is used in messages only. The number of evidence
+/// variables must be backed by the pairs present.
 pub fn parse_evidence(
     path: &Path,
     text: &str,
     model: &UaiModel,
 ) -> Result<Vec<(usize, usize)>, DataError> {
-    let mut t = Tokens {
-        path,
-        iter: text.split_whitespace().enumerate(),
-    };
+    let mut t = Tokens::new(path, text);
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
     let n = t.count("the number of evidence variables")?;
-    let mut evidence = Vec::with_capacity(n);
+    let mut evidence = Vec::with_capacity(t.capacity("the number of evidence variables", n, 2)?);
+    let mut seen = vec![false; model.domains.len()];
     for _ in 0..n {
         let v = t.count("an evidence variable")?;
         let x = t.count("an evidence value")?;
@@ -214,17 +278,12 @@ pub fn parse_evidence(
                 model.domains[v]
             )));
         }
-        if evidence.iter().any(|&(w, _)| w == v) {
+        if std::mem::replace(&mut seen[v], true) {
             return Err(t.malformed(format!("evidence sets variable {v} twice")));
         }
         evidence.push((v, x));
     }
-    if let Some((n, extra)) = t.iter.next() {
-        return Err(t.malformed(format!(
-            "token {}: unexpected '{extra}' after the evidence",
-            n + 1
-        )));
-    }
+    t.finish("the evidence")?;
     Ok(evidence)
 }
 
@@ -257,23 +316,26 @@ pub fn format_mpe(assignment: &[usize]) -> String {
     out
 }
 
-/// Parse a `.MAR` file's marginals (for comparisons in tests and tools).
+/// Parse a `.MAR` file's marginals (for comparisons in tests and tools); counts must be
+/// backed by the numbers present.
 pub fn parse_mar(path: &Path, text: &str) -> Result<Vec<Vec<f64>>, DataError> {
-    let mut t = Tokens {
-        path,
-        iter: text.split_whitespace().enumerate(),
-    };
+    let mut t = Tokens::new(path, text);
     let (_, header) = t.next("MAR")?;
     if header != "MAR" {
-        return Err(t.malformed(format!("token 1: expected MAR, found '{header}'")));
+        return Err(t.malformed(format!("token 1: expected MAR, found {}", quote(header))));
     }
     let n = t.count("the number of variables")?;
-    (0..n)
-        .map(|_| {
-            let d = t.count("a domain size")?;
-            (0..d).map(|_| t.value("a probability")).collect()
-        })
-        .collect()
+    let mut marginals = Vec::with_capacity(t.capacity("the number of variables", n, 1)?);
+    for i in 0..n {
+        let what = format!("the domain size of variable {i}");
+        let d = t.count(&what)?;
+        let mut m = Vec::with_capacity(t.capacity(&what, d, 1)?);
+        for _ in 0..d {
+            m.push(t.value("a probability")?);
+        }
+        marginals.push(m);
+    }
+    Ok(marginals)
 }
 
 #[cfg(test)]
@@ -378,10 +440,64 @@ mod tests {
         assert!(bad("MARKOV 1 2 1 1 0 3 1 1 1").contains("declares 3 values"));
         assert!(bad("MARKOV 1 2 1 1 0 2 1 -1").contains("non-negative number"));
         assert!(bad("MARKOV 1 2 1 1 0 2 1 1 7").contains("unexpected '7'"));
-        assert!(bad("MARKOV 1 2 1 1 0 2 1").contains("ends"));
+        assert!(bad("MARKOV 1 2 1 1 0 2 1").contains("holds only 1 more numbers"));
+        assert!(bad("MARKOV 1 2 1 1 0").contains("ends"));
         assert!(bad("MARKOV 2 2 2 1 2 0 0 4 1 1 1 1").contains("twice"));
         let e = bad("MARKOV 1 x");
         assert!(e.contains("bad.uai") && e.contains("token 3"), "{e}");
+    }
+
+    /// Counts from a tiny file are refused before they size anything (the old reader
+    /// reserved 1.6 TB for the evidence, and let domains of 4e9 or 1e8 through).
+    #[test]
+    fn hostile_counts_are_refused_naming_file_and_count() {
+        let m = parse(Path::new("m.uai"), SMALL).unwrap();
+        let e = parse_evidence(Path::new("h.evid"), "99999999999 0 1", &m)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("h.evid: the number of evidence variables is 99999999999, but"),
+            "{e}"
+        );
+        let bad = |text: &str| parse(Path::new("h.uai"), text).unwrap_err().to_string();
+        let e = bad("MARKOV 1 4000000000 1 1 0 2 1 1");
+        assert!(
+            e.contains("h.uai") && e.contains("domain size of variable 0 is 4000000000"),
+            "{e}"
+        );
+        // A variable no factor covers: its domain (1e8) is backed by nothing in 26 bytes.
+        let e = bad("MARKOV 1 100000000 1 0 1 1");
+        assert!(e.contains("100000000"), "{e}");
+        let e = bad("MARKOV 3 2 40000 40000 1 1 0 2 1 1");
+        assert!(e.contains("no factor covers is 80000"), "{e}");
+        assert!(bad("MARKOV 99999999999 2").contains("number of variables is 99999999999"));
+        assert!(bad("MARKOV 1 2 99999999999 1 0").contains("number of factors is 99999999999"));
+        assert!(
+            bad("MARKOV 1 2 1 99999999999 0").contains("scope size of factor 0 is 99999999999")
+        );
+        let e = parse_mar(Path::new("x.MAR"), "MAR 1 99999999999 0.5")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("x.MAR") && e.contains("99999999999"), "{e}");
+        // Legitimate: a free variable of a small domain, and a large covered one.
+        assert!(parse(Path::new("ok.uai"), "MARKOV 2 3 2 1 1 1 2 1 1").is_ok());
+        let covered = format!("MARKOV 1 70000 1 1 0 70000 {}", "1 ".repeat(70000));
+        assert_eq!(
+            parse(Path::new("ok.uai"), &covered).unwrap().domains,
+            [70000]
+        );
+    }
+
+    #[test]
+    fn file_bytes_in_messages_are_escaped() {
+        let e = parse(Path::new("t.uai"), "\u{1b}[2J 1")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains('\u{1b}') && e.contains("\\u{1b}[2J"), "{e}");
+        let e = parse(Path::new("t.uai"), "MARKOV 1 2 1 1 0 2 1 \u{1b}]0;x\u{7}")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.chars().any(char::is_control), "{e}");
     }
 
     #[test]
