@@ -402,7 +402,7 @@ mod tests {
         let largest: Vec<f32> = seen
             .0
             .iter()
-            .map(|s| s.model.max_abs_weight().unwrap())
+            .map(|s| ebm_core::train::max_abs(s.model.parameters()).unwrap())
             .collect();
         let peak = largest.iter().copied().fold(0.0, f32::max);
         assert!(peak > largest[0], "weights do not grow: {largest:?}");
