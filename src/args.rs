@@ -11,11 +11,195 @@ use ebm_kernels::Parallelism;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
+/// The longest time a seconds flag (`--time-limit`) accepts: one year.
+pub const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+/// The value parser of every seconds flag (`--time-limit`): a finite, positive number of
+/// seconds of at most a year (so that converting it to a `Duration` cannot panic).
+pub fn seconds(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    if !value.is_finite() || value <= 0.0 {
+        Err("must be a positive, finite number of seconds".to_string())
+    } else if value > MAX_SECONDS {
+        Err(format!("must be at most {MAX_SECONDS} seconds (one year)"))
+    } else {
+        Ok(value)
+    }
+}
+
+/// The value parser of every size flag (`--hidden`, `--batch`, `--chains`, `--colors`,
+/// ...): a count whose smallest implied allocation (one `f32` per unit) fits in the
+/// machine's available memory; the products a command allocates once its data are known
+/// are checked by [`memory::check`].
+pub fn count(text: &str) -> Result<usize, String> {
+    let value: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a non-negative integer"))?;
+    memory::fits(value as u128, 4).map(|()| value)
+}
+
+/// The most threads `--threads` accepts: four per CPU (at least 4, at most 256).
+pub fn max_threads() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cpus * 4).clamp(4, 256)
+}
+
+/// The value parser of every `--threads`: at least 1, at most [`max_threads`].
+pub fn threads(text: &str) -> Result<usize, String> {
+    let value: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of threads"))?;
+    let max = max_threads();
+    if value == 0 {
+        Err("must be at least 1".to_string())
+    } else if value > max {
+        Err(format!(
+            "must be at most {max} (four per CPU of this machine)"
+        ))
+    } else {
+        Ok(value)
+    }
+}
+
+/// Why `path` cannot be written as an output file, if it cannot: its folder must exist
+/// and be a folder, and the path itself, if it exists, must be a regular file.
+fn unwritable(path: &Path) -> Option<String> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(parent) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Some(format!(
+                "{}: {} is not a folder",
+                path.display(),
+                parent.display()
+            ));
+        }
+        Err(_) => {
+            return Some(format!(
+                "{}: folder {} does not exist",
+                path.display(),
+                parent.display()
+            ));
+        }
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_file() => Some(format!(
+            "{}: exists and is not a regular file",
+            path.display()
+        )),
+        _ => None,
+    }
+}
+
+/// The value parser of every output file flag (`--out`, `--png`, `--checkpoint`, ...):
+/// checked before any work (see [`unwritable`]).
+pub fn output_file(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    match unwritable(&path) {
+        Some(why) => Err(why),
+        None => Ok(path),
+    }
+}
+
+/// The value parser of a model's `--out`: [`output_file`] for the model and for the
+/// `.ckpt` checkpoint beside it.
+pub fn model_output_file(text: &str) -> Result<PathBuf, String> {
+    let path = output_file(text)?;
+    output_file(&format!("{text}.ckpt"))?;
+    Ok(path)
+}
+
+/// Memory bounds of the flags: the bytes a count implies against the memory available.
+pub mod memory {
+    use crate::Failure;
+
+    /// The bound used when `/proc/meminfo` cannot be read: 16 GiB.
+    const FALLBACK_BYTES: u128 = 16 << 30;
+
+    /// The memory available to this process, in bytes (`MemAvailable` of
+    /// `/proc/meminfo`, else [`FALLBACK_BYTES`]).
+    pub fn available_bytes() -> u128 {
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .find_map(|line| line.strip_prefix("MemAvailable:"))
+                    .and_then(|rest| {
+                        rest.trim()
+                            .trim_end_matches("kB")
+                            .trim()
+                            .parse::<u128>()
+                            .ok()
+                    })
+            })
+            .map_or(FALLBACK_BYTES, |kib| kib * 1024)
+    }
+
+    /// Refuse `elements` values of `bytes_each` bytes when they exceed the available
+    /// memory (the message says how much they need and how much there is).
+    pub fn fits(elements: u128, bytes_each: u128) -> Result<(), String> {
+        let need = elements.saturating_mul(bytes_each);
+        let have = available_bytes();
+        if need > have {
+            Err(format!(
+                "needs {} MiB of memory and {} MiB are available",
+                need >> 20,
+                have >> 20
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Refuse, as bad input naming `what` (the flags, e.g. `--hidden x visible`), the
+    /// `elements` `f32` values a command would allocate, before any work starts.
+    pub fn check(what: &str, elements: u128) -> Result<(), Failure> {
+        fits(elements, 4).map_err(|why| Failure::input(format!("{what}: {why}")))
+    }
+
+    /// The sizes an RBM trainer allocates, checked once its data (and so `visible`) are
+    /// known and before training: the weights with their gradient and momentum
+    /// (`--hidden x visible`, three times), a mini-batch's visible and hidden values
+    /// (`--batch`, twice for the negative phase) and the persistent chains (`--chains`).
+    pub fn check_rbm(
+        visible: usize,
+        hidden: usize,
+        batch: usize,
+        chains: usize,
+    ) -> Result<(), Failure> {
+        let (v, h) = (visible as u128, hidden as u128);
+        check(
+            &format!("--hidden {hidden} x {visible} visible units"),
+            3 * v * h,
+        )?;
+        check(
+            &format!("--batch {batch} x {} units", visible + hidden),
+            2 * batch as u128 * (v + h),
+        )?;
+        check(
+            &format!("--chains {chains} x {} units", visible + hidden),
+            chains as u128 * (v + h),
+        )?;
+        check(
+            "--hidden, --batch and --chains together",
+            3 * v * h + (2 * batch as u128 + chains as u128) * (v + h),
+        )
+    }
+}
+
 /// `--threads`.
 #[derive(Args, Clone, Copy)]
 pub struct RunArgs {
     /// Threads.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = threads)]
     pub threads: usize,
 }
 
@@ -81,7 +265,7 @@ pub trait SavedModel {
 #[derive(Args)]
 pub struct OutArgs<M: SavedModel> {
     /// Where to save the trained model.
-    #[arg(long, default_value = M::DEFAULT_FILE)]
+    #[arg(long, default_value = M::DEFAULT_FILE, value_parser = model_output_file)]
     pub out: PathBuf,
     #[arg(skip)]
     model: PhantomData<M>,

@@ -46,7 +46,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub data: MnistArgs,
     /// Hidden units.
-    #[arg(long, default_value_t = 1500)]
+    #[arg(long, default_value_t = 1500, value_parser = crate::args::count)]
     pub hidden: usize,
     /// Objective.
     #[arg(long, value_enum, default_value_t = ObjectiveArg::Hybrid)]
@@ -58,7 +58,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 20)]
     pub epochs: usize,
     /// Examples per minibatch.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = crate::args::count)]
     pub batch: usize,
     /// Learning rate (decays linearly to zero).
     #[arg(long, default_value_t = 0.5)]
@@ -73,7 +73,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.1)]
     pub init_std: f32,
     /// Train on the first N training images only.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::count)]
     pub limit: Option<usize>,
     #[command(flatten)]
     pub random: SeedArgs,
@@ -104,13 +104,13 @@ pub struct SampleArgs {
     /// The model file.
     pub model: PathBuf,
     /// Samples per class.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = crate::args::count)]
     pub chains: usize,
     /// Gibbs sweeps per chain.
     #[arg(long, default_value_t = 1000)]
     pub steps: usize,
     /// Output PNG.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::output_file)]
     pub png: PathBuf,
     #[command(flatten)]
     pub random: SeedArgs,
@@ -173,6 +173,7 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         load_mnist(&args.data, Split::Train, MNIST_ONLY)?,
         args.limit,
     )?;
+    crate::args::memory::check_rbm(data.n_features, args.hidden, args.batch, 0)?;
     let (model, mut m) = Progress::timed(config.run.epochs, args.report.quiet, |progress| {
         let mut observer = OnEpoch(|r: &EpochReport, _: &ClassRbm| {
             let line = format!(
@@ -229,6 +230,6 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
     }
     write_png_grid(&args.png, &tiles, side, side, args.chains, Scaling::Unit)
         .map_err(Failure::run)?;
-    println!("wrote {}", args.png.display());
+    crate::output::outln!("wrote {}", args.png.display());
     Ok(())
 }

@@ -59,7 +59,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub data: MnistArgs,
     /// Hidden units.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = crate::args::count)]
     pub hidden: usize,
     /// cd, pcd or dsm.
     #[arg(long, value_enum, default_value_t = MethodArg::Cd)]
@@ -77,7 +77,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
     /// Examples per batch.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = crate::args::count)]
     pub batch: usize,
     /// Learning rate.
     #[arg(long, default_value_t = 0.005)]
@@ -86,7 +86,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.5)]
     pub momentum: f32,
     /// Train on the first N images only.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::count)]
     pub limit: Option<usize>,
     #[command(flatten)]
     pub random: SeedArgs,
@@ -109,13 +109,13 @@ pub struct EvalArgs {
     #[arg(long)]
     pub exact: bool,
     /// AIS runs.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = crate::args::count)]
     pub ais_runs: usize,
     /// AIS temperatures.
     #[arg(long, default_value_t = 2000)]
     pub ais_betas: usize,
     /// Test images to use.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = crate::args::count)]
     pub limit: usize,
     /// Noise of the held-out denoising error (standardized units).
     #[arg(long, default_value_t = 0.5)]
@@ -135,7 +135,7 @@ pub struct SampleArgs {
     #[arg(long, value_enum, default_value_t = SamplerArg::Gibbs)]
     pub sampler: SamplerArg,
     /// Chains (tiles).
-    #[arg(long, default_value_t = 25)]
+    #[arg(long, default_value_t = 25, value_parser = crate::args::count)]
     pub chains: usize,
     /// Steps per chain.
     #[arg(long, default_value_t = 1000)]
@@ -144,7 +144,7 @@ pub struct SampleArgs {
     #[arg(long, default_value_t = 0.01)]
     pub step_size: f64,
     /// Output PNG.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::output_file)]
     pub png: PathBuf,
     #[command(flatten)]
     pub random: SeedArgs,
@@ -209,6 +209,7 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         load_mnist(&args.data, Split::Train, MNIST_ONLY)?,
         args.limit,
     )?;
+    crate::args::memory::check_rbm(data.n_features, args.hidden, args.batch, args.batch)?;
     let (model, mut m) = Progress::timed(config.run.epochs, args.report.quiet, |progress| {
         let mut observer =
             OnEpoch(|r: &EpochReport, _: &GaussianRbm| progress.bar.set_position(r.epoch as u64));

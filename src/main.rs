@@ -71,7 +71,17 @@ impl Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A flag's value refused by its value parser (a bound on a size, a time or an
+        // output path): the one-line error of bad input, exit code 2.
+        Err(e) if e.kind() == clap::error::ErrorKind::ValueValidation => {
+            let text = e.to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: invalid value"));
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     let result = match cli.area {
         Area::Rbm(command) => rbm::run(command),
         Area::Cf(command) => cf::run(command),

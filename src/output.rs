@@ -1,6 +1,40 @@
 //! Printing results: a JSON object as the last stdout line, or a human summary.
 
 use serde_json::{Map, Value};
+use std::io::Write;
+
+/// Write `args` to stdout: the one place the CLI writes its results. A closed stdout (a
+/// broken pipe, e.g. `ebm ... | head -1`) ends the process quietly with the shell's
+/// status for SIGPIPE (141); another write error ends it with a one-line error (exit 1).
+pub fn write_stdout(args: std::fmt::Arguments) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// `print!` through [`write_stdout`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!` through [`write_stdout`].
+macro_rules! outln {
+    () => {
+        $crate::output::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+pub(crate) use {out, outln};
 
 /// Metrics collected by a command, by name (printed in the order of their names).
 #[derive(Default)]
@@ -37,15 +71,15 @@ impl Metrics {
     /// Print as one JSON line (`json`) or as aligned `key: value` lines.
     pub fn print(&self, json: bool) {
         if json {
-            println!("{}", Value::Object(self.0.clone()));
+            outln!("{}", Value::Object(self.0.clone()));
         } else {
             for (k, v) in &self.0 {
                 match v {
                     Value::Number(n) if n.is_f64() => {
-                        println!("{k:>20}: {:.6}", n.as_f64().unwrap_or(f64::NAN))
+                        outln!("{k:>20}: {:.6}", n.as_f64().unwrap_or(f64::NAN))
                     }
-                    Value::String(s) => println!("{k:>20}: {s}"),
-                    other => println!("{k:>20}: {other}"),
+                    Value::String(s) => outln!("{k:>20}: {s}"),
+                    other => outln!("{k:>20}: {other}"),
                 }
             }
         }

@@ -78,13 +78,13 @@ pub struct TrainArgs {
     #[arg(long)]
     pub conditional: bool,
     /// Number of hidden units.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = crate::args::count)]
     pub hidden: usize,
     /// Passes over the users (or items).
     #[arg(long, default_value_t = 50)]
     pub epochs: usize,
     /// Users (or items) per minibatch.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = crate::args::count)]
     pub batch: usize,
     /// Learning rate.
     #[arg(long, default_value_t = 0.02)]
@@ -120,7 +120,7 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub source: SourceArgs,
     /// The k of precision@k, recall@k and NDCG@k.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = crate::args::count)]
     pub top_k: usize,
     /// Held-out ratings at least this high count as relevant for the ranking metrics.
     #[arg(long, default_value_t = 4.0)]
@@ -140,7 +140,7 @@ pub struct RecommendArgs {
     #[arg(long)]
     pub user: u64,
     /// How many items.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = crate::args::count)]
     pub top: usize,
     /// Item titles to show: u.item (ml-100k), movies.dat (ml-1m) or movies.csv.
     #[arg(long)]

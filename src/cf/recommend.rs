@@ -31,11 +31,11 @@ pub fn run(args: RecommendArgs) -> Result<(), Failure> {
             let names: Vec<String> = list.iter().map(|&(item, _)| title(item)).collect();
             object["titles"] = json!(names);
         }
-        println!("{object}");
+        crate::output::outln!("{object}");
     } else {
-        println!("rank      item  expected  title");
+        crate::output::outln!("rank      item  expected  title");
         for (rank, (item, score)) in list.iter().enumerate() {
-            println!("{:>4}  {item:>8}  {score:>8.3}  {}", rank + 1, title(*item));
+            crate::output::outln!("{:>4}  {item:>8}  {score:>8.3}  {}", rank + 1, title(*item));
         }
     }
     Ok(())

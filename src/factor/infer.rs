@@ -67,7 +67,7 @@ pub struct InferArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Gibbs chains or annealing runs (run in parallel).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = crate::args::count)]
     pub chains: usize,
     /// Sweeps per chain after the burn-in (gibbs) or per run (anneal).
     #[arg(long, default_value_t = 2000)]
@@ -76,7 +76,7 @@ pub struct InferArgs {
     #[arg(long, default_value_t = 200)]
     pub burn_in: usize,
     /// Parallel-tempering replicas per Gibbs chain (1: plain Gibbs).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::args::count)]
     pub replicas: usize,
     /// Hottest replica's temperature, as a multiple of the model's.
     #[arg(long, default_value_t = 20.0)]
@@ -94,7 +94,7 @@ pub struct InferArgs {
     #[arg(long, default_value_t = 0.5)]
     pub damping: f64,
     /// Time limit in seconds (bnb; the best so far and the bound are reported).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::seconds)]
     pub time_limit: Option<f64>,
     /// Variables freed per move (lns).
     #[arg(long, default_value_t = 40)]
@@ -102,7 +102,7 @@ pub struct InferArgs {
     #[command(flatten)]
     pub run: ThreadArgs,
     /// Write the result in UAI format (.PR, .MAR or .MPE) to this file.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::output_file)]
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub output: JsonArgs,
@@ -161,7 +161,7 @@ pub fn infer(args: InferArgs) -> Result<(), Failure> {
         ebm_core::atomic::write_atomic(out, text.as_bytes())
             .map_err(|e| Failure::run(format!("{}: {e}", out.display())))?;
     } else if !args.output.json {
-        print!("{text}");
+        crate::output::out!("{text}");
     }
     args.output.print(&m);
     Ok(())

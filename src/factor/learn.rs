@@ -61,7 +61,7 @@ pub struct LearnArgs {
     #[arg(long)]
     pub lambda: Option<f64>,
     /// Examples per mini-batch.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = crate::args::count)]
     pub batch: usize,
     /// Gibbs sweeps per CD sample.
     #[arg(long, default_value_t = 1)]
@@ -85,10 +85,10 @@ pub struct LearnArgs {
     pub run: ThreadArgs,
     /// Save the learned model here (a model file, atomically; `ebm factor predict` loads
     /// it).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::output_file)]
     pub out: Option<PathBuf>,
     /// Also export the templates and weights as JSON here, atomically.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::output_file)]
     pub export_json: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportArgs,

@@ -30,7 +30,7 @@ pub enum FactorCommand {
 #[derive(Args, Clone, Copy)]
 pub struct ThreadArgs {
     /// Threads.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = crate::args::threads)]
     pub threads: usize,
 }
 

@@ -18,7 +18,7 @@ pub struct SudokuArgs {
     /// Puzzle file: one puzzle per line (`.` or `0` blank).
     pub file: PathBuf,
     /// Give up on a puzzle after this many seconds.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = 60.0, value_parser = crate::args::seconds)]
     pub time_limit: f64,
     #[command(flatten)]
     pub output: JsonArgs,
@@ -65,7 +65,7 @@ pub fn sudoku(args: SudokuArgs) -> Result<(), Failure> {
             None => "unknown (time limit)".to_string(),
         };
         if !args.output.json {
-            println!("{line}");
+            crate::output::outln!("{line}");
         }
     }
     let seconds = start.elapsed().as_secs_f64();
@@ -94,10 +94,10 @@ pub struct ColorArgs {
     /// DIMACS graph (`p edge N M`, `e u v` lines).
     pub file: PathBuf,
     /// Number of colors.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::count)]
     pub colors: usize,
     /// Seconds for the whole search (branch and bound, then annealing).
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = 60.0, value_parser = crate::args::seconds)]
     pub time_limit: f64,
     #[command(flatten)]
     pub random: SeedArgs,
@@ -167,7 +167,7 @@ pub fn color(args: ColorArgs) -> Result<(), Failure> {
     };
     if let (Some(c), false) = (&colors, args.output.json) {
         let line: Vec<String> = c.iter().map(|x| (x + 1).to_string()).collect();
-        println!("{}", line.join(" "));
+        crate::output::outln!("{}", line.join(" "));
     }
     let mut m = Metrics::default();
     m.integer("vertices", graph.vertices as u64)

@@ -73,16 +73,16 @@ pub enum DecoderName {
 #[derive(Args)]
 pub struct DataArgs {
     /// Training examples (images, sequences or solved grids; default per task).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::count)]
     pub train: Option<usize>,
     /// Test examples (denoise, hmm).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = crate::args::count)]
     pub test: usize,
     /// Denoise: probability that a pixel is flipped (default 0.1).
     #[arg(long)]
     pub flip_rate: Option<f64>,
     /// HMM: sequence length.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, value_parser = crate::args::count)]
     pub length: usize,
     /// Sudoku: the puzzles to solve with the learned model (default: DATA/sudoku/easy_50.txt).
     #[arg(long)]
@@ -277,7 +277,7 @@ pub fn report_test(
                 if !json {
                     let cells: Vec<Option<usize>> = labels.iter().map(|&x| Some(x)).collect();
                     let text = ebm_data::puzzles::Sudoku::format(&cells);
-                    println!("{} {text}", if ok { "solved" } else { "wrong " });
+                    crate::output::outln!("{} {text}", if ok { "solved" } else { "wrong " });
                 }
             }
             metrics

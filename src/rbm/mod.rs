@@ -112,7 +112,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Number of hidden units.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = crate::args::count)]
     pub hidden: usize,
     /// cd (contrastive divergence) or pcd (persistent CD).
     #[arg(long, value_enum, default_value_t = MethodArg::Cd)]
@@ -121,13 +121,13 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     pub k: usize,
     /// Persistent chains for PCD (default: the batch size).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::count)]
     pub chains: Option<usize>,
     /// Total epochs (with --resume: the new total).
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Examples per minibatch.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = crate::args::count)]
     pub batch: usize,
     /// Base learning rate.
     #[arg(long, default_value_t = 0.05)]
@@ -158,7 +158,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub run: RunArgs,
     /// Use only the first N training examples.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::count)]
     pub limit: Option<usize>,
     /// Leave out training examples with these labels, e.g. 9 (a model of "normal" data
     /// for `ebm rbm anomaly`).
@@ -167,7 +167,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub out: OutArgs<ebm_rbm::BinaryRbm>,
     /// Checkpoint file (default: OUT.ckpt).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::output_file)]
     pub checkpoint: Option<PathBuf>,
     /// Write the checkpoint every N epochs (0: never).
     #[arg(long, default_value_t = 1)]
@@ -190,16 +190,16 @@ pub struct EvalArgs {
     #[arg(long)]
     pub exact: bool,
     /// AIS: number of runs.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = crate::args::count)]
     pub ais_runs: usize,
     /// AIS: number of intermediate distributions (Salakhutdinov & Murray use 14,500).
     #[arg(long, default_value_t = 14_500)]
     pub ais_betas: usize,
     /// Examples for the pseudo-likelihood (it costs V x H per example).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = crate::args::count)]
     pub pl_examples: usize,
     /// Use only the first N test examples.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::count)]
     pub limit: Option<usize>,
     #[command(flatten)]
     pub random: SeedArgs,
@@ -215,13 +215,13 @@ pub struct SampleArgs {
     /// The model file.
     pub model: PathBuf,
     /// Independent chains (one tile each).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = crate::args::count)]
     pub chains: usize,
     /// Gibbs sweeps per chain.
     #[arg(long, default_value_t = 1000)]
     pub steps: usize,
     /// Output PNG.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::output_file)]
     pub png: PathBuf,
     #[command(flatten)]
     pub random: SeedArgs,
@@ -235,10 +235,10 @@ pub struct FiltersArgs {
     /// The model file.
     pub model: PathBuf,
     /// Output PNG.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::output_file)]
     pub png: PathBuf,
     /// Number of hidden units to show (the first N).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = crate::args::count)]
     pub count: usize,
 }
 

@@ -41,7 +41,7 @@ pub fn sample(args: SampleArgs) -> Result<(), Failure> {
         Scaling::Unit,
     )
     .map_err(Failure::input)?;
-    println!(
+    crate::output::outln!(
         "wrote {} samples ({} Gibbs steps) to {}",
         args.chains,
         args.steps,
@@ -69,6 +69,6 @@ pub fn filters(args: FiltersArgs) -> Result<(), Failure> {
         Scaling::SymmetricPerTile,
     )
     .map_err(Failure::input)?;
-    println!("wrote {count} filters to {}", args.png.display());
+    crate::output::outln!("wrote {count} filters to {}", args.png.display());
     Ok(())
 }

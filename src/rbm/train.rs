@@ -155,6 +155,12 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
         }
     }
     let data = first(data, args.limit)?;
+    crate::args::memory::check_rbm(
+        data.n_features,
+        args.hidden,
+        args.batch,
+        args.chains.unwrap_or(args.batch),
+    )?;
     let mut state = match &args.resume {
         Some(path) => {
             let mut state = TrainState::load_checkpoint(path).map_err(Failure::input)?;

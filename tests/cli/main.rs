@@ -8,4 +8,5 @@ mod common;
 mod factor;
 mod factor_learn;
 mod factor_methods;
+mod hardening;
 mod rbm;
