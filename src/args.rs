@@ -165,6 +165,16 @@ pub mod memory {
         fits(elements, 4).map_err(|why| Failure::input(format!("{what}: {why}")))
     }
 
+    /// `count` runs or chains (`--ais-runs`, `--chains`) of a loaded model's `units`
+    /// (visible plus hidden) states, with their next states: refused before sampling when
+    /// they exceed the available memory.
+    pub fn check_chains(flag: &str, count: usize, units: usize) -> Result<(), Failure> {
+        check(
+            &format!("{flag} {count} x {units} units"),
+            2 * count as u128 * units as u128,
+        )
+    }
+
     /// The sizes an RBM trainer allocates, checked once its data (and so `visible`) are
     /// known and before training: the weights with their gradient and momentum
     /// (`--hidden x visible`, three times), a mini-batch's visible and hidden values

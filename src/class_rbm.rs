@@ -222,6 +222,12 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
         return Err(Failure::input("--chains must be at least 1"));
     }
     let model = load_model(&args.model)?;
+    // The tiles of every class are kept until the grid is written.
+    crate::args::memory::check_chains(
+        "--chains",
+        args.chains,
+        model.n_classes() * (model.n_visible() + model.n_hidden()),
+    )?;
     let side = square_side(&args.model, model.n_visible())?;
     let mut rng = stream(args.random.seed, 0, 0);
     let mut tiles = Vec::new();

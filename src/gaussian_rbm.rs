@@ -222,6 +222,11 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
 
 fn eval(args: EvalArgs) -> Result<(), Failure> {
     let model = load_model(&args.model)?;
+    crate::args::memory::check_chains(
+        "--ais-runs",
+        args.ais_runs,
+        model.n_visible() + model.n_hidden(),
+    )?;
     let test = load_mnist(&args.data, Split::Test, MNIST_ONLY)?.head(args.limit.max(1));
     check_features(&args.model, model.n_visible(), &test)?;
     let standardized = model.standardize(&test);
@@ -261,6 +266,11 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
         return Err(Failure::input("--step-size must be a positive number"));
     }
     let model = load_model(&args.model)?;
+    crate::args::memory::check_chains(
+        "--chains",
+        args.chains,
+        model.n_visible() + model.n_hidden(),
+    )?;
     let side = square_side(&args.model, model.n_visible())?;
     let seed = args.random.seed;
     let mut rng = stream(seed, 0, 0);

@@ -27,6 +27,11 @@ pub fn sample(args: SampleArgs) -> Result<(), Failure> {
         return Err(Failure::input("--chains and --steps must be at least 1"));
     }
     let model = load_model(&args.model)?;
+    crate::args::memory::check_chains(
+        "--chains",
+        args.chains,
+        model.n_visible() + model.n_hidden(),
+    )?;
     let par = run.parallelism();
     let samples = run
         .install(|| gibbs_samples(&model, args.chains, args.steps, args.random.seed, par))?

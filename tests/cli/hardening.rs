@@ -216,3 +216,48 @@ fn output_paths_are_checked_before_any_work() {
         refused_quickly(args, p(&missing), quick);
     }
 }
+
+#[test]
+fn chains_and_runs_are_bounded_by_the_model_they_sample() {
+    // A count that alone may fit, times the 20 units of a bars-and-stripes model, does not.
+    let dir = temp_dir("chains-product");
+    let model = dir.join("m.ebm");
+    let out = ebm(&[
+        "rbm",
+        "train",
+        "--epochs",
+        "1",
+        "--hidden",
+        "4",
+        "--out",
+        p(&model),
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let png = dir.join("s.png");
+    let quick = Duration::from_secs(20);
+    let many = "3000000000";
+    refused_quickly(
+        &["rbm", "eval", p(&model), "--ais-runs", many],
+        "--ais-runs",
+        quick,
+    );
+    refused_quickly(
+        &[
+            "rbm",
+            "sample",
+            p(&model),
+            "--chains",
+            many,
+            "--png",
+            p(&png),
+        ],
+        "--chains",
+        quick,
+    );
+    assert!(!png.exists());
+}
