@@ -13,11 +13,10 @@
 use ebm::data::data_dir;
 use ebm::data::image_grid::{Scaling, write_png_grid};
 use ebm::data::mnist::{Split, load};
-use ebm::factor::solve::{Method, SolveOptions, solve};
+use ebm::factor::solve::solve;
 use ebm::learn::energy::instantiate;
-use ebm::learn::metrics::evaluate;
 use ebm::learn::tasks::denoise::{DenoiseConfig, denoise_task};
-use ebm::learn::train::{Learner, TrainConfig, train};
+use ebm::learn::train::{Learner, TrainConfig};
 
 const SIDE: usize = 28;
 
@@ -76,25 +75,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ..config.clone()
             },
         )?;
+        // The task's usual settings: lr 0.001, lambda 0.1, graph cut, batches of 16.
         let settings = TrainConfig {
-            learner,
             epochs,
-            learning_rate: 0.001,
-            regularization: 0.1,
-            batch: 16,
-            map_method: Method::GraphCut,
-            map_options: SolveOptions::default(),
-            seed: 1,
-            initial_weights: None,
+            ..task.shape.train_config(learner)
         };
-        let trained = train(&task.templates, &task.train, &settings, |_| {})?;
-        let metrics = evaluate(
-            &task.templates,
-            &task.test,
-            &trained.weights,
-            Method::GraphCut,
-            &SolveOptions::default(),
-        )?;
+        let trained = task.train(&settings, |_| {})?;
+        let metrics = task.evaluate(&trained.weights, &settings)?;
         println!(
             "{name:<22} {:>12.4} {:>12.4} {:>10.2}",
             metrics.per_variable_error, metrics.structure_error, trained.train_seconds
@@ -108,7 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Some(row) = row {
             for example in &task.test[..8] {
                 let model = instantiate(&task.templates, example, &trained.weights, false)?;
-                let decoded = solve(&model, Method::GraphCut, &SolveOptions::default())?;
+                let decoded = solve(&model, settings.map_method, &settings.map_options)?;
                 let labels = decoded.solution.assignment;
                 tiles[row].extend(labels.iter().map(|&x| x as f32));
             }

@@ -12,11 +12,11 @@
 use ebm::data::data_dir;
 use ebm::data::puzzles::read_sudoku;
 use ebm::factor::problems::check_sudoku;
-use ebm::factor::solve::{Method, SolveOptions, Start, solve};
+use ebm::factor::solve::solve;
 use ebm::learn::support::Support;
 use ebm::learn::support::instantiate_within;
 use ebm::learn::tasks::sudoku::{puzzle_example, solved_grid_task};
-use ebm::learn::train::{Learner, TrainConfig, train};
+use ebm::learn::train::{Learner, TrainConfig};
 use std::time::Instant;
 
 /// True when cells `a` and `b` share a row, column or box: used only to report what was
@@ -32,15 +32,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let epochs: usize = args.get(2).map_or(Ok(5), |s| s.parse())?;
     let puzzles_name = args.get(3).map_or("easy_50", String::as_str);
     let task = solved_grid_task(3, grids, 1)?;
+    // The task's usual settings: lr 1, lambda 1e-3, branch and bound (100,000 nodes).
     let config = TrainConfig {
-        learner: Learner::PseudoLikelihood,
         epochs,
-        learning_rate: 1.0,
-        regularization: 1e-3,
         batch: 32,
-        ..TrainConfig::default()
+        ..task.shape.train_config(Learner::PseudoLikelihood)
     };
-    let trained = train(&task.templates, &task.train, &config, |r| {
+    let trained = task.train(&config, |r| {
         println!(
             "epoch {} pseudo-likelihood loss {:.3} ({:.1} s)",
             r.epoch, r.objective, r.seconds
@@ -79,15 +77,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .join("sudoku")
             .join(format!("{puzzles_name}.txt")),
     )?;
-    // Branch and bound on the learned model itself, within a node limit.
-    let options = SolveOptions {
-        node_limit: Some(100_000),
-        start: Start::Cold,
-        ..SolveOptions::default()
-    };
+    // Branch and bound on the learned model itself, within the task's node limit.
     let decode =
         |model: &ebm::factor::FactorModel| -> Result<Vec<usize>, ebm::factor::FactorError> {
-            Ok(solve(model, Method::BranchAndBound, &options)?
+            Ok(solve(model, config.map_method, &config.map_options)?
                 .solution
                 .assignment)
         };

@@ -7,7 +7,7 @@ use crate::output::Metrics;
 use crate::setup::setting_failure;
 use clap::{Args, ValueEnum};
 use ebm_data::uai;
-use ebm_factor::bp::{BpConfig, Semiring, loopy_bp};
+use ebm_factor::bp::{BpConfig, BpResult, Semiring, loopy_bp};
 use ebm_factor::gibbs::{GibbsConfig, Tempering, estimate_marginals};
 use ebm_factor::solve::{Method, SolveOptions, solve};
 use ebm_factor::{FactorError, FactorModel, InvalidSetting, exact};
@@ -177,12 +177,7 @@ fn run_task(args: &InferArgs, model: &FactorModel, m: &mut Metrics) -> Result<St
     Ok(match args.task {
         TaskArg::Pr => {
             let log_z = match args.method {
-                MethodArg::Bp => {
-                    let r = loopy_bp(model, Semiring::SumProduct, &bp_config)?;
-                    m.integer("iterations", r.iterations as u64)
-                        .text("converged", if r.converged { "yes" } else { "no" });
-                    r.bethe_log_z
-                }
+                MethodArg::Bp => sum_product(model, &bp_config, m)?.bethe_log_z,
                 _ => exact::log_partition(model, args.max_table)?,
             };
             let log10_z = log_z / std::f64::consts::LN_10;
@@ -206,12 +201,7 @@ fn run_task(args: &InferArgs, model: &FactorModel, m: &mut Metrics) -> Result<St
                     m.integer("updates", estimate.updates);
                     estimate.marginals
                 }
-                MethodArg::Bp => {
-                    let r = loopy_bp(model, Semiring::SumProduct, &bp_config)?;
-                    m.integer("iterations", r.iterations as u64)
-                        .text("converged", if r.converged { "yes" } else { "no" });
-                    r.beliefs
-                }
+                MethodArg::Bp => sum_product(model, &bp_config, m)?.beliefs,
                 _ => exact::marginals(model, args.max_table)?,
             };
             m.integer("variables", marginals.len() as u64);
@@ -232,6 +222,18 @@ fn run_task(args: &InferArgs, model: &FactorModel, m: &mut Metrics) -> Result<St
             uai::format_mpe(&solution.assignment)
         }
     })
+}
+
+/// Sum-product loopy BP, its passes and convergence in the metrics.
+fn sum_product(
+    model: &FactorModel,
+    config: &BpConfig,
+    m: &mut Metrics,
+) -> Result<BpResult, FactorError> {
+    let r = loopy_bp(model, Semiring::SumProduct, config)?;
+    m.integer("iterations", r.iterations as u64)
+        .text("converged", if r.converged { "yes" } else { "no" });
+    Ok(r)
 }
 
 /// The MAP method of `--method`.

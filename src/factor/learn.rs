@@ -106,15 +106,6 @@ fn learner(method: MethodName, cd_steps: usize) -> Learner {
     }
 }
 
-/// Per-task defaults: (learning rate, lambda).
-fn defaults(task: TaskName) -> (f64, f64) {
-    match task {
-        TaskName::Denoise => (0.001, 0.1),
-        TaskName::Hmm => (0.02, 1e-4),
-        TaskName::Sudoku => (1.0, 1e-3),
-    }
-}
-
 /// Refuse the flags that do not apply to the task (the library checks the ranges).
 fn check_applies(args: &LearnArgs) -> Result<(), Failure> {
     args.data.check_applies(args.task)?;
@@ -156,27 +147,26 @@ fn run_training(
 
 pub fn learn(args: LearnArgs) -> Result<(), Failure> {
     check_applies(&args)?;
-    let (default_lr, default_lambda) = defaults(args.task);
-    let (map_method, map_options) = args.data.decoder(args.task);
+    let pool = args.run.pool()?;
+    let task = args.data.task(args.task, !args.unary_only)?;
+    let usual = task.shape.train_config(learner(args.method, args.cd_steps));
+    let (map_method, map_options) = args.data.decoder(task.shape);
     let seed = args.data.random.seed;
     let mut config = TrainConfig {
-        learner: learner(args.method, args.cd_steps),
         epochs: args.epochs,
-        learning_rate: args.lr.unwrap_or(default_lr),
-        regularization: args.lambda.unwrap_or(default_lambda),
+        learning_rate: args.lr.unwrap_or(usual.learning_rate),
+        regularization: args.lambda.unwrap_or(usual.regularization),
         batch: args.batch,
         map_method,
         map_options,
         seed,
-        initial_weights: None,
+        ..usual
     };
     let pretrain = TrainConfig {
         learner: Learner::PseudoLikelihood,
         epochs: args.pretrain_epochs,
         ..config.clone()
     };
-    let pool = args.run.pool()?;
-    let task = args.data.task(args.task, !args.unary_only)?;
     // Every setting is checked before any training (the learner's start included).
     let dim = task.templates.weight_count();
     let start_weights = (args.pretrain_epochs > 0).then(|| vec![0.0; dim]);

@@ -9,12 +9,12 @@ use ebm_data::data_dir;
 use ebm_data::mnist::{Split, load};
 use ebm_data::puzzles::read_sudoku;
 use ebm_factor::problems::check_sudoku;
-use ebm_factor::solve::{Method, SolveOptions, Start, solve};
+use ebm_factor::solve::{Method, SolveOptions, solve};
 use ebm_learn::LearnError;
 use ebm_learn::learned::LearnedModel;
 use ebm_learn::metrics::{Evaluation, evaluate};
 use ebm_learn::tasks::denoise::{DenoiseConfig, denoise_task};
-use ebm_learn::tasks::hmm::{Hmm, hmm_task, hmm_weights, identifiable_part};
+use ebm_learn::tasks::hmm::{Hmm, hmm_task, hmm_weights, weight_error};
 use ebm_learn::tasks::sudoku::{puzzle_example, solved_grid_task};
 use ebm_learn::tasks::{Task, TaskShape};
 use std::path::PathBuf;
@@ -41,12 +41,11 @@ impl TaskName {
         }
     }
 
-    /// Per-task defaults: (training examples, decoder).
-    fn defaults(self) -> (usize, DecoderName) {
+    /// The default number of training examples.
+    fn default_train(self) -> usize {
         match self {
-            TaskName::Denoise => (1000, DecoderName::Graphcut),
-            TaskName::Hmm => (1000, DecoderName::Exact),
-            TaskName::Sudoku => (2000, DecoderName::Bnb),
+            TaskName::Denoise | TaskName::Hmm => 1000,
+            TaskName::Sudoku => 2000,
         }
     }
 }
@@ -108,32 +107,23 @@ impl DataArgs {
 
     /// The number of training examples.
     pub fn train_count(&self, task: TaskName) -> usize {
-        self.train.unwrap_or(task.defaults().0)
+        self.train.unwrap_or(task.default_train())
     }
 
-    /// The decoder's method and its deterministic budgets: no time limits, so that
-    /// training and test metrics do not depend on the machine's speed.
-    pub fn decoder(&self, task: TaskName) -> (Method, SolveOptions) {
-        let method = match self.decoder.unwrap_or(task.defaults().1) {
-            DecoderName::Exact => Method::Exact,
-            DecoderName::Graphcut => Method::GraphCut,
-            DecoderName::Icm => Method::Icm,
-            DecoderName::Bp => Method::MaxProduct,
-            DecoderName::Bnb => Method::BranchAndBound,
-            DecoderName::Anneal => Method::Anneal,
+    /// The decoder (`--decoder`, else the task's usual one) and its deterministic
+    /// budgets: no time limits, so that training and test metrics do not depend on the
+    /// machine's speed.
+    pub fn decoder(&self, shape: TaskShape) -> (Method, SolveOptions) {
+        let method = match self.decoder {
+            None => shape.decoder(),
+            Some(DecoderName::Exact) => Method::Exact,
+            Some(DecoderName::Graphcut) => Method::GraphCut,
+            Some(DecoderName::Icm) => Method::Icm,
+            Some(DecoderName::Bp) => Method::MaxProduct,
+            Some(DecoderName::Bnb) => Method::BranchAndBound,
+            Some(DecoderName::Anneal) => Method::Anneal,
         };
-        let options = SolveOptions {
-            icm_sweeps: 200,
-            iterations: 200,
-            tolerance: 1e-6,
-            node_limit: Some(100_000),
-            runs: 2,
-            sweeps: 2000,
-            start_temperature: 2.0,
-            start: Start::Cold,
-            ..SolveOptions::default()
-        };
-        (method, options)
+        (method, SolveOptions::deterministic())
     }
 
     /// Build the task's data: with the pairwise factors or not (denoise).
@@ -207,7 +197,7 @@ pub fn report_test(
 ) -> Result<(), Failure> {
     let start = Instant::now();
     let name = TaskName::of(task.shape);
-    let (method, budgets) = data.decoder(name);
+    let (method, budgets) = data.decoder(task.shape);
     let options = SolveOptions {
         seed: data.random.seed,
         ..budgets
@@ -227,12 +217,7 @@ pub fn report_test(
             let exact = SolveOptions::default();
             let true_eval = evaluate(templates, &task.test, &truth, Method::Exact, &exact)
                 .map_err(Failure::run)?;
-            let truth = identifiable_part(templates, &task.train, &truth, options.seed);
-            let learned = identifiable_part(templates, &task.train, weights, options.seed);
-            let norm = truth.iter().map(|w| w * w).sum::<f64>().sqrt();
-            let differences: Vec<f64> = learned.iter().zip(&truth).map(|(a, b)| a - b).collect();
-            let max_abs = differences.iter().fold(0.0f64, |m, d| m.max(d.abs()));
-            let relative = differences.iter().map(|d| d * d).sum::<f64>().sqrt() / norm;
+            let error = weight_error(&hmm, templates, &task.train, weights, options.seed);
             metrics
                 .integer("test_examples", e.examples as u64)
                 .number("viterbi_accuracy", 1.0 - e.per_variable_error)
@@ -241,8 +226,8 @@ pub fn report_test(
                     1.0 - true_eval.per_variable_error,
                 )
                 .number("test_sequence_error", e.structure_error)
-                .number("weight_error_max_abs", max_abs)
-                .number("weight_error_relative", relative);
+                .number("weight_error_max_abs", error.max_abs)
+                .number("weight_error_relative", error.relative);
         }
         TaskName::Sudoku => {
             let path = data.puzzles.clone().unwrap_or_else(|| {

@@ -11,6 +11,7 @@ use crate::model::FactorModel;
 use crate::network::Network;
 use crate::{FactorError, InvalidSetting};
 use ebm_kernels::rng::{self, StreamRng};
+use ebm_kernels::vector::categorical;
 use rayon::prelude::*;
 
 /// Variables per parallel work item (and per random stream) within a color class.
@@ -249,15 +250,7 @@ fn update(
     }
     let inverse = 1.0 / total;
     probabilities.iter_mut().for_each(|p| *p *= inverse);
-    let u = rng::uniform_f64(r);
-    let mut cumulative = 0.0;
-    for (x, &p) in probabilities.iter().enumerate() {
-        cumulative += p;
-        if u < cumulative {
-            return x;
-        }
-    }
-    domain - 1
+    categorical(probabilities, rng::uniform_f64(r))
 }
 
 /// One round of replica exchange between neighbours on the ladder (even pairs on even
@@ -296,13 +289,11 @@ pub fn estimate_marginals(
     let bad_ladder = config.tempering.is_some_and(|t| {
         t.replicas < 2 || t.max_temperature_ratio.is_nan() || t.max_temperature_ratio < 1.0
     });
-    if bad_ladder {
-        return Err(InvalidSetting::new(
-            "tempering",
-            "needs at least 2 replicas and a maximum temperature ratio of at least 1",
-        )
-        .into());
-    }
+    InvalidSetting::require(
+        !bad_ladder,
+        "tempering",
+        "needs at least 2 replicas and a maximum temperature ratio of at least 1",
+    )?;
     if config.chains == 0 || config.sweeps == 0 {
         return Err(InvalidSetting::new("gibbs", "chains and sweeps must be at least 1").into());
     }

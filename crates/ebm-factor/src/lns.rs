@@ -54,13 +54,11 @@ pub fn large_neighbourhood_search(
     start: Vec<usize>,
     config: &LnsConfig,
 ) -> Result<MapSolution, FactorError> {
-    if start.len() != model.domains().len() || config.neighbourhood == 0 {
-        return Err(InvalidSetting::new(
-            "lns",
-            "the start must assign every variable and the neighbourhood be at least 1",
-        )
-        .into());
-    }
+    InvalidSetting::require(
+        start.len() == model.domains().len() && config.neighbourhood > 0,
+        "lns",
+        "the start must assign every variable and the neighbourhood be at least 1",
+    )?;
     let network = Network::new(model);
     let free = network.free_variables();
     let mut current = start;
@@ -150,50 +148,49 @@ const FIRST_HUB_CAP: usize = 24;
 /// nearest first.
 fn hubs_near(network: &Network, from: usize, is_hub: &[bool], cap: usize) -> Vec<usize> {
     let mut seen = vec![false; network.len()];
+    breadth_first(network, from, cap, &mut seen, |u| (is_hub[u], !is_hub[u]))
+}
+
+/// Up to `size` free variables reached breadth-first from `from` (marked in `mark`).
+fn grow(network: &Network, from: usize, size: usize, mark: &mut [bool]) -> Vec<usize> {
+    breadth_first(network, from, size, mark, |_| (true, true))
+}
+
+/// Breadth-first from `from` through the factors to the free variables not yet marked in
+/// `seen` (each is marked when reached): `step(u)` says whether to keep `u` and whether
+/// to go on through it. Returns `from` and the kept variables, in the order reached,
+/// stopping at `cap` of them.
+fn breadth_first(
+    network: &Network,
+    from: usize,
+    cap: usize,
+    seen: &mut [bool],
+    mut step: impl FnMut(usize) -> (bool, bool),
+) -> Vec<usize> {
     seen[from] = true;
-    let mut found = vec![from];
+    let mut kept = vec![from];
     let mut queue = VecDeque::from([from]);
     while let Some(v) = queue.pop_front() {
         for &f in network.factors_of(v) {
             for u in network.factors[f].scope() {
-                if found.len() >= cap {
-                    return found;
+                if kept.len() >= cap {
+                    return kept;
                 }
                 if seen[u] || network.evidence[u].is_some() {
                     continue;
                 }
                 seen[u] = true;
-                if is_hub[u] {
-                    found.push(u);
-                } else {
+                let (keep, through) = step(u);
+                if keep {
+                    kept.push(u);
+                }
+                if through {
                     queue.push_back(u);
                 }
             }
         }
     }
-    found
-}
-
-/// Up to `size` free variables reached breadth-first from `from` (marked in `mark`).
-fn grow(network: &Network, from: usize, size: usize, mark: &mut [bool]) -> Vec<usize> {
-    let mut chosen = vec![from];
-    mark[from] = true;
-    let mut queue = VecDeque::from([from]);
-    while let Some(v) = queue.pop_front() {
-        for &f in network.factors_of(v) {
-            for u in network.factors[f].scope() {
-                if chosen.len() >= size {
-                    return chosen;
-                }
-                if !mark[u] && network.evidence[u].is_none() {
-                    mark[u] = true;
-                    chosen.push(u);
-                    queue.push_back(u);
-                }
-            }
-        }
-    }
-    chosen
+    kept
 }
 
 #[cfg(test)]
@@ -232,20 +229,7 @@ mod tests {
                     .unwrap();
             }
         }
-        let (_, ln_best) = exact::map_assignment(&m, exact::DEFAULT_MAX_TABLE).unwrap();
-        let config = LnsConfig {
-            neighbourhood: 2,
-            moves: 40,
-            time_limit: None,
-            ..LnsConfig::default()
-        };
-        let s = large_neighbourhood_search(&m, vec![0; n], &config).unwrap();
-        assert!(
-            (s.energy + ln_best).abs() < 1e-9,
-            "{} vs {}",
-            s.energy,
-            -ln_best
-        );
+        reaches_the_optimum_from_zero(&m, 2, 40);
     }
 
     /// From the all-zero state of a frustrated ring, search with neighbourhoods of 6 reaches
@@ -254,20 +238,31 @@ mod tests {
     fn reaches_the_optimum_of_a_ring() {
         let n = 30;
         let m = frustrated_ring(n);
-        let (_, ln_best) = exact::map_assignment(&m, exact::DEFAULT_MAX_TABLE).unwrap();
+        let s = reaches_the_optimum_from_zero(&m, 6, 500);
+        assert!(s.energy <= m.energy(&vec![0; n]));
+    }
+
+    /// LNS from the all-zero state with `moves` moves of `neighbourhood` variables, no time
+    /// limit, asserted to reach the exact optimum (elimination).
+    fn reaches_the_optimum_from_zero(
+        m: &FactorModel,
+        neighbourhood: usize,
+        moves: usize,
+    ) -> MapSolution {
+        let (_, ln_best) = exact::map_assignment(m, exact::DEFAULT_MAX_TABLE).unwrap();
         let config = LnsConfig {
-            neighbourhood: 6,
-            moves: 500,
+            neighbourhood,
+            moves,
             time_limit: None,
             ..LnsConfig::default()
         };
-        let s = large_neighbourhood_search(&m, vec![0; n], &config).unwrap();
-        assert!(s.energy <= m.energy(&vec![0; n]));
+        let s = large_neighbourhood_search(m, vec![0; m.domains().len()], &config).unwrap();
         assert!(
             (s.energy + ln_best).abs() < 1e-9,
             "{} vs {}",
             s.energy,
             -ln_best
         );
+        s
     }
 }

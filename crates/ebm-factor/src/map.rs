@@ -122,13 +122,11 @@ pub fn simulated_annealing(
         && config.end_temperature > 0.0
         && config.start_temperature >= config.end_temperature
         && config.start_temperature.is_finite();
-    if !valid {
-        return Err(InvalidSetting::new(
-            "anneal",
-            "needs runs and sweeps of at least 1 and 0 < end <= start temperature",
-        )
-        .into());
-    }
+    InvalidSetting::require(
+        valid,
+        "anneal",
+        "needs runs and sweeps of at least 1 and 0 < end <= start temperature",
+    )?;
     let network = Network::new(model);
     let classes = network.color_classes();
     let start = std::time::Instant::now();

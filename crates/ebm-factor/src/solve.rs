@@ -150,6 +150,25 @@ impl Default for SolveOptions {
 }
 
 impl SolveOptions {
+    /// Budgets that do not depend on the machine's speed, for the many small decodes of
+    /// learning: no time limit; branch and bound stops after 100,000 nodes, LNS after
+    /// 1,000 moves; 200 BP passes (tolerance 1e-6); at most 200 ICM sweeps; 2 annealing
+    /// runs of 2,000 sweeps from temperature 2; searches start cold ([`Start::Cold`]).
+    pub fn deterministic() -> Self {
+        Self {
+            node_limit: Some(100_000),
+            moves: Some(1000),
+            iterations: 200,
+            tolerance: 1e-6,
+            icm_sweeps: 200,
+            runs: 2,
+            sweeps: 2000,
+            start_temperature: 2.0,
+            start: Start::Cold,
+            ..Self::default()
+        }
+    }
+
     fn bp(&self) -> BpConfig {
         BpConfig {
             iterations: self.iterations,
@@ -315,13 +334,11 @@ fn neighbourhood_search(
     model: &FactorModel,
     options: &SolveOptions,
 ) -> Result<MapSolution, FactorError> {
-    if options.time_limit.is_none() && options.moves.is_none() {
-        return Err(InvalidSetting::new(
-            "time_limit",
-            "large neighbourhood search needs a time limit or a move budget",
-        )
-        .into());
-    }
+    InvalidSetting::require(
+        options.time_limit.is_some() || options.moves.is_some(),
+        "time_limit",
+        "large neighbourhood search needs a time limit or a move budget",
+    )?;
     let config = LnsConfig {
         neighbourhood: options.neighbourhood,
         moves: options.moves.unwrap_or(usize::MAX),
@@ -364,24 +381,24 @@ mod tests {
     use super::*;
     use crate::test_models::frustrated_ring;
 
+    /// Two binary variables, the first preferring 1, under the pairwise table `pair`.
+    fn pair_model(pair: [f64; 4]) -> FactorModel {
+        let mut model = FactorModel::new(vec![2, 2]);
+        model.add_energy_factor(&[0], &[0.0, -1.0]).unwrap();
+        model.add_energy_factor(&[0, 1], &pair).unwrap();
+        model
+    }
+
     #[test]
     fn graph_cut_falls_back_only_on_non_submodular_models() {
         let options = SolveOptions::default();
-        let mut attractive = FactorModel::new(vec![2, 2]);
-        attractive.add_energy_factor(&[0], &[0.0, -1.0]).unwrap();
-        attractive
-            .add_energy_factor(&[0, 1], &[0.0, 1.0, 1.0, 0.0])
-            .unwrap();
+        let attractive = pair_model([0.0, 1.0, 1.0, 0.0]);
         let exact = solve(&attractive, Method::GraphCut, &options).unwrap();
         assert_eq!(
             (exact.solution.assignment, exact.fallback),
             (vec![1, 1], false)
         );
-        let mut repulsive = FactorModel::new(vec![2, 2]);
-        repulsive.add_energy_factor(&[0], &[0.0, -1.0]).unwrap();
-        repulsive
-            .add_energy_factor(&[0, 1], &[1.0, 0.0, 0.0, 1.0])
-            .unwrap();
+        let repulsive = pair_model([1.0, 0.0, 0.0, 1.0]);
         let fallen = solve(&repulsive, Method::GraphCut, &options).unwrap();
         assert!(fallen.fallback);
         assert_eq!(fallen.solution.assignment, vec![1, 0]);

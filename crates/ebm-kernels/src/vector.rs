@@ -91,9 +91,12 @@ pub fn softmax_in_place(x: &mut [f32]) {
 
 /// The index `k` with `cumulative(k - 1) <= u < cumulative(k)` for probabilities `probs`
 /// summing to one, and `u` uniform in `[0, 1)`: one categorical draw. Rounding that
-/// leaves `u` past the total picks the last index.
-pub fn categorical(probs: &[f32], u: f32) -> usize {
-    let mut cumulative = 0.0f32;
+/// leaves `u` past the total picks the last index. For `f32` and `f64` probabilities.
+pub fn categorical<T>(probs: &[T], u: T) -> usize
+where
+    T: Copy + Default + PartialOrd + std::ops::AddAssign,
+{
+    let mut cumulative = T::default();
     for (k, &p) in probs.iter().enumerate() {
         cumulative += p;
         if u < cumulative {

@@ -69,7 +69,7 @@ fn bench_graph_cut(c: &mut Criterion) {
         weights[offset + 2] = 0.6;
     }
     let model = instantiate(&task.templates, &task.train[0], &weights, false).expect("model");
-    let options = SolveOptions::default();
+    let options = SolveOptions::deterministic();
     c.bench_function("graph_cut_28x28", |b| {
         b.iter(|| solve(black_box(&model), Method::GraphCut, &options).expect("cut"))
     });

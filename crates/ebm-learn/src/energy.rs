@@ -4,7 +4,6 @@
 use super::data::{Example, FactorSlot};
 use super::templates::TemplateSet;
 use crate::LearnError;
-use ebm_core::InvalidSetting;
 use ebm_factor::FactorModel;
 use ebm_factor::table::{LogTable, advance};
 
@@ -168,17 +167,7 @@ pub(crate) fn instantiate_forbidding(
     loss_augmented: bool,
     forbidden: impl Fn(&FactorSlot, usize) -> bool,
 ) -> Result<FactorModel, LearnError> {
-    if weights.len() != templates.weight_count() {
-        return Err(InvalidSetting::new(
-            "weights",
-            format!(
-                "{} weights for templates that need {}",
-                weights.len(),
-                templates.weight_count()
-            ),
-        )
-        .into());
-    }
+    templates.check_weights(weights)?;
     let structure = &example.structure;
     let mut model = FactorModel::new(structure.label_counts().to_vec());
     let mut energies = Vec::new();
@@ -238,26 +227,18 @@ pub fn add_expected_features(
 
 #[cfg(test)]
 mod tests {
-    use super::super::data::Structure;
     use super::*;
-    use std::sync::Arc;
+    use crate::test_support::{example, templated};
 
     /// Two binary variables: a unary template with 2 features and a pairwise template.
     fn pair_example() -> (TemplateSet, Example) {
-        let mut templates = TemplateSet::new();
-        let unary = templates.add("unary", &[2], 2).unwrap();
-        let pair = templates.add("pair", &[2, 2], 1).unwrap();
-        let mut structure = Structure::new(vec![2, 2]);
-        structure.add_factor(&templates, unary, &[0]).unwrap();
-        structure.add_factor(&templates, unary, &[1]).unwrap();
-        structure.add_factor(&templates, pair, &[1, 0]).unwrap();
-        let example = Example::new(
-            Arc::new(structure),
-            vec![1.0, 0.5, 1.0, -2.0, 1.0],
-            vec![1, 0],
-        )
-        .unwrap();
-        (templates, example)
+        let (templates, structure) = templated(
+            &[("unary", &[2], 2), ("pair", &[2, 2], 1)],
+            vec![2, 2],
+            &[(0, &[0]), (0, &[1]), (1, &[1, 0])],
+        );
+        let features = vec![1.0, 0.5, 1.0, -2.0, 1.0];
+        (templates, example(&structure, features, &[1, 0]))
     }
 
     #[test]

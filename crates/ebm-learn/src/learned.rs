@@ -126,15 +126,9 @@ impl ModelFile for LearnedModel {
 
     fn check(&self) -> Result<(), String> {
         let dim = self.templates.weight_count();
-        if self.weights.len() != dim {
-            return Err(format!(
-                "{} weights for templates that need {dim}",
-                self.weights.len()
-            ));
-        }
-        if self.weights.iter().any(|w| !w.is_finite()) {
-            return Err("non-finite parameters".into());
-        }
+        self.templates
+            .check_weights(&self.weights)
+            .map_err(|e| e.to_string())?;
         if let Some(support) = &self.support
             && support.weight_count() != dim
         {

@@ -58,6 +58,8 @@ mod objectives;
 pub mod support;
 pub mod tasks;
 pub mod templates;
+#[cfg(test)]
+mod test_support;
 pub mod train;
 
 pub use ebm_core::InvalidSetting;

@@ -109,28 +109,28 @@ pub(crate) fn contrastive_divergence(
 
 #[cfg(test)]
 mod tests {
-    use super::super::data::Structure;
     use super::*;
-    use std::sync::Arc;
+    use crate::test_support::{example, templated};
 
     /// A chain of 4 ternary variables with unary features and a pairwise template, and
     /// evidence on one end.
     fn chain_example() -> (TemplateSet, Example) {
-        let mut templates = TemplateSet::new();
-        let unary = templates.add("unary", &[3], 2).unwrap();
-        let pair = templates.add("pair", &[3, 3], 1).unwrap();
-        let mut structure = Structure::new(vec![3; 4]);
-        let mut features = Vec::new();
-        for v in 0..4 {
-            structure.add_factor(&templates, unary, &[v]).unwrap();
-            features.extend([1.0, v as f64 * 0.5 - 0.7]);
-        }
-        for v in 0..3 {
-            structure.add_factor(&templates, pair, &[v, v + 1]).unwrap();
-            features.push(1.0);
-        }
-        let example = Example::new(Arc::new(structure), features, vec![2, 0, 1, 1])
-            .unwrap()
+        let (templates, structure) = templated(
+            &[("unary", &[3], 2), ("pair", &[3, 3], 1)],
+            vec![3; 4],
+            &[
+                (0, &[0]),
+                (0, &[1]),
+                (0, &[2]),
+                (0, &[3]),
+                (1, &[0, 1]),
+                (1, &[1, 2]),
+                (1, &[2, 3]),
+            ],
+        );
+        let mut features: Vec<f64> = (0..4).flat_map(|v| [1.0, v as f64 * 0.5 - 0.7]).collect();
+        features.extend([1.0; 3]);
+        let example = example(&structure, features, &[2, 0, 1, 1])
             .with_evidence(vec![None, None, None, Some(1)])
             .unwrap();
         (templates, example)
@@ -185,22 +185,20 @@ mod tests {
     /// so does maximum likelihood as long as the factor graph stays acyclic.
     #[test]
     fn higher_order_templates_have_exact_gradients() {
-        let mut templates = TemplateSet::new();
-        let unary = templates.add("unary", &[3], 1).unwrap();
-        let triple = templates.add("triple", &[3, 2, 3], 2).unwrap();
-        let mut structure = Structure::new(vec![3, 2, 3, 2, 3]);
-        let mut features = Vec::new();
-        for v in [0, 2, 4] {
-            structure.add_factor(&templates, unary, &[v]).unwrap();
-            features.push(1.0);
-        }
-        for start in [0, 2] {
-            structure
-                .add_factor(&templates, triple, &[start, start + 1, start + 2])
-                .unwrap();
-            features.extend([1.0, 0.5 * start as f64 - 0.3]);
-        }
-        let example = Example::new(Arc::new(structure), features, vec![2, 1, 0, 0, 1]).unwrap();
+        let (templates, structure) = templated(
+            &[("unary", &[3], 1), ("triple", &[3, 2, 3], 2)],
+            vec![3, 2, 3, 2, 3],
+            &[
+                (0, &[0]),
+                (0, &[2]),
+                (0, &[4]),
+                (1, &[0, 1, 2]),
+                (1, &[2, 3, 4]),
+            ],
+        );
+        // Unary features 1; each triple's features (1, 0.5 start - 0.3).
+        let features = vec![1.0, 1.0, 1.0, 1.0, -0.3, 1.0, 0.7];
+        let example = example(&structure, features, &[2, 1, 0, 0, 1]);
         let w = weights(&templates);
         check_gradient(
             |w, g| negative_log_pseudo_likelihood(&templates, &example, w, g),

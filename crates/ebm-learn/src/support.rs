@@ -98,21 +98,17 @@ pub fn instantiate_within(
 
 #[cfg(test)]
 mod tests {
-    use super::super::data::Structure;
     use super::*;
-    use std::sync::Arc;
+    use crate::test_support::{example, templated};
 
     #[test]
     fn combinations_never_seen_become_forbidden() {
-        let mut templates = TemplateSet::new();
-        let pair = templates.add("pair", &[2, 2], 1).unwrap();
-        let mut structure = Structure::new(vec![2, 2]);
-        structure.add_factor(&templates, pair, &[0, 1]).unwrap();
-        let structure = Arc::new(structure);
+        let (templates, structure) =
+            templated(&[("pair", &[2, 2], 1)], vec![2, 2], &[(0, &[0, 1])]);
         // The data only ever shows (0, 1) and (1, 0): the two variables differ.
         let examples: Vec<Example> = [[0, 1], [1, 0], [0, 1]]
             .iter()
-            .map(|y| Example::new(structure.clone(), vec![1.0], y.to_vec()).unwrap())
+            .map(|y| example(&structure, vec![1.0], y))
             .collect();
         let support = Support::of_data(&templates, &examples);
         assert_eq!(support.unseen_count(), 2);

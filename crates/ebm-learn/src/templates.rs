@@ -8,6 +8,7 @@
 //! table is `label_counts = [L, L]`, `feature_dim = 1` with the feature 1.
 
 use crate::LearnError;
+use ebm_core::InvalidSetting;
 use serde::{Deserialize, Serialize};
 
 /// One template: the shape of a block of weights shared by many factors.
@@ -100,6 +101,27 @@ impl TemplateSet {
     /// Length of the shared weight vector.
     pub fn weight_count(&self) -> usize {
         self.weight_count
+    }
+
+    /// Whether `weights` can be this set's weight vector: its length, and every weight
+    /// finite.
+    ///
+    /// # Errors
+    ///
+    /// [`LearnError::InvalidSetting`] for `weights`, saying which.
+    pub fn check_weights(&self, weights: &[f64]) -> Result<(), LearnError> {
+        let message = if weights.len() != self.weight_count {
+            format!(
+                "{} weights for templates that need {}",
+                weights.len(),
+                self.weight_count
+            )
+        } else if weights.iter().any(|w| !w.is_finite()) {
+            "non-finite weights".to_string()
+        } else {
+            return Ok(());
+        };
+        Err(InvalidSetting::new("weights", message).into())
     }
 
     /// The weights of template `index` inside `weights`.

@@ -87,8 +87,8 @@ pub struct TrainConfig {
     pub batch: usize,
     /// The MAP method of the perceptron and the SVMs.
     pub map_method: Method,
-    /// Its budgets; its seed is replaced, per decode, by one derived from `seed`, the
-    /// epoch and the example.
+    /// Its budgets (by default [`SolveOptions::deterministic`]); its seed is replaced, per
+    /// decode, by one derived from `seed`, the epoch and the example.
     pub map_options: SolveOptions,
     /// Seed of the example order and of sampling.
     pub seed: u64,
@@ -106,7 +106,7 @@ impl Default for TrainConfig {
             regularization: 0.01,
             batch: 16,
             map_method: Method::Exact,
-            map_options: SolveOptions::default(),
+            map_options: SolveOptions::deterministic(),
             seed: 1,
             initial_weights: None,
         }
@@ -295,20 +295,19 @@ pub fn train(
         let epoch_start = Instant::now();
         rng::shuffle(&mut rng::stream(config.seed, epoch as u64, 0), &mut order);
         let (mut loss_sum, mut mistakes, mut fallbacks) = (0.0, 0, 0);
-        for batch in order.chunks(config.batch) {
+        for indices in order.chunks(config.batch) {
+            let batch = Batch {
+                templates,
+                examples,
+                config,
+                indices,
+                epoch,
+            };
             let step = match config.learner {
                 Learner::Perceptron { .. } | Learner::SsvmSubgradient | Learner::SsvmFrankWolfe => {
-                    decode_step(
-                        templates,
-                        examples,
-                        batch,
-                        config,
-                        epoch,
-                        &mut weights,
-                        &mut state,
-                    )?
+                    decode_step(&batch, &mut weights, &mut state)?
                 }
-                _ => gradient_step(templates, examples, batch, config, epoch, &mut weights)?,
+                _ => gradient_step(&batch, &mut weights)?,
             };
             loss_sum += step.loss_sum;
             mistakes += step.mistakes;
@@ -350,43 +349,58 @@ fn example_seed(seed: u64, epoch: usize, i: usize) -> u64 {
     rand::Rng::next_u64(&mut rng::stream(seed, epoch as u64, i as u64 + 1))
 }
 
+/// One mini-batch of an epoch: the data, the settings, and which examples.
+#[derive(Clone, Copy)]
+struct Batch<'a> {
+    templates: &'a TemplateSet,
+    examples: &'a [Example],
+    config: &'a TrainConfig,
+    /// The examples of the batch.
+    indices: &'a [usize],
+    epoch: usize,
+}
+
+impl Batch<'_> {
+    /// The seed of example `i`'s decode or sample in this epoch.
+    fn seed(&self, i: usize) -> u64 {
+        example_seed(self.config.seed, self.epoch, i)
+    }
+}
+
 /// One batch of a decode-based learner.
 fn decode_step(
-    templates: &TemplateSet,
-    examples: &[Example],
-    batch: &[usize],
-    config: &TrainConfig,
-    epoch: usize,
+    b: &Batch,
     weights: &mut [f64],
     state: &mut DecodeState,
 ) -> Result<BatchOutcome, LearnError> {
-    let loss_augmented = !matches!(config.learner, Learner::Perceptron { .. });
+    let loss_augmented = !matches!(b.config.learner, Learner::Perceptron { .. });
     // Every decode of the batch, and its hinge, uses the weights at the batch's start.
     let current = weights.to_vec();
-    let decoded: Vec<Solved> = batch
+    let decoded: Vec<Solved> = b
+        .indices
         .par_iter()
         .map(|&i| {
-            let model = instantiate(templates, &examples[i], &current, loss_augmented)?;
+            let model = instantiate(b.templates, &b.examples[i], &current, loss_augmented)?;
             let options = SolveOptions {
-                seed: example_seed(config.seed, epoch, i),
-                ..config.map_options
+                seed: b.seed(i),
+                ..b.config.map_options
             };
-            Ok(solve(&model, config.map_method, &options)?)
+            Ok(solve(&model, b.config.map_method, &options)?)
         })
         .collect::<Result<_, LearnError>>()?;
     let dim = weights.len();
     let (mut loss_sum, mut mistakes, mut fallbacks) = (0.0, 0, 0);
     let mut direction = vec![0.0; dim];
     let mut subgradient = vec![0.0; dim];
-    for (&i, d) in batch.iter().zip(&decoded) {
-        let example = &examples[i];
+    for (&i, d) in b.indices.iter().zip(&decoded) {
+        let example = &b.examples[i];
         let labels = &d.solution.assignment;
         let loss = hamming_loss(example, labels, &example.labels);
         fallbacks += usize::from(d.fallback);
         mistakes += usize::from(loss > 0);
         direction.fill(0.0);
-        add_joint_features(templates, example, &example.labels, 1.0, &mut direction);
-        add_joint_features(templates, example, labels, -1.0, &mut direction);
+        add_joint_features(b.templates, example, &example.labels, 1.0, &mut direction);
+        add_joint_features(b.templates, example, labels, -1.0, &mut direction);
         // Hinge of the decode under the weights it was decoded with:
         // E(truth) - E(decode) + loss, and E = w . Phi.
         let hinge = current
@@ -395,7 +409,7 @@ fn decode_step(
             .map(|(w, g)| w * g)
             .sum::<f64>()
             + loss as f64;
-        match config.learner {
+        match b.config.learner {
             Learner::Perceptron { .. } => {
                 loss_sum += f64::from(loss > 0);
                 if loss > 0 {
@@ -404,8 +418,8 @@ fn decode_step(
                         .zip(&mut state.weighted_updates)
                         .zip(&direction)
                     {
-                        *w -= config.learning_rate * g;
-                        *u -= state.steps * config.learning_rate * g;
+                        *w -= b.config.learning_rate * g;
+                        *u -= state.steps * b.config.learning_rate * g;
                     }
                 }
                 state.steps += 1.0;
@@ -419,14 +433,22 @@ fn decode_step(
             }
             _ => {
                 loss_sum += hinge.max(0.0);
-                frank_wolfe_block(config, examples.len(), i, loss, &direction, weights, state);
+                frank_wolfe_block(
+                    b.config,
+                    b.examples.len(),
+                    i,
+                    loss,
+                    &direction,
+                    weights,
+                    state,
+                );
             }
         }
     }
-    if config.learner == Learner::SsvmSubgradient {
-        let lambda = config.regularization;
-        let rate = config.learning_rate / (1.0 + config.learning_rate * lambda * state.batches);
-        let scale = 1.0 / batch.len() as f64;
+    if b.config.learner == Learner::SsvmSubgradient {
+        let lambda = b.config.regularization;
+        let rate = b.config.learning_rate / (1.0 + b.config.learning_rate * lambda * state.batches);
+        let scale = 1.0 / b.indices.len() as f64;
         weights
             .iter_mut()
             .zip(&subgradient)
@@ -485,36 +507,30 @@ fn frank_wolfe_block(
 }
 
 /// One batch of a gradient learner.
-fn gradient_step(
-    templates: &TemplateSet,
-    examples: &[Example],
-    batch: &[usize],
-    config: &TrainConfig,
-    epoch: usize,
-    weights: &mut [f64],
-) -> Result<BatchOutcome, LearnError> {
+fn gradient_step(b: &Batch, weights: &mut [f64]) -> Result<BatchOutcome, LearnError> {
     let dim = weights.len();
     let current: &[f64] = weights;
-    let parts: Vec<(Vec<f64>, f64)> = batch
-        .par_chunks(batch.len().div_ceil(GRADIENT_CHUNKS))
+    let parts: Vec<(Vec<f64>, f64)> = b
+        .indices
+        .par_chunks(b.indices.len().div_ceil(GRADIENT_CHUNKS))
         .map(|chunk| {
             let mut gradient = vec![0.0; dim];
             let mut loss = 0.0;
             for &i in chunk {
-                let example = &examples[i];
-                loss += match config.learner {
+                let example = &b.examples[i];
+                loss += match b.config.learner {
                     Learner::MaximumLikelihood => {
-                        negative_log_likelihood(templates, example, current, &mut gradient)?
+                        negative_log_likelihood(b.templates, example, current, &mut gradient)?
                     }
                     Learner::PseudoLikelihood => {
-                        negative_log_pseudo_likelihood(templates, example, current, &mut gradient)
+                        negative_log_pseudo_likelihood(b.templates, example, current, &mut gradient)
                     }
                     Learner::ContrastiveDivergence { steps } => contrastive_divergence(
-                        templates,
+                        b.templates,
                         example,
                         current,
                         steps,
-                        example_seed(config.seed, epoch, i),
+                        b.seed(i),
                         &mut gradient,
                     )?,
                     _ => unreachable!("decode-based learners do not take gradient steps"),
@@ -529,8 +545,8 @@ fn gradient_step(
         total.iter_mut().zip(gradient).for_each(|(t, g)| *t += g);
         loss_sum += loss;
     }
-    let scale = 1.0 / batch.len() as f64;
-    let (rate, lambda) = (config.learning_rate, config.regularization);
+    let scale = 1.0 / b.indices.len() as f64;
+    let (rate, lambda) = (b.config.learning_rate, b.config.regularization);
     weights
         .iter_mut()
         .zip(&total)
@@ -539,70 +555,4 @@ fn gradient_step(
         loss_sum,
         ..BatchOutcome::default()
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::tasks::hmm::{Hmm, hmm_task};
-
-    #[test]
-    fn bad_settings_are_refused_before_training() {
-        let task = hmm_task(&Hmm::sticky(), 4, 0, 5, 1).unwrap();
-        let base = TrainConfig {
-            learner: Learner::MaximumLikelihood,
-            ..TrainConfig::default()
-        };
-        let refused = |config: TrainConfig| {
-            train(&task.templates, &task.train, &config, |_| {})
-                .unwrap_err()
-                .to_string()
-        };
-        assert!(
-            refused(TrainConfig {
-                epochs: 0,
-                ..base.clone()
-            })
-            .contains("epochs")
-        );
-        assert!(
-            refused(TrainConfig {
-                learning_rate: -1.0,
-                ..base.clone()
-            })
-            .contains("learning_rate")
-        );
-        let bcfw_without_lambda = TrainConfig {
-            learner: Learner::SsvmFrankWolfe,
-            regularization: 0.0,
-            ..base.clone()
-        };
-        assert!(refused(bcfw_without_lambda).contains("lambda"));
-        let no_sweeps = TrainConfig {
-            learner: Learner::ContrastiveDivergence { steps: 0 },
-            ..base.clone()
-        };
-        assert!(refused(no_sweeps).contains("Gibbs sweep"));
-        let short_start = TrainConfig {
-            initial_weights: Some(vec![0.0; 3]),
-            ..base.clone()
-        };
-        assert!(refused(short_start).contains("initial_weights"));
-        assert!(train(&task.templates, &[], &base, |_| {}).is_err());
-        // A valid start is used: one epoch from the HMM's own weights stays near them.
-        let truth = crate::tasks::hmm::hmm_weights(&Hmm::sticky(), &task.templates);
-        let from_truth = TrainConfig {
-            epochs: 1,
-            learning_rate: 1e-6,
-            initial_weights: Some(truth.clone()),
-            ..base
-        };
-        let trained = train(&task.templates, &task.train, &from_truth, |_| {}).unwrap();
-        let moved = trained
-            .weights
-            .iter()
-            .zip(&truth)
-            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-        assert!(moved < 1e-3, "{moved}");
-    }
 }

@@ -2,11 +2,9 @@
 //! likelihood, and the structured SVM against the perceptron and the unary-only model on
 //! real MNIST denoising.
 
-use ebm_factor::solve::{Method, SolveOptions};
 use ebm_learn::data::Example;
-use ebm_learn::metrics::evaluate;
 use ebm_learn::tasks::denoise::{DenoiseConfig, denoise_task};
-use ebm_learn::tasks::hmm::{Hmm, hmm_task, hmm_weights, identifiable_part};
+use ebm_learn::tasks::hmm::{Hmm, hmm_task, hmm_weights, weight_error};
 use ebm_learn::templates::TemplateSet;
 use ebm_learn::train::{Learner, TrainConfig, Trained, train};
 
@@ -42,10 +40,8 @@ fn weights_do_not_depend_on_the_thread_count() {
             learning_rate: 0.05,
             regularization: 0.01,
             batch: 8,
-            map_method: Method::Exact,
-            map_options: SolveOptions::default(),
             seed: 3,
-            initial_weights: None,
+            ..TrainConfig::default()
         };
         let one = run(&task.templates, &task.train, &config, 1);
         let two = run(&task.templates, &task.train, &config, 2);
@@ -70,43 +66,20 @@ fn weights_do_not_depend_on_the_thread_count() {
 fn maximum_likelihood_recovers_hmm_parameters() {
     let hmm = Hmm::sticky();
     let task = hmm_task(&hmm, 1000, 300, 40, 1).unwrap();
+    // The task's usual settings: lr 0.02, lambda 1e-4, exact decoding.
     let config = TrainConfig {
-        learner: Learner::MaximumLikelihood,
         epochs: 15,
-        learning_rate: 0.02,
-        regularization: 1e-4,
         batch: 32,
-        map_method: Method::Exact,
-        map_options: SolveOptions::default(),
-        seed: 1,
-        initial_weights: None,
+        ..task.shape.train_config(Learner::MaximumLikelihood)
     };
-    let trained = train(&task.templates, &task.train, &config, |_| {}).unwrap();
-    let truth = hmm_weights(&hmm, &task.templates);
-    let projected = identifiable_part(&task.templates, &task.train, &truth, 1);
-    let learned = identifiable_part(&task.templates, &task.train, &trained.weights, 1);
-    let max_abs = learned
-        .iter()
-        .zip(&projected)
-        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    let trained = task.train(&config, |_| {}).unwrap();
+    let max_abs = weight_error(&hmm, &task.templates, &task.train, &trained.weights, 1).max_abs;
     assert!(max_abs < 0.15, "max abs weight error {max_abs}");
     // Viterbi with the learned weights is within 1 point of the true model's accuracy.
-    let learned_eval = evaluate(
-        &task.templates,
-        &task.test,
-        &trained.weights,
-        Method::Exact,
-        &SolveOptions::default(),
-    )
-    .unwrap();
-    let true_eval = evaluate(
-        &task.templates,
-        &task.test,
-        &truth,
-        Method::Exact,
-        &SolveOptions::default(),
-    )
-    .unwrap();
+    let learned_eval = task.evaluate(&trained.weights, &config).unwrap();
+    let true_eval = task
+        .evaluate(&hmm_weights(&hmm, &task.templates), &config)
+        .unwrap();
     assert!(
         learned_eval.per_variable_error < true_eval.per_variable_error + 0.01,
         "learned {} true {}",
@@ -142,27 +115,15 @@ fn ssvm_beats_perceptron_and_unary_only_on_mnist_denoising() {
             },
         )
         .unwrap();
+        // The task's usual settings: lr 0.001, lambda 0.1, graph cut, batches of 16.
         let config = TrainConfig {
-            learner,
             epochs: 5,
-            learning_rate: 0.001,
-            regularization: 0.1,
-            batch: 16,
-            map_method: Method::GraphCut,
-            map_options: SolveOptions::default(),
-            seed: 1,
-            initial_weights: None,
+            ..task.shape.train_config(learner)
         };
-        let trained = train(&task.templates, &task.train, &config, |_| {}).unwrap();
-        evaluate(
-            &task.templates,
-            &task.test,
-            &trained.weights,
-            Method::GraphCut,
-            &SolveOptions::default(),
-        )
-        .unwrap()
-        .per_variable_error
+        let trained = task.train(&config, |_| {}).unwrap();
+        task.evaluate(&trained.weights, &config)
+            .unwrap()
+            .per_variable_error
     };
     let unary = error(false, Learner::SsvmFrankWolfe);
     let perceptron = error(true, Learner::Perceptron { averaged: false });
@@ -170,4 +131,66 @@ fn ssvm_beats_perceptron_and_unary_only_on_mnist_denoising() {
     assert!(unary > 0.08, "unary-only {unary}");
     assert!(ssvm < 0.04, "ssvm {ssvm}");
     assert!(ssvm < perceptron, "ssvm {ssvm} perceptron {perceptron}");
+}
+
+/// Bad training settings are refused before any training (each names its setting), and
+/// a valid start is used.
+#[test]
+fn bad_settings_are_refused_before_training() {
+    let task = hmm_task(&Hmm::sticky(), 4, 0, 5, 1).unwrap();
+    let base = TrainConfig {
+        learner: Learner::MaximumLikelihood,
+        ..TrainConfig::default()
+    };
+    let refused = |config: TrainConfig| {
+        train(&task.templates, &task.train, &config, |_| {})
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(
+        refused(TrainConfig {
+            epochs: 0,
+            ..base.clone()
+        })
+        .contains("epochs")
+    );
+    assert!(
+        refused(TrainConfig {
+            learning_rate: -1.0,
+            ..base.clone()
+        })
+        .contains("learning_rate")
+    );
+    let bcfw_without_lambda = TrainConfig {
+        learner: Learner::SsvmFrankWolfe,
+        regularization: 0.0,
+        ..base.clone()
+    };
+    assert!(refused(bcfw_without_lambda).contains("lambda"));
+    let no_sweeps = TrainConfig {
+        learner: Learner::ContrastiveDivergence { steps: 0 },
+        ..base.clone()
+    };
+    assert!(refused(no_sweeps).contains("Gibbs sweep"));
+    let short_start = TrainConfig {
+        initial_weights: Some(vec![0.0; 3]),
+        ..base.clone()
+    };
+    assert!(refused(short_start).contains("initial_weights"));
+    assert!(train(&task.templates, &[], &base, |_| {}).is_err());
+    // A valid start is used: one epoch from the HMM's own weights stays near them.
+    let truth = hmm_weights(&Hmm::sticky(), &task.templates);
+    let from_truth = TrainConfig {
+        epochs: 1,
+        learning_rate: 1e-6,
+        initial_weights: Some(truth.clone()),
+        ..base
+    };
+    let trained = train(&task.templates, &task.train, &from_truth, |_| {}).unwrap();
+    let moved = trained
+        .weights
+        .iter()
+        .zip(&truth)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert!(moved < 1e-3, "{moved}");
 }

@@ -12,6 +12,7 @@ use crate::energy::add_joint_features;
 use crate::templates::TemplateSet;
 use ebm_core::InvalidSetting;
 use ebm_kernels::rng::{self, StreamRng};
+use ebm_kernels::vector::categorical;
 use std::sync::Arc;
 
 /// A hidden Markov model with `states` hidden states and `symbols` observed symbols.
@@ -27,15 +28,7 @@ pub struct Hmm {
 
 /// Draw an index from the distribution `p`.
 fn draw(p: &[f64], random: &mut StreamRng) -> usize {
-    let u = rng::uniform_f64(random);
-    let mut total = 0.0;
-    for (k, &pk) in p.iter().enumerate() {
-        total += pk;
-        if u < total {
-            return k;
-        }
-    }
-    p.len() - 1
+    categorical(p, rng::uniform_f64(random))
 }
 
 impl Hmm {
@@ -254,6 +247,34 @@ pub fn identifiable_part(
             .for_each(|(p, x)| *p += dot * x);
     }
     projection
+}
+
+/// How far learned weights are from an HMM's own (`-ln` of its probabilities), compared
+/// on the part of weight space the data identify ([`identifiable_part`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WeightError {
+    /// The largest absolute difference.
+    pub max_abs: f64,
+    /// The L2 norm of the difference over the L2 norm of the HMM's weights.
+    pub relative: f64,
+}
+
+/// The [`WeightError`] of `weights` against `hmm`, projected with `examples` and `seed`.
+pub fn weight_error(
+    hmm: &Hmm,
+    templates: &TemplateSet,
+    examples: &[Example],
+    weights: &[f64],
+    seed: u64,
+) -> WeightError {
+    let truth = identifiable_part(templates, examples, &hmm_weights(hmm, templates), seed);
+    let learned = identifiable_part(templates, examples, weights, seed);
+    let norm = truth.iter().map(|w| w * w).sum::<f64>().sqrt();
+    let differences: Vec<f64> = learned.iter().zip(&truth).map(|(a, b)| a - b).collect();
+    WeightError {
+        max_abs: differences.iter().fold(0.0f64, |m, d| m.max(d.abs())),
+        relative: differences.iter().map(|d| d * d).sum::<f64>().sqrt() / norm,
+    }
 }
 
 #[cfg(test)]

@@ -7,8 +7,12 @@ pub mod denoise;
 pub mod hmm;
 pub mod sudoku;
 
+use super::LearnError;
 use super::data::Example;
+use super::metrics::{Evaluation, evaluate};
 use super::templates::TemplateSet;
+use super::train::{EpochReport, Learner, TrainConfig, Trained, train};
+use ebm_factor::solve::{Method, SolveOptions};
 use serde::{Deserialize, Serialize};
 
 /// Which built-in task, with the sizes that fix its templates and structure: what a saved
@@ -40,6 +44,36 @@ pub enum TaskShape {
 }
 
 impl TaskShape {
+    /// The task's usual training settings for `learner` (`ebm factor learn`'s defaults):
+    /// learning rate and lambda, and the MAP decoder (graph cut, exact elimination, branch
+    /// and bound) with [`SolveOptions::deterministic`] budgets; the rest as
+    /// [`TrainConfig::default`].
+    pub fn train_config(&self, learner: Learner) -> TrainConfig {
+        let (learning_rate, regularization) = match self {
+            TaskShape::Denoise { .. } => (0.001, 0.1),
+            TaskShape::Hmm { .. } => (0.02, 1e-4),
+            TaskShape::Sudoku { .. } => (1.0, 1e-3),
+        };
+        TrainConfig {
+            learner,
+            learning_rate,
+            regularization,
+            map_method: self.decoder(),
+            map_options: SolveOptions::deterministic(),
+            ..TrainConfig::default()
+        }
+    }
+
+    /// The task's usual MAP decoder: graph cut (binary submodular grids), exact
+    /// elimination (chains), branch and bound (Sudoku's dense, constrained model).
+    pub fn decoder(&self) -> Method {
+        match self {
+            TaskShape::Denoise { .. } => Method::GraphCut,
+            TaskShape::Hmm { .. } => Method::Exact,
+            TaskShape::Sudoku { .. } => Method::BranchAndBound,
+        }
+    }
+
     /// The task's name: `denoise`, `hmm` or `sudoku`.
     pub fn name(&self) -> &'static str {
         match self {
@@ -61,4 +95,43 @@ pub struct Task {
     pub train: Vec<Example>,
     /// Test examples.
     pub test: Vec<Example>,
+}
+
+impl Task {
+    /// [`train`] on the training examples.
+    ///
+    /// # Errors
+    ///
+    /// As [`train`].
+    pub fn train(
+        &self,
+        config: &TrainConfig,
+        on_epoch: impl FnMut(&EpochReport),
+    ) -> Result<Trained, LearnError> {
+        train(&self.templates, &self.train, config, on_epoch)
+    }
+
+    /// [`evaluate`] `weights` on the test examples, decoded as `config` decodes (its MAP
+    /// method and budgets, seed 1).
+    ///
+    /// # Errors
+    ///
+    /// As [`evaluate`].
+    pub fn evaluate(
+        &self,
+        weights: &[f64],
+        config: &TrainConfig,
+    ) -> Result<Evaluation, LearnError> {
+        let options = SolveOptions {
+            seed: 1,
+            ..config.map_options
+        };
+        evaluate(
+            &self.templates,
+            &self.test,
+            weights,
+            config.map_method,
+            &options,
+        )
+    }
 }
