@@ -118,6 +118,18 @@ fn approximate_methods_against_exact() {
         "0",
     ]));
     assert!(err.contains("--time-limit"), "{err}");
+    // Settings the library refuses come back under their flags.
+    for (method, flag, value) in [
+        ("bp", "--damping", "1.5"),
+        ("anneal", "--sweeps", "0"),
+        ("mplp", "--iterations", "0"),
+    ] {
+        let args = [
+            "factor", "infer", m, "--task", "map", "--method", method, flag, value,
+        ];
+        let err = failure_line(&ebm(&args));
+        assert!(err.contains(flag), "{method} {flag} {value}: {err}");
+    }
 }
 
 #[test]
