@@ -44,18 +44,6 @@ pub enum Method {
 }
 
 impl Method {
-    /// Every method, in the order of the enum.
-    pub const ALL: [Method; 8] = [
-        Method::Exact,
-        Method::GraphCut,
-        Method::Icm,
-        Method::Anneal,
-        Method::MaxProduct,
-        Method::Mplp,
-        Method::BranchAndBound,
-        Method::Lns,
-    ];
-
     /// The short name used in reports (`exact`, `graphcut`, `icm`, `anneal`, `bp`,
     /// `mplp`, `bnb`, `lns`).
     pub fn name(self) -> &'static str {
