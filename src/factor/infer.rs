@@ -1,10 +1,9 @@
 //! `ebm factor infer`: partition function, marginals or MAP of a .uai model by any method.
 
-use super::ThreadArgs;
+use super::{ThreadArgs, input_failure};
 use crate::Failure;
 use crate::args::JsonArgs;
 use crate::output::Metrics;
-use crate::setup::setting_failure;
 use clap::{Args, ValueEnum};
 use ebm_data::uai;
 use ebm_factor::bp::{BpConfig, BpResult, Semiring, loopy_bp};
@@ -143,10 +142,8 @@ pub fn infer(args: InferArgs) -> Result<(), Failure> {
                 .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
         }
     }
-    let failed = |e: FactorError| match &e {
-        FactorError::InvalidSetting(invalid) => {
-            setting_failure(invalid.setting, &invalid.message, &[], &e)
-        }
+    let failed = |e: FactorError| match e {
+        FactorError::InvalidSetting(_) => input_failure(e),
         other => Failure::run(format!("{}: {other}", args.model.display())),
     };
     let start = Instant::now();

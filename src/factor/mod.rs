@@ -41,6 +41,17 @@ impl ThreadArgs {
     }
 }
 
+/// A factor-graph error as bad input; an invalid setting names its flag (from the CLI's
+/// one table, [`crate::setup::setting_failure`]).
+fn input_failure(error: ebm_factor::FactorError) -> Failure {
+    match &error {
+        ebm_factor::FactorError::InvalidSetting(invalid) => {
+            crate::setup::setting_failure(invalid.setting, &invalid.message, &[], &error)
+        }
+        _ => Failure::input(error),
+    }
+}
+
 /// Run one `ebm factor` subcommand.
 pub fn run(command: FactorCommand) -> Result<(), Failure> {
     match command {

@@ -1,6 +1,6 @@
 //! `ebm factor sudoku` and `ebm factor color`: constraint problems solved as factor graphs.
 
-use super::ThreadArgs;
+use super::{ThreadArgs, input_failure};
 use crate::Failure;
 use crate::args::{JsonArgs, SeedArgs};
 use crate::output::Metrics;
@@ -110,12 +110,9 @@ pub struct ColorArgs {
 
 pub fn color(args: ColorArgs) -> Result<(), Failure> {
     let limit = seconds_flag(args.time_limit)?;
-    if args.colors == 0 {
-        return Err(Failure::input("--colors must be at least 1"));
-    }
     let threads = args.run.pool()?;
     let graph = read_dimacs(&args.file).map_err(Failure::input)?;
-    let model = coloring_model(&graph, args.colors).map_err(Failure::input)?;
+    let model = coloring_model(&graph, args.colors).map_err(input_failure)?;
     let start = Instant::now();
     // Branch and bound with DSATUR order (fewest colors left first) and symmetry breaking;
     // complete, so it can also prove that K colors are too few.

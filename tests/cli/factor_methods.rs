@@ -175,6 +175,8 @@ fn sudoku_and_coloring_on_small_inputs() {
     let edges = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 0)];
     assert!(edges.iter().all(|&(a, b)| colors[a] != colors[b]));
     assert!(colors.iter().all(|&c| (1..=3).contains(&c)));
+    let err = failure_line(&ebm(&["factor", "color", p(&graph), "--colors", "0"]));
+    assert!(err.contains("--colors"), "{err}");
     std::fs::write(&graph, "p edge 2 1\ne 1 3\n").unwrap();
     let err = failure_line(&ebm(&["factor", "color", p(&graph), "--colors", "2"]));
     assert!(err.contains("c5.col") && err.contains("line 2"), "{err}");
