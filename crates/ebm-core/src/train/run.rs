@@ -46,7 +46,6 @@ pub fn train<M: MinibatchModel>(
     let batch_size = config.batch_size.min(n);
     let mut order: Vec<usize> = (0..n).collect();
     let mut last_good = model.snapshot();
-    let mut last_good_epoch = *epochs_done;
     let (mut epochs_run, mut train_seconds) = (0usize, 0.0f64);
     let mut final_metrics = Vec::new();
     while *epochs_done < config.epochs {
@@ -103,13 +102,13 @@ pub fn train<M: MinibatchModel>(
             return Err(TrainError::Diverged {
                 epoch: report_epoch,
                 reason,
-                last_good_epoch,
+                // The last snapshot is the state at the end of the epochs done.
+                last_good_epoch: *epochs_done,
             }
             .into());
         }
         *epochs_done = report_epoch;
         last_good = model.snapshot();
-        last_good_epoch = report_epoch;
         epochs_run += 1;
         train_seconds += seconds;
         let report = EpochReport {
