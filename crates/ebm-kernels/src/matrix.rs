@@ -147,15 +147,15 @@ impl<'a> MatMut<'a> {
 
     /// Number of rows.
     pub fn rows(&self) -> usize {
-        self.rows
+        self.as_ref().rows()
     }
     /// Number of columns.
     pub fn cols(&self) -> usize {
-        self.cols
+        self.as_ref().cols()
     }
     /// Distance between consecutive rows, in elements.
     pub fn row_stride(&self) -> usize {
-        self.row_stride
+        self.as_ref().row_stride()
     }
     /// The underlying mutable slice.
     pub fn data_mut(&mut self) -> &mut [f32] {

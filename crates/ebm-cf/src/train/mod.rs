@@ -14,11 +14,11 @@ use crate::{CfError, CfModel, CfRbm, Orientation};
 use ebm_core::InvalidSetting;
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::{
-    self as core, BatchContext, BlockState, GradientScale, LoopConfig, MinibatchModel,
+    self as core, BatchContext, BlockState, GradientScale, LoopConfig, Minibatch, MinibatchModel,
     OptimizerConfig, ParameterBlock, max_abs,
 };
 pub use ebm_core::train::{EpochReport, NoObserver, TrainObserver, TrainSummary};
-use ebm_kernels::rng::{StreamRng, stream, streams};
+use ebm_kernels::rng::{stream, streams};
 use gradients::Gradients;
 use rayon::prelude::*;
 use step::{CaseWorkspace, contrastive_divergence_case};
@@ -91,11 +91,7 @@ impl Default for TrainConfig {
                 MomentumSchedule::constant(0.9),
                 0.001,
             ),
-            run: LoopConfig {
-                epochs: 60,
-                batch_size: 20,
-                ..LoopConfig::default()
-            },
+            run: LoopConfig::default().with_batches(60, 20),
         }
     }
 }
@@ -185,34 +181,30 @@ pub fn train(
         )
         .into());
     }
-    let rbm = &model.rbm;
-    let (n_units, n_levels, n_hidden) = (rbm.n_units(), rbm.n_levels(), rbm.n_hidden());
-    let max_case_len = model.cases.max_row_len();
-    let shards: Vec<Shard> = (0..GRADIENT_SHARDS)
-        .map(|_| Shard {
-            workspace: CaseWorkspace::new(n_hidden, n_levels, max_case_len),
-            grads: Gradients::new(n_units, n_levels, n_hidden, config.conditional),
-            squared_error: 0.0,
-        })
-        .collect();
-    let cases: Vec<u32> = (0..model.cases.n_rows() as u32)
-        .filter(|&c| !model.cases.row(c as usize).0.is_empty())
-        .collect();
-    let mut trainer = CfTrainer {
-        config,
-        batch_cases: Vec::with_capacity(config.run.batch_size),
-        cases,
-        shards,
+    let mut trainer = CfTrainer::new(model, config);
+    let mut state = CfState {
+        model: model.clone(),
         optimizer: Default::default(),
-        model,
     };
-    core::train(
+    let result = core::train(
         &mut trainer,
+        &mut state,
         &config.run,
         &config.optimizer,
         &mut 0,
         observer,
-    )
+    );
+    // Trained, or restored to the last good epoch.
+    *model = state.model;
+    result
+}
+
+/// What training changes (and a divergence restores): the model and the optimizer state
+/// of `W`, `b`, `c` and `D`.
+#[derive(Clone)]
+struct CfState {
+    model: CfModel,
+    optimizer: [BlockState; 4],
 }
 
 /// Per-shard state: scratch buffers and gradient sums.
@@ -222,22 +214,44 @@ struct Shard {
     squared_error: f64,
 }
 
-/// A recommender with its cases and shards, as the training loop drives it.
+/// A recommender's cases and shards, as the training loop drives it.
 struct CfTrainer<'a> {
-    model: &'a mut CfModel,
     config: &'a TrainConfig,
     /// The cases that have ratings; the loop's examples index this list.
     cases: Vec<u32>,
     /// The current batch's case ids.
     batch_cases: Vec<u32>,
     shards: Vec<Shard>,
-    /// Optimizer state of `W`, `b`, `c` and `D`.
-    optimizer: [BlockState; 4],
+}
+
+impl<'a> CfTrainer<'a> {
+    /// The cases of `model` that have ratings, and shards sized for them.
+    fn new(model: &CfModel, config: &'a TrainConfig) -> Self {
+        let rbm = &model.rbm;
+        let (n_units, n_levels, n_hidden) = (rbm.n_units(), rbm.n_levels(), rbm.n_hidden());
+        let max_case_len = model.cases.max_row_len();
+        let shards: Vec<Shard> = (0..GRADIENT_SHARDS)
+            .map(|_| Shard {
+                workspace: CaseWorkspace::new(n_hidden, n_levels, max_case_len),
+                grads: Gradients::new(n_units, n_levels, n_hidden, config.conditional),
+                squared_error: 0.0,
+            })
+            .collect();
+        let cases: Vec<u32> = (0..model.cases.n_rows() as u32)
+            .filter(|&c| !model.cases.row(c as usize).0.is_empty())
+            .collect();
+        CfTrainer {
+            config,
+            batch_cases: Vec::with_capacity(config.run.batch_size),
+            cases,
+            shards,
+        }
+    }
 }
 
 impl MinibatchModel for CfTrainer<'_> {
     type Error = CfError;
-    type Snapshot = (CfRbm, [BlockState; 4]);
+    type State = CfState;
     type Observed = CfModel;
 
     fn n_examples(&self) -> usize {
@@ -247,14 +261,14 @@ impl MinibatchModel for CfTrainer<'_> {
     /// Cases draw from their own streams `(seed, epoch, case)`, not the batch's.
     fn compute_gradient(
         &mut self,
-        rows: &[usize],
-        _: &mut StreamRng,
-        context: &BatchContext,
+        state: &mut CfState,
+        batch: Minibatch<'_>,
     ) -> Result<GradientScale, CfError> {
+        let (rows, context) = (batch.rows, batch.context);
         self.batch_cases.clear();
         self.batch_cases.extend(rows.iter().map(|&r| self.cases[r]));
         let steps = self.config.cd.steps(context.epoch);
-        let (model, seed, epoch) = (&*self.model, context.seed, context.epoch as u64);
+        let (model, seed, epoch) = (&state.model, context.seed, context.epoch as u64);
         let part_len = self.batch_cases.len().div_ceil(GRADIENT_SHARDS);
         self.shards
             .par_iter_mut()
@@ -287,9 +301,9 @@ impl MinibatchModel for CfTrainer<'_> {
         Ok(GradientScale::Sum { rows: rows.len() })
     }
 
-    fn visit_blocks(&mut self, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
-        let (rbm, grads) = (&mut self.model.rbm, &self.shards[0].grads);
-        let [w, b, c, d] = &mut self.optimizer;
+    fn visit_blocks(&mut self, state: &mut CfState, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
+        let (rbm, grads) = (&mut state.model.rbm, &self.shards[0].grads);
+        let [w, b, c, d] = &mut state.optimizer;
         ParameterBlock::visit_all(
             visit,
             [
@@ -310,35 +324,69 @@ impl MinibatchModel for CfTrainer<'_> {
         }
     }
 
-    fn after_step(&mut self) {
+    fn after_step(&mut self, _: &mut CfState) {
         self.shards[0].grads.clear();
     }
 
-    fn max_abs_parameter(&self) -> Option<f32> {
-        max_abs(self.model.rbm.parameters())
+    fn max_abs_parameter(&self, state: &CfState) -> Option<f32> {
+        max_abs(state.model.rbm.parameters())
     }
 
-    fn end_epoch(&mut self, context: &BatchContext) -> Result<Vec<(&'static str, f64)>, CfError> {
+    fn end_epoch(
+        &mut self,
+        state: &mut CfState,
+        context: &BatchContext,
+    ) -> Result<Vec<(&'static str, f64)>, CfError> {
         let mut squared_error = 0.0f64;
         for shard in &mut self.shards {
             squared_error += shard.squared_error;
             shard.squared_error = 0.0;
         }
-        let rmse = (squared_error / self.model.cases.n_entries().max(1) as f64).sqrt();
+        let rmse = (squared_error / state.model.cases.n_entries().max(1) as f64).sqrt();
         let steps = self.config.cd.steps(context.epoch);
         Ok(vec![("recon_rmse", rmse), ("cd_steps", steps as f64)])
     }
 
-    fn snapshot(&self) -> Self::Snapshot {
-        (self.model.rbm.clone(), self.optimizer.clone())
+    fn observed(state: &CfState) -> &CfModel {
+        &state.model
     }
+}
 
-    fn restore(&mut self, snapshot: &Self::Snapshot) {
-        self.model.rbm.clone_from(&snapshot.0);
-        self.optimizer.clone_from(&snapshot.1);
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synthetic::{SyntheticShape, generate};
+    use ebm_core::train::check_rollback;
 
-    fn observed(&self) -> &CfModel {
-        self.model
+    /// When the parameters pass the guard's bound in some epoch, the recommender (model
+    /// and optimizer state) comes back as it was after the last good epoch.
+    #[test]
+    fn divergence_restores_the_last_good_epoch() {
+        let data = generate(SyntheticShape {
+            users: 60,
+            items: 30,
+            ratings: 900,
+            seed: 3,
+        })
+        .unwrap();
+        let config = TrainConfig {
+            n_hidden: 6,
+            init_std: 0.1,
+            optimizer: TrainConfig::default().optimizer.with_learning_rate(0.2),
+            run: TrainConfig::default().run.with_batches(15, 10),
+            ..TrainConfig::default()
+        };
+        let model = initial_model(&config, &data, &[]).unwrap();
+        let fresh = || {
+            let state = CfState {
+                model: model.clone(),
+                optimizer: Default::default(),
+            };
+            (CfTrainer::new(&model, &config), state)
+        };
+        let good = check_rollback(fresh, &config.run, &config.optimizer, |m: &CfModel| {
+            max_abs(m.rbm.parameters()).unwrap()
+        });
+        assert!(good.is_ok(), "{good:?}");
     }
 }

@@ -1,8 +1,9 @@
 //! The one training loop for every model trained by minibatches.
 //!
 //! A model kind implements [`MinibatchModel`]: it computes its gradient for a batch into a
-//! workspace it owns, hands its parameter blocks to the optimizer, reports the magnitude
-//! of its parameters, and snapshots and restores its state. [`train`] does the rest, once:
+//! workspace it owns, hands its parameter blocks to the optimizer and reports the magnitude
+//! of its parameters; what training changes is its state, which the loop keeps (and
+//! restores). [`train`] does the rest, once:
 //! the shuffle of every epoch on a named random stream, the batches and their streams, the
 //! optimizer step ([`OptimizerConfig`]: learning-rate and momentum schedules, weight
 //! decay, SGD or Adam), the divergence guard (roll back to the state at the end of the
@@ -16,50 +17,50 @@
 //! ```
 //! use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 //! use ebm_core::train::*;
-//! use ebm_kernels::rng::StreamRng;
 //!
 //! /// Fits the mean of some numbers by gradient ascent on `-(m - x)^2 / 2`.
-//! struct Mean { data: Vec<f32>, mean: Vec<f32>, gradient: Vec<f32>, state: BlockState }
+//! struct Mean { data: Vec<f32>, gradient: Vec<f32> }
+//!
+//! /// What training changes: the mean and its optimizer state.
+//! type State = (Vec<f32>, BlockState);
 //!
 //! impl MinibatchModel for Mean {
 //!     type Error = TrainError;
-//!     type Snapshot = (Vec<f32>, BlockState);
-//!     type Observed = [f32];
+//!     type State = State;
+//!     type Observed = State;
 //!     fn n_examples(&self) -> usize { self.data.len() }
-//!     fn compute_gradient(&mut self, rows: &[usize], _: &mut StreamRng, _: &BatchContext)
+//!     fn compute_gradient(&mut self, (mean, _): &mut State, batch: Minibatch<'_>)
 //!         -> Result<GradientScale, TrainError> {
-//!         self.gradient[0] = rows.iter().map(|&r| self.data[r] - self.mean[0]).sum();
-//!         Ok(GradientScale::Sum { rows: rows.len() })
+//!         self.gradient[0] = batch.rows.iter().map(|&r| self.data[r] - mean[0]).sum();
+//!         Ok(GradientScale::Sum { rows: batch.rows.len() })
 //!     }
-//!     fn visit_blocks(&mut self, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
-//!         visit(ParameterBlock { parameters: &mut self.mean, gradient: &self.gradient,
-//!                                state: &mut self.state, decays: false });
+//!     fn visit_blocks(&mut self, (mean, state): &mut State,
+//!                     visit: &mut dyn FnMut(ParameterBlock<'_>)) {
+//!         visit(ParameterBlock { parameters: mean, gradient: &self.gradient, state,
+//!                                decays: false });
 //!     }
-//!     fn max_abs_parameter(&self) -> Option<f32> {
-//!         self.mean[0].is_finite().then(|| self.mean[0].abs())
-//!     }
-//!     fn snapshot(&self) -> Self::Snapshot { (self.mean.clone(), self.state.clone()) }
-//!     fn restore(&mut self, s: &Self::Snapshot) {
-//!         self.mean.clone_from(&s.0); self.state.clone_from(&s.1);
-//!     }
-//!     fn observed(&self) -> &[f32] { &self.mean }
+//!     fn max_abs_parameter(&self, (mean, _): &State) -> Option<f32> { max_abs([&mean[..]]) }
+//!     fn observed(state: &State) -> &State { state }
 //! }
 //!
-//! let mut model = Mean { data: vec![1.0, 2.0, 3.0, 6.0], mean: vec![0.0],
-//!                        gradient: vec![0.0], state: BlockState::default() };
+//! let mut model = Mean { data: vec![1.0, 2.0, 3.0, 6.0], gradient: vec![0.0] };
+//! let mut state = (vec![0.0], BlockState::default());
 //! let config = LoopConfig { epochs: 200, batch_size: 2, ..LoopConfig::default() };
 //! let optimizer = OptimizerConfig::sgd(0.1, LearningRateSchedule::Constant,
 //!                                      MomentumSchedule::constant(0.5), 0.0);
 //! let mut epochs_done = 0;
-//! let summary = train(&mut model, &config, &optimizer, &mut epochs_done, &mut NoObserver)?;
+//! let summary = train(&mut model, &mut state, &config, &optimizer, &mut epochs_done,
+//!                     &mut NoObserver)?;
 //! assert_eq!((summary.epochs_run, epochs_done), (200, 200));
-//! assert!((model.mean[0] - 3.0).abs() < 0.5);
+//! assert!((state.0[0] - 3.0).abs() < 0.5);
 //! # Ok::<(), TrainError>(())
 //! ```
 
+mod conformance;
 mod optimizer;
 mod run;
 
+pub use conformance::check_rollback;
 pub use optimizer::{
     BlockState, EpochRates, GradientScale, OptimizerConfig, OptimizerMethod, ParameterBlock,
 };
@@ -124,6 +125,15 @@ impl Default for LoopConfig {
 }
 
 impl LoopConfig {
+    /// These settings with `epochs` passes over the data in batches of `batch_size`.
+    pub fn with_batches(self, epochs: usize, batch_size: usize) -> Self {
+        Self {
+            epochs,
+            batch_size,
+            ..self
+        }
+    }
+
     /// Check every setting; the error names it.
     ///
     /// # Errors
@@ -154,12 +164,26 @@ pub struct BatchContext {
     pub par: Parallelism,
 }
 
+/// One minibatch, as the loop hands it to [`MinibatchModel::compute_gradient`].
+pub struct Minibatch<'a> {
+    /// The batch's examples: indices into `0..n_examples()`.
+    pub rows: &'a [usize],
+    /// The batch's own random stream, keyed by `(seed, epoch, batch_index)`.
+    pub rng: StreamRng,
+    /// Where the batch stands.
+    pub context: BatchContext,
+}
+
 /// A model trained by minibatches through [`train`].
+///
+/// The implementor holds what training reads (data, buffers, gradients); everything
+/// training changes (parameters, optimizer state, chains) is its [`State`](Self::State),
+/// which the loop owns, clones after every good epoch and restores on divergence.
 pub trait MinibatchModel: Send {
     /// The model's error type (carries [`TrainError`]).
     type Error: From<TrainError> + From<InvalidSetting> + Send;
-    /// The state restored when a run diverges.
-    type Snapshot: Send;
+    /// Everything training changes, and a divergence restores.
+    type State: Clone + Send;
     /// What observers see after each epoch (the model, or its whole training state).
     type Observed: ?Sized;
 
@@ -171,26 +195,26 @@ pub trait MinibatchModel: Send {
     fn n_examples(&self) -> usize;
 
     /// Compute the gradient (the ascent direction of the objective) of the examples
-    /// `rows` into the model's workspace, drawing from `rng` (the batch's own stream).
+    /// `batch.rows` at `state` into the model's workspace, drawing from `batch.rng`.
     ///
     /// # Errors
     ///
     /// The model's error when the batch cannot be used.
     fn compute_gradient(
         &mut self,
-        rows: &[usize],
-        rng: &mut StreamRng,
-        context: &BatchContext,
+        state: &mut Self::State,
+        batch: Minibatch<'_>,
     ) -> Result<GradientScale, Self::Error>;
 
-    /// Hand every parameter block, with its gradient and optimizer state, to `visit`.
-    fn visit_blocks(&mut self, visit: &mut dyn FnMut(ParameterBlock<'_>));
+    /// Hand every parameter block of `state`, with its gradient and optimizer state, to
+    /// `visit`.
+    fn visit_blocks(&mut self, state: &mut Self::State, visit: &mut dyn FnMut(ParameterBlock<'_>));
 
     /// Called after every optimizer step (e.g. to clamp variances into range).
-    fn after_step(&mut self) {}
+    fn after_step(&mut self, _state: &mut Self::State) {}
 
-    /// The largest |parameter|, or `None` when any parameter is not finite.
-    fn max_abs_parameter(&self) -> Option<f32>;
+    /// The largest |parameter| of `state`, or `None` when any parameter is not finite.
+    fn max_abs_parameter(&self, state: &Self::State) -> Option<f32>;
 
     /// Named metrics of the epoch just finished (e.g. a reconstruction error); every one
     /// must be finite, or the run diverged. Called once per epoch whose parameters passed
@@ -201,19 +225,14 @@ pub trait MinibatchModel: Send {
     /// The model's error when a metric cannot be computed.
     fn end_epoch(
         &mut self,
+        _state: &mut Self::State,
         _context: &BatchContext,
     ) -> Result<Vec<(&'static str, f64)>, Self::Error> {
         Ok(Vec::new())
     }
 
-    /// The state a divergence rolls back to.
-    fn snapshot(&self) -> Self::Snapshot;
-
-    /// Restore a state taken by [`MinibatchModel::snapshot`].
-    fn restore(&mut self, snapshot: &Self::Snapshot);
-
-    /// What observers see.
-    fn observed(&self) -> &Self::Observed;
+    /// What observers see of `state`.
+    fn observed(state: &Self::State) -> &Self::Observed;
 }
 
 /// What happened in one epoch.
@@ -236,13 +255,11 @@ pub struct EpochReport {
 impl EpochReport {
     /// The metric called `name`, if the model reports it.
     pub fn metric(&self, name: &str) -> Option<f64> {
-        find_metric(&self.metrics, name)
+        self.metrics
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, v)| v)
     }
-}
-
-/// The value of the metric called `name` in `metrics`.
-fn find_metric(metrics: &[(&'static str, f64)], name: &str) -> Option<f64> {
-    metrics.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
 }
 
 /// Totals of a training run.
@@ -254,14 +271,14 @@ pub struct TrainSummary {
     pub train_seconds: f64,
     /// Mean seconds per epoch of this call (0 when none ran).
     pub seconds_per_epoch: f64,
-    /// The metrics of the last epoch.
-    pub final_metrics: Vec<(&'static str, f64)>,
+    /// The report of the last epoch run by this call.
+    pub last_epoch: Option<EpochReport>,
 }
 
 impl TrainSummary {
     /// The last epoch's metric called `name`, if the model reports it.
     pub fn metric(&self, name: &str) -> Option<f64> {
-        find_metric(&self.final_metrics, name)
+        self.last_epoch.as_ref()?.metric(name)
     }
 }
 

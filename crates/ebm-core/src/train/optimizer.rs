@@ -41,6 +41,14 @@ pub struct OptimizerConfig {
 }
 
 impl OptimizerConfig {
+    /// These settings with another base learning rate.
+    pub fn with_learning_rate(self, learning_rate: f32) -> Self {
+        Self {
+            learning_rate,
+            ..self
+        }
+    }
+
     /// SGD with a momentum schedule: the optimizer of every RBM trainer.
     pub fn sgd(
         learning_rate: f32,

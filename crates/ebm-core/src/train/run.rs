@@ -1,7 +1,7 @@
 //! The loop: epochs, shuffles, batches, optimizer steps, the divergence guard.
 
 use super::{
-    BatchContext, EpochReport, LoopConfig, MinibatchModel, OptimizerConfig, TrainError,
+    BatchContext, EpochReport, LoopConfig, Minibatch, MinibatchModel, OptimizerConfig, TrainError,
     TrainObserver, TrainSummary,
 };
 use crate::thread_pool;
@@ -9,13 +9,13 @@ use ebm_kernels::Parallelism;
 use ebm_kernels::rng::{shuffle, stream, streams};
 use std::time::Instant;
 
-/// Train `model` from epoch `*epochs_done` to `config.epochs`, counting finished epochs in
-/// `epochs_done` (so a checkpointed run resumes where it stopped).
+/// Train `state` with `model` from epoch `*epochs_done` to `config.epochs`, counting
+/// finished epochs in `epochs_done` (so a checkpointed run resumes where it stopped).
 ///
 /// After every epoch the divergence guard looks at the parameters
 /// ([`MinibatchModel::max_abs_parameter`] against `config.max_abs_parameter`) and at the
-/// epoch's metrics; when any is non-finite or too large, the model's whole state is
-/// restored to the end of the last good epoch and [`TrainError::Diverged`] says so.
+/// epoch's metrics; when any is non-finite or too large, `state` is restored to the end
+/// of the last good epoch and [`TrainError::Diverged`] says so.
 ///
 /// # Errors
 ///
@@ -28,6 +28,7 @@ use std::time::Instant;
 /// See the [module documentation](super).
 pub fn train<M: MinibatchModel>(
     model: &mut M,
+    state: &mut M::State,
     config: &LoopConfig,
     optimizer: &OptimizerConfig,
     epochs_done: &mut usize,
@@ -45,9 +46,9 @@ pub fn train<M: MinibatchModel>(
     let par = Parallelism::with_threads(config.threads);
     let batch_size = config.batch_size.min(n);
     let mut order: Vec<usize> = (0..n).collect();
-    let mut last_good = model.snapshot();
+    let mut last_good = state.clone();
     let (mut epochs_run, mut train_seconds) = (0usize, 0.0f64);
-    let mut final_metrics = Vec::new();
+    let mut last_epoch = None;
     while *epochs_done < config.epochs {
         let epoch = *epochs_done;
         let rates = optimizer.rates(epoch, config.epochs);
@@ -70,14 +71,18 @@ pub fn train<M: MinibatchModel>(
                 if M::FULL_BATCHES_ONLY && rows.len() < batch_size {
                     continue;
                 }
-                let mut rng = stream(config.seed, epoch as u64, batch_index as u64);
-                let scale = model.compute_gradient(rows, &mut rng, &context(batch_index))?;
-                model.visit_blocks(&mut |block| optimizer.step(block, rates, scale, par));
-                model.after_step();
+                let batch = Minibatch {
+                    rows,
+                    rng: stream(config.seed, epoch as u64, batch_index as u64),
+                    context: context(batch_index),
+                };
+                let scale = model.compute_gradient(state, batch)?;
+                model.visit_blocks(state, &mut |block| optimizer.step(block, rates, scale, par));
+                model.after_step(state);
                 observer.on_batch(((batch_index + 1) * batch_size).min(n), n);
             }
             let seconds = start.elapsed().as_secs_f64();
-            let reason = match model.max_abs_parameter() {
+            let reason = match model.max_abs_parameter(state) {
                 None => Some("parameters became NaN or infinite".to_string()),
                 Some(largest) if largest > config.max_abs_parameter => Some(format!(
                     "|parameter| reached {largest:.3e} > {}",
@@ -88,7 +93,7 @@ pub fn train<M: MinibatchModel>(
             if reason.is_some() {
                 return Ok((seconds, Vec::new(), reason));
             }
-            let metrics = model.end_epoch(&context(0))?;
+            let metrics = model.end_epoch(state, &context(0))?;
             let reason = metrics
                 .iter()
                 .find(|(_, value)| !value.is_finite())
@@ -98,7 +103,7 @@ pub fn train<M: MinibatchModel>(
         let (seconds, metrics, reason) = outcome?;
         let report_epoch = epoch + 1;
         if let Some(reason) = reason {
-            model.restore(&last_good);
+            state.clone_from(&last_good);
             return Err(TrainError::Diverged {
                 epoch: report_epoch,
                 reason,
@@ -108,7 +113,7 @@ pub fn train<M: MinibatchModel>(
             .into());
         }
         *epochs_done = report_epoch;
-        last_good = model.snapshot();
+        last_good.clone_from(state);
         epochs_run += 1;
         train_seconds += seconds;
         let report = EpochReport {
@@ -120,9 +125,9 @@ pub fn train<M: MinibatchModel>(
             metrics,
         };
         observer
-            .on_epoch(&report, model.observed())
+            .on_epoch(&report, M::observed(state))
             .map_err(TrainError::Stopped)?;
-        final_metrics = report.metrics;
+        last_epoch = Some(report);
     }
     Ok(TrainSummary {
         epochs_run,
@@ -132,11 +137,11 @@ pub fn train<M: MinibatchModel>(
         } else {
             train_seconds / epochs_run as f64
         },
-        final_metrics,
+        last_epoch,
     })
 }
 
-/// Train a fresh `model` through all of `config.epochs` and hand it back: [`train`] from
+/// Train a fresh `state` through all of `config.epochs` and hand it back: [`train`] from
 /// epoch 0, for trainers that are not resumed.
 ///
 /// # Errors
@@ -144,32 +149,52 @@ pub fn train<M: MinibatchModel>(
 /// As [`train`].
 pub fn fit<M: MinibatchModel>(
     mut model: M,
+    mut state: M::State,
     config: &LoopConfig,
     optimizer: &OptimizerConfig,
     observer: &mut dyn TrainObserver<M::Observed>,
-) -> Result<M, M::Error> {
-    train(&mut model, config, optimizer, &mut 0, observer)?;
-    Ok(model)
+) -> Result<M::State, M::Error> {
+    train(&mut model, &mut state, config, optimizer, &mut 0, observer)?;
+    Ok(state)
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::*;
     use crate::schedule::{LearningRateSchedule, MomentumSchedule};
-    use ebm_kernels::rng::StreamRng;
 
     /// A one-parameter model whose gradient explodes after `explode_after` batches.
-    struct Toy {
-        value: Vec<f32>,
+    pub(in crate::train) struct Toy {
         gradient: Vec<f32>,
-        state: BlockState,
         batches: usize,
         explode_after: usize,
     }
 
+    /// The toy's value and its optimizer state.
+    pub(in crate::train) type ToyState = (Vec<f32>, BlockState);
+
+    /// The toy's ten examples in batches of five (two batches an epoch), for `epochs`.
+    pub(in crate::train) fn two_batches(epochs: usize) -> LoopConfig {
+        LoopConfig {
+            epochs,
+            batch_size: 5,
+            ..LoopConfig::default()
+        }
+    }
+
+    /// Plain SGD at `learning_rate` with a constant `momentum` and no weight decay.
+    pub(in crate::train) fn sgd(learning_rate: f32, momentum: f32) -> OptimizerConfig {
+        OptimizerConfig::sgd(
+            learning_rate,
+            LearningRateSchedule::Constant,
+            MomentumSchedule::constant(momentum),
+            0.0,
+        )
+    }
+
     impl MinibatchModel for Toy {
         type Error = TrainError;
-        type Snapshot = (Vec<f32>, BlockState);
+        type State = ToyState;
         type Observed = [f32];
         fn n_examples(&self) -> usize {
             10
@@ -177,9 +202,8 @@ mod tests {
 
         fn compute_gradient(
             &mut self,
-            rows: &[usize],
-            _: &mut StreamRng,
-            _: &BatchContext,
+            _: &mut ToyState,
+            batch: Minibatch<'_>,
         ) -> Result<GradientScale, TrainError> {
             self.batches += 1;
             self.gradient[0] = if self.batches > self.explode_after {
@@ -187,29 +211,38 @@ mod tests {
             } else {
                 1.0
             };
-            Ok(GradientScale::Sum { rows: rows.len() })
+            Ok(GradientScale::Sum {
+                rows: batch.rows.len(),
+            })
         }
-        fn visit_blocks(&mut self, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
+        fn visit_blocks(
+            &mut self,
+            (value, state): &mut ToyState,
+            visit: &mut dyn FnMut(ParameterBlock<'_>),
+        ) {
             visit(ParameterBlock {
-                parameters: &mut self.value,
+                parameters: value,
                 gradient: &self.gradient,
-                state: &mut self.state,
+                state,
                 decays: true,
             });
         }
-        fn max_abs_parameter(&self) -> Option<f32> {
-            self.value[0].is_finite().then(|| self.value[0].abs())
+        fn max_abs_parameter(&self, (value, _): &ToyState) -> Option<f32> {
+            max_abs([&value[..]])
         }
-        fn snapshot(&self) -> Self::Snapshot {
-            (self.value.clone(), self.state.clone())
+        fn observed((value, _): &ToyState) -> &[f32] {
+            value
         }
-        fn restore(&mut self, s: &Self::Snapshot) {
-            self.value.clone_from(&s.0);
-            self.state.clone_from(&s.1);
-        }
-        fn observed(&self) -> &[f32] {
-            &self.value
-        }
+    }
+
+    /// A toy whose gradient explodes after `explode_after` batches, at value 0.
+    pub(in crate::train) fn toy(explode_after: usize) -> (Toy, ToyState) {
+        let toy = Toy {
+            gradient: vec![0.0],
+            batches: 0,
+            explode_after,
+        };
+        (toy, (vec![0.0], BlockState::default()))
     }
 
     struct Recorder(Vec<(usize, f32)>);
@@ -224,27 +257,19 @@ mod tests {
     fn divergence_restores_the_last_good_epoch_and_says_so() {
         // 10 examples in batches of 5: two batches an epoch; the 5th batch explodes, in
         // epoch 3, so the state at the end of epoch 2 comes back.
-        let mut toy = Toy {
-            value: vec![0.0],
-            gradient: vec![0.0],
-            state: BlockState::default(),
-            batches: 0,
-            explode_after: 4,
-        };
-        let config = LoopConfig {
-            epochs: 5,
-            batch_size: 5,
-            ..LoopConfig::default()
-        };
-        let optimizer = OptimizerConfig::sgd(
-            0.5,
-            LearningRateSchedule::Constant,
-            MomentumSchedule::constant(0.5),
-            0.0,
-        );
+        let (mut toy, mut state) = toy(4);
+        let (config, optimizer) = (two_batches(5), sgd(0.5, 0.5));
         let mut recorder = Recorder(Vec::new());
         let mut done = 0;
-        let err = train(&mut toy, &config, &optimizer, &mut done, &mut recorder).unwrap_err();
+        let err = train(
+            &mut toy,
+            &mut state,
+            &config,
+            &optimizer,
+            &mut done,
+            &mut recorder,
+        )
+        .unwrap_err();
         let TrainError::Diverged {
             epoch,
             last_good_epoch,
@@ -256,41 +281,43 @@ mod tests {
         assert_eq!((*epoch, *last_good_epoch, done), (3, 2, 2));
         assert_eq!(recorder.0.len(), 2);
         assert_eq!(
-            toy.value[0], recorder.0[1].1,
+            state.0[0], recorder.0[1].1,
             "the value at the end of epoch 2"
         );
         assert!(err.to_string().contains("restored to the end of epoch 2"));
         // Resuming from the restored state continues from epoch 3 with its momentum.
         toy.explode_after = usize::MAX;
-        train(&mut toy, &config, &optimizer, &mut done, &mut recorder).unwrap();
+        train(
+            &mut toy,
+            &mut state,
+            &config,
+            &optimizer,
+            &mut done,
+            &mut recorder,
+        )
+        .unwrap();
         assert_eq!(done, 5);
     }
 
     #[test]
     fn too_large_parameters_and_bad_settings_stop_the_run() {
-        let mut toy = Toy {
-            value: vec![0.0],
-            gradient: vec![0.0],
-            state: BlockState::default(),
-            batches: 0,
-            explode_after: usize::MAX,
-        };
-        let optimizer = OptimizerConfig::sgd(
-            25.0,
-            LearningRateSchedule::Constant,
-            MomentumSchedule::constant(0.0),
-            0.0,
-        );
+        let (mut toy, mut state) = toy(usize::MAX);
+        let optimizer = sgd(25.0, 0.0);
         let mut done = 0;
         let config = LoopConfig {
-            epochs: 3,
-            batch_size: 5,
             max_abs_parameter: 15.0,
-            ..LoopConfig::default()
+            ..two_batches(3)
+        };
+        let mut run = |config: &LoopConfig| {
+            let observer = &mut NoObserver;
+            train(
+                &mut toy, &mut state, config, &optimizer, &mut done, observer,
+            )
+            .unwrap_err()
         };
         // A summed gradient of 1 over 5 rows at rate 25: +5 a batch, +10 an epoch, so epoch 2
         // reaches 20 > 15.
-        let err = train(&mut toy, &config, &optimizer, &mut done, &mut NoObserver).unwrap_err();
+        let err = run(&config);
         assert!(
             matches!(
                 err,
@@ -302,19 +329,26 @@ mod tests {
             ),
             "{err}"
         );
-        assert_eq!(toy.value[0], 10.0);
-        let bad = LoopConfig {
-            batch_size: 0,
-            ..config
-        };
-        let err = train(&mut toy, &bad, &optimizer, &mut done, &mut NoObserver).unwrap_err();
-        assert!(matches!(err, TrainError::InvalidSetting(ref e) if e.setting == "batch_size"));
         // Zero epochs would hand back an untrained model as if trained.
-        let none = LoopConfig {
-            epochs: 0,
-            ..config
-        };
-        let err = train(&mut toy, &none, &optimizer, &mut done, &mut NoObserver).unwrap_err();
-        assert!(matches!(err, TrainError::InvalidSetting(ref e) if e.setting == "epochs"));
+        for (bad, setting) in [
+            (
+                LoopConfig {
+                    batch_size: 0,
+                    ..config
+                },
+                "batch_size",
+            ),
+            (
+                LoopConfig {
+                    epochs: 0,
+                    ..config
+                },
+                "epochs",
+            ),
+        ] {
+            let err = run(&bad);
+            assert!(matches!(err, TrainError::InvalidSetting(ref e) if e.setting == setting));
+        }
+        assert_eq!(state.0[0], 10.0);
     }
 }

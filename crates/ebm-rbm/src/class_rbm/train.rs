@@ -13,11 +13,11 @@ use ebm_core::InvalidSetting;
 use ebm_core::ModelFile;
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::{
-    self, BatchContext, BlockState, GradientScale, LoopConfig, MinibatchModel, OptimizerConfig,
-    ParameterBlock, TrainObserver, max_abs,
+    self, BatchContext, BlockState, GradientScale, LoopConfig, Minibatch, MinibatchModel,
+    OptimizerConfig, ParameterBlock, TrainObserver, max_abs,
 };
 use ebm_data::Dataset;
-use ebm_kernels::rng::{StreamRng, stream, streams};
+use ebm_kernels::rng::{stream, streams};
 
 /// What training maximizes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -79,11 +79,7 @@ impl Default for ClassTrainConfig {
                 MomentumSchedule::constant(0.0),
                 0.0,
             ),
-            run: LoopConfig {
-                epochs: 30,
-                batch_size: 20,
-                ..LoopConfig::default()
-            },
+            run: LoopConfig::default().with_batches(30, 20),
         }
     }
 }
@@ -116,7 +112,6 @@ struct ClassTrainer<'a> {
     config: &'a ClassTrainConfig,
     data: &'a Dataset,
     labels: &'a [u8],
-    state: ClassState,
     batch: Batch,
     grads: Blocks,
     /// Training examples misclassified in this epoch (before each update).
@@ -133,7 +128,7 @@ struct ClassState {
 
 impl MinibatchModel for ClassTrainer<'_> {
     type Error = RbmError;
-    type Snapshot = ClassState;
+    type State = ClassState;
     type Observed = ClassRbm;
 
     fn n_examples(&self) -> usize {
@@ -142,30 +137,30 @@ impl MinibatchModel for ClassTrainer<'_> {
 
     fn compute_gradient(
         &mut self,
-        rows: &[usize],
-        rng: &mut StreamRng,
-        context: &BatchContext,
+        state: &mut ClassState,
+        mut batch: Minibatch<'_>,
     ) -> Result<GradientScale, RbmError> {
         let v = self.data.n_features;
-        for (k, &row) in rows.iter().enumerate() {
+        for (k, &row) in batch.rows.iter().enumerate() {
             self.batch.inputs[k * v..(k + 1) * v].copy_from_slice(self.data.row(row));
             self.batch.labels[k] = self.labels[row];
         }
+        let rows = batch.rows.len();
         self.wrong += batch_gradient(
-            &self.state.model,
+            &state.model,
             &mut self.batch,
-            rows.len(),
+            rows,
             self.config,
-            rng,
+            &mut batch.rng,
             &mut self.grads,
-            context.par,
+            batch.context.par,
         );
-        Ok(GradientScale::Sum { rows: rows.len() })
+        Ok(GradientScale::Sum { rows })
     }
 
-    fn visit_blocks(&mut self, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
-        let (m, g) = (&mut self.state.model, &self.grads);
-        let [w, u, b, c, d] = &mut self.state.optimizer;
+    fn visit_blocks(&mut self, state: &mut ClassState, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
+        let (m, g) = (&mut state.model, &self.grads);
+        let [w, u, b, c, d] = &mut state.optimizer;
         ParameterBlock::visit_all(
             visit,
             [
@@ -178,27 +173,22 @@ impl MinibatchModel for ClassTrainer<'_> {
         );
     }
 
-    fn max_abs_parameter(&self) -> Option<f32> {
-        let m = &self.state.model;
-        max_abs(m.parameters())
+    fn max_abs_parameter(&self, state: &ClassState) -> Option<f32> {
+        max_abs(state.model.parameters())
     }
 
-    fn end_epoch(&mut self, _: &BatchContext) -> Result<Vec<(&'static str, f64)>, RbmError> {
+    fn end_epoch(
+        &mut self,
+        _: &mut ClassState,
+        _: &BatchContext,
+    ) -> Result<Vec<(&'static str, f64)>, RbmError> {
         let error = self.wrong as f64 / self.data.n_examples as f64;
         self.wrong = 0;
         Ok(vec![("train_error", error)])
     }
 
-    fn snapshot(&self) -> ClassState {
-        self.state.clone()
-    }
-
-    fn restore(&mut self, snapshot: &ClassState) {
-        self.state.clone_from(snapshot);
-    }
-
-    fn observed(&self) -> &ClassRbm {
-        &self.state.model
+    fn observed(state: &ClassState) -> &ClassRbm {
+        &state.model
     }
 }
 
@@ -232,14 +222,17 @@ pub fn train_class_rbm(
     data: &Dataset,
     observer: &mut dyn TrainObserver<ClassRbm>,
 ) -> Result<ClassRbm, RbmError> {
-    let trainer = ClassTrainer::new(config, data)?;
-    let trained = train::fit(trainer, &config.run, &config.optimizer, observer)?;
-    Ok(trained.state.model)
+    let (trainer, state) = ClassTrainer::new(config, data)?;
+    let trained = train::fit(trainer, state, &config.run, &config.optimizer, observer)?;
+    Ok(trained.model)
 }
 
 impl<'a> ClassTrainer<'a> {
     /// A fresh model for the labelled `data`, with its buffers.
-    fn new(config: &'a ClassTrainConfig, data: &'a Dataset) -> Result<Self, RbmError> {
+    fn new(
+        config: &'a ClassTrainConfig,
+        data: &'a Dataset,
+    ) -> Result<(Self, ClassState), RbmError> {
         config.validate()?;
         let labels = data
             .labels
@@ -262,18 +255,19 @@ impl<'a> ClassTrainer<'a> {
             config.init_std,
             &mut stream(config.run.seed, streams::INITIALIZATION, 0),
         );
-        Ok(Self {
+        let trainer = Self {
             config,
             data,
             labels,
             batch: Batch::new(config.run.batch_size.min(data.n_examples), v, h, c),
             grads: Blocks::zeros_like(&model),
-            state: ClassState {
-                model,
-                optimizer: Default::default(),
-            },
             wrong: 0,
-        })
+        };
+        let state = ClassState {
+            model,
+            optimizer: Default::default(),
+        };
+        Ok((trainer, state))
     }
 }
 
@@ -282,7 +276,7 @@ mod tests {
     use super::*;
     use crate::class_rbm::gradient::{Batch, Blocks, batch_gradient};
     use ebm_core::train::OptimizerMethod;
-    use ebm_core::train::{EpochReport, NoObserver, OnEpoch};
+    use ebm_core::train::{EpochReport, NoObserver, OnEpoch, check_rollback};
     use ebm_kernels::Parallelism;
     use ebm_kernels::rng;
 
@@ -324,15 +318,10 @@ mod tests {
                 n_hidden: 8,
                 n_classes: 2,
                 objective,
-                optimizer: OptimizerConfig {
-                    learning_rate: 0.1,
-                    ..ClassTrainConfig::default().optimizer
-                },
-                run: LoopConfig {
-                    epochs: 30,
-                    batch_size: 10,
-                    ..ClassTrainConfig::default().run
-                },
+                optimizer: ClassTrainConfig::default()
+                    .optimizer
+                    .with_learning_rate(0.1),
+                run: ClassTrainConfig::default().run.with_batches(30, 10),
                 ..ClassTrainConfig::default()
             };
             let mut reports = Vec::new();
@@ -473,63 +462,18 @@ mod tests {
                     },
                     ..ClassTrainConfig::default().optimizer
                 },
-                run: LoopConfig {
-                    epochs: 300,
-                    batch_size: 10,
-                    ..ClassTrainConfig::default().run
-                },
+                run: ClassTrainConfig::default().run.with_batches(20, 10),
                 ..ClassTrainConfig::default()
             };
-            // A free run shows how the largest parameter grows; a bound between its
-            // value after epoch 1 and its peak is crossed in a later epoch.
-            let mut free = ClassTrainer::new(&config, &data).unwrap();
-            let mut largest: Vec<f32> = Vec::new();
-            train::train(
-                &mut free,
-                &ebm_core::train::LoopConfig {
-                    epochs: 20,
-                    max_abs_parameter: f32::MAX,
-                    ..config.run
-                },
-                &config.optimizer,
-                &mut 0,
-                &mut OnEpoch(|_: &EpochReport, m: &ClassRbm| {
-                    largest.push(max_abs(m.parameters()).unwrap())
-                }),
-            )
-            .unwrap();
-            let peak = largest.iter().copied().fold(0.0, f32::max);
-            assert!(
-                peak > largest[0],
-                "{objective:?}: parameters do not grow: {largest:?}"
-            );
-            let config = ClassTrainConfig {
-                run: LoopConfig {
-                    max_abs_parameter: 0.5 * (largest[0] + peak),
-                    epochs: 20,
-                    ..config.run
-                },
-                ..config
-            };
-            let mut trainer = ClassTrainer::new(&config, &data).unwrap();
-            let mut kept: Vec<ClassRbm> = Vec::new();
-            let err = train::train(
-                &mut trainer,
+            // Bounded halfway between the parameters' size after epoch 1 and their peak,
+            // the run diverges later and comes back as it was after the last good epoch.
+            let good = check_rollback(
+                || ClassTrainer::new(&config, &data).unwrap(),
                 &config.run,
                 &config.optimizer,
-                &mut 0,
-                &mut OnEpoch(|_: &EpochReport, m: &ClassRbm| kept.push(m.clone())),
-            )
-            .unwrap_err();
-            let RbmError::Train(ebm_core::train::TrainError::Diverged {
-                last_good_epoch, ..
-            }) = err
-            else {
-                panic!("{objective:?}: {err}")
-            };
-            assert!(last_good_epoch >= 1, "{objective:?} diverged at once");
-            assert_eq!(kept.len(), last_good_epoch);
-            assert_eq!(&trainer.state.model, kept.last().unwrap(), "{objective:?}");
+                |m: &ClassRbm| max_abs(m.parameters()).unwrap(),
+            );
+            assert!(good.is_ok(), "{objective:?}: {good:?}");
         }
     }
 }

@@ -8,11 +8,11 @@ use crate::RbmError;
 use ebm_core::InvalidSetting;
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::{
-    self, BatchContext, BlockState, GradientScale, LoopConfig, MinibatchModel, OptimizerConfig,
+    self, BlockState, GradientScale, LoopConfig, Minibatch, MinibatchModel, OptimizerConfig,
     ParameterBlock, TrainObserver, max_abs,
 };
 use ebm_data::Dataset;
-use ebm_kernels::rng::{self, StreamRng, normal_f64, stream, streams};
+use ebm_kernels::rng::{self, normal_f64, stream, streams};
 
 /// How the gradient is obtained.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -151,7 +151,6 @@ pub fn gaussian_heldout_errors(
 struct GaussianTrainer<'a> {
     config: &'a GaussianTrainConfig,
     standardized: Dataset,
-    state: GaussianState,
     buffers: Buffers,
 }
 
@@ -172,7 +171,7 @@ struct GaussianState {
 
 impl MinibatchModel for GaussianTrainer<'_> {
     type Error = RbmError;
-    type Snapshot = GaussianState;
+    type State = GaussianState;
     type Observed = GaussianRbm;
     /// One persistent chain per batch row: every batch is full.
     const FULL_BATCHES_ONLY: bool = true;
@@ -183,16 +182,15 @@ impl MinibatchModel for GaussianTrainer<'_> {
 
     fn compute_gradient(
         &mut self,
-        rows: &[usize],
-        rng: &mut StreamRng,
-        context: &BatchContext,
+        state: &mut GaussianState,
+        mut batch: Minibatch<'_>,
     ) -> Result<GradientScale, RbmError> {
-        let (buf, state) = (&mut self.buffers, &mut self.state);
+        let buf = &mut self.buffers;
         let nv = state.model.n_visible();
-        for (k, &row) in rows.iter().enumerate() {
+        for (k, &row) in batch.rows.iter().enumerate() {
             buf.v0[k * nv..(k + 1) * nv].copy_from_slice(self.standardized.row(row));
         }
-        let par = context.par;
+        let (rng, par) = (&mut batch.rng, batch.context.par);
         match self.config.method {
             GaussianMethod::DenoisingScoreMatching { noise_std } => {
                 score_matching_gradient(&state.model, buf, noise_std, rng, par)
@@ -210,12 +208,18 @@ impl MinibatchModel for GaussianTrainer<'_> {
                 }
             }
         }
-        Ok(GradientScale::Sum { rows: rows.len() })
+        Ok(GradientScale::Sum {
+            rows: batch.rows.len(),
+        })
     }
 
-    fn visit_blocks(&mut self, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
-        let (model, buf) = (&mut self.state.model, &self.buffers);
-        let [w, b, c, z] = &mut self.state.optimizer;
+    fn visit_blocks(
+        &mut self,
+        state: &mut GaussianState,
+        visit: &mut dyn FnMut(ParameterBlock<'_>),
+    ) {
+        let (model, buf) = (&mut state.model, &self.buffers);
+        let [w, b, c, z] = &mut state.optimizer;
         ParameterBlock::visit_all(
             visit,
             [
@@ -234,30 +238,22 @@ impl MinibatchModel for GaussianTrainer<'_> {
         }
     }
 
-    fn after_step(&mut self) {
+    fn after_step(&mut self, state: &mut GaussianState) {
         if self.config.learns_variance() {
             // Keep sigma^2 in [e^-6, e^3]: a variance collapsing to zero makes the
             // likelihood unbounded.
-            for z in &mut self.state.model.log_variance {
+            for z in &mut state.model.log_variance {
                 *z = z.clamp(-6.0, 3.0);
             }
         }
     }
 
-    fn max_abs_parameter(&self) -> Option<f32> {
-        max_abs(trained_blocks(&self.state.model))
+    fn max_abs_parameter(&self, state: &GaussianState) -> Option<f32> {
+        max_abs(trained_blocks(&state.model))
     }
 
-    fn snapshot(&self) -> GaussianState {
-        self.state.clone()
-    }
-
-    fn restore(&mut self, snapshot: &GaussianState) {
-        self.state.clone_from(snapshot);
-    }
-
-    fn observed(&self) -> &GaussianRbm {
-        &self.state.model
+    fn observed(state: &GaussianState) -> &GaussianRbm {
+        &state.model
     }
 }
 
@@ -290,14 +286,17 @@ pub fn train_gaussian_rbm(
     data: &Dataset,
     observer: &mut dyn TrainObserver<GaussianRbm>,
 ) -> Result<GaussianRbm, RbmError> {
-    let trainer = GaussianTrainer::new(config, data)?;
-    let trained = train::fit(trainer, &config.run, &config.optimizer, observer)?;
-    Ok(trained.state.model)
+    let (trainer, state) = GaussianTrainer::new(config, data)?;
+    let trained = train::fit(trainer, state, &config.run, &config.optimizer, observer)?;
+    Ok(trained.model)
 }
 
 impl<'a> GaussianTrainer<'a> {
     /// A fresh model for `data` with its standardized copy, chains and buffers.
-    fn new(config: &'a GaussianTrainConfig, data: &Dataset) -> Result<Self, RbmError> {
+    fn new(
+        config: &'a GaussianTrainConfig,
+        data: &Dataset,
+    ) -> Result<(Self, GaussianState), RbmError> {
         config.validate()?;
         if data.n_examples == 0 {
             return Err(RbmError::DataMismatch("no training examples".into()));
@@ -326,16 +325,17 @@ impl<'a> GaussianTrainer<'a> {
                 })
                 .collect()
         };
-        Ok(Self {
+        let trainer = Self {
             config,
             standardized,
             buffers: Buffers::new(rows, nv, nh),
-            state: GaussianState {
-                model,
-                persistent,
-                optimizer: Default::default(),
-            },
-        })
+        };
+        let state = GaussianState {
+            model,
+            persistent,
+            optimizer: Default::default(),
+        };
+        Ok((trainer, state))
     }
 }
 
@@ -378,15 +378,10 @@ mod tests {
                 method,
                 init_std: 0.1,
                 learn_variance: method == GaussianMethod::ContrastiveDivergence,
-                optimizer: OptimizerConfig {
-                    learning_rate: 0.05,
-                    ..GaussianTrainConfig::default().optimizer
-                },
-                run: LoopConfig {
-                    epochs: 60,
-                    batch_size: 20,
-                    ..GaussianTrainConfig::default().run
-                },
+                optimizer: GaussianTrainConfig::default()
+                    .optimizer
+                    .with_learning_rate(0.05),
+                run: GaussianTrainConfig::default().run.with_batches(60, 20),
                 ..GaussianTrainConfig::default()
             };
             let untrained = GaussianRbm::initialize(&data, 6, 0.1, &mut stream(1, u64::MAX, 0));
@@ -429,63 +424,18 @@ mod tests {
                     },
                     ..GaussianTrainConfig::default().optimizer
                 },
-                run: LoopConfig {
-                    epochs: 200,
-                    batch_size: 10,
-                    ..GaussianTrainConfig::default().run
-                },
+                run: GaussianTrainConfig::default().run.with_batches(20, 10),
                 ..GaussianTrainConfig::default()
             };
-            // A free run shows how the largest parameter grows; a bound between its
-            // value after epoch 1 and its peak is crossed in a later epoch.
-            let mut free = GaussianTrainer::new(&config, &data).unwrap();
-            let mut largest: Vec<f32> = Vec::new();
-            train::train(
-                &mut free,
-                &ebm_core::train::LoopConfig {
-                    epochs: 20,
-                    max_abs_parameter: f32::MAX,
-                    ..config.run
-                },
-                &config.optimizer,
-                &mut 0,
-                &mut ebm_core::train::OnEpoch(|_: &_, m: &GaussianRbm| {
-                    largest.push(max_abs(trained_blocks(m)).unwrap())
-                }),
-            )
-            .unwrap();
-            let peak = largest.iter().copied().fold(0.0, f32::max);
-            assert!(
-                peak > largest[0],
-                "{method:?}: parameters do not grow: {largest:?}"
-            );
-            let config = GaussianTrainConfig {
-                run: LoopConfig {
-                    max_abs_parameter: 0.5 * (largest[0] + peak),
-                    epochs: 20,
-                    ..config.run
-                },
-                ..config
-            };
-            let mut trainer = GaussianTrainer::new(&config, &data).unwrap();
-            let mut kept: Vec<GaussianRbm> = Vec::new();
-            let err = train::train(
-                &mut trainer,
+            // Bounded halfway between the parameters' size after epoch 1 and their peak,
+            // the run diverges later and comes back as it was after the last good epoch.
+            let good = ebm_core::train::check_rollback(
+                || GaussianTrainer::new(&config, &data).unwrap(),
                 &config.run,
                 &config.optimizer,
-                &mut 0,
-                &mut ebm_core::train::OnEpoch(|_: &_, m: &GaussianRbm| kept.push(m.clone())),
-            )
-            .unwrap_err();
-            let RbmError::Train(ebm_core::train::TrainError::Diverged {
-                last_good_epoch, ..
-            }) = err
-            else {
-                panic!("{method:?}: {err}")
-            };
-            assert!(last_good_epoch >= 1, "{method:?} diverged at once");
-            assert_eq!(kept.len(), last_good_epoch);
-            assert_eq!(&trainer.state.model, kept.last().unwrap(), "{method:?}");
+                |m: &GaussianRbm| max_abs(trained_blocks(m)).unwrap(),
+            );
+            assert!(good.is_ok(), "{method:?}: {good:?}");
         }
     }
 }

@@ -461,10 +461,9 @@ mod tests {
         assert!(bad(config(Method::Persistent { chains: 0 }, 1, 1)).contains("chain"));
         assert!(
             bad(TrainConfig {
-                optimizer: OptimizerConfig {
-                    learning_rate: f32::NAN,
-                    ..config(Method::ContrastiveDivergence, 1, 1).optimizer
-                },
+                optimizer: config(Method::ContrastiveDivergence, 1, 1)
+                    .optimizer
+                    .with_learning_rate(f32::NAN),
                 ..config(Method::ContrastiveDivergence, 1, 1)
             })
             .contains("learning rate")

@@ -6,15 +6,13 @@ use crate::RbmError;
 use crate::metrics::reconstruction_error;
 use ebm_core::ModelFile;
 use ebm_core::train::{
-    self, BatchContext, GradientScale, MinibatchModel, ParameterBlock, TrainObserver, TrainSummary,
-    max_abs,
+    self, BatchContext, GradientScale, Minibatch, MinibatchModel, ParameterBlock, TrainObserver,
+    TrainSummary, max_abs,
 };
 use ebm_data::Dataset;
-use ebm_kernels::rng::StreamRng;
 
-/// A training state with its data and buffers, as the training loop drives it.
+/// The data and buffers of a [`TrainState`]'s training, as the training loop drives it.
 struct BinaryTrainer<'a> {
-    state: &'a mut TrainState,
     data: &'a Dataset,
     data_is_binary: bool,
     monitor: Dataset,
@@ -23,7 +21,7 @@ struct BinaryTrainer<'a> {
 
 impl MinibatchModel for BinaryTrainer<'_> {
     type Error = RbmError;
-    type Snapshot = TrainState;
+    type State = TrainState;
     type Observed = TrainState;
 
     fn n_examples(&self) -> usize {
@@ -32,27 +30,26 @@ impl MinibatchModel for BinaryTrainer<'_> {
 
     fn compute_gradient(
         &mut self,
-        rows: &[usize],
-        rng: &mut StreamRng,
-        context: &BatchContext,
+        state: &mut TrainState,
+        mut batch: Minibatch<'_>,
     ) -> Result<GradientScale, RbmError> {
-        let n_visible = self.state.model.n_visible();
+        let n_visible = state.model.n_visible();
         self.workspace
-            .load_batch(&self.data.features, rows, n_visible);
+            .load_batch(&self.data.features, batch.rows, n_visible);
         gradient(
-            self.state,
+            state,
             &mut self.workspace,
-            rows.len(),
+            batch.rows.len(),
             self.data_is_binary,
-            rng,
-            context.par,
+            &mut batch.rng,
+            batch.context.par,
         );
         Ok(GradientScale::Mean)
     }
 
-    fn visit_blocks(&mut self, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
-        let (weights, visible_bias, hidden_bias) = self.state.model.parameters_mut();
-        let [weight_state, visible_state, hidden_state] = &mut self.state.optimizer_state;
+    fn visit_blocks(&mut self, state: &mut TrainState, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
+        let (weights, visible_bias, hidden_bias) = state.model.parameters_mut();
+        let [weight_state, visible_state, hidden_state] = &mut state.optimizer_state;
         let ws = &self.workspace;
         ParameterBlock::visit_all(
             visit,
@@ -66,28 +63,24 @@ impl MinibatchModel for BinaryTrainer<'_> {
 
     /// Weights and biases alike: `rbm train --lr 1e3` once drove the biases to 6,000 while
     /// every weight stayed under the bound.
-    fn max_abs_parameter(&self) -> Option<f32> {
-        max_abs(self.state.model.parameters())
+    fn max_abs_parameter(&self, state: &TrainState) -> Option<f32> {
+        max_abs(state.model.parameters())
     }
 
     /// Also counts the epoch in the state, so the observer checkpoints it (a divergence
     /// found by the metric restores the state with the count before it).
-    fn end_epoch(&mut self, context: &BatchContext) -> Result<Vec<(&'static str, f64)>, RbmError> {
-        self.state.epochs_done = context.epoch + 1;
-        let recon = reconstruction_error(&self.state.model, &self.monitor, context.par)?;
+    fn end_epoch(
+        &mut self,
+        state: &mut TrainState,
+        context: &BatchContext,
+    ) -> Result<Vec<(&'static str, f64)>, RbmError> {
+        state.epochs_done = context.epoch + 1;
+        let recon = reconstruction_error(&state.model, &self.monitor, context.par)?;
         Ok(vec![("recon_error", recon)])
     }
 
-    fn snapshot(&self) -> TrainState {
-        self.state.clone()
-    }
-
-    fn restore(&mut self, snapshot: &TrainState) {
-        self.state.clone_from(snapshot);
-    }
-
-    fn observed(&self) -> &TrainState {
-        self.state
+    fn observed(state: &TrainState) -> &TrainState {
+        state
     }
 }
 
@@ -142,10 +135,16 @@ pub fn train(
         monitor: data.head(state.config.monitor_examples.max(1)),
         workspace,
         data,
-        state,
     };
-    let mut epochs_done = trainer.state.epochs_done;
-    let result = train::train(&mut trainer, &run, &optimizer, &mut epochs_done, observer);
-    trainer.state.epochs_done = epochs_done;
+    let mut epochs_done = state.epochs_done;
+    let result = train::train(
+        &mut trainer,
+        state,
+        &run,
+        &optimizer,
+        &mut epochs_done,
+        observer,
+    );
+    state.epochs_done = epochs_done;
     result
 }
