@@ -30,15 +30,6 @@ pub(super) struct Batch {
     pub(super) bits: Vec<u32>,
 }
 
-/// Velocities and gradients of every parameter block.
-pub(super) struct Blocks {
-    pub(super) weights: Vec<f32>,
-    pub(super) class_weights: Vec<f32>,
-    pub(super) visible_bias: Vec<f32>,
-    pub(super) hidden_bias: Vec<f32>,
-    pub(super) class_bias: Vec<f32>,
-}
-
 impl Batch {
     /// Buffers for batches of up to `rows` examples.
     pub(super) fn new(rows: usize, n_visible: usize, n_hidden: usize, n_classes: usize) -> Self {
@@ -60,16 +51,11 @@ impl Batch {
     }
 }
 
-impl Blocks {
-    pub(super) fn zeros_like(m: &ClassRbm) -> Self {
-        Self {
-            weights: vec![0.0; m.weights.len()],
-            class_weights: vec![0.0; m.class_weights.len()],
-            visible_bias: vec![0.0; m.visible_bias.len()],
-            hidden_bias: vec![0.0; m.hidden_bias.len()],
-            class_bias: vec![0.0; m.class_bias.len()],
-        }
-    }
+/// A zero gradient, in the model's own shape.
+pub(super) fn zero_gradient(m: &ClassRbm) -> ClassRbm {
+    let (v, h, c) = (m.n_visible(), m.n_hidden(), m.n_classes());
+    // Weights drawn with standard deviation 0 are zeros.
+    ClassRbm::initialize(v, h, c, 0.0, &mut ebm_kernels::rng::stream(0, 0, 0))
 }
 
 /// Fill `grads` with the minibatch's gradient (sums over its `n` rows); returns how many
@@ -80,7 +66,7 @@ pub(super) fn batch_gradient(
     n: usize,
     config: &ClassTrainConfig,
     rng: &mut StreamRng,
-    grads: &mut Blocks,
+    grads: &mut ClassRbm,
     par: Parallelism,
 ) -> usize {
     let (v, h, c) = (m.n_visible, m.n_hidden, m.n_classes);
@@ -185,7 +171,7 @@ fn generative_phase(
     n: usize,
     alpha: f32,
     rng: &mut StreamRng,
-    grads: &mut Blocks,
+    grads: &mut ClassRbm,
     par: Parallelism,
 ) {
     let (v, h, c) = (m.n_visible, m.n_hidden, m.n_classes);

@@ -7,7 +7,7 @@
 //! the epochs run through the training core ([`ebm_core::train`]).
 
 use super::ClassRbm;
-use super::gradient::{Batch, Blocks, batch_gradient};
+use super::gradient::{Batch, batch_gradient, zero_gradient};
 use crate::RbmError;
 use ebm_core::InvalidSetting;
 use ebm_core::ModelFile;
@@ -113,7 +113,8 @@ struct ClassTrainer<'a> {
     data: &'a Dataset,
     labels: &'a [u8],
     batch: Batch,
-    grads: Blocks,
+    /// The batch's gradient, in the model's own shape.
+    grads: ClassRbm,
     /// Training examples misclassified in this epoch (before each update).
     wrong: usize,
 }
@@ -260,7 +261,7 @@ impl<'a> ClassTrainer<'a> {
             data,
             labels,
             batch: Batch::new(config.run.batch_size.min(data.n_examples), v, h, c),
-            grads: Blocks::zeros_like(&model),
+            grads: zero_gradient(&model),
             wrong: 0,
         };
         let state = ClassState {
@@ -274,7 +275,7 @@ impl<'a> ClassTrainer<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::class_rbm::gradient::{Batch, Blocks, batch_gradient};
+    use crate::class_rbm::gradient::{Batch, batch_gradient, zero_gradient};
     use ebm_core::train::OptimizerMethod;
     use ebm_core::train::{EpochReport, NoObserver, OnEpoch, check_rollback};
     use ebm_kernels::Parallelism;
@@ -404,7 +405,7 @@ mod tests {
             negative_hidden: vec![0.0; 12],
             bits: vec![0; 12],
         };
-        let mut grads = Blocks::zeros_like(&m);
+        let mut grads = zero_gradient(&m);
         batch_gradient(
             &m,
             &mut batch,

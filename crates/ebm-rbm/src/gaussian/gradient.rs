@@ -26,17 +26,15 @@ pub(super) struct Buffers {
     pub(super) residual: Vec<f32>,
     /// Score-matching hidden signal `(R W) * p (1 - p)`, `rows x nh`.
     pub(super) q: Vec<f32>,
-    /// Gradients of the weights, visible biases, hidden biases and log-variances.
-    pub(super) grad_w: Vec<f32>,
-    pub(super) grad_b: Vec<f32>,
-    pub(super) grad_c: Vec<f32>,
-    pub(super) grad_z: Vec<f32>,
+    /// The gradient, in the model's own shape (weights, visible biases, hidden biases and
+    /// log-variances; the standardization is not trained).
+    pub(super) grad: GaussianRbm,
 }
 
 impl Buffers {
-    /// Buffers for batches of `rows` examples of a model of this shape.
-    pub(super) fn new(rows: usize, n_visible: usize, n_hidden: usize) -> Self {
-        let (b, nv, nh) = (rows, n_visible, n_hidden);
+    /// Buffers for batches of `rows` examples of a model shaped like `model`.
+    pub(super) fn new(rows: usize, model: &GaussianRbm) -> Self {
+        let (b, nv, nh) = (rows, model.n_visible(), model.n_hidden());
         Self {
             v0: vec![0.0; b * nv],
             scaled0: vec![0.0; b * nv],
@@ -50,10 +48,7 @@ impl Buffers {
             pull0: vec![0.0; b * nv],
             residual: vec![0.0; b * nv],
             q: vec![0.0; b * nh],
-            grad_w: vec![0.0; nv * nh],
-            grad_b: vec![0.0; nv],
-            grad_c: vec![0.0; nh],
-            grad_z: vec![0.0; nv],
+            grad: model.zeroed(),
         }
     }
 }
@@ -67,7 +62,6 @@ fn hidden_probabilities(
     par: Parallelism,
 ) {
     let (nv, nh) = (model.n_visible(), model.n_hidden());
-    let rows = v.len() / nv;
     let inverse_variance: Vec<f32> = model.log_variance.iter().map(|&z| (-z).exp()).collect();
     for (s_row, v_row) in scaled.chunks_exact_mut(nv).zip(v.chunks_exact(nv)) {
         for ((s, &x), &iv) in s_row.iter_mut().zip(v_row).zip(&inverse_variance) {
@@ -77,15 +71,22 @@ fn hidden_probabilities(
     for row in out.chunks_exact_mut(nh) {
         row.copy_from_slice(&model.hidden_bias);
     }
+    times_weights(model, 1.0, out, scaled, par);
+    sigmoid_in_place(out);
+}
+
+/// `out = beta out + x W` for the `rows x n_visible` inputs `x` (`out` is `rows x n_hidden`).
+fn times_weights(model: &GaussianRbm, beta: f32, out: &mut [f32], x: &[f32], par: Parallelism) {
+    let (nv, nh) = (model.n_visible(), model.n_hidden());
+    let rows = x.len() / nv;
     gemm(
-        1.0,
+        beta,
         &mut MatMut::from_row_major(out, rows, nh),
         1.0,
-        MatRef::from_row_major(scaled, rows, nv),
+        MatRef::from_row_major(x, rows, nv),
         MatRef::from_row_major(&model.weights, nv, nh),
         par,
     );
-    sigmoid_in_place(out);
 }
 
 /// `out = h W^T` (the pull of the hidden units on each visible unit).
@@ -113,7 +114,7 @@ pub(super) fn contrastive_gradient(
 ) {
     let (nv, nh) = (model.n_visible(), model.n_hidden());
     let rows = buf.v0.len() / nv;
-    let grad_w = &mut buf.grad_w;
+    let grad_w = &mut buf.grad.weights;
     let sigma = model.visible_std();
     hidden_probabilities(model, &buf.v0, &mut buf.scaled0, &mut buf.p0, par);
     // The chain starts at the data (CD) or at the persistent states (PCD, in buf.vk).
@@ -153,9 +154,9 @@ pub(super) fn contrastive_gradient(
         par,
     );
     let inverse_variance: Vec<f32> = model.log_variance.iter().map(|&z| (-z).exp()).collect();
-    buf.grad_b.fill(0.0);
-    buf.grad_c.fill(0.0);
-    buf.grad_z.fill(0.0);
+    buf.grad.visible_bias.fill(0.0);
+    buf.grad.hidden_bias.fill(0.0);
+    buf.grad.log_variance.fill(0.0);
     // z gradient: e^-z [ (v - b)^2 / 2 - v (W p) ], data minus model.
     pulls(model, &buf.p0, &mut buf.pull0, par);
     pulls(model, &buf.pk, &mut buf.pulls, par);
@@ -166,8 +167,12 @@ pub(super) fn contrastive_gradient(
             .zip(&buf.vk[row.clone()])
             .zip(buf.pull0[row.clone()].iter().zip(&buf.pulls[row]))
             .zip(model.visible_bias.iter().zip(&inverse_variance));
-        for ((gb, gz), (((&x0, &xk), (&pull0, &pullk)), (&bi, &iv))) in
-            buf.grad_b.iter_mut().zip(buf.grad_z.iter_mut()).zip(terms)
+        for ((gb, gz), (((&x0, &xk), (&pull0, &pullk)), (&bi, &iv))) in buf
+            .grad
+            .visible_bias
+            .iter_mut()
+            .zip(buf.grad.log_variance.iter_mut())
+            .zip(terms)
         {
             *gb += (x0 - xk) * iv;
             let data_term = 0.5 * (x0 - bi).powi(2) - x0 * pull0;
@@ -175,7 +180,7 @@ pub(super) fn contrastive_gradient(
             *gz += iv * (data_term - model_term);
         }
         let (p0, pk) = (&buf.p0[k * nh..(k + 1) * nh], &buf.pk[k * nh..(k + 1) * nh]);
-        ebm_kernels::vector::add_difference(&mut buf.grad_c, p0, pk);
+        ebm_kernels::vector::add_difference(&mut buf.grad.hidden_bias, p0, pk);
     }
 }
 
@@ -209,21 +214,14 @@ pub(super) fn score_matching_gradient(
         }
     }
     // Q = (R W) * p (1 - p).
-    gemm(
-        0.0,
-        &mut MatMut::from_row_major(q, rows, nh),
-        1.0,
-        MatRef::from_row_major(residual, rows, nv),
-        MatRef::from_row_major(&model.weights, nv, nh),
-        par,
-    );
+    times_weights(model, 0.0, q, residual, par);
     for (qv, &p) in q.iter_mut().zip(&buf.pk) {
         *qv *= p * (1.0 - p);
     }
     // dL/dW = R^T P + V~^T Q; the update wants -dL/dW.
     gemm(
         0.0,
-        &mut MatMut::from_row_major(&mut buf.grad_w, nv, nh),
+        &mut MatMut::from_row_major(&mut buf.grad.weights, nv, nh),
         -1.0,
         MatRef::from_row_major(residual, rows, nv).t(),
         MatRef::from_row_major(&buf.pk, rows, nh),
@@ -231,20 +229,30 @@ pub(super) fn score_matching_gradient(
     );
     gemm(
         1.0,
-        &mut MatMut::from_row_major(&mut buf.grad_w, nv, nh),
+        &mut MatMut::from_row_major(&mut buf.grad.weights, nv, nh),
         -1.0,
         MatRef::from_row_major(&buf.vk, rows, nv).t(),
         MatRef::from_row_major(q, rows, nh),
         par,
     );
-    buf.grad_b.fill(0.0);
-    buf.grad_c.fill(0.0);
-    buf.grad_z.fill(0.0); // variances stay at 1
+    buf.grad.visible_bias.fill(0.0);
+    buf.grad.hidden_bias.fill(0.0);
+    buf.grad.log_variance.fill(0.0); // variances stay at 1
     for k in 0..rows {
-        for (g, &r) in buf.grad_b.iter_mut().zip(&residual[k * nv..(k + 1) * nv]) {
+        for (g, &r) in buf
+            .grad
+            .visible_bias
+            .iter_mut()
+            .zip(&residual[k * nv..(k + 1) * nv])
+        {
             *g -= r;
         }
-        for (g, &qv) in buf.grad_c.iter_mut().zip(&q[k * nh..(k + 1) * nh]) {
+        for (g, &qv) in buf
+            .grad
+            .hidden_bias
+            .iter_mut()
+            .zip(&q[k * nh..(k + 1) * nh])
+        {
             *g -= qv;
         }
     }

@@ -45,6 +45,22 @@ pub struct GaussianRbm {
 }
 
 impl GaussianRbm {
+    /// The same shape with every parameter zero: the shape of a gradient.
+    pub(crate) fn zeroed(&self) -> Self {
+        let mut zero = self.clone();
+        for block in [
+            &mut zero.weights,
+            &mut zero.visible_bias,
+            &mut zero.hidden_bias,
+            &mut zero.log_variance,
+            &mut zero.feature_mean,
+            &mut zero.feature_std,
+        ] {
+            block.fill(0.0);
+        }
+        zero
+    }
+
     /// Small random weights, zero biases, unit variances, and the standardization of
     /// `data` (features with zero spread are divided by 1).
     pub fn initialize(data: &Dataset, n_hidden: usize, init_std: f32, rng: &mut StreamRng) -> Self {

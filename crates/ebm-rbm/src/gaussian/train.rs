@@ -223,15 +223,15 @@ impl MinibatchModel for GaussianTrainer<'_> {
         ParameterBlock::visit_all(
             visit,
             [
-                (&mut model.weights, &buf.grad_w, w, true),
-                (&mut model.visible_bias, &buf.grad_b, b, false),
-                (&mut model.hidden_bias, &buf.grad_c, c, false),
+                (&mut model.weights, &buf.grad.weights, w, true),
+                (&mut model.visible_bias, &buf.grad.visible_bias, b, false),
+                (&mut model.hidden_bias, &buf.grad.hidden_bias, c, false),
             ],
         );
         if self.config.learns_variance() {
             visit(ParameterBlock {
                 parameters: &mut model.log_variance,
-                gradient: &buf.grad_z,
+                gradient: &buf.grad.log_variance,
                 state: z,
                 decays: false,
             });
@@ -308,7 +308,6 @@ impl<'a> GaussianTrainer<'a> {
             &mut stream(config.run.seed, streams::INITIALIZATION, 0),
         );
         let standardized = model.standardize(data);
-        let (nv, nh) = (model.n_visible(), model.n_hidden());
         let rows = config.run.batch_size.min(data.n_examples);
         // Persistent chains start at random data rows.
         let persistent: Vec<f32> = {
@@ -328,7 +327,7 @@ impl<'a> GaussianTrainer<'a> {
         let trainer = Self {
             config,
             standardized,
-            buffers: Buffers::new(rows, nv, nh),
+            buffers: Buffers::new(rows, &model),
         };
         let state = GaussianState {
             model,
@@ -344,6 +343,24 @@ mod tests {
     use super::*;
     use ebm_core::train::NoObserver;
     use ebm_core::train::OptimizerMethod;
+
+    /// Every training method.
+    const METHODS: [GaussianMethod; 3] = [
+        GaussianMethod::ContrastiveDivergence,
+        GaussianMethod::Persistent,
+        GaussianMethod::DenoisingScoreMatching { noise_std: 0.3 },
+    ];
+
+    /// Unlabelled examples of 4 features each.
+    fn four_features(features: Vec<f32>) -> Dataset {
+        Dataset {
+            n_examples: features.len() / 4,
+            features,
+            n_features: 4,
+            image_shape: None,
+            labels: None,
+        }
+    }
 
     /// Two clusters in 4-D: CD (learned variances), PCD and score matching all lower the
     /// held-out reconstruction error well below that of the untrained model.
@@ -361,18 +378,8 @@ mod tests {
                 features.push(c + 0.3 * normal_f64(&mut r) as f32);
             }
         }
-        let data = Dataset {
-            features,
-            n_examples: 400,
-            n_features: 4,
-            image_shape: None,
-            labels: None,
-        };
-        for method in [
-            GaussianMethod::ContrastiveDivergence,
-            GaussianMethod::Persistent,
-            GaussianMethod::DenoisingScoreMatching { noise_std: 0.3 },
-        ] {
+        let data = four_features(features);
+        for method in METHODS {
             let config = GaussianTrainConfig {
                 n_hidden: 6,
                 method,
@@ -401,18 +408,8 @@ mod tests {
     fn divergence_restores_the_last_good_epoch() {
         let mut r = stream(8, 0, 0);
         let features: Vec<f32> = (0..400).map(|_| 3.0 * normal_f64(&mut r) as f32).collect();
-        let data = Dataset {
-            features,
-            n_examples: 100,
-            n_features: 4,
-            image_shape: None,
-            labels: None,
-        };
-        for method in [
-            GaussianMethod::ContrastiveDivergence,
-            GaussianMethod::Persistent,
-            GaussianMethod::DenoisingScoreMatching { noise_std: 0.3 },
-        ] {
+        let data = four_features(features);
+        for method in METHODS {
             let config = GaussianTrainConfig {
                 n_hidden: 5,
                 method,

@@ -266,6 +266,11 @@ mod tests {
         assert!((b[500] - 0.5).abs() < 1e-12 && (b[4500] - 0.9).abs() < 1e-12);
     }
 
+    /// AIS on one thread.
+    fn sequential_ais(model: &BinaryRbm, base: &[f32], config: AisConfig) -> AisEstimate {
+        ais_log_partition(model, base, &config, Parallelism::Sequential).unwrap()
+    }
+
     #[test]
     fn agrees_with_exact_on_a_random_model() {
         // A 20x12 model with weights N(0, 0.5^2): exact ln Z by enumerating 2^12 hidden states.
@@ -281,13 +286,7 @@ mod tests {
             .for_each(|x| *x = (0.3 * normal_f64(&mut rng)) as f32);
         let exact = exact_log_partition(&model, Parallelism::Sequential).unwrap();
         let base = vec![0.0f32; 20];
-        let est = ais_log_partition(
-            &model,
-            &base,
-            &AisConfig::new(200, 3000, 7),
-            Parallelism::Sequential,
-        )
-        .unwrap();
+        let est = sequential_ais(&model, &base, AisConfig::new(200, 3000, 7));
         assert!(
             (est.log_z - exact).abs() < 0.05,
             "AIS {} vs exact {exact} (sd {})",
@@ -306,13 +305,7 @@ mod tests {
             .1
             .copy_from_slice(&[0.5, -1.0, 0.0, 2.0, -0.3]);
         let base = model.visible_bias().to_vec();
-        let est = ais_log_partition(
-            &model,
-            &base,
-            &AisConfig::new(4, 10, 1),
-            Parallelism::Sequential,
-        )
-        .unwrap();
+        let est = sequential_ais(&model, &base, AisConfig::new(4, 10, 1));
         let exact = exact_log_partition(&model, Parallelism::Sequential).unwrap();
         assert!((est.log_z - exact).abs() < 1e-5 && est.log_z_std < 1e-6);
     }

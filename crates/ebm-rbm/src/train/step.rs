@@ -193,22 +193,16 @@ pub(super) fn gradient(
         transposed_binary_times(&mut ws.weight_grad, &terms, par);
     } else {
         let mut grad = MatMut::from_row_major(&mut ws.weight_grad, nv, nh);
-        gemm(
-            0.0,
-            &mut grad,
-            pos_scale,
-            MatRef::from_row_major(data_visible, batch, nv).t(),
-            MatRef::from_row_major(data_hidden_prob, batch, nh),
-            par,
-        );
-        gemm(
-            1.0,
-            &mut grad,
-            neg_scale,
-            MatRef::from_row_major(chain_visible, chains, nv).t(),
-            MatRef::from_row_major(chain_hidden_prob, chains, nh),
-            par,
-        );
+        // The data term overwrites the gradient (beta 0); the model term is added.
+        let phases = [
+            (0.0, pos_scale, data_visible, &*data_hidden_prob, batch),
+            (1.0, neg_scale, chain_visible, &*chain_hidden_prob, chains),
+        ];
+        for (beta, scale, visible, hidden, rows) in phases {
+            let visible = MatRef::from_row_major(visible, rows, nv);
+            let hidden = MatRef::from_row_major(hidden, rows, nh);
+            gemm(beta, &mut grad, scale, visible.t(), hidden, par);
+        }
     }
     // Data means first: the sparsity penalty reads them before the model term is subtracted.
     ws.visible_grad.fill(0.0);
