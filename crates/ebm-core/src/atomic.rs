@@ -107,6 +107,14 @@ mod tests {
             .unwrap()
     }
 
+    /// A fresh folder holding a file `victim` whose content must survive.
+    fn with_victim(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = temp_dir(name);
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"precious").unwrap();
+        (dir, victim)
+    }
+
     fn entries(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(dir)
             .unwrap()
@@ -138,9 +146,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_planted_symlink_at_the_old_temp_path_is_not_followed() {
-        let dir = temp_dir("plant");
-        let victim = dir.path().join("victim");
-        fs::write(&victim, b"precious").unwrap();
+        let (dir, victim) = with_victim("plant");
         let path = dir.path().join("model.ebm");
         let predictable = dir
             .path()
@@ -159,9 +165,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_symlink_target_is_refused_and_kept() {
-        let dir = temp_dir("link");
-        let victim = dir.path().join("victim");
-        fs::write(&victim, b"precious").unwrap();
+        let (dir, victim) = with_victim("link");
         let path = dir.path().join("out.ebm");
         std::os::unix::fs::symlink(&victim, &path).unwrap();
         let e = write_atomic(&path, b"model").unwrap_err();

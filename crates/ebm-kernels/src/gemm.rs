@@ -7,6 +7,35 @@ use crate::{MatMut, MatRef, Parallelism};
 /// costs more than it saves.
 const MIN_PARALLEL_WORK: usize = 1 << 18;
 
+/// `dst = alpha * dst + a * b` for a row-major `rows x b.rows()` slice `a` and a row-major
+/// `rows x b.cols()` slice `dst`: [`gemm`] in the shape of a batch of rows times a matrix.
+///
+/// ```
+/// use ebm_kernels::{MatRef, Parallelism, gemm::rows_times};
+/// let b = [1.0, 2.0, 3.0, 4.0]; // [[1, 2], [3, 4]]
+/// let mut dst = [0.0; 2];
+/// rows_times(0.0, &mut dst, &[1.0, 1.0], 1, MatRef::from_row_major(&b, 2, 2), Parallelism::Sequential);
+/// assert_eq!(dst, [4.0, 6.0]);
+/// ```
+pub fn rows_times(
+    alpha: f32,
+    dst: &mut [f32],
+    a: &[f32],
+    rows: usize,
+    b: MatRef<'_>,
+    par: Parallelism,
+) {
+    let a = MatRef::from_row_major(a, rows, b.rows());
+    gemm(
+        alpha,
+        &mut MatMut::from_row_major(dst, rows, b.cols()),
+        1.0,
+        a,
+        b,
+        par,
+    );
+}
+
 /// `dst = alpha * dst + beta * a * b`.
 ///
 /// With `alpha == 0.0` the old contents of `dst` are not read (they may be anything,
@@ -168,14 +197,7 @@ mod tests {
         let b = filled(k * n, 6);
         let (c1, c2) = sequential_and_threaded(|par| {
             let mut c = vec![0.0f32; m * n];
-            gemm(
-                0.0,
-                &mut MatMut::from_row_major(&mut c, m, n),
-                1.0,
-                MatRef::from_row_major(&a, m, k),
-                MatRef::from_row_major(&b, k, n),
-                par,
-            );
+            rows_times(0.0, &mut c, &a, m, MatRef::from_row_major(&b, k, n), par);
             c
         });
         assert!(c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()));

@@ -32,13 +32,7 @@ impl<'a> MatRef<'a> {
     /// A row-major `rows x cols` view; panics if `data.len() != rows * cols`.
     pub fn from_row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
         assert_row_major(data.len(), rows, cols);
-        Self {
-            data,
-            rows,
-            cols,
-            row_stride: cols,
-            col_stride: 1,
-        }
+        Self::from_strided(data, rows, cols, cols, 1)
     }
 
     /// A view with explicit strides; panics if an element would fall outside `data`.

@@ -238,7 +238,7 @@ pub fn transposed_binary_times(dst: &mut [f32], terms: &[ScaledProduct<'_>], par
 mod tests {
     use super::*;
     use crate::MatMut;
-    use crate::gemm::gemm;
+    use crate::gemm::{gemm, rows_times};
     use crate::rng::{fill_u32, stream};
     use crate::sampling::{bernoulli, unit_f32};
     use crate::test_support::sequential_and_threaded;
@@ -271,14 +271,8 @@ mod tests {
             out
         });
         let mut dense: Vec<f32> = (0..n).flat_map(|_| bias.iter().copied()).collect();
-        gemm(
-            1.0,
-            &mut MatMut::from_row_major(&mut dense, n, k),
-            1.0,
-            MatRef::from_row_major(&x, n, d),
-            MatRef::from_row_major(&w, d, k),
-            Parallelism::Sequential,
-        );
+        let w = MatRef::from_row_major(&w, d, k);
+        rows_times(1.0, &mut dense, &x, n, w, Parallelism::Sequential);
         for (a, b) in sparse.iter().zip(&dense) {
             assert!((a - b).abs() < 1e-5);
         }

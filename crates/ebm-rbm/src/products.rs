@@ -4,9 +4,9 @@
 //! [`ebm_kernels::sparse`]), the dense GEMM otherwise; the choice is made per batch.
 
 use crate::BinaryRbm;
-use ebm_kernels::gemm::gemm;
+use ebm_kernels::gemm::rows_times;
 use ebm_kernels::sparse::{ActiveIndex, binary_times};
-use ebm_kernels::{MatMut, MatRef, Parallelism};
+use ebm_kernels::{MatRef, Parallelism};
 
 /// Above this fraction of ones a binary batch goes through the dense GEMM. Measured with
 /// `cargo bench -p ebm-kernels -- 'gemm|sparse'`: at 784x500, batch 100, the gather-add
@@ -44,14 +44,7 @@ pub fn hidden_input(
             return true;
         }
     }
-    gemm(
-        0.0,
-        &mut MatMut::from_row_major(out, rows, nh),
-        1.0,
-        MatRef::from_row_major(v, rows, nv),
-        w,
-        par,
-    );
+    rows_times(0.0, out, v, rows, w, par);
     add_row_bias(out, model.hidden_bias());
     false
 }
@@ -72,14 +65,7 @@ pub fn visible_input_no_bias(
 ) {
     let (nv, nh) = (model.n_visible(), model.n_hidden());
     let w_t = MatRef::from_row_major(model.weights(), nv, nh).t();
-    gemm(
-        0.0,
-        &mut MatMut::from_row_major(out, rows, nv),
-        1.0,
-        MatRef::from_row_major(h, rows, nh),
-        w_t,
-        par,
-    );
+    rows_times(0.0, out, h, rows, w_t, par);
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use crate::{CfError, CfModel, CfRbm, Orientation};
 use ebm_core::InvalidSetting;
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::{
-    self as core, BatchContext, BlockState, GradientScale, LoopConfig, Minibatch, MinibatchModel,
-    OptimizerConfig, ParameterBlock, max_abs,
+    self as core, BatchContext, BlockState, GradientScale, LoopConfig, MinibatchModel,
+    OptimizerConfig, ParameterBlock, Step, validate_run,
 };
 pub use ebm_core::train::{EpochReport, NoObserver, TrainObserver, TrainSummary};
 use ebm_kernels::rng::{stream, streams};
@@ -103,21 +103,19 @@ impl TrainConfig {
     ///
     /// [`CfError::InvalidSetting`] naming the field that is out of range.
     pub fn validate(&self) -> Result<(), CfError> {
-        let require = InvalidSetting::require;
-        InvalidSetting::at_least_one(self.n_hidden, "n_hidden")?;
-        require(
+        InvalidSetting::require(
             !self.cd.stages.is_empty() && !self.cd.stages.contains(&0),
             "cd",
             "every stage needs at least 1 Gibbs step",
         )?;
-        require(
+        InvalidSetting::require(
             self.cd.epochs_per_stage >= 1,
             "cd",
             "epochs per stage must be at least 1",
         )?;
+        InvalidSetting::at_least_one(self.n_hidden, "n_hidden")?;
         InvalidSetting::non_negative(self.init_std, "init_std")?;
-        self.optimizer.validate()?;
-        Ok(self.run.validate()?)
+        Ok(validate_run(&self.optimizer, &self.run)?)
     }
 }
 
@@ -254,21 +252,17 @@ impl MinibatchModel for CfTrainer<'_> {
     type State = CfState;
     type Observed = CfModel;
 
-    fn n_examples(&self) -> usize {
-        self.cases.len()
-    }
-
     /// Cases draw from their own streams `(seed, epoch, case)`, not the batch's.
-    fn compute_gradient(
-        &mut self,
-        state: &mut CfState,
-        batch: Minibatch<'_>,
-    ) -> Result<GradientScale, CfError> {
-        let (rows, context) = (batch.rows, batch.context);
+    fn compute_gradient(&mut self, step: Step<'_, Self>) -> Result<GradientScale, CfError> {
         self.batch_cases.clear();
-        self.batch_cases.extend(rows.iter().map(|&r| self.cases[r]));
-        let steps = self.config.cd.steps(context.epoch);
-        let (model, seed, epoch) = (&state.model, context.seed, context.epoch as u64);
+        self.batch_cases
+            .extend(step.rows.iter().map(|&r| self.cases[r]));
+        let steps = self.config.cd.steps(step.context.epoch);
+        let (model, seed, epoch) = (
+            &step.state.model,
+            step.context.seed,
+            step.context.epoch as u64,
+        );
         let part_len = self.batch_cases.len().div_ceil(GRADIENT_SHARDS);
         self.shards
             .par_iter_mut()
@@ -298,7 +292,9 @@ impl MinibatchModel for CfTrainer<'_> {
         for shard in rest {
             shard.grads.drain_into(&mut first[0].grads);
         }
-        Ok(GradientScale::Sum { rows: rows.len() })
+        Ok(GradientScale::Sum {
+            rows: step.rows.len(),
+        })
     }
 
     fn visit_blocks(&mut self, state: &mut CfState, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
@@ -328,10 +324,6 @@ impl MinibatchModel for CfTrainer<'_> {
         self.shards[0].grads.clear();
     }
 
-    fn max_abs_parameter(&self, state: &CfState) -> Option<f32> {
-        max_abs(state.model.rbm.parameters())
-    }
-
     fn end_epoch(
         &mut self,
         state: &mut CfState,
@@ -350,13 +342,17 @@ impl MinibatchModel for CfTrainer<'_> {
     fn observed(state: &CfState) -> &CfModel {
         &state.model
     }
+
+    fn n_examples(&self) -> usize {
+        self.cases.len()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::synthetic::{SyntheticShape, generate};
-    use ebm_core::train::check_rollback;
+    use ebm_core::train::{check_rollback, max_abs};
 
     /// When the parameters pass the guard's bound in some epoch, the recommender (model
     /// and optimizer state) comes back as it was after the last good epoch.

@@ -1,9 +1,8 @@
 //! The one training loop for every model trained by minibatches.
 //!
 //! A model kind implements [`MinibatchModel`]: it computes its gradient for a batch into a
-//! workspace it owns, hands its parameter blocks to the optimizer and reports the magnitude
-//! of its parameters; what training changes is its state, which the loop keeps (and
-//! restores). [`train`] does the rest, once:
+//! workspace it owns and hands its parameter blocks to the optimizer (and to the divergence
+//! guard); what training changes is its state, which the loop keeps (and restores). [`train`] does the rest, once:
 //! the shuffle of every epoch on a named random stream, the batches and their streams, the
 //! optimizer step ([`OptimizerConfig`]: learning-rate and momentum schedules, weight
 //! decay, SGD or Adam), the divergence guard (roll back to the state at the end of the
@@ -28,19 +27,18 @@
 //!     type Error = TrainError;
 //!     type State = State;
 //!     type Observed = State;
-//!     fn n_examples(&self) -> usize { self.data.len() }
-//!     fn compute_gradient(&mut self, (mean, _): &mut State, batch: Minibatch<'_>)
-//!         -> Result<GradientScale, TrainError> {
-//!         self.gradient[0] = batch.rows.iter().map(|&r| self.data[r] - mean[0]).sum();
-//!         Ok(GradientScale::Sum { rows: batch.rows.len() })
+//!     fn compute_gradient(&mut self, step: Step<'_, Self>) -> Result<GradientScale, TrainError> {
+//!         let mean = step.state.0[0];
+//!         self.gradient[0] = step.rows.iter().map(|&r| self.data[r] - mean).sum();
+//!         Ok(GradientScale::Sum { rows: step.rows.len() })
 //!     }
 //!     fn visit_blocks(&mut self, (mean, state): &mut State,
 //!                     visit: &mut dyn FnMut(ParameterBlock<'_>)) {
 //!         visit(ParameterBlock { parameters: mean, gradient: &self.gradient, state,
 //!                                decays: false });
 //!     }
-//!     fn max_abs_parameter(&self, (mean, _): &State) -> Option<f32> { max_abs([&mean[..]]) }
 //!     fn observed(state: &State) -> &State { state }
+//!     fn n_examples(&self) -> usize { self.data.len() }
 //! }
 //!
 //! let mut model = Mean { data: vec![1.0, 2.0, 3.0, 6.0], gradient: vec![0.0] };
@@ -151,6 +149,17 @@ impl LoopConfig {
     }
 }
 
+/// Check a trainer's optimizer and loop settings together: the checks every trainer's
+/// config ends with.
+///
+/// # Errors
+///
+/// The first [`InvalidSetting`] of the optimizer's, then of the loop's.
+pub fn validate_run(optimizer: &OptimizerConfig, run: &LoopConfig) -> Result<(), InvalidSetting> {
+    optimizer.validate()?;
+    run.validate()
+}
+
 /// Where a batch stands, for models that draw their own streams (e.g. one per example).
 #[derive(Clone, Copy, Debug)]
 pub struct BatchContext {
@@ -164,8 +173,11 @@ pub struct BatchContext {
     pub par: Parallelism,
 }
 
-/// One minibatch, as the loop hands it to [`MinibatchModel::compute_gradient`].
-pub struct Minibatch<'a> {
+/// One optimizer step's input, as the loop hands it to [`MinibatchModel::compute_gradient`]:
+/// the training state and a minibatch.
+pub struct Step<'a, M: MinibatchModel + ?Sized> {
+    /// The state to compute the gradient at (persistent chains may advance).
+    pub state: &'a mut M::State,
     /// The batch's examples: indices into `0..n_examples()`.
     pub rows: &'a [usize],
     /// The batch's own random stream, keyed by `(seed, epoch, batch_index)`.
@@ -191,30 +203,20 @@ pub trait MinibatchModel: Send {
     /// whose chains are sized by the batch).
     const FULL_BATCHES_ONLY: bool = false;
 
-    /// Examples per epoch; the loop shuffles `0..n_examples()`.
-    fn n_examples(&self) -> usize;
-
     /// Compute the gradient (the ascent direction of the objective) of the examples
-    /// `batch.rows` at `state` into the model's workspace, drawing from `batch.rng`.
+    /// `step.rows` at `step.state` into the model's workspace, drawing from `step.rng`.
     ///
     /// # Errors
     ///
     /// The model's error when the batch cannot be used.
-    fn compute_gradient(
-        &mut self,
-        state: &mut Self::State,
-        batch: Minibatch<'_>,
-    ) -> Result<GradientScale, Self::Error>;
+    fn compute_gradient(&mut self, step: Step<'_, Self>) -> Result<GradientScale, Self::Error>;
 
-    /// Hand every parameter block of `state`, with its gradient and optimizer state, to
-    /// `visit`.
+    /// Hand every trained parameter block of `state`, with its gradient and optimizer
+    /// state, to `visit` (the optimizer steps them; the divergence guard measures them).
     fn visit_blocks(&mut self, state: &mut Self::State, visit: &mut dyn FnMut(ParameterBlock<'_>));
 
     /// Called after every optimizer step (e.g. to clamp variances into range).
     fn after_step(&mut self, _state: &mut Self::State) {}
-
-    /// The largest |parameter| of `state`, or `None` when any parameter is not finite.
-    fn max_abs_parameter(&self, state: &Self::State) -> Option<f32>;
 
     /// Named metrics of the epoch just finished (e.g. a reconstruction error); every one
     /// must be finite, or the run diverged. Called once per epoch whose parameters passed
@@ -233,6 +235,9 @@ pub trait MinibatchModel: Send {
 
     /// What observers see of `state`.
     fn observed(state: &Self::State) -> &Self::Observed;
+
+    /// Examples per epoch; the loop shuffles `0..n_examples()`.
+    fn n_examples(&self) -> usize;
 }
 
 /// What happened in one epoch.

@@ -1,8 +1,8 @@
 //! The loop: epochs, shuffles, batches, optimizer steps, the divergence guard.
 
 use super::{
-    BatchContext, EpochReport, LoopConfig, Minibatch, MinibatchModel, OptimizerConfig, TrainError,
-    TrainObserver, TrainSummary,
+    BatchContext, EpochReport, LoopConfig, MinibatchModel, OptimizerConfig, Step, TrainError,
+    TrainObserver, TrainSummary, max_abs,
 };
 use crate::thread_pool;
 use ebm_kernels::Parallelism;
@@ -71,18 +71,18 @@ pub fn train<M: MinibatchModel>(
                 if M::FULL_BATCHES_ONLY && rows.len() < batch_size {
                     continue;
                 }
-                let batch = Minibatch {
+                let scale = model.compute_gradient(Step {
+                    state,
                     rows,
                     rng: stream(config.seed, epoch as u64, batch_index as u64),
                     context: context(batch_index),
-                };
-                let scale = model.compute_gradient(state, batch)?;
+                })?;
                 model.visit_blocks(state, &mut |block| optimizer.step(block, rates, scale, par));
                 model.after_step(state);
                 observer.on_batch(((batch_index + 1) * batch_size).min(n), n);
             }
             let seconds = start.elapsed().as_secs_f64();
-            let reason = match model.max_abs_parameter(state) {
+            let reason = match largest_parameter(model, state) {
                 None => Some("parameters became NaN or infinite".to_string()),
                 Some(largest) if largest > config.max_abs_parameter => Some(format!(
                     "|parameter| reached {largest:.3e} > {}",
@@ -141,6 +141,18 @@ pub fn train<M: MinibatchModel>(
     })
 }
 
+/// The largest |parameter| of the blocks `model` trains in `state`, or `None` when any is
+/// not finite: what the divergence guard measures.
+fn largest_parameter<M: MinibatchModel>(model: &mut M, state: &mut M::State) -> Option<f32> {
+    let mut largest = Some(0.0f32);
+    model.visit_blocks(state, &mut |block| {
+        largest = largest
+            .zip(max_abs([&block.parameters[..]]))
+            .map(|(a, b)| a.max(b));
+    });
+    largest
+}
+
 /// Train a fresh `state` through all of `config.epochs` and hand it back: [`train`] from
 /// epoch 0, for trainers that are not resumed.
 ///
@@ -196,15 +208,7 @@ pub(super) mod tests {
         type Error = TrainError;
         type State = ToyState;
         type Observed = [f32];
-        fn n_examples(&self) -> usize {
-            10
-        }
-
-        fn compute_gradient(
-            &mut self,
-            _: &mut ToyState,
-            batch: Minibatch<'_>,
-        ) -> Result<GradientScale, TrainError> {
+        fn compute_gradient(&mut self, step: Step<'_, Self>) -> Result<GradientScale, TrainError> {
             self.batches += 1;
             self.gradient[0] = if self.batches > self.explode_after {
                 f32::INFINITY
@@ -212,7 +216,7 @@ pub(super) mod tests {
                 1.0
             };
             Ok(GradientScale::Sum {
-                rows: batch.rows.len(),
+                rows: step.rows.len(),
             })
         }
         fn visit_blocks(
@@ -227,11 +231,11 @@ pub(super) mod tests {
                 decays: true,
             });
         }
-        fn max_abs_parameter(&self, (value, _): &ToyState) -> Option<f32> {
-            max_abs([&value[..]])
-        }
         fn observed((value, _): &ToyState) -> &[f32] {
             value
+        }
+        fn n_examples(&self) -> usize {
+            10
         }
     }
 
@@ -261,15 +265,11 @@ pub(super) mod tests {
         let (config, optimizer) = (two_batches(5), sgd(0.5, 0.5));
         let mut recorder = Recorder(Vec::new());
         let mut done = 0;
-        let err = train(
-            &mut toy,
-            &mut state,
-            &config,
-            &optimizer,
-            &mut done,
-            &mut recorder,
-        )
-        .unwrap_err();
+        let run =
+            |toy: &mut Toy, state: &mut ToyState, done: &mut usize, recorder: &mut Recorder| {
+                train(toy, state, &config, &optimizer, done, recorder)
+            };
+        let err = run(&mut toy, &mut state, &mut done, &mut recorder).unwrap_err();
         let TrainError::Diverged {
             epoch,
             last_good_epoch,
@@ -287,15 +287,7 @@ pub(super) mod tests {
         assert!(err.to_string().contains("restored to the end of epoch 2"));
         // Resuming from the restored state continues from epoch 3 with its momentum.
         toy.explode_after = usize::MAX;
-        train(
-            &mut toy,
-            &mut state,
-            &config,
-            &optimizer,
-            &mut done,
-            &mut recorder,
-        )
-        .unwrap();
+        run(&mut toy, &mut state, &mut done, &mut recorder).unwrap();
         assert_eq!(done, 5);
     }
 

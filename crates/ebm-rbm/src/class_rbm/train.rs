@@ -10,11 +10,10 @@ use super::ClassRbm;
 use super::gradient::{Batch, batch_gradient, zero_gradient};
 use crate::RbmError;
 use ebm_core::InvalidSetting;
-use ebm_core::ModelFile;
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::{
-    self, BatchContext, BlockState, GradientScale, LoopConfig, Minibatch, MinibatchModel,
-    OptimizerConfig, ParameterBlock, TrainObserver, max_abs,
+    self, BatchContext, BlockState, GradientScale, LoopConfig, MinibatchModel, OptimizerConfig,
+    ParameterBlock, Step, TrainObserver, validate_run,
 };
 use ebm_data::Dataset;
 use ebm_kernels::rng::{stream, streams};
@@ -91,19 +90,17 @@ impl ClassTrainConfig {
     ///
     /// [`RbmError::InvalidSetting`] naming the field that is out of range.
     pub fn validate(&self) -> Result<(), RbmError> {
-        let require = InvalidSetting::require;
         InvalidSetting::at_least_one(self.n_hidden, "n_hidden")?;
-        require(self.n_classes >= 2, "n_classes", "must be at least 2")?;
+        InvalidSetting::require(self.n_classes >= 2, "n_classes", "must be at least 2")?;
         if let Objective::Hybrid { generative_weight } = self.objective {
-            require(
+            InvalidSetting::require(
                 generative_weight.is_finite() && generative_weight >= 0.0,
                 "objective",
                 "the generative weight must be non-negative",
             )?;
         }
         InvalidSetting::non_negative(self.init_std, "init_std")?;
-        self.optimizer.validate()?;
-        Ok(self.run.validate()?)
+        Ok(validate_run(&self.optimizer, &self.run)?)
     }
 }
 
@@ -132,29 +129,21 @@ impl MinibatchModel for ClassTrainer<'_> {
     type State = ClassState;
     type Observed = ClassRbm;
 
-    fn n_examples(&self) -> usize {
-        self.data.n_examples
-    }
-
-    fn compute_gradient(
-        &mut self,
-        state: &mut ClassState,
-        mut batch: Minibatch<'_>,
-    ) -> Result<GradientScale, RbmError> {
+    fn compute_gradient(&mut self, mut step: Step<'_, Self>) -> Result<GradientScale, RbmError> {
         let v = self.data.n_features;
-        for (k, &row) in batch.rows.iter().enumerate() {
+        for (k, &row) in step.rows.iter().enumerate() {
             self.batch.inputs[k * v..(k + 1) * v].copy_from_slice(self.data.row(row));
             self.batch.labels[k] = self.labels[row];
         }
-        let rows = batch.rows.len();
+        let rows = step.rows.len();
         self.wrong += batch_gradient(
-            &state.model,
+            &step.state.model,
             &mut self.batch,
             rows,
             self.config,
-            &mut batch.rng,
+            &mut step.rng,
             &mut self.grads,
-            batch.context.par,
+            step.context.par,
         );
         Ok(GradientScale::Sum { rows })
     }
@@ -174,10 +163,6 @@ impl MinibatchModel for ClassTrainer<'_> {
         );
     }
 
-    fn max_abs_parameter(&self, state: &ClassState) -> Option<f32> {
-        max_abs(state.model.parameters())
-    }
-
     fn end_epoch(
         &mut self,
         _: &mut ClassState,
@@ -190,6 +175,10 @@ impl MinibatchModel for ClassTrainer<'_> {
 
     fn observed(state: &ClassState) -> &ClassRbm {
         &state.model
+    }
+
+    fn n_examples(&self) -> usize {
+        self.data.n_examples
     }
 }
 
@@ -276,8 +265,9 @@ impl<'a> ClassTrainer<'a> {
 mod tests {
     use super::*;
     use crate::class_rbm::gradient::{Batch, batch_gradient, zero_gradient};
+    use ebm_core::ModelFile;
     use ebm_core::train::OptimizerMethod;
-    use ebm_core::train::{EpochReport, NoObserver, OnEpoch, check_rollback};
+    use ebm_core::train::{EpochReport, NoObserver, OnEpoch, check_rollback, max_abs};
     use ebm_kernels::Parallelism;
     use ebm_kernels::rng;
 

@@ -4,7 +4,7 @@
 use super::GaussianRbm;
 use super::train::{GaussianMethod, GaussianTrainConfig};
 use ebm_kernels::activation::sigmoid_in_place;
-use ebm_kernels::gemm::gemm;
+use ebm_kernels::gemm::{gemm, rows_times};
 use ebm_kernels::rng::{StreamRng, fill_u32, normal_f64};
 use ebm_kernels::sampling::bernoulli_in_place;
 use ebm_kernels::{MatMut, MatRef, Parallelism};
@@ -78,15 +78,8 @@ fn hidden_probabilities(
 /// `out = beta out + x W` for the `rows x n_visible` inputs `x` (`out` is `rows x n_hidden`).
 fn times_weights(model: &GaussianRbm, beta: f32, out: &mut [f32], x: &[f32], par: Parallelism) {
     let (nv, nh) = (model.n_visible(), model.n_hidden());
-    let rows = x.len() / nv;
-    gemm(
-        beta,
-        &mut MatMut::from_row_major(out, rows, nh),
-        1.0,
-        MatRef::from_row_major(x, rows, nv),
-        MatRef::from_row_major(&model.weights, nv, nh),
-        par,
-    );
+    let w = MatRef::from_row_major(&model.weights, nv, nh);
+    rows_times(beta, out, x, x.len() / nv, w, par);
 }
 
 /// `out = h W^T` (the pull of the hidden units on each visible unit).

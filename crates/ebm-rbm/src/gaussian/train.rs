@@ -8,8 +8,8 @@ use crate::RbmError;
 use ebm_core::InvalidSetting;
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::{
-    self, BlockState, GradientScale, LoopConfig, Minibatch, MinibatchModel, OptimizerConfig,
-    ParameterBlock, TrainObserver, max_abs,
+    self, BlockState, GradientScale, LoopConfig, MinibatchModel, OptimizerConfig, ParameterBlock,
+    Step, TrainObserver, validate_run,
 };
 use ebm_data::Dataset;
 use ebm_kernels::rng::{self, normal_f64, stream, streams};
@@ -75,19 +75,17 @@ impl GaussianTrainConfig {
     ///
     /// [`RbmError::InvalidSetting`] naming the field that is out of range.
     pub fn validate(&self) -> Result<(), RbmError> {
-        let require = InvalidSetting::require;
         InvalidSetting::at_least_one(self.n_hidden, "n_hidden")?;
         InvalidSetting::at_least_one(self.gibbs_steps, "gibbs_steps")?;
         if let GaussianMethod::DenoisingScoreMatching { noise_std } = self.method {
-            require(
+            InvalidSetting::require(
                 noise_std.is_finite() && noise_std > 0.0,
                 "method",
                 "the score-matching noise must be positive",
             )?;
         }
         InvalidSetting::non_negative(self.init_std, "init_std")?;
-        self.optimizer.validate()?;
-        Ok(self.run.validate()?)
+        Ok(validate_run(&self.optimizer, &self.run)?)
     }
 
     /// Whether the per-visible variances are learned (CD and PCD only).
@@ -154,11 +152,6 @@ struct GaussianTrainer<'a> {
     buffers: Buffers,
 }
 
-/// The blocks training changes: `W`, `b`, `c` and `z` (not the standardization).
-fn trained_blocks(m: &GaussianRbm) -> [&[f32]; 4] {
-    [&m.weights, &m.visible_bias, &m.hidden_bias, &m.log_variance]
-}
-
 /// What training changes (and a divergence restores).
 #[derive(Clone)]
 struct GaussianState {
@@ -176,40 +169,32 @@ impl MinibatchModel for GaussianTrainer<'_> {
     /// One persistent chain per batch row: every batch is full.
     const FULL_BATCHES_ONLY: bool = true;
 
-    fn n_examples(&self) -> usize {
-        self.standardized.n_examples
-    }
-
-    fn compute_gradient(
-        &mut self,
-        state: &mut GaussianState,
-        mut batch: Minibatch<'_>,
-    ) -> Result<GradientScale, RbmError> {
+    fn compute_gradient(&mut self, mut step: Step<'_, Self>) -> Result<GradientScale, RbmError> {
         let buf = &mut self.buffers;
-        let nv = state.model.n_visible();
-        for (k, &row) in batch.rows.iter().enumerate() {
+        let nv = step.state.model.n_visible();
+        for (k, &row) in step.rows.iter().enumerate() {
             buf.v0[k * nv..(k + 1) * nv].copy_from_slice(self.standardized.row(row));
         }
-        let (rng, par) = (&mut batch.rng, batch.context.par);
+        let (rng, par) = (&mut step.rng, step.context.par);
         match self.config.method {
             GaussianMethod::DenoisingScoreMatching { noise_std } => {
-                score_matching_gradient(&state.model, buf, noise_std, rng, par)
+                score_matching_gradient(&step.state.model, buf, noise_std, rng, par)
             }
             method => {
                 let persistent = method == GaussianMethod::Persistent;
                 if persistent {
-                    buf.vk.copy_from_slice(&state.persistent);
+                    buf.vk.copy_from_slice(&step.state.persistent);
                 } else {
                     buf.vk.copy_from_slice(&buf.v0);
                 }
-                contrastive_gradient(&state.model, buf, self.config, method, rng, par);
+                contrastive_gradient(&step.state.model, buf, self.config, method, rng, par);
                 if persistent {
-                    state.persistent.copy_from_slice(&buf.vk);
+                    step.state.persistent.copy_from_slice(&buf.vk);
                 }
             }
         }
         Ok(GradientScale::Sum {
-            rows: batch.rows.len(),
+            rows: step.rows.len(),
         })
     }
 
@@ -248,12 +233,12 @@ impl MinibatchModel for GaussianTrainer<'_> {
         }
     }
 
-    fn max_abs_parameter(&self, state: &GaussianState) -> Option<f32> {
-        max_abs(trained_blocks(&state.model))
-    }
-
     fn observed(state: &GaussianState) -> &GaussianRbm {
         &state.model
+    }
+
+    fn n_examples(&self) -> usize {
+        self.standardized.n_examples
     }
 }
 
@@ -341,8 +326,13 @@ impl<'a> GaussianTrainer<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ebm_core::train::NoObserver;
     use ebm_core::train::OptimizerMethod;
+    use ebm_core::train::{NoObserver, max_abs};
+
+    /// The blocks training changes: `W`, `b`, `c` and `z` (not the standardization).
+    fn trained_blocks(m: &GaussianRbm) -> [&[f32]; 4] {
+        [&m.weights, &m.visible_bias, &m.hidden_bias, &m.log_variance]
+    }
 
     /// Every training method.
     const METHODS: [GaussianMethod; 3] = [
@@ -350,6 +340,16 @@ mod tests {
         GaussianMethod::Persistent,
         GaussianMethod::DenoisingScoreMatching { noise_std: 0.3 },
     ];
+
+    /// `n_hidden` units trained by `method` from weights of standard deviation 0.1.
+    fn small(method: GaussianMethod, n_hidden: usize) -> GaussianTrainConfig {
+        GaussianTrainConfig {
+            n_hidden,
+            method,
+            init_std: 0.1,
+            ..GaussianTrainConfig::default()
+        }
+    }
 
     /// Unlabelled examples of 4 features each.
     fn four_features(features: Vec<f32>) -> Dataset {
@@ -381,15 +381,12 @@ mod tests {
         let data = four_features(features);
         for method in METHODS {
             let config = GaussianTrainConfig {
-                n_hidden: 6,
-                method,
-                init_std: 0.1,
                 learn_variance: method == GaussianMethod::ContrastiveDivergence,
                 optimizer: GaussianTrainConfig::default()
                     .optimizer
                     .with_learning_rate(0.05),
                 run: GaussianTrainConfig::default().run.with_batches(60, 20),
-                ..GaussianTrainConfig::default()
+                ..small(method, 6)
             };
             let untrained = GaussianRbm::initialize(&data, 6, 0.1, &mut stream(1, u64::MAX, 0));
             let model = train_gaussian_rbm(&config, &data, &mut NoObserver).unwrap();
@@ -411,9 +408,6 @@ mod tests {
         let data = four_features(features);
         for method in METHODS {
             let config = GaussianTrainConfig {
-                n_hidden: 5,
-                method,
-                init_std: 0.1,
                 optimizer: OptimizerConfig {
                     learning_rate: 0.05,
                     method: OptimizerMethod::Sgd {
@@ -422,7 +416,7 @@ mod tests {
                     ..GaussianTrainConfig::default().optimizer
                 },
                 run: GaussianTrainConfig::default().run.with_batches(20, 10),
-                ..GaussianTrainConfig::default()
+                ..small(method, 5)
             };
             // Bounded halfway between the parameters' size after epoch 1 and their peak,
             // the run diverges later and comes back as it was after the last good epoch.

@@ -15,7 +15,7 @@ use crate::{BinaryRbm, RbmError};
 use ebm_core::InvalidSetting;
 use ebm_core::ModelFile;
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
-use ebm_core::train::{BlockState, LoopConfig, OptimizerConfig};
+use ebm_core::train::{BlockState, LoopConfig, OptimizerConfig, validate_run};
 use ebm_data::Dataset;
 use ebm_kernels::activation::sigmoid_scalar;
 use ebm_kernels::rng::{fill_u32, stream, streams};
@@ -98,31 +98,29 @@ impl TrainConfig {
     ///
     /// [`RbmError::InvalidSetting`] naming the field that is out of range.
     pub fn validate(&self) -> Result<(), RbmError> {
-        let require = InvalidSetting::require;
-        require(
+        InvalidSetting::require(
             self.n_hidden >= 1,
             "n_hidden",
             "hidden units must be at least 1",
         )?;
-        require(
+        InvalidSetting::require(
             self.gibbs_steps >= 1,
             "gibbs_steps",
             "k (Gibbs steps) must be at least 1",
         )?;
-        require(
+        InvalidSetting::require(
             !matches!(self.method, Method::Persistent { chains: 0 }),
             "chains",
             "PCD needs at least one persistent chain",
         )?;
         if let Some(s) = self.sparsity {
-            require(
+            InvalidSetting::require(
                 (0.0..1.0).contains(&s.target) && s.cost >= 0.0 && (0.0..1.0).contains(&s.decay),
                 "sparsity",
                 "sparsity target and decay must be in [0, 1), cost >= 0",
             )?;
         }
-        self.optimizer.validate()?;
-        Ok(self.run.validate()?)
+        Ok(validate_run(&self.optimizer, &self.run)?)
     }
 }
 

@@ -4,10 +4,9 @@ use super::TrainState;
 use super::step::{Workspace, gradient};
 use crate::RbmError;
 use crate::metrics::reconstruction_error;
-use ebm_core::ModelFile;
 use ebm_core::train::{
-    self, BatchContext, GradientScale, Minibatch, MinibatchModel, ParameterBlock, TrainObserver,
-    TrainSummary, max_abs,
+    self, BatchContext, GradientScale, MinibatchModel, ParameterBlock, Step, TrainObserver,
+    TrainSummary,
 };
 use ebm_data::Dataset;
 
@@ -24,25 +23,17 @@ impl MinibatchModel for BinaryTrainer<'_> {
     type State = TrainState;
     type Observed = TrainState;
 
-    fn n_examples(&self) -> usize {
-        self.data.n_examples
-    }
-
-    fn compute_gradient(
-        &mut self,
-        state: &mut TrainState,
-        mut batch: Minibatch<'_>,
-    ) -> Result<GradientScale, RbmError> {
-        let n_visible = state.model.n_visible();
+    fn compute_gradient(&mut self, mut step: Step<'_, Self>) -> Result<GradientScale, RbmError> {
+        let n_visible = step.state.model.n_visible();
         self.workspace
-            .load_batch(&self.data.features, batch.rows, n_visible);
+            .load_batch(&self.data.features, step.rows, n_visible);
         gradient(
-            state,
+            step.state,
             &mut self.workspace,
-            batch.rows.len(),
+            step.rows.len(),
             self.data_is_binary,
-            &mut batch.rng,
-            batch.context.par,
+            &mut step.rng,
+            step.context.par,
         );
         Ok(GradientScale::Mean)
     }
@@ -61,12 +52,6 @@ impl MinibatchModel for BinaryTrainer<'_> {
         );
     }
 
-    /// Weights and biases alike: `rbm train --lr 1e3` once drove the biases to 6,000 while
-    /// every weight stayed under the bound.
-    fn max_abs_parameter(&self, state: &TrainState) -> Option<f32> {
-        max_abs(state.model.parameters())
-    }
-
     /// Also counts the epoch in the state, so the observer checkpoints it (a divergence
     /// found by the metric restores the state with the count before it).
     fn end_epoch(
@@ -81,6 +66,10 @@ impl MinibatchModel for BinaryTrainer<'_> {
 
     fn observed(state: &TrainState) -> &TrainState {
         state
+    }
+
+    fn n_examples(&self) -> usize {
+        self.data.n_examples
     }
 }
 
