@@ -304,6 +304,26 @@ impl<M: SavedModel> OutArgs<M> {
     }
 }
 
+/// `--threads`, `--out`, `--json` and `--quiet`: the flags every training command ends
+/// with (it trains on `--threads` threads, shows its progress unless `--quiet`, saves its
+/// model to `--out` and prints its results as `--json` asks).
+#[derive(Args)]
+pub struct TrainingArgs<M: SavedModel> {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub out: OutArgs<M>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+impl<M: SavedModel> TrainingArgs<M> {
+    /// Save `model` to `--out` and print `metrics` (see [`OutArgs::save_and_report`]).
+    pub fn save_and_report(&self, model: &M, metrics: Metrics) -> Result<(), Failure> {
+        self.out.save_and_report(model, metrics, self.report.output)
+    }
+}
+
 /// The saved models of the training commands and their default files.
 mod models {
     use super::SavedModel;

@@ -1,21 +1,22 @@
 //! `ebm class-rbm ...`: the classification RBM (generative and discriminative at once).
 
 use crate::Failure;
-use crate::args::{JsonArgs, OutArgs, ReportArgs, RunArgs, SeedArgs};
+use crate::args::{JsonArgs, RunArgs, SeedArgs, TrainingArgs};
 use crate::output::Metrics;
 use crate::progress::Progress;
-use crate::setup::{MnistArgs, first, load_mnist, rbm_failure, square_side};
+use crate::setup::{
+    MnistArgs, first, load_mnist, load_model, loop_config, rbm_failure, square_side,
+};
 use clap::{Args, Subcommand, ValueEnum};
-use ebm_core::ModelFile;
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
+use ebm_core::train::OptimizerConfig;
 use ebm_core::train::{EpochReport, OnEpoch};
-use ebm_core::train::{LoopConfig, OptimizerConfig, OptimizerMethod};
 use ebm_data::image_grid::{Scaling, write_png_grid};
 use ebm_data::mnist::Split;
 use ebm_kernels::rng::stream;
 use ebm_rbm::RbmError;
 use ebm_rbm::class_rbm::{ClassRbm, ClassTrainConfig, Objective, train_class_rbm};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// Subcommands of `ebm class-rbm`.
@@ -78,11 +79,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub random: SeedArgs,
     #[command(flatten)]
-    pub run: RunArgs,
-    #[command(flatten)]
-    pub out: OutArgs<ClassRbm>,
-    #[command(flatten)]
-    pub report: ReportArgs,
+    pub training: TrainingArgs<ClassRbm>,
 }
 
 /// Flags of `ebm class-rbm eval`.
@@ -125,10 +122,6 @@ pub fn run(command: ClassRbmCommand) -> Result<(), Failure> {
     }
 }
 
-fn load_model(path: &Path) -> Result<ClassRbm, Failure> {
-    ClassRbm::load(path).map_err(Failure::input)
-}
-
 /// Why another `--dataset` than mnist is refused.
 const MNIST_ONLY: &str = "has no labels; the class RBM needs mnist";
 
@@ -150,23 +143,21 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         n_classes: 10,
         objective,
         init_std: args.init_std,
-        optimizer: OptimizerConfig {
-            learning_rate: args.lr,
-            learning_rate_schedule: LearningRateSchedule::Linear {
+        optimizer: OptimizerConfig::sgd(
+            args.lr,
+            LearningRateSchedule::Linear {
                 final_fraction: 0.0,
             },
-            weight_decay: args.weight_decay,
-            method: OptimizerMethod::Sgd {
-                momentum: MomentumSchedule::constant(args.momentum),
-            },
-        },
-        run: LoopConfig {
-            epochs: args.epochs,
-            batch_size: args.batch,
-            seed: args.random.seed,
-            threads: args.run.threads,
-            ..ClassTrainConfig::default().run
-        },
+            MomentumSchedule::constant(args.momentum),
+            args.weight_decay,
+        ),
+        run: loop_config(
+            args.epochs,
+            args.batch,
+            args.random,
+            args.training.run,
+            ClassTrainConfig::default().run,
+        ),
     };
     config.validate().map_err(setup_failure)?;
     let data = first(
@@ -174,34 +165,35 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         args.limit,
     )?;
     crate::args::memory::check_rbm(data.n_features, args.hidden, args.batch, 0)?;
-    let (model, mut m) = Progress::timed(config.run.epochs, args.report.quiet, |progress| {
-        let mut observer = OnEpoch(|r: &EpochReport, _: &ClassRbm| {
-            let line = format!(
-                "epoch {}/{}: train error {:.4}, {:.1} s, lr {:.4}",
-                r.epoch,
-                r.epochs,
-                r.metric("train_error").unwrap_or(f64::NAN),
-                r.seconds,
-                r.rates.learning_rate
-            );
-            progress.epoch(r.epoch, &line);
-        });
-        train_class_rbm(&config, &data, &mut observer).map_err(setup_failure)
-    })?;
-    let par = args.run.parallelism();
-    let train_error = args
-        .run
+    let (model, mut m) =
+        Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
+            let mut observer = OnEpoch(|r: &EpochReport, _: &ClassRbm| {
+                let line = format!(
+                    "epoch {}/{}: train error {:.4}, {:.1} s, lr {:.4}",
+                    r.epoch,
+                    r.epochs,
+                    r.metric("train_error").unwrap_or(f64::NAN),
+                    r.seconds,
+                    r.rates.learning_rate
+                );
+                progress.epoch(r.epoch, &line);
+            });
+            train_class_rbm(&config, &data, &mut observer).map_err(setup_failure)
+        })?;
+    let run = args.training.run;
+    let par = run.parallelism();
+    let train_error = run
         .install(|| model.error_rate(&data, par))?
         .map_err(Failure::run)?;
     m.number("train_error", train_error)
         .integer("hidden", config.n_hidden as u64)
         .integer("epochs", config.run.epochs as u64)
         .integer("threads", config.run.threads as u64);
-    args.out.save_and_report(&model, m, args.report.output)
+    args.training.save_and_report(&model, m)
 }
 
 fn eval(args: EvalArgs) -> Result<(), Failure> {
-    let model = load_model(&args.model)?;
+    let model: ClassRbm = load_model(&args.model)?;
     let test = load_mnist(&args.data, Split::Test, MNIST_ONLY)?;
     let par = args.run.parallelism();
     let start = Instant::now();
@@ -221,7 +213,7 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
     if args.chains == 0 {
         return Err(Failure::input("--chains must be at least 1"));
     }
-    let model = load_model(&args.model)?;
+    let model: ClassRbm = load_model(&args.model)?;
     // The tiles of every class are kept until the grid is written.
     crate::args::memory::check_chains(
         "--chains",

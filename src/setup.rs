@@ -1,14 +1,41 @@
-//! Pieces the model commands share: where MNIST grey levels come from, the first N
-//! examples, the model-fits-the-data check, and turning a library's setup error into a
-//! failure that names the command's flag.
+//! Pieces the model commands share: loading a model file, the training loop's settings
+//! from the flags, where MNIST grey levels come from, the first N examples, the
+//! model-fits-the-data check, and turning a library's setup error into a failure that
+//! names the command's flag.
 
 use crate::Failure;
+use crate::args::{RunArgs, SeedArgs};
 use clap::Args;
+use ebm_core::ModelFile;
+use ebm_core::train::LoopConfig;
 use ebm_data::Dataset;
 use ebm_data::data_dir;
 use ebm_data::mnist::Split;
 use ebm_rbm::RbmError;
 use std::path::{Path, PathBuf};
+
+/// Load the model file at `path` (a model of kind `M`), or fail as bad input.
+pub fn load_model<M: ModelFile>(path: &Path) -> Result<M, Failure> {
+    M::load(path).map_err(Failure::input)
+}
+
+/// The training loop of a training command: `epochs` and `batch_size` from its flags,
+/// `--seed` and `--threads`, the rest the trainer's `defaults`.
+pub fn loop_config(
+    epochs: usize,
+    batch_size: usize,
+    random: SeedArgs,
+    run: RunArgs,
+    defaults: LoopConfig,
+) -> LoopConfig {
+    LoopConfig {
+        epochs,
+        batch_size,
+        seed: random.seed,
+        threads: run.threads,
+        ..defaults
+    }
+}
 
 /// Where MNIST is (the commands that read grey levels, not binarized pixels).
 #[derive(Args, Clone)]

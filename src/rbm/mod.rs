@@ -6,7 +6,7 @@ mod pictures;
 mod train;
 
 use crate::Failure;
-use crate::args::{JsonArgs, OutArgs, ReportArgs, RunArgs, SeedArgs};
+use crate::args::{JsonArgs, RunArgs, SeedArgs, TrainingArgs};
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_data::catalog::{BinarizeMode, DatasetName};
 use ebm_rbm::ModelFile;
@@ -155,8 +155,6 @@ pub struct TrainArgs {
     pub sparsity_cost: f32,
     #[command(flatten)]
     pub random: SeedArgs,
-    #[command(flatten)]
-    pub run: RunArgs,
     /// Use only the first N training examples.
     #[arg(long, value_parser = crate::args::count)]
     pub limit: Option<usize>,
@@ -164,8 +162,6 @@ pub struct TrainArgs {
     /// for `ebm rbm anomaly`).
     #[arg(long, value_delimiter = ',')]
     pub exclude_labels: Vec<u8>,
-    #[command(flatten)]
-    pub out: OutArgs<ebm_rbm::BinaryRbm>,
     /// Checkpoint file (default: OUT.ckpt).
     #[arg(long, value_parser = crate::args::output_file)]
     pub checkpoint: Option<PathBuf>,
@@ -176,7 +172,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub resume: Option<PathBuf>,
     #[command(flatten)]
-    pub report: ReportArgs,
+    pub training: TrainingArgs<ebm_rbm::BinaryRbm>,
 }
 
 /// Flags of `ebm rbm eval`.
