@@ -7,6 +7,7 @@ use crate::Failure;
 use crate::output::Metrics;
 use clap::Args;
 use ebm_core::ModelFileError;
+use ebm_core::train::LoopConfig;
 use ebm_kernels::Parallelism;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -263,6 +264,16 @@ pub struct ReportArgs {
     pub quiet: bool,
 }
 
+/// `--threads` and `--json`: the flags every command ends with that measures a saved
+/// model (it computes on `--threads` threads and prints its results as `--json` asks).
+#[derive(Args, Clone, Copy)]
+pub struct MeasureArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub output: JsonArgs,
+}
+
 /// A model a training command saves to `--out`.
 pub trait SavedModel {
     /// The default of `--out`.
@@ -318,6 +329,24 @@ pub struct TrainingArgs<M: SavedModel> {
 }
 
 impl<M: SavedModel> TrainingArgs<M> {
+    /// The training loop's settings: `epochs` and `batch_size` (flags whose defaults differ
+    /// per command), `--seed`, `--threads`, and the trainer's `defaults` for the rest.
+    pub fn loop_config(
+        &self,
+        epochs: usize,
+        batch_size: usize,
+        random: SeedArgs,
+        defaults: LoopConfig,
+    ) -> LoopConfig {
+        LoopConfig {
+            epochs,
+            batch_size,
+            seed: random.seed,
+            threads: self.run.threads,
+            ..defaults
+        }
+    }
+
     /// Save `model` to `--out` and print `metrics` (see [`OutArgs::save_and_report`]).
     pub fn save_and_report(&self, model: &M, metrics: Metrics) -> Result<(), Failure> {
         self.out.save_and_report(model, metrics, self.report.output)

@@ -1,12 +1,10 @@
 //! `ebm class-rbm ...`: the classification RBM (generative and discriminative at once).
 
 use crate::Failure;
-use crate::args::{JsonArgs, RunArgs, SeedArgs, TrainingArgs};
+use crate::args::{MeasureArgs, SeedArgs, TrainingArgs};
 use crate::output::Metrics;
 use crate::progress::Progress;
-use crate::setup::{
-    MnistArgs, first, load_mnist, load_model, loop_config, rbm_failure, square_side,
-};
+use crate::setup::{MnistArgs, load_mnist, load_model, rbm_failure, square_side};
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::OptimizerConfig;
@@ -90,9 +88,7 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub data: MnistArgs,
     #[command(flatten)]
-    pub run: RunArgs,
-    #[command(flatten)]
-    pub output: JsonArgs,
+    pub measure: MeasureArgs,
 }
 
 /// Flags of `ebm class-rbm sample`.
@@ -151,32 +147,25 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
             MomentumSchedule::constant(args.momentum),
             args.weight_decay,
         ),
-        run: loop_config(
+        run: args.training.loop_config(
             args.epochs,
             args.batch,
             args.random,
-            args.training.run,
             ClassTrainConfig::default().run,
         ),
     };
     config.validate().map_err(setup_failure)?;
-    let data = first(
-        load_mnist(&args.data, Split::Train, MNIST_ONLY)?,
-        args.limit,
-    )?;
+    let data = args.data.train_set(args.limit, MNIST_ONLY)?;
     crate::args::memory::check_rbm(data.n_features, args.hidden, args.batch, 0)?;
     let (model, mut m) =
         Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
             let mut observer = OnEpoch(|r: &EpochReport, _: &ClassRbm| {
-                let line = format!(
-                    "epoch {}/{}: train error {:.4}, {:.1} s, lr {:.4}",
-                    r.epoch,
-                    r.epochs,
-                    r.metric("train_error").unwrap_or(f64::NAN),
-                    r.seconds,
-                    r.rates.learning_rate
+                let error = r.metric("train_error").unwrap_or(f64::NAN);
+                let (seconds, lr) = (r.seconds, r.rates.learning_rate);
+                progress.epoch_report(
+                    r,
+                    &format!("train error {error:.4}, {seconds:.1} s, lr {lr:.4}"),
                 );
-                progress.epoch(r.epoch, &line);
             });
             train_class_rbm(&config, &data, &mut observer).map_err(setup_failure)
         })?;
@@ -195,17 +184,17 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
 fn eval(args: EvalArgs) -> Result<(), Failure> {
     let model: ClassRbm = load_model(&args.model)?;
     let test = load_mnist(&args.data, Split::Test, MNIST_ONLY)?;
-    let par = args.run.parallelism();
+    let run = args.measure.run;
+    let par = run.parallelism();
     let start = Instant::now();
-    let error = args
-        .run
+    let error = run
         .install(|| model.error_rate(&test, par))?
         .map_err(|e| Failure::input(format!("{}: {e}", args.model.display())))?;
     let mut m = Metrics::default();
     m.number("test_error", error)
         .integer("n_test", test.n_examples as u64)
         .number("seconds", start.elapsed().as_secs_f64());
-    args.output.print(&m);
+    args.measure.output.print(&m);
     Ok(())
 }
 

@@ -1,10 +1,10 @@
 //! `ebm gaussian-rbm ...`: Gaussian-Bernoulli RBMs on real-valued data (MNIST grey levels).
 
 use crate::Failure;
-use crate::args::{JsonArgs, RunArgs, SeedArgs, TrainingArgs};
+use crate::args::{JsonArgs, MeasureArgs, SeedArgs, TrainingArgs};
 use crate::output::Metrics;
 use crate::progress::Progress;
-use crate::setup::{MnistArgs, check_features, first, load_mnist, load_model, loop_config};
+use crate::setup::{MnistArgs, check_features, load_mnist, load_model};
 use crate::setup::{rbm_failure, square_side};
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_core::continuous::{ChainConfig, Mala, run_chain};
@@ -117,9 +117,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 0.5)]
     pub noise: f32,
     #[command(flatten)]
-    pub run: RunArgs,
-    #[command(flatten)]
-    pub output: JsonArgs,
+    pub measure: MeasureArgs,
 }
 
 /// Flags of `ebm gaussian-rbm sample`.
@@ -169,6 +167,7 @@ fn setup_failure(error: RbmError) -> Failure {
 }
 
 fn train(args: TrainArgs) -> Result<(), Failure> {
+    let defaults = GaussianTrainConfig::default();
     let config = GaussianTrainConfig {
         n_hidden: args.hidden,
         method: match args.method {
@@ -185,22 +184,15 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
             method: OptimizerMethod::Sgd {
                 momentum: MomentumSchedule::constant(args.momentum),
             },
-            ..GaussianTrainConfig::default().optimizer
+            ..defaults.optimizer
         },
-        run: loop_config(
-            args.epochs,
-            args.batch,
-            args.random,
-            args.training.run,
-            GaussianTrainConfig::default().run,
-        ),
-        ..GaussianTrainConfig::default()
+        run: args
+            .training
+            .loop_config(args.epochs, args.batch, args.random, defaults.run),
+        ..defaults
     };
     config.validate().map_err(setup_failure)?;
-    let data = first(
-        load_mnist(&args.data, Split::Train, MNIST_ONLY)?,
-        args.limit,
-    )?;
+    let data = args.data.train_set(args.limit, MNIST_ONLY)?;
     crate::args::memory::check_rbm(data.n_features, args.hidden, args.batch, args.batch)?;
     let (model, mut m) =
         Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
@@ -235,6 +227,7 @@ fn eval(args: EvalArgs) -> Result<(), Failure> {
         )
     } else {
         let estimate = args
+            .measure
             .run
             .install(|| gaussian_ais_log_partition(&model, args.ais_runs, args.ais_betas, 1))?
             .map_err(|e| Failure::input(format!("--ais-runs/--ais-betas: {e}")))?;
@@ -248,7 +241,7 @@ fn eval(args: EvalArgs) -> Result<(), Failure> {
         .number("denoise_error", denoise)
         .number("seconds", start.elapsed().as_secs_f64())
         .text("log_z_method", if args.exact { "exact" } else { "ais" });
-    args.output.print(&m);
+    args.measure.output.print(&m);
     Ok(())
 }
 

@@ -1,13 +1,10 @@
-//! Pieces the model commands share: loading a model file, the training loop's settings
-//! from the flags, where MNIST grey levels come from, the first N examples, the
-//! model-fits-the-data check, and turning a library's setup error into a failure that
-//! names the command's flag.
+//! Pieces the model commands share: loading a model file, where MNIST grey levels come
+//! from, the first N examples, the model-fits-the-data check, and turning a library's
+//! setup error into a failure that names the command's flag.
 
 use crate::Failure;
-use crate::args::{RunArgs, SeedArgs};
 use clap::Args;
 use ebm_core::ModelFile;
-use ebm_core::train::LoopConfig;
 use ebm_data::Dataset;
 use ebm_data::data_dir;
 use ebm_data::mnist::Split;
@@ -19,24 +16,6 @@ pub fn load_model<M: ModelFile>(path: &Path) -> Result<M, Failure> {
     M::load(path).map_err(Failure::input)
 }
 
-/// The training loop of a training command: `epochs` and `batch_size` from its flags,
-/// `--seed` and `--threads`, the rest the trainer's `defaults`.
-pub fn loop_config(
-    epochs: usize,
-    batch_size: usize,
-    random: SeedArgs,
-    run: RunArgs,
-    defaults: LoopConfig,
-) -> LoopConfig {
-    LoopConfig {
-        epochs,
-        batch_size,
-        seed: random.seed,
-        threads: run.threads,
-        ..defaults
-    }
-}
-
 /// Where MNIST is (the commands that read grey levels, not binarized pixels).
 #[derive(Args, Clone)]
 pub struct MnistArgs {
@@ -46,6 +25,14 @@ pub struct MnistArgs {
     /// Folder holding the data sets (default: $EBM_DATA, else ./data).
     #[arg(long)]
     pub data: Option<PathBuf>,
+}
+
+impl MnistArgs {
+    /// The training split, its first `--limit` examples (see [`first`]); another
+    /// `--dataset` is refused as in [`load_mnist`].
+    pub fn train_set(&self, limit: Option<usize>, why_not: &str) -> Result<Dataset, Failure> {
+        first(load_mnist(self, Split::Train, why_not)?, limit)
+    }
 }
 
 /// Load a split of MNIST; any other `--dataset` is refused with `--dataset: 'NAME' ` and

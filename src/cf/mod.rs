@@ -6,7 +6,7 @@ mod source;
 mod train;
 
 use crate::Failure;
-use crate::args::{JsonArgs, RunArgs, SeedArgs, TrainingArgs};
+use crate::args::{JsonArgs, MeasureArgs, SeedArgs, TrainingArgs};
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -122,9 +122,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 4.0)]
     pub relevant_from: f32,
     #[command(flatten)]
-    pub run: RunArgs,
-    #[command(flatten)]
-    pub output: JsonArgs,
+    pub measure: MeasureArgs,
 }
 
 /// Flags of `ebm cf recommend`.

@@ -4,7 +4,7 @@ use super::{LrScheduleArg, TrainArgs, VariantArg, source};
 use crate::Failure;
 use crate::output::Metrics;
 use crate::progress::Progress;
-use crate::setup::{loop_config, setting_failure};
+use crate::setup::setting_failure;
 use ebm_cf::metrics::accuracy;
 use ebm_cf::train::{CdSchedule, EpochReport, TrainConfig, TrainObserver, initial_model, train};
 use ebm_cf::{CfError, CfModel, Orientation, Query, RatingsData};
@@ -27,6 +27,7 @@ fn config_from_args(args: &TrainArgs) -> Result<TrainConfig, Failure> {
     let epochs_per_stage = args
         .cd_stage_epochs
         .unwrap_or_else(|| args.epochs.div_ceil(stages.len()).max(1));
+    let defaults = TrainConfig::default();
     let config = TrainConfig {
         orientation: match args.variant {
             VariantArg::User => Orientation::UserBased,
@@ -49,14 +50,10 @@ fn config_from_args(args: &TrainArgs) -> Result<TrainConfig, Failure> {
             MomentumSchedule::constant(args.momentum),
             args.weight_decay,
         ),
-        run: loop_config(
-            args.epochs,
-            args.batch,
-            args.source.random,
-            args.training.run,
-            TrainConfig::default().run,
-        ),
-        ..TrainConfig::default()
+        run: args
+            .training
+            .loop_config(args.epochs, args.batch, args.source.random, defaults.run),
+        ..defaults
     };
     config.validate().map_err(setup_failure)?;
     Ok(config)
@@ -94,16 +91,14 @@ impl TrainObserver<CfModel> for CliObserver<'_> {
             let acc = accuracy(self.test, &model.predict(self.test));
             format!(", held-out rmse {:.4}", acc.rmse)
         };
-        let line = format!(
-            "epoch {}/{}: CD-{}, recon rmse {:.4}{held_out}, {:.0} ratings/s, {:.2} s",
-            r.epoch,
-            r.epochs,
-            r.metric("cd_steps").unwrap_or(f64::NAN),
-            r.metric("recon_rmse").unwrap_or(f64::NAN),
-            model.n_ratings() as f64 / r.seconds.max(1e-9),
+        let steps = r.metric("cd_steps").unwrap_or(f64::NAN);
+        let recon = r.metric("recon_rmse").unwrap_or(f64::NAN);
+        let speed = model.n_ratings() as f64 / r.seconds.max(1e-9);
+        let details = format!(
+            "CD-{steps}, recon rmse {recon:.4}{held_out}, {speed:.0} ratings/s, {:.2} s",
             r.seconds
         );
-        self.progress.epoch(r.epoch, &line);
+        self.progress.epoch_report(r, &details);
         Ok(())
     }
 }

@@ -20,7 +20,7 @@ const TRAIN_LL_EXAMPLES: usize = 10_000;
 
 /// Run `ebm rbm eval`.
 pub fn run(args: EvalArgs) -> Result<(), Failure> {
-    let run = args.run.check()?;
+    let run = args.measure.run.check()?;
     let model = load_model(&args.model)?;
     crate::args::memory::check_chains(
         "--ais-runs",
@@ -89,6 +89,6 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
         .integer("test_examples", test.n_examples as u64)
         .number("log_z_seconds", log_z_seconds)
         .number("seconds", start.elapsed().as_secs_f64());
-    args.output.print(&m);
+    args.measure.output.print(&m);
     Ok(())
 }

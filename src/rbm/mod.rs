@@ -6,7 +6,7 @@ mod pictures;
 mod train;
 
 use crate::Failure;
-use crate::args::{JsonArgs, RunArgs, SeedArgs, TrainingArgs};
+use crate::args::{MeasureArgs, RunArgs, SeedArgs, TrainingArgs};
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_data::catalog::{BinarizeMode, DatasetName};
 use ebm_rbm::ModelFile;
@@ -62,9 +62,7 @@ pub struct AnomalyArgs {
     #[arg(long, default_value_t = 0.05)]
     pub false_positive_rate: f64,
     #[command(flatten)]
-    pub run: RunArgs,
-    #[command(flatten)]
-    pub output: JsonArgs,
+    pub measure: MeasureArgs,
 }
 
 /// Negative-phase method.
@@ -200,9 +198,7 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub random: SeedArgs,
     #[command(flatten)]
-    pub run: RunArgs,
-    #[command(flatten)]
-    pub output: JsonArgs,
+    pub measure: MeasureArgs,
 }
 
 /// Flags of `ebm rbm sample`.

@@ -3,8 +3,8 @@
 use super::{MethodArg, TrainArgs};
 use crate::Failure;
 use crate::output::Metrics;
-use crate::progress::Progress;
-use crate::setup::{first, loop_config, rbm_failure};
+use crate::progress::{Progress, epoch_line};
+use crate::setup::{first, rbm_failure};
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::OptimizerConfig;
 use ebm_core::train::TrainError;
@@ -43,6 +43,7 @@ fn config_from_args(args: &TrainArgs) -> Result<TrainConfig, Failure> {
     if args.chains.is_some() && matches!(args.method, MethodArg::Cd) {
         return Err(Failure::input("--chains applies only to --method pcd"));
     }
+    let defaults = TrainConfig::default();
     let config = TrainConfig {
         n_hidden: args.hidden,
         method,
@@ -62,14 +63,13 @@ fn config_from_args(args: &TrainArgs) -> Result<TrainConfig, Failure> {
             },
             args.weight_decay,
         ),
-        run: loop_config(
+        run: args.training.loop_config(
             args.epochs.unwrap_or(DEFAULT_EPOCHS),
             args.batch,
             args.random,
-            args.training.run,
-            TrainConfig::default().run,
+            defaults.run,
         ),
-        ..TrainConfig::default()
+        ..defaults
     };
     config.validate().map_err(setup_failure)?;
     Ok(config)
@@ -101,17 +101,13 @@ impl TrainObserver<TrainState> for CliObserver {
     }
 
     fn on_epoch(&mut self, r: &EpochReport, state: &TrainState) -> Result<(), String> {
-        let line = format!(
-            "epoch {}/{}: recon error {:.3}, {:.0} images/s, {:.2} s, lr {}, momentum {}",
-            r.epoch,
-            r.epochs,
-            r.metric("recon_error").unwrap_or(f64::NAN),
-            r.examples_per_second,
-            r.seconds,
-            r.rates.learning_rate,
-            r.rates.momentum
+        let recon = r.metric("recon_error").unwrap_or(f64::NAN);
+        let (speed, seconds) = (r.examples_per_second, r.seconds);
+        let (lr, momentum) = (r.rates.learning_rate, r.rates.momentum);
+        let details = format!(
+            "recon error {recon:.3}, {speed:.0} images/s, {seconds:.2} s, lr {lr}, momentum {momentum}"
         );
-        self.progress.line(&line);
+        self.progress.line(&epoch_line(r, &details));
         if !self.progress.log_lines {
             let bar = &self.progress.bar;
             bar.set_prefix(format!(
@@ -119,11 +115,7 @@ impl TrainObserver<TrainState> for CliObserver {
                 (r.epoch + 1).min(r.epochs),
                 r.epochs
             ));
-            bar.set_message(format!(
-                "recon {:.3} | {:.0} img/s",
-                r.metric("recon_error").unwrap_or(f64::NAN),
-                r.examples_per_second
-            ));
+            bar.set_message(format!("recon {recon:.3} | {speed:.0} img/s"));
             bar.set_position(0);
         }
         let due = self.checkpoint_every > 0
