@@ -4,7 +4,7 @@ use crate::Failure;
 use crate::args::{JsonArgs, MeasureArgs, SeedArgs, TrainingArgs};
 use crate::output::Metrics;
 use crate::progress::Progress;
-use crate::setup::{MnistArgs, check_features, load_mnist, load_model};
+use crate::setup::{MnistArgs, check_chains, check_features, load_mnist, load_model};
 use crate::setup::{rbm_failure, square_side};
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_core::continuous::{ChainConfig, Mala, run_chain};
@@ -208,11 +208,7 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
 
 fn eval(args: EvalArgs) -> Result<(), Failure> {
     let model: GaussianRbm = load_model(&args.model)?;
-    crate::args::memory::check_chains(
-        "--ais-runs",
-        args.ais_runs,
-        model.n_visible() + model.n_hidden(),
-    )?;
+    check_chains("--ais-runs", args.ais_runs, &model)?;
     let test = load_mnist(&args.data, Split::Test, MNIST_ONLY)?.head(args.limit.max(1));
     check_features(&args.model, model.n_visible(), &test)?;
     let standardized = model.standardize(&test);
@@ -253,11 +249,7 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
         return Err(Failure::input("--step-size must be a positive number"));
     }
     let model: GaussianRbm = load_model(&args.model)?;
-    crate::args::memory::check_chains(
-        "--chains",
-        args.chains,
-        model.n_visible() + model.n_hidden(),
-    )?;
+    check_chains("--chains", args.chains, &model)?;
     let side = square_side(&args.model, model.n_visible())?;
     let seed = args.random.seed;
     let mut rng = stream(seed, 0, 0);
