@@ -274,6 +274,34 @@ pub struct MeasureArgs {
     pub output: JsonArgs,
 }
 
+/// A model a sampling command draws Gibbs samples from.
+pub trait SampledModel {
+    /// The default of `--chains`.
+    const DEFAULT_CHAINS: &'static str;
+}
+
+/// The model file and `--chains`, `--steps`, `--png` and `--seed`: the flags of the
+/// commands that draw Gibbs samples from a saved model into a PNG grid, one tile a chain
+/// (the default of `--chains` depends on the model kind).
+#[derive(Args)]
+pub struct GibbsSampleArgs<M: SampledModel> {
+    /// The model file.
+    pub model: PathBuf,
+    /// Independent chains (one tile each; per class for the class RBM).
+    #[arg(long, default_value = M::DEFAULT_CHAINS, value_parser = count)]
+    pub chains: usize,
+    /// Gibbs sweeps per chain.
+    #[arg(long, default_value_t = 1000)]
+    pub steps: usize,
+    /// Output PNG.
+    #[arg(long, value_parser = output_file)]
+    pub png: PathBuf,
+    #[command(flatten)]
+    pub random: SeedArgs,
+    #[arg(skip)]
+    model_kind: PhantomData<M>,
+}
+
 /// A model a training command saves to `--out`.
 pub trait SavedModel {
     /// The default of `--out`.
@@ -353,9 +381,10 @@ impl<M: SavedModel> TrainingArgs<M> {
     }
 }
 
-/// The saved models of the training commands and their default files.
+/// The saved models of the training commands and their default files, and the sampled
+/// models and their default numbers of chains.
 mod models {
-    use super::SavedModel;
+    use super::{SampledModel, SavedModel};
     use ebm_core::{ModelFile, ModelFileError};
     use std::path::Path;
 
@@ -374,4 +403,13 @@ mod models {
     saved_model!(ebm_cf::CfModel, "cf.ebm");
     saved_model!(ebm_rbm::class_rbm::ClassRbm, "class-rbm.ebm");
     saved_model!(ebm_rbm::gaussian::GaussianRbm, "gaussian-rbm.ebm");
+
+    impl SampledModel for ebm_rbm::BinaryRbm {
+        const DEFAULT_CHAINS: &'static str = "100";
+    }
+
+    impl SampledModel for ebm_rbm::class_rbm::ClassRbm {
+        // Samples per class.
+        const DEFAULT_CHAINS: &'static str = "10";
+    }
 }

@@ -1,7 +1,7 @@
 //! `ebm class-rbm ...`: the classification RBM (generative and discriminative at once).
 
 use crate::Failure;
-use crate::args::{MeasureArgs, SeedArgs, TrainingArgs};
+use crate::args::{GibbsSampleArgs, MeasureArgs, SeedArgs, TrainingArgs};
 use crate::output::Metrics;
 use crate::progress::Progress;
 use crate::setup::{MnistArgs, load_mnist, load_model, rbm_failure, square_side};
@@ -91,23 +91,8 @@ pub struct EvalArgs {
     pub measure: MeasureArgs,
 }
 
-/// Flags of `ebm class-rbm sample`.
-#[derive(Args)]
-pub struct SampleArgs {
-    /// The model file.
-    pub model: PathBuf,
-    /// Samples per class.
-    #[arg(long, default_value_t = 10, value_parser = crate::args::count)]
-    pub chains: usize,
-    /// Gibbs sweeps per chain.
-    #[arg(long, default_value_t = 1000)]
-    pub steps: usize,
-    /// Output PNG.
-    #[arg(long, value_parser = crate::args::output_file)]
-    pub png: PathBuf,
-    #[command(flatten)]
-    pub random: SeedArgs,
-}
+/// Flags of `ebm class-rbm sample` (`--chains`: samples per class).
+pub type SampleArgs = GibbsSampleArgs<ClassRbm>;
 
 /// Run one `ebm class-rbm` subcommand.
 pub fn run(command: ClassRbmCommand) -> Result<(), Failure> {

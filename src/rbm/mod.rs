@@ -6,7 +6,7 @@ mod pictures;
 mod train;
 
 use crate::Failure;
-use crate::args::{MeasureArgs, RunArgs, SeedArgs, TrainingArgs};
+use crate::args::{GibbsSampleArgs, MeasureArgs, RunArgs, SeedArgs, TrainingArgs};
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_data::catalog::{BinarizeMode, DatasetName};
 use ebm_rbm::ModelFile;
@@ -204,19 +204,8 @@ pub struct EvalArgs {
 /// Flags of `ebm rbm sample`.
 #[derive(Args)]
 pub struct SampleArgs {
-    /// The model file.
-    pub model: PathBuf,
-    /// Independent chains (one tile each).
-    #[arg(long, default_value_t = 100, value_parser = crate::args::count)]
-    pub chains: usize,
-    /// Gibbs sweeps per chain.
-    #[arg(long, default_value_t = 1000)]
-    pub steps: usize,
-    /// Output PNG.
-    #[arg(long, value_parser = crate::args::output_file)]
-    pub png: PathBuf,
     #[command(flatten)]
-    pub random: SeedArgs,
+    pub sample: GibbsSampleArgs<ebm_rbm::BinaryRbm>,
     #[command(flatten)]
     pub run: RunArgs,
 }

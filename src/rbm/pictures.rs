@@ -22,8 +22,8 @@ fn grid_columns(count: usize) -> usize {
 }
 
 /// Run `ebm rbm sample`.
-pub fn sample(args: SampleArgs) -> Result<(), Failure> {
-    let run = args.run.check()?;
+pub fn sample(SampleArgs { sample: args, run }: SampleArgs) -> Result<(), Failure> {
+    let run = run.check()?;
     if args.chains == 0 || args.steps == 0 {
         return Err(Failure::input("--chains and --steps must be at least 1"));
     }
