@@ -10,6 +10,7 @@
 //! `crf_denoise.png` in OUT_DIR (default `.`): rows of clean, noisy, unary-only, perceptron
 //! and BCFW-SSVM restorations of 8 test digits.
 
+use common::arg;
 use ebm::data::data_dir;
 use ebm::data::image_grid::{Scaling, write_png_grid};
 use ebm::data::mnist::{Split, load};
@@ -17,16 +18,18 @@ use ebm::factor::solve::solve;
 use ebm::learn::energy::instantiate;
 use ebm::learn::tasks::denoise::{DenoiseConfig, denoise_task};
 use ebm::learn::train::{Learner, TrainConfig};
+use std::path::PathBuf;
+
+mod common;
 
 const SIDE: usize = 28;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let train_count: usize = args.get(1).map_or(Ok(500), |s| s.parse())?;
-    let test_count: usize = args.get(2).map_or(Ok(500), |s| s.parse())?;
-    let flip_rate: f64 = args.get(3).map_or(Ok(0.1), |s| s.parse())?;
-    let epochs: usize = args.get(4).map_or(Ok(10), |s| s.parse())?;
-    let out_dir = std::path::PathBuf::from(args.get(5).map_or(".", String::as_str));
+    let train_count: usize = arg(1, 500)?;
+    let test_count: usize = arg(2, 500)?;
+    let flip_rate: f64 = arg(3, 0.1)?;
+    let epochs: usize = arg(4, 10)?;
+    let out_dir = arg(5, PathBuf::from("."))?;
     let mnist = data_dir::resolve(None).join("mnist");
     let (train_set, test_set) = (load(&mnist, Split::Train)?, load(&mnist, Split::Test)?);
     let pixels = SIDE * SIDE;

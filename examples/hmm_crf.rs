@@ -6,15 +6,17 @@
 //!
 //! cargo run --release --example hmm_crf -- [TRAIN] [TEST] [LENGTH] [EPOCHS]
 
+use common::arg;
 use ebm::learn::tasks::hmm::{Hmm, hmm_task, hmm_weights, identifiable_part, weight_error};
 use ebm::learn::train::{Learner, TrainConfig};
 
+mod common;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let train_count: usize = args.get(1).map_or(Ok(1000), |s| s.parse())?;
-    let test_count: usize = args.get(2).map_or(Ok(1000), |s| s.parse())?;
-    let length: usize = args.get(3).map_or(Ok(40), |s| s.parse())?;
-    let epochs: usize = args.get(4).map_or(Ok(30), |s| s.parse())?;
+    let train_count: usize = arg(1, 1000)?;
+    let test_count: usize = arg(2, 1000)?;
+    let length: usize = arg(3, 40)?;
+    let epochs: usize = arg(4, 30)?;
     let hmm = Hmm::sticky();
     let task = hmm_task(&hmm, train_count, test_count, length, 1)?;
     // The task's usual settings: lr 0.02, lambda 1e-4, exact (Viterbi) decoding.

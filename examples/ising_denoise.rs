@@ -9,6 +9,7 @@
 //! their thresholded mode. Prints each method's pixel error against the clean digit over
 //! 10 test digits starting at INDEX.
 
+use common::arg;
 use ebm::data::data_dir;
 use ebm::data::image_grid::{Scaling, write_png_grid};
 use ebm::data::mnist::{Split, load};
@@ -18,16 +19,18 @@ use ebm::factor::dual::{DualConfig, mplp};
 use ebm::factor::gibbs::{GibbsConfig, estimate_marginals};
 use ebm::factor::map::{AnnealConfig, icm, simulated_annealing};
 use ebm::kernels::rng;
+use std::path::PathBuf;
 use std::time::Instant;
+
+mod common;
 
 const SIDE: usize = 28;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let flip_rate: f64 = args.get(1).map_or(Ok(0.15), |s| s.parse())?;
-    let weight: f64 = args.get(2).map_or(Ok(1.2), |s| s.parse())?;
-    let first: usize = args.get(3).map_or(Ok(0), |s| s.parse())?;
-    let out_dir = std::path::PathBuf::from(args.get(4).map_or(".", String::as_str));
+    let flip_rate: f64 = arg(1, 0.15)?;
+    let weight: f64 = arg(2, 1.2)?;
+    let first: usize = arg(3, 0)?;
+    let out_dir = arg(4, PathBuf::from("."))?;
     if !(flip_rate > 0.0 && flip_rate < 0.5) {
         return Err("FLIP_RATE must be in (0, 0.5)".into());
     }

@@ -9,6 +9,7 @@
 //!
 //! PUZZLES names a file of `$EBM_DATA/sudoku` (default `easy_50`).
 
+use common::arg;
 use ebm::data::data_dir;
 use ebm::data::puzzles::read_sudoku;
 use ebm::factor::problems::check_sudoku;
@@ -19,6 +20,8 @@ use ebm::learn::tasks::sudoku::{puzzle_example, solved_grid_task};
 use ebm::learn::train::{Learner, TrainConfig};
 use std::time::Instant;
 
+mod common;
+
 /// True when cells `a` and `b` share a row, column or box: used only to report what was
 /// learned, never by the learner or the solver.
 fn share_a_unit(a: usize, b: usize) -> bool {
@@ -27,10 +30,9 @@ fn share_a_unit(a: usize, b: usize) -> bool {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let grids: usize = args.get(1).map_or(Ok(2000), |s| s.parse())?;
-    let epochs: usize = args.get(2).map_or(Ok(5), |s| s.parse())?;
-    let puzzles_name = args.get(3).map_or("easy_50", String::as_str);
+    let grids: usize = arg(1, 2000)?;
+    let epochs: usize = arg(2, 5)?;
+    let puzzles_name: String = arg(3, "easy_50".to_string())?;
     let task = solved_grid_task(3, grids, 1)?;
     // The task's usual settings: lr 1, lambda 1e-3, branch and bound (100,000 nodes).
     let config = TrainConfig {

@@ -7,6 +7,7 @@ use crate::Failure;
 use crate::output::Metrics;
 use clap::Args;
 use ebm_core::ModelFileError;
+use ebm_core::train::LoopConfig;
 use ebm_kernels::Parallelism;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -263,6 +264,44 @@ pub struct ReportArgs {
     pub quiet: bool,
 }
 
+/// `--threads` and `--json`: the flags every command ends with that measures a saved
+/// model (it computes on `--threads` threads and prints its results as `--json` asks).
+#[derive(Args, Clone, Copy)]
+pub struct MeasureArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub output: JsonArgs,
+}
+
+/// A model a sampling command draws Gibbs samples from.
+pub trait SampledModel {
+    /// The default of `--chains`.
+    const DEFAULT_CHAINS: &'static str;
+}
+
+/// The model file and `--chains`, `--steps`, `--png` and `--seed`: the flags of the
+/// commands that draw Gibbs samples from a saved model into a PNG grid, one tile a chain
+/// (the default of `--chains` depends on the model kind).
+#[derive(Args)]
+pub struct GibbsSampleArgs<M: SampledModel> {
+    /// The model file.
+    pub model: PathBuf,
+    /// Independent chains (one tile each; per class for the class RBM).
+    #[arg(long, default_value = M::DEFAULT_CHAINS, value_parser = count)]
+    pub chains: usize,
+    /// Gibbs sweeps per chain.
+    #[arg(long, default_value_t = 1000)]
+    pub steps: usize,
+    /// Output PNG.
+    #[arg(long, value_parser = output_file)]
+    pub png: PathBuf,
+    #[command(flatten)]
+    pub random: SeedArgs,
+    #[arg(skip)]
+    model_kind: PhantomData<M>,
+}
+
 /// A model a training command saves to `--out`.
 pub trait SavedModel {
     /// The default of `--out`.
@@ -304,9 +343,48 @@ impl<M: SavedModel> OutArgs<M> {
     }
 }
 
-/// The saved models of the training commands and their default files.
+/// `--threads`, `--out`, `--json` and `--quiet`: the flags every training command ends
+/// with (it trains on `--threads` threads, shows its progress unless `--quiet`, saves its
+/// model to `--out` and prints its results as `--json` asks).
+#[derive(Args)]
+pub struct TrainingArgs<M: SavedModel> {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub out: OutArgs<M>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+impl<M: SavedModel> TrainingArgs<M> {
+    /// The training loop's settings: `epochs` and `batch_size` (flags whose defaults differ
+    /// per command), `--seed`, `--threads`, and the trainer's `defaults` for the rest.
+    pub fn loop_config(
+        &self,
+        epochs: usize,
+        batch_size: usize,
+        random: SeedArgs,
+        defaults: LoopConfig,
+    ) -> LoopConfig {
+        LoopConfig {
+            epochs,
+            batch_size,
+            seed: random.seed,
+            threads: self.run.threads,
+            ..defaults
+        }
+    }
+
+    /// Save `model` to `--out` and print `metrics` (see [`OutArgs::save_and_report`]).
+    pub fn save_and_report(&self, model: &M, metrics: Metrics) -> Result<(), Failure> {
+        self.out.save_and_report(model, metrics, self.report.output)
+    }
+}
+
+/// The saved models of the training commands and their default files, and the sampled
+/// models and their default numbers of chains.
 mod models {
-    use super::SavedModel;
+    use super::{SampledModel, SavedModel};
     use ebm_core::{ModelFile, ModelFileError};
     use std::path::Path;
 
@@ -325,4 +403,13 @@ mod models {
     saved_model!(ebm_cf::CfModel, "cf.ebm");
     saved_model!(ebm_rbm::class_rbm::ClassRbm, "class-rbm.ebm");
     saved_model!(ebm_rbm::gaussian::GaussianRbm, "gaussian-rbm.ebm");
+
+    impl SampledModel for ebm_rbm::BinaryRbm {
+        const DEFAULT_CHAINS: &'static str = "100";
+    }
+
+    impl SampledModel for ebm_rbm::class_rbm::ClassRbm {
+        // Samples per class.
+        const DEFAULT_CHAINS: &'static str = "10";
+    }
 }

@@ -1,21 +1,20 @@
 //! `ebm class-rbm ...`: the classification RBM (generative and discriminative at once).
 
 use crate::Failure;
-use crate::args::{JsonArgs, OutArgs, ReportArgs, RunArgs, SeedArgs};
+use crate::args::{GibbsSampleArgs, MeasureArgs, SeedArgs, TrainingArgs};
 use crate::output::Metrics;
 use crate::progress::Progress;
-use crate::setup::{MnistArgs, first, load_mnist, rbm_failure, square_side};
+use crate::setup::{MnistArgs, load_mnist, load_model, rbm_failure, square_side};
 use clap::{Args, Subcommand, ValueEnum};
-use ebm_core::ModelFile;
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
+use ebm_core::train::OptimizerConfig;
 use ebm_core::train::{EpochReport, OnEpoch};
-use ebm_core::train::{LoopConfig, OptimizerConfig, OptimizerMethod};
 use ebm_data::image_grid::{Scaling, write_png_grid};
 use ebm_data::mnist::Split;
 use ebm_kernels::rng::stream;
 use ebm_rbm::RbmError;
 use ebm_rbm::class_rbm::{ClassRbm, ClassTrainConfig, Objective, train_class_rbm};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// Subcommands of `ebm class-rbm`.
@@ -78,11 +77,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub random: SeedArgs,
     #[command(flatten)]
-    pub run: RunArgs,
-    #[command(flatten)]
-    pub out: OutArgs<ClassRbm>,
-    #[command(flatten)]
-    pub report: ReportArgs,
+    pub training: TrainingArgs<ClassRbm>,
 }
 
 /// Flags of `ebm class-rbm eval`.
@@ -93,28 +88,11 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub data: MnistArgs,
     #[command(flatten)]
-    pub run: RunArgs,
-    #[command(flatten)]
-    pub output: JsonArgs,
+    pub measure: MeasureArgs,
 }
 
-/// Flags of `ebm class-rbm sample`.
-#[derive(Args)]
-pub struct SampleArgs {
-    /// The model file.
-    pub model: PathBuf,
-    /// Samples per class.
-    #[arg(long, default_value_t = 10, value_parser = crate::args::count)]
-    pub chains: usize,
-    /// Gibbs sweeps per chain.
-    #[arg(long, default_value_t = 1000)]
-    pub steps: usize,
-    /// Output PNG.
-    #[arg(long, value_parser = crate::args::output_file)]
-    pub png: PathBuf,
-    #[command(flatten)]
-    pub random: SeedArgs,
-}
+/// Flags of `ebm class-rbm sample` (`--chains`: samples per class).
+pub type SampleArgs = GibbsSampleArgs<ClassRbm>;
 
 /// Run one `ebm class-rbm` subcommand.
 pub fn run(command: ClassRbmCommand) -> Result<(), Failure> {
@@ -123,10 +101,6 @@ pub fn run(command: ClassRbmCommand) -> Result<(), Failure> {
         ClassRbmCommand::Eval(args) => eval(args),
         ClassRbmCommand::Sample(args) => sample(args),
     }
-}
-
-fn load_model(path: &Path) -> Result<ClassRbm, Failure> {
-    ClassRbm::load(path).map_err(Failure::input)
 }
 
 /// Why another `--dataset` than mnist is refused.
@@ -150,70 +124,62 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         n_classes: 10,
         objective,
         init_std: args.init_std,
-        optimizer: OptimizerConfig {
-            learning_rate: args.lr,
-            learning_rate_schedule: LearningRateSchedule::Linear {
+        optimizer: OptimizerConfig::sgd(
+            args.lr,
+            LearningRateSchedule::Linear {
                 final_fraction: 0.0,
             },
-            weight_decay: args.weight_decay,
-            method: OptimizerMethod::Sgd {
-                momentum: MomentumSchedule::constant(args.momentum),
-            },
-        },
-        run: LoopConfig {
-            epochs: args.epochs,
-            batch_size: args.batch,
-            seed: args.random.seed,
-            threads: args.run.threads,
-            ..ClassTrainConfig::default().run
-        },
+            MomentumSchedule::constant(args.momentum),
+            args.weight_decay,
+        ),
+        run: args.training.loop_config(
+            args.epochs,
+            args.batch,
+            args.random,
+            ClassTrainConfig::default().run,
+        ),
     };
     config.validate().map_err(setup_failure)?;
-    let data = first(
-        load_mnist(&args.data, Split::Train, MNIST_ONLY)?,
-        args.limit,
-    )?;
+    let data = args.data.train_set(args.limit, MNIST_ONLY)?;
     crate::args::memory::check_rbm(data.n_features, args.hidden, args.batch, 0)?;
-    let (model, mut m) = Progress::timed(config.run.epochs, args.report.quiet, |progress| {
-        let mut observer = OnEpoch(|r: &EpochReport, _: &ClassRbm| {
-            let line = format!(
-                "epoch {}/{}: train error {:.4}, {:.1} s, lr {:.4}",
-                r.epoch,
-                r.epochs,
-                r.metric("train_error").unwrap_or(f64::NAN),
-                r.seconds,
-                r.rates.learning_rate
-            );
-            progress.epoch(r.epoch, &line);
-        });
-        train_class_rbm(&config, &data, &mut observer).map_err(setup_failure)
-    })?;
-    let par = args.run.parallelism();
-    let train_error = args
-        .run
+    let (model, mut m) =
+        Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
+            let mut observer = OnEpoch(|r: &EpochReport, _: &ClassRbm| {
+                let error = r.metric("train_error").unwrap_or(f64::NAN);
+                let (seconds, lr) = (r.seconds, r.rates.learning_rate);
+                progress.epoch_report(
+                    r,
+                    &format!("train error {error:.4}, {seconds:.1} s, lr {lr:.4}"),
+                );
+            });
+            train_class_rbm(&config, &data, &mut observer).map_err(setup_failure)
+        })?;
+    let run = args.training.run;
+    let par = run.parallelism();
+    let train_error = run
         .install(|| model.error_rate(&data, par))?
         .map_err(Failure::run)?;
     m.number("train_error", train_error)
         .integer("hidden", config.n_hidden as u64)
         .integer("epochs", config.run.epochs as u64)
         .integer("threads", config.run.threads as u64);
-    args.out.save_and_report(&model, m, args.report.output)
+    args.training.save_and_report(&model, m)
 }
 
 fn eval(args: EvalArgs) -> Result<(), Failure> {
-    let model = load_model(&args.model)?;
+    let model: ClassRbm = load_model(&args.model)?;
     let test = load_mnist(&args.data, Split::Test, MNIST_ONLY)?;
-    let par = args.run.parallelism();
+    let run = args.measure.run;
+    let par = run.parallelism();
     let start = Instant::now();
-    let error = args
-        .run
+    let error = run
         .install(|| model.error_rate(&test, par))?
         .map_err(|e| Failure::input(format!("{}: {e}", args.model.display())))?;
     let mut m = Metrics::default();
     m.number("test_error", error)
         .integer("n_test", test.n_examples as u64)
         .number("seconds", start.elapsed().as_secs_f64());
-    args.output.print(&m);
+    args.measure.output.print(&m);
     Ok(())
 }
 
@@ -221,7 +187,7 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
     if args.chains == 0 {
         return Err(Failure::input("--chains must be at least 1"));
     }
-    let model = load_model(&args.model)?;
+    let model: ClassRbm = load_model(&args.model)?;
     // The tiles of every class are kept until the grid is written.
     crate::args::memory::check_chains(
         "--chains",

@@ -1,16 +1,16 @@
 //! `ebm gaussian-rbm ...`: Gaussian-Bernoulli RBMs on real-valued data (MNIST grey levels).
 
 use crate::Failure;
-use crate::args::{JsonArgs, OutArgs, ReportArgs, RunArgs, SeedArgs};
+use crate::args::{JsonArgs, MeasureArgs, SeedArgs, TrainingArgs};
 use crate::output::Metrics;
 use crate::progress::Progress;
-use crate::setup::{MnistArgs, check_features, first, load_mnist, rbm_failure, square_side};
+use crate::setup::{MnistArgs, check_chains, check_features, load_mnist, load_model};
+use crate::setup::{rbm_failure, square_side};
 use clap::{Args, Subcommand, ValueEnum};
-use ebm_core::ModelFile;
 use ebm_core::continuous::{ChainConfig, Mala, run_chain};
 use ebm_core::schedule::MomentumSchedule;
 use ebm_core::train::{EpochReport, OnEpoch};
-use ebm_core::train::{LoopConfig, OptimizerConfig, OptimizerMethod};
+use ebm_core::train::{OptimizerConfig, OptimizerMethod};
 use ebm_data::image_grid::{Scaling, write_png_grid};
 use ebm_data::mnist::Split;
 use ebm_kernels::rng::stream;
@@ -19,7 +19,7 @@ use ebm_rbm::gaussian::{
     GaussianMethod, GaussianRbm, GaussianTrainConfig, gaussian_ais_log_partition,
     gaussian_heldout_errors, train_gaussian_rbm,
 };
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// Subcommands of `ebm gaussian-rbm`.
@@ -91,11 +91,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub random: SeedArgs,
     #[command(flatten)]
-    pub run: RunArgs,
-    #[command(flatten)]
-    pub out: OutArgs<GaussianRbm>,
-    #[command(flatten)]
-    pub report: ReportArgs,
+    pub training: TrainingArgs<GaussianRbm>,
 }
 
 /// Flags of `ebm gaussian-rbm eval`.
@@ -121,9 +117,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 0.5)]
     pub noise: f32,
     #[command(flatten)]
-    pub run: RunArgs,
-    #[command(flatten)]
-    pub output: JsonArgs,
+    pub measure: MeasureArgs,
 }
 
 /// Flags of `ebm gaussian-rbm sample`.
@@ -161,10 +155,6 @@ pub fn run(command: GaussianRbmCommand) -> Result<(), Failure> {
     }
 }
 
-fn load_model(path: &Path) -> Result<GaussianRbm, Failure> {
-    GaussianRbm::load(path).map_err(Failure::input)
-}
-
 /// Why another `--dataset` than mnist is refused.
 const MNIST_ONLY: &str = "is not a real-valued data set here (mnist)";
 
@@ -177,6 +167,7 @@ fn setup_failure(error: RbmError) -> Failure {
 }
 
 fn train(args: TrainArgs) -> Result<(), Failure> {
+    let defaults = GaussianTrainConfig::default();
     let config = GaussianTrainConfig {
         n_hidden: args.hidden,
         method: match args.method {
@@ -193,40 +184,31 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
             method: OptimizerMethod::Sgd {
                 momentum: MomentumSchedule::constant(args.momentum),
             },
-            ..GaussianTrainConfig::default().optimizer
+            ..defaults.optimizer
         },
-        run: LoopConfig {
-            epochs: args.epochs,
-            batch_size: args.batch,
-            seed: args.random.seed,
-            threads: args.run.threads,
-            ..GaussianTrainConfig::default().run
-        },
-        ..GaussianTrainConfig::default()
+        run: args
+            .training
+            .loop_config(args.epochs, args.batch, args.random, defaults.run),
+        ..defaults
     };
     config.validate().map_err(setup_failure)?;
-    let data = first(
-        load_mnist(&args.data, Split::Train, MNIST_ONLY)?,
-        args.limit,
-    )?;
+    let data = args.data.train_set(args.limit, MNIST_ONLY)?;
     crate::args::memory::check_rbm(data.n_features, args.hidden, args.batch, args.batch)?;
-    let (model, mut m) = Progress::timed(config.run.epochs, args.report.quiet, |progress| {
-        let mut observer =
-            OnEpoch(|r: &EpochReport, _: &GaussianRbm| progress.bar.set_position(r.epoch as u64));
-        train_gaussian_rbm(&config, &data, &mut observer).map_err(setup_failure)
-    })?;
+    let (model, mut m) =
+        Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
+            let mut observer = OnEpoch(|r: &EpochReport, _: &GaussianRbm| {
+                progress.bar.set_position(r.epoch as u64)
+            });
+            train_gaussian_rbm(&config, &data, &mut observer).map_err(setup_failure)
+        })?;
     m.integer("hidden", config.n_hidden as u64)
         .integer("epochs", config.run.epochs as u64);
-    args.out.save_and_report(&model, m, args.report.output)
+    args.training.save_and_report(&model, m)
 }
 
 fn eval(args: EvalArgs) -> Result<(), Failure> {
-    let model = load_model(&args.model)?;
-    crate::args::memory::check_chains(
-        "--ais-runs",
-        args.ais_runs,
-        model.n_visible() + model.n_hidden(),
-    )?;
+    let model: GaussianRbm = load_model(&args.model)?;
+    check_chains("--ais-runs", args.ais_runs, &model)?;
     let test = load_mnist(&args.data, Split::Test, MNIST_ONLY)?.head(args.limit.max(1));
     check_features(&args.model, model.n_visible(), &test)?;
     let standardized = model.standardize(&test);
@@ -241,6 +223,7 @@ fn eval(args: EvalArgs) -> Result<(), Failure> {
         )
     } else {
         let estimate = args
+            .measure
             .run
             .install(|| gaussian_ais_log_partition(&model, args.ais_runs, args.ais_betas, 1))?
             .map_err(|e| Failure::input(format!("--ais-runs/--ais-betas: {e}")))?;
@@ -254,7 +237,7 @@ fn eval(args: EvalArgs) -> Result<(), Failure> {
         .number("denoise_error", denoise)
         .number("seconds", start.elapsed().as_secs_f64())
         .text("log_z_method", if args.exact { "exact" } else { "ais" });
-    args.output.print(&m);
+    args.measure.output.print(&m);
     Ok(())
 }
 
@@ -265,12 +248,8 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
     if !(args.step_size.is_finite() && args.step_size > 0.0) {
         return Err(Failure::input("--step-size must be a positive number"));
     }
-    let model = load_model(&args.model)?;
-    crate::args::memory::check_chains(
-        "--chains",
-        args.chains,
-        model.n_visible() + model.n_hidden(),
-    )?;
+    let model: GaussianRbm = load_model(&args.model)?;
+    check_chains("--chains", args.chains, &model)?;
     let side = square_side(&args.model, model.n_visible())?;
     let seed = args.random.seed;
     let mut rng = stream(seed, 0, 0);

@@ -3,6 +3,7 @@
 
 use crate::Failure;
 use crate::output::Metrics;
+use ebm_core::train::EpochReport;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::Instant;
@@ -19,6 +20,12 @@ pub fn bar(total: u64, quiet: bool) -> ProgressBar {
             .progress_chars("=> "),
     );
     bar
+}
+
+/// The line of a training epoch: `epoch E/N: ` and `details`, what the command reports of
+/// it.
+pub fn epoch_line(report: &EpochReport, details: &str) -> String {
+    format!("epoch {}/{}: {details}", report.epoch, report.epochs)
 }
 
 /// A training run's progress: the bar, and whether epoch lines go to stderr alone
@@ -80,5 +87,10 @@ impl Progress {
     pub fn epoch(&self, epoch: usize, line: &str) {
         self.line(line);
         self.bar.set_position(epoch as u64);
+    }
+
+    /// Show the [`epoch_line`] of `report` and move the bar to its epoch.
+    pub fn epoch_report(&self, report: &EpochReport, details: &str) {
+        self.epoch(report.epoch, &epoch_line(report, details));
     }
 }

@@ -1,14 +1,44 @@
-//! Pieces the model commands share: where MNIST grey levels come from, the first N
-//! examples, the model-fits-the-data check, and turning a library's setup error into a
-//! failure that names the command's flag.
+//! Pieces the model commands share: loading a model file, the memory its chains need,
+//! where MNIST grey levels come from, the first N examples, the model-fits-the-data check, and turning a library's
+//! setup error into a failure that names the command's flag.
 
 use crate::Failure;
 use clap::Args;
+use ebm_core::ModelFile;
 use ebm_data::Dataset;
 use ebm_data::data_dir;
 use ebm_data::mnist::Split;
 use ebm_rbm::RbmError;
 use std::path::{Path, PathBuf};
+
+/// Load the model file at `path` (a model of kind `M`), or fail as bad input.
+pub fn load_model<M: ModelFile>(path: &Path) -> Result<M, Failure> {
+    M::load(path).map_err(Failure::input)
+}
+
+/// An RBM the commands run chains of (Gibbs samplers, AIS runs).
+pub trait ChainModel {
+    /// The units of one chain's state: the visible and the hidden ones.
+    fn units(&self) -> usize;
+}
+
+impl ChainModel for ebm_rbm::BinaryRbm {
+    fn units(&self) -> usize {
+        self.n_visible() + self.n_hidden()
+    }
+}
+
+impl ChainModel for ebm_rbm::gaussian::GaussianRbm {
+    fn units(&self) -> usize {
+        self.n_visible() + self.n_hidden()
+    }
+}
+
+/// Refuse, as bad input before any sampling, `count` chains or runs of `model` (the flag
+/// `flag`, e.g. `--chains`) whose states do not fit in memory.
+pub fn check_chains(flag: &str, count: usize, model: &impl ChainModel) -> Result<(), Failure> {
+    crate::args::memory::check_chains(flag, count, model.units())
+}
 
 /// Where MNIST is (the commands that read grey levels, not binarized pixels).
 #[derive(Args, Clone)]
@@ -19,6 +49,14 @@ pub struct MnistArgs {
     /// Folder holding the data sets (default: $EBM_DATA, else ./data).
     #[arg(long)]
     pub data: Option<PathBuf>,
+}
+
+impl MnistArgs {
+    /// The training split, its first `--limit` examples (see [`first`]); another
+    /// `--dataset` is refused as in [`load_mnist`].
+    pub fn train_set(&self, limit: Option<usize>, why_not: &str) -> Result<Dataset, Failure> {
+        first(load_mnist(self, Split::Train, why_not)?, limit)
+    }
 }
 
 /// Load a split of MNIST; any other `--dataset` is refused with `--dataset: 'NAME' ` and

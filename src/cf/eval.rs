@@ -21,7 +21,7 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
     }
     let queries = model.queries(&loaded.test);
     let start = Instant::now();
-    let (acc, rank) = args.run.install(|| {
+    let (acc, rank) = args.measure.run.install(|| {
         let predicted = model.predict(&queries);
         (
             accuracy(&queries, &predicted),
@@ -49,6 +49,6 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
         .number("seconds", seconds)
         .text("variant", model.orientation().name())
         .text("data", &loaded.description);
-    args.output.print(&m);
+    args.measure.output.print(&m);
     Ok(())
 }

@@ -6,7 +6,7 @@ mod source;
 mod train;
 
 use crate::Failure;
-use crate::args::{JsonArgs, OutArgs, ReportArgs, RunArgs, SeedArgs};
+use crate::args::{JsonArgs, MeasureArgs, SeedArgs, TrainingArgs};
 use clap::{Args, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -105,11 +105,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub cd_stage_epochs: Option<usize>,
     #[command(flatten)]
-    pub run: RunArgs,
-    #[command(flatten)]
-    pub out: OutArgs<ebm_cf::CfModel>,
-    #[command(flatten)]
-    pub report: ReportArgs,
+    pub training: TrainingArgs<ebm_cf::CfModel>,
 }
 
 /// Flags of `ebm cf eval`.
@@ -126,9 +122,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 4.0)]
     pub relevant_from: f32,
     #[command(flatten)]
-    pub run: RunArgs,
-    #[command(flatten)]
-    pub output: JsonArgs,
+    pub measure: MeasureArgs,
 }
 
 /// Flags of `ebm cf recommend`.

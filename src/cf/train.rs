@@ -9,7 +9,7 @@ use ebm_cf::metrics::accuracy;
 use ebm_cf::train::{CdSchedule, EpochReport, TrainConfig, TrainObserver, initial_model, train};
 use ebm_cf::{CfError, CfModel, Orientation, Query, RatingsData};
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
-use ebm_core::train::{LoopConfig, OptimizerConfig, OptimizerMethod};
+use ebm_core::train::OptimizerConfig;
 
 /// Parse `--cd-steps 1,3,5`.
 fn parse_cd_steps(text: &str) -> Result<Vec<usize>, Failure> {
@@ -27,6 +27,7 @@ fn config_from_args(args: &TrainArgs) -> Result<TrainConfig, Failure> {
     let epochs_per_stage = args
         .cd_stage_epochs
         .unwrap_or_else(|| args.epochs.div_ceil(stages.len()).max(1));
+    let defaults = TrainConfig::default();
     let config = TrainConfig {
         orientation: match args.variant {
             VariantArg::User => Orientation::UserBased,
@@ -38,27 +39,21 @@ fn config_from_args(args: &TrainArgs) -> Result<TrainConfig, Failure> {
             stages,
             epochs_per_stage,
         },
-        optimizer: OptimizerConfig {
-            learning_rate: args.lr,
-            learning_rate_schedule: match args.lr_schedule {
+        optimizer: OptimizerConfig::sgd(
+            args.lr,
+            match args.lr_schedule {
                 LrScheduleArg::Linear => LearningRateSchedule::Linear {
                     final_fraction: 0.0,
                 },
                 LrScheduleArg::Constant => LearningRateSchedule::Constant,
             },
-            weight_decay: args.weight_decay,
-            method: OptimizerMethod::Sgd {
-                momentum: MomentumSchedule::constant(args.momentum),
-            },
-        },
-        run: LoopConfig {
-            epochs: args.epochs,
-            batch_size: args.batch,
-            seed: args.source.random.seed,
-            threads: args.run.threads,
-            ..TrainConfig::default().run
-        },
-        ..TrainConfig::default()
+            MomentumSchedule::constant(args.momentum),
+            args.weight_decay,
+        ),
+        run: args
+            .training
+            .loop_config(args.epochs, args.batch, args.source.random, defaults.run),
+        ..defaults
     };
     config.validate().map_err(setup_failure)?;
     Ok(config)
@@ -96,16 +91,14 @@ impl TrainObserver<CfModel> for CliObserver<'_> {
             let acc = accuracy(self.test, &model.predict(self.test));
             format!(", held-out rmse {:.4}", acc.rmse)
         };
-        let line = format!(
-            "epoch {}/{}: CD-{}, recon rmse {:.4}{held_out}, {:.0} ratings/s, {:.2} s",
-            r.epoch,
-            r.epochs,
-            r.metric("cd_steps").unwrap_or(f64::NAN),
-            r.metric("recon_rmse").unwrap_or(f64::NAN),
-            model.n_ratings() as f64 / r.seconds.max(1e-9),
+        let steps = r.metric("cd_steps").unwrap_or(f64::NAN);
+        let recon = r.metric("recon_rmse").unwrap_or(f64::NAN);
+        let speed = model.n_ratings() as f64 / r.seconds.max(1e-9);
+        let details = format!(
+            "CD-{steps}, recon rmse {recon:.4}{held_out}, {speed:.0} ratings/s, {:.2} s",
             r.seconds
         );
-        self.progress.epoch(r.epoch, &line);
+        self.progress.epoch_report(r, &details);
         Ok(())
     }
 }
@@ -121,8 +114,8 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
     let queries = data.queries(&loaded.test);
     let mut model = initial_model(&config, &data, &queries).map_err(setup_failure)?;
     let mut observer = CliObserver {
-        progress: Progress::epochs(config.run.epochs, args.report.quiet),
-        quiet: args.report.quiet,
+        progress: Progress::epochs(config.run.epochs, args.training.report.quiet),
+        quiet: args.training.report.quiet,
         test: &queries,
     };
     let result = train(&mut model, &config, &mut observer);
@@ -130,7 +123,7 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
     let summary = result.map_err(|e| match e {
         CfError::Train(_) => Failure::run(format!(
             "{e}; nothing was written to {}",
-            args.out.out.display()
+            args.training.out.out.display()
         )),
         other => Failure::run(other),
     })?;
@@ -146,6 +139,7 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
         .integer("n_levels", data.levels.len() as u64);
     if !queries.is_empty() {
         let acc = args
+            .training
             .run
             .install(|| accuracy(&queries, &model.predict(&queries)))?;
         m.number("rmse", acc.rmse)
@@ -157,5 +151,5 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
         .integer("hidden", config.n_hidden as u64)
         .integer("threads", config.run.threads as u64)
         .text("data", &loaded.description);
-    args.out.save_and_report(&model, m, args.report.output)
+    args.training.save_and_report(&model, m)
 }

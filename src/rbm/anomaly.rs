@@ -12,7 +12,7 @@ use ebm_rbm::metrics::base_rate_visible_bias;
 /// examples), the odd rows measure it; the AUC is reported on all rows and on the odd
 /// rows alone.
 pub fn run(args: AnomalyArgs) -> Result<(), Failure> {
-    args.run.check()?;
+    args.measure.run.check()?;
     if !(args.false_positive_rate > 0.0 && args.false_positive_rate < 1.0) {
         return Err(Failure::input(
             "--false-positive-rate must be between 0 and 1 (exclusive)",
@@ -43,7 +43,7 @@ pub fn run(args: AnomalyArgs) -> Result<(), Failure> {
             }
         }
     };
-    let scores = args.run.install(|| scores(&model, &test, &score))?;
+    let scores = args.measure.run.install(|| scores(&model, &test, &score))?;
     let is_anomalous = |i: usize| args.anomalous_labels.contains(&labels[i]);
     let split = |rows: &mut dyn Iterator<Item = usize>| {
         let (mut normal, mut anomalous) = (Vec::new(), Vec::new());
@@ -92,6 +92,6 @@ pub fn run(args: AnomalyArgs) -> Result<(), Failure> {
                 AnomalyScoreArg::Reconstruction => "reconstruction",
             },
         );
-    args.output.print(&m);
+    args.measure.output.print(&m);
     Ok(())
 }

@@ -3,7 +3,7 @@
 use super::{EvalArgs, load_model};
 use crate::Failure;
 use crate::output::Metrics;
-use crate::setup::{check_features, setting_failure};
+use crate::setup::{check_chains, check_features, setting_failure};
 use ebm_data::mnist::Split;
 use ebm_rbm::RbmError;
 use ebm_rbm::metrics::{
@@ -20,13 +20,9 @@ const TRAIN_LL_EXAMPLES: usize = 10_000;
 
 /// Run `ebm rbm eval`.
 pub fn run(args: EvalArgs) -> Result<(), Failure> {
-    let run = args.run.check()?;
+    let run = args.measure.run.check()?;
     let model = load_model(&args.model)?;
-    crate::args::memory::check_chains(
-        "--ais-runs",
-        args.ais_runs,
-        model.n_visible() + model.n_hidden(),
-    )?;
+    check_chains("--ais-runs", args.ais_runs, &model)?;
     let train = args.data.load(Split::Train)?;
     let mut test = args.data.load(Split::Test)?;
     if let Some(limit) = args.limit {
@@ -89,6 +85,6 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
         .integer("test_examples", test.n_examples as u64)
         .number("log_z_seconds", log_z_seconds)
         .number("seconds", start.elapsed().as_secs_f64());
-    args.output.print(&m);
+    args.measure.output.print(&m);
     Ok(())
 }

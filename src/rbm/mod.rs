@@ -6,7 +6,7 @@ mod pictures;
 mod train;
 
 use crate::Failure;
-use crate::args::{JsonArgs, OutArgs, ReportArgs, RunArgs, SeedArgs};
+use crate::args::{GibbsSampleArgs, MeasureArgs, RunArgs, SeedArgs, TrainingArgs};
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_data::catalog::{BinarizeMode, DatasetName};
 use ebm_rbm::ModelFile;
@@ -62,9 +62,7 @@ pub struct AnomalyArgs {
     #[arg(long, default_value_t = 0.05)]
     pub false_positive_rate: f64,
     #[command(flatten)]
-    pub run: RunArgs,
-    #[command(flatten)]
-    pub output: JsonArgs,
+    pub measure: MeasureArgs,
 }
 
 /// Negative-phase method.
@@ -155,8 +153,6 @@ pub struct TrainArgs {
     pub sparsity_cost: f32,
     #[command(flatten)]
     pub random: SeedArgs,
-    #[command(flatten)]
-    pub run: RunArgs,
     /// Use only the first N training examples.
     #[arg(long, value_parser = crate::args::count)]
     pub limit: Option<usize>,
@@ -164,8 +160,6 @@ pub struct TrainArgs {
     /// for `ebm rbm anomaly`).
     #[arg(long, value_delimiter = ',')]
     pub exclude_labels: Vec<u8>,
-    #[command(flatten)]
-    pub out: OutArgs<ebm_rbm::BinaryRbm>,
     /// Checkpoint file (default: OUT.ckpt).
     #[arg(long, value_parser = crate::args::output_file)]
     pub checkpoint: Option<PathBuf>,
@@ -176,7 +170,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub resume: Option<PathBuf>,
     #[command(flatten)]
-    pub report: ReportArgs,
+    pub training: TrainingArgs<ebm_rbm::BinaryRbm>,
 }
 
 /// Flags of `ebm rbm eval`.
@@ -204,27 +198,14 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub random: SeedArgs,
     #[command(flatten)]
-    pub run: RunArgs,
-    #[command(flatten)]
-    pub output: JsonArgs,
+    pub measure: MeasureArgs,
 }
 
 /// Flags of `ebm rbm sample`.
 #[derive(Args)]
 pub struct SampleArgs {
-    /// The model file.
-    pub model: PathBuf,
-    /// Independent chains (one tile each).
-    #[arg(long, default_value_t = 100, value_parser = crate::args::count)]
-    pub chains: usize,
-    /// Gibbs sweeps per chain.
-    #[arg(long, default_value_t = 1000)]
-    pub steps: usize,
-    /// Output PNG.
-    #[arg(long, value_parser = crate::args::output_file)]
-    pub png: PathBuf,
     #[command(flatten)]
-    pub random: SeedArgs,
+    pub sample: GibbsSampleArgs<ebm_rbm::BinaryRbm>,
     #[command(flatten)]
     pub run: RunArgs,
 }

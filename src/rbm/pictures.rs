@@ -2,6 +2,7 @@
 
 use super::{FiltersArgs, SampleArgs, load_model};
 use crate::Failure;
+use crate::setup::check_chains;
 use ebm_data::image_grid::{Scaling, write_png_grid};
 use ebm_rbm::sampling::gibbs_samples;
 
@@ -21,17 +22,13 @@ fn grid_columns(count: usize) -> usize {
 }
 
 /// Run `ebm rbm sample`.
-pub fn sample(args: SampleArgs) -> Result<(), Failure> {
-    let run = args.run.check()?;
+pub fn sample(SampleArgs { sample: args, run }: SampleArgs) -> Result<(), Failure> {
+    let run = run.check()?;
     if args.chains == 0 || args.steps == 0 {
         return Err(Failure::input("--chains and --steps must be at least 1"));
     }
     let model = load_model(&args.model)?;
-    crate::args::memory::check_chains(
-        "--chains",
-        args.chains,
-        model.n_visible() + model.n_hidden(),
-    )?;
+    check_chains("--chains", args.chains, &model)?;
     let par = run.parallelism();
     let samples = run
         .install(|| gibbs_samples(&model, args.chains, args.steps, args.random.seed, par))?

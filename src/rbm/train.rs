@@ -3,11 +3,11 @@
 use super::{MethodArg, TrainArgs};
 use crate::Failure;
 use crate::output::Metrics;
-use crate::progress::Progress;
+use crate::progress::{Progress, epoch_line};
 use crate::setup::{first, rbm_failure};
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
+use ebm_core::train::OptimizerConfig;
 use ebm_core::train::TrainError;
-use ebm_core::train::{LoopConfig, OptimizerConfig, OptimizerMethod};
 use ebm_data::mnist::Split;
 use ebm_rbm::RbmError;
 use ebm_rbm::train::{
@@ -43,6 +43,7 @@ fn config_from_args(args: &TrainArgs) -> Result<TrainConfig, Failure> {
     if args.chains.is_some() && matches!(args.method, MethodArg::Cd) {
         return Err(Failure::input("--chains applies only to --method pcd"));
     }
+    let defaults = TrainConfig::default();
     let config = TrainConfig {
         n_hidden: args.hidden,
         method,
@@ -52,26 +53,23 @@ fn config_from_args(args: &TrainArgs) -> Result<TrainConfig, Failure> {
             cost: args.sparsity_cost,
             decay: 0.95,
         }),
-        optimizer: OptimizerConfig {
-            learning_rate: args.lr,
-            learning_rate_schedule: parse_schedule(&args.lr_schedule)?,
-            weight_decay: args.weight_decay,
-            method: OptimizerMethod::Sgd {
-                momentum: MomentumSchedule {
-                    initial: args.initial_momentum,
-                    final_value: args.momentum,
-                    switch_epoch: args.momentum_switch,
-                },
+        optimizer: OptimizerConfig::sgd(
+            args.lr,
+            parse_schedule(&args.lr_schedule)?,
+            MomentumSchedule {
+                initial: args.initial_momentum,
+                final_value: args.momentum,
+                switch_epoch: args.momentum_switch,
             },
-        },
-        run: LoopConfig {
-            epochs: args.epochs.unwrap_or(DEFAULT_EPOCHS),
-            batch_size: args.batch,
-            seed: args.random.seed,
-            threads: args.run.threads,
-            ..TrainConfig::default().run
-        },
-        ..TrainConfig::default()
+            args.weight_decay,
+        ),
+        run: args.training.loop_config(
+            args.epochs.unwrap_or(DEFAULT_EPOCHS),
+            args.batch,
+            args.random,
+            defaults.run,
+        ),
+        ..defaults
     };
     config.validate().map_err(setup_failure)?;
     Ok(config)
@@ -103,17 +101,13 @@ impl TrainObserver<TrainState> for CliObserver {
     }
 
     fn on_epoch(&mut self, r: &EpochReport, state: &TrainState) -> Result<(), String> {
-        let line = format!(
-            "epoch {}/{}: recon error {:.3}, {:.0} images/s, {:.2} s, lr {}, momentum {}",
-            r.epoch,
-            r.epochs,
-            r.metric("recon_error").unwrap_or(f64::NAN),
-            r.examples_per_second,
-            r.seconds,
-            r.rates.learning_rate,
-            r.rates.momentum
+        let recon = r.metric("recon_error").unwrap_or(f64::NAN);
+        let (speed, seconds) = (r.examples_per_second, r.seconds);
+        let (lr, momentum) = (r.rates.learning_rate, r.rates.momentum);
+        let details = format!(
+            "recon error {recon:.3}, {speed:.0} images/s, {seconds:.2} s, lr {lr}, momentum {momentum}"
         );
-        self.progress.line(&line);
+        self.progress.line(&epoch_line(r, &details));
         if !self.progress.log_lines {
             let bar = &self.progress.bar;
             bar.set_prefix(format!(
@@ -121,11 +115,7 @@ impl TrainObserver<TrainState> for CliObserver {
                 (r.epoch + 1).min(r.epochs),
                 r.epochs
             ));
-            bar.set_message(format!(
-                "recon {:.3} | {:.0} img/s",
-                r.metric("recon_error").unwrap_or(f64::NAN),
-                r.examples_per_second
-            ));
+            bar.set_message(format!("recon {recon:.3} | {speed:.0} img/s"));
             bar.set_position(0);
         }
         let due = self.checkpoint_every > 0
@@ -141,7 +131,7 @@ impl TrainObserver<TrainState> for CliObserver {
 
 /// Run `ebm rbm train`.
 pub fn run(args: TrainArgs) -> Result<(), Failure> {
-    args.run.check()?;
+    args.training.run.check()?;
     let mut data = args.data.load(Split::Train)?;
     if !args.exclude_labels.is_empty() {
         let excluded = &args.exclude_labels;
@@ -167,7 +157,7 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
             if let Some(epochs) = args.epochs {
                 state.config.run.epochs = epochs;
             }
-            state.config.run.threads = args.run.threads;
+            state.config.run.threads = args.training.run.threads;
             if state.model.n_visible() != data.n_features {
                 return Err(Failure::input(format!(
                     "{}: checkpoint has {} visible units, the data {} features",
@@ -183,8 +173,8 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
     let checkpoint = args
         .checkpoint
         .clone()
-        .unwrap_or_else(|| args.out.checkpoint());
-    let progress = Progress::new(data.n_examples as u64, args.report.quiet);
+        .unwrap_or_else(|| args.training.out.checkpoint());
+    let progress = Progress::new(data.n_examples as u64, args.training.report.quiet);
     progress.bar.set_prefix(format!(
         "epoch {}/{}",
         state.epochs_done + 1,
@@ -211,7 +201,7 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
             };
             return Err(Failure::run(format!(
                 "training diverged in epoch {epoch} ({reason}); the model of epoch {last_good_epoch} was not saved over {} (lower --lr){kept}",
-                args.out.out.display()
+                args.training.out.out.display()
             )));
         }
         Err(e) => return Err(Failure::run(e)),
@@ -243,6 +233,5 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
     )
     .integer("k", c.gibbs_steps as u64)
     .integer("threads", c.run.threads as u64);
-    args.out
-        .save_and_report(&state.model, m, args.report.output)
+    args.training.save_and_report(&state.model, m)
 }

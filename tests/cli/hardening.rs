@@ -18,6 +18,19 @@ fn refused_quickly(args: &[&str], flag: &str, within: Duration) {
     assert!(elapsed < within, "{args:?} took {elapsed:?}: {line}");
 }
 
+/// `ebm factor infer model.uai --task map --method METHOD`.
+fn infer_map(method: &str) -> [&str; 7] {
+    [
+        "factor",
+        "infer",
+        "model.uai",
+        "--task",
+        "map",
+        "--method",
+        method,
+    ]
+}
+
 #[test]
 fn seconds_flags_refuse_absurd_values_without_a_panic() {
     // The files need not exist: the flag is refused when the command line is read.
@@ -25,24 +38,8 @@ fn seconds_flags_refuse_absurd_values_without_a_panic() {
         for command in [
             &["factor", "color", "graph.col", "--colors", "4"][..],
             &["factor", "sudoku", "puzzles.txt"],
-            &[
-                "factor",
-                "infer",
-                "model.uai",
-                "--task",
-                "map",
-                "--method",
-                "lns",
-            ],
-            &[
-                "factor",
-                "infer",
-                "model.uai",
-                "--task",
-                "map",
-                "--method",
-                "bnb",
-            ],
+            &infer_map("lns"),
+            &infer_map("bnb"),
         ] {
             let flag = format!("--time-limit={value}");
             let args = [command, &[flag.as_str()]].concat();
