@@ -26,6 +26,7 @@ pub mod bars_and_stripes;
 pub mod binarize;
 pub mod bounded;
 pub mod catalog;
+pub mod csv;
 pub mod data_dir;
 pub mod escape;
 pub mod idx;
