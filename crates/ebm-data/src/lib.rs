@@ -35,6 +35,7 @@ pub mod mnist;
 pub mod npy;
 pub mod puzzles;
 pub mod ratings;
+pub mod svmlight;
 pub mod uai;
 
 use std::path::{Path, PathBuf};
