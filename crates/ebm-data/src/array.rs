@@ -26,9 +26,9 @@ pub(crate) struct Layout {
 
 /// How the rows of an array of shape `dims` (outermost first) are laid out: `(rows,
 /// features per row, image shape)`. A 1-D array is one feature per row; a 2-D array is
-/// a matrix; in a deeper one each row is the rest of the array flattened, and it is an
-/// image of `(height, width)` when exactly two of its dimensions are not 1 (`(n, h, w)`,
-/// `(n, h, w, 1)`, `(n, 1, h, w)`). `what` names the kind of file in messages.
+/// a matrix; `(n, h, w)` is `n` images of `h x w`; in a deeper one each row is the rest
+/// of the array flattened, an image of `(height, width)` when exactly two of its
+/// dimensions are not 1 (`(n, h, w, 1)`, `(n, 1, h, w)`). `what` names the kind of file in messages.
 pub(crate) fn layout(path: &Path, what: &str, dims: &[usize]) -> Result<Layout, DataError> {
     let layout = |rows, features, image_shape| Layout {
         rows,
@@ -42,6 +42,7 @@ pub(crate) fn layout(path: &Path, what: &str, dims: &[usize]) -> Result<Layout, 
         )),
         [n] => Ok(layout(*n, 1, None)),
         [n, d] => Ok(layout(*n, *d, None)),
+        [n, h, w] => Ok(layout(*n, h * w, Some((*h, *w)))),
         [n, rest @ ..] => {
             // The caller has checked that the product of the dimensions fits a usize.
             let features = rest.iter().product();

@@ -402,8 +402,8 @@ fn fortran_to_c<T: Copy>(dims: &[usize], data: &[T]) -> Vec<T> {
 
 /// Parse `.npy` bytes read from `path` into rows: a 1-D array of `n` values is `n` rows
 /// of one feature; a 2-D array `(n, d)` is `n` rows of `d`; a deeper one `(n, ...)` is
-/// `n` rows of the rest flattened, remembered as an image `(h, w)` when exactly two of
-/// those dimensions are not 1 (`(n, h, w)`, `(n, h, w, 1)`, `(n, 1, h, w)`). Values keep
+/// `n` rows of the rest flattened: `(n, h, w)` is `n` images `(h, w)`, and so is a
+/// deeper shape whose other dimensions are 1 (`(n, h, w, 1)`, `(n, 1, h, w)`). Values keep
 /// their scale (a `u8` image is `0..=255`); booleans are 0 and 1. No labels.
 ///
 /// # Errors
