@@ -67,8 +67,10 @@ const TYPES: [(u8, usize, &str); 6] = [
 pub fn looks_like(bytes: &[u8]) -> bool {
     bytes.len() >= 4
         && bytes[..2] == [0, 0]
-        && TYPES.iter().any(|t| t.0 == bytes[2])
-        && parse_values(Path::new(""), bytes).is_ok()
+        && TYPES
+            .iter()
+            .find(|t| t.0 == bytes[2])
+            .is_some_and(|&(_, size, _)| dimensions(Path::new(""), bytes, size).is_ok())
 }
 
 /// Parse IDX bytes (already decompressed) read from `path`. The dimensions must be

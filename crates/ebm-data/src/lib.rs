@@ -29,6 +29,7 @@ pub mod catalog;
 pub mod csv;
 pub mod data_dir;
 pub mod escape;
+pub mod formats;
 pub mod idx;
 pub mod image_grid;
 pub mod mnist;
