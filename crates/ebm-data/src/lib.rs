@@ -1,7 +1,15 @@
 //! Data readers for the ebm toolkit.
 //!
-//! - [`idx`]: the IDX format of the MNIST family, raw or gzipped, with magic and shape checks;
+//! - [`formats`]: a user's data file of any format below as a [`Dataset`], the format
+//!   sniffed (magic, extension, content) or given, labels from a column or a separate file;
+//! - [`npy`]: NumPy `.npy` arrays (bool, integers, f32, f64; C or Fortran order), read and
+//!   written;
+//! - [`csv`]: CSV, TSV and other delimited tables, with a header or not and a label column;
+//! - [`svmlight`]: svmlight / libsvm sparse files, made dense within a bound;
+//! - [`idx`]: the IDX format of the MNIST family, raw or gzipped, with magic and shape checks,
+//!   of any type and shape under any name;
 //! - [`mnist`]: the four MNIST files as a [`Dataset`];
+//! - [`digits`]: the 8x8 handwritten digits (UCI optdigits as scikit-learn ships them), built in;
 //! - [`binarize`]: threshold or seeded stochastic binarization;
 //! - [`bars_and_stripes`]: the 4x4 bars-and-stripes set, built in (no download);
 //! - [`data_dir`]: where data sets are found (`--data`, else `$EBM_DATA`, else `./data`);
@@ -28,6 +36,7 @@ pub mod bounded;
 pub mod catalog;
 pub mod csv;
 pub mod data_dir;
+pub mod digits;
 pub mod escape;
 pub mod formats;
 pub mod idx;
