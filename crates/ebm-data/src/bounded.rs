@@ -27,6 +27,9 @@ pub struct Bound {
     /// `(available, per_item, unit)`: the file still holds `available` units and each
     /// counted item needs at least `per_item` of them.
     file: Option<(u64, u64, &'static str)>,
+    /// `(available, per_unit, unit)`: the file holds `available` units and each backs at
+    /// most `per_unit` counted items (a dense matrix filled from a sparse file).
+    spread: Option<(u64, u64, &'static str)>,
     /// A limit documented by the reader.
     stated: Option<u64>,
 }
@@ -37,6 +40,17 @@ impl Bound {
     pub fn file(available: usize, per_item: usize, unit: &'static str) -> Self {
         Self {
             file: Some((available as u64, per_item.max(1) as u64, unit)),
+            spread: None,
+            stated: None,
+        }
+    }
+
+    /// Backed by the file at a ratio: it holds `available` `unit`s and each backs at most
+    /// `per_unit` counted items (the cells of a dense matrix that a sparse file fills).
+    pub fn spread(available: usize, per_unit: usize, unit: &'static str) -> Self {
+        Self {
+            file: None,
+            spread: Some((available as u64, per_unit as u64, unit)),
             stated: None,
         }
     }
@@ -45,6 +59,7 @@ impl Bound {
     pub fn stated(max: usize) -> Self {
         Self {
             file: None,
+            spread: None,
             stated: Some(max as u64),
         }
     }
@@ -63,7 +78,10 @@ impl Bound {
         let file = self
             .file
             .map_or(0, |(available, per_item, _)| available / per_item);
-        file.max(self.stated.unwrap_or(0))
+        let spread = self.spread.map_or(0, |(available, per_unit, _)| {
+            available.saturating_mul(per_unit)
+        });
+        file.max(spread).max(self.stated.unwrap_or(0))
     }
 
     fn describe(&self) -> String {
@@ -73,6 +91,11 @@ impl Bound {
             } else {
                 format!("the file holds only {available} {unit} and each needs {per_item}")
             }
+        });
+        let file = file.or_else(|| {
+            self.spread.map(|(available, per_unit, unit)| {
+                format!("the file holds only {available} {unit} and each backs at most {per_unit}")
+            })
         });
         match (file, self.stated) {
             (Some(file), Some(max)) => format!("{file} and the limit beyond that is {max}"),
@@ -130,5 +153,15 @@ mod tests {
             "{e}"
         );
         assert_eq!(capacity(p, "n", 0, Bound::file(0, 0, "bytes")).unwrap(), 0);
+        assert_eq!(
+            capacity(p, "n", 80, Bound::spread(10, 8, "bytes")).unwrap(),
+            80
+        );
+        assert_eq!(
+            capacity(p, "n", 81, Bound::spread(10, 8, "bytes"))
+                .unwrap_err()
+                .to_string(),
+            "dir/f.evid: n is 81, but the file holds only 10 bytes and each backs at most 8"
+        );
     }
 }

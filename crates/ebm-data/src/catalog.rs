@@ -2,7 +2,7 @@
 
 use crate::binarize::{Binarization, binarize};
 use crate::mnist::Split;
-use crate::{DataError, Dataset, bars_and_stripes, mnist};
+use crate::{DataError, Dataset, bars_and_stripes, digits, mnist};
 use std::path::Path;
 use std::str::FromStr;
 
@@ -13,6 +13,9 @@ pub enum DatasetName {
     Mnist,
     /// The built-in 4x4 bars and stripes (no files needed).
     BarsAndStripes,
+    /// The built-in 8x8 handwritten digits (no files needed), split 80/20 by
+    /// [`digits::split`].
+    Digits,
 }
 
 impl FromStr for DatasetName {
@@ -24,6 +27,7 @@ impl FromStr for DatasetName {
             &[
                 ("mnist", DatasetName::Mnist),
                 ("bars-and-stripes", DatasetName::BarsAndStripes),
+                ("digits", DatasetName::Digits),
             ],
         )
     }
@@ -44,7 +48,7 @@ fn parse_named<T: Copy>(s: &str, what: &str, names: &[(&str, T)]) -> Result<T, S
     }
 }
 
-/// Seed of the stochastic binarization of each MNIST split: fixed, so every model in the
+/// Seed of the stochastic binarization of each split (MNIST, digits): fixed, so every model in the
 /// toolkit sees the same binary data (train and test use different draws).
 const BINARIZE_SEED_TRAIN: u64 = 0x5eed_0001;
 const BINARIZE_SEED_TEST: u64 = 0x5eed_0002;
@@ -74,7 +78,7 @@ impl FromStr for BinarizeMode {
 }
 
 /// Load `split` of `name` from `data_dir`, binarized. Bars and stripes has one split (its
-/// 30 images serve as both).
+/// 30 images serve as both); the digits' split is [`digits::split`].
 pub fn load_binary(
     name: DatasetName,
     data_dir: &Path,
@@ -83,8 +87,11 @@ pub fn load_binary(
 ) -> Result<Dataset, DataError> {
     match name {
         DatasetName::BarsAndStripes => Ok(bars_and_stripes::dataset(4)),
-        DatasetName::Mnist => {
-            let mut data = mnist::load(&data_dir.join("mnist"), split)?;
+        DatasetName::Mnist | DatasetName::Digits => {
+            let mut data = match name {
+                DatasetName::Digits => digits::split(split).0,
+                _ => mnist::load(&data_dir.join("mnist"), split)?,
+            };
             let how = match (mode, split) {
                 (BinarizeMode::Threshold, _) => Binarization::Threshold(0.5),
                 (BinarizeMode::Stochastic, Split::Train) => Binarization::Stochastic {
@@ -105,12 +112,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn digits_load_binarized_from_no_files() {
+        let none = Path::new("/nonexistent");
+        let train = load_binary(
+            DatasetName::Digits,
+            none,
+            Split::Train,
+            BinarizeMode::Threshold,
+        )
+        .unwrap();
+        let test = load_binary(
+            DatasetName::Digits,
+            none,
+            Split::Test,
+            BinarizeMode::Stochastic,
+        )
+        .unwrap();
+        assert_eq!((train.n_examples, test.n_examples), (1438, 359));
+        assert!(train.is_binary() && test.is_binary());
+        assert_eq!(train.image_shape, Some((8, 8)));
+    }
+
+    #[test]
     fn names_parse_and_unknown_names_are_listed() {
         assert_eq!("mnist".parse(), Ok(DatasetName::Mnist));
         assert_eq!("bars-and-stripes".parse(), Ok(DatasetName::BarsAndStripes));
+        assert_eq!("digits".parse(), Ok(DatasetName::Digits));
         assert_eq!(
             "cifar".parse::<DatasetName>(),
-            Err("unknown dataset 'cifar' (expected mnist or bars-and-stripes)".to_string())
+            Err(
+                "unknown dataset 'cifar' (expected mnist or bars-and-stripes or digits)"
+                    .to_string()
+            )
         );
         assert_eq!("stochastic".parse(), Ok(BinarizeMode::Stochastic));
         assert_eq!("threshold".parse(), Ok(BinarizeMode::Threshold));

@@ -1,7 +1,15 @@
 //! Data readers for the ebm toolkit.
 //!
-//! - [`idx`]: the IDX format of the MNIST family, raw or gzipped, with magic and shape checks;
+//! - [`formats`]: a user's data file of any format below as a [`Dataset`], the format
+//!   sniffed (magic, extension, content) or given, labels from a column or a separate file;
+//! - [`npy`]: NumPy `.npy` arrays (bool, integers, f32, f64; C or Fortran order), read and
+//!   written;
+//! - [`csv`]: CSV, TSV and other delimited tables, with a header or not and a label column;
+//! - [`svmlight`]: svmlight / libsvm sparse files, made dense within a bound;
+//! - [`idx`]: the IDX format of the MNIST family, raw or gzipped, with magic and shape checks,
+//!   of any type and shape under any name;
 //! - [`mnist`]: the four MNIST files as a [`Dataset`];
+//! - [`digits`]: the 8x8 handwritten digits (UCI optdigits as scikit-learn ships them), built in;
 //! - [`binarize`]: threshold or seeded stochastic binarization;
 //! - [`bars_and_stripes`]: the 4x4 bars-and-stripes set, built in (no download);
 //! - [`data_dir`]: where data sets are found (`--data`, else `$EBM_DATA`, else `./data`);
@@ -21,20 +29,26 @@
 //! assert_eq!((data.n_examples, data.n_features), (30, 16));
 //! ```
 
+mod array;
 pub mod bars_and_stripes;
 pub mod binarize;
 pub mod bounded;
 pub mod catalog;
+pub mod csv;
 pub mod data_dir;
+pub mod digits;
 pub mod escape;
+pub mod formats;
 pub mod idx;
 pub mod image_grid;
 pub mod mnist;
+pub mod npy;
 pub mod puzzles;
 pub mod ratings;
+pub mod svmlight;
 pub mod uai;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// Why data could not be read. Every variant names the file.
@@ -124,4 +138,120 @@ impl Dataset {
     pub fn is_binary(&self) -> bool {
         self.features.iter().all(|&v| v == 0.0 || v == 1.0)
     }
+
+    /// The rows `rows` (indices into this data set, in the order given), with their
+    /// labels when known.
+    ///
+    /// # Panics
+    ///
+    /// When an index is not below `n_examples`.
+    pub fn select_rows(&self, rows: &[usize]) -> Dataset {
+        let mut features = Vec::with_capacity(rows.len() * self.n_features);
+        for &i in rows {
+            features.extend_from_slice(self.row(i));
+        }
+        Dataset {
+            features,
+            n_examples: rows.len(),
+            n_features: self.n_features,
+            image_shape: self.image_shape,
+            labels: self
+                .labels
+                .as_ref()
+                .map(|l| rows.iter().map(|&i| l[i]).collect()),
+        }
+    }
+
+    /// A reproducible split into `(train, test)`: `round(test_fraction * n_examples)` rows
+    /// drawn at random for `seed` go to test (`test_fraction` is clamped to `[0, 1]`), the
+    /// rest to train; each part keeps the rows in their original order.
+    ///
+    /// ```
+    /// let data = ebm_data::bars_and_stripes::dataset(4);
+    /// let (train, test) = data.split(0.2, 7);
+    /// assert_eq!((train.n_examples, test.n_examples), (24, 6));
+    /// assert_eq!(data.split(0.2, 7), (train, test));
+    /// ```
+    pub fn split(&self, test_fraction: f64, seed: u64) -> (Dataset, Dataset) {
+        let fraction = if test_fraction.is_nan() {
+            0.0
+        } else {
+            test_fraction.clamp(0.0, 1.0)
+        };
+        let n_test = ((self.n_examples as f64) * fraction).round() as usize;
+        let mut order: Vec<usize> = (0..self.n_examples).collect();
+        let mut generator = ebm_kernels::rng::stream(seed, 0, SPLIT_STREAM);
+        ebm_kernels::rng::shuffle(&mut generator, &mut order);
+        let mut test = order[..n_test].to_vec();
+        let mut train = order[n_test..].to_vec();
+        test.sort_unstable();
+        train.sort_unstable();
+        (self.select_rows(&train), self.select_rows(&test))
+    }
+
+    /// Remove column `column` (0-based) and make its values the labels: each must be a
+    /// class label, an integer in `0..=255`. `path` names the file in messages.
+    ///
+    /// # Errors
+    ///
+    /// [`DataError::Malformed`] naming `path` when the column does not exist or a value
+    /// in it is not a class label (the message gives the row, 1-based).
+    pub fn take_label_column(&mut self, path: &Path, column: usize) -> Result<(), DataError> {
+        let d = self.n_features;
+        if column >= d {
+            return Err(array::malformed(
+                path,
+                format!("label column index {column} (0-based), but the rows have {d} columns"),
+            ));
+        }
+        let mut labels = Vec::with_capacity(self.n_examples);
+        for (i, row) in self.features.chunks_exact(d).enumerate() {
+            let v = row[column];
+            labels.push(array::class_label(v as f64).ok_or_else(|| {
+                array::malformed(
+                    path,
+                    format!(
+                        "row {}, label column {column}: {v} is not a class label ({})",
+                        i + 1,
+                        array::LABEL_RULE
+                    ),
+                )
+            })?);
+        }
+        let mut kept = 0;
+        for i in 0..self.features.len() {
+            if i % d != column {
+                self.features[kept] = self.features[i];
+                kept += 1;
+            }
+        }
+        self.features.truncate(kept);
+        self.n_features = d - 1;
+        self.image_shape = None;
+        self.labels = Some(labels);
+        Ok(())
+    }
+
+    /// Attach `labels` read from the file at `labels_path`: one for each row.
+    ///
+    /// # Errors
+    ///
+    /// [`DataError::Malformed`] naming `labels_path` when the counts differ.
+    pub fn set_labels(&mut self, labels_path: &Path, labels: Vec<u8>) -> Result<(), DataError> {
+        if labels.len() != self.n_examples {
+            return Err(array::malformed(
+                labels_path,
+                format!(
+                    "{} labels, but the data have {} rows",
+                    labels.len(),
+                    self.n_examples
+                ),
+            ));
+        }
+        self.labels = Some(labels);
+        Ok(())
+    }
 }
+
+/// Stream index of [`Dataset::split`] (any fixed constant).
+const SPLIT_STREAM: u64 = 0xd16_5911;

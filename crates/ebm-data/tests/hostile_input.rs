@@ -3,7 +3,10 @@
 //! input's length (measured by a counting allocator), however large the counts the
 //! input declares.
 
-use ebm_data::{idx, puzzles, ratings, uai};
+use ebm_data::csv::{ColumnRef, CsvOptions, HeaderMode};
+use ebm_data::formats::{self, Format, LabelSource, ReadOptions};
+use ebm_data::svmlight::SvmlightOptions;
+use ebm_data::{csv, idx, npy, puzzles, ratings, svmlight, uai};
 use proptest::prelude::*;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -119,6 +122,104 @@ fn all_readers(bytes: &[u8]) {
     check(&p, n, || puzzles::read_dimacs(&p));
     let (_dir, p) = temp_file("in.idx.gz", bytes);
     check(&p, n, || idx::read(&p));
+    data_readers(bytes);
+}
+
+/// The readers of users' data files (issue 18) on one input.
+fn data_readers(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let n = bytes.len();
+    let p = Path::new("in.npy");
+    check(p, n, || npy::parse(p, bytes));
+    check(p, n, || npy::parse_labels(p, bytes));
+    let p = Path::new("in.idx3-ubyte");
+    check(p, n, || idx::parse_dataset(p, bytes));
+    check(p, n, || idx::parse_labels(p, bytes));
+    let p = Path::new("in.csv");
+    for options in [
+        CsvOptions::default(),
+        CsvOptions {
+            delimiter: Some(' '),
+            header: HeaderMode::Absent,
+            label_column: Some(ColumnRef::Last),
+        },
+        CsvOptions {
+            delimiter: None,
+            header: HeaderMode::Present,
+            label_column: Some(ColumnRef::Name("y".into())),
+        },
+    ] {
+        check(p, n, || csv::parse(p, &text, &options));
+    }
+    check(p, n, || csv::parse_labels(p, &text));
+    let p = Path::new("in.svm");
+    check(p, n, || {
+        svmlight::parse(p, &text, &SvmlightOptions::default())
+    });
+    let wide = SvmlightOptions {
+        n_features: Some(1 << 40),
+    };
+    check(p, n, || svmlight::parse(p, &text, &wide));
+    let (_dir, p) = temp_file("in.data", bytes);
+    check(&p, n, || formats::read(&p, &ReadOptions::default()));
+    check(&p, n, || formats::read_labels(&p, None));
+    let by_column = ReadOptions {
+        labels: LabelSource::Column(ColumnRef::Index(1)),
+        ..ReadOptions::default()
+    };
+    check(&p, n, || formats::read(&p, &by_column));
+    for format in Format::ALL {
+        let forced = ReadOptions {
+            format: Some(format),
+            ..ReadOptions::default()
+        };
+        check(&p, n, || formats::read(&p, &forced));
+    }
+}
+
+/// A `.npy` file with any header dict text, version and payload.
+fn npy_file(version: u8, dict: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = npy::MAGIC.to_vec();
+    out.extend_from_slice(&[version, 0]);
+    if version == 1 {
+        out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    } else {
+        out.extend_from_slice(&(dict.len() as u32).to_le_bytes());
+    }
+    out.extend_from_slice(dict.as_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Dimensions that reach deep: small, huge, overflowing.
+fn dimension() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (0u64..5).prop_map(|n| n.to_string()),
+        Just("1000000000000".to_string()),
+        Just("4294967296".to_string()),
+        Just("18446744073709551615".to_string()),
+        Just("99999999999999999999999".to_string()),
+        Just("-1".to_string()),
+    ]
+}
+
+/// Cells of a table: numbers, text, empties, quotes, delimiters, escapes.
+fn cell() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (0u32..300).prop_map(|n| n.to_string()),
+        Just("0.5".to_string()),
+        Just("nan".to_string()),
+        Just("-1".to_string()),
+        Just(String::new()),
+        Just("y".to_string()),
+        Just("\"q,\"\"\"".to_string()),
+        Just("\"".to_string()),
+        Just("4000000000:1".to_string()),
+        Just("1:0.5".to_string()),
+        Just("0:1".to_string()),
+        Just("qid:3".to_string()),
+        Just("\u{1b}[2J".to_string()),
+    ]
 }
 
 /// Tokens that reach deep into the readers: counts small, huge and overflowing.
@@ -170,6 +271,127 @@ proptest! {
         bytes.extend_from_slice(&data);
         all_readers(&bytes);
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn npy_headers_with_any_dtype_order_and_shape_stay_within_budget(
+        version in 1u8..4,
+        descr in prop::sample::select(vec!["<f4", ">f8", "|u1", "|b1", "<i8", "<f2", "<c16", "|O", "<U3", "x", ""]),
+        fortran in any::<bool>(),
+        shape in proptest::collection::vec(dimension(), 0..4),
+        payload in proptest::collection::vec(any::<u8>(), 0..64),
+        cut in 0usize..200,
+    ) {
+        let order = if fortran { "True" } else { "False" };
+        let dict = format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': ({},), }}\n", shape.join(", "));
+        let mut bytes = npy_file(version, &dict, &payload);
+        if cut < bytes.len() && cut % 3 == 0 {
+            bytes.truncate(cut);
+        }
+        data_readers(&bytes);
+    }
+
+    #[test]
+    fn tables_and_sparse_lines_of_any_cells_stay_within_budget(
+        rows in proptest::collection::vec(proptest::collection::vec(cell(), 0..6), 0..8),
+        delimiter in prop::sample::select(vec![",", "\t", ";", " "]),
+    ) {
+        let text: Vec<String> = rows.iter().map(|r| r.join(delimiter)).collect();
+        data_readers(text.join("\n").as_bytes());
+    }
+}
+
+/// The hostile files of issue 18: each refused with a one-line error naming the file,
+/// within budget.
+#[test]
+fn the_hostile_data_files_of_issue_18_are_refused_within_budget() {
+    let refused = |name: &str, bytes: &[u8], options: ReadOptions, says: &str| {
+        let (_dir, p) = temp_file(name, bytes);
+        let (r, peak) = peak_during(|| formats::read(&p, &options));
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("{}: ", p.display())) && e.contains(says),
+            "{e}"
+        );
+        assert!(
+            !e.contains('\n') && peak < budget(bytes.len()),
+            "{e}: {peak}"
+        );
+    };
+    let shape = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000,), }";
+    let huge = npy_file(1, shape, &[0; 20]);
+    assert!(huge.len() <= 100, "{}", huge.len());
+    refused("huge.npy", &huge, ReadOptions::default(), "[1000000000000]");
+    let complex = npy_file(
+        1,
+        "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }",
+        &[0; 8],
+    );
+    refused(
+        "c.npy",
+        &complex,
+        ReadOptions::default(),
+        "dtype '<c8' is not supported",
+    );
+    let good = npy::encode_f32(&[2, 2], &[1.0, 2.0, 3.0, 4.0]);
+    refused(
+        "cut.npy",
+        &good[..good.len() - 3],
+        ReadOptions::default(),
+        "needs 16 bytes of data, the file has 13",
+    );
+    refused(
+        "r.csv",
+        b"1,2,3\n4,5\n",
+        ReadOptions::default(),
+        "line 2: 2 fields, but line 1 has 3",
+    );
+    let labels = ReadOptions {
+        labels: LabelSource::Column(ColumnRef::Last),
+        ..ReadOptions::default()
+    };
+    refused(
+        "l.csv",
+        b"1,2\n3,x\n",
+        labels,
+        "line 2: column 2 is 'x', not a class label",
+    );
+    refused(
+        "l.svm",
+        b"2.5 1:1\n",
+        ReadOptions::default(),
+        "the label 2.5 is not a class label",
+    );
+    refused(
+        "w.svm",
+        b"1 4000000000:1\n",
+        ReadOptions::default(),
+        "4000000000 features",
+    );
+    let (_dir, bad_labels) = temp_file("y.txt", b"1\n-3\n");
+    let from_file = ReadOptions {
+        labels: LabelSource::File(bad_labels.clone()),
+        ..ReadOptions::default()
+    };
+    let (_data_dir, data) = temp_file("x.csv", b"1\n2\n");
+    let e = formats::read(&data, &from_file).unwrap_err().to_string();
+    assert!(
+        e.starts_with(&format!(
+            "{}: line 2: column 1 is '-3'",
+            bad_labels.display()
+        )),
+        "{e}"
+    );
+    let idx_huge = [0u8, 0, 0x0d, 1, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
+    refused(
+        "big-idx1-ubyte",
+        &idx_huge,
+        ReadOptions::default(),
+        "need 4294967295 values",
+    );
 }
 
 /// The hostile files of issue 13, refused with an error naming file and count, each
