@@ -5,7 +5,7 @@
 //! cargo run --release --example quickstart
 //! ```
 use ebm::core::ModelFile;
-use ebm::core::train::{LoopConfig, OptimizerConfig};
+use ebm::core::train::LoopConfig;
 use ebm::data::bars_and_stripes;
 use ebm::data::image_grid::{Scaling, write_png_grid};
 use ebm::kernels::Parallelism;
@@ -25,15 +25,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         n_hidden: 16,
         method: Method::ContrastiveDivergence,
         gibbs_steps: 1,
-        optimizer: OptimizerConfig {
-            learning_rate: 0.1,
-            ..TrainConfig::default().optimizer
-        },
+        optimizer: TrainConfig::default().optimizer.with_learning_rate(0.1),
         run: LoopConfig {
-            epochs: 1000,
-            batch_size: 10,
             seed: 1,
-            ..TrainConfig::default().run
+            ..TrainConfig::default().run.with_batches(1000, 10)
         },
         ..TrainConfig::default()
     };

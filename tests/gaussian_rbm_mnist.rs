@@ -2,7 +2,7 @@
 //! its log partition function can be summed exactly (2^16 hidden states), and AIS must
 //! agree with it within 0.1 nats. Needs `$EBM_DATA` (see DESIGN.md).
 
-use ebm::core::train::{LoopConfig, OptimizerConfig};
+use ebm::core::train::LoopConfig;
 use ebm::data::Dataset;
 use ebm::data::mnist::{Split, load};
 use ebm::rbm::gaussian::{
@@ -19,15 +19,12 @@ fn trained_gaussian_rbm_ais_matches_exact_log_z() {
         n_hidden: 16,
         method: GaussianMethod::ContrastiveDivergence,
         learn_variance: true,
-        optimizer: OptimizerConfig {
-            learning_rate: 0.005,
-            ..GaussianTrainConfig::default().optimizer
-        },
+        optimizer: GaussianTrainConfig::default()
+            .optimizer
+            .with_learning_rate(0.005),
         run: LoopConfig {
-            epochs: 5,
-            batch_size: 50,
             threads: 2,
-            ..GaussianTrainConfig::default().run
+            ..GaussianTrainConfig::default().run.with_batches(5, 50)
         },
         ..GaussianTrainConfig::default()
     };

@@ -2,7 +2,7 @@
 //! 0.1 nats). Needs the data: reads `$EBM_DATA/mnist`; skipped when `EBM_DATA` is unset
 //! unless `EBM_REQUIRE_DATA=1`.
 
-use ebm::core::train::{LoopConfig, OptimizerConfig};
+use ebm::core::train::LoopConfig;
 use ebm::data::catalog::{BinarizeMode, DatasetName, load_binary};
 use ebm::data::data_dir;
 use ebm::data::mnist::Split;
@@ -38,10 +38,7 @@ fn ais_matches_exact_log_z_on_mnist_with_20_hidden_units() {
     let config = TrainConfig {
         n_hidden: 20,
         method: Method::Persistent { chains: 100 },
-        optimizer: OptimizerConfig {
-            learning_rate: 0.05,
-            ..TrainConfig::default().optimizer
-        },
+        optimizer: TrainConfig::default().optimizer.with_learning_rate(0.05),
         run: LoopConfig {
             epochs: 5,
             threads: 2,

@@ -198,11 +198,8 @@ impl CfRbm {
                 .is_none_or(|d| d.len() == units * self.n_hidden)
             && self.n_levels > 0
             && self.n_hidden > 0;
-        if ok {
-            Ok(())
-        } else {
-            Err("RBM parameter arrays disagree with their shapes".into())
-        }
+        ok.then_some(())
+            .ok_or_else(|| "RBM parameter arrays disagree with their shapes".to_string())
     }
 }
 

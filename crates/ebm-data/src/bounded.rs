@@ -120,6 +120,23 @@ pub fn capacity(path: &Path, what: &str, count: u64, bound: Bound) -> Result<usi
     })
 }
 
+/// An empty vector with room for the values of `value_size` bytes each in `data` (from
+/// the file at `path`; `what` names them in the error).
+///
+/// # Errors
+///
+/// As [`capacity`], when the count cannot be allocated.
+pub fn for_values<T>(
+    path: &Path,
+    what: &str,
+    data: &[u8],
+    value_size: usize,
+) -> Result<Vec<T>, DataError> {
+    let count = (data.len() / value_size.max(1)) as u64;
+    let bound = Bound::file(data.len(), value_size, "bytes of data");
+    Ok(Vec::with_capacity(capacity(path, what, count, bound)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -142,17 +142,26 @@ fn dimensions(path: &Path, bytes: &[u8], size: usize) -> Result<(Vec<usize>, usi
         };
         return Err(malformed(path, message));
     }
+    check_extent(path, &format!("IDX dims {dims:?}"), &dims, found)?;
+    Ok((dims, header_len))
+}
+
+/// Refuse a declared shape whose extent (the product of its non-zero dimensions, which
+/// sizes the rows a reader allocates) is beyond the `values` the file holds, or, for a
+/// file with no values, beyond [`MAX_EMPTY_EXTENT`].
+pub(crate) fn check_extent(
+    path: &Path,
+    shape_name: &str,
+    dims: &[usize],
+    values: usize,
+) -> Result<(), DataError> {
     let extent = dims
         .iter()
         .filter(|&&d| d > 0)
         .fold(1u64, |acc, &d| acc.saturating_mul(d as u64));
-    bounded::capacity(
-        path,
-        &format!("the extent of IDX dims {dims:?}"),
-        extent,
-        Bound::file(found, 1, "values").or_stated(MAX_EMPTY_EXTENT),
-    )?;
-    Ok((dims, header_len))
+    let bound = Bound::file(values, 1, "values").or_stated(MAX_EMPTY_EXTENT);
+    bounded::capacity(path, &format!("the extent of {shape_name}"), extent, bound)?;
+    Ok(())
 }
 
 /// The dimensions of IDX `bytes` of any type and their values as `f64`, row-major.
@@ -174,13 +183,7 @@ fn parse_values(path: &Path, bytes: &[u8]) -> Result<(Vec<usize>, Vec<f64>), Dat
     };
     let (dims, header_len) = dimensions(path, bytes, size)?;
     let data = &bytes[header_len..];
-    let count = bounded::capacity(
-        path,
-        "the number of IDX values",
-        (data.len() / size) as u64,
-        Bound::file(data.len(), size, "bytes of data"),
-    )?;
-    let mut values = Vec::with_capacity(count);
+    let mut values = bounded::for_values(path, "the number of IDX values", data, size)?;
     for c in data.chunks_exact(size) {
         values.push(match code {
             0x08 => f64::from(c[0]),

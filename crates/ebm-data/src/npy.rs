@@ -12,7 +12,7 @@
 //! file declaring shape `(1000000000000,)` is refused, not obeyed.
 
 use crate::array::{self, LABEL_RULE, class_label, malformed};
-use crate::bounded::{self, Bound};
+use crate::bounded;
 use crate::escape::quote;
 use crate::{DataError, Dataset, idx};
 use std::path::Path;
@@ -311,16 +311,8 @@ pub fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header, DataError> {
             needed.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string()),
         )));
     }
-    let extent = shape
-        .iter()
-        .filter(|&&d| d > 0)
-        .fold(1u64, |acc, &d| acc.saturating_mul(d as u64));
-    bounded::capacity(
-        path,
-        &format!("the extent of the .npy shape {shape:?}"),
-        extent,
-        Bound::file(count, 1, "values").or_stated(idx::MAX_EMPTY_EXTENT),
-    )?;
+    let shape_name = format!("the .npy shape {shape:?}");
+    idx::check_extent(path, &shape_name, &shape, count)?;
     Ok(Header {
         dtype,
         big_endian,
@@ -357,13 +349,7 @@ fn values<T: Copy>(
 ) -> Result<Vec<T>, DataError> {
     let size = header.dtype.size();
     let data = &bytes[header.data_offset..];
-    let count = bounded::capacity(
-        path,
-        "the number of .npy values",
-        (data.len() / size) as u64,
-        Bound::file(data.len(), size, "bytes of data"),
-    )?;
-    let mut out = Vec::with_capacity(count);
+    let mut out = bounded::for_values(path, "the number of .npy values", data, size)?;
     for (i, chunk) in data.chunks_exact(size).enumerate() {
         out.push(convert(i, header.dtype.value(header.big_endian, chunk))?);
     }

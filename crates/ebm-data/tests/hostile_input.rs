@@ -195,11 +195,16 @@ fn npy_file(version: u8, dict: &str, payload: &[u8]) -> Vec<u8> {
 fn dimension() -> impl Strategy<Value = String> {
     prop_oneof![
         (0u64..5).prop_map(|n| n.to_string()),
-        Just("1000000000000".to_string()),
-        Just("4294967296".to_string()),
-        Just("18446744073709551615".to_string()),
-        Just("99999999999999999999999".to_string()),
-        Just("-1".to_string()),
+        prop::sample::select(
+            &[
+                "1000000000000",
+                "4294967296",
+                "18446744073709551615",
+                "99999999999999999999999",
+                "-1"
+            ][..]
+        )
+        .prop_map(String::from),
     ]
 }
 
@@ -207,18 +212,23 @@ fn dimension() -> impl Strategy<Value = String> {
 fn cell() -> impl Strategy<Value = String> {
     prop_oneof![
         (0u32..300).prop_map(|n| n.to_string()),
-        Just("0.5".to_string()),
-        Just("nan".to_string()),
-        Just("-1".to_string()),
-        Just(String::new()),
-        Just("y".to_string()),
-        Just("\"q,\"\"\"".to_string()),
-        Just("\"".to_string()),
-        Just("4000000000:1".to_string()),
-        Just("1:0.5".to_string()),
-        Just("0:1".to_string()),
-        Just("qid:3".to_string()),
-        Just("\u{1b}[2J".to_string()),
+        prop::sample::select(
+            &[
+                "0.5",
+                "nan",
+                "-1",
+                "",
+                "y",
+                "\"q,\"\"\"",
+                "\"",
+                "4000000000:1",
+                "1:0.5",
+                "0:1",
+                "qid:3",
+                "\u{1b}[2J"
+            ][..]
+        )
+        .prop_map(String::from),
     ]
 }
 
@@ -226,19 +236,24 @@ fn cell() -> impl Strategy<Value = String> {
 fn token() -> impl Strategy<Value = String> {
     prop_oneof![
         (0u64..5).prop_map(|n| n.to_string()),
-        Just("99999999999".to_string()),
-        Just("4000000000".to_string()),
-        Just("18446744073709551616".to_string()),
-        Just("MARKOV".to_string()),
-        Just("MAR".to_string()),
-        Just("p edge".to_string()),
-        Just("e".to_string()),
-        Just("\u{1b}[31m".to_string()),
-        Just("0.5".to_string()),
-        Just("\n".to_string()),
-        Just("\t".to_string()),
-        Just("::".to_string()),
         "[.1-9]{16}",
+        prop::sample::select(
+            &[
+                "99999999999",
+                "4000000000",
+                "18446744073709551616",
+                "MARKOV",
+                "MAR",
+                "p edge",
+                "e",
+                "\u{1b}[31m",
+                "0.5",
+                "\n",
+                "\t",
+                "::"
+            ][..]
+        )
+        .prop_map(String::from),
     ]
 }
 

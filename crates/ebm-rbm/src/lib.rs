@@ -25,6 +25,7 @@
 pub mod anomaly;
 pub mod class_rbm;
 mod error;
+mod fit;
 pub mod gaussian;
 pub mod metrics;
 mod model;

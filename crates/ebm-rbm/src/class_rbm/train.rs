@@ -12,8 +12,8 @@ use crate::RbmError;
 use ebm_core::InvalidSetting;
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::{
-    self, BatchContext, BlockState, GradientScale, LoopConfig, MinibatchModel, OptimizerConfig,
-    ParameterBlock, Step, TrainObserver, validate_run,
+    BatchContext, BlockState, GradientScale, LoopConfig, MinibatchModel, OptimizerConfig,
+    ParameterBlock, Step, validate_run,
 };
 use ebm_data::Dataset;
 use ebm_kernels::rng::{stream, streams};
@@ -104,6 +104,35 @@ impl ClassTrainConfig {
     }
 }
 
+crate::fit::fit_function! {
+    /// Train a new [`ClassRbm`] on the labelled `data`; the observer sees each epoch's report
+    /// (metric `train_error`: the error rate on the training batches as they were seen, before
+    /// each update) and the model as it stands.
+    ///
+    /// # Errors
+    ///
+    /// [`RbmError::InvalidSetting`] for a bad setting, [`RbmError::DataMismatch`] when the
+    /// data have no labels or a label is out of range, [`RbmError::Train`] when training
+    /// diverged (the error says which epoch's state it restored) or the observer stopped it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ebm_core::train::NoObserver;
+    /// use ebm_rbm::class_rbm::{ClassTrainConfig, train_class_rbm};
+    /// let data = ebm_data::Dataset {
+    ///     features: vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0],
+    ///     n_examples: 4, n_features: 2, image_shape: None, labels: Some(vec![0, 1, 0, 1]),
+    /// };
+    /// let mut config = ClassTrainConfig { n_hidden: 4, n_classes: 2, ..ClassTrainConfig::default() };
+    /// (config.run.epochs, config.run.batch_size) = (50, 2);
+    /// let model = train_class_rbm(&config, &data, &mut NoObserver)?;
+    /// assert_eq!(model.error_rate(&data, ebm_kernels::Parallelism::Sequential)?, 0.0);
+    /// # Ok::<(), ebm_rbm::RbmError>(())
+    /// ```
+    train_class_rbm(ClassTrainConfig) -> ClassRbm, by ClassTrainer
+}
+
 /// A class RBM with its labelled data and buffers, as the training loop drives it.
 struct ClassTrainer<'a> {
     config: &'a ClassTrainConfig,
@@ -122,6 +151,50 @@ struct ClassState {
     model: ClassRbm,
     /// Optimizer state of `W`, `U`, `b`, `c` and `d`.
     optimizer: [BlockState; 5],
+}
+
+impl<'a> ClassTrainer<'a> {
+    /// A fresh model for the labelled `data`, with its buffers.
+    fn new(
+        config: &'a ClassTrainConfig,
+        data: &'a Dataset,
+    ) -> Result<(Self, ClassState), RbmError> {
+        config.validate()?;
+        let labels = data
+            .labels
+            .as_ref()
+            .ok_or_else(|| RbmError::DataMismatch("training data has no labels".into()))?;
+        if let Some(&bad) = labels.iter().find(|&&l| l as usize >= config.n_classes) {
+            return Err(RbmError::DataMismatch(format!(
+                "label {bad} is not below the {} classes",
+                config.n_classes
+            )));
+        }
+        if data.n_examples == 0 {
+            return Err(RbmError::DataMismatch("no training examples".into()));
+        }
+        let (v, h, c) = (data.n_features, config.n_hidden, config.n_classes);
+        let model = ClassRbm::initialize(
+            v,
+            h,
+            c,
+            config.init_std,
+            &mut stream(config.run.seed, streams::INITIALIZATION, 0),
+        );
+        let trainer = Self {
+            config,
+            data,
+            labels,
+            batch: Batch::new(config.run.batch_size.min(data.n_examples), v, h, c),
+            grads: zero_gradient(&model),
+            wrong: 0,
+        };
+        let state = ClassState {
+            model,
+            optimizer: Default::default(),
+        };
+        Ok((trainer, state))
+    }
 }
 
 impl MinibatchModel for ClassTrainer<'_> {
@@ -179,85 +252,6 @@ impl MinibatchModel for ClassTrainer<'_> {
 
     fn n_examples(&self) -> usize {
         self.data.n_examples
-    }
-}
-
-/// Train a new [`ClassRbm`] on the labelled `data`; the observer sees each epoch's report
-/// (metric `train_error`: the error rate on the training batches as they were seen, before
-/// each update) and the model as it stands.
-///
-/// # Errors
-///
-/// [`RbmError::InvalidSetting`] for a bad setting, [`RbmError::DataMismatch`] when the
-/// data have no labels or a label is out of range, [`RbmError::Train`] when training
-/// diverged (the error says which epoch's state it restored) or the observer stopped it.
-///
-/// # Examples
-///
-/// ```
-/// use ebm_core::train::NoObserver;
-/// use ebm_rbm::class_rbm::{ClassTrainConfig, train_class_rbm};
-/// let data = ebm_data::Dataset {
-///     features: vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0],
-///     n_examples: 4, n_features: 2, image_shape: None, labels: Some(vec![0, 1, 0, 1]),
-/// };
-/// let mut config = ClassTrainConfig { n_hidden: 4, n_classes: 2, ..ClassTrainConfig::default() };
-/// (config.run.epochs, config.run.batch_size) = (50, 2);
-/// let model = train_class_rbm(&config, &data, &mut NoObserver)?;
-/// assert_eq!(model.error_rate(&data, ebm_kernels::Parallelism::Sequential)?, 0.0);
-/// # Ok::<(), ebm_rbm::RbmError>(())
-/// ```
-pub fn train_class_rbm(
-    config: &ClassTrainConfig,
-    data: &Dataset,
-    observer: &mut dyn TrainObserver<ClassRbm>,
-) -> Result<ClassRbm, RbmError> {
-    let (trainer, state) = ClassTrainer::new(config, data)?;
-    let trained = train::fit(trainer, state, &config.run, &config.optimizer, observer)?;
-    Ok(trained.model)
-}
-
-impl<'a> ClassTrainer<'a> {
-    /// A fresh model for the labelled `data`, with its buffers.
-    fn new(
-        config: &'a ClassTrainConfig,
-        data: &'a Dataset,
-    ) -> Result<(Self, ClassState), RbmError> {
-        config.validate()?;
-        let labels = data
-            .labels
-            .as_ref()
-            .ok_or_else(|| RbmError::DataMismatch("training data has no labels".into()))?;
-        if let Some(&bad) = labels.iter().find(|&&l| l as usize >= config.n_classes) {
-            return Err(RbmError::DataMismatch(format!(
-                "label {bad} is not below the {} classes",
-                config.n_classes
-            )));
-        }
-        if data.n_examples == 0 {
-            return Err(RbmError::DataMismatch("no training examples".into()));
-        }
-        let (v, h, c) = (data.n_features, config.n_hidden, config.n_classes);
-        let model = ClassRbm::initialize(
-            v,
-            h,
-            c,
-            config.init_std,
-            &mut stream(config.run.seed, streams::INITIALIZATION, 0),
-        );
-        let trainer = Self {
-            config,
-            data,
-            labels,
-            batch: Batch::new(config.run.batch_size.min(data.n_examples), v, h, c),
-            grads: zero_gradient(&model),
-            wrong: 0,
-        };
-        let state = ClassState {
-            model,
-            optimizer: Default::default(),
-        };
-        Ok((trainer, state))
     }
 }
 

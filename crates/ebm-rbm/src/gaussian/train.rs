@@ -8,8 +8,8 @@ use crate::RbmError;
 use ebm_core::InvalidSetting;
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::{
-    self, BlockState, GradientScale, LoopConfig, MinibatchModel, OptimizerConfig, ParameterBlock,
-    Step, TrainObserver, validate_run,
+    BlockState, GradientScale, LoopConfig, MinibatchModel, OptimizerConfig, ParameterBlock, Step,
+    validate_run,
 };
 use ebm_data::Dataset;
 use ebm_kernels::rng::{self, normal_f64, stream, streams};
@@ -144,6 +144,34 @@ pub fn gaussian_heldout_errors(
     (recon / count, denoise / count)
 }
 
+crate::fit::fit_function! {
+    /// Train a new Gaussian RBM on raw `data` (it is standardized inside); the observer sees
+    /// each epoch's report and the model.
+    ///
+    /// # Errors
+    ///
+    /// [`RbmError::InvalidSetting`] for a bad setting, [`RbmError::DataMismatch`] for an
+    /// empty training set, [`RbmError::Train`] when training diverged (the error says which
+    /// epoch's state it restored; the model is not returned) or the observer stopped it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ebm_core::train::NoObserver;
+    /// use ebm_rbm::gaussian::{GaussianTrainConfig, train_gaussian_rbm};
+    /// let data = ebm_data::Dataset {
+    ///     features: (0..200).map(|i| (i % 7) as f32).collect(),
+    ///     n_examples: 50, n_features: 4, image_shape: None, labels: None,
+    /// };
+    /// let mut config = GaussianTrainConfig { n_hidden: 3, ..GaussianTrainConfig::default() };
+    /// (config.run.epochs, config.run.batch_size) = (2, 10);
+    /// let model = train_gaussian_rbm(&config, &data, &mut NoObserver)?;
+    /// assert_eq!((model.n_visible(), model.n_hidden()), (4, 3));
+    /// # Ok::<(), ebm_rbm::RbmError>(())
+    /// ```
+    train_gaussian_rbm(GaussianTrainConfig) -> GaussianRbm, by GaussianTrainer
+}
+
 /// A Gaussian RBM with its standardized data, persistent chains and buffers, as the
 /// training loop drives it.
 struct GaussianTrainer<'a> {
@@ -162,12 +190,59 @@ struct GaussianState {
     optimizer: [BlockState; 4],
 }
 
+impl<'a> GaussianTrainer<'a> {
+    /// A fresh model for `data` with its standardized copy, chains and buffers.
+    fn new(
+        config: &'a GaussianTrainConfig,
+        data: &Dataset,
+    ) -> Result<(Self, GaussianState), RbmError> {
+        config.validate()?;
+        if data.n_examples == 0 {
+            return Err(RbmError::DataMismatch("no training examples".into()));
+        }
+        let model = GaussianRbm::initialize(
+            data,
+            config.n_hidden,
+            config.init_std,
+            &mut stream(config.run.seed, streams::INITIALIZATION, 0),
+        );
+        let standardized = model.standardize(data);
+        let rows = config.run.batch_size.min(data.n_examples);
+        // Persistent chains start at random data rows.
+        let persistent: Vec<f32> = {
+            let mut r = stream(
+                config.run.seed,
+                streams::INITIALIZATION,
+                streams::DATA_CHAINS,
+            );
+            (0..rows)
+                .flat_map(|_| {
+                    standardized
+                        .row(rng::index(&mut r, data.n_examples))
+                        .to_vec()
+                })
+                .collect()
+        };
+        let trainer = Self {
+            config,
+            standardized,
+            buffers: Buffers::new(rows, &model),
+        };
+        let state = GaussianState {
+            model,
+            persistent,
+            optimizer: Default::default(),
+        };
+        Ok((trainer, state))
+    }
+}
+
 impl MinibatchModel for GaussianTrainer<'_> {
+    /// One persistent chain per batch row: every batch is full.
+    const FULL_BATCHES_ONLY: bool = true;
     type Error = RbmError;
     type State = GaussianState;
     type Observed = GaussianRbm;
-    /// One persistent chain per batch row: every batch is full.
-    const FULL_BATCHES_ONLY: bool = true;
 
     fn compute_gradient(&mut self, mut step: Step<'_, Self>) -> Result<GradientScale, RbmError> {
         let buf = &mut self.buffers;
@@ -223,6 +298,14 @@ impl MinibatchModel for GaussianTrainer<'_> {
         }
     }
 
+    fn observed(state: &GaussianState) -> &GaussianRbm {
+        &state.model
+    }
+
+    fn n_examples(&self) -> usize {
+        self.standardized.n_examples
+    }
+
     fn after_step(&mut self, state: &mut GaussianState) {
         if self.config.learns_variance() {
             // Keep sigma^2 in [e^-6, e^3]: a variance collapsing to zero makes the
@@ -231,95 +314,6 @@ impl MinibatchModel for GaussianTrainer<'_> {
                 *z = z.clamp(-6.0, 3.0);
             }
         }
-    }
-
-    fn observed(state: &GaussianState) -> &GaussianRbm {
-        &state.model
-    }
-
-    fn n_examples(&self) -> usize {
-        self.standardized.n_examples
-    }
-}
-
-/// Train a new Gaussian RBM on raw `data` (it is standardized inside); the observer sees
-/// each epoch's report and the model.
-///
-/// # Errors
-///
-/// [`RbmError::InvalidSetting`] for a bad setting, [`RbmError::DataMismatch`] for an
-/// empty training set, [`RbmError::Train`] when training diverged (the error says which
-/// epoch's state it restored; the model is not returned) or the observer stopped it.
-///
-/// # Examples
-///
-/// ```
-/// use ebm_core::train::NoObserver;
-/// use ebm_rbm::gaussian::{GaussianTrainConfig, train_gaussian_rbm};
-/// let data = ebm_data::Dataset {
-///     features: (0..200).map(|i| (i % 7) as f32).collect(),
-///     n_examples: 50, n_features: 4, image_shape: None, labels: None,
-/// };
-/// let mut config = GaussianTrainConfig { n_hidden: 3, ..GaussianTrainConfig::default() };
-/// (config.run.epochs, config.run.batch_size) = (2, 10);
-/// let model = train_gaussian_rbm(&config, &data, &mut NoObserver)?;
-/// assert_eq!((model.n_visible(), model.n_hidden()), (4, 3));
-/// # Ok::<(), ebm_rbm::RbmError>(())
-/// ```
-pub fn train_gaussian_rbm(
-    config: &GaussianTrainConfig,
-    data: &Dataset,
-    observer: &mut dyn TrainObserver<GaussianRbm>,
-) -> Result<GaussianRbm, RbmError> {
-    let (trainer, state) = GaussianTrainer::new(config, data)?;
-    let trained = train::fit(trainer, state, &config.run, &config.optimizer, observer)?;
-    Ok(trained.model)
-}
-
-impl<'a> GaussianTrainer<'a> {
-    /// A fresh model for `data` with its standardized copy, chains and buffers.
-    fn new(
-        config: &'a GaussianTrainConfig,
-        data: &Dataset,
-    ) -> Result<(Self, GaussianState), RbmError> {
-        config.validate()?;
-        if data.n_examples == 0 {
-            return Err(RbmError::DataMismatch("no training examples".into()));
-        }
-        let model = GaussianRbm::initialize(
-            data,
-            config.n_hidden,
-            config.init_std,
-            &mut stream(config.run.seed, streams::INITIALIZATION, 0),
-        );
-        let standardized = model.standardize(data);
-        let rows = config.run.batch_size.min(data.n_examples);
-        // Persistent chains start at random data rows.
-        let persistent: Vec<f32> = {
-            let mut r = stream(
-                config.run.seed,
-                streams::INITIALIZATION,
-                streams::DATA_CHAINS,
-            );
-            (0..rows)
-                .flat_map(|_| {
-                    standardized
-                        .row(rng::index(&mut r, data.n_examples))
-                        .to_vec()
-                })
-                .collect()
-        };
-        let trainer = Self {
-            config,
-            standardized,
-            buffers: Buffers::new(rows, &model),
-        };
-        let state = GaussianState {
-            model,
-            persistent,
-            optimizer: Default::default(),
-        };
-        Ok((trainer, state))
     }
 }
 

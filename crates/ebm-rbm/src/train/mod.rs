@@ -249,11 +249,9 @@ impl ModelFile for TrainState {
             && self.persistent_chains.len() == chains.saturating_mul(nv)
             && self.hidden_activity.len() == nh
             && self.config.n_hidden == nh;
-        if consistent {
-            Ok(())
-        } else {
-            Err("checkpoint buffers disagree with the model shape".into())
-        }
+        consistent
+            .then_some(())
+            .ok_or_else(|| "checkpoint buffers disagree with the model shape".to_string())
     }
 }
 
