@@ -173,7 +173,7 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         load_mnist(&args.data, Split::Train, MNIST_ONLY)?,
         args.limit,
     )?;
-    crate::args::memory::check_rbm(data.n_features, args.hidden, args.batch, 0)?;
+    crate::memory::check_rbm(data.n_features, args.hidden, args.batch, 0)?;
     let (model, mut m) = Progress::timed(config.run.epochs, args.report.quiet, |progress| {
         let mut observer = OnEpoch(|r: &EpochReport, _: &ClassRbm| {
             let line = format!(
@@ -223,7 +223,7 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
     }
     let model = load_model(&args.model)?;
     // The tiles of every class are kept until the grid is written.
-    crate::args::memory::check_chains(
+    crate::memory::check_chains(
         "--chains",
         args.chains,
         model.n_classes() * (model.n_visible() + model.n_hidden()),

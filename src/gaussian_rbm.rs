@@ -209,7 +209,7 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         load_mnist(&args.data, Split::Train, MNIST_ONLY)?,
         args.limit,
     )?;
-    crate::args::memory::check_rbm(data.n_features, args.hidden, args.batch, args.batch)?;
+    crate::memory::check_rbm(data.n_features, args.hidden, args.batch, args.batch)?;
     let (model, mut m) = Progress::timed(config.run.epochs, args.report.quiet, |progress| {
         let mut observer =
             OnEpoch(|r: &EpochReport, _: &GaussianRbm| progress.bar.set_position(r.epoch as u64));
@@ -222,7 +222,7 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
 
 fn eval(args: EvalArgs) -> Result<(), Failure> {
     let model = load_model(&args.model)?;
-    crate::args::memory::check_chains(
+    crate::memory::check_chains(
         "--ais-runs",
         args.ais_runs,
         model.n_visible() + model.n_hidden(),
@@ -266,7 +266,7 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
         return Err(Failure::input("--step-size must be a positive number"));
     }
     let model = load_model(&args.model)?;
-    crate::args::memory::check_chains(
+    crate::memory::check_chains(
         "--chains",
         args.chains,
         model.n_visible() + model.n_hidden(),

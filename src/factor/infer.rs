@@ -142,6 +142,7 @@ pub fn infer(args: InferArgs) -> Result<(), Failure> {
                 .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
         }
     }
+    check_memory(&args, &model)?;
     let failed = |e: FactorError| match e {
         FactorError::InvalidSetting(_) => input_failure(e),
         other => Failure::run(format!("{}: {other}", args.model.display())),
@@ -162,6 +163,24 @@ pub fn infer(args: InferArgs) -> Result<(), Failure> {
     }
     args.output.print(&m);
     Ok(())
+}
+
+/// Refuse sampler copies (`--chains`, times `--replicas` for tempered Gibbs) of the
+/// model's states that would not fit in memory, before sampling.
+fn check_memory(args: &InferArgs, model: &FactorModel) -> Result<(), Failure> {
+    match (args.method, args.task) {
+        (MethodArg::Gibbs, TaskArg::Mar) => crate::memory::check_samplers(
+            &format!("--chains {} x --replicas {}", args.chains, args.replicas),
+            args.chains as u128 * args.replicas as u128,
+            model,
+        ),
+        (MethodArg::Anneal, TaskArg::Map) => crate::memory::check_samplers(
+            &format!("--chains {}", args.chains),
+            args.chains as u128,
+            model,
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// Run the task; returns the UAI-format answer and fills the metrics.

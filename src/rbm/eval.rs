@@ -22,7 +22,7 @@ const TRAIN_LL_EXAMPLES: usize = 10_000;
 pub fn run(args: EvalArgs) -> Result<(), Failure> {
     let run = args.run.check()?;
     let model = load_model(&args.model)?;
-    crate::args::memory::check_chains(
+    crate::memory::check_chains(
         "--ais-runs",
         args.ais_runs,
         model.n_visible() + model.n_hidden(),

@@ -27,7 +27,7 @@ pub fn sample(args: SampleArgs) -> Result<(), Failure> {
         return Err(Failure::input("--chains and --steps must be at least 1"));
     }
     let model = load_model(&args.model)?;
-    crate::args::memory::check_chains(
+    crate::memory::check_chains(
         "--chains",
         args.chains,
         model.n_visible() + model.n_hidden(),

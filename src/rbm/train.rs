@@ -155,7 +155,7 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
         }
     }
     let data = first(data, args.limit)?;
-    crate::args::memory::check_rbm(
+    crate::memory::check_rbm(
         data.n_features,
         args.hidden,
         args.batch,
