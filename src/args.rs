@@ -42,6 +42,25 @@ pub fn count(text: &str) -> Result<usize, String> {
     crate::memory::fits(value as u128, 4).map(|()| value)
 }
 
+/// The value parser of the counts that must be at least 1 (`--pl-examples`, `factor
+/// learn --test`): [`count`], and 0 is refused.
+pub fn positive_count(text: &str) -> Result<usize, String> {
+    match count(text)? {
+        0 => Err("must be at least 1".to_string()),
+        value => Ok(value),
+    }
+}
+
+/// The value parser of a number that must be finite (`--relevant-from`): NaN and the
+/// infinities are refused.
+pub fn finite(text: &str) -> Result<f32, String> {
+    match text.trim().parse::<f32>() {
+        Ok(value) if value.is_finite() => Ok(value),
+        Ok(_) => Err("must be a finite number".to_string()),
+        Err(_) => Err(format!("'{text}' is not a number")),
+    }
+}
+
 /// The most threads `--threads` accepts: four per CPU (at least 4, at most 256).
 pub fn max_threads() -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
