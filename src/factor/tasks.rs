@@ -75,7 +75,7 @@ pub struct DataArgs {
     #[arg(long, value_parser = crate::args::count)]
     pub train: Option<usize>,
     /// Test examples (denoise, hmm).
-    #[arg(long, default_value_t = 1000, value_parser = crate::args::count)]
+    #[arg(long, default_value_t = 1000, value_parser = crate::args::positive_count)]
     pub test: usize,
     /// Denoise: probability that a pixel is flipped (default 0.1).
     #[arg(long)]

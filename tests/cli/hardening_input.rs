@@ -136,3 +136,67 @@ fn zero_counts_nan_and_missing_labels_are_refused_naming_the_flag() {
         assert!(line.contains(flag), "{args:?}: {line}");
     }
 }
+
+#[test]
+fn an_empty_test_set_is_refused_naming_its_file() {
+    // An empty test split gave exit code 1 from `rbm eval` without naming the file, and
+    // test errors of 0 (exit code 0) from the other commands.
+    let data = tiny_mnist("empty-test", 6, 0);
+    let dir = temp_dir("empty-test-runs");
+    let model = dir.join("m.ebm");
+    let trained = ebm(&[
+        "rbm",
+        "train",
+        "--epochs",
+        "1",
+        "--hidden",
+        "4",
+        "--out",
+        p(&model),
+        "--quiet",
+    ]);
+    assert!(trained.status.success());
+    let d = p(&data);
+    let (class, gaussian) = (dir.join("class.ebm"), dir.join("gaussian.ebm"));
+    for (kind, file) in [("class-rbm", &class), ("gaussian-rbm", &gaussian)] {
+        let args = [kind, "train", "--data", d, "--epochs", "1", "--hidden", "4"];
+        let trained = ebm(&[&args[..], &["--out", p(file), "--quiet"]].concat());
+        assert!(trained.status.success(), "{kind}");
+    }
+    for args in [
+        &["rbm", "eval", p(&model), "--dataset", "mnist", "--data", d][..],
+        &["class-rbm", "eval", p(&class), "--data", d],
+        &["gaussian-rbm", "eval", p(&gaussian), "--data", d],
+        &[
+            "factor", "learn", "--task", "denoise", "--method", "pl", "--data", d,
+        ],
+    ] {
+        let line = failure_line(&ebm(args));
+        assert!(line.contains("t10k-images-idx3-ubyte"), "{args:?}: {line}");
+        assert!(line.contains("holds no images"), "{args:?}: {line}");
+    }
+    let ratings = dir.join("r.data");
+    std::fs::write(&ratings, "1\t1\t5\n1\t2\t3\n2\t1\t4\n").unwrap();
+    let empty = dir.join("empty.data");
+    std::fs::write(&empty, "").unwrap();
+    let cf_model = dir.join("cf.ebm");
+    let cf = [
+        "cf",
+        "train",
+        "--ratings",
+        p(&ratings),
+        "--out",
+        p(&cf_model),
+    ];
+    for (extra, named) in [
+        (&["--test", p(&empty)][..], "empty.data"),
+        (&["--test-fraction", "0.000001"], "--test-fraction"),
+    ] {
+        let line = failure_line(&ebm(&[&cf[..], extra].concat()));
+        assert!(line.contains(named), "{extra:?}: {line}");
+    }
+    let line = failure_line(&ebm(&[
+        "factor", "learn", "--task", "hmm", "--method", "pl", "--test", "0",
+    ]));
+    assert!(line.contains("--test"), "{line}");
+}
