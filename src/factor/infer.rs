@@ -143,9 +143,20 @@ pub fn infer(args: InferArgs) -> Result<(), Failure> {
         }
     }
     check_memory(&args, &model)?;
+    // Every task and method: a model that has probability zero with its evidence for a
+    // reason local to one factor is bad input, before any work.
+    let source = match &args.evid {
+        Some(evid) => format!("{} with {}", args.model.display(), evid.display()),
+        None => args.model.display().to_string(),
+    };
+    model
+        .check_possible()
+        .map_err(|e| Failure::input(format!("{source}: {e}")))?;
     let failed = |e: FactorError| match e {
         FactorError::InvalidSetting(_) => input_failure(e),
-        other => Failure::run(format!("{}: {other}", args.model.display())),
+        // Proven (Z = 0): bad input, like any file that cannot be answered.
+        FactorError::ZeroProbability(_) => Failure::input(format!("{source}: {e}")),
+        other => Failure::run(format!("{source}: {other}")),
     };
     let start = Instant::now();
     let mut m = Metrics::default();

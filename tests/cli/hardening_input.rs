@@ -200,3 +200,51 @@ fn an_empty_test_set_is_refused_naming_its_file() {
     ]));
     assert!(line.contains("--test"), "{line}");
 }
+
+#[test]
+fn a_model_or_evidence_of_probability_zero_is_said_so() {
+    // An all-zero table gave NaN marginals with exit code 0 from exact inference and
+    // confident marginals from Gibbs and BP; impossible evidence gave -inf for PR.
+    let dir = temp_dir("zero-probability");
+    let zero = dir.join("zero.uai");
+    std::fs::write(&zero, "MARKOV\n2\n2 2\n1\n2 0 1\n4\n0 0 0 0\n").unwrap();
+    let equal = dir.join("equal.uai");
+    std::fs::write(&equal, "MARKOV\n2\n2 2\n1\n2 0 1\n4\n1 0 0 1\n").unwrap();
+    let evidence = dir.join("equal.uai.evid");
+    std::fs::write(&evidence, "2 0 0 1 1\n").unwrap();
+    let methods = [
+        ("pr", "exact"),
+        ("mar", "exact"),
+        ("mar", "gibbs"),
+        ("pr", "bp"),
+        ("mar", "bp"),
+        ("map", "exact"),
+    ];
+    for (model, extra, says) in [
+        (&zero, &[][..], "the model has probability zero"),
+        (
+            &equal,
+            &["--evid", p(&evidence)][..],
+            "the evidence has probability zero",
+        ),
+    ] {
+        for (task, method) in methods {
+            let args = [
+                "factor",
+                "infer",
+                p(model),
+                "--task",
+                task,
+                "--method",
+                method,
+            ];
+            let out = ebm(&[&args[..], extra].concat());
+            let line = failure_line(&out);
+            assert!(
+                line.contains(p(model)) && line.contains(says),
+                "{task} {method}: {line}"
+            );
+            assert!(out.stdout.is_empty(), "{task} {method}");
+        }
+    }
+}
