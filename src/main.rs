@@ -9,6 +9,7 @@ mod cf;
 mod class_rbm;
 mod factor;
 mod gaussian_rbm;
+mod memory;
 mod output;
 mod progress;
 mod rbm;

@@ -3,7 +3,7 @@
 use super::{EvalArgs, load_model};
 use crate::Failure;
 use crate::output::Metrics;
-use crate::setup::{check_chains, check_features, setting_failure};
+use crate::setup::{check_chains, check_features, first, setting_failure};
 use ebm_data::mnist::Split;
 use ebm_rbm::RbmError;
 use ebm_rbm::metrics::{
@@ -24,10 +24,7 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
     let model = load_model(&args.model)?;
     check_chains("--ais-runs", args.ais_runs, &model)?;
     let train = args.data.load(Split::Train)?;
-    let mut test = args.data.load(Split::Test)?;
-    if let Some(limit) = args.limit {
-        test = test.head(limit.max(1));
-    }
+    let test = first(args.data.load(Split::Test)?, args.limit)?;
     check_features(&args.model, model.n_visible(), &test)?;
     let par = run.parallelism();
     let start = Instant::now();
@@ -74,7 +71,7 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
         let test_ll = log_likelihood(&model, &test, log_z, par)?;
         let train_ll = log_likelihood(&model, &train.head(TRAIN_LL_EXAMPLES), log_z, par)?;
         let recon = reconstruction_error(&model, &test, par)?;
-        let pl = pseudo_likelihood(&model, &test, args.pl_examples.max(1), par)?;
+        let pl = pseudo_likelihood(&model, &test, args.pl_examples, par)?;
         Ok((test_ll, train_ll, recon, pl))
     })?;
     let (test_ll, train_ll, recon, pl) = measured.map_err(Failure::run)?;

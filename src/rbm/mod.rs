@@ -190,7 +190,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 14_500)]
     pub ais_betas: usize,
     /// Examples for the pseudo-likelihood (it costs V x H per example).
-    #[arg(long, default_value_t = 1000, value_parser = crate::args::count)]
+    #[arg(long, default_value_t = 1000, value_parser = crate::args::positive_count)]
     pub pl_examples: usize,
     /// Use only the first N test examples.
     #[arg(long, value_parser = crate::args::count)]

@@ -178,7 +178,12 @@ fn bad_input_is_a_one_line_error() {
     let dup = dir.join("dup.data");
     std::fs::write(&dup, "1\t2\t5\t1\n1\t2\t3\t1\n2\t2\t1\t1\n").unwrap();
     let err = train_error(&["--ratings", p(&dup)]);
-    assert!(err.contains("user 1 rates item 2 more than once"), "{err}");
+    assert!(
+        err.contains("dup.data: line 2: user 1 rates item 2 again (first on line 1)"),
+        "{err}"
+    );
+    let good = dir.join("good.data");
+    std::fs::write(&good, "1\t2\t5\t1\n1\t3\t3\t1\n2\t2\t1\t1\n").unwrap();
     let err = train_error(&["--ratings", p(&dir.join("none.data"))]);
     assert!(err.contains("none.data"), "{err}");
     let err = train_error(&[]);
@@ -186,11 +191,11 @@ fn bad_input_is_a_one_line_error() {
         err.contains("--dataset") && err.contains("--ratings"),
         "{err}"
     );
-    let err = train_error(&["--ratings", p(&dup), "--test-fraction", "1.5"]);
+    let err = train_error(&["--ratings", p(&good), "--test-fraction", "1.5"]);
     assert!(err.contains("--test-fraction"), "{err}");
-    let err = train_error(&["--ratings", p(&dup), "--hidden", "0"]);
+    let err = train_error(&["--ratings", p(&good), "--hidden", "0"]);
     assert!(err.contains("--hidden"), "{err}");
-    let err = failure_line(&ebm(&["cf", "eval", p(&bad), "--ratings", p(&dup)]));
+    let err = failure_line(&ebm(&["cf", "eval", p(&bad), "--ratings", p(&good)]));
     assert!(err.contains("bad.data"), "{err}");
     let err = train_error(&["--dataset", "ml-100k", "--data", p(&dir)]);
     assert!(err.contains("u1.base"), "{err}");

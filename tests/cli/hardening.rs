@@ -1,5 +1,6 @@
 //! Issue 13, items 1, 3 and 7: no panic on a seconds flag or a closed stdout, size flags
-//! bounded by the memory they imply, output paths checked before any work.
+//! (alone and times the data or model they apply to) bounded by the memory they imply,
+//! output paths checked before any work.
 
 use crate::common::{ebm, failure_line, p, temp_dir};
 use std::io::{BufRead, BufReader};
@@ -257,4 +258,80 @@ fn chains_and_runs_are_bounded_by_the_model_they_sample() {
         quick,
     );
     assert!(!png.exists());
+}
+
+#[test]
+fn factor_size_flags_are_bounded_by_the_model_they_apply_to() {
+    // Each count alone fits (at 4 bytes a unit); times the graph, the model or the
+    // examples it applies to, it does not: refused once those are known, before any work.
+    let dir = temp_dir("factor-products");
+    let graph = dir.join("g.col");
+    std::fs::write(&graph, "p edge 3 2\ne 1 2\ne 2 3\n").unwrap();
+    let model = dir.join("m.uai");
+    std::fs::write(&model, "MARKOV\n2\n2 2\n1\n2 0 1\n4\n1 2 3 4\n").unwrap();
+    let quick = Duration::from_secs(20);
+    let many = "1000000000";
+    for (args, flag) in [
+        (
+            &["factor", "color", p(&graph), "--colors", many][..],
+            "--colors",
+        ),
+        (
+            &[
+                "factor",
+                "infer",
+                p(&model),
+                "--task",
+                "mar",
+                "--method",
+                "gibbs",
+                "--chains",
+                many,
+                "--replicas",
+                "1000",
+            ],
+            "--chains",
+        ),
+        (
+            &[
+                "factor",
+                "infer",
+                p(&model),
+                "--task",
+                "map",
+                "--method",
+                "anneal",
+                "--chains",
+                many,
+            ],
+            "--chains",
+        ),
+        (
+            &[
+                "factor",
+                "learn",
+                "--task",
+                "hmm",
+                "--method",
+                "pl",
+                "--train",
+                "100000000",
+            ],
+            "--train",
+        ),
+        (
+            &[
+                "factor", "learn", "--task", "hmm", "--method", "pl", "--length", many,
+            ],
+            "--length",
+        ),
+        (
+            &[
+                "factor", "learn", "--task", "sudoku", "--method", "pl", "--train", many,
+            ],
+            "--train",
+        ),
+    ] {
+        refused_quickly(args, flag, quick);
+    }
 }

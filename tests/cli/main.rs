@@ -9,4 +9,5 @@ mod factor;
 mod factor_learn;
 mod factor_methods;
 mod hardening;
+mod hardening_input;
 mod rbm;
