@@ -2,17 +2,12 @@
 //! counts of 0, NaN, labels a data set does not have), empty test sets, and models or
 //! evidence of probability zero.
 
-use crate::common::{ebm, failure_line, p, temp_dir};
+use crate::common::{ebm, failure_line, file_in, p, temp_dir, tiny_rbm};
 use std::path::{Path, PathBuf};
 
 /// An IDX file of unsigned bytes with dimensions `dims` and `data`.
 fn idx(path: &Path, dims: &[u32], data: &[u8]) {
-    let mut bytes = vec![0, 0, 0x08, dims.len() as u8];
-    for d in dims {
-        bytes.extend(d.to_be_bytes());
-    }
-    bytes.extend(data);
-    std::fs::write(path, bytes).unwrap();
+    std::fs::write(path, ebm::data::idx::encode_u8(dims, data)).unwrap();
 }
 
 /// A folder holding `mnist/` with `train` training and `test` test images of 4x4 pixels,
@@ -82,19 +77,7 @@ fn a_pair_rated_twice_is_refused_for_every_seed() {
 #[test]
 fn zero_counts_nan_and_missing_labels_are_refused_naming_the_flag() {
     let dir = temp_dir("flag-values");
-    let model = dir.join("m.ebm");
-    let trained = ebm(&[
-        "rbm",
-        "train",
-        "--epochs",
-        "1",
-        "--hidden",
-        "4",
-        "--out",
-        p(&model),
-        "--quiet",
-    ]);
-    assert!(trained.status.success());
+    let model = tiny_rbm(&dir);
     let data = tiny_mnist("flag-values-mnist", 6, 3);
     let mnist = ["--dataset", "mnist", "--data", p(&data)];
     for (args, flag) in [
@@ -143,19 +126,7 @@ fn an_empty_test_set_is_refused_naming_its_file() {
     // test errors of 0 (exit code 0) from the other commands.
     let data = tiny_mnist("empty-test", 6, 0);
     let dir = temp_dir("empty-test-runs");
-    let model = dir.join("m.ebm");
-    let trained = ebm(&[
-        "rbm",
-        "train",
-        "--epochs",
-        "1",
-        "--hidden",
-        "4",
-        "--out",
-        p(&model),
-        "--quiet",
-    ]);
-    assert!(trained.status.success());
+    let model = tiny_rbm(&dir);
     let d = p(&data);
     let (class, gaussian) = (dir.join("class.ebm"), dir.join("gaussian.ebm"));
     for (kind, file) in [("class-rbm", &class), ("gaussian-rbm", &gaussian)] {
@@ -175,10 +146,8 @@ fn an_empty_test_set_is_refused_naming_its_file() {
         assert!(line.contains("t10k-images-idx3-ubyte"), "{args:?}: {line}");
         assert!(line.contains("holds no images"), "{args:?}: {line}");
     }
-    let ratings = dir.join("r.data");
-    std::fs::write(&ratings, "1\t1\t5\n1\t2\t3\n2\t1\t4\n").unwrap();
-    let empty = dir.join("empty.data");
-    std::fs::write(&empty, "").unwrap();
+    let ratings = file_in(&dir, "r.data", "1\t1\t5\n1\t2\t3\n2\t1\t4\n");
+    let empty = file_in(&dir, "empty.data", "");
     let cf_model = dir.join("cf.ebm");
     let cf = [
         "cf",
@@ -206,12 +175,9 @@ fn a_model_or_evidence_of_probability_zero_is_said_so() {
     // An all-zero table gave NaN marginals with exit code 0 from exact inference and
     // confident marginals from Gibbs and BP; impossible evidence gave -inf for PR.
     let dir = temp_dir("zero-probability");
-    let zero = dir.join("zero.uai");
-    std::fs::write(&zero, "MARKOV\n2\n2 2\n1\n2 0 1\n4\n0 0 0 0\n").unwrap();
-    let equal = dir.join("equal.uai");
-    std::fs::write(&equal, "MARKOV\n2\n2 2\n1\n2 0 1\n4\n1 0 0 1\n").unwrap();
-    let evidence = dir.join("equal.uai.evid");
-    std::fs::write(&evidence, "2 0 0 1 1\n").unwrap();
+    let zero = file_in(&dir, "zero.uai", "MARKOV\n2\n2 2\n1\n2 0 1\n4\n0 0 0 0\n");
+    let equal = file_in(&dir, "equal.uai", "MARKOV\n2\n2 2\n1\n2 0 1\n4\n1 0 0 1\n");
+    let evidence = file_in(&dir, "equal.uai.evid", "2 0 0 1 1\n");
     let methods = [
         ("pr", "exact"),
         ("mar", "exact"),

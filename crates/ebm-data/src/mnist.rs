@@ -92,12 +92,7 @@ mod tests {
 
     /// An IDX file of unsigned bytes.
     fn idx_file(path: &Path, dims: &[u32], data: &[u8]) {
-        let mut bytes = vec![0, 0, 0x08, dims.len() as u8];
-        for d in dims {
-            bytes.extend(d.to_be_bytes());
-        }
-        bytes.extend(data);
-        std::fs::write(path, bytes).unwrap();
+        std::fs::write(path, crate::idx::encode_u8(dims, data)).unwrap();
     }
 
     #[test]

@@ -38,19 +38,21 @@ fn is_zero_probability(result: &Result<(), FactorError>, says: &str) -> bool {
     matches!(result, Err(e @ FactorError::ZeroProbability(_)) if e.to_string().contains(says))
 }
 
+/// Every method on `m` says that it has probability zero, in words containing `says`.
+fn all_say_zero_probability(m: &FactorModel, says: &str) {
+    for (method, result) in ["exact pr", "exact mar", "bp", "gibbs"]
+        .iter()
+        .zip(answers(m))
+    {
+        assert!(is_zero_probability(&result, says), "{method}: {result:?}");
+    }
+}
+
 #[test]
 fn an_all_zero_table_has_probability_zero_for_every_method() {
     let mut m = FactorModel::new(vec![2, 2]);
     m.add_energy_factor(&[0, 1], &[FORBIDDEN; 4]).unwrap();
-    for (method, result) in ["exact pr", "exact mar", "bp", "gibbs"]
-        .iter()
-        .zip(answers(&m))
-    {
-        assert!(
-            is_zero_probability(&result, "the model has probability zero (Z = 0): factor 0"),
-            "{method}: {result:?}"
-        );
-    }
+    all_say_zero_probability(&m, "the model has probability zero (Z = 0): factor 0");
 }
 
 #[test]
@@ -59,15 +61,7 @@ fn impossible_evidence_has_probability_zero_for_every_method() {
     let mut local = equal_chain();
     local.set_evidence(0, 0).unwrap();
     local.set_evidence(1, 1).unwrap();
-    for (method, result) in ["exact pr", "exact mar", "bp", "gibbs"]
-        .iter()
-        .zip(answers(&local))
-    {
-        assert!(
-            is_zero_probability(&result, "the evidence has probability zero"),
-            "{method}: {result:?}"
-        );
-    }
+    all_say_zero_probability(&local, "the evidence has probability zero");
     // Spread over two factors: exact elimination and BP's messages find it; Gibbs finds
     // no state of positive probability.
     let mut spread = equal_chain();
