@@ -10,4 +10,5 @@ mod factor_learn;
 mod factor_methods;
 mod hardening;
 mod hardening_input;
+mod own_data;
 mod rbm;
