@@ -332,7 +332,7 @@ impl Parameter for f64 {
 }
 
 /// The largest |value| over `blocks`, or `None` when any value is not finite: the probe
-/// behind [`MinibatchModel::max_abs_parameter`] and [`parameter_divergence`].
+/// behind the training loop's divergence guard and [`parameter_divergence`].
 pub fn max_abs<'a, T: Parameter + 'a>(blocks: impl IntoIterator<Item = &'a [T]>) -> Option<T> {
     let mut largest = T::ZERO;
     for &value in blocks.into_iter().flatten() {

@@ -12,9 +12,9 @@ use std::time::Instant;
 /// Train `state` with `model` from epoch `*epochs_done` to `config.epochs`, counting
 /// finished epochs in `epochs_done` (so a checkpointed run resumes where it stopped).
 ///
-/// After every epoch the divergence guard looks at the parameters
-/// ([`MinibatchModel::max_abs_parameter`] against `config.max_abs_parameter`) and at the
-/// epoch's metrics; when any is non-finite or too large, `state` is restored to the end
+/// After every epoch the divergence guard looks at the parameters (the largest |value| of
+/// the blocks [`MinibatchModel::visit_blocks`] hands out, against
+/// `config.max_abs_parameter`) and at the epoch's metrics; when any is non-finite or too large, `state` is restored to the end
 /// of the last good epoch and [`TrainError::Diverged`] says so.
 ///
 /// # Errors
