@@ -360,9 +360,35 @@ pub trait ModelFile: Serialize + DeserializeOwned {
     ///
     /// A [`ModelFileError`] naming the path and what is wrong.
     fn load(path: &Path) -> Result<Self, ModelFileError> {
-        let (model, shapes): (Self, _) = load(path, Self::KIND)?;
-        let invalid = |message: String| ModelFileError::Invalid {
+        let bytes = std::fs::read(path).map_err(|source| ModelFileError::Io {
             path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// The bytes [`ModelFile::save`] writes (header and payload), e.g. to pickle a model.
+    ///
+    /// # Errors
+    ///
+    /// [`ModelFileError::Codec`] when the payload cannot be encoded.
+    fn to_bytes(&self) -> Result<Vec<u8>, ModelFileError> {
+        encode(Self::KIND, &self.shapes(), self).map_err(|message| ModelFileError::Codec {
+            path: Path::new("<bytes>").to_path_buf(),
+            message,
+        })
+    }
+
+    /// Decode the bytes of a model file with every check of [`ModelFile::load`]; `origin`
+    /// names the bytes in errors (a path, or e.g. `<pickle>`).
+    ///
+    /// # Errors
+    ///
+    /// A [`ModelFileError`] naming `origin` and what is wrong.
+    fn from_bytes(bytes: &[u8], origin: &Path) -> Result<Self, ModelFileError> {
+        let (model, shapes): (Self, _) = decode(origin, bytes, Self::KIND)?;
+        let invalid = |message: String| ModelFileError::Invalid {
+            path: origin.to_path_buf(),
             message,
         };
         model.check().map_err(invalid)?;
