@@ -51,6 +51,12 @@ def _threads(n_jobs):
     return int(n_jobs)
 
 
+def _first_line(error):
+    """An exception's message on one line (scikit-learn's validation spreads advice over
+    several)."""
+    return " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+
+
 def _positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -99,13 +105,16 @@ class _RustEstimator:
 
     def _validate(self, X, reset):
         """X as C-contiguous float32 for the core, and the dtype outputs are given in."""
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=(np.float64, np.float32),
-            reset=reset,
-        )
+        try:
+            X = validate_data(
+                self,
+                X,
+                accept_sparse="csr",
+                dtype=(np.float64, np.float32),
+                reset=reset,
+            )
+        except ValueError as error:
+            raise ValueError(_first_line(error)) from None
         dtype = X.dtype
         if sp.issparse(X):
             X = X.toarray()
@@ -612,9 +621,12 @@ class ClassRBM(_RustEstimator, ClassifierMixin, BaseEstimator):
         _positive_int("n_iter", self.n_iter)
         _unit_float("momentum", self.momentum)
         _unit_float("weight_decay", self.weight_decay, upper_open=False)
-        X, y = validate_data(
-            self, X, y, accept_sparse="csr", dtype=(np.float64, np.float32), reset=True
-        )
+        try:
+            X, y = validate_data(
+                self, X, y, accept_sparse="csr", dtype=(np.float64, np.float32), reset=True
+            )
+        except ValueError as error:
+            raise ValueError(_first_line(error)) from None
         check_classification_targets(y)
         self.classes_, indices = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
