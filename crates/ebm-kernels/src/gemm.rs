@@ -8,7 +8,7 @@ use crate::{MatMut, MatRef, Parallelism};
 const MIN_PARALLEL_WORK: usize = 1 << 18;
 
 /// `dst = alpha * dst + a * b` for a row-major `rows x b.rows()` slice `a` and a row-major
-/// `rows x b.cols()` slice `dst`: [`gemm`] in the shape of a batch of rows times a matrix.
+/// `rows x b.cols()` slice `dst`: [`gemm()`] in the shape of a batch of rows times a matrix.
 ///
 /// ```
 /// use ebm_kernels::{MatRef, Parallelism, gemm::rows_times};

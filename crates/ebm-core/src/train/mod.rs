@@ -309,7 +309,7 @@ pub struct NoObserver;
 impl<S: ?Sized> TrainObserver<S> for NoObserver {}
 
 /// The largest |value| over `blocks`, or `None` when any value is not finite: the probe
-/// behind [`MinibatchModel::max_abs_parameter`].
+/// behind the divergence guard of [`train`].
 pub fn max_abs<'a>(blocks: impl IntoIterator<Item = &'a [f32]>) -> Option<f32> {
     let mut largest = 0.0f32;
     for &value in blocks.into_iter().flatten() {

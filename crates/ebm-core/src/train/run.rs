@@ -13,7 +13,7 @@ use std::time::Instant;
 /// finished epochs in `epochs_done` (so a checkpointed run resumes where it stopped).
 ///
 /// After every epoch the divergence guard looks at the parameters
-/// ([`MinibatchModel::max_abs_parameter`] against `config.max_abs_parameter`) and at the
+/// (the largest |parameter| of [`MinibatchModel::visit_blocks`] against `config.max_abs_parameter`) and at the
 /// epoch's metrics; when any is non-finite or too large, `state` is restored to the end
 /// of the last good epoch and [`TrainError::Diverged`] says so.
 ///
