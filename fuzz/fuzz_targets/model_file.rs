@@ -13,10 +13,10 @@ use std::path::Path;
 fuzz_target!(|data: &[u8]| {
     let path = Path::new("fuzz.ebm");
     let _ = ebm_core::model_file::parse_header(path, data);
-    let _ = ebm_rbm::BinaryRbm::from_bytes(path, data);
-    let _ = ebm_rbm::train::TrainState::from_bytes(path, data);
-    let _ = ebm_rbm::class_rbm::ClassRbm::from_bytes(path, data);
-    let _ = ebm_rbm::gaussian::GaussianRbm::from_bytes(path, data);
-    let _ = ebm_cf::CfModel::from_bytes(path, data);
-    let _ = ebm_learn::learned::LearnedModel::from_bytes(path, data);
+    let _ = ebm_rbm::BinaryRbm::from_bytes(data, path);
+    let _ = ebm_rbm::train::TrainState::from_bytes(data, path);
+    let _ = ebm_rbm::class_rbm::ClassRbm::from_bytes(data, path);
+    let _ = ebm_rbm::gaussian::GaussianRbm::from_bytes(data, path);
+    let _ = ebm_cf::CfModel::from_bytes(data, path);
+    let _ = ebm_learn::learned::LearnedModel::from_bytes(data, path);
 });

@@ -364,20 +364,31 @@ pub trait ModelFile: Serialize + DeserializeOwned {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_bytes(path, &bytes)
+        Self::from_bytes(&bytes, path)
     }
 
-    /// Decode `bytes` (the contents of the file at `path`, which errors name) with every
-    /// check of [`ModelFile::load`]: what `load` does once the file is read (and what the
-    /// fuzz targets run on any bytes).
+    /// The bytes [`ModelFile::save`] writes (header and payload), e.g. to pickle a model.
     ///
     /// # Errors
     ///
-    /// A [`ModelFileError`] naming the path and what is wrong.
-    fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self, ModelFileError> {
-        let (model, shapes): (Self, _) = decode(path, bytes, Self::KIND)?;
+    /// [`ModelFileError::Codec`] when the payload cannot be encoded.
+    fn to_bytes(&self) -> Result<Vec<u8>, ModelFileError> {
+        encode(Self::KIND, &self.shapes(), self).map_err(|message| ModelFileError::Codec {
+            path: Path::new("<bytes>").to_path_buf(),
+            message,
+        })
+    }
+
+    /// Decode the bytes of a model file with every check of [`ModelFile::load`]; `origin`
+    /// names the bytes in errors (a path, or e.g. `<pickle>`).
+    ///
+    /// # Errors
+    ///
+    /// A [`ModelFileError`] naming `origin` and what is wrong.
+    fn from_bytes(bytes: &[u8], origin: &Path) -> Result<Self, ModelFileError> {
+        let (model, shapes): (Self, _) = decode(origin, bytes, Self::KIND)?;
         let invalid = |message: String| ModelFileError::Invalid {
-            path: path.to_path_buf(),
+            path: origin.to_path_buf(),
             message,
         };
         model.check().map_err(invalid)?;

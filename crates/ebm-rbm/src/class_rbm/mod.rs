@@ -86,6 +86,31 @@ impl ClassRbm {
         self.n_classes
     }
 
+    /// Input weights `W`, `n_visible x n_hidden` row-major.
+    pub fn weights(&self) -> &[f32] {
+        &self.weights
+    }
+
+    /// Label weights `U`, `n_classes x n_hidden` row-major.
+    pub fn class_weights(&self) -> &[f32] {
+        &self.class_weights
+    }
+
+    /// Input biases `b`.
+    pub fn visible_bias(&self) -> &[f32] {
+        &self.visible_bias
+    }
+
+    /// Hidden biases `c`.
+    pub fn hidden_bias(&self) -> &[f32] {
+        &self.hidden_bias
+    }
+
+    /// Label biases `d`.
+    pub fn class_bias(&self) -> &[f32] {
+        &self.class_bias
+    }
+
     /// `ln p(y | x)` for every class and every row of `inputs` (`rows x n_visible`),
     /// into `out` (`rows x n_classes`). Runs on the current rayon pool.
     pub fn class_log_probabilities(&self, inputs: &[f32], out: &mut [f32], par: Parallelism) {
@@ -108,6 +133,33 @@ impl ClassRbm {
                 .zip(out_block.par_chunks_mut(self.n_classes))
                 .for_each(|(x, o)| self.class_scores(x, o));
         }
+    }
+
+    /// `ln p(y | x)` for every class of one input row `x` into `out` (`n_classes`
+    /// values). The row's value depends on the row alone (no batch-dependent summation
+    /// order, unlike the blocked [`Self::class_log_probabilities`]), so it is the same
+    /// whatever rows it is scored with.
+    pub fn row_class_log_probabilities(&self, x: &[f32], out: &mut [f32]) {
+        assert_eq!(
+            x.len(),
+            self.n_visible,
+            "row_class_log_probabilities: input length"
+        );
+        assert_eq!(
+            out.len(),
+            self.n_classes,
+            "row_class_log_probabilities: output length"
+        );
+        let mut input = self.hidden_bias.clone();
+        for (i, &xi) in x.iter().enumerate() {
+            if xi != 0.0 {
+                let row = &self.weights[i * self.n_hidden..(i + 1) * self.n_hidden];
+                for (a, &w) in input.iter_mut().zip(row) {
+                    *a += xi * w;
+                }
+            }
+        }
+        self.class_scores(&input, out);
     }
 
     /// `A = X W + c`: hidden inputs without the label term.

@@ -103,6 +103,32 @@ impl GaussianRbm {
         self.n_hidden
     }
 
+    /// Weights `W`, `n_visible x n_hidden` row-major (standardized units).
+    pub fn weights(&self) -> &[f32] {
+        &self.weights
+    }
+
+    /// Visible biases `b` (the means of `p(v | h = 0)`, standardized units).
+    pub fn visible_bias(&self) -> &[f32] {
+        &self.visible_bias
+    }
+
+    /// Hidden biases `c`.
+    pub fn hidden_bias(&self) -> &[f32] {
+        &self.hidden_bias
+    }
+
+    /// Per-feature mean of the training data (subtracted by [`Self::standardize`]).
+    pub fn feature_mean(&self) -> &[f32] {
+        &self.feature_mean
+    }
+
+    /// Per-feature standard deviation of the training data (divided by
+    /// [`Self::standardize`]; 1 for features without spread).
+    pub fn feature_std(&self) -> &[f32] {
+        &self.feature_std
+    }
+
     /// `sigma_i`.
     pub fn visible_std(&self) -> Vec<f32> {
         self.log_variance.iter().map(|&z| (0.5 * z).exp()).collect()

@@ -14,7 +14,7 @@ pub mod pseudo_likelihood;
 
 pub use ais::{AisConfig, AisEstimate, ais_log_partition, base_rate_visible_bias};
 pub use exact::{MAX_EXACT_UNITS, exact_log_partition};
-pub use pseudo_likelihood::pseudo_likelihood;
+pub use pseudo_likelihood::{pseudo_likelihood, pseudo_log_likelihoods};
 
 use crate::products::{hidden_input, visible_input};
 use crate::{BinaryRbm, RbmError};

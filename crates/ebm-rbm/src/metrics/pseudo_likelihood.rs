@@ -26,11 +26,37 @@ pub fn pseudo_likelihood(
             "pseudo-likelihood of an empty data set".into(),
         ));
     }
+    let values = pseudo_log_likelihoods(model, &data.features[..n * data.n_features], par)?;
+    Ok(values.iter().sum::<f64>() / n as f64)
+}
+
+/// The full pseudo-log-likelihood `sum_i ln p(v_i | v_-i)` of every row of `rows`
+/// (row-major, `n_visible` values a row), one value per row in nats.
+///
+/// Each row's value depends on that row alone (no batch-dependent summation order), so
+/// it is the same for any subset or order of the rows and any thread count. A unit with
+/// a fractional value `v_i` is "flipped" to `1 - v_i`, as scikit-learn's estimate does.
+///
+/// # Errors
+///
+/// [`RbmError::DataMismatch`] when the length of `rows` is not a multiple of the
+/// model's visible units.
+pub fn pseudo_log_likelihoods(
+    model: &BinaryRbm,
+    rows: &[f32],
+    par: Parallelism,
+) -> Result<Vec<f64>, RbmError> {
+    let nv = model.n_visible();
+    if rows.len() % nv != 0 {
+        return Err(RbmError::DataMismatch(format!(
+            "{} values are not rows of {nv} visible units",
+            rows.len()
+        )));
+    }
     let nh = model.n_hidden();
     let (w, b, c) = (model.weights(), model.visible_bias(), model.hidden_bias());
-    let example = |buffers: &mut (Vec<f32>, Vec<f32>), r: usize| -> f64 {
+    let example = |buffers: &mut (Vec<f32>, Vec<f32>), v: &[f32]| -> f64 {
         let (input, flipped) = buffers;
-        let v = data.row(r);
         input.copy_from_slice(c);
         for (i, &vi) in v.iter().enumerate() {
             if vi != 0.0 {
@@ -57,17 +83,15 @@ pub fn pseudo_likelihood(
         total
     };
     let init = || (vec![0.0f32; nh], vec![0.0f32; nh]);
-    let sum: f64 = match par {
+    Ok(match par {
         Parallelism::Sequential => {
             let mut buffers = init();
-            (0..n).map(|r| example(&mut buffers, r)).sum()
+            rows.chunks_exact(nv)
+                .map(|v| example(&mut buffers, v))
+                .collect()
         }
-        Parallelism::Threads(_) => {
-            let values: Vec<f64> = (0..n).into_par_iter().map_init(init, example).collect();
-            values.iter().sum()
-        }
-    };
-    Ok(sum / n as f64)
+        Parallelism::Threads(_) => rows.par_chunks_exact(nv).map_init(init, example).collect(),
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,174 @@
+//! The `ebm._ebm` extension module: thin PyO3 wrappers over the ebm library crates that
+//! the Python estimators of the `ebm` package (`python/ebm/__init__.py`) call.
+//!
+//! Arrays come in as C-contiguous `float32` numpy arrays (the Python layer converts) and
+//! go out as new numpy arrays. Training and inference run with the GIL released; a
+//! training run checks for Ctrl-C after every epoch and stops with `KeyboardInterrupt`,
+//! leaving the model at the end of the last finished epoch. Bad input is a `ValueError`
+//! with the library's one-line message.
+
+mod binary;
+mod class;
+mod gaussian;
+
+use ebm_core::train::TrainError;
+use ebm_core::train::{EpochReport, TrainObserver};
+use ebm_data::Dataset;
+use ebm_kernels::Parallelism;
+use ebm_rbm::RbmError;
+use numpy::ndarray::Array2;
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+
+/// The Python parameter name of a library setting name.
+fn parameter_name(setting: &str) -> &str {
+    match setting {
+        "n_hidden" => "n_components",
+        "gibbs_steps" => "k",
+        "epochs" => "n_iter",
+        "threads" => "n_jobs",
+        "chains" => "batch_size",
+        other => other,
+    }
+}
+
+/// A library error as a Python exception: bad settings and data are `ValueError`s, a
+/// diverged run a `RuntimeError`.
+fn to_py_err(error: RbmError) -> PyErr {
+    match error {
+        RbmError::InvalidSetting(setting) => PyValueError::new_err(format!(
+            "invalid parameter `{}`: {}",
+            parameter_name(setting.setting),
+            setting.message
+        )),
+        RbmError::Train(TrainError::Diverged { .. }) => PyRuntimeError::new_err(error.to_string()),
+        other => PyValueError::new_err(other.to_string()),
+    }
+}
+
+/// What `__reduce__` returns: the constructor and its arguments.
+type Reduced<'py, A> = PyResult<(Bound<'py, PyAny>, A)>;
+
+/// The rows of a C-contiguous 2-D array as one slice, with its shape.
+fn rows<'a>(x: &'a PyReadonlyArray2<'_, f32>) -> PyResult<(&'a [f32], usize, usize)> {
+    let shape = x.shape();
+    let (n, d) = (shape[0], shape[1]);
+    let values = x
+        .as_slice()
+        .map_err(|_| PyValueError::new_err("X must be a C-contiguous float32 array"))?;
+    Ok((values, n, d))
+}
+
+/// An owned [`Dataset`] of a 2-D array (the trainers own their data).
+fn dataset(x: &PyReadonlyArray2<'_, f32>, labels: Option<Vec<u8>>) -> PyResult<Dataset> {
+    let (values, n, d) = rows(x)?;
+    if n == 0 || d == 0 {
+        return Err(PyValueError::new_err(format!(
+            "X has shape ({n}, {d}); at least one sample and one feature are needed"
+        )));
+    }
+    Ok(Dataset {
+        features: values.to_vec(),
+        n_examples: n,
+        n_features: d,
+        image_shape: None,
+        labels,
+    })
+}
+
+/// Check that a 2-D array has the model's number of features.
+fn check_width(d: usize, expected: usize) -> PyResult<()> {
+    if d == expected {
+        Ok(())
+    } else {
+        Err(PyValueError::new_err(format!(
+            "X has {d} features, but the model expects {expected}"
+        )))
+    }
+}
+
+/// Run `work` on a pool of `threads` threads (or on this thread for one), returning its
+/// value; `work` gets the matching [`Parallelism`].
+fn on_threads<T: Send>(threads: usize, work: impl FnOnce(Parallelism) -> T + Send) -> PyResult<T> {
+    let par = Parallelism::with_threads(threads.max(1));
+    if threads <= 1 {
+        return Ok(work(par));
+    }
+    let pool = ebm_core::thread_pool(threads).map_err(|e| to_py_err(RbmError::from(e)))?;
+    Ok(pool.install(|| work(par)))
+}
+
+/// A row-major `rows x cols` matrix as a new numpy array.
+fn matrix<'py>(
+    py: Python<'py>,
+    values: Vec<f32>,
+    rows: usize,
+    cols: usize,
+) -> Bound<'py, PyArray2<f32>> {
+    Array2::from_shape_vec((rows, cols), values)
+        .expect("matrix shape matches its values")
+        .into_pyarray(py)
+}
+
+/// A vector as a new numpy array.
+fn vector<'py, T: numpy::Element>(py: Python<'py>, values: Vec<T>) -> Bound<'py, PyArray1<T>> {
+    values.into_pyarray(py)
+}
+
+/// Forwards each epoch to an optional Python callback `callback(epoch, epochs, seconds,
+/// metrics: dict)` and checks for Ctrl-C; a Python error stops training and is kept to
+/// be raised once the GIL is held again.
+struct PyObserver {
+    callback: Option<Py<PyAny>>,
+    error: Option<PyErr>,
+}
+
+impl PyObserver {
+    fn new(callback: Option<Py<PyAny>>) -> Self {
+        Self {
+            callback,
+            error: None,
+        }
+    }
+
+    /// The outcome of a run: its Python error if the observer stopped it, else the
+    /// library's result as a Python result.
+    fn finish<T>(self, result: Result<T, RbmError>) -> PyResult<T> {
+        match (self.error, result) {
+            (Some(error), Err(_)) => Err(error),
+            (_, result) => result.map_err(to_py_err),
+        }
+    }
+}
+
+impl<S: ?Sized> TrainObserver<S> for PyObserver {
+    fn on_epoch(&mut self, report: &EpochReport, _state: &S) -> Result<(), String> {
+        let outcome = Python::attach(|py| -> PyResult<()> {
+            py.check_signals()?;
+            if let Some(callback) = &self.callback {
+                let metrics = pyo3::types::PyDict::new(py);
+                for (name, value) in &report.metrics {
+                    metrics.set_item(*name, *value)?;
+                }
+                callback.call1(py, (report.epoch, report.epochs, report.seconds, metrics))?;
+            }
+            Ok(())
+        });
+        outcome.map_err(|error| {
+            let message = error.to_string();
+            self.error = Some(error);
+            message
+        })
+    }
+}
+
+/// The compiled core of the `ebm` package.
+#[pymodule]
+fn _ebm(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<binary::BinaryRbmCore>()?;
+    module.add_class::<gaussian::GaussianRbmCore>()?;
+    module.add_class::<class::ClassRbmCore>()?;
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
