@@ -1,0 +1,1 @@
+//! 2-D test densities and quadrature.
