@@ -117,7 +117,10 @@ mod tests {
                 let at = |z: f64, k: usize| activation.jet(z as f32)[k] as f64;
                 let d2 = (at(z + h, 1) - at(z - h, 1)) / (2.0 * h);
                 let d3 = (at(z + h, 2) - at(z - h, 2)) / (2.0 * h);
-                assert!((jet[0] as f64 - value(z)).abs() < 1e-6, "{activation:?} {z}");
+                assert!(
+                    (jet[0] as f64 - value(z)).abs() < 1e-6,
+                    "{activation:?} {z}"
+                );
                 for (k, d) in [(1, d1), (2, d2), (3, d3)] {
                     assert!(
                         (jet[k] as f64 - d).abs() < 1e-3 * (1.0 + d.abs()),

@@ -256,7 +256,8 @@ impl LayerMath for Cpu {
                 let (gz1, gz2) = rest.split_at_mut(m);
                 for i in 0..m {
                     let (t, s) = (z1[i], z2[i]);
-                    gz0[i] = g0[i] * d1[i] + g1[i] * d2[i] * t + g2[i] * (d3[i] * t * t + d2[i] * s);
+                    gz0[i] =
+                        g0[i] * d1[i] + g1[i] * d2[i] * t + g2[i] * (d3[i] * t * t + d2[i] * s);
                     gz1[i] = g1[i] * d1[i] + 2.0 * g2[i] * d2[i] * t;
                     gz2[i] = g2[i] * d1[i];
                 }

@@ -99,7 +99,13 @@ pub fn langevin(
     let mut mean_energy = 0.0;
     for _ in 0..config.steps {
         mlp.input_gradient(math, &mut buffers.workspace, x, n, &mut buffers.gradient);
-        mean_energy = buffers.workspace.output(0).iter().map(|&e| e as f64).sum::<f64>() / n as f64;
+        mean_energy = buffers
+            .workspace
+            .output(0)
+            .iter()
+            .map(|&e| e as f64)
+            .sum::<f64>()
+            / n as f64;
         for (xi, &g) in x.iter_mut().zip(&buffers.gradient) {
             let mut drift = half * g;
             if config.clip_drift > 0.0 {
@@ -124,21 +130,56 @@ mod tests {
     use crate::{Activation, Cpu};
     use ebm_kernels::rng::stream;
 
-    /// With a linear net, E(x) = a . x + b... not confining; so use the quadratic energy
-    /// of a fixed softplus net? Simplest exact check: E = 0.5 |x|^2 is not an MLP. Instead:
-    /// Langevin on a 1-hidden-unit identity net moves along -a at rate step/2 without noise.
+    /// Without noise, Langevin on the linear energy `E(x) = (0.5, -2) . x` moves every
+    /// chain by exactly `-(step / 2) (0.5, -2)` per step (to f32 rounding).
     #[test]
     fn noiseless_langevin_descends_the_gradient_exactly() {
         // E(x) = w . x (identity activation, one hidden unit of weight 1): grad = w.
-        let mlp = Mlp::from_parameters(&[2, 1, 1], Activation::Identity, vec![0.5, -2.0, 0.0, 1.0, 0.0]).unwrap();
+        let mlp = Mlp::from_parameters(
+            &[2, 1, 1],
+            Activation::Identity,
+            vec![0.5, -2.0, 0.0, 1.0, 0.0],
+        )
+        .unwrap();
         let mut x = vec![0.0f32, 0.0, 1.0, 1.0];
-        let config = LangevinConfig { steps: 10, step_size: 0.1, noise_scale: 0.0, clip_drift: 0.0 };
+        let config = LangevinConfig {
+            steps: 10,
+            step_size: 0.1,
+            noise_scale: 0.0,
+            clip_drift: 0.0,
+        };
         let mut buffers = LangevinBuffers::default();
-        langevin(&mlp, &Cpu::sequential(), &mut buffers, &mut x, 2, &config, &mut stream(1, 0, 0)).unwrap();
+        langevin(
+            &mlp,
+            &Cpu::sequential(),
+            &mut buffers,
+            &mut x,
+            2,
+            &config,
+            &mut stream(1, 0, 0),
+        )
+        .unwrap();
         // 10 steps of 0.05 * (0.5, -2).
         let expected = [-0.25f32, 1.0, 0.75, 2.0];
-        assert!(x.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-5), "{x:?}");
-        let bad = LangevinConfig { step_size: -1.0, ..config };
-        assert!(langevin(&mlp, &Cpu::sequential(), &mut buffers, &mut x, 2, &bad, &mut stream(1, 0, 0)).is_err());
+        assert!(
+            x.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-5),
+            "{x:?}"
+        );
+        let bad = LangevinConfig {
+            step_size: -1.0,
+            ..config
+        };
+        assert!(
+            langevin(
+                &mlp,
+                &Cpu::sequential(),
+                &mut buffers,
+                &mut x,
+                2,
+                &bad,
+                &mut stream(1, 0, 0)
+            )
+            .is_err()
+        );
     }
 }

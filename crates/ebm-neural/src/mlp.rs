@@ -335,7 +335,9 @@ impl Mlp {
         accumulate: bool,
     ) {
         self.forward(math, ws, x, None, n, 0);
-        ws.outputs_and_coefficients().1.copy_from_slice(&weights[..n]);
+        ws.outputs_and_coefficients()
+            .1
+            .copy_from_slice(&weights[..n]);
         self.backward(math, ws, Some(grad), accumulate, None);
     }
 

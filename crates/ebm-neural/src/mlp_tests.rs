@@ -8,8 +8,8 @@
 //! below ~1e-6 with the steps chosen. A wrong or missing term is off by O(1) relative.
 
 use super::*;
-use ebm_core::ModelFile;
 use crate::backend::Cpu;
+use ebm_core::ModelFile;
 use ebm_kernels::Parallelism;
 use ebm_kernels::rng::{normal_f64, stream};
 
@@ -21,7 +21,12 @@ fn reference_energy(widths: &[usize], activation: Activation, p: &[f64], x: &[f6
         let (d_in, d_out) = (pair[0], pair[1]);
         let bias = offset + d_in * d_out;
         let mut out: Vec<f64> = (0..d_out)
-            .map(|j| p[bias + j] + (0..d_in).map(|i| input[i] * p[offset + i * d_out + j]).sum::<f64>())
+            .map(|j| {
+                p[bias + j]
+                    + (0..d_in)
+                        .map(|i| input[i] * p[offset + i * d_out + j])
+                        .sum::<f64>()
+            })
             .collect();
         if l + 2 < widths.len() {
             out.iter_mut().for_each(|z| *z = activation.value_f64(*z));
@@ -60,7 +65,9 @@ fn case(activation: Activation, seed: u64) -> Case {
 
 impl Case {
     fn energy_at(&self, p: &[f64], n: usize, shift: &[f64], h: f64) -> f64 {
-        let x: Vec<f64> = (0..D).map(|i| self.x[n * D + i] as f64 + h * shift[i]).collect();
+        let x: Vec<f64> = (0..D)
+            .map(|i| self.x[n * D + i] as f64 + h * shift[i])
+            .collect();
         reference_energy(self.mlp.widths(), self.mlp.activation(), p, &x)
     }
 
@@ -95,7 +102,10 @@ fn assert_close(what: &str, analytic: &[f32], reference: &[f64]) {
         .zip(reference)
         .fold(0.0f64, |m, (&a, r)| m.max((a as f64 - r).abs()));
     assert!(scale >= 1e-2, "{what}: the reference is ~0 ({scale})");
-    assert!(error <= 1e-3 * scale, "{what}: error {error} at scale {scale}");
+    assert!(
+        error <= 1e-3 * scale,
+        "{what}: error {error} at scale {scale}"
+    );
 }
 
 const SEED: u64 = 3;
@@ -112,14 +122,18 @@ fn energy_and_its_parameter_and_input_gradients() {
         assert_close(&format!("{activation:?} E"), &energies, &reference);
 
         let mut grad = vec![0.0; c.p.len()];
-        c.mlp.energy_gradient(&math, &mut ws, &c.x, N, &c.w, &mut grad, false);
+        c.mlp
+            .energy_gradient(&math, &mut ws, &c.x, N, &c.w, &mut grad, false);
         let reference = c.parameter_differences(|p| {
-            (0..N).map(|n| c.w[n] as f64 * c.energy_at(p, n, &zero, 0.0)).sum()
+            (0..N)
+                .map(|n| c.w[n] as f64 * c.energy_at(p, n, &zero, 0.0))
+                .sum()
         });
         assert_close(&format!("{activation:?} dE/dtheta"), &grad, &reference);
         // Accumulating adds the same gradient again.
         let once = grad.clone();
-        c.mlp.energy_gradient(&math, &mut ws, &c.x, N, &c.w, &mut grad, true);
+        c.mlp
+            .energy_gradient(&math, &mut ws, &c.x, N, &c.w, &mut grad, true);
         for (g, o) in grad.iter().zip(&once) {
             assert!((g - 2.0 * o).abs() <= 1e-6 * (1.0 + o.abs()));
         }
@@ -146,17 +160,26 @@ fn parameter_gradient_of_a_directional_derivative() {
         let c = case(activation, SEED);
         let mut ws = Workspace::new();
         let mut grad = vec![0.0; c.p.len()];
-        c.mlp.directional_gradient(&math, &mut ws, &c.x, &c.u, N, &c.w, &mut grad, false);
+        c.mlp
+            .directional_gradient(&math, &mut ws, &c.x, &c.u, N, &c.w, &mut grad, false);
         let h = 1e-4;
         let along = |p: &[f64], n: usize| {
             let u = c.row(&c.u, n);
             (c.energy_at(p, n, &u, h) - c.energy_at(p, n, &u, -h)) / (2.0 * h)
         };
         let directional: Vec<f64> = (0..N).map(|n| along(&c.p, n)).collect();
-        assert_close(&format!("{activation:?} u.grad E"), ws.output(1), &directional);
+        assert_close(
+            &format!("{activation:?} u.grad E"),
+            ws.output(1),
+            &directional,
+        );
         let reference =
             c.parameter_differences(|p| (0..N).map(|n| c.w[n] as f64 * along(p, n)).sum());
-        assert_close(&format!("{activation:?} d(u.grad E)/dtheta"), &grad, &reference);
+        assert_close(
+            &format!("{activation:?} d(u.grad E)/dtheta"),
+            &grad,
+            &reference,
+        );
     }
 }
 
@@ -167,7 +190,8 @@ fn parameter_gradient_of_the_squared_input_gradient() {
         let c = case(activation, SEED);
         let mut ws = Workspace::new();
         let mut grad = vec![0.0; c.p.len()];
-        c.mlp.squared_input_gradient_gradient(&math, &mut ws, &c.x, N, &c.w, &mut grad, false);
+        c.mlp
+            .squared_input_gradient_gradient(&math, &mut ws, &c.x, N, &c.w, &mut grad, false);
         let h = 1e-4;
         let squared_norm = |p: &[f64], n: usize| -> f64 {
             (0..D)
@@ -180,7 +204,11 @@ fn parameter_gradient_of_the_squared_input_gradient() {
         };
         let reference =
             c.parameter_differences(|p| (0..N).map(|n| c.w[n] as f64 * squared_norm(p, n)).sum());
-        assert_close(&format!("{activation:?} d|grad E|^2/dtheta"), &grad, &reference);
+        assert_close(
+            &format!("{activation:?} d|grad E|^2/dtheta"),
+            &grad,
+            &reference,
+        );
     }
 }
 
@@ -192,7 +220,8 @@ fn parameter_gradient_of_the_hessian_quadratic_form() {
         let c = case(activation, SEED);
         let mut ws = Workspace::new();
         let mut grad = vec![0.0; c.p.len()];
-        c.mlp.hessian_quadratic_gradient(&math, &mut ws, &c.x, &c.u, N, &c.w, &mut grad, false);
+        c.mlp
+            .hessian_quadratic_gradient(&math, &mut ws, &c.x, &c.u, N, &c.w, &mut grad, false);
         let h = 1e-3;
         let curvature = |p: &[f64], n: usize| {
             let v = c.row(&c.u, n);
@@ -204,13 +233,18 @@ fn parameter_gradient_of_the_hessian_quadratic_form() {
         assert_close(&format!("{activation:?} v^T H v"), ws.output(2), &quadratic);
         let reference =
             c.parameter_differences(|p| (0..N).map(|n| c.w[n] as f64 * curvature(p, n)).sum());
-        assert_close(&format!("{activation:?} d(v^T H v)/dtheta"), &grad, &reference);
+        assert_close(
+            &format!("{activation:?} d(v^T H v)/dtheta"),
+            &grad,
+            &reference,
+        );
     }
     // For the linear net the pass gives exactly zero.
     let c = case(Activation::Identity, SEED);
     let mut ws = Workspace::new();
     let mut grad = vec![1.0; c.p.len()];
-    c.mlp.hessian_quadratic_gradient(&math, &mut ws, &c.x, &c.u, N, &c.w, &mut grad, false);
+    c.mlp
+        .hessian_quadratic_gradient(&math, &mut ws, &c.x, &c.u, N, &c.w, &mut grad, false);
     assert!(grad.iter().chain(ws.output(2)).all(|&g| g == 0.0));
 }
 
@@ -236,7 +270,11 @@ fn every_pass_is_bit_identical_for_one_and_two_threads() {
     };
     let one = run(Parallelism::Sequential);
     let two = run(Parallelism::Threads(2));
-    assert!(one.iter().zip(&two).all(|(a, b)| a.to_bits() == b.to_bits()));
+    assert!(
+        one.iter()
+            .zip(&two)
+            .all(|(a, b)| a.to_bits() == b.to_bits())
+    );
 }
 
 #[test]

@@ -16,9 +16,9 @@
 //! continues from the restored last good epoch with the learning rate and the Langevin
 //! step halved, and reports each such recovery ([`Recovery`]).
 
-mod trainer;
 #[cfg(test)]
 mod tests;
+mod trainer;
 
 use crate::langevin::LangevinConfig;
 use crate::{Activation, Mlp, NeuralError};

@@ -10,10 +10,17 @@ use ebm_kernels::rng::{normal_f64, stream};
 fn methods() -> [Method; 5] {
     [
         Method::ShortRun,
-        Method::Persistent { buffer_size: 64, reinit_fraction: 0.05 },
+        Method::Persistent {
+            buffer_size: 64,
+            reinit_fraction: 0.05,
+        },
         Method::Denoising { noise_std: 0.3 },
-        Method::Sliced { variance_reduced: false },
-        Method::Sliced { variance_reduced: true },
+        Method::Sliced {
+            variance_reduced: false,
+        },
+        Method::Sliced {
+            variance_reduced: true,
+        },
     ]
 }
 
@@ -29,7 +36,12 @@ fn small(method: Method) -> EnergyTrainConfig {
     EnergyTrainConfig {
         hidden: vec![16, 16],
         method,
-        langevin: LangevinConfig { steps: 10, step_size: 0.05, noise_scale: 0.1, clip_drift: 0.0 },
+        langevin: LangevinConfig {
+            steps: 10,
+            step_size: 0.05,
+            noise_scale: 0.1,
+            clip_drift: 0.0,
+        },
         noise_range: 3.0,
         optimizer: adam(0.01),
         run: LoopConfig::default().with_batches(12, 20),
@@ -63,14 +75,25 @@ fn every_method_rolls_back_to_the_last_good_epoch() {
 #[test]
 fn a_divergence_halves_the_steps_and_training_goes_on() {
     let data = blob();
-    let free = EnergyTrainConfig { optimizer: adam(0.05), max_recoveries: 30, ..small(Method::ShortRun) };
+    let free = EnergyTrainConfig {
+        optimizer: adam(0.05),
+        max_recoveries: 30,
+        ..small(Method::ShortRun)
+    };
     let (_, state) = EnergyTrainer::new(&free, &data, 2).unwrap();
     let start = max_abs([state.model.parameters()]).unwrap();
-    let peak = max_abs([train_energy(&free, &data, 2, &mut NoObserver).unwrap().model.parameters()]).unwrap();
+    let peak = max_abs([train_energy(&free, &data, 2, &mut NoObserver)
+        .unwrap()
+        .model
+        .parameters()])
+    .unwrap();
     assert!(peak > start);
     // Bounded halfway between the initial and the final size, the run crosses the bound.
     let config = EnergyTrainConfig {
-        run: LoopConfig { max_abs_parameter: 0.5 * (start + peak), ..free.run },
+        run: LoopConfig {
+            max_abs_parameter: 0.5 * (start + peak),
+            ..free.run
+        },
         ..free
     };
     let fit = train_energy(&config, &data, 2, &mut NoObserver).unwrap();
@@ -80,9 +103,15 @@ fn a_divergence_halves_the_steps_and_training_goes_on() {
     assert!(first.restored_epoch < first.epoch);
     assert_eq!(fit.summary.last_epoch.unwrap().epoch, 12);
     // With no recoveries allowed, the same run stops with the guard's error.
-    let strict = EnergyTrainConfig { max_recoveries: 0, ..config };
+    let strict = EnergyTrainConfig {
+        max_recoveries: 0,
+        ..config
+    };
     let err = train_energy(&strict, &data, 2, &mut NoObserver).unwrap_err();
-    assert!(matches!(err, NeuralError::Train(TrainError::Diverged { .. })), "{err}");
+    assert!(
+        matches!(err, NeuralError::Train(TrainError::Diverged { .. })),
+        "{err}"
+    );
 }
 
 #[test]
@@ -91,10 +120,15 @@ fn every_method_gives_the_same_bits_on_one_and_two_threads() {
     for method in methods() {
         let run = |threads| {
             let config = EnergyTrainConfig {
-                run: LoopConfig { threads, ..small(method).run.with_batches(2, 20) },
+                run: LoopConfig {
+                    threads,
+                    ..small(method).run.with_batches(2, 20)
+                },
                 ..small(method)
             };
-            train_energy(&config, &data, 2, &mut NoObserver).unwrap().model
+            train_energy(&config, &data, 2, &mut NoObserver)
+                .unwrap()
+                .model
         };
         assert_eq!(run(1), run(2), "{method:?}");
     }
@@ -104,18 +138,33 @@ fn every_method_gives_the_same_bits_on_one_and_two_threads() {
 fn bad_settings_and_data_are_refused() {
     let data = blob();
     let bad = [
-        EnergyTrainConfig { hidden: vec![], ..small(Method::ShortRun) },
-        small(Method::Persistent { buffer_size: 5, reinit_fraction: 0.05 }),
+        EnergyTrainConfig {
+            hidden: vec![],
+            ..small(Method::ShortRun)
+        },
+        small(Method::Persistent {
+            buffer_size: 5,
+            reinit_fraction: 0.05,
+        }),
         small(Method::Denoising { noise_std: 0.0 }),
-        EnergyTrainConfig { clip_gradient_norm: -1.0, ..small(Method::ShortRun) },
+        EnergyTrainConfig {
+            clip_gradient_norm: -1.0,
+            ..small(Method::ShortRun)
+        },
     ];
     for config in bad {
         let err = train_energy(&config, &data, 2, &mut NoObserver).unwrap_err();
         assert!(matches!(err, NeuralError::InvalidSetting(_)), "{err}");
     }
     let config = small(Method::ShortRun);
-    assert!(matches!(train_energy(&config, &data[..5], 2, &mut NoObserver), Err(NeuralError::Data(_))));
-    assert!(matches!(train_energy(&config, &[f32::NAN, 0.0], 2, &mut NoObserver), Err(NeuralError::Data(_))));
+    assert!(matches!(
+        train_energy(&config, &data[..5], 2, &mut NoObserver),
+        Err(NeuralError::Data(_))
+    ));
+    assert!(matches!(
+        train_energy(&config, &[f32::NAN, 0.0], 2, &mut NoObserver),
+        Err(NeuralError::Data(_))
+    ));
 }
 
 /// Every method learns where a Gaussian blob is: after training, the energy at the blob's
@@ -126,10 +175,23 @@ fn bad_settings_and_data_are_refused() {
 fn every_method_puts_low_energy_on_the_data() {
     let data = blob();
     for method in methods() {
-        let config = EnergyTrainConfig { run: small(method).run.with_batches(40, 20), ..small(method) };
+        let config = EnergyTrainConfig {
+            run: small(method).run.with_batches(40, 20),
+            ..small(method)
+        };
         let fit = train_energy(&config, &data, 2, &mut NoObserver).unwrap();
         let mut ws = crate::Workspace::new();
-        let e = fit.model.energy(&crate::Cpu::sequential(), &mut ws, &[1.0, -1.0, -1.0, 1.0], 2);
-        assert!(e[0] + 1.0 < e[1], "{method:?}: E(centre) {} vs E(far) {}", e[0], e[1]);
+        let e = fit.model.energy(
+            &crate::Cpu::sequential(),
+            &mut ws,
+            &[1.0, -1.0, -1.0, 1.0],
+            2,
+        );
+        assert!(
+            e[0] + 1.0 < e[1],
+            "{method:?}: E(centre) {} vs E(far) {}",
+            e[0],
+            e[1]
+        );
     }
 }

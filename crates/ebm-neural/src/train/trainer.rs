@@ -83,7 +83,9 @@ impl<'a> EnergyTrainer<'a> {
             }
             _ => Vec::new(),
         };
-        let offsets = (0..model.n_layers()).map(|l| model.layer_offsets(l)).collect();
+        let offsets = (0..model.n_layers())
+            .map(|l| model.layer_offsets(l))
+            .collect();
         let trainer = Self {
             config,
             langevin: config.langevin,
@@ -152,7 +154,15 @@ impl<'a> EnergyTrainer<'a> {
             }
             _ => uniform_noise(negatives, range, rng),
         }
-        langevin(model, math, &mut self.chains, negatives, n, &self.langevin, rng)?;
+        langevin(
+            model,
+            math,
+            &mut self.chains,
+            negatives,
+            n,
+            &self.langevin,
+            rng,
+        )?;
         if matches!(self.config.method, Method::Persistent { .. }) {
             for (k, &slot) in self.slots.iter().enumerate() {
                 buffer[slot * d..(slot + 1) * d].copy_from_slice(&negatives[k * d..(k + 1) * d]);
@@ -173,7 +183,14 @@ impl<'a> EnergyTrainer<'a> {
     }
 
     /// Denoising score matching into the gradient; returns the batch loss.
-    fn denoising(&mut self, model: &Mlp, noise_std: f32, n: usize, rng: &mut StreamRng, math: &Cpu) -> f64 {
+    fn denoising(
+        &mut self,
+        model: &Mlp,
+        noise_std: f32,
+        n: usize,
+        rng: &mut StreamRng,
+        math: &Cpu,
+    ) -> f64 {
         let m = n * self.dim;
         let (x, rest) = self.batch.split_at_mut(m);
         let noisy = &mut rest[..m];
@@ -191,12 +208,28 @@ impl<'a> EnergyTrainer<'a> {
         }
         self.weights.clear();
         self.weights.resize(n, 1.0 / n as f32);
-        model.directional_gradient(math, &mut self.workspace, noisy, g, n, &self.weights, &mut self.gradient, false);
+        model.directional_gradient(
+            math,
+            &mut self.workspace,
+            noisy,
+            g,
+            n,
+            &self.weights,
+            &mut self.gradient,
+            false,
+        );
         loss / n as f64
     }
 
     /// Sliced score matching into the gradient; returns the batch loss.
-    fn sliced(&mut self, model: &Mlp, variance_reduced: bool, n: usize, rng: &mut StreamRng, math: &Cpu) -> f64 {
+    fn sliced(
+        &mut self,
+        model: &Mlp,
+        variance_reduced: bool,
+        n: usize,
+        rng: &mut StreamRng,
+        math: &Cpu,
+    ) -> f64 {
         let m = n * self.dim;
         let x = &self.batch[..m];
         let v = &mut self.noise[..m];
@@ -211,7 +244,16 @@ impl<'a> EnergyTrainer<'a> {
             self.weights.resize(n, 1.0 / n as f32);
             model.directional_gradient(math, ws, x, g, n, &self.weights, &mut self.gradient, false);
             self.weights.fill(-1.0 / n as f32);
-            model.hessian_quadratic_gradient(math, ws, x, v, n, &self.weights, &mut self.gradient, true);
+            model.hessian_quadratic_gradient(
+                math,
+                ws,
+                x,
+                v,
+                n,
+                &self.weights,
+                &mut self.gradient,
+                true,
+            );
             loss -= ws.output(2).iter().map(|&q| q as f64).sum::<f64>();
         } else {
             model.forward(math, ws, x, Some(v), n, 2);
@@ -241,20 +283,35 @@ impl MinibatchModel for EnergyTrainer<'_> {
         for (k, &row) in step.rows.iter().enumerate() {
             self.batch[k * d..(k + 1) * d].copy_from_slice(&self.data[row * d..(row + 1) * d]);
         }
-        let math = Cpu { par: step.context.par };
+        let math = Cpu {
+            par: step.context.par,
+        };
         let state = &mut *step.state;
         let rng = &mut step.rng;
         let loss = match self.config.method {
             Method::ShortRun | Method::Persistent { .. } => {
                 self.contrastive(&state.model, &mut state.buffer, n, rng, &math)?
             }
-            Method::Denoising { noise_std } => self.denoising(&state.model, noise_std, n, rng, &math),
-            Method::Sliced { variance_reduced } => self.sliced(&state.model, variance_reduced, n, rng, &math),
+            Method::Denoising { noise_std } => {
+                self.denoising(&state.model, noise_std, n, rng, &math)
+            }
+            Method::Sliced { variance_reduced } => {
+                self.sliced(&state.model, variance_reduced, n, rng, &math)
+            }
         };
         // The loop climbs: hand it minus the loss gradient, clipped to the norm bound.
-        let norm = self.gradient.iter().map(|&g| (g * g) as f64).sum::<f64>().sqrt() as f32;
+        let norm = self
+            .gradient
+            .iter()
+            .map(|&g| (g * g) as f64)
+            .sum::<f64>()
+            .sqrt() as f32;
         let clip = self.config.clip_gradient_norm;
-        let scale = if clip > 0.0 && norm > clip { -clip / norm } else { -1.0 };
+        let scale = if clip > 0.0 && norm > clip {
+            -clip / norm
+        } else {
+            -1.0
+        };
         self.gradient.iter_mut().for_each(|g| *g *= scale);
         self.loss_sum += loss;
         self.batches += 1;
@@ -272,9 +329,16 @@ impl MinibatchModel for EnergyTrainer<'_> {
             let (layer_gradient, rest) = gradient.split_at(end - w);
             gradient = rest;
             let (grad_weights, grad_bias) = layer_gradient.split_at(b - w);
-            for (parameters, gradient, decays) in [(weights, grad_weights, true), (bias, grad_bias, false)] {
+            for (parameters, gradient, decays) in
+                [(weights, grad_weights, true), (bias, grad_bias, false)]
+            {
                 if let Some(state) = blocks.next() {
-                    visit(ParameterBlock { parameters, gradient, state, decays });
+                    visit(ParameterBlock {
+                        parameters,
+                        gradient,
+                        state,
+                        decays,
+                    });
                 }
             }
         }
