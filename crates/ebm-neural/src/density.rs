@@ -252,4 +252,41 @@ mod tests {
         assert!((nll - 16f64.ln()).abs() < 1e-6);
         assert!(quadrature_nll(&mlp, &math, &mut ws, &[3.0, 0.0], 2.0, 50).is_err());
     }
+
+    /// A small, fast version of the `two_d` example: denoising score matching on the
+    /// rings (8,000 training and 2,000 test points, seeds 1 and 2, MLP 2-64-64-1, 80
+    /// epochs, ~10 s) comes within 0.15 nats of the true density's test NLL (200 x 200
+    /// grid). Measured: 0.041 nats. The run is deterministic, so the margin only has to
+    /// absorb other platforms' floating-point differences; 0.15 is still far below a flat
+    /// model's gap (ln 36 - 2.40 = 1.18 nats) and a 0.49-nat gap seen with a too-short run.
+    #[test]
+    fn a_small_denoising_run_on_the_rings_comes_near_the_true_nll() {
+        use crate::train::{EnergyTrainConfig, Method, adam, train_energy};
+        use ebm_core::schedule::LearningRateSchedule;
+        use ebm_core::train::{LoopConfig, NoObserver, OptimizerConfig};
+        let density = Density2d::Rings;
+        let train = density.sample(8_000, &mut stream(1, 0, 0));
+        let test = density.sample(2_000, &mut stream(2, 0, 0));
+        let config = EnergyTrainConfig {
+            hidden: vec![64, 64],
+            method: Method::Denoising { noise_std: 0.1 },
+            optimizer: OptimizerConfig {
+                learning_rate_schedule: LearningRateSchedule::Linear {
+                    final_fraction: 0.05,
+                },
+                ..adam(2e-3)
+            },
+            run: LoopConfig::default().with_batches(80, 128),
+            ..EnergyTrainConfig::default()
+        };
+        let fit = train_energy(&config, &train, 2, &mut NoObserver).unwrap();
+        let (math, mut ws) = (Cpu::sequential(), Workspace::new());
+        let nll = quadrature_nll(&fit.model, &math, &mut ws, &test, density.bound(), 200).unwrap();
+        let gap = nll - density.nll(&test);
+        assert!(gap < 0.15, "gap {gap}");
+        assert!(
+            gap > -0.05,
+            "a model cannot beat the truth by much on 2,000 points: {gap}"
+        );
+    }
 }
