@@ -34,13 +34,32 @@ pub fn seconds(text: &str) -> Result<f64, String> {
 /// The value parser of every size flag (`--hidden`, `--batch`, `--chains`, `--colors`,
 /// ...): a count whose smallest implied allocation (one `f32` per unit) fits in the
 /// machine's available memory; the products a command allocates once its data are known
-/// are checked by [`memory::check`].
+/// are checked by [`crate::memory::check`].
 pub fn count(text: &str) -> Result<usize, String> {
     let value: usize = text
         .trim()
         .parse()
         .map_err(|_| format!("'{text}' is not a non-negative integer"))?;
-    memory::fits(value as u128, 4).map(|()| value)
+    crate::memory::fits(value as u128, 4).map(|()| value)
+}
+
+/// The value parser of the counts that must be at least 1 (`--pl-examples`, `factor
+/// learn --test`): [`count`], and 0 is refused.
+pub fn positive_count(text: &str) -> Result<usize, String> {
+    match count(text)? {
+        0 => Err("must be at least 1".to_string()),
+        value => Ok(value),
+    }
+}
+
+/// The value parser of a number that must be finite (`--relevant-from`): NaN and the
+/// infinities are refused.
+pub fn finite(text: &str) -> Result<f32, String> {
+    match text.trim().parse::<f32>() {
+        Ok(value) if value.is_finite() => Ok(value),
+        Ok(_) => Err("must be a finite number".to_string()),
+        Err(_) => Err(format!("'{text}' is not a number")),
+    }
 }
 
 /// The most threads `--threads` accepts: four per CPU (at least 4, at most 256).
@@ -116,94 +135,6 @@ pub fn model_output_file(text: &str) -> Result<PathBuf, String> {
     let path = output_file(text)?;
     output_file(&format!("{text}.ckpt"))?;
     Ok(path)
-}
-
-/// Memory bounds of the flags: the bytes a count implies against the memory available.
-pub mod memory {
-    use crate::Failure;
-
-    /// The bound used when `/proc/meminfo` cannot be read: 16 GiB.
-    const FALLBACK_BYTES: u128 = 16 << 30;
-
-    /// The memory available to this process, in bytes (`MemAvailable` of
-    /// `/proc/meminfo`, else [`FALLBACK_BYTES`]).
-    pub fn available_bytes() -> u128 {
-        std::fs::read_to_string("/proc/meminfo")
-            .ok()
-            .and_then(|text| {
-                text.lines()
-                    .find_map(|line| line.strip_prefix("MemAvailable:"))
-                    .and_then(|rest| {
-                        rest.trim()
-                            .trim_end_matches("kB")
-                            .trim()
-                            .parse::<u128>()
-                            .ok()
-                    })
-            })
-            .map_or(FALLBACK_BYTES, |kib| kib * 1024)
-    }
-
-    /// Refuse `elements` values of `bytes_each` bytes when they exceed the available
-    /// memory (the message says how much they need and how much there is).
-    pub fn fits(elements: u128, bytes_each: u128) -> Result<(), String> {
-        let need = elements.saturating_mul(bytes_each);
-        let have = available_bytes();
-        if need > have {
-            Err(format!(
-                "needs {} MiB of memory and {} MiB are available",
-                need >> 20,
-                have >> 20
-            ))
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Refuse, as bad input naming `what` (the flags, e.g. `--hidden x visible`), the
-    /// `elements` `f32` values a command would allocate, before any work starts.
-    pub fn check(what: &str, elements: u128) -> Result<(), Failure> {
-        fits(elements, 4).map_err(|why| Failure::input(format!("{what}: {why}")))
-    }
-
-    /// `count` runs or chains (`--ais-runs`, `--chains`) of a loaded model's `units`
-    /// (visible plus hidden) states, with their next states: refused before sampling when
-    /// they exceed the available memory.
-    pub fn check_chains(flag: &str, count: usize, units: usize) -> Result<(), Failure> {
-        check(
-            &format!("{flag} {count} x {units} units"),
-            2 * count as u128 * units as u128,
-        )
-    }
-
-    /// The sizes an RBM trainer allocates, checked once its data (and so `visible`) are
-    /// known and before training: the weights with their gradient and momentum
-    /// (`--hidden x visible`, three times), a mini-batch's visible and hidden values
-    /// (`--batch`, twice for the negative phase) and the persistent chains (`--chains`).
-    pub fn check_rbm(
-        visible: usize,
-        hidden: usize,
-        batch: usize,
-        chains: usize,
-    ) -> Result<(), Failure> {
-        let (v, h) = (visible as u128, hidden as u128);
-        check(
-            &format!("--hidden {hidden} x {visible} visible units"),
-            3 * v * h,
-        )?;
-        check(
-            &format!("--batch {batch} x {} units", visible + hidden),
-            2 * batch as u128 * (v + h),
-        )?;
-        check(
-            &format!("--chains {chains} x {} units", visible + hidden),
-            chains as u128 * (v + h),
-        )?;
-        check(
-            "--hidden, --batch and --chains together",
-            3 * v * h + (2 * batch as u128 + chains as u128) * (v + h),
-        )
-    }
 }
 
 /// `--threads`.

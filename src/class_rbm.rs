@@ -141,7 +141,7 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
     };
     config.validate().map_err(setup_failure)?;
     let data = args.data.train_set(args.limit, MNIST_ONLY)?;
-    crate::args::memory::check_rbm(data.n_features, args.hidden, args.batch, 0)?;
+    crate::memory::check_rbm(data.n_features, args.hidden, args.batch, 0)?;
     let (model, mut m) =
         Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
             let mut observer = OnEpoch(|r: &EpochReport, _: &ClassRbm| {
@@ -189,7 +189,7 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
     }
     let model: ClassRbm = load_model(&args.model)?;
     // The tiles of every class are kept until the grid is written.
-    crate::args::memory::check_chains(
+    crate::memory::check_chains(
         "--chains",
         args.chains,
         model.n_classes() * (model.n_visible() + model.n_hidden()),

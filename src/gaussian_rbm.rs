@@ -193,7 +193,7 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
     };
     config.validate().map_err(setup_failure)?;
     let data = args.data.train_set(args.limit, MNIST_ONLY)?;
-    crate::args::memory::check_rbm(data.n_features, args.hidden, args.batch, args.batch)?;
+    crate::memory::check_rbm(data.n_features, args.hidden, args.batch, args.batch)?;
     let (model, mut m) =
         Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
             let mut observer = OnEpoch(|r: &EpochReport, _: &GaussianRbm| {

@@ -9,11 +9,13 @@ mod cf;
 mod class_rbm;
 mod factor;
 mod gaussian_rbm;
+mod memory;
 mod output;
 mod progress;
 mod rbm;
 mod setup;
 mod threads;
+mod user_data;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -46,6 +48,7 @@ enum Area {
 }
 
 /// A failure, with the exit code it maps to.
+#[derive(Debug)]
 pub struct Failure {
     /// Process exit code (2 = bad input, 1 = the run itself failed).
     pub code: u8,

@@ -37,7 +37,7 @@ impl ChainModel for ebm_rbm::gaussian::GaussianRbm {
 /// Refuse, as bad input before any sampling, `count` chains or runs of `model` (the flag
 /// `flag`, e.g. `--chains`) whose states do not fit in memory.
 pub fn check_chains(flag: &str, count: usize, model: &impl ChainModel) -> Result<(), Failure> {
-    crate::args::memory::check_chains(flag, count, model.units())
+    crate::memory::check_chains(flag, count, model.units())
 }
 
 /// Where MNIST is (the commands that read grey levels, not binarized pixels).
@@ -79,6 +79,45 @@ pub fn first(data: Dataset, limit: Option<usize>) -> Result<Dataset, Failure> {
         Some(limit) => Ok(data.head(limit)),
         None => Ok(data),
     }
+}
+
+/// The labels of `data`, when it has them and every one of `wanted` (the list of flag
+/// `flag`: `--exclude-labels`, `--anomalous-labels`, ...) is among them; else bad input
+/// naming the flag (e.g. 10 for MNIST's 0-9).
+pub fn check_labels<'d>(data: &'d Dataset, flag: &str, wanted: &[u8]) -> Result<&'d [u8], Failure> {
+    let Some(labels) = &data.labels else {
+        return Err(Failure::input(format!(
+            "{flag}: this data set has no labels"
+        )));
+    };
+    let mut present = [false; 256];
+    labels.iter().for_each(|&l| present[usize::from(l)] = true);
+    if let Some(&missing) = wanted.iter().find(|&&l| !present[usize::from(l)]) {
+        let known: Vec<String> = (0..=255u8)
+            .filter(|&l| present[usize::from(l)])
+            .map(|l| l.to_string())
+            .collect();
+        return Err(Failure::input(format!(
+            "{flag}: {missing} is not a label of this data set (its labels: {})",
+            known.join(", ")
+        )));
+    }
+    Ok(labels)
+}
+
+/// `data` without the examples whose label is in `excluded` (see [`check_labels`]); a
+/// list that leaves no example is bad input too.
+pub fn without_labels(data: &Dataset, flag: &str, excluded: &[u8]) -> Result<Dataset, Failure> {
+    check_labels(data, flag, excluded)?;
+    let kept = data
+        .select_labels(|label| !excluded.contains(&label))
+        .ok_or_else(|| Failure::input(format!("{flag}: this data set has no labels")))?;
+    if kept.n_examples == 0 {
+        return Err(Failure::input(format!(
+            "{flag}: no training examples are left"
+        )));
+    }
+    Ok(kept)
 }
 
 /// Refuse data whose examples do not have the model's `n_visible` features.

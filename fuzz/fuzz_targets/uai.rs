@@ -1,5 +1,5 @@
-//! Fuzz the UAI readers: any bytes must parse or fail with an error, never panic or
-//! allocate beyond the input's size.
+//! Fuzz the UAI readers (models, evidence, .MAR): any bytes must parse or fail with an
+//! error, never panic or allocate beyond the input's size.
 //!
 //! cargo install cargo-fuzz && cargo +nightly fuzz run uai
 #![no_main]

@@ -119,7 +119,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 10, value_parser = crate::args::count)]
     pub top_k: usize,
     /// Held-out ratings at least this high count as relevant for the ranking metrics.
-    #[arg(long, default_value_t = 4.0)]
+    #[arg(long, default_value_t = 4.0, value_parser = crate::args::finite)]
     pub relevant_from: f32,
     #[command(flatten)]
     pub measure: MeasureArgs,

@@ -53,6 +53,13 @@ pub fn load(source: &SourceArgs) -> Result<Loaded, Failure> {
         ))),
         Some(f) => {
             let (train, test) = ratings::split_random(&all, f, source.random.seed);
+            if test.is_empty() || train.is_empty() {
+                return Err(Failure::input(format!(
+                    "--test-fraction {f}: holds out {} of the {} ratings of {description}; each side needs at least one",
+                    test.len(),
+                    all.len()
+                )));
+            }
             Ok(Loaded {
                 train,
                 test,

@@ -110,7 +110,7 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
     let data = RatingsData::from_ratings(&loaded.train)
         .map_err(|e| Failure::input(format!("{}: {e}", loaded.description)))?;
     // The visible units of a user's RBM: one softmax of 5 rating levels per item.
-    crate::args::memory::check_rbm(5 * data.items.len(), args.hidden, args.batch, 0)?;
+    crate::memory::check_rbm(5 * data.items.len(), args.hidden, args.batch, 0)?;
     let queries = data.queries(&loaded.test);
     let mut model = initial_model(&config, &data, &queries).map_err(setup_failure)?;
     let mut observer = CliObserver {

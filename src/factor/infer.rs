@@ -142,9 +142,21 @@ pub fn infer(args: InferArgs) -> Result<(), Failure> {
                 .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
         }
     }
+    check_memory(&args, &model)?;
+    // Every task and method: a model that has probability zero with its evidence for a
+    // reason local to one factor is bad input, before any work.
+    let source = match &args.evid {
+        Some(evid) => format!("{} with {}", args.model.display(), evid.display()),
+        None => args.model.display().to_string(),
+    };
+    model
+        .check_possible()
+        .map_err(|e| Failure::input(format!("{source}: {e}")))?;
     let failed = |e: FactorError| match e {
         FactorError::InvalidSetting(_) => input_failure(e),
-        other => Failure::run(format!("{}: {other}", args.model.display())),
+        // Proven (Z = 0): bad input, like any file that cannot be answered.
+        FactorError::ZeroProbability(_) => Failure::input(format!("{source}: {e}")),
+        other => Failure::run(format!("{source}: {other}")),
     };
     let start = Instant::now();
     let mut m = Metrics::default();
@@ -162,6 +174,24 @@ pub fn infer(args: InferArgs) -> Result<(), Failure> {
     }
     args.output.print(&m);
     Ok(())
+}
+
+/// Refuse sampler copies (`--chains`, times `--replicas` for tempered Gibbs) of the
+/// model's states that would not fit in memory, before sampling.
+fn check_memory(args: &InferArgs, model: &FactorModel) -> Result<(), Failure> {
+    match (args.method, args.task) {
+        (MethodArg::Gibbs, TaskArg::Mar) => crate::memory::check_samplers(
+            &format!("--chains {} x --replicas {}", args.chains, args.replicas),
+            args.chains as u128 * args.replicas as u128,
+            model,
+        ),
+        (MethodArg::Anneal, TaskArg::Map) => crate::memory::check_samplers(
+            &format!("--chains {}", args.chains),
+            args.chains as u128,
+            model,
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// Run the task; returns the UAI-format answer and fills the metrics.

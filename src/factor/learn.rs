@@ -10,6 +10,8 @@ use crate::output::Metrics;
 use crate::progress::Progress;
 use clap::{Args, ValueEnum};
 use ebm_core::ModelFile;
+use ebm_core::train::TrainError;
+use ebm_learn::LearnError;
 use ebm_learn::data::Example;
 use ebm_learn::learned::LearnedModel;
 use ebm_learn::support::Support;
@@ -121,13 +123,15 @@ fn check_applies(args: &LearnArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Train with progress lines on stderr.
+/// Train with progress lines on stderr; a divergence is a failed run that says `out`
+/// (the model file, if any) was left alone.
 fn run_training(
     templates: &TemplateSet,
     examples: &[Example],
     config: &TrainConfig,
     label: &str,
     quiet: bool,
+    out: Option<&Path>,
 ) -> Result<Trained, Failure> {
     let progress = Progress::new(config.epochs as u64, quiet);
     progress.bar.set_prefix(label.to_string());
@@ -139,9 +143,24 @@ fn run_training(
         progress.epoch(r.epoch, &line);
     });
     progress.bar.finish_and_clear();
-    trained.map_err(|e| {
-        let decoder = config.map_method.name();
-        Failure::input(format!("--method {label} (decoder {decoder}): {e}"))
+    trained.map_err(|e| match e {
+        // The training core's guard: a failed run (exit code 1), not bad input.
+        LearnError::Train(TrainError::Diverged {
+            epoch,
+            reason,
+            last_good_epoch,
+        }) => {
+            let kept = out.map_or_else(String::new, |out| {
+                format!(", and nothing was saved over {}", out.display())
+            });
+            Failure::run(format!(
+                "--method {label}: training diverged in epoch {epoch} ({reason}); the weights of epoch {last_good_epoch} are not a trained model{kept} (lower --lr)"
+            ))
+        }
+        e => {
+            let decoder = config.map_method.name();
+            Failure::input(format!("--method {label} (decoder {decoder}): {e}"))
+        }
     })
 }
 
@@ -187,7 +206,14 @@ pub fn learn(args: LearnArgs) -> Result<(), Failure> {
     let trained = pool.install(|| -> Result<Trained, Failure> {
         let mut pretrain_seconds = 0.0;
         if args.pretrain_epochs > 0 {
-            let pre = run_training(&task.templates, &task.train, &pretrain, "pl", quiet)?;
+            let pre = run_training(
+                &task.templates,
+                &task.train,
+                &pretrain,
+                "pl",
+                quiet,
+                args.out.as_deref(),
+            )?;
             pretrain_seconds = pre.train_seconds;
             config.initial_weights = Some(pre.weights);
         }
@@ -204,7 +230,14 @@ pub fn learn(args: LearnArgs) -> Result<(), Failure> {
             .method
             .to_possible_value()
             .map_or_else(String::new, |v| v.get_name().to_string());
-        let mut trained = run_training(&task.templates, examples, &config, &name, quiet)?;
+        let mut trained = run_training(
+            &task.templates,
+            examples,
+            &config,
+            &name,
+            quiet,
+            args.out.as_deref(),
+        )?;
         trained.train_seconds += pretrain_seconds;
         Ok(trained)
     })?;

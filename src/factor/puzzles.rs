@@ -112,6 +112,7 @@ pub fn color(args: ColorArgs) -> Result<(), Failure> {
     let limit = seconds_flag(args.time_limit)?;
     let threads = args.run.pool()?;
     let graph = read_dimacs(&args.file).map_err(Failure::input)?;
+    crate::memory::check_coloring(args.colors, graph.vertices, args.run.threads)?;
     let model = coloring_model(&graph, args.colors).map_err(input_failure)?;
     let start = Instant::now();
     // Branch and bound with DSATUR order (fewest colors left first) and symmetry breaking;

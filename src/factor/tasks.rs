@@ -75,7 +75,7 @@ pub struct DataArgs {
     #[arg(long, value_parser = crate::args::count)]
     pub train: Option<usize>,
     /// Test examples (denoise, hmm).
-    #[arg(long, default_value_t = 1000, value_parser = crate::args::count)]
+    #[arg(long, default_value_t = 1000, value_parser = crate::args::positive_count)]
     pub test: usize,
     /// Denoise: probability that a pixel is flipped (default 0.1).
     #[arg(long)]
@@ -126,6 +126,21 @@ impl DataArgs {
         (method, SolveOptions::deterministic())
     }
 
+    /// Refuse `--train` plus `--test` examples of `shape` (of `--length` positions for
+    /// the HMM) that would not fit in memory, before any is built.
+    fn check_memory(&self, shape: TaskShape, train: usize, test: usize) -> Result<(), Failure> {
+        let flags = match shape {
+            TaskShape::Hmm { .. } => format!(
+                "--train {train} + --test {test} examples of --length {}",
+                self.length
+            ),
+            TaskShape::Sudoku { .. } => format!("--train {train} examples"),
+            TaskShape::Denoise { .. } => format!("--train {train} + --test {test} examples"),
+        };
+        let examples = train.saturating_add(test);
+        crate::memory::check_examples(&flags, examples, shape.example_bytes(self.length))
+    }
+
     /// Build the task's data: with the pairwise factors or not (denoise).
     pub fn task(&self, task: TaskName, pairwise: bool) -> Result<Task, Failure> {
         let train_count = self.train_count(task);
@@ -143,6 +158,12 @@ impl DataArgs {
                         train_set.n_examples, test_set.n_examples
                     )));
                 }
+                let shape = TaskShape::Denoise {
+                    height,
+                    width,
+                    pairwise,
+                };
+                self.check_memory(shape, train_count, self.test)?;
                 let config = DenoiseConfig {
                     flip_rate: self.flip_rate.unwrap_or(0.1),
                     pairwise,
@@ -157,8 +178,19 @@ impl DataArgs {
                     &config,
                 )
             }
-            TaskName::Hmm => hmm_task(&Hmm::sticky(), train_count, self.test, self.length, seed),
-            TaskName::Sudoku => solved_grid_task(3, train_count, seed),
+            TaskName::Hmm => {
+                let hmm = Hmm::sticky();
+                let shape = TaskShape::Hmm {
+                    states: hmm.states(),
+                    symbols: hmm.symbols(),
+                };
+                self.check_memory(shape, train_count, self.test)?;
+                hmm_task(&hmm, train_count, self.test, self.length, seed)
+            }
+            TaskName::Sudoku => {
+                self.check_memory(TaskShape::Sudoku { box_size: 3 }, train_count, 0)?;
+                solved_grid_task(3, train_count, seed)
+            }
         }
         .map_err(learn_failure)
     }

@@ -3,7 +3,7 @@
 use super::{AnomalyArgs, AnomalyScoreArg, load_model};
 use crate::Failure;
 use crate::output::Metrics;
-use crate::setup::check_features;
+use crate::setup::{check_features, check_labels, without_labels};
 use ebm_data::mnist::Split;
 use ebm_rbm::anomaly::{Score, detection, roc_auc, scores, threshold_at_false_positive_rate};
 use ebm_rbm::metrics::base_rate_visible_bias;
@@ -21,23 +21,17 @@ pub fn run(args: AnomalyArgs) -> Result<(), Failure> {
     let model = load_model(&args.model)?;
     let test = args.data.load(Split::Test)?;
     check_features(&args.model, model.n_visible(), &test)?;
-    let Some(labels) = test.labels.clone() else {
-        return Err(Failure::input(
-            "--anomalous-labels: this data set has no labels",
-        ));
-    };
+    let labels = check_labels(&test, "--anomalous-labels", &args.anomalous_labels)?.to_vec();
     let score = match args.score {
         AnomalyScoreArg::FreeEnergy => Score::FreeEnergy,
         AnomalyScoreArg::Reconstruction => Score::Reconstruction,
         AnomalyScoreArg::LikelihoodRatio => {
             let train = args.data.load(Split::Train)?;
-            let excluded = args
-                .base_exclude_labels
-                .clone()
-                .unwrap_or_else(|| args.anomalous_labels.clone());
-            let normal_train = train
-                .select_labels(|l| !excluded.contains(&l))
-                .ok_or_else(|| Failure::input("--anomalous-labels: this data set has no labels"))?;
+            let (flag, excluded) = match &args.base_exclude_labels {
+                Some(labels) => ("--base-exclude-labels", labels),
+                None => ("--anomalous-labels", &args.anomalous_labels),
+            };
+            let normal_train = without_labels(&train, flag, excluded)?;
             Score::LikelihoodRatio {
                 base_logits: base_rate_visible_bias(&normal_train),
             }

@@ -1,9 +1,9 @@
 //! `ebm rbm eval`.
 
-use super::{EvalArgs, load_model};
+use super::{EvalArgs, LogZArgs, load_model};
 use crate::Failure;
 use crate::output::Metrics;
-use crate::setup::{check_chains, check_features, setting_failure};
+use crate::setup::{check_chains, check_features, first, setting_failure};
 use ebm_data::mnist::Split;
 use ebm_rbm::RbmError;
 use ebm_rbm::metrics::{
@@ -22,59 +22,20 @@ const TRAIN_LL_EXAMPLES: usize = 10_000;
 pub fn run(args: EvalArgs) -> Result<(), Failure> {
     let run = args.measure.run.check()?;
     let model = load_model(&args.model)?;
-    check_chains("--ais-runs", args.ais_runs, &model)?;
+    check_chains("--ais-runs", args.log_z.ais_runs, &model)?;
     let train = args.data.load(Split::Train)?;
-    let mut test = args.data.load(Split::Test)?;
-    if let Some(limit) = args.limit {
-        test = test.head(limit.max(1));
-    }
+    let test = first(args.data.load(Split::Test)?, args.limit)?;
     check_features(&args.model, model.n_visible(), &test)?;
     let par = run.parallelism();
     let start = Instant::now();
     let mut m = Metrics::default();
-    let log_z = if args.exact {
-        let log_z = run
-            .install(|| exact_log_partition(&model, par))?
-            .map_err(Failure::input)?;
-        m.number("log_z", log_z)
-            .number("log_z_std", 0.0)
-            .text("log_z_method", "exact");
-        log_z
-    } else {
-        if args.ais_betas < MIN_AIS_BETAS {
-            return Err(Failure::input(format!(
-                "--ais-betas: {} is too few; the schedule needs at least {MIN_AIS_BETAS} (one per segment 0-0.5, 0.5-0.9, 0.9-1)",
-                args.ais_betas
-            )));
-        }
-        let config = AisConfig::new(args.ais_runs, args.ais_betas, args.random.seed);
-        let base = base_rate_visible_bias(&train);
-        let est = run
-            .install(|| ais_log_partition(&model, &base, &config, par))?
-            .map_err(|e| match e {
-                RbmError::InvalidSetting(invalid) => setting_failure(
-                    invalid.setting,
-                    &invalid.message,
-                    &[("runs", "--ais-runs"), ("betas", "--ais-betas")],
-                    &invalid,
-                ),
-                other => Failure::input(other),
-            })?;
-        m.number("log_z", est.log_z)
-            .number("log_z_std", est.log_z_std)
-            .number("log_z_low", est.log_z_low)
-            .number("log_z_high", est.log_z_high)
-            .text("log_z_method", "ais")
-            .integer("ais_runs", args.ais_runs as u64)
-            .integer("ais_betas", (config.betas.len() - 1) as u64);
-        est.log_z
-    };
+    let log_z = log_partition(&model, &train, &args.log_z, args.random.seed, run, &mut m)?;
     let log_z_seconds = start.elapsed().as_secs_f64();
     let measured = run.install(|| -> Result<_, RbmError> {
         let test_ll = log_likelihood(&model, &test, log_z, par)?;
         let train_ll = log_likelihood(&model, &train.head(TRAIN_LL_EXAMPLES), log_z, par)?;
         let recon = reconstruction_error(&model, &test, par)?;
-        let pl = pseudo_likelihood(&model, &test, args.pl_examples.max(1), par)?;
+        let pl = pseudo_likelihood(&model, &test, args.pl_examples, par)?;
         Ok((test_ll, train_ll, recon, pl))
     })?;
     let (test_ll, train_ll, recon, pl) = measured.map_err(Failure::run)?;
@@ -87,4 +48,58 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
         .number("seconds", start.elapsed().as_secs_f64());
     args.measure.output.print(&m);
     Ok(())
+}
+
+/// `log Z` of `model`, exactly or by AIS from the base rates of `base_data`, as
+/// `how` says; its figures go into `m`.
+///
+/// # Errors
+///
+/// Bad input for a model too large for exact enumeration or a bad AIS setting (named by
+/// its flag).
+pub(super) fn log_partition(
+    model: &ebm_rbm::BinaryRbm,
+    base_data: &ebm_data::Dataset,
+    how: &LogZArgs,
+    seed: u64,
+    run: crate::args::RunArgs,
+    m: &mut Metrics,
+) -> Result<f64, Failure> {
+    let par = run.parallelism();
+    if how.exact {
+        let log_z = run
+            .install(|| exact_log_partition(model, par))?
+            .map_err(Failure::input)?;
+        m.number("log_z", log_z)
+            .number("log_z_std", 0.0)
+            .text("log_z_method", "exact");
+        return Ok(log_z);
+    }
+    if how.ais_betas < MIN_AIS_BETAS {
+        return Err(Failure::input(format!(
+            "--ais-betas: {} is too few; the schedule needs at least {MIN_AIS_BETAS} (one per segment 0-0.5, 0.5-0.9, 0.9-1)",
+            how.ais_betas
+        )));
+    }
+    let config = AisConfig::new(how.ais_runs, how.ais_betas, seed);
+    let base = base_rate_visible_bias(base_data);
+    let est = run
+        .install(|| ais_log_partition(model, &base, &config, par))?
+        .map_err(|e| match e {
+            RbmError::InvalidSetting(invalid) => setting_failure(
+                invalid.setting,
+                &invalid.message,
+                &[("runs", "--ais-runs"), ("betas", "--ais-betas")],
+                &invalid,
+            ),
+            other => Failure::input(other),
+        })?;
+    m.number("log_z", est.log_z)
+        .number("log_z_std", est.log_z_std)
+        .number("log_z_low", est.log_z_low)
+        .number("log_z_high", est.log_z_high)
+        .text("log_z_method", "ais")
+        .integer("ais_runs", how.ais_runs as u64)
+        .integer("ais_betas", (config.betas.len() - 1) as u64);
+    Ok(est.log_z)
 }

@@ -2,6 +2,7 @@
 
 mod anomaly;
 mod eval;
+mod features;
 mod pictures;
 mod train;
 
@@ -27,6 +28,12 @@ pub enum RbmCommand {
     /// Free energy as an anomaly score: ROC AUC of test examples with the given labels
     /// against the rest, and a threshold chosen on validation data.
     Anomaly(AnomalyArgs),
+    /// Hidden-unit probabilities of every example of a file (features for another model),
+    /// written as .npy or .csv.
+    Transform(TransformArgs),
+    /// Per-example free energy and log-likelihood (log Z exact or by AIS) of a file,
+    /// written as .csv.
+    Score(ScoreArgs),
 }
 
 /// Anomaly score of `ebm rbm anomaly`.
@@ -74,27 +81,92 @@ pub enum MethodArg {
     Pcd,
 }
 
-/// Where the data comes from (shared by train and eval).
+/// Where the data comes from (shared by train and eval): a built-in data set, or the
+/// user's files.
 #[derive(Args, Clone)]
 pub struct DataArgs {
-    /// Data set: mnist or bars-and-stripes (built in, needs no files).
+    /// Data set: mnist, digits (built in: the 8x8 handwritten digits) or
+    /// bars-and-stripes (built in); --train FILE reads your own instead.
     #[arg(long, default_value = "bars-and-stripes", value_parser = parse_dataset)]
     pub dataset: DatasetName,
     /// Folder holding the data sets (default: $EBM_DATA, else ./data).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// How MNIST grey levels become binary: stochastic (fixed seed) or threshold.
+    /// How values in [0, 1] become binary: stochastic (fixed seed), threshold (at 0.5) or
+    /// none (kept as probabilities).
     #[arg(long, default_value = "stochastic", value_parser = parse_binarize)]
     pub binarize: BinarizeMode,
+    #[command(flatten)]
+    pub files: crate::user_data::FileArgs,
 }
 
 impl DataArgs {
-    /// Load `split` of the data set, binarized.
+    /// Load `split` of the data set or of the user's files, binarized.
     fn load(&self, split: ebm_data::mnist::Split) -> Result<ebm_data::Dataset, Failure> {
+        if let Some(mut data) = self.files.load(split)? {
+            ebm_data::catalog::binarize_split(&mut data, split, self.binarize);
+            return Ok(data);
+        }
         let dir = ebm_data::data_dir::resolve(self.data.as_deref());
         ebm_data::catalog::load_binary(self.dataset, &dir, split, self.binarize)
             .map_err(Failure::input)
     }
+}
+
+/// How `log Z` is computed (eval and score).
+#[derive(Args, Clone)]
+pub struct LogZArgs {
+    /// Compute log Z exactly (the smaller layer must have at most 25 units).
+    #[arg(long)]
+    pub exact: bool,
+    /// AIS: number of runs.
+    #[arg(long, default_value_t = 100, value_parser = crate::args::count)]
+    pub ais_runs: usize,
+    /// AIS: number of intermediate distributions (Salakhutdinov & Murray use 14,500).
+    #[arg(long, default_value_t = 14_500)]
+    pub ais_betas: usize,
+}
+
+/// Flags of `ebm rbm transform`.
+#[derive(Args)]
+pub struct TransformArgs {
+    /// The model file (or a training checkpoint).
+    pub model: PathBuf,
+    /// The examples (.npy, CSV, svmlight or IDX; raw or gzipped).
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub read: crate::user_data::ReadArgs,
+    /// Where the features go: FILE.npy (float32, examples x hidden units) or FILE.csv.
+    #[arg(long, value_parser = crate::args::output_file)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub measure: MeasureArgs,
+}
+
+/// Flags of `ebm rbm score`.
+#[derive(Args)]
+pub struct ScoreArgs {
+    /// The model file (or a training checkpoint).
+    pub model: PathBuf,
+    /// The examples (.npy, CSV, svmlight or IDX; raw or gzipped), read as --binarize says.
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub read: crate::user_data::ReadArgs,
+    /// How the examples' values in [0, 1] become binary: none (default: the model's
+    /// free energy of the values), threshold or stochastic.
+    #[arg(long, default_value = "none", value_parser = parse_binarize)]
+    pub binarize: BinarizeMode,
+    #[command(flatten)]
+    pub log_z: LogZArgs,
+    /// Where the scores go: a CSV with columns free_energy and log_likelihood.
+    #[arg(long, value_parser = crate::args::output_file)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub random: SeedArgs,
+    #[command(flatten)]
+    pub measure: MeasureArgs,
 }
 
 fn parse_dataset(s: &str) -> Result<DatasetName, String> {
@@ -180,17 +252,10 @@ pub struct EvalArgs {
     pub model: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Compute log Z exactly (the smaller layer must have at most 25 units).
-    #[arg(long)]
-    pub exact: bool,
-    /// AIS: number of runs.
-    #[arg(long, default_value_t = 100, value_parser = crate::args::count)]
-    pub ais_runs: usize,
-    /// AIS: number of intermediate distributions (Salakhutdinov & Murray use 14,500).
-    #[arg(long, default_value_t = 14_500)]
-    pub ais_betas: usize,
+    #[command(flatten)]
+    pub log_z: LogZArgs,
     /// Examples for the pseudo-likelihood (it costs V x H per example).
-    #[arg(long, default_value_t = 1000, value_parser = crate::args::count)]
+    #[arg(long, default_value_t = 1000, value_parser = crate::args::positive_count)]
     pub pl_examples: usize,
     /// Use only the first N test examples.
     #[arg(long, value_parser = crate::args::count)]
@@ -231,6 +296,8 @@ pub fn run(command: RbmCommand) -> Result<(), Failure> {
         RbmCommand::Sample(args) => pictures::sample(args),
         RbmCommand::Filters(args) => pictures::filters(args),
         RbmCommand::Anomaly(args) => anomaly::run(args),
+        RbmCommand::Transform(args) => features::transform(args),
+        RbmCommand::Score(args) => features::score(args),
     }
 }
 

@@ -4,7 +4,7 @@ use super::{MethodArg, TrainArgs};
 use crate::Failure;
 use crate::output::Metrics;
 use crate::progress::{Progress, epoch_line};
-use crate::setup::{first, rbm_failure};
+use crate::setup::{first, rbm_failure, without_labels};
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::OptimizerConfig;
 use ebm_core::train::TrainError;
@@ -134,18 +134,10 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
     args.training.run.check()?;
     let mut data = args.data.load(Split::Train)?;
     if !args.exclude_labels.is_empty() {
-        let excluded = &args.exclude_labels;
-        data = data
-            .select_labels(|label| !excluded.contains(&label))
-            .ok_or_else(|| Failure::input("--exclude-labels: this data set has no labels"))?;
-        if data.n_examples == 0 {
-            return Err(Failure::input(
-                "--exclude-labels: no training examples are left",
-            ));
-        }
+        data = without_labels(&data, "--exclude-labels", &args.exclude_labels)?;
     }
     let data = first(data, args.limit)?;
-    crate::args::memory::check_rbm(
+    crate::memory::check_rbm(
         data.n_features,
         args.hidden,
         args.batch,

@@ -4,7 +4,7 @@
 //! results. The last test trains on the real MovieLens 100k (needs `$EBM_DATA`).
 
 use crate::common::{
-    data_root, ebm, ebm_json, ebm_train, error_line, failure_line, last_json, p, temp_dir,
+    data_root, ebm, ebm_json, ebm_train, error_line, failure_line, file_in, last_json, p, temp_dir,
 };
 use std::path::Path;
 use std::process::Output;
@@ -169,16 +169,18 @@ fn formats_train_eval_recommend_agree() {
 #[test]
 fn bad_input_is_a_one_line_error() {
     let dir = temp_dir("bad");
-    let bad = dir.join("bad.data");
-    std::fs::write(&bad, "1\t2\t5\t1\n1\t3\n").unwrap();
+    let bad = file_in(&dir, "bad.data", "1\t2\t5\t1\n1\t3\n");
     // The one-line error of `ebm cf train ARGS`.
     let train_error = |args: &[&str]| failure_line(&ebm(&[&["cf", "train"][..], args].concat()));
     let err = train_error(&["--ratings", p(&bad), "--out", p(&dir.join("m.ebm"))]);
     assert!(err.contains("bad.data") && err.contains("line 2"), "{err}");
-    let dup = dir.join("dup.data");
-    std::fs::write(&dup, "1\t2\t5\t1\n1\t2\t3\t1\n2\t2\t1\t1\n").unwrap();
+    let dup = file_in(&dir, "dup.data", "1\t2\t5\t1\n1\t2\t3\t1\n2\t2\t1\t1\n");
     let err = train_error(&["--ratings", p(&dup)]);
-    assert!(err.contains("user 1 rates item 2 more than once"), "{err}");
+    assert!(
+        err.contains("dup.data: line 2: user 1 rates item 2 again (first on line 1)"),
+        "{err}"
+    );
+    let good = file_in(&dir, "good.data", "1\t2\t5\t1\n1\t3\t3\t1\n2\t2\t1\t1\n");
     let err = train_error(&["--ratings", p(&dir.join("none.data"))]);
     assert!(err.contains("none.data"), "{err}");
     let err = train_error(&[]);
@@ -186,11 +188,11 @@ fn bad_input_is_a_one_line_error() {
         err.contains("--dataset") && err.contains("--ratings"),
         "{err}"
     );
-    let err = train_error(&["--ratings", p(&dup), "--test-fraction", "1.5"]);
+    let err = train_error(&["--ratings", p(&good), "--test-fraction", "1.5"]);
     assert!(err.contains("--test-fraction"), "{err}");
-    let err = train_error(&["--ratings", p(&dup), "--hidden", "0"]);
+    let err = train_error(&["--ratings", p(&good), "--hidden", "0"]);
     assert!(err.contains("--hidden"), "{err}");
-    let err = failure_line(&ebm(&["cf", "eval", p(&bad), "--ratings", p(&dup)]));
+    let err = failure_line(&ebm(&["cf", "eval", p(&bad), "--ratings", p(&good)]));
     assert!(err.contains("bad.data"), "{err}");
     let err = train_error(&["--dataset", "ml-100k", "--data", p(&dir)]);
     assert!(err.contains("u1.base"), "{err}");
@@ -255,8 +257,7 @@ fn half_star_levels_come_from_the_data() {
         let value = if n % 3 == 0 { r as f32 - 0.5 } else { r as f32 };
         text.push_str(&format!("{u},{i},{value},1\n"));
     }
-    let path = dir.join("ratings.csv");
-    std::fs::write(&path, text).unwrap();
+    let path = file_in(&dir, "ratings.csv", text);
     let model = dir.join("half.ebm");
     let source = [
         "--ratings",

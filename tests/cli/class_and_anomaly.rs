@@ -2,7 +2,9 @@
 //! MNIST (they need `$EBM_DATA`; see "Data and tests" in README.md), with small models so
 //! they run in seconds, plus their input errors.
 
-use crate::common::{data_root, ebm, ebm_json, ebm_train, failure_line, last_json, p, temp_dir};
+use crate::common::{
+    data_root, ebm, ebm_json, ebm_train, failure_line, file_in, last_json, p, temp_dir,
+};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -213,8 +215,7 @@ fn divergence_keeps_the_previous_model() {
         assert_eq!(std::fs::read(&out).unwrap(), b"previous model", "{name}");
     }
     let ratings = data_root("ml-100k").expect("ml-100k beside mnist");
-    let out = dir.join("cf.ebm");
-    std::fs::write(&out, b"previous model").unwrap();
+    let out = file_in(&dir, "cf.ebm", b"previous model");
     let args = ["cf", "train", "--dataset", "ml-100k", "--data", p(&ratings)];
     let args = [
         &args[..],

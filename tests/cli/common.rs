@@ -75,3 +75,40 @@ pub fn failure_line(out: &Output) -> String {
 pub fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
+
+/// A bars-and-stripes RBM with 4 hidden units trained for one epoch into `dir/m.ebm`:
+/// a model file to point other commands at.
+pub fn tiny_rbm(dir: &Path) -> PathBuf {
+    let model = dir.join("m.ebm");
+    let args = ["rbm", "train", "--epochs", "1", "--hidden", "4"];
+    let out = ebm_train(&args, &model);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    model
+}
+
+/// `dir/model.ebm` holding the word "previous": a file a failed run must leave alone.
+pub fn previous_model(dir: &Path) -> PathBuf {
+    let out = dir.join("model.ebm");
+    std::fs::write(&out, "previous").unwrap();
+    out
+}
+
+/// Write `contents` to `dir/name` and return the path.
+pub fn file_in(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+/// Run `ebm` with the space-separated `words` followed by `more` (e.g. paths).
+pub fn ebm_words(words: &str, more: &[&str]) -> Output {
+    let args: Vec<&str> = words
+        .split_whitespace()
+        .chain(more.iter().copied())
+        .collect();
+    ebm(&args)
+}

@@ -1,7 +1,7 @@
 //! End-to-end tests of `ebm factor infer` on a small UAI model written here, against
 //! brute-force enumeration, and its errors.
 
-use crate::common::{ebm, ebm_json, failure_line, p, temp_dir};
+use crate::common::{ebm, ebm_json, failure_line, file_in, p, temp_dir};
 use serde_json::Value;
 
 /// Two binary variables and a ternary one in a chain; evidence x2 = 1.
@@ -39,10 +39,8 @@ pub fn infer(model: &str, task: &str, extra: &[&str]) -> Value {
 #[test]
 fn infer_matches_enumeration_and_writes_uai_results() {
     let dir = temp_dir("factor");
-    let model = dir.join("m.uai");
-    std::fs::write(&model, MODEL).unwrap();
-    let evid = dir.join("m.uai.evid");
-    std::fs::write(&evid, "1 2 1\n").unwrap();
+    let model = file_in(&dir, "m.uai", MODEL);
+    let evid = file_in(&dir, "m.uai.evid", "1 2 1\n");
     let (log10_z, ln_best) = brute_force(None);
     let (m, e) = (p(&model), p(&evid));
     let pr = infer(m, "pr", &[]);
@@ -64,17 +62,14 @@ fn infer_matches_enumeration_and_writes_uai_results() {
 #[test]
 fn bad_files_are_one_line_errors() {
     let dir = temp_dir("factor-bad");
-    let model = dir.join("bad.uai");
-    std::fs::write(&model, "MARKOV 1 2 1 1 0 3 1 1 1").unwrap();
+    let model = file_in(&dir, "bad.uai", "MARKOV 1 2 1 1 0 3 1 1 1");
     let err = failure_line(&ebm(&["factor", "infer", p(&model), "--task", "pr"]));
     assert!(
         err.contains("bad.uai") && err.contains("declares 3 values"),
         "{err}"
     );
-    let good = dir.join("m.uai");
-    std::fs::write(&good, MODEL).unwrap();
-    let evid = dir.join("e.evid");
-    std::fs::write(&evid, "1 2 7").unwrap();
+    let good = file_in(&dir, "m.uai", MODEL);
+    let evid = file_in(&dir, "e.evid", "1 2 7");
     let err = failure_line(&ebm(&[
         "factor",
         "infer",

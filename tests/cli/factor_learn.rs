@@ -1,8 +1,10 @@
 //! End-to-end tests of `ebm factor learn` and `ebm factor predict`: the HMM task (no data
-//! needed), flag errors, the model file and its JSON export, and (with `$EBM_DATA`) MNIST
+//! needed), flag errors, divergence, the model file and its JSON export, and (with `$EBM_DATA`) MNIST
 //! denoising and Sudoku.
 
-use crate::common::{data_root, ebm, ebm_json, failure_line, p, temp_dir};
+use crate::common::{
+    data_root, ebm, ebm_json, ebm_words, error_line, failure_line, p, previous_model, temp_dir,
+};
 
 /// Maximum likelihood on the HMM task reports its metrics, saves a model file and a JSON
 /// export; `predict` on the saved model reports the same test metrics.
@@ -95,25 +97,29 @@ fn bad_flags_are_one_line_errors() {
 #[test]
 fn a_refused_run_keeps_the_previous_model_file() {
     let dir = temp_dir("learn_keep");
-    let out = dir.join("model.ebm");
-    std::fs::write(&out, "previous").unwrap();
-    let run = ebm(&[
-        "factor",
-        "learn",
-        "--task",
-        "sudoku",
-        "--method",
-        "ml",
-        "--train",
-        "2",
-        "--epochs",
-        "1",
-        "--out",
-        p(&out),
-    ]);
+    let out = previous_model(&dir);
+    let learn = "factor learn --task sudoku --method ml --train 2 --epochs 1 --out";
+    let run = ebm_words(learn, &[p(&out)]);
     assert_eq!(run.status.code(), Some(2));
     let line = failure_line(&run);
     assert!(line.contains("acyclic"), "{line}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous");
+}
+
+#[test]
+fn divergence_fails_the_run_names_the_epoch_and_keeps_the_previous_model() {
+    // Once this drove the weights to 8e20 and failed with exit 2 about a factor's energies.
+    let dir = temp_dir("learn_diverge");
+    let out = previous_model(&dir);
+    let learn = "factor learn --task hmm --method ml --lr 1e6 --quiet --out";
+    let run = ebm_words(learn, &[p(&out)]);
+    let line = error_line(&run, 1);
+    assert!(line.contains("diverged in epoch 1"), "{line}");
+    assert!(
+        line.contains("--method ml") && line.contains("--lr"),
+        "{line}"
+    );
+    assert!(line.contains(p(&out)), "{line}");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous");
 }
 

@@ -2,7 +2,7 @@
 //! `ebm factor sudoku` / `ebm factor color`, on inputs written here and (when `$EBM_DATA`
 //! is set) on the reference data.
 
-use crate::common::{data_root, ebm, ebm_json, failure_line, p, temp_dir};
+use crate::common::{data_root, ebm, ebm_json, failure_line, file_in, p, temp_dir};
 
 /// A 3x3 grid of ternary variables with unary and pairwise tables (one forbidden pair).
 fn grid_model() -> String {
@@ -55,8 +55,7 @@ fn infer(model: &str, task: &str, method: &str, extra: &[&str]) -> serde_json::V
 #[test]
 fn approximate_methods_against_exact() {
     let dir = temp_dir("factor-methods");
-    let model = dir.join("grid.uai");
-    std::fs::write(&model, grid_model()).unwrap();
+    let model = file_in(&dir, "grid.uai", grid_model());
     let m = p(&model);
     let exact = infer(m, "map", "exact", &[])["ln_value"].as_f64().unwrap();
     for method in ["icm", "bp", "mplp", "anneal", "bnb", "lns"] {

@@ -1,7 +1,8 @@
 //! Issue 13, items 1, 3 and 7: no panic on a seconds flag or a closed stdout, size flags
-//! bounded by the memory they imply, output paths checked before any work.
+//! (alone and times the data or model they apply to) bounded by the memory they imply,
+//! output paths checked before any work.
 
-use crate::common::{ebm, failure_line, p, temp_dir};
+use crate::common::{ebm, failure_line, file_in, p, temp_dir, tiny_rbm};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -137,20 +138,9 @@ fn size_flags_are_bounded_by_the_memory_they_imply() {
     // do not: refused once the data are known, before training.
     let dir = temp_dir("hidden-product");
     let out = dir.join("m.ebm");
-    refused_quickly(
-        &[
-            "rbm",
-            "train",
-            "--hidden",
-            "2000000000",
-            "--epochs",
-            "1000000",
-            "--out",
-            p(&out),
-        ],
-        "--hidden",
-        quick,
-    );
+    let words = "rbm train --hidden 2000000000 --epochs 1000000 --out";
+    let args: Vec<&str> = words.split_whitespace().chain([p(&out)]).collect();
+    refused_quickly(&args, "--hidden", quick);
     assert!(!out.exists());
 }
 
@@ -183,8 +173,7 @@ fn output_paths_are_checked_before_any_work() {
         p(&folder),
         quick,
     );
-    let file = dir.join("file");
-    std::fs::write(&file, "").unwrap();
+    let file = file_in(&dir, "file", "");
     let under_file = file.join("m.ebm");
     refused_quickly(
         &[
@@ -218,23 +207,7 @@ fn output_paths_are_checked_before_any_work() {
 fn chains_and_runs_are_bounded_by_the_model_they_sample() {
     // A count that alone may fit, times the 20 units of a bars-and-stripes model, does not.
     let dir = temp_dir("chains-product");
-    let model = dir.join("m.ebm");
-    let out = ebm(&[
-        "rbm",
-        "train",
-        "--epochs",
-        "1",
-        "--hidden",
-        "4",
-        "--out",
-        p(&model),
-        "--quiet",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let model = tiny_rbm(&dir);
     let png = dir.join("s.png");
     let quick = Duration::from_secs(20);
     let many = "3000000000";
@@ -257,4 +230,78 @@ fn chains_and_runs_are_bounded_by_the_model_they_sample() {
         quick,
     );
     assert!(!png.exists());
+}
+
+#[test]
+fn factor_size_flags_are_bounded_by_the_model_they_apply_to() {
+    // Each count alone fits (at 4 bytes a unit); times the graph, the model or the
+    // examples it applies to, it does not: refused once those are known, before any work.
+    let dir = temp_dir("factor-products");
+    let graph = file_in(&dir, "g.col", "p edge 3 2\ne 1 2\ne 2 3\n");
+    let model = file_in(&dir, "m.uai", "MARKOV\n2\n2 2\n1\n2 0 1\n4\n1 2 3 4\n");
+    let quick = Duration::from_secs(20);
+    let many = "1000000000";
+    for (args, flag) in [
+        (
+            &["factor", "color", p(&graph), "--colors", many][..],
+            "--colors",
+        ),
+        (
+            &[
+                "factor",
+                "infer",
+                p(&model),
+                "--task",
+                "mar",
+                "--method",
+                "gibbs",
+                "--chains",
+                many,
+                "--replicas",
+                "1000",
+            ],
+            "--chains",
+        ),
+        (
+            &[
+                "factor",
+                "infer",
+                p(&model),
+                "--task",
+                "map",
+                "--method",
+                "anneal",
+                "--chains",
+                many,
+            ],
+            "--chains",
+        ),
+        (
+            &[
+                "factor",
+                "learn",
+                "--task",
+                "hmm",
+                "--method",
+                "pl",
+                "--train",
+                "100000000",
+            ],
+            "--train",
+        ),
+        (
+            &[
+                "factor", "learn", "--task", "hmm", "--method", "pl", "--length", many,
+            ],
+            "--length",
+        ),
+        (
+            &[
+                "factor", "learn", "--task", "sudoku", "--method", "pl", "--train", many,
+            ],
+            "--train",
+        ),
+    ] {
+        refused_quickly(args, flag, quick);
+    }
 }

@@ -9,4 +9,6 @@ mod factor;
 mod factor_learn;
 mod factor_methods;
 mod hardening;
+mod hardening_input;
+mod own_data;
 mod rbm;

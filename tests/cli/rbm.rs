@@ -2,7 +2,7 @@
 //! data, the CLI contract (`--json` last line, exit code 2 with a one-line error naming
 //! the file or flag), checkpoints and resume, and that a failed run keeps the old model.
 
-use crate::common::{ebm, ebm_train, error_line, failure_line, last_json, p, temp_dir};
+use crate::common::{ebm, ebm_train, error_line, failure_line, file_in, last_json, p, temp_dir};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -133,8 +133,7 @@ fn bad_input_is_a_one_line_error_with_exit_code_2() {
     let out = eval_bas(&missing, &["--exact"]);
     assert!(failure_line(&out).contains("nope.ebm"));
 
-    let garbage = dir.join("garbage.ebm");
-    std::fs::write(&garbage, b"this is not a model").unwrap();
+    let garbage = file_in(&dir, "garbage.ebm", b"this is not a model");
     let out = ebm(&[
         "rbm",
         "filters",
@@ -146,8 +145,7 @@ fn bad_input_is_a_one_line_error_with_exit_code_2() {
 
     let mut bytes = std::fs::read(&model).unwrap();
     bytes.truncate(bytes.len() - 10);
-    let truncated = dir.join("truncated.ebm");
-    std::fs::write(&truncated, &bytes).unwrap();
+    let truncated = file_in(&dir, "truncated.ebm", &bytes);
     let out = eval_bas(&truncated, &["--exact"]);
     assert!(failure_line(&out).contains("truncated"));
 

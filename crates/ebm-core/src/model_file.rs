@@ -360,7 +360,22 @@ pub trait ModelFile: Serialize + DeserializeOwned {
     ///
     /// A [`ModelFileError`] naming the path and what is wrong.
     fn load(path: &Path) -> Result<Self, ModelFileError> {
-        let (model, shapes): (Self, _) = load(path, Self::KIND)?;
+        let bytes = std::fs::read(path).map_err(|source| ModelFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_bytes(path, &bytes)
+    }
+
+    /// Decode `bytes` (the contents of the file at `path`, which errors name) with every
+    /// check of [`ModelFile::load`]: what `load` does once the file is read (and what the
+    /// fuzz targets run on any bytes).
+    ///
+    /// # Errors
+    ///
+    /// A [`ModelFileError`] naming the path and what is wrong.
+    fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self, ModelFileError> {
+        let (model, shapes): (Self, _) = decode(path, bytes, Self::KIND)?;
         let invalid = |message: String| ModelFileError::Invalid {
             path: path.to_path_buf(),
             message,

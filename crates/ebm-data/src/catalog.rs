@@ -61,6 +61,8 @@ pub enum BinarizeMode {
     Stochastic,
     /// Pixel on when its intensity exceeds 0.5.
     Threshold,
+    /// Keep the values (in `[0, 1]`): the RBM treats them as probabilities.
+    None,
 }
 
 impl FromStr for BinarizeMode {
@@ -72,9 +74,26 @@ impl FromStr for BinarizeMode {
             &[
                 ("stochastic", BinarizeMode::Stochastic),
                 ("threshold", BinarizeMode::Threshold),
+                ("none", BinarizeMode::None),
             ],
         )
     }
+}
+
+/// Binarize `data` (values in `[0, 1]`), the `split` of a data set, as `mode` says: the
+/// stochastic draws have one fixed seed per split.
+pub fn binarize_split(data: &mut Dataset, split: Split, mode: BinarizeMode) {
+    let how = match (mode, split) {
+        (BinarizeMode::None, _) => return,
+        (BinarizeMode::Threshold, _) => Binarization::Threshold(0.5),
+        (BinarizeMode::Stochastic, Split::Train) => Binarization::Stochastic {
+            seed: BINARIZE_SEED_TRAIN,
+        },
+        (BinarizeMode::Stochastic, Split::Test) => Binarization::Stochastic {
+            seed: BINARIZE_SEED_TEST,
+        },
+    };
+    binarize(&mut data.features, how);
 }
 
 /// Load `split` of `name` from `data_dir`, binarized. Bars and stripes has one split (its
@@ -92,16 +111,7 @@ pub fn load_binary(
                 DatasetName::Digits => digits::split(split).0,
                 _ => mnist::load(&data_dir.join("mnist"), split)?,
             };
-            let how = match (mode, split) {
-                (BinarizeMode::Threshold, _) => Binarization::Threshold(0.5),
-                (BinarizeMode::Stochastic, Split::Train) => Binarization::Stochastic {
-                    seed: BINARIZE_SEED_TRAIN,
-                },
-                (BinarizeMode::Stochastic, Split::Test) => Binarization::Stochastic {
-                    seed: BINARIZE_SEED_TEST,
-                },
-            };
-            binarize(&mut data.features, how);
+            binarize_split(&mut data, split, mode);
             Ok(data)
         }
     }

@@ -62,6 +62,22 @@ const TYPES: [(u8, usize, &str); 6] = [
     (0x0e, 8, "f64"),
 ];
 
+/// The IDX encoding of unsigned bytes `data` with dimensions `dims` (what [`parse`] reads).
+///
+/// ```
+/// let bytes = ebm_data::idx::encode_u8(&[2, 2], &[1, 2, 3, 4]);
+/// let array = ebm_data::idx::parse(std::path::Path::new("x.idx"), &bytes).unwrap();
+/// assert_eq!((array.dims, array.data), (vec![2, 2], vec![1, 2, 3, 4]));
+/// ```
+pub fn encode_u8(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![0, 0, 0x08, dims.len() as u8];
+    for d in dims {
+        bytes.extend(d.to_be_bytes());
+    }
+    bytes.extend(data);
+    bytes
+}
+
 /// Whether `bytes` start like an IDX file: the magic, a known type, 1 to 255 dimensions
 /// and exactly the values they declare (used to sniff the format).
 pub fn looks_like(bytes: &[u8]) -> bool {

@@ -69,6 +69,14 @@ pub fn load(dir: &Path, split: Split) -> Result<Dataset, DataError> {
         });
     }
     let (n, h, w) = (images.dims[0], images.dims[1], images.dims[2]);
+    if n == 0 {
+        // A split with no image cannot be trained on or measured (an empty test set once
+        // failed later, with exit code 1, without naming the file).
+        return Err(DataError::Malformed {
+            path: images_path,
+            message: "holds no images (an MNIST split needs at least one)".into(),
+        });
+    }
     Ok(Dataset {
         features: images.data.iter().map(|&p| p as f32 / 255.0).collect(),
         n_examples: n,
@@ -76,4 +84,34 @@ pub fn load(dir: &Path, split: Split) -> Result<Dataset, DataError> {
         image_shape: Some((h, w)),
         labels: Some(labels.data),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An IDX file of unsigned bytes.
+    fn idx_file(path: &Path, dims: &[u32], data: &[u8]) {
+        std::fs::write(path, crate::idx::encode_u8(dims, data)).unwrap();
+    }
+
+    #[test]
+    fn an_empty_split_is_refused_naming_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        idx_file(
+            &dir.path().join("train-images-idx3-ubyte"),
+            &[1, 2, 2],
+            &[0, 9, 99, 255],
+        );
+        idx_file(&dir.path().join("train-labels-idx1-ubyte"), &[1], &[7]);
+        idx_file(&dir.path().join("t10k-images-idx3-ubyte"), &[0, 2, 2], &[]);
+        idx_file(&dir.path().join("t10k-labels-idx1-ubyte"), &[0], &[]);
+        let train = load(dir.path(), Split::Train).unwrap();
+        assert_eq!((train.n_examples, train.labels), (1, Some(vec![7])));
+        let e = load(dir.path(), Split::Test).unwrap_err().to_string();
+        assert!(
+            e.contains("t10k-images-idx3-ubyte") && e.contains("holds no images"),
+            "{e}"
+        );
+    }
 }

@@ -80,10 +80,19 @@ impl Sudoku {
 /// puzzle whose token is not a whole grid (a line `1`, or digits separated by spaces)
 /// is an error naming the file and the line.
 pub fn read_sudoku(path: &Path) -> Result<Vec<Sudoku>, DataError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+    parse_sudoku(path, &read_text(path)?)
+}
+
+/// The text of the file at `path`.
+fn read_text(path: &Path) -> Result<String, DataError> {
+    std::fs::read_to_string(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    })
+}
+
+/// Parse a puzzle list's `text` as [`read_sudoku`] does; `path` is used in messages only.
+pub fn parse_sudoku(path: &Path, text: &str) -> Result<Vec<Sudoku>, DataError> {
     let mut puzzles = Vec::new();
     for (number, line) in text.lines().enumerate() {
         let Some(token) = line.split_whitespace().next() else {
@@ -120,10 +129,12 @@ pub struct Graph {
 /// (1-based). Duplicate edges (both directions are common) are merged. `N` may not
 /// exceed the file's length in bytes or [`MAX_FREE_VERTICES`], whichever is larger.
 pub fn read_dimacs(path: &Path) -> Result<Graph, DataError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    parse_dimacs(path, &read_text(path)?)
+}
+
+/// Parse a DIMACS graph's `text` as [`read_dimacs`] does; `path` is used in messages
+/// only.
+pub fn parse_dimacs(path: &Path, text: &str) -> Result<Graph, DataError> {
     let malformed = |number: usize, message: String| DataError::Malformed {
         path: path.to_path_buf(),
         message: format!("line {}: {message}", number + 1),

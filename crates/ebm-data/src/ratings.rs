@@ -6,7 +6,8 @@
 //! - `userId,movieId,rating,timestamp` with a header line (`ratings.csv`, half stars).
 //!
 //! The timestamp is optional in every format. A malformed row is an error naming the
-//! file, the line number and the line. Ids are unsigned integers as in every MovieLens
+//! file, the line number and the line, and so is a (user, item) pair rated twice (before
+//! any split: a pair on both sides of a train/test split would leak the test set). Ids are unsigned integers as in every MovieLens
 //! release; rating values are any finite numbers (the set of levels comes from the data).
 
 use crate::DataError;
@@ -97,6 +98,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Rating>, DataError> {
     })?;
     let separator = format.separator();
     let mut ratings = Vec::with_capacity(text.len() / 20);
+    let mut lines = Vec::with_capacity(text.len() / 20);
     for (index, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');
         if line.trim().is_empty() {
@@ -147,11 +149,33 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Rating>, DataError> {
             )));
         }
         ratings.push(Rating { user, item, value });
+        lines.push(number);
     }
     if ratings.is_empty() {
         return Err(malformed("no ratings: only a header".into()));
     }
+    if let Some((user, item, first, again)) = first_repeated_pair(&ratings, &lines) {
+        return Err(malformed(format!(
+            "line {again}: user {user} rates item {item} again (first on line {first})"
+        )));
+    }
     Ok(ratings)
+}
+
+/// The (user, item) pair rated twice whose second rating comes first in the file, as
+/// `(user, item, line of its first rating, line of its second)`; `lines[i]` is the line
+/// of `ratings[i]`.
+fn first_repeated_pair(ratings: &[Rating], lines: &[usize]) -> Option<(u64, u64, usize, usize)> {
+    let mut keys: Vec<(u64, u64, usize)> = ratings
+        .iter()
+        .zip(lines)
+        .map(|(r, &line)| (r.user, r.item, line))
+        .collect();
+    keys.sort_unstable();
+    keys.windows(2)
+        .filter(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1))
+        .map(|w| (w[0].0, w[0].1, w[0].2, w[1].2))
+        .min_by_key(|&(_, _, _, again)| again)
 }
 
 fn is_header(fields: &[&str]) -> bool {
@@ -318,6 +342,18 @@ mod tests {
         );
         let half = p("1,2,3.5\n").unwrap();
         assert_eq!(half[0].value, 3.5);
+    }
+
+    #[test]
+    fn a_pair_rated_twice_is_refused_with_both_lines() {
+        let e = p("1\t1\t5\n2\t1\t3\n1\t2\t4\n2\t1\t1\n1\t1\t2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("r.txt: line 4: user 2 rates item 1 again (first on line 2)"),
+            "{e}"
+        );
+        assert!(p("1,1,5\n1,2,4\n2,1,3\n").is_ok());
     }
 
     #[test]

@@ -66,6 +66,13 @@ struct Edge {
 }
 
 /// Run loopy BP on `model` (at its temperature, with its evidence).
+///
+/// # Errors
+///
+/// [`InvalidSetting`] for bad damping or no iterations; [`FactorError::ZeroProbability`]
+/// for a model that has probability zero with its evidence: a factor that forbids all
+/// the evidence allows ([`FactorModel::check_possible`]), or a variable whose every value
+/// the messages rule out.
 pub fn loopy_bp(
     model: &FactorModel,
     semiring: Semiring,
@@ -81,6 +88,7 @@ pub fn loopy_bp(
         )
         .into());
     }
+    model.check_possible()?;
     let domains = model.domains();
     let mut constant = 0.0;
     let mut factors: Vec<Edge> = Vec::new();
@@ -115,6 +123,11 @@ pub fn loopy_bp(
             largest_change = largest_change.max(change);
         }
         converged = largest_change < config.tolerance;
+    }
+    if let Some(v) = without_possible_value(model, &factors) {
+        return Err(model.zero_probability(format!(
+            "belief propagation leaves variable {v} no value of positive probability"
+        )));
     }
     let normalized: Vec<Vec<f64>> = beliefs
         .iter()
@@ -160,6 +173,27 @@ pub fn max_product_map(model: &FactorModel, config: &BpConfig) -> Result<MapSolu
     solution.iterations = result.iterations as u64;
     Ok(solution)
 }
+
+/// A free variable every value of which some factor's message rules out (a hard zero,
+/// at the message floor): zeros in BP's messages are arc consistency's, so the model with
+/// its evidence has probability zero.
+fn without_possible_value(model: &FactorModel, factors: &[Edge]) -> Option<usize> {
+    let mut ruled_out: Vec<Vec<bool>> = model.domains().iter().map(|&d| vec![false; d]).collect();
+    for f in factors {
+        for (&v, message) in f.table.vars.iter().zip(&f.messages) {
+            for (out, &m) in ruled_out[v].iter_mut().zip(message) {
+                *out |= m <= HARD_ZERO;
+            }
+        }
+    }
+    (0..ruled_out.len()).find(|&v| {
+        model.evidence()[v].is_none() && !ruled_out[v].is_empty() && ruled_out[v].iter().all(|&r| r)
+    })
+}
+
+/// A log-message this far below its largest entry is a hard zero (it sits at
+/// [`LOG_FLOOR`], or is damped on its way there).
+const HARD_ZERO: f64 = LOG_FLOOR / 2.0;
 
 /// Softmax of log-beliefs (uniform if every value is impossible).
 fn normalize(log_belief: &[f64]) -> Vec<f64> {

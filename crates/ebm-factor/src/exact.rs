@@ -106,7 +106,11 @@ fn eliminate(
 
 /// `ln Z` (with the evidence applied: `ln` of the probability of the evidence times the
 /// normalizer of a Markov network).
+///
+/// A model of probability zero (with its evidence: `Z = 0`) is
+/// [`FactorError::ZeroProbability`], not `-inf` or NaN.
 pub fn log_partition(model: &FactorModel, max_table: usize) -> Result<f64, FactorError> {
+    model.check_possible()?;
     let tables = model.conditioned_factors();
     let skip: Vec<bool> = model.evidence().iter().map(Option::is_some).collect();
     let (order, width) = min_fill_order(model.domains().len(), &tables, &skip);
@@ -121,14 +125,22 @@ pub fn log_partition(model: &FactorModel, max_table: usize) -> Result<f64, Facto
         .map(|v| (model.domains()[v] as f64).ln())
         .sum();
     let (rest, _) = eliminate(tables, &order, false, max_table, width)?;
-    Ok(unconstrained + rest.iter().map(|t| t.values[0]).sum::<f64>())
+    let log_z = unconstrained + rest.iter().map(|t| t.values[0]).sum::<f64>();
+    if log_z == f64::NEG_INFINITY {
+        return Err(model.zero_probability("variable elimination gives Z = 0"));
+    }
+    Ok(log_z)
 }
 
 /// Single-variable marginals `p(x_v | evidence)` of every variable (evidence variables
 /// get a point mass; a variable in no factor is uniform). Two passes of Shafer-Shenoy
 /// message passing over the bucket tree of the min-fill order, so the cost is about two
 /// eliminations, not one per variable.
+///
+/// A model of probability zero (with its evidence: `Z = 0`) is
+/// [`FactorError::ZeroProbability`], not `-inf` or NaN.
 pub fn marginals(model: &FactorModel, max_table: usize) -> Result<Vec<Vec<f64>>, FactorError> {
+    model.check_possible()?;
     let tables = model.conditioned_factors();
     let n = model.domains().len();
     let skip: Vec<bool> = model.evidence().iter().map(Option::is_some).collect();
@@ -233,6 +245,12 @@ pub fn marginals(model: &FactorModel, max_table: usize) -> Result<Vec<Vec<f64>>,
         all.extend(child_messages);
         let belief = sum_to(product(&all), &[order[b]]);
         let z = log_sum_exp(&belief.values);
+        if z == f64::NEG_INFINITY {
+            return Err(model.zero_probability(format!(
+                "variable elimination gives every value of variable {} probability zero",
+                order[b]
+            )));
+        }
         out[order[b]] = belief.values.iter().map(|&l| (l - z).exp()).collect();
     }
     for (v, e) in model.evidence().iter().enumerate() {
@@ -247,6 +265,9 @@ pub fn marginals(model: &FactorModel, max_table: usize) -> Result<Vec<Vec<f64>>,
 
 /// The most probable assignment (evidence variables at their values) and its `ln` of the
 /// unnormalized probability (`-energy`).
+///
+/// A model with no assignment of positive probability gives `-inf` (a MAP search's
+/// proof of infeasibility); [`log_partition`] and [`marginals`] refuse it.
 pub fn map_assignment(
     model: &FactorModel,
     max_table: usize,

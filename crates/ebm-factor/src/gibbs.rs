@@ -282,6 +282,13 @@ pub(crate) fn chain_seed(seed: u64, chain: usize) -> u64 {
 
 /// Estimate every single-variable marginal of `model` (at its temperature) from
 /// `config.chains` chains of `burn_in + sweeps` chromatic sweeps each.
+///
+/// # Errors
+///
+/// [`InvalidSetting`] for bad chains, sweeps or tempering ladder;
+/// [`FactorError::ZeroProbability`] for a factor that forbids all the evidence allows
+/// ([`FactorModel::check_possible`]); [`FactorError::NoPositiveState`] when a chain ends
+/// in a state of probability zero (it never found one of positive probability).
 pub fn estimate_marginals(
     model: &FactorModel,
     config: &GibbsConfig,
@@ -297,6 +304,7 @@ pub fn estimate_marginals(
     if config.chains == 0 || config.sweeps == 0 {
         return Err(InvalidSetting::new("gibbs", "chains and sweeps must be at least 1").into());
     }
+    model.check_possible()?;
     let network = Network::new(model);
     let classes = network.color_classes();
     let shape: Vec<Vec<f64>> = network.domains.iter().map(|&d| vec![0.0; d]).collect();
@@ -331,9 +339,18 @@ pub fn estimate_marginals(
                 }
                 exchange(&network, &mut replicas, &temperatures, swap_seed, sweep);
             }
-            sums
+            // States of positive probability are never left (a move to a forbidden value
+            // has probability zero, an exchange into one is refused), so a chain that ends
+            // in a forbidden state never had one: its samples are of nothing.
+            if network.energy(replicas[0].assignment()) == f64::INFINITY {
+                return Err(FactorError::NoPositiveState(format!(
+                    "Gibbs chain {chain} found no state of positive probability in {} sweeps: the model or its evidence may have probability zero",
+                    config.burn_in + config.sweeps
+                )));
+            }
+            Ok(sums)
         })
-        .collect();
+        .collect::<Result<_, FactorError>>()?;
     let mut marginals = shape;
     for sums in per_chain {
         for (m, s) in marginals.iter_mut().zip(sums) {

@@ -91,6 +91,17 @@ pub enum FactorError {
     /// A setting out of range (the toolkit's one invalid-setting error).
     #[error(transparent)]
     InvalidSetting(#[from] InvalidSetting),
+    /// The model, with its evidence, has probability zero (`Z = 0`), proven: a factor that
+    /// forbids everything the evidence allows ([`FactorModel::check_possible`]), exact
+    /// elimination's `Z = 0`, or BP leaving a variable no possible value. There are no
+    /// marginals or `ln Z` to give.
+    #[error("{0}")]
+    ZeroProbability(String),
+    /// A sampler found no state of positive probability (every chain ended in a state of
+    /// infinite energy): the model or its evidence may have probability zero, and the
+    /// samples say nothing about it.
+    #[error("{0}")]
+    NoPositiveState(String),
 }
 
 #[cfg(test)]

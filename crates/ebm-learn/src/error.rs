@@ -1,6 +1,7 @@
 //! What can go wrong in learning.
 
 use ebm_core::InvalidSetting;
+use ebm_core::train::TrainError;
 use ebm_factor::FactorError;
 use thiserror::Error;
 
@@ -18,6 +19,20 @@ pub enum LearnError {
     /// structure for maximum likelihood, a model the graph cut cannot solve.
     #[error(transparent)]
     Inference(FactorError),
+    /// Training diverged: the training core's guard ([`TrainError::Diverged`]) saw a weight
+    /// that is not finite or too large, or an objective that is not finite.
+    #[error(transparent)]
+    Train(TrainError),
+}
+
+impl From<TrainError> for LearnError {
+    /// An invalid setting stays one; anything else is a training failure.
+    fn from(error: TrainError) -> Self {
+        match error {
+            TrainError::InvalidSetting(setting) => Self::InvalidSetting(setting),
+            other => Self::Train(other),
+        }
+    }
 }
 
 impl From<FactorError> for LearnError {

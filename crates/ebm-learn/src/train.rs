@@ -16,6 +16,7 @@ use super::objectives::{
 use super::templates::TemplateSet;
 use crate::LearnError;
 use ebm_core::InvalidSetting;
+use ebm_core::train::{TrainError, max_abs, metric_divergence, parameter_divergence};
 use ebm_factor::solve::{Method, SolveOptions, Solved, solve};
 use ebm_kernels::rng;
 use rayon::prelude::*;
@@ -95,7 +96,15 @@ pub struct TrainConfig {
     /// Start from these weights instead of zero (not with BCFW, whose weights must be the
     /// sum of its blocks).
     pub initial_weights: Option<Vec<f64>>,
+    /// Divergence guard (the training core's, [`ebm_core::train::parameter_divergence`]):
+    /// the run diverged when a weight is not finite or its |value| exceeds this.
+    pub max_abs_weight: f64,
 }
+
+/// The default [`TrainConfig::max_abs_weight`]: the weights of the built-in tasks stay
+/// far below it (energies of a few nats per factor; perceptron steps of the task's
+/// learning rate).
+pub const MAX_ABS_WEIGHT: f64 = 1e4;
 
 impl Default for TrainConfig {
     fn default() -> Self {
@@ -109,6 +118,7 @@ impl Default for TrainConfig {
             map_options: SolveOptions::deterministic(),
             seed: 1,
             initial_weights: None,
+            max_abs_weight: MAX_ABS_WEIGHT,
         }
     }
 }
@@ -151,7 +161,8 @@ impl TrainConfig {
     /// [`LearnError::InvalidSetting`] naming the setting: `epochs`, `batch` (0),
     /// `learning_rate` (not positive), `regularization` (negative, or 0 for BCFW),
     /// `steps` (CD with no Gibbs sweep), `learner` (BCFW's blocks too large),
-    /// `initial_weights` (wrong length, non-finite, or with BCFW), `examples` (none).
+    /// `initial_weights` (wrong length, non-finite, or with BCFW), `examples` (none),
+    /// `max_abs_weight` (not positive).
     pub fn validate(&self, examples: usize, weights: usize) -> Result<(), LearnError> {
         check_config(self, examples, weights)
     }
@@ -208,6 +219,12 @@ fn check_config(config: &TrainConfig, examples: usize, weights: usize) -> Result
     if examples == 0 {
         return invalid("examples", "no training examples".into());
     }
+    if config.max_abs_weight.is_nan() || config.max_abs_weight <= 0.0 {
+        return invalid(
+            "max_abs_weight",
+            format!("{} is not positive", config.max_abs_weight),
+        );
+    }
     Ok(())
 }
 
@@ -246,7 +263,12 @@ struct DecodeState {
 /// - [`LearnError::Inference`] when inference on an example fails: a loopy structure for
 ///   maximum likelihood, exact elimination too wide, a graph cut on a model it cannot
 ///   solve;
-/// - [`LearnError::InvalidData`] when an example's structure does not fit the templates.
+/// - [`LearnError::InvalidData`] when an example's structure does not fit the templates;
+/// - [`LearnError::Train`] with [`TrainError::Diverged`] when the training core's guard
+///   sees the run diverge: after any mini-batch, a weight that is not finite or above
+///   [`TrainConfig::max_abs_weight`], or a batch loss that is not finite; after an epoch,
+///   an objective that is not finite. Nothing is returned then (the weights of the last
+///   good epoch are not a trained model).
 ///
 /// # Examples
 ///
@@ -295,6 +317,11 @@ pub fn train(
         let epoch_start = Instant::now();
         rng::shuffle(&mut rng::stream(config.seed, epoch as u64, 0), &mut order);
         let (mut loss_sum, mut mistakes, mut fallbacks) = (0.0, 0, 0);
+        let diverged = |reason| TrainError::Diverged {
+            epoch,
+            reason,
+            last_good_epoch: epoch - 1,
+        };
         for indices in order.chunks(config.batch) {
             let batch = Batch {
                 templates,
@@ -309,6 +336,11 @@ pub fn train(
                 }
                 _ => gradient_step(&batch, &mut weights)?,
             };
+            let reason = parameter_divergence(max_abs([&weights[..]]), config.max_abs_weight)
+                .or_else(|| metric_divergence(&[("the batch loss", step.loss_sum)]));
+            if let Some(reason) = reason {
+                return Err(diverged(reason).into());
+            }
             loss_sum += step.loss_sum;
             mistakes += step.mistakes;
             fallbacks += step.fallbacks;
@@ -318,9 +350,13 @@ pub fn train(
         } else {
             0.5 * config.regularization * weights.iter().map(|w| w * w).sum::<f64>()
         };
+        let objective = loss_sum / examples.len() as f64 + l2;
+        if let Some(reason) = metric_divergence(&[("the objective", objective)]) {
+            return Err(diverged(reason).into());
+        }
         let report = EpochReport {
             epoch,
-            objective: loss_sum / examples.len() as f64 + l2,
+            objective,
             mistakes,
             fallbacks,
             seconds: epoch_start.elapsed().as_secs_f64(),

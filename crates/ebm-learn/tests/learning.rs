@@ -1,7 +1,9 @@
 //! End-to-end learning: thread-count independence, HMM parameter recovery by maximum
-//! likelihood, and the structured SVM against the perceptron and the unary-only model on
-//! real MNIST denoising.
+//! likelihood, the structured SVM against the perceptron and the unary-only model on
+//! real MNIST denoising, bad settings, and divergence caught by the training core's guard.
 
+use ebm_core::train::TrainError;
+use ebm_learn::LearnError;
 use ebm_learn::data::Example;
 use ebm_learn::tasks::denoise::{DenoiseConfig, denoise_task};
 use ebm_learn::tasks::hmm::{Hmm, hmm_task, hmm_weights, weight_error};
@@ -193,4 +195,67 @@ fn bad_settings_are_refused_before_training() {
         .zip(&truth)
         .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
     assert!(moved < 1e-3, "{moved}");
+}
+
+/// The epoch and `last_good_epoch` of a divergence, with its reason.
+fn diverged(result: Result<Trained, LearnError>) -> (usize, usize, String) {
+    match result {
+        Err(LearnError::Train(TrainError::Diverged {
+            epoch,
+            reason,
+            last_good_epoch,
+        })) => (epoch, last_good_epoch, reason),
+        other => panic!("expected a divergence, got {other:?}"),
+    }
+}
+
+#[test]
+fn divergence_is_caught_by_the_training_core_guard() {
+    let task = hmm_task(&Hmm::sticky(), 64, 0, 20, 1).unwrap();
+    let base = TrainConfig {
+        learner: Learner::MaximumLikelihood,
+        epochs: 5,
+        learning_rate: 0.02,
+        ..TrainConfig::default()
+    };
+    // `ebm factor learn --task hmm --method ml --lr 1e6` drove the weights to 8e20 and
+    // then failed in inference; the guard stops it after the first batch.
+    for learning_rate in [1e6, 1e300] {
+        let exploding = TrainConfig {
+            learning_rate,
+            ..base.clone()
+        };
+        let mut epochs_seen = 0;
+        let result = train(&task.templates, &task.train, &exploding, |_| {
+            epochs_seen += 1
+        });
+        let (epoch, last_good, reason) = diverged(result);
+        assert_eq!((epoch, last_good, epochs_seen), (1, 0, 0), "{reason}");
+        assert!(
+            reason.contains("|parameter| reached") || reason.contains("NaN or infinite"),
+            "{reason}"
+        );
+    }
+    // Learning that is fine but leaves a tight bound: the epoch that crosses it is named,
+    // and the ones before it were reported as good.
+    let reached = train(&task.templates, &task.train, &base, |_| {}).unwrap();
+    let largest = reached.weights.iter().fold(0.0f64, |m, w| m.max(w.abs()));
+    let tight = TrainConfig {
+        max_abs_weight: largest / 2.0,
+        ..base.clone()
+    };
+    let mut epochs_seen = 0;
+    let result = train(&task.templates, &task.train, &tight, |_| epochs_seen += 1);
+    let (epoch, last_good, reason) = diverged(result);
+    assert!(
+        epoch >= 1 && last_good == epoch - 1 && epochs_seen == last_good,
+        "{reason}"
+    );
+    assert!(reason.contains("|parameter| reached"), "{reason}");
+    let refused = TrainConfig {
+        max_abs_weight: 0.0,
+        ..base
+    };
+    let error = train(&task.templates, &task.train, &refused, |_| {}).unwrap_err();
+    assert!(error.to_string().contains("max_abs_weight"), "{error}");
 }

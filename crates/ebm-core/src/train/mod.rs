@@ -308,17 +308,63 @@ pub struct NoObserver;
 
 impl<S: ?Sized> TrainObserver<S> for NoObserver {}
 
+/// A parameter the divergence guard measures: `f32` (the RBMs) or `f64` (the weights of
+/// factor-graph energies).
+pub trait Parameter: Copy + PartialOrd + std::fmt::Display + std::fmt::LowerExp {
+    /// Zero.
+    const ZERO: Self;
+    /// `|self|`, or `None` when it is not finite.
+    fn finite_abs(self) -> Option<Self>;
+}
+
+impl Parameter for f32 {
+    const ZERO: Self = 0.0;
+    fn finite_abs(self) -> Option<Self> {
+        self.is_finite().then(|| self.abs())
+    }
+}
+
+impl Parameter for f64 {
+    const ZERO: Self = 0.0;
+    fn finite_abs(self) -> Option<Self> {
+        self.is_finite().then(|| self.abs())
+    }
+}
+
 /// The largest |value| over `blocks`, or `None` when any value is not finite: the probe
-/// behind [`MinibatchModel::max_abs_parameter`].
-pub fn max_abs<'a>(blocks: impl IntoIterator<Item = &'a [f32]>) -> Option<f32> {
-    let mut largest = 0.0f32;
+/// behind [`MinibatchModel::max_abs_parameter`] and [`parameter_divergence`].
+pub fn max_abs<'a, T: Parameter + 'a>(blocks: impl IntoIterator<Item = &'a [T]>) -> Option<T> {
+    let mut largest = T::ZERO;
     for &value in blocks.into_iter().flatten() {
-        if !value.is_finite() {
-            return None;
+        let magnitude = value.finite_abs()?;
+        if magnitude > largest {
+            largest = magnitude;
         }
-        largest = largest.max(value.abs());
     }
     Some(largest)
+}
+
+/// The divergence guard on parameters, for [`train`] and for trainers whose loop is
+/// their own (learning factor-graph energies): why parameters whose largest |value| is
+/// `largest` ([`max_abs`]; `None` when one is not finite) show a diverged run, if they
+/// do: one is not finite, or above `bound`.
+pub fn parameter_divergence<T: Parameter>(largest: Option<T>, bound: T) -> Option<String> {
+    match largest {
+        None => Some("parameters became NaN or infinite".to_string()),
+        Some(largest) if largest > bound => {
+            Some(format!("|parameter| reached {largest:.3e} > {bound}"))
+        }
+        Some(_) => None,
+    }
+}
+
+/// The divergence guard on an epoch's named metrics (an objective, a reconstruction
+/// error): why they show a diverged run, if they do: the first that is not finite.
+pub fn metric_divergence(metrics: &[(&'static str, f64)]) -> Option<String> {
+    metrics
+        .iter()
+        .find(|(_, value)| !value.is_finite())
+        .map(|(name, _)| format!("{name} is not finite"))
 }
 
 /// An observer made of a closure called after each good epoch.

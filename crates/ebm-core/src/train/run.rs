@@ -2,7 +2,7 @@
 
 use super::{
     BatchContext, EpochReport, LoopConfig, MinibatchModel, OptimizerConfig, Step, TrainError,
-    TrainObserver, TrainSummary, max_abs,
+    TrainObserver, TrainSummary, max_abs, metric_divergence, parameter_divergence,
 };
 use crate::thread_pool;
 use ebm_kernels::Parallelism;
@@ -82,22 +82,13 @@ pub fn train<M: MinibatchModel>(
                 observer.on_batch(((batch_index + 1) * batch_size).min(n), n);
             }
             let seconds = start.elapsed().as_secs_f64();
-            let reason = match largest_parameter(model, state) {
-                None => Some("parameters became NaN or infinite".to_string()),
-                Some(largest) if largest > config.max_abs_parameter => Some(format!(
-                    "|parameter| reached {largest:.3e} > {}",
-                    config.max_abs_parameter
-                )),
-                Some(_) => None,
-            };
+            let largest = largest_parameter(model, state);
+            let reason = parameter_divergence(largest, config.max_abs_parameter);
             if reason.is_some() {
                 return Ok((seconds, Vec::new(), reason));
             }
             let metrics = model.end_epoch(state, &context(0))?;
-            let reason = metrics
-                .iter()
-                .find(|(_, value)| !value.is_finite())
-                .map(|(name, _)| format!("{name} is not finite"));
+            let reason = metric_divergence(&metrics);
             Ok((seconds, metrics, reason))
         });
         let (seconds, metrics, reason) = outcome?;

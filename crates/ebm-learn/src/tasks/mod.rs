@@ -15,6 +15,12 @@ use super::train::{EpochReport, Learner, TrainConfig, Trained, train};
 use ebm_factor::solve::{Method, SolveOptions};
 use serde::{Deserialize, Serialize};
 
+/// Bytes a position of a chain example's own structure takes at most: its label count
+/// (8), a unary and a pairwise slot (2 x 32), their scope entries (3 x 8), and its list of
+/// factors (a 24-byte header and room for four 16-byte entries, with the allocator's
+/// header): see [`TaskShape::example_bytes`].
+pub const CHAIN_STRUCTURE_BYTES: u128 = 8 + 64 + 24 + 24 + 64 + 16;
+
 /// Which built-in task, with the sizes that fix its templates and structure: what a saved
 /// model needs, besides its weights, to be used again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +78,34 @@ impl TaskShape {
             TaskShape::Hmm { .. } => Method::Exact,
             TaskShape::Sudoku { .. } => Method::BranchAndBound,
         }
+    }
+
+    /// An upper estimate of the bytes one example of the task holds, so that a front end
+    /// can bound `examples x example_bytes` by the memory it has before building the data:
+    /// its features and labels (8 bytes each) and, for the HMM, whose chains of `length`
+    /// positions each get their own structure, that structure's slots, scopes and
+    /// per-variable factor lists ([`CHAIN_STRUCTURE_BYTES`] a position). Denoising also
+    /// counts the noisy image kept beside each example. `length` is used by the HMM only
+    /// (the other shapes fix their variables).
+    pub fn example_bytes(&self, length: usize) -> u128 {
+        const HEADER_BYTES: u128 = 128;
+        HEADER_BYTES
+            + match *self {
+                TaskShape::Denoise { height, width, .. } => {
+                    // Two unary and two pairwise features, the label and the noisy pixel.
+                    48 * height as u128 * width as u128
+                }
+                TaskShape::Hmm { symbols, .. } => {
+                    // Initial, emission (one per symbol) and transition features, the label.
+                    let per_position = 8 * (symbols as u128 + 2) + 8 + CHAIN_STRUCTURE_BYTES;
+                    per_position * length as u128
+                }
+                TaskShape::Sudoku { box_size } => {
+                    // One feature per pair of cells, the cells' labels.
+                    let cells = (box_size as u128).pow(4);
+                    8 * cells * cells.saturating_sub(1) / 2 + 8 * cells
+                }
+            }
     }
 
     /// The task's name: `denoise`, `hmm` or `sudoku`.
@@ -133,5 +167,32 @@ impl Task {
             config.map_method,
             &options,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::denoise::{DenoiseConfig, denoise_task};
+    use super::hmm::{Hmm, hmm_task};
+    use super::sudoku::solved_grid_task;
+    use super::*;
+
+    /// The 8-byte values an example holds itself (features and labels).
+    fn own_bytes(example: &Example) -> u128 {
+        8 * (example.features.len() + example.labels.len()) as u128
+    }
+
+    #[test]
+    fn example_bytes_bound_what_an_example_holds() {
+        let hmm = hmm_task(&Hmm::sticky(), 2, 0, 50, 1).unwrap();
+        let bytes = hmm.shape.example_bytes(50);
+        let example = &hmm.train[0];
+        assert!(own_bytes(example) + CHAIN_STRUCTURE_BYTES * 50 <= bytes);
+        assert!(bytes < 2 * (own_bytes(example) + CHAIN_STRUCTURE_BYTES * 50));
+        let sudoku = solved_grid_task(2, 1, 1).unwrap();
+        assert!(own_bytes(&sudoku.train[0]) <= sudoku.shape.example_bytes(0));
+        let images = vec![0.7f32; 2 * 12];
+        let denoise = denoise_task(&images, &[], 3, 4, &DenoiseConfig::default()).unwrap();
+        assert!(own_bytes(&denoise.train[0]) <= denoise.shape.example_bytes(0));
     }
 }

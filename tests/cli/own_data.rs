@@ -1,0 +1,179 @@
+//! Issue 18: the RBM commands on the user's own files: train and evaluate on a CSV,
+//! transform examples into hidden-unit features, score them; malformed files and bad
+//! outputs are one-line errors naming the file or flag.
+
+use crate::common::{ebm_json, ebm_words, error_line, file_in, p, temp_dir};
+use std::path::{Path, PathBuf};
+
+/// Bars and stripes of 3x3 pixels as a CSV of grey levels 0..255 with a `kind` column
+/// (0 bars, 1 stripes), in `dir/name`.
+fn bars_csv(dir: &Path, name: &str) -> PathBuf {
+    let mut text = String::from("a,b,c,d,e,f,g,h,i,kind\n");
+    for pattern in 1..7u32 {
+        // Bars: the columns in `pattern` are on; stripes: the rows.
+        for kind in 0..2u32 {
+            let pixels: Vec<&str> = (0..9u32)
+                .map(|k| [k % 3, k / 3][kind as usize])
+                .map(|line| if pattern >> line & 1 == 1 { "255" } else { "0" })
+                .collect();
+            text.push_str(&format!("{},{kind}\n", pixels.join(",")));
+        }
+    }
+    file_in(dir, name, text)
+}
+
+#[test]
+fn a_csv_trains_evaluates_transforms_and_scores() {
+    let dir = temp_dir("own-csv");
+    let data = bars_csv(&dir, "bars.csv");
+    let model = dir.join("m.ebm");
+    let read = ["--label-column", "kind"];
+    let trained = ebm_json(
+        &[
+            &[
+                "rbm",
+                "train",
+                "--train",
+                p(&data),
+                "--hidden",
+                "6",
+                "--epochs",
+                "50",
+            ][..],
+            &[
+                "--batch",
+                "4",
+                "--lr",
+                "0.1",
+                "--out",
+                p(&model),
+                "--json",
+                "--quiet",
+            ],
+            &read,
+        ]
+        .concat(),
+    );
+    assert_eq!(trained["n_visible"], 9, "the label column is not a feature");
+    let eval = |how: &[&str]| {
+        let files = ["--train", p(&data), "--test", p(&data)];
+        ebm_json(
+            &[
+                &["rbm", "eval", p(&model), "--json"][..],
+                &files,
+                &read,
+                how,
+            ]
+            .concat(),
+        )
+    };
+    // 6 hidden units: log Z exactly; AIS agrees with it.
+    let exact = eval(&["--exact"]);
+    let ais = eval(&["--ais-runs", "50", "--ais-betas", "2000"]);
+    let (exact_ll, ais_ll) = (
+        exact["test_ll"].as_f64().unwrap(),
+        ais["test_ll"].as_f64().unwrap(),
+    );
+    assert!(
+        exact_ll < 0.0 && (exact_ll - ais_ll).abs() < 0.1,
+        "{exact_ll} vs {ais_ll}"
+    );
+    // Features: 12 examples x 6 hidden probabilities, as .npy and as .csv.
+    let npy = dir.join("f.npy");
+    let csv = dir.join("f.csv");
+    for out in [&npy, &csv] {
+        let args = [
+            &["rbm", "transform", p(&model), "--input", p(&data)][..],
+            &read,
+        ];
+        let done = ebm_json(&[&args.concat()[..], &["--out", p(out), "--json"]].concat());
+        assert_eq!(
+            (done["examples"].as_u64(), done["features"].as_u64()),
+            (Some(12), Some(6))
+        );
+    }
+    let features = ebm::data::npy::read(&npy).unwrap();
+    assert_eq!((features.n_examples, features.n_features), (12, 6));
+    assert!(features.features.iter().all(|&x| (0.0..=1.0).contains(&x)));
+    let table = std::fs::read_to_string(&csv).unwrap();
+    assert!(table.starts_with("hidden0,hidden1,"), "{table}");
+    assert_eq!(table.lines().count(), 13);
+    // Scores: the mean of the per-example log-likelihoods is the reported mean.
+    let scores = dir.join("s.csv");
+    let args = [
+        &["rbm", "score", p(&model), "--input", p(&data), "--exact"][..],
+        &read,
+    ];
+    let done = ebm_json(&[&args.concat()[..], &["--out", p(&scores), "--json"]].concat());
+    let text = std::fs::read_to_string(&scores).unwrap();
+    let lls: Vec<f64> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    let mean = lls.iter().sum::<f64>() / lls.len() as f64;
+    assert!((mean - done["mean_log_likelihood"].as_f64().unwrap()).abs() < 1e-4);
+    assert!(text.starts_with("free_energy,log_likelihood\n"));
+}
+
+#[test]
+fn bad_files_and_outputs_are_one_line_errors() {
+    let dir = temp_dir("own-bad");
+    let data = bars_csv(&dir, "bars.csv");
+    let ragged = file_in(&dir, "ragged.csv", "1,0,1\n0,1\n");
+    let negative = file_in(&dir, "neg.csv", "1,-3\n0,1\n");
+    for (args, says) in [
+        (
+            format!("rbm train --train {} --epochs 1", p(&ragged)),
+            "ragged.csv",
+        ),
+        (
+            format!("rbm train --train {} --epochs 1", p(&negative)),
+            "neg.csv",
+        ),
+        (
+            format!(
+                "rbm train --train {} --label-column nope --epochs 1",
+                p(&data)
+            ),
+            "nope",
+        ),
+        (
+            format!("rbm train --test {} --epochs 1", p(&data)),
+            "--train",
+        ),
+        (
+            format!("rbm train --train {} --format npy --epochs 1", p(&data)),
+            "bars.csv",
+        ),
+    ] {
+        let out = ebm_words(&args, &["--out", p(&dir.join("m.ebm"))]);
+        let line = error_line(&out, 2);
+        assert!(line.contains(says), "{args}: {line}");
+    }
+    assert!(!dir.join("m.ebm").exists());
+    let model = dir.join("ok.ebm");
+    let train = format!(
+        "rbm train --train {} --label-column kind --hidden 3 --epochs 1 --quiet --out",
+        p(&data)
+    );
+    assert!(ebm_words(&train, &[p(&model)]).status.success());
+    let transform = format!(
+        "rbm transform {} --input {} --label-column kind --out",
+        p(&model),
+        p(&data)
+    );
+    let line = error_line(&ebm_words(&transform, &[p(&dir.join("f.txt"))]), 2);
+    assert!(
+        line.contains("--out") && line.contains(".npy or .csv"),
+        "{line}"
+    );
+    // A file of other width than the model: the model and the counts are named.
+    let wide = file_in(&dir, "wide.csv", "1,0,1,0\n0,1,0,1\n");
+    let transform = format!("rbm transform {} --input {} --out", p(&model), p(&wide));
+    let line = error_line(&ebm_words(&transform, &[p(&dir.join("f.npy"))]), 2);
+    assert!(
+        line.contains("ok.ebm") && line.contains("9 visible"),
+        "{line}"
+    );
+}
