@@ -12,11 +12,35 @@
 use ebm_kernels::Parallelism;
 use ebm_kernels::rng::{normal_f64, stream};
 use ebm_kernels::update::{AdamRates, adam_step};
-use ebm_neural::{Activation, Cpu, Mlp, Workspace};
+use ebm_neural::{Activation, Cpu, Mlp, Quantity, Workspace};
 use std::time::Instant;
 
 const BATCH: usize = 128;
 const WIDTHS: [usize; 4] = [784, 512, 512, 1];
+
+/// Adam (learning rate 1e-4) on an MLP's parameters.
+struct Adam {
+    first: Vec<f32>,
+    second: Vec<f32>,
+    t: u64,
+}
+
+impl Adam {
+    fn new(count: usize) -> Self {
+        Self {
+            first: vec![0.0; count],
+            second: vec![0.0; count],
+            t: 0,
+        }
+    }
+
+    fn step(&mut self, mlp: &mut Mlp, grad: &[f32], par: Parallelism) {
+        self.t += 1;
+        let rates = AdamRates::at_step(-1e-4, 0.9, 0.999, 1e-8, 0.0, self.t);
+        let (first, second) = (&mut self.first, &mut self.second);
+        adam_step(mlp.parameters_mut(), first, second, grad, &rates, par);
+    }
+}
 
 /// Median milliseconds of `f` over 30 runs after 5 warm-ups.
 fn median_ms(mut f: impl FnMut()) -> f64 {
@@ -59,25 +83,14 @@ fn main() {
                     *c -= 0.005 * g;
                 }
             });
-            let (mut grad, mut first, mut second) = (
-                vec![0.0f32; count],
-                vec![0.0f32; count],
-                vec![0.0f32; count],
-            );
+            let (mut grad, mut adam) = (vec![0.0f32; count], Adam::new(count));
             let weights = vec![1.0 / BATCH as f32; BATCH];
-            let mut t = 0u64;
             let train = median_ms(|| {
-                mlp.energy_gradient(&math, &mut ws, &x, BATCH, &weights, &mut grad, false);
-                t += 1;
-                let rates = AdamRates::at_step(-1e-4, 0.9, 0.999, 1e-8, 0.0, t);
-                adam_step(
-                    mlp.parameters_mut(),
-                    &mut first,
-                    &mut second,
-                    &grad,
-                    &rates,
-                    math.par,
+                let energy = Quantity::Energy;
+                mlp.parameter_gradient(
+                    &math, &mut ws, &x, BATCH, energy, &weights, &mut grad, false,
                 );
+                adam.step(&mut mlp, &grad, math.par);
             });
             let sigma = 0.1f32;
             let noisy: Vec<f32> = x.iter().zip(&eps).map(|(a, e)| a + sigma * e).collect();
@@ -87,19 +100,18 @@ fn main() {
                 for (ui, e) in u.iter_mut().zip(&eps) {
                     *ui = sigma * (sigma * *ui - e);
                 }
-                mlp.directional_gradient(
-                    &math, &mut ws, &noisy, &u, BATCH, &weights, &mut grad, false,
+                let directional = Quantity::Directional(&u);
+                mlp.parameter_gradient(
+                    &math,
+                    &mut ws,
+                    &noisy,
+                    BATCH,
+                    directional,
+                    &weights,
+                    &mut grad,
+                    false,
                 );
-                t += 1;
-                let rates = AdamRates::at_step(-1e-4, 0.9, 0.999, 1e-8, 0.0, t);
-                adam_step(
-                    mlp.parameters_mut(),
-                    &mut first,
-                    &mut second,
-                    &grad,
-                    &rates,
-                    math.par,
-                );
+                adam.step(&mut mlp, &grad, math.par);
             });
             for (what, ms) in [
                 ("langevin_step", langevin),

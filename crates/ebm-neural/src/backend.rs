@@ -1,5 +1,5 @@
 //! The layer math, behind one small trait ([`LayerMath`]) so another backend (a GPU one,
-//! later) can implement the same four operations; [`Cpu`] implements them with the kernel
+//! later) can implement the same five operations; [`Cpu`] implements them with the kernel
 //! crate's GEMM and plain loops over slices.
 //!
 //! Every operation works on *jet stacks*: `k = order + 1` blocks of `n` rows each, stored
@@ -34,67 +34,87 @@ impl Dense<'_> {
     }
 }
 
+/// The rows a dense layer maps: `total` rows in all, the bias entering the first
+/// `primal` (block 0 of the jet stack).
+#[derive(Clone, Copy, Debug)]
+pub struct Rows {
+    /// Rows multiplied.
+    pub total: usize,
+    /// Rows that get the bias.
+    pub primal: usize,
+}
+
+/// Where a dense layer's parameter gradient goes: `weights` (`d_in x d_out`, row-major)
+/// and `bias` (`d_out`), added to when `accumulate`, overwritten otherwise.
+#[derive(Debug)]
+pub struct DenseGrad<'a> {
+    /// The weights' gradient.
+    pub weights: &'a mut [f32],
+    /// The bias' gradient.
+    pub bias: &'a mut [f32],
+    /// Add to the gradients instead of overwriting them.
+    pub accumulate: bool,
+}
+
+/// The arguments of [`LayerMath::activation_forward`]: the activation of a jet stack of
+/// `order + 1` blocks of `len` values (`n x d`, row-major).
+#[derive(Debug)]
+pub struct ActivationForward<'a> {
+    /// The activation.
+    pub activation: Activation,
+    /// The highest jet order (`order + 1` blocks).
+    pub order: usize,
+    /// Values in a block.
+    pub len: usize,
+    /// The input jets.
+    pub z: &'a [f32],
+    /// The output jets.
+    pub out: &'a mut [f32],
+    /// `phi'`, `phi''`, `phi'''` at the primal values (`3 len` values), for the backward
+    /// pass.
+    pub derivatives: &'a mut [f32],
+}
+
+/// The arguments of [`LayerMath::activation_backward`], laid out as in
+/// [`ActivationForward`].
+#[derive(Debug)]
+pub struct ActivationBackward<'a> {
+    /// The highest jet order (`order + 1` blocks).
+    pub order: usize,
+    /// Values in a block.
+    pub len: usize,
+    /// The input jets of the forward pass.
+    pub z: &'a [f32],
+    /// The derivatives the forward pass wrote.
+    pub derivatives: &'a [f32],
+    /// The gradient of the output jets.
+    pub grad_out: &'a [f32],
+    /// The gradient of the input jets (written).
+    pub grad_z: &'a mut [f32],
+}
+
 /// The operations an MLP energy is built from.
 pub trait LayerMath {
-    /// `out = input W` for every row, plus the bias on the first `biased_rows` rows.
-    /// `input` holds at least `rows x d_in` values, `out` at least `rows x d_out`.
-    #[allow(clippy::too_many_arguments)]
-    fn dense_forward(
-        &self,
-        out: &mut [f32],
-        input: &[f32],
-        rows: usize,
-        layer: Dense<'_>,
-        biased_rows: usize,
-    );
+    /// `out = input W` for the `rows.total` rows of `input` (`d_in` values each), plus the
+    /// bias on the first `rows.primal` rows.
+    fn dense_forward(&self, layer: Dense<'_>, rows: Rows, input: &[f32], out: &mut [f32]);
 
-    /// Backward through [`dense_forward`](Self::dense_forward) for upstream gradient
-    /// `grad_out` (`rows x d_out`): `grad_weights (+)= input^T grad_out` over all `rows`
-    /// (when `grads` is given),
-    /// `grad_bias (+)=` the column sums of the first `biased_rows` rows (added when
-    /// `accumulate`, overwritten otherwise), and, when given, `grad_input = grad_out W^T`
-    /// over its own number of rows (`grad_input.len() / d_in`).
-    #[allow(clippy::too_many_arguments)]
-    fn dense_backward(
-        &self,
-        grads: Option<(&mut [f32], &mut [f32])>,
-        grad_input: Option<&mut [f32]>,
-        input: &[f32],
-        grad_out: &[f32],
-        rows: usize,
-        layer: Dense<'_>,
-        biased_rows: usize,
-        accumulate: bool,
-    );
+    /// The parameter gradient of [`dense_forward`](Self::dense_forward) for upstream
+    /// gradient `grad_out` (`rows.total x d_out`): `weights (+)= input^T grad_out` over all
+    /// rows, `bias (+)=` the column sums of the first `rows.primal` rows.
+    fn dense_gradient(&self, rows: Rows, input: &[f32], grad_out: &[f32], into: DenseGrad<'_>);
 
-    /// The activation of a jet stack of `order + 1` blocks of `n x d` values: writes the
-    /// output jets into `out` and `phi'`, `phi''`, `phi'''` at the primal values into
-    /// `derivatives` (`3 n d` values) for the backward pass.
-    #[allow(clippy::too_many_arguments)]
-    fn activation_forward(
-        &self,
-        activation: Activation,
-        order: usize,
-        n: usize,
-        d: usize,
-        z: &[f32],
-        out: &mut [f32],
-        derivatives: &mut [f32],
-    );
+    /// The input gradient of [`dense_forward`](Self::dense_forward):
+    /// `grad_input = grad_out W^T` over `grad_input.len() / d_in` rows.
+    fn dense_input_gradient(&self, layer: Dense<'_>, grad_out: &[f32], grad_input: &mut [f32]);
+
+    /// The activation of a jet stack: writes the output jets and `phi'`, `phi''`, `phi'''`
+    /// at the primal values for the backward pass.
+    fn activation_forward(&self, pass: ActivationForward<'_>);
 
     /// Backward through [`activation_forward`](Self::activation_forward): from the
-    /// gradient of the output jets `grad_out`, the gradient of the input jets `grad_z`.
-    #[allow(clippy::too_many_arguments)]
-    fn activation_backward(
-        &self,
-        order: usize,
-        n: usize,
-        d: usize,
-        z: &[f32],
-        derivatives: &[f32],
-        grad_out: &[f32],
-        grad_z: &mut [f32],
-    );
+    /// gradient of the output jets, the gradient of the input jets.
+    fn activation_backward(&self, pass: ActivationBackward<'_>);
 }
 
 /// The CPU backend: GEMM from `ebm-kernels` on `par` threads (results do not depend on the
@@ -114,86 +134,62 @@ impl Cpu {
     }
 }
 
+impl Cpu {
+    /// `out = beta out + a b`, `out` holding at least `a.rows() x b.cols()` values.
+    fn product(&self, beta: f32, out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>) {
+        let (rows, cols) = (a.rows(), b.cols());
+        let mut out = MatMut::from_row_major(&mut out[..rows * cols], rows, cols);
+        gemm(beta, &mut out, 1.0, a, b, self.par);
+    }
+}
+
 impl LayerMath for Cpu {
-    fn dense_forward(
-        &self,
-        out: &mut [f32],
-        input: &[f32],
-        rows: usize,
-        layer: Dense<'_>,
-        biased_rows: usize,
-    ) {
-        let (weights, bias) = (layer.weights, layer.bias);
+    fn dense_forward(&self, layer: Dense<'_>, rows: Rows, input: &[f32], out: &mut [f32]) {
         let (d_in, d_out) = (layer.d_in(), layer.d_out());
-        gemm(
-            0.0,
-            &mut MatMut::from_row_major(&mut out[..rows * d_out], rows, d_out),
-            1.0,
-            MatRef::from_row_major(&input[..rows * d_in], rows, d_in),
-            MatRef::from_row_major(weights, d_in, d_out),
-            self.par,
-        );
-        for row in out[..biased_rows * d_out].chunks_exact_mut(d_out) {
-            for (o, b) in row.iter_mut().zip(bias) {
+        let input = MatRef::from_row_major(&input[..rows.total * d_in], rows.total, d_in);
+        let weights = MatRef::from_row_major(layer.weights, d_in, d_out);
+        self.product(0.0, out, input, weights);
+        for row in out[..rows.primal * d_out].chunks_exact_mut(d_out) {
+            for (o, b) in row.iter_mut().zip(layer.bias) {
                 *o += b;
             }
         }
     }
 
-    fn dense_backward(
-        &self,
-        grads: Option<(&mut [f32], &mut [f32])>,
-        grad_input: Option<&mut [f32]>,
-        input: &[f32],
-        grad_out: &[f32],
-        rows: usize,
-        layer: Dense<'_>,
-        biased_rows: usize,
-        accumulate: bool,
-    ) {
-        let (weights, d_in, d_out) = (layer.weights, layer.d_in(), layer.d_out());
-        if let Some((grad_weights, grad_bias)) = grads {
-            gemm(
-                if accumulate { 1.0 } else { 0.0 },
-                &mut MatMut::from_row_major(grad_weights, d_in, d_out),
-                1.0,
-                MatRef::from_row_major(&input[..rows * d_in], rows, d_in).t(),
-                MatRef::from_row_major(&grad_out[..rows * d_out], rows, d_out),
-                self.par,
-            );
-            if !accumulate {
-                grad_bias.fill(0.0);
-            }
-            for row in grad_out[..biased_rows * d_out].chunks_exact(d_out) {
-                for (g, r) in grad_bias.iter_mut().zip(row) {
-                    *g += r;
-                }
-            }
+    fn dense_gradient(&self, rows: Rows, input: &[f32], grad_out: &[f32], into: DenseGrad<'_>) {
+        let d_out = into.bias.len();
+        let d_in = into.weights.len() / d_out;
+        let input = MatRef::from_row_major(&input[..rows.total * d_in], rows.total, d_in);
+        let upstream = MatRef::from_row_major(&grad_out[..rows.total * d_out], rows.total, d_out);
+        let beta = if into.accumulate { 1.0 } else { 0.0 };
+        self.product(beta, into.weights, input.t(), upstream);
+        if !into.accumulate {
+            into.bias.fill(0.0);
         }
-        if let Some(grad_input) = grad_input {
-            let input_rows = grad_input.len() / d_in;
-            gemm(
-                0.0,
-                &mut MatMut::from_row_major(grad_input, input_rows, d_in),
-                1.0,
-                MatRef::from_row_major(&grad_out[..input_rows * d_out], input_rows, d_out),
-                MatRef::from_row_major(weights, d_in, d_out).t(),
-                self.par,
-            );
+        for row in grad_out[..rows.primal * d_out].chunks_exact(d_out) {
+            for (g, r) in into.bias.iter_mut().zip(row) {
+                *g += r;
+            }
         }
     }
 
-    fn activation_forward(
-        &self,
-        activation: Activation,
-        order: usize,
-        n: usize,
-        d: usize,
-        z: &[f32],
-        out: &mut [f32],
-        derivatives: &mut [f32],
-    ) {
-        let m = n * d;
+    fn dense_input_gradient(&self, layer: Dense<'_>, grad_out: &[f32], grad_input: &mut [f32]) {
+        let (d_in, d_out) = (layer.d_in(), layer.d_out());
+        let rows = grad_input.len() / d_in;
+        let upstream = MatRef::from_row_major(&grad_out[..rows * d_out], rows, d_out);
+        let weights = MatRef::from_row_major(layer.weights, d_in, d_out);
+        self.product(0.0, grad_input, upstream, weights.t());
+    }
+
+    fn activation_forward(&self, pass: ActivationForward<'_>) {
+        let ActivationForward {
+            activation,
+            order,
+            len: m,
+            z,
+            out,
+            derivatives,
+        } = pass;
         let (d1, rest) = derivatives[..3 * m].split_at_mut(m);
         let (d2, d3) = rest.split_at_mut(m);
         for i in 0..m {
@@ -218,17 +214,15 @@ impl LayerMath for Cpu {
         }
     }
 
-    fn activation_backward(
-        &self,
-        order: usize,
-        n: usize,
-        d: usize,
-        z: &[f32],
-        derivatives: &[f32],
-        grad_out: &[f32],
-        grad_z: &mut [f32],
-    ) {
-        let m = n * d;
+    fn activation_backward(&self, pass: ActivationBackward<'_>) {
+        let ActivationBackward {
+            order,
+            len: m,
+            z,
+            derivatives,
+            grad_out,
+            grad_z,
+        } = pass;
         let (d1, d2, d3) = (
             &derivatives[..m],
             &derivatives[m..2 * m],

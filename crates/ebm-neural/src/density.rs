@@ -9,11 +9,6 @@ use ebm_core::continuous::{ContinuousEnergy, GaussianMixture};
 use ebm_kernels::rng::{self, StreamRng, normal_f64, uniform_f64};
 use std::f64::consts::{PI, TAU};
 
-/// Radial standard deviation of the rings.
-const RING_STD: f64 = 0.15;
-/// Component standard deviation of the Gaussian mixture.
-const MOG_STD: f64 = 0.25;
-
 /// A 2-D density with samples and an exact log-density.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Density2d {
@@ -28,6 +23,11 @@ pub enum Density2d {
 impl Density2d {
     /// Every density.
     pub const ALL: [Density2d; 3] = [Density2d::Mog8, Density2d::Rings, Density2d::Checkerboard];
+
+    /// Radial standard deviation of the rings.
+    const RING_STD: f64 = 0.15;
+    /// Component standard deviation of the Gaussian mixture.
+    const MOG_STD: f64 = 0.25;
 
     /// The name on the command line.
     pub fn name(self) -> &'static str {
@@ -56,7 +56,7 @@ impl Density2d {
                 [2.0 * a.cos(), 2.0 * a.sin()]
             })
             .collect();
-        let v = MOG_STD * MOG_STD;
+        let v = Self::MOG_STD * Self::MOG_STD;
         GaussianMixture::two_dimensional(&[1.0; 8], &means, &[[v, 0.0, v]; 8])
     }
 
@@ -68,10 +68,13 @@ impl Density2d {
                 Density2d::Mog8 => {
                     let a = TAU * rng::index(rng, 8) as f64 / 8.0;
                     let (dx, dy) = (normal_f64(rng), normal_f64(rng));
-                    (2.0 * a.cos() + MOG_STD * dx, 2.0 * a.sin() + MOG_STD * dy)
+                    (
+                        2.0 * a.cos() + Self::MOG_STD * dx,
+                        2.0 * a.sin() + Self::MOG_STD * dy,
+                    )
                 }
                 Density2d::Rings => {
-                    let radius = [1.0, 2.0][rng::index(rng, 2)] + RING_STD * normal_f64(rng);
+                    let radius = [1.0, 2.0][rng::index(rng, 2)] + Self::RING_STD * normal_f64(rng);
                     let a = TAU * uniform_f64(rng);
                     (radius * a.cos(), radius * a.sin())
                 }
@@ -98,8 +101,9 @@ impl Density2d {
                 // A radius r0 + s z with a uniform angle; a negative radius lands at the
                 // opposite point, hence the N(-r) term.
                 let r = x[0].hypot(x[1]);
-                let normal =
-                    |t: f64| (-0.5 * (t / RING_STD).powi(2)).exp() / (RING_STD * (TAU).sqrt());
+                let normal = |t: f64| {
+                    (-0.5 * (t / Self::RING_STD).powi(2)).exp() / (Self::RING_STD * (TAU).sqrt())
+                };
                 let radial: f64 = [1.0, 2.0]
                     .iter()
                     .map(|&r0| 0.5 * (normal(r - r0) + normal(-r - r0)))

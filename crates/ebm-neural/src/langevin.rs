@@ -3,7 +3,7 @@
 //! unadjusted Langevin sampler of `exp(-E)` has `noise = sqrt(step)`; short-run EBM
 //! training often uses less noise).
 
-use crate::{LayerMath, Mlp, NeuralError, Workspace};
+use crate::{LayerMath, Mlp, NeuralError, Workspace, positive};
 use ebm_core::InvalidSetting;
 use ebm_kernels::rng::{StreamRng, normal_f64, uniform_f64};
 use serde::{Deserialize, Serialize};
@@ -52,11 +52,7 @@ impl LangevinConfig {
     /// `langevin.noise_scale` or `langevin.clip_drift`.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
         InvalidSetting::at_least_one(self.steps, "langevin.steps")?;
-        InvalidSetting::require(
-            self.step_size.is_finite() && self.step_size > 0.0,
-            "langevin.step_size",
-            "must be positive",
-        )?;
+        positive(self.step_size, "langevin.step_size")?;
         InvalidSetting::non_negative(self.noise_scale, "langevin.noise_scale")?;
         InvalidSetting::non_negative(self.clip_drift, "langevin.clip_drift")
     }

@@ -38,7 +38,7 @@ pub mod train;
 
 pub use activation::Activation;
 pub use backend::{Cpu, Dense, LayerMath};
-pub use mlp::{MLP_ENERGY_KIND, Mlp, Workspace};
+pub use mlp::{MLP_ENERGY_KIND, Mlp, Quantity, Workspace};
 
 use ebm_core::InvalidSetting;
 use ebm_core::train::TrainError;
@@ -59,4 +59,13 @@ pub enum NeuralError {
     /// Training data that cannot be used.
     #[error("data: {0}")]
     Data(String),
+}
+
+/// `Ok(())` when `value` is a finite number > 0, else "must be positive" for `setting`.
+fn positive(value: f32, setting: &'static str) -> Result<(), InvalidSetting> {
+    InvalidSetting::require(
+        value.is_finite() && value > 0.0,
+        setting,
+        "must be positive",
+    )
 }

@@ -12,7 +12,7 @@
 //! - of `|grad_x E|^2`: order 1 along `u = grad_x E` (held fixed), `c1 = 2`;
 //! - of `v^T grad_x (v^T grad_x E)` (sliced score matching): order 2 along `v`, `c2 = 1`.
 
-use crate::backend::{Dense, LayerMath};
+use crate::backend::{ActivationBackward, ActivationForward, Dense, DenseGrad, LayerMath, Rows};
 use crate::{Activation, NeuralError};
 use ebm_core::ModelFile;
 use ebm_kernels::rng::{StreamRng, normal_f64};
@@ -223,23 +223,24 @@ impl Mlp {
         }
         for l in 0..layers {
             // The input's second-order block is 0: multiply only the first two blocks.
-            let rows = if l == 0 { k.min(2) * n } else { k * n };
+            let rows = Rows {
+                total: if l == 0 { k.min(2) * n } else { k * n },
+                primal: n,
+            };
             let width = self.widths[l + 1];
-            math.dense_forward(&mut ws.pre[l], &ws.acts[l], rows, self.layer(l), n);
+            math.dense_forward(self.layer(l), rows, &ws.acts[l], &mut ws.pre[l]);
             if l == 0 && order == 2 {
                 ws.pre[0][2 * n * width..3 * n * width].fill(0.0);
             }
             if l + 1 < layers {
-                let next = &mut ws.acts[l + 1];
-                math.activation_forward(
-                    self.activation,
+                math.activation_forward(ActivationForward {
+                    activation: self.activation,
                     order,
-                    n,
-                    width,
-                    &ws.pre[l],
-                    next,
-                    &mut ws.derivatives[l],
-                );
+                    len: n * width,
+                    z: &ws.pre[l],
+                    out: &mut ws.acts[l + 1],
+                    derivatives: &mut ws.derivatives[l],
+                });
             }
         }
     }
@@ -260,37 +261,38 @@ impl Mlp {
         let k = order + 1;
         ws.grad_pre[layers - 1][..k * n].copy_from_slice(&ws.coefficients[..k * n]);
         for l in (0..layers).rev() {
-            let rows = if l == 0 { k.min(2) * n } else { k * n };
-            let grads = grad_parameters.as_deref_mut().map(|g| {
+            let rows = Rows {
+                total: if l == 0 { k.min(2) * n } else { k * n },
+                primal: n,
+            };
+            if let Some(g) = grad_parameters.as_deref_mut() {
                 let (w, b, end) = self.layer_offsets(l);
-                g[w..end].split_at_mut(b - w)
-            });
+                let (weights, bias) = g[w..end].split_at_mut(b - w);
+                let into = DenseGrad {
+                    weights,
+                    bias,
+                    accumulate,
+                };
+                math.dense_gradient(rows, &ws.acts[l], &ws.grad_pre[l], into);
+            }
             let d_in = self.widths[l];
             let into: Option<&mut [f32]> = if l > 0 {
                 Some(&mut ws.grad_acts[l - 1][..k * n * d_in])
             } else {
                 grad_input.as_deref_mut().map(|g| &mut g[..n * d_in])
             };
-            math.dense_backward(
-                grads,
-                into,
-                &ws.acts[l],
-                &ws.grad_pre[l],
-                rows,
-                self.layer(l),
-                n,
-                accumulate,
-            );
+            if let Some(into) = into {
+                math.dense_input_gradient(self.layer(l), &ws.grad_pre[l], into);
+            }
             if l > 0 {
-                math.activation_backward(
+                math.activation_backward(ActivationBackward {
                     order,
-                    n,
-                    d_in,
-                    &ws.pre[l - 1],
-                    &ws.derivatives[l - 1],
-                    &ws.grad_acts[l - 1],
-                    &mut ws.grad_pre[l - 1],
-                );
+                    len: n * d_in,
+                    z: &ws.pre[l - 1],
+                    derivatives: &ws.derivatives[l - 1],
+                    grad_out: &ws.grad_acts[l - 1],
+                    grad_z: &mut ws.grad_pre[l - 1],
+                });
             }
         }
     }
@@ -322,86 +324,58 @@ impl Mlp {
         self.backward(math, ws, None, false, Some(grad_x));
     }
 
-    /// `sum_n w_n dE(x_n)/dtheta` into `grad` (added when `accumulate`).
+    /// `sum_n w_n d q(x_n)/dtheta` for the per-example quantity `q` ([`Quantity`]) into
+    /// `grad` (added when `accumulate`). Afterwards [`Workspace::output`] holds `E`
+    /// (block 0) and, along the quantity's direction, `D_u E` (block 1) and `D_u^2 E`
+    /// (block 2): `v . grad E` and `v^T H v` for [`Quantity::HessianQuadratic`],
+    /// `|grad E|^2` (block 1) for [`Quantity::SquaredInputGradient`].
     #[allow(clippy::too_many_arguments)]
-    pub fn energy_gradient(
+    pub fn parameter_gradient(
         &self,
         math: &impl LayerMath,
         ws: &mut Workspace,
         x: &[f32],
         n: usize,
-        weights: &[f32],
-        grad: &mut [f32],
-        accumulate: bool,
-    ) {
-        self.forward(math, ws, x, None, n, 0);
-        ws.outputs_and_coefficients()
-            .1
-            .copy_from_slice(&weights[..n]);
-        self.backward(math, ws, Some(grad), accumulate, None);
-    }
-
-    /// `sum_n w_n d(u_n . grad_x E(x_n))/dtheta` into `grad` (added when `accumulate`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn directional_gradient(
-        &self,
-        math: &impl LayerMath,
-        ws: &mut Workspace,
-        x: &[f32],
-        u: &[f32],
-        n: usize,
-        weights: &[f32],
-        grad: &mut [f32],
-        accumulate: bool,
-    ) {
-        self.forward(math, ws, x, Some(u), n, 1);
-        ws.outputs_and_coefficients().1[n..2 * n].copy_from_slice(&weights[..n]);
-        self.backward(math, ws, Some(grad), accumulate, None);
-    }
-
-    /// `sum_n w_n d|grad_x E(x_n)|^2/dtheta` into `grad` (added when `accumulate`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn squared_input_gradient_gradient(
-        &self,
-        math: &impl LayerMath,
-        ws: &mut Workspace,
-        x: &[f32],
-        n: usize,
+        quantity: Quantity<'_>,
         weights: &[f32],
         grad: &mut [f32],
         accumulate: bool,
     ) {
         let mut tangent = std::mem::take(&mut ws.tangent);
-        tangent.resize(n * self.n_inputs(), 0.0);
-        self.input_gradient(math, ws, x, n, &mut tangent);
-        self.forward(math, ws, x, Some(&tangent), n, 1);
-        let coefficients = &mut ws.outputs_and_coefficients().1[n..2 * n];
-        for (c, w) in coefficients.iter_mut().zip(weights) {
-            *c = 2.0 * w;
+        let (direction, order, scale) = match quantity {
+            Quantity::Energy => (None, 0, 1.0),
+            Quantity::Directional(u) => (Some(u), 1, 1.0),
+            Quantity::SquaredInputGradient => {
+                // Order 1 along u = grad_x E, held fixed: d|grad E|^2 = 2 d(u . grad E).
+                tangent.resize(n * self.n_inputs(), 0.0);
+                self.input_gradient(math, ws, x, n, &mut tangent);
+                (Some(&tangent[..]), 1, 2.0)
+            }
+            Quantity::HessianQuadratic(v) => (Some(v), 2, 1.0),
+        };
+        self.forward(math, ws, x, direction, n, order);
+        let coefficients = &mut ws.outputs_and_coefficients().1[order * n..(order + 1) * n];
+        for (c, &w) in coefficients.iter_mut().zip(&weights[..n]) {
+            *c = scale * w;
         }
         self.backward(math, ws, Some(grad), accumulate, None);
         ws.tangent = tangent;
     }
+}
 
-    /// `sum_n w_n d(v_n^T grad_x (v_n^T grad_x E(x_n)))/dtheta` into `grad` (added when
-    /// `accumulate`); afterwards [`Workspace::output`] holds `v . grad E` (block 1) and
-    /// `v^T H v` (block 2).
-    #[allow(clippy::too_many_arguments)]
-    pub fn hessian_quadratic_gradient(
-        &self,
-        math: &impl LayerMath,
-        ws: &mut Workspace,
-        x: &[f32],
-        v: &[f32],
-        n: usize,
-        weights: &[f32],
-        grad: &mut [f32],
-        accumulate: bool,
-    ) {
-        self.forward(math, ws, x, Some(v), n, 2);
-        ws.outputs_and_coefficients().1[2 * n..3 * n].copy_from_slice(&weights[..n]);
-        self.backward(math, ws, Some(grad), accumulate, None);
-    }
+/// A per-example quantity whose weighted parameter gradient [`Mlp::parameter_gradient`]
+/// computes.
+#[derive(Clone, Copy, Debug)]
+pub enum Quantity<'a> {
+    /// The energy `E(x_n)`.
+    Energy,
+    /// `u_n . grad_x E(x_n)` along the rows of `u` (`n x d`; denoising score matching).
+    Directional(&'a [f32]),
+    /// `|grad_x E(x_n)|^2`.
+    SquaredInputGradient,
+    /// `v_n^T grad_x (v_n^T grad_x E(x_n)) = v_n^T H v_n` along the rows of `v` (`n x d`;
+    /// sliced score matching).
+    HessianQuadratic(&'a [f32]),
 }
 
 /// Parameters of an MLP of `widths`.

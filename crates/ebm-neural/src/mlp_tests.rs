@@ -91,6 +91,31 @@ impl Case {
             })
             .collect()
     }
+
+    /// The quantity `q` at example `n` under the parameters `p`, by central differences
+    /// of the reference energy along the quantity's direction.
+    fn reference(&self, quantity: Quantity<'_>, p: &[f64], n: usize) -> f64 {
+        let slope = |e: &[f64], h: f64| {
+            (self.energy_at(p, n, e, h) - self.energy_at(p, n, e, -h)) / (2.0 * h)
+        };
+        match quantity {
+            Quantity::Energy => self.energy_at(p, n, &[0.0; D], 0.0),
+            Quantity::Directional(u) => slope(&self.row(u, n), 1e-4),
+            Quantity::SquaredInputGradient => (0..D)
+                .map(|i| {
+                    let mut e = [0.0; D];
+                    e[i] = 1.0;
+                    slope(&e, 1e-4).powi(2)
+                })
+                .sum(),
+            Quantity::HessianQuadratic(v) => {
+                let (v, h) = (self.row(v, n), 1e-3);
+                (self.energy_at(p, n, &v, h) - 2.0 * self.energy_at(p, n, &v, 0.0)
+                    + self.energy_at(p, n, &v, -h))
+                    / (h * h)
+            }
+        }
+    }
 }
 
 /// `max |analytic - reference| <= 1e-3 max |reference|`, with `max |reference| >= 1e-2`.
@@ -110,34 +135,14 @@ fn assert_close(what: &str, analytic: &[f32], reference: &[f64]) {
 
 const SEED: u64 = 3;
 
+/// The input gradient; the parameter gradient of every quantity, and the quantity itself
+/// in the output block the pass leaves it in; accumulating adds the same gradient again.
 #[test]
-fn energy_and_its_parameter_and_input_gradients() {
+fn every_pass_against_finite_differences() {
     let math = Cpu::sequential();
     for activation in Activation::ALL {
         let c = case(activation, SEED);
         let mut ws = Workspace::new();
-        let zero = [0.0; D];
-        let energies = c.mlp.energy(&math, &mut ws, &c.x, N).to_vec();
-        let reference: Vec<f64> = (0..N).map(|n| c.energy_at(&c.p, n, &zero, 0.0)).collect();
-        assert_close(&format!("{activation:?} E"), &energies, &reference);
-
-        let mut grad = vec![0.0; c.p.len()];
-        c.mlp
-            .energy_gradient(&math, &mut ws, &c.x, N, &c.w, &mut grad, false);
-        let reference = c.parameter_differences(|p| {
-            (0..N)
-                .map(|n| c.w[n] as f64 * c.energy_at(p, n, &zero, 0.0))
-                .sum()
-        });
-        assert_close(&format!("{activation:?} dE/dtheta"), &grad, &reference);
-        // Accumulating adds the same gradient again.
-        let once = grad.clone();
-        c.mlp
-            .energy_gradient(&math, &mut ws, &c.x, N, &c.w, &mut grad, true);
-        for (g, o) in grad.iter().zip(&once) {
-            assert!((g - 2.0 * o).abs() <= 1e-6 * (1.0 + o.abs()));
-        }
-
         let mut grad_x = vec![0.0; N * D];
         c.mlp.input_gradient(&math, &mut ws, &c.x, N, &mut grad_x);
         let h = 1e-5;
@@ -150,101 +155,43 @@ fn energy_and_its_parameter_and_input_gradients() {
             })
             .collect();
         assert_close(&format!("{activation:?} dE/dx"), &grad_x, &reference);
-    }
-}
 
-#[test]
-fn parameter_gradient_of_a_directional_derivative() {
-    let math = Cpu::sequential();
-    for activation in Activation::ALL {
-        let c = case(activation, SEED);
-        let mut ws = Workspace::new();
-        let mut grad = vec![0.0; c.p.len()];
-        c.mlp
-            .directional_gradient(&math, &mut ws, &c.x, &c.u, N, &c.w, &mut grad, false);
-        let h = 1e-4;
-        let along = |p: &[f64], n: usize| {
-            let u = c.row(&c.u, n);
-            (c.energy_at(p, n, &u, h) - c.energy_at(p, n, &u, -h)) / (2.0 * h)
-        };
-        let directional: Vec<f64> = (0..N).map(|n| along(&c.p, n)).collect();
-        assert_close(
-            &format!("{activation:?} u.grad E"),
-            ws.output(1),
-            &directional,
-        );
-        let reference =
-            c.parameter_differences(|p| (0..N).map(|n| c.w[n] as f64 * along(p, n)).sum());
-        assert_close(
-            &format!("{activation:?} d(u.grad E)/dtheta"),
-            &grad,
-            &reference,
-        );
+        for (what, quantity, block) in [
+            ("E", Quantity::Energy, 0),
+            ("u.grad E", Quantity::Directional(&c.u), 1),
+            ("|grad E|^2", Quantity::SquaredInputGradient, 1),
+            ("v^T H v", Quantity::HessianQuadratic(&c.u), 2),
+        ] {
+            // The identity net is linear: its Hessian vanishes (checked exactly below).
+            if block == 2 && activation == Activation::Identity {
+                continue;
+            }
+            let what = format!("{activation:?} {what}");
+            let mut grad = vec![0.0; c.p.len()];
+            c.mlp
+                .parameter_gradient(&math, &mut ws, &c.x, N, quantity, &c.w, &mut grad, false);
+            let values: Vec<f64> = (0..N).map(|n| c.reference(quantity, &c.p, n)).collect();
+            assert_close(&what, ws.output(block), &values);
+            let reference = c.parameter_differences(|p| {
+                (0..N)
+                    .map(|n| c.w[n] as f64 * c.reference(quantity, p, n))
+                    .sum()
+            });
+            assert_close(&format!("d({what})/dtheta"), &grad, &reference);
+            let once = grad.clone();
+            c.mlp
+                .parameter_gradient(&math, &mut ws, &c.x, N, quantity, &c.w, &mut grad, true);
+            for (g, o) in grad.iter().zip(&once) {
+                assert!((g - 2.0 * o).abs() <= 1e-6 * (1.0 + o.abs()), "{what}");
+            }
+        }
     }
-}
-
-#[test]
-fn parameter_gradient_of_the_squared_input_gradient() {
-    let math = Cpu::sequential();
-    for activation in Activation::ALL {
-        let c = case(activation, SEED);
-        let mut ws = Workspace::new();
-        let mut grad = vec![0.0; c.p.len()];
-        c.mlp
-            .squared_input_gradient_gradient(&math, &mut ws, &c.x, N, &c.w, &mut grad, false);
-        let h = 1e-4;
-        let squared_norm = |p: &[f64], n: usize| -> f64 {
-            (0..D)
-                .map(|i| {
-                    let mut e = [0.0; D];
-                    e[i] = 1.0;
-                    ((c.energy_at(p, n, &e, h) - c.energy_at(p, n, &e, -h)) / (2.0 * h)).powi(2)
-                })
-                .sum()
-        };
-        let reference =
-            c.parameter_differences(|p| (0..N).map(|n| c.w[n] as f64 * squared_norm(p, n)).sum());
-        assert_close(
-            &format!("{activation:?} d|grad E|^2/dtheta"),
-            &grad,
-            &reference,
-        );
-    }
-}
-
-#[test]
-fn parameter_gradient_of_the_hessian_quadratic_form() {
-    let math = Cpu::sequential();
-    // The identity net is linear: its Hessian and every second-order product vanish.
-    for activation in [Activation::Softplus, Activation::Swish, Activation::Elu] {
-        let c = case(activation, SEED);
-        let mut ws = Workspace::new();
-        let mut grad = vec![0.0; c.p.len()];
-        c.mlp
-            .hessian_quadratic_gradient(&math, &mut ws, &c.x, &c.u, N, &c.w, &mut grad, false);
-        let h = 1e-3;
-        let curvature = |p: &[f64], n: usize| {
-            let v = c.row(&c.u, n);
-            (c.energy_at(p, n, &v, h) - 2.0 * c.energy_at(p, n, &v, 0.0)
-                + c.energy_at(p, n, &v, -h))
-                / (h * h)
-        };
-        let quadratic: Vec<f64> = (0..N).map(|n| curvature(&c.p, n)).collect();
-        assert_close(&format!("{activation:?} v^T H v"), ws.output(2), &quadratic);
-        let reference =
-            c.parameter_differences(|p| (0..N).map(|n| c.w[n] as f64 * curvature(p, n)).sum());
-        assert_close(
-            &format!("{activation:?} d(v^T H v)/dtheta"),
-            &grad,
-            &reference,
-        );
-    }
-    // For the linear net the pass gives exactly zero.
+    // For the linear net the second-order pass gives exactly zero.
     let c = case(Activation::Identity, SEED);
-    let mut ws = Workspace::new();
-    let mut grad = vec![1.0; c.p.len()];
+    let (mut ws, mut grad) = (Workspace::new(), vec![1.0; c.p.len()]);
+    let quadratic = Quantity::HessianQuadratic(&c.u);
     c.mlp
-        .hessian_quadratic_gradient(&math, &mut ws, &c.x, &c.u, N, &c.w, &mut grad, false);
+        .parameter_gradient(&math, &mut ws, &c.x, N, quadratic, &c.w, &mut grad, false);
     assert!(grad.iter().chain(ws.output(2)).all(|&g| g == 0.0));
 }
 
@@ -263,8 +210,10 @@ fn every_pass_is_bit_identical_for_one_and_two_threads() {
             let math = Cpu { par };
             let mut ws = Workspace::new();
             let mut grad = vec![0.0; mlp.parameters().len()];
-            mlp.hessian_quadratic_gradient(&math, &mut ws, &x, &x, n, &w, &mut grad, false);
-            mlp.squared_input_gradient_gradient(&math, &mut ws, &x, n, &w, &mut grad, true);
+            let quadratic = Quantity::HessianQuadratic(&x);
+            mlp.parameter_gradient(&math, &mut ws, &x, n, quadratic, &w, &mut grad, false);
+            let squared = Quantity::SquaredInputGradient;
+            mlp.parameter_gradient(&math, &mut ws, &x, n, squared, &w, &mut grad, true);
             grad
         })
     };

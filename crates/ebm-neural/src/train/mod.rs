@@ -21,7 +21,7 @@ mod tests;
 mod trainer;
 
 use crate::langevin::LangevinConfig;
-use crate::{Activation, Mlp, NeuralError};
+use crate::{Activation, Mlp, NeuralError, positive};
 use ebm_core::InvalidSetting;
 use ebm_core::schedule::LearningRateSchedule;
 use ebm_core::train::{
@@ -128,11 +128,7 @@ impl EnergyTrainConfig {
             "hidden",
             "at least one hidden layer, every width positive",
         )?;
-        InvalidSetting::require(
-            self.init_scale.is_finite() && self.init_scale > 0.0,
-            "init_scale",
-            "must be positive",
-        )?;
+        positive(self.init_scale, "init_scale")?;
         match self.method {
             Method::Persistent {
                 buffer_size,
@@ -149,19 +145,11 @@ impl EnergyTrainConfig {
                     "must be in [0, 1]",
                 )?;
             }
-            Method::Denoising { noise_std } => InvalidSetting::require(
-                noise_std.is_finite() && noise_std > 0.0,
-                "noise_std",
-                "must be positive",
-            )?,
+            Method::Denoising { noise_std } => positive(noise_std, "noise_std")?,
             Method::ShortRun | Method::Sliced { .. } => {}
         }
         self.langevin.validate()?;
-        InvalidSetting::require(
-            self.noise_range.is_finite() && self.noise_range > 0.0,
-            "noise_range",
-            "must be positive",
-        )?;
+        positive(self.noise_range, "noise_range")?;
         InvalidSetting::non_negative(self.energy_regularization, "energy_regularization")?;
         InvalidSetting::non_negative(self.clip_gradient_norm, "clip_gradient_norm")?;
         validate_run(&self.optimizer, &self.run)

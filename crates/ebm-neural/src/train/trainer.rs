@@ -3,7 +3,7 @@
 
 use super::{EnergyTrainConfig, Method};
 use crate::langevin::{LangevinBuffers, LangevinConfig, langevin, uniform_noise};
-use crate::{Cpu, Mlp, NeuralError, Workspace};
+use crate::{Cpu, Mlp, NeuralError, Quantity, Workspace};
 use ebm_core::train::{BlockState, GradientScale, MinibatchModel, ParameterBlock, Step};
 use ebm_kernels::rng::{self, StreamRng, normal_f64, stream, streams};
 
@@ -208,12 +208,12 @@ impl<'a> EnergyTrainer<'a> {
         }
         self.weights.clear();
         self.weights.resize(n, 1.0 / n as f32);
-        model.directional_gradient(
+        model.parameter_gradient(
             math,
             &mut self.workspace,
             noisy,
-            g,
             n,
+            Quantity::Directional(g),
             &self.weights,
             &mut self.gradient,
             false,
@@ -242,18 +242,13 @@ impl<'a> EnergyTrainer<'a> {
             model.input_gradient(math, ws, x, n, g);
             loss += 0.5 * g.iter().map(|&gi| (gi * gi) as f64).sum::<f64>();
             self.weights.resize(n, 1.0 / n as f32);
-            model.directional_gradient(math, ws, x, g, n, &self.weights, &mut self.gradient, false);
+            let directional = Quantity::Directional(g);
+            let (weights, gradient) = (&self.weights, &mut self.gradient);
+            model.parameter_gradient(math, ws, x, n, directional, weights, gradient, false);
             self.weights.fill(-1.0 / n as f32);
-            model.hessian_quadratic_gradient(
-                math,
-                ws,
-                x,
-                v,
-                n,
-                &self.weights,
-                &mut self.gradient,
-                true,
-            );
+            let quadratic = Quantity::HessianQuadratic(v);
+            let (weights, gradient) = (&self.weights, &mut self.gradient);
+            model.parameter_gradient(math, ws, x, n, quadratic, weights, gradient, true);
             loss -= ws.output(2).iter().map(|&q| q as f64).sum::<f64>();
         } else {
             model.forward(math, ws, x, Some(v), n, 2);
