@@ -1,0 +1,418 @@
+//! The MLP energy `E(x)`: dense layers with a smooth activation between them and one linear
+//! output, with every pass written out explicitly.
+//!
+//! All passes are one *jet* pass forward and one reverse pass back. The forward pass pushes
+//! `x + t u` through the network as a truncated Taylor series in `t` (order 0: `E`; order 1:
+//! also `D_u E = u . grad_x E`; order 2: also `D_u^2 E = u^T H u`), and the reverse pass
+//! differentiates any per-example combination `c0 E + c1 D_u E + c2 D_u^2 E` with respect to
+//! the parameters (and, when asked, to `x`). So:
+//!
+//! - `dE/dtheta`: order 0, `c0 = 1`; `grad_x E`: the same pass back to the input;
+//! - the parameter gradient of `u . grad_x E` (denoising score matching): order 1, `c1 = 1`;
+//! - of `|grad_x E|^2`: order 1 along `u = grad_x E` (held fixed), `c1 = 2`;
+//! - of `v^T grad_x (v^T grad_x E)` (sliced score matching): order 2 along `v`, `c2 = 1`.
+
+use crate::backend::{ActivationBackward, ActivationForward, Dense, DenseGrad, LayerMath, Rows};
+use crate::{Activation, NeuralError};
+use ebm_core::ModelFile;
+use ebm_kernels::rng::{StreamRng, normal_f64};
+use serde::{Deserialize, Serialize};
+
+/// The model-file kind of an MLP energy.
+pub const MLP_ENERGY_KIND: &str = "mlp-energy";
+
+/// An MLP energy `E: R^d -> R`: `widths = [d, h1, ..., 1]`, the activation after every
+/// hidden layer, a linear output. Parameters are stored layer after layer, each as its
+/// weights (`d_in x d_out`, row-major) then its bias.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Mlp {
+    widths: Vec<usize>,
+    activation: Activation,
+    parameters: Vec<f32>,
+}
+
+/// Buffers of the passes, reused from call to call (they grow to the largest batch and
+/// order seen; nothing is allocated inside the passes).
+#[derive(Clone, Debug, Default)]
+pub struct Workspace {
+    /// Input jets of each layer: `acts[0]` is `(x, u, 0)`, `acts[l]` the output of hidden
+    /// layer `l`.
+    acts: Vec<Vec<f32>>,
+    /// Pre-activation jets of each layer (`pre[L-1]` is the output).
+    pre: Vec<Vec<f32>>,
+    /// `phi', phi'', phi'''` at the primal pre-activations of each hidden layer.
+    derivatives: Vec<Vec<f32>>,
+    /// Gradient with respect to `acts[l]`, `l >= 1` (stored at `l - 1`).
+    grad_acts: Vec<Vec<f32>>,
+    /// Gradient with respect to `pre[l]`.
+    grad_pre: Vec<Vec<f32>>,
+    /// `(c0, c1, c2)` per example, block by block.
+    coefficients: Vec<f32>,
+    /// A scratch copy of an input gradient (the tangent of the `|grad E|^2` pass).
+    tangent: Vec<f32>,
+    n: usize,
+    order: usize,
+}
+
+impl Workspace {
+    /// An empty workspace.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Size every buffer for `n` examples at `order` (no allocation once grown).
+    fn prepare(&mut self, widths: &[usize], n: usize, order: usize) {
+        let layers = widths.len() - 1;
+        let k = order + 1;
+        self.acts.resize_with(layers, Vec::new);
+        self.pre.resize_with(layers, Vec::new);
+        self.derivatives.resize_with(layers - 1, Vec::new);
+        self.grad_acts.resize_with(layers - 1, Vec::new);
+        self.grad_pre.resize_with(layers, Vec::new);
+        for l in 0..layers {
+            self.acts[l].resize(k * n * widths[l], 0.0);
+            self.pre[l].resize(k * n * widths[l + 1], 0.0);
+            self.grad_pre[l].resize(k * n * widths[l + 1], 0.0);
+            if l + 1 < layers {
+                self.derivatives[l].resize(3 * n * widths[l + 1], 0.0);
+                self.grad_acts[l].resize(k * n * widths[l + 1], 0.0);
+            }
+        }
+        self.coefficients.resize(k * n, 0.0);
+        self.coefficients.fill(0.0);
+        self.n = n;
+        self.order = order;
+    }
+
+    /// Block `block` of the output jets of the last forward pass: `E` (0), `D_u E` (1) or
+    /// `D_u^2 E` (2), one value per example.
+    pub fn output(&self, block: usize) -> &[f32] {
+        let out = self.pre.last().map_or(&[][..], |p| &p[..]);
+        &out[block * self.n..(block + 1) * self.n]
+    }
+
+    /// The output jets of the last forward pass (block after block) and the coefficients
+    /// `(c0, c1, c2)` the next backward pass differentiates (zero after the forward pass).
+    pub fn outputs_and_coefficients(&mut self) -> (&[f32], &mut [f32]) {
+        let k = (self.order + 1) * self.n;
+        let out = self.pre.last().map_or(&[][..], |p| &p[..k]);
+        (out, &mut self.coefficients[..k])
+    }
+}
+
+impl Mlp {
+    /// A new MLP with widths `[d, h1, ..., 1]`, weights drawn `N(0, scale^2 / d_in)` and
+    /// zero biases.
+    ///
+    /// # Errors
+    ///
+    /// [`NeuralError::Shape`] unless there are at least two widths, all positive, the last 1.
+    pub fn new(
+        widths: &[usize],
+        activation: Activation,
+        scale: f32,
+        rng: &mut StreamRng,
+    ) -> Result<Self, NeuralError> {
+        check_widths(widths)?;
+        let mut parameters = Vec::with_capacity(parameter_count(widths));
+        for pair in widths.windows(2) {
+            let std = scale as f64 / (pair[0] as f64).sqrt();
+            parameters.extend((0..pair[0] * pair[1]).map(|_| (std * normal_f64(rng)) as f32));
+            parameters.extend(std::iter::repeat_n(0.0, pair[1]));
+        }
+        Ok(Self {
+            widths: widths.to_vec(),
+            activation,
+            parameters,
+        })
+    }
+
+    /// An MLP from its parts.
+    ///
+    /// # Errors
+    ///
+    /// [`NeuralError::Shape`] for bad widths or a parameter count that does not match them.
+    pub fn from_parameters(
+        widths: &[usize],
+        activation: Activation,
+        parameters: Vec<f32>,
+    ) -> Result<Self, NeuralError> {
+        check_widths(widths)?;
+        if parameters.len() != parameter_count(widths) {
+            return Err(NeuralError::Shape(format!(
+                "{} parameters for widths {widths:?} (expected {})",
+                parameters.len(),
+                parameter_count(widths)
+            )));
+        }
+        Ok(Self {
+            widths: widths.to_vec(),
+            activation,
+            parameters,
+        })
+    }
+
+    /// `[d, h1, ..., 1]`.
+    pub fn widths(&self) -> &[usize] {
+        &self.widths
+    }
+
+    /// The input dimension `d`.
+    pub fn n_inputs(&self) -> usize {
+        self.widths[0]
+    }
+
+    /// The hidden layers' activation.
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    /// Dense layers (hidden ones and the output).
+    pub fn n_layers(&self) -> usize {
+        self.widths.len() - 1
+    }
+
+    /// Every parameter, layer after layer.
+    pub fn parameters(&self) -> &[f32] {
+        &self.parameters
+    }
+
+    /// Every parameter, mutably.
+    pub fn parameters_mut(&mut self) -> &mut [f32] {
+        &mut self.parameters
+    }
+
+    /// Where layer `l`'s weights start, its bias starts and it ends in [`Self::parameters`].
+    pub fn layer_offsets(&self, l: usize) -> (usize, usize, usize) {
+        let start: usize = self.widths[..=l]
+            .windows(2)
+            .map(|p| p[0] * p[1] + p[1])
+            .sum();
+        let bias = start + self.widths[l] * self.widths[l + 1];
+        (start, bias, bias + self.widths[l + 1])
+    }
+
+    /// Layer `l`'s weights and bias.
+    pub fn layer(&self, l: usize) -> Dense<'_> {
+        let (w, b, end) = self.layer_offsets(l);
+        Dense {
+            weights: &self.parameters[w..b],
+            bias: &self.parameters[b..end],
+        }
+    }
+
+    /// The jet pass forward for the `n` rows of `x` (`n x d`) along `tangent` (`n x d`,
+    /// needed for `order >= 1`): afterwards [`Workspace::output`] holds `E`, `D_u E` and
+    /// `D_u^2 E` up to `order` (at most 2).
+    pub fn forward(
+        &self,
+        math: &impl LayerMath,
+        ws: &mut Workspace,
+        x: &[f32],
+        tangent: Option<&[f32]>,
+        n: usize,
+        order: usize,
+    ) {
+        let order = order.min(2);
+        ws.prepare(&self.widths, n, order);
+        let (d, k, layers) = (self.widths[0], order + 1, self.n_layers());
+        ws.acts[0][..n * d].copy_from_slice(&x[..n * d]);
+        if order >= 1 {
+            let u = tangent.expect("a tangent is needed for order >= 1");
+            ws.acts[0][n * d..2 * n * d].copy_from_slice(&u[..n * d]);
+        }
+        for l in 0..layers {
+            // The input's second-order block is 0: multiply only the first two blocks.
+            let rows = Rows {
+                total: if l == 0 { k.min(2) * n } else { k * n },
+                primal: n,
+            };
+            let width = self.widths[l + 1];
+            math.dense_forward(self.layer(l), rows, &ws.acts[l], &mut ws.pre[l]);
+            if l == 0 && order == 2 {
+                ws.pre[0][2 * n * width..3 * n * width].fill(0.0);
+            }
+            if l + 1 < layers {
+                math.activation_forward(ActivationForward {
+                    activation: self.activation,
+                    order,
+                    len: n * width,
+                    z: &ws.pre[l],
+                    out: &mut ws.acts[l + 1],
+                    derivatives: &mut ws.derivatives[l],
+                });
+            }
+        }
+    }
+
+    /// The reverse pass after [`forward`](Self::forward): the gradient of
+    /// `sum_n c0_n E_n + c1_n D_u E_n + c2_n D_u^2 E_n` (the workspace's coefficients)
+    /// with respect to the parameters into `grad_parameters` (added when `accumulate`) and
+    /// with respect to `x` (the tangent held fixed) into `grad_input` (`n x d`).
+    pub fn backward(
+        &self,
+        math: &impl LayerMath,
+        ws: &mut Workspace,
+        mut grad_parameters: Option<&mut [f32]>,
+        accumulate: bool,
+        mut grad_input: Option<&mut [f32]>,
+    ) {
+        let (n, order, layers) = (ws.n, ws.order, self.n_layers());
+        let k = order + 1;
+        ws.grad_pre[layers - 1][..k * n].copy_from_slice(&ws.coefficients[..k * n]);
+        for l in (0..layers).rev() {
+            let rows = Rows {
+                total: if l == 0 { k.min(2) * n } else { k * n },
+                primal: n,
+            };
+            if let Some(g) = grad_parameters.as_deref_mut() {
+                let (w, b, end) = self.layer_offsets(l);
+                let (weights, bias) = g[w..end].split_at_mut(b - w);
+                let into = DenseGrad {
+                    weights,
+                    bias,
+                    accumulate,
+                };
+                math.dense_gradient(rows, &ws.acts[l], &ws.grad_pre[l], into);
+            }
+            let d_in = self.widths[l];
+            let into: Option<&mut [f32]> = if l > 0 {
+                Some(&mut ws.grad_acts[l - 1][..k * n * d_in])
+            } else {
+                grad_input.as_deref_mut().map(|g| &mut g[..n * d_in])
+            };
+            if let Some(into) = into {
+                math.dense_input_gradient(self.layer(l), &ws.grad_pre[l], into);
+            }
+            if l > 0 {
+                math.activation_backward(ActivationBackward {
+                    order,
+                    len: n * d_in,
+                    z: &ws.pre[l - 1],
+                    derivatives: &ws.derivatives[l - 1],
+                    grad_out: &ws.grad_acts[l - 1],
+                    grad_z: &mut ws.grad_pre[l - 1],
+                });
+            }
+        }
+    }
+
+    /// `E(x_n)` for the `n` rows of `x`.
+    pub fn energy<'w>(
+        &self,
+        math: &impl LayerMath,
+        ws: &'w mut Workspace,
+        x: &[f32],
+        n: usize,
+    ) -> &'w [f32] {
+        self.forward(math, ws, x, None, n, 0);
+        ws.output(0)
+    }
+
+    /// `grad_x E(x_n)` into `grad_x` (`n x d`); the energies are then in
+    /// [`Workspace::output`]`(0)`.
+    pub fn input_gradient(
+        &self,
+        math: &impl LayerMath,
+        ws: &mut Workspace,
+        x: &[f32],
+        n: usize,
+        grad_x: &mut [f32],
+    ) {
+        self.forward(math, ws, x, None, n, 0);
+        ws.outputs_and_coefficients().1.fill(1.0);
+        self.backward(math, ws, None, false, Some(grad_x));
+    }
+
+    /// `sum_n w_n d q(x_n)/dtheta` for the per-example quantity `q` ([`Quantity`]) into
+    /// `grad` (added when `accumulate`). Afterwards [`Workspace::output`] holds `E`
+    /// (block 0) and, along the quantity's direction, `D_u E` (block 1) and `D_u^2 E`
+    /// (block 2): `v . grad E` and `v^T H v` for [`Quantity::HessianQuadratic`],
+    /// `|grad E|^2` (block 1) for [`Quantity::SquaredInputGradient`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn parameter_gradient(
+        &self,
+        math: &impl LayerMath,
+        ws: &mut Workspace,
+        x: &[f32],
+        n: usize,
+        quantity: Quantity<'_>,
+        weights: &[f32],
+        grad: &mut [f32],
+        accumulate: bool,
+    ) {
+        let mut tangent = std::mem::take(&mut ws.tangent);
+        let (direction, order, scale) = match quantity {
+            Quantity::Energy => (None, 0, 1.0),
+            Quantity::Directional(u) => (Some(u), 1, 1.0),
+            Quantity::SquaredInputGradient => {
+                // Order 1 along u = grad_x E, held fixed: d|grad E|^2 = 2 d(u . grad E).
+                tangent.resize(n * self.n_inputs(), 0.0);
+                self.input_gradient(math, ws, x, n, &mut tangent);
+                (Some(&tangent[..]), 1, 2.0)
+            }
+            Quantity::HessianQuadratic(v) => (Some(v), 2, 1.0),
+        };
+        self.forward(math, ws, x, direction, n, order);
+        let coefficients = &mut ws.outputs_and_coefficients().1[order * n..(order + 1) * n];
+        for (c, &w) in coefficients.iter_mut().zip(&weights[..n]) {
+            *c = scale * w;
+        }
+        self.backward(math, ws, Some(grad), accumulate, None);
+        ws.tangent = tangent;
+    }
+}
+
+/// A per-example quantity whose weighted parameter gradient [`Mlp::parameter_gradient`]
+/// computes.
+#[derive(Clone, Copy, Debug)]
+pub enum Quantity<'a> {
+    /// The energy `E(x_n)`.
+    Energy,
+    /// `u_n . grad_x E(x_n)` along the rows of `u` (`n x d`; denoising score matching).
+    Directional(&'a [f32]),
+    /// `|grad_x E(x_n)|^2`.
+    SquaredInputGradient,
+    /// `v_n^T grad_x (v_n^T grad_x E(x_n)) = v_n^T H v_n` along the rows of `v` (`n x d`;
+    /// sliced score matching).
+    HessianQuadratic(&'a [f32]),
+}
+
+/// Parameters of an MLP of `widths`.
+fn parameter_count(widths: &[usize]) -> usize {
+    widths.windows(2).map(|p| p[0] * p[1] + p[1]).sum()
+}
+
+/// At least two widths, all positive, the last 1.
+fn check_widths(widths: &[usize]) -> Result<(), NeuralError> {
+    if widths.len() < 2 || widths.contains(&0) || widths.last() != Some(&1) {
+        return Err(NeuralError::Shape(format!(
+            "MLP widths must be [d, h1, ..., 1] with every width positive, got {widths:?}"
+        )));
+    }
+    Ok(())
+}
+
+impl ModelFile for Mlp {
+    const KIND: &'static str = MLP_ENERGY_KIND;
+
+    fn shapes(&self) -> Vec<u64> {
+        self.widths.iter().map(|&w| w as u64).collect()
+    }
+
+    fn parameters(&self) -> Vec<&[f32]> {
+        vec![&self.parameters]
+    }
+
+    fn check(&self) -> Result<(), String> {
+        check_widths(&self.widths).map_err(|e| e.to_string())?;
+        if self.parameters.len() != parameter_count(&self.widths) {
+            return Err(format!(
+                "{} parameters for widths {:?}",
+                self.parameters.len(),
+                self.widths
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,251 @@
+//! Training an MLP energy through the toolkit's one training loop (`ebm_core::train`):
+//! Adam or SGD with their schedules, the divergence guard, named random streams (so a run
+//! is bit-identical for any thread count).
+//!
+//! Methods ([`Method`]):
+//! - maximum likelihood by contrastive divergence with Langevin negatives, from noise each
+//!   batch (short-run chains, Nijkamp et al. 2019) or from a persistent replay buffer with a
+//!   share re-initialized from noise (Du & Mordatch 2019); the loss is
+//!   `mean E(data) - mean E(negatives) + alpha (mean E(data)^2 + mean E(negatives)^2)`;
+//! - denoising score matching: `0.5 |sigma grad_x E(x~) - eps|^2` at `x~ = x + sigma eps`
+//!   (the usual objective weighted by `sigma^2`);
+//! - sliced score matching with `v ~ N(0, I)`: `0.5 (v . grad E)^2 - v^T H v`, or
+//!   variance-reduced `0.5 |grad E|^2 - v^T H v` (Song et al. 2019).
+//!
+//! Gradients may be clipped to a norm. When the guard sees a divergence, [`train_energy`]
+//! continues from the restored last good epoch with the learning rate and the Langevin
+//! step halved, and reports each such recovery ([`Recovery`]).
+
+#[cfg(test)]
+mod tests;
+mod trainer;
+
+use crate::langevin::LangevinConfig;
+use crate::{Activation, Mlp, NeuralError, positive};
+use ebm_core::InvalidSetting;
+use ebm_core::schedule::LearningRateSchedule;
+use ebm_core::train::{
+    LoopConfig, OptimizerConfig, OptimizerMethod, TrainError, TrainObserver, TrainSummary, train,
+    validate_run,
+};
+use serde::{Deserialize, Serialize};
+pub use trainer::{EnergyState, EnergyTrainer};
+
+/// How the energy is learned.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Method {
+    /// Contrastive divergence with short-run Langevin chains started from uniform noise
+    /// every batch.
+    ShortRun,
+    /// Contrastive divergence with persistent chains in a replay buffer.
+    Persistent {
+        /// Chains in the buffer.
+        buffer_size: usize,
+        /// Share of the chains of each batch restarted from noise (0.05 is usual).
+        reinit_fraction: f32,
+    },
+    /// Denoising score matching with Gaussian corruption of this standard deviation.
+    Denoising {
+        /// Corruption noise `sigma`.
+        noise_std: f32,
+    },
+    /// Sliced score matching with one Gaussian projection per example.
+    Sliced {
+        /// Use `0.5 |grad E|^2` in place of `0.5 (v . grad E)^2`.
+        variance_reduced: bool,
+    },
+}
+
+/// Every setting of a training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnergyTrainConfig {
+    /// Hidden widths of the MLP (the input width is the data's, the output is 1).
+    pub hidden: Vec<usize>,
+    /// Hidden activation.
+    pub activation: Activation,
+    /// Initial weights are `N(0, init_scale^2 / fan_in)`.
+    pub init_scale: f32,
+    /// The objective.
+    pub method: Method,
+    /// Langevin negatives (CD methods).
+    pub langevin: LangevinConfig,
+    /// Chains start from uniform noise on `[-noise_range, noise_range]^d`.
+    pub noise_range: f32,
+    /// `alpha` of the energy-magnitude penalty (CD methods).
+    pub energy_regularization: f32,
+    /// When positive, the gradient of each batch is scaled down to at most this norm.
+    pub clip_gradient_norm: f32,
+    /// Divergences recovered from (each halves the learning rate and the Langevin step)
+    /// before the run gives up.
+    pub max_recoveries: usize,
+    /// Learning rate and its schedule, Adam or SGD, weight decay (of the weights).
+    pub optimizer: OptimizerConfig,
+    /// Epochs, batch size, seed, threads and the divergence bound.
+    pub run: LoopConfig,
+}
+
+impl Default for EnergyTrainConfig {
+    fn default() -> Self {
+        Self {
+            hidden: vec![64, 64],
+            activation: Activation::Swish,
+            init_scale: 1.0,
+            method: Method::Denoising { noise_std: 0.1 },
+            langevin: LangevinConfig::default(),
+            noise_range: 4.0,
+            energy_regularization: 0.1,
+            clip_gradient_norm: 0.0,
+            max_recoveries: 3,
+            optimizer: adam(1e-3),
+            run: LoopConfig::default(),
+        }
+    }
+}
+
+/// Adam with the usual moments (0.9, 0.999, 1e-8), a constant rate and no weight decay.
+pub fn adam(learning_rate: f32) -> OptimizerConfig {
+    OptimizerConfig {
+        learning_rate,
+        learning_rate_schedule: LearningRateSchedule::Constant,
+        weight_decay: 0.0,
+        method: OptimizerMethod::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+        },
+    }
+}
+
+impl EnergyTrainConfig {
+    /// Check every setting; the error names it.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidSetting`] naming the setting that is out of range.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        InvalidSetting::require(
+            !self.hidden.is_empty() && !self.hidden.contains(&0),
+            "hidden",
+            "at least one hidden layer, every width positive",
+        )?;
+        positive(self.init_scale, "init_scale")?;
+        match self.method {
+            Method::Persistent {
+                buffer_size,
+                reinit_fraction,
+            } => {
+                InvalidSetting::require(
+                    buffer_size >= self.run.batch_size,
+                    "buffer_size",
+                    "the replay buffer must hold at least one batch",
+                )?;
+                InvalidSetting::require(
+                    (0.0..=1.0).contains(&reinit_fraction),
+                    "reinit_fraction",
+                    "must be in [0, 1]",
+                )?;
+            }
+            Method::Denoising { noise_std } => positive(noise_std, "noise_std")?,
+            Method::ShortRun | Method::Sliced { .. } => {}
+        }
+        self.langevin.validate()?;
+        positive(self.noise_range, "noise_range")?;
+        InvalidSetting::non_negative(self.energy_regularization, "energy_regularization")?;
+        InvalidSetting::non_negative(self.clip_gradient_norm, "clip_gradient_norm")?;
+        validate_run(&self.optimizer, &self.run)
+    }
+}
+
+/// One divergence recovered from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recovery {
+    /// The 1-based epoch in which the guard saw the divergence.
+    pub epoch: usize,
+    /// What it saw.
+    pub reason: String,
+    /// The epoch whose state training went on from.
+    pub restored_epoch: usize,
+    /// The learning rate from then on.
+    pub learning_rate: f32,
+    /// The Langevin step size from then on.
+    pub step_size: f32,
+}
+
+/// A trained energy with the story of its run.
+#[derive(Clone, Debug)]
+pub struct EnergyFit {
+    /// The model after the last epoch.
+    pub model: Mlp,
+    /// Divergences recovered from, in order.
+    pub recoveries: Vec<Recovery>,
+    /// The loop's summary of the last (successful) call.
+    pub summary: TrainSummary,
+}
+
+/// Train a new MLP energy on the rows of `data` (`n x dim`, row-major); the observer sees
+/// each good epoch's report (metric `loss`) and the model.
+///
+/// # Errors
+///
+/// [`NeuralError::InvalidSetting`] for a bad setting, [`NeuralError::Data`] for empty,
+/// ragged or non-finite data, [`NeuralError::Train`] when training diverged more than
+/// `max_recoveries` times or the observer stopped it.
+///
+/// # Examples
+///
+/// ```
+/// use ebm_core::train::NoObserver;
+/// use ebm_neural::train::{EnergyTrainConfig, Method, train_energy};
+/// let data: Vec<f32> = (0..200).map(|i| ((i * 37) % 17) as f32 / 8.0 - 1.0).collect();
+/// let mut config = EnergyTrainConfig { hidden: vec![8], ..EnergyTrainConfig::default() };
+/// config.method = Method::Sliced { variance_reduced: true };
+/// config.run = config.run.with_batches(2, 20);
+/// let fit = train_energy(&config, &data, 2, &mut NoObserver)?;
+/// assert_eq!(fit.model.widths(), &[2, 8, 1]);
+/// # Ok::<(), ebm_neural::NeuralError>(())
+/// ```
+pub fn train_energy(
+    config: &EnergyTrainConfig,
+    data: &[f32],
+    dim: usize,
+    observer: &mut dyn TrainObserver<Mlp>,
+) -> Result<EnergyFit, NeuralError> {
+    let (mut trainer, mut state) = EnergyTrainer::new(config, data, dim)?;
+    let mut optimizer = config.optimizer;
+    let mut recoveries = Vec::new();
+    let mut epochs_done = 0;
+    loop {
+        match train(
+            &mut trainer,
+            &mut state,
+            &config.run,
+            &optimizer,
+            &mut epochs_done,
+            observer,
+        ) {
+            Ok(summary) => {
+                return Ok(EnergyFit {
+                    model: state.model,
+                    recoveries,
+                    summary,
+                });
+            }
+            Err(NeuralError::Train(TrainError::Diverged {
+                epoch,
+                reason,
+                last_good_epoch,
+            })) if recoveries.len() < config.max_recoveries => {
+                optimizer.learning_rate *= 0.5;
+                trainer.halve_langevin_step();
+                recoveries.push(Recovery {
+                    epoch,
+                    reason,
+                    restored_epoch: last_good_epoch,
+                    learning_rate: optimizer.learning_rate,
+                    step_size: trainer.langevin().step_size,
+                });
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The trainers through the training core: rollback conformance for every method,
+//! recovery from divergence, identical results for 1 and 2 threads.
+
+use super::*;
+use crate::langevin::LangevinConfig;
+use ebm_core::train::{NoObserver, check_rollback, max_abs};
+use ebm_kernels::rng::{normal_f64, stream};
+
+/// Every method, with small settings.
+fn methods() -> [Method; 5] {
+    [
+        Method::ShortRun,
+        Method::Persistent {
+            buffer_size: 64,
+            reinit_fraction: 0.05,
+        },
+        Method::Denoising { noise_std: 0.3 },
+        Method::Sliced {
+            variance_reduced: false,
+        },
+        Method::Sliced {
+            variance_reduced: true,
+        },
+    ]
+}
+
+/// 200 points of a 2-D Gaussian with standard deviation 0.5 around (1, -1).
+fn blob() -> Vec<f32> {
+    let mut r = stream(11, 0, 0);
+    (0..400)
+        .map(|i| (if i % 2 == 0 { 1.0 } else { -1.0 }) + 0.5 * normal_f64(&mut r) as f32)
+        .collect()
+}
+
+fn small(method: Method) -> EnergyTrainConfig {
+    EnergyTrainConfig {
+        hidden: vec![16, 16],
+        method,
+        langevin: LangevinConfig {
+            steps: 10,
+            step_size: 0.05,
+            noise_scale: 0.1,
+            clip_drift: 0.0,
+        },
+        noise_range: 3.0,
+        optimizer: adam(0.01),
+        run: LoopConfig::default().with_batches(12, 20),
+        ..EnergyTrainConfig::default()
+    }
+}
+
+/// When the parameters pass the guard's bound, the whole state (model, Adam moments,
+/// replay buffer) comes back as it was after the last good epoch: the core's check.
+#[test]
+fn every_method_rolls_back_to_the_last_good_epoch() {
+    let data = blob();
+    for method in methods() {
+        let config = EnergyTrainConfig {
+            optimizer: adam(0.05),
+            run: LoopConfig::default().with_batches(30, 20),
+            ..small(method)
+        };
+        let good = check_rollback(
+            || EnergyTrainer::new(&config, &data, 2).unwrap(),
+            &config.run,
+            &config.optimizer,
+            |m: &Mlp| max_abs([m.parameters()]).unwrap(),
+        );
+        assert!(good.is_ok(), "{method:?}: {good:?}");
+    }
+}
+
+/// A bound the parameters cross is recovered from: training goes on from the restored
+/// epoch with the learning rate and the Langevin step halved, and says so.
+#[test]
+fn a_divergence_halves_the_steps_and_training_goes_on() {
+    let data = blob();
+    let free = EnergyTrainConfig {
+        optimizer: adam(0.05),
+        max_recoveries: 30,
+        ..small(Method::ShortRun)
+    };
+    let (_, state) = EnergyTrainer::new(&free, &data, 2).unwrap();
+    let start = max_abs([state.model.parameters()]).unwrap();
+    let peak = max_abs([train_energy(&free, &data, 2, &mut NoObserver)
+        .unwrap()
+        .model
+        .parameters()])
+    .unwrap();
+    assert!(peak > start);
+    // Bounded halfway between the initial and the final size, the run crosses the bound.
+    let config = EnergyTrainConfig {
+        run: LoopConfig {
+            max_abs_parameter: 0.5 * (start + peak),
+            ..free.run
+        },
+        ..free
+    };
+    let fit = train_energy(&config, &data, 2, &mut NoObserver).unwrap();
+    assert!(!fit.recoveries.is_empty());
+    let first = &fit.recoveries[0];
+    assert_eq!((first.learning_rate, first.step_size), (0.025, 0.025));
+    assert!(first.restored_epoch < first.epoch);
+    assert_eq!(fit.summary.last_epoch.unwrap().epoch, 12);
+    // With no recoveries allowed, the same run stops with the guard's error.
+    let strict = EnergyTrainConfig {
+        max_recoveries: 0,
+        ..config
+    };
+    let err = train_energy(&strict, &data, 2, &mut NoObserver).unwrap_err();
+    assert!(
+        matches!(err, NeuralError::Train(TrainError::Diverged { .. })),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_method_gives_the_same_bits_on_one_and_two_threads() {
+    let data = blob();
+    for method in methods() {
+        let run = |threads| {
+            let config = EnergyTrainConfig {
+                run: LoopConfig {
+                    threads,
+                    ..small(method).run.with_batches(2, 20)
+                },
+                ..small(method)
+            };
+            train_energy(&config, &data, 2, &mut NoObserver)
+                .unwrap()
+                .model
+        };
+        assert_eq!(run(1), run(2), "{method:?}");
+    }
+}
+
+#[test]
+fn bad_settings_and_data_are_refused() {
+    let data = blob();
+    let bad = [
+        EnergyTrainConfig {
+            hidden: vec![],
+            ..small(Method::ShortRun)
+        },
+        small(Method::Persistent {
+            buffer_size: 5,
+            reinit_fraction: 0.05,
+        }),
+        small(Method::Denoising { noise_std: 0.0 }),
+        EnergyTrainConfig {
+            clip_gradient_norm: -1.0,
+            ..small(Method::ShortRun)
+        },
+    ];
+    for config in bad {
+        let err = train_energy(&config, &data, 2, &mut NoObserver).unwrap_err();
+        assert!(matches!(err, NeuralError::InvalidSetting(_)), "{err}");
+    }
+    let config = small(Method::ShortRun);
+    assert!(matches!(
+        train_energy(&config, &data[..5], 2, &mut NoObserver),
+        Err(NeuralError::Data(_))
+    ));
+    assert!(matches!(
+        train_energy(&config, &[f32::NAN, 0.0], 2, &mut NoObserver),
+        Err(NeuralError::Data(_))
+    ));
+}
+
+/// Every method learns where a Gaussian blob is: after training, the energy at the blob's
+/// centre (1, -1) is lower by more than 1 than at (-1, 1), 5.7 standard deviations away
+/// (the true gap is 16 nats, so 1 is a loose, qualitative bar; the quantitative check is
+/// the quadrature NLL test in `density`).
+#[test]
+fn every_method_puts_low_energy_on_the_data() {
+    let data = blob();
+    for method in methods() {
+        let config = EnergyTrainConfig {
+            run: small(method).run.with_batches(40, 20),
+            ..small(method)
+        };
+        let fit = train_energy(&config, &data, 2, &mut NoObserver).unwrap();
+        let mut ws = crate::Workspace::new();
+        let e = fit.model.energy(
+            &crate::Cpu::sequential(),
+            &mut ws,
+            &[1.0, -1.0, -1.0, 1.0],
+            2,
+        );
+        assert!(
+            e[0] + 1.0 < e[1],
+            "{method:?}: E(centre) {} vs E(far) {}",
+            e[0],
+            e[1]
+        );
+    }
+}

@@ -1,0 +1,359 @@
+//! The MLP energy as the training loop drives it: the gradient of each method, the
+//! parameter blocks, the replay buffer.
+
+use super::{EnergyTrainConfig, Method};
+use crate::langevin::{LangevinBuffers, LangevinConfig, langevin, uniform_noise};
+use crate::{Cpu, Mlp, NeuralError, Quantity, Workspace};
+use ebm_core::train::{BlockState, GradientScale, MinibatchModel, ParameterBlock, Step};
+use ebm_kernels::rng::{self, StreamRng, normal_f64, stream, streams};
+
+/// An MLP energy with its data and buffers, as the training loop drives it.
+pub struct EnergyTrainer<'a> {
+    config: &'a EnergyTrainConfig,
+    langevin: LangevinConfig,
+    data: &'a [f32],
+    dim: usize,
+    /// `(weights, bias, end)` offsets of each layer.
+    offsets: Vec<(usize, usize, usize)>,
+    /// The gradient (ascent direction) of the last batch, laid out as the parameters.
+    gradient: Vec<f32>,
+    workspace: Workspace,
+    chains: LangevinBuffers,
+    /// Positives then negatives (CD), or the batch (score matching).
+    batch: Vec<f32>,
+    /// Noise `eps`, projections `v`, or the negatives' buffer rows.
+    noise: Vec<f32>,
+    /// Corrupted inputs (DSM), input gradients, tangents.
+    scratch: Vec<f32>,
+    slots: Vec<usize>,
+    weights: Vec<f32>,
+    loss_sum: f64,
+    batches: usize,
+}
+
+/// What training changes (and a divergence restores): the model, the optimizer state of
+/// each block (weights and bias of each layer), and the replay buffer.
+#[derive(Clone, Debug)]
+pub struct EnergyState {
+    /// The energy.
+    pub model: Mlp,
+    optimizer: Vec<BlockState>,
+    /// Persistent chains, `buffer_size x d` (empty for other methods).
+    buffer: Vec<f32>,
+}
+
+impl<'a> EnergyTrainer<'a> {
+    /// A fresh model for `data` (`n x dim`) with its buffers.
+    ///
+    /// # Errors
+    ///
+    /// [`NeuralError::InvalidSetting`] for a bad setting, [`NeuralError::Data`] for empty,
+    /// ragged or non-finite data.
+    pub fn new(
+        config: &'a EnergyTrainConfig,
+        data: &'a [f32],
+        dim: usize,
+    ) -> Result<(Self, EnergyState), NeuralError> {
+        config.validate()?;
+        if dim == 0 || data.is_empty() || data.len() % dim != 0 {
+            return Err(NeuralError::Data(format!(
+                "{} values are not whole rows of {dim}",
+                data.len()
+            )));
+        }
+        if data.iter().any(|v| !v.is_finite()) {
+            return Err(NeuralError::Data("non-finite values".into()));
+        }
+        let mut widths = vec![dim];
+        widths.extend(&config.hidden);
+        widths.push(1);
+        let seed = config.run.seed;
+        let model = Mlp::new(
+            &widths,
+            config.activation,
+            config.init_scale,
+            &mut stream(seed, streams::INITIALIZATION, 0),
+        )?;
+        let buffer = match config.method {
+            Method::Persistent { buffer_size, .. } => {
+                let mut buffer = vec![0.0; buffer_size * dim];
+                let mut r = stream(seed, streams::PERSISTENT_CHAINS, 0);
+                uniform_noise(&mut buffer, config.noise_range, &mut r);
+                buffer
+            }
+            _ => Vec::new(),
+        };
+        let offsets = (0..model.n_layers())
+            .map(|l| model.layer_offsets(l))
+            .collect();
+        let trainer = Self {
+            config,
+            langevin: config.langevin,
+            data,
+            dim,
+            offsets,
+            gradient: vec![0.0; model.parameters().len()],
+            workspace: Workspace::new(),
+            chains: LangevinBuffers::default(),
+            batch: Vec::new(),
+            noise: Vec::new(),
+            scratch: Vec::new(),
+            slots: Vec::new(),
+            weights: Vec::new(),
+            loss_sum: 0.0,
+            batches: 0,
+        };
+        let state = EnergyState {
+            optimizer: vec![BlockState::default(); 2 * model.n_layers()],
+            model,
+            buffer,
+        };
+        Ok((trainer, state))
+    }
+
+    /// The Langevin settings in force (halved by each recovery).
+    pub fn langevin(&self) -> LangevinConfig {
+        self.langevin
+    }
+
+    /// Halve the Langevin step size (and the noise with it, keeping their ratio's meaning).
+    pub fn halve_langevin_step(&mut self) {
+        self.langevin.step_size *= 0.5;
+        self.langevin.noise_scale *= std::f32::consts::FRAC_1_SQRT_2;
+    }
+
+    /// CD: Langevin negatives, then `d/dtheta` of the regularized energy gap into the
+    /// gradient; returns the batch loss.
+    fn contrastive(
+        &mut self,
+        model: &Mlp,
+        buffer: &mut [f32],
+        n: usize,
+        rng: &mut StreamRng,
+        math: &Cpu,
+    ) -> Result<f64, NeuralError> {
+        let d = self.dim;
+        let negatives = &mut self.batch[n * d..2 * n * d];
+        let range = self.config.noise_range;
+        match self.config.method {
+            Method::Persistent {
+                reinit_fraction, ..
+            } => {
+                let chains = buffer.len() / d;
+                self.slots.clear();
+                for k in 0..n {
+                    let slot = rng::index(rng, chains);
+                    self.slots.push(slot);
+                    let row = &mut negatives[k * d..(k + 1) * d];
+                    if (rng::uniform_f64(rng) as f32) < reinit_fraction {
+                        uniform_noise(row, range, rng);
+                    } else {
+                        row.copy_from_slice(&buffer[slot * d..(slot + 1) * d]);
+                    }
+                }
+            }
+            _ => uniform_noise(negatives, range, rng),
+        }
+        langevin(
+            model,
+            math,
+            &mut self.chains,
+            negatives,
+            n,
+            &self.langevin,
+            rng,
+        )?;
+        if matches!(self.config.method, Method::Persistent { .. }) {
+            for (k, &slot) in self.slots.iter().enumerate() {
+                buffer[slot * d..(slot + 1) * d].copy_from_slice(&negatives[k * d..(k + 1) * d]);
+            }
+        }
+        let ws = &mut self.workspace;
+        model.forward(math, ws, &self.batch, None, 2 * n, 0);
+        let alpha = self.config.energy_regularization;
+        let (energies, coefficients) = ws.outputs_and_coefficients();
+        let mut loss = 0.0f64;
+        for (k, (c, &e)) in coefficients.iter_mut().zip(energies).enumerate() {
+            let sign = if k < n { 1.0 } else { -1.0 };
+            *c = (sign + 2.0 * alpha * e) / n as f32;
+            loss += (sign * e + alpha * e * e) as f64 / n as f64;
+        }
+        model.backward(math, ws, Some(&mut self.gradient), false, None);
+        Ok(loss)
+    }
+
+    /// Denoising score matching into the gradient; returns the batch loss.
+    fn denoising(
+        &mut self,
+        model: &Mlp,
+        noise_std: f32,
+        n: usize,
+        rng: &mut StreamRng,
+        math: &Cpu,
+    ) -> f64 {
+        let m = n * self.dim;
+        let (x, rest) = self.batch.split_at_mut(m);
+        let noisy = &mut rest[..m];
+        for ((y, &xi), e) in noisy.iter_mut().zip(x.iter()).zip(&mut self.noise[..m]) {
+            *e = normal_f64(rng) as f32;
+            *y = xi + noise_std * *e;
+        }
+        let g = &mut self.scratch[..m];
+        model.input_gradient(math, &mut self.workspace, noisy, n, g);
+        let mut loss = 0.0f64;
+        for (gi, &e) in g.iter_mut().zip(&self.noise[..m]) {
+            let residual = noise_std * *gi - e;
+            loss += 0.5 * (residual * residual) as f64;
+            *gi = noise_std * residual;
+        }
+        self.weights.clear();
+        self.weights.resize(n, 1.0 / n as f32);
+        model.parameter_gradient(
+            math,
+            &mut self.workspace,
+            noisy,
+            n,
+            Quantity::Directional(g),
+            &self.weights,
+            &mut self.gradient,
+            false,
+        );
+        loss / n as f64
+    }
+
+    /// Sliced score matching into the gradient; returns the batch loss.
+    fn sliced(
+        &mut self,
+        model: &Mlp,
+        variance_reduced: bool,
+        n: usize,
+        rng: &mut StreamRng,
+        math: &Cpu,
+    ) -> f64 {
+        let m = n * self.dim;
+        let x = &self.batch[..m];
+        let v = &mut self.noise[..m];
+        v.iter_mut().for_each(|vi| *vi = normal_f64(rng) as f32);
+        self.weights.clear();
+        let mut loss = 0.0f64;
+        let ws = &mut self.workspace;
+        if variance_reduced {
+            let g = &mut self.scratch[..m];
+            model.input_gradient(math, ws, x, n, g);
+            loss += 0.5 * g.iter().map(|&gi| (gi * gi) as f64).sum::<f64>();
+            self.weights.resize(n, 1.0 / n as f32);
+            let directional = Quantity::Directional(g);
+            let (weights, gradient) = (&self.weights, &mut self.gradient);
+            model.parameter_gradient(math, ws, x, n, directional, weights, gradient, false);
+            self.weights.fill(-1.0 / n as f32);
+            let quadratic = Quantity::HessianQuadratic(v);
+            let (weights, gradient) = (&self.weights, &mut self.gradient);
+            model.parameter_gradient(math, ws, x, n, quadratic, weights, gradient, true);
+            loss -= ws.output(2).iter().map(|&q| q as f64).sum::<f64>();
+        } else {
+            model.forward(math, ws, x, Some(v), n, 2);
+            let (outputs, coefficients) = ws.outputs_and_coefficients();
+            for k in 0..n {
+                let (slope, curvature) = (outputs[n + k], outputs[2 * n + k]);
+                coefficients[n + k] = slope / n as f32;
+                coefficients[2 * n + k] = -1.0 / n as f32;
+                loss += (0.5 * slope * slope - curvature) as f64;
+            }
+            model.backward(math, ws, Some(&mut self.gradient), false, None);
+        }
+        loss / n as f64
+    }
+}
+
+impl MinibatchModel for EnergyTrainer<'_> {
+    type Error = NeuralError;
+    type State = EnergyState;
+    type Observed = Mlp;
+
+    fn compute_gradient(&mut self, mut step: Step<'_, Self>) -> Result<GradientScale, NeuralError> {
+        let (n, d) = (step.rows.len(), self.dim);
+        for buffer in [&mut self.batch, &mut self.noise, &mut self.scratch] {
+            buffer.resize(2 * n * d, 0.0);
+        }
+        for (k, &row) in step.rows.iter().enumerate() {
+            self.batch[k * d..(k + 1) * d].copy_from_slice(&self.data[row * d..(row + 1) * d]);
+        }
+        let math = Cpu {
+            par: step.context.par,
+        };
+        let state = &mut *step.state;
+        let rng = &mut step.rng;
+        let loss = match self.config.method {
+            Method::ShortRun | Method::Persistent { .. } => {
+                self.contrastive(&state.model, &mut state.buffer, n, rng, &math)?
+            }
+            Method::Denoising { noise_std } => {
+                self.denoising(&state.model, noise_std, n, rng, &math)
+            }
+            Method::Sliced { variance_reduced } => {
+                self.sliced(&state.model, variance_reduced, n, rng, &math)
+            }
+        };
+        // The loop climbs: hand it minus the loss gradient, clipped to the norm bound.
+        let norm = self
+            .gradient
+            .iter()
+            .map(|&g| (g * g) as f64)
+            .sum::<f64>()
+            .sqrt() as f32;
+        let clip = self.config.clip_gradient_norm;
+        let scale = if clip > 0.0 && norm > clip {
+            -clip / norm
+        } else {
+            -1.0
+        };
+        self.gradient.iter_mut().for_each(|g| *g *= scale);
+        self.loss_sum += loss;
+        self.batches += 1;
+        Ok(GradientScale::Mean)
+    }
+
+    fn visit_blocks(&mut self, state: &mut EnergyState, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
+        let mut parameters: &mut [f32] = state.model.parameters_mut();
+        let mut gradient: &[f32] = &self.gradient;
+        let mut blocks = state.optimizer.iter_mut();
+        for &(w, b, end) in &self.offsets {
+            let (layer, rest) = std::mem::take(&mut parameters).split_at_mut(end - w);
+            parameters = rest;
+            let (weights, bias) = layer.split_at_mut(b - w);
+            let (layer_gradient, rest) = gradient.split_at(end - w);
+            gradient = rest;
+            let (grad_weights, grad_bias) = layer_gradient.split_at(b - w);
+            for (parameters, gradient, decays) in
+                [(weights, grad_weights, true), (bias, grad_bias, false)]
+            {
+                if let Some(state) = blocks.next() {
+                    visit(ParameterBlock {
+                        parameters,
+                        gradient,
+                        state,
+                        decays,
+                    });
+                }
+            }
+        }
+    }
+
+    fn end_epoch(
+        &mut self,
+        _state: &mut EnergyState,
+        _context: &ebm_core::train::BatchContext,
+    ) -> Result<Vec<(&'static str, f64)>, NeuralError> {
+        let loss = self.loss_sum / self.batches.max(1) as f64;
+        (self.loss_sum, self.batches) = (0.0, 0);
+        Ok(vec![("loss", loss)])
+    }
+
+    fn observed(state: &EnergyState) -> &Mlp {
+        &state.model
+    }
+
+    fn n_examples(&self) -> usize {
+        self.data.len() / self.dim
+    }
+}
