@@ -40,15 +40,18 @@ pub fn check_chains(flag: &str, count: usize, model: &impl ChainModel) -> Result
     crate::memory::check_chains(flag, count, model.units())
 }
 
-/// Where MNIST is (the commands that read grey levels, not binarized pixels).
+/// Where the grey levels come from (the commands that read them, not binarized pixels):
+/// MNIST, or the user's files.
 #[derive(Args, Clone)]
 pub struct MnistArgs {
-    /// Data set: mnist (grey levels in [0, 1]).
+    /// Data set: mnist (grey levels in [0, 1]); --train FILE reads your own instead.
     #[arg(long, default_value = "mnist")]
     pub dataset: String,
     /// Folder holding the data sets (default: $EBM_DATA, else ./data).
     #[arg(long)]
     pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub files: crate::user_data::FileArgs,
 }
 
 impl MnistArgs {
@@ -59,9 +62,13 @@ impl MnistArgs {
     }
 }
 
-/// Load a split of MNIST; any other `--dataset` is refused with `--dataset: 'NAME' ` and
+/// Load a split of the user's files (`--train`/`--test`), else of MNIST; any other
+/// `--dataset` is refused with `--dataset: 'NAME' ` and
 /// `why_not` (what this command needs instead).
 pub fn load_mnist(args: &MnistArgs, split: Split, why_not: &str) -> Result<Dataset, Failure> {
+    if let Some(data) = args.files.load(split)? {
+        return Ok(data);
+    }
     if args.dataset != "mnist" {
         return Err(Failure::input(format!(
             "--dataset: '{}' {why_not}",

@@ -177,3 +177,46 @@ fn bad_files_and_outputs_are_one_line_errors() {
         "{line}"
     );
 }
+
+#[test]
+fn class_and_gaussian_rbms_train_on_a_csv() {
+    let dir = temp_dir("own-class");
+    // Class 0 lights the left pixels, class 1 the right ones, with one pixel flipped.
+    let mut text = String::from("a,b,c,d,e,f,kind\n");
+    for flip in 0..6 {
+        for kind in 0..2 {
+            let pixels: Vec<String> = (0..6)
+                .map(|k| u8::from((k < 3) == (kind == 0)) ^ u8::from(k == flip))
+                .map(|on| (on * 255).to_string())
+                .collect();
+            text.push_str(&format!("{},{kind}\n", pixels.join(",")));
+        }
+    }
+    let data = file_in(&dir, "sides.csv", text);
+    let files = format!("--train {0} --test {0} --label-column kind", p(&data));
+    let model = dir.join("c.ebm");
+    let train =
+        format!("class-rbm train {files} --hidden 8 --epochs 30 --batch 4 --json --quiet --out");
+    let trained = ebm_words(&train, &[p(&model)]);
+    assert!(
+        trained.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trained.stderr)
+    );
+    let eval = ebm_json(
+        &[
+            &["class-rbm", "eval", p(&model), "--json"][..],
+            &files.split(' ').collect::<Vec<_>>(),
+        ]
+        .concat(),
+    );
+    // The two sides are linearly separable: the training set is learned.
+    assert!(eval["test_error"].as_f64().unwrap() < 0.2, "{eval}");
+    let gaussian = dir.join("g.ebm");
+    let train = format!("gaussian-rbm train {files} --hidden 4 --epochs 5 --batch 4 --quiet --out");
+    assert!(ebm_words(&train, &[p(&gaussian)]).status.success());
+    // Without labels the class RBM says what it needs.
+    let unlabelled = format!("class-rbm train --train {} --epochs 1 --out", p(&data));
+    let line = error_line(&ebm_words(&unlabelled, &[p(&dir.join("x.ebm"))]), 2);
+    assert!(line.contains("label"), "{line}");
+}
