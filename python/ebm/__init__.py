@@ -79,6 +79,14 @@ def _unit_float(name, value, upper_open=True):
     return float(value)
 
 
+def _keep_params(estimator, params):
+    """Store every argument of an ``__init__`` (its ``locals()``) unchanged as the attribute
+    of its name, all that scikit-learn lets a constructor do."""
+    for name, value in params.items():
+        if name != "self":
+            setattr(estimator, name, value)
+
+
 def _choice(name, value, choices):
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
@@ -86,7 +94,16 @@ def _choice(name, value, choices):
 
 
 class _RustEstimator:
-    """Pickling of the Rust core through its model-file bytes."""
+    """What every estimator shares: its parameter and input checks, the progress lines of
+    ``verbose`` and the pickling of its Rust core (``_core``, an instance of
+    ``_core_class``) through the core's model-file bytes."""
+
+    _core_class = None
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -103,34 +120,148 @@ class _RustEstimator:
         if data is not None:
             self._core = self._core_class.from_bytes(data)
 
-    def _validate(self, X, reset):
-        """X as C-contiguous float32 for the core, and the dtype outputs are given in."""
+    def _check_params(self):
+        """Check the parameters every estimator has; the threads ``n_jobs`` asks for."""
+        _positive_int("n_components", self.n_components)
+        _positive_float("learning_rate", self.learning_rate)
+        _positive_int("batch_size", self.batch_size)
+        _positive_int("n_iter", self.n_iter)
+        return _threads(self.n_jobs)
+
+    def _validate(self, X, reset, y=None):
+        """X as C-contiguous float32 for the core, the dtype outputs are given in, and y
+        (validated with X when given)."""
         try:
-            X = validate_data(
+            checked = validate_data(
                 self,
-                X,
+                *((X,) if y is None else (X, y)),
                 accept_sparse="csr",
                 dtype=(np.float64, np.float32),
                 reset=reset,
             )
         except ValueError as error:
             raise ValueError(_first_line(error)) from None
+        X, y = (checked, None) if y is None else checked
         dtype = X.dtype
         if sp.issparse(X):
             X = X.toarray()
-        return np.ascontiguousarray(X, dtype=np.float32), dtype
+        return np.ascontiguousarray(X, dtype=np.float32), dtype, y
+
+    def _ready(self, X):
+        """A fitted estimator's input X for the core (and its dtype), the core's threads
+        set from ``n_jobs``."""
+        check_is_fitted(self, "components_")
+        X, dtype, _ = self._validate(X, reset=False)
+        self._core.n_jobs = _threads(self.n_jobs)
+        return X, dtype
+
+    @property
+    def _callback(self):
+        """The core's per-epoch callback: progress lines if ``verbose``."""
+        return self._progress if self.verbose else None
 
     def _progress(self, epoch, epochs, seconds, metrics):
-        if self.verbose:
-            shown = ", ".join(f"{name} = {value:.4f}" for name, value in metrics.items())
-            print(
-                f"[{type(self).__name__}] Iteration {epoch}/{epochs}, {shown}, time = {seconds:.2f}s",
-                file=sys.stdout,
+        shown = ", ".join(f"{name} = {value:.4f}" for name, value in metrics.items())
+        print(
+            f"[{type(self).__name__}] Iteration {epoch}/{epochs}, {shown}, time = {seconds:.2f}s",
+            file=sys.stdout,
+        )
+        sys.stdout.flush()
+
+
+class _SGDSettings:
+    """The SGD settings of the estimators with momentum and weight decay: their checks,
+    and the dict the core's ``fit`` takes them as."""
+
+    def _check_sgd(self):
+        _unit_float("momentum", self.momentum)
+        _unit_float("weight_decay", self.weight_decay, upper_open=False)
+
+    def _sgd(self, threads):
+        """The settings of one training run on ``threads`` threads, its seed drawn from
+        ``random_state``."""
+        return {
+            "learning_rate": float(self.learning_rate),
+            "momentum": float(self.momentum),
+            "weight_decay": float(self.weight_decay),
+            "n_iter": int(self.n_iter),
+            "batch_size": int(self.batch_size),
+            "seed": _seed(check_random_state(self.random_state)),
+            "n_jobs": threads,
+        }
+
+
+class _RBMTransformer(_RustEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """An RBM as a transformer (hidden probabilities out): the training ``method``s it
+    offers (``_methods``), Gibbs steps ``k``, its published weights and biases, ``ln Z`` and
+    log-likelihoods."""
+
+    _methods = ()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def _check_params(self):
+        threads = super()._check_params()
+        _positive_int("k", self.k)
+        _choice("method", self.method, self._methods)
+        return threads
+
+    def _publish(self, dtype):
+        """Copy the core's parameters to the fitted attributes, in the input's dtype."""
+        core = self._core
+        self.components_ = core.components().astype(dtype, copy=False)
+        self.intercept_hidden_ = core.intercept_hidden().astype(dtype, copy=False)
+        self.intercept_visible_ = core.intercept_visible().astype(dtype, copy=False)
+        self._n_features_out = self.components_.shape[0]
+
+    def _ais_base(self):
+        """The core's AIS arguments after runs, betas and seed (its base model)."""
+        return ()
+
+    def _log_scale(self):
+        """``ln`` of the Jacobian of the model's input units against raw units."""
+        return 0.0
+
+    def transform(self, X):
+        """Hidden activation probabilities ``p(h = 1 | v)``, shape (n_samples, n_components)."""
+        X, dtype = self._ready(X)
+        return self._core.transform(X).astype(dtype, copy=False)
+
+    def log_partition(self, method="exact", *, n_runs=100, n_betas=10000, random_state=0):
+        """``ln Z`` of the model.
+
+        method="exact" enumerates the smaller layer (BernoulliRBM: at most 25 units;
+        GaussianRBM: at most 24 hidden units); method="ais" estimates it by annealed
+        importance sampling (``n_runs`` runs over ``n_betas`` inverse temperatures; for
+        BernoulliRBM from the base-rate model of the training data) and returns
+        ``(log_z, log_z_std)``. GaussianRBM's is in standardized units.
+        """
+        check_is_fitted(self, "components_")
+        self._core.n_jobs = _threads(self.n_jobs)
+        if method == "exact":
+            return self._core.exact_log_partition()
+        if method == "ais":
+            seed = _seed(check_random_state(random_state))
+            return self._core.ais_log_partition(
+                _positive_int("n_runs", n_runs), _positive_int("n_betas", n_betas), seed, *self._ais_base()
             )
-            sys.stdout.flush()
+        raise ValueError(f"method must be 'exact' or 'ais', got {method!r}")
+
+    def log_likelihood(self, X, log_z=None, method="exact"):
+        """Mean ``ln p(v)`` of the rows of X in nats per sample, raw units (``ln Z`` from
+        :meth:`log_partition` with ``method`` unless given)."""
+        X, _ = self._ready(X)
+        if log_z is None:
+            log_z = self.log_partition(method)
+            if isinstance(log_z, tuple):
+                log_z = log_z[0]
+        return float(np.mean(self._core.log_unnormalized(X)) - log_z - self._log_scale())
 
 
-class BernoulliRBM(_RustEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class BernoulliRBM(_RBMTransformer):
     """Bernoulli restricted Boltzmann machine, trained by persistent contrastive divergence.
 
     A drop-in for :class:`sklearn.neural_network.BernoulliRBM` with the same parameters,
@@ -189,44 +320,13 @@ class BernoulliRBM(_RustEstimator, ClassNamePrefixFeaturesOutMixin, TransformerM
     """
 
     _core_class = _ebm.BinaryRbmCore
+    _methods = ("pcd", "cd")
 
     def __init__(
-        self,
-        n_components=256,
-        *,
-        learning_rate=0.1,
-        batch_size=10,
-        n_iter=10,
-        verbose=0,
-        random_state=None,
-        method="pcd",
-        k=1,
-        n_jobs=None,
+        self, n_components=256, *, learning_rate=0.1, batch_size=10, n_iter=10, verbose=0,
+        random_state=None, method="pcd", k=1, n_jobs=None,
     ):
-        self.n_components = n_components
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.verbose = verbose
-        self.random_state = random_state
-        self.method = method
-        self.k = k
-        self.n_jobs = n_jobs
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
-    def _check_params(self):
-        _positive_int("n_components", self.n_components)
-        _positive_float("learning_rate", self.learning_rate)
-        _positive_int("batch_size", self.batch_size)
-        _positive_int("n_iter", self.n_iter)
-        _positive_int("k", self.k)
-        _choice("method", self.method, ("pcd", "cd"))
-        return _threads(self.n_jobs)
+        _keep_params(self, locals())
 
     def _initialize(self, X, rng, threads):
         chains = int(self.batch_size) if self.method == "pcd" else 0
@@ -245,20 +345,19 @@ class BernoulliRBM(_RustEstimator, ClassNamePrefixFeaturesOutMixin, TransformerM
         self._base_rate_bias = np.log(p / (1.0 - p)).astype(np.float32)
 
     def _train(self, X, epochs, batch_size, dtype):
-        callback = self._progress if self.verbose else None
         try:
-            self._core.train(X, epochs, batch_size, callback)
+            self._core.train(X, epochs, batch_size, self._callback)
         finally:
             self._publish(dtype)
         return self
 
     def _publish(self, dtype):
+        super()._publish(dtype)
         core = self._core
-        self.components_ = core.components().astype(dtype, copy=False)
-        self.intercept_hidden_ = core.intercept_hidden().astype(dtype, copy=False)
-        self.intercept_visible_ = core.intercept_visible().astype(dtype, copy=False)
         self.h_samples_ = core.hidden_samples(core.epochs_done).astype(dtype, copy=False)
-        self._n_features_out = self.components_.shape[0]
+
+    def _ais_base(self):
+        return (self._base_rate_bias,)
 
     def fit(self, X, y=None):
         """Fit the model to the data X (n_samples, n_features), values in [0, 1].
@@ -268,7 +367,7 @@ class BernoulliRBM(_RustEstimator, ClassNamePrefixFeaturesOutMixin, TransformerM
         self : BernoulliRBM
         """
         threads = self._check_params()
-        X, dtype = self._validate(X, reset=True)
+        X, dtype, _ = self._validate(X, reset=True)
         rng = check_random_state(self.random_state)
         self._initialize(X, rng, threads)
         return self._train(X, int(self.n_iter), int(self.batch_size), dtype)
@@ -282,24 +381,13 @@ class BernoulliRBM(_RustEstimator, ClassNamePrefixFeaturesOutMixin, TransformerM
         """
         first = not hasattr(self, "_core")
         threads = self._check_params()
-        X, dtype = self._validate(X, reset=first)
+        X, dtype, _ = self._validate(X, reset=first)
         if first:
             self.random_state_ = check_random_state(self.random_state)
             self._initialize(X, self.random_state_, threads)
         else:
             self._core.n_jobs = threads
         return self._train(X, 1, X.shape[0], dtype)
-
-    def _ready(self, X):
-        check_is_fitted(self, "components_")
-        X, dtype = self._validate(X, reset=False)
-        self._core.n_jobs = _threads(self.n_jobs)
-        return X, dtype
-
-    def transform(self, X):
-        """Hidden activation probabilities ``p(h = 1 | v)``, shape (n_samples, n_components)."""
-        X, dtype = self._ready(X)
-        return self._core.transform(X).astype(dtype, copy=False)
 
     def score_samples(self, X):
         """Pseudo-log-likelihood ``sum_i ln p(v_i | v_-i)`` of each sample, in nats.
@@ -317,35 +405,6 @@ class BernoulliRBM(_RustEstimator, ClassNamePrefixFeaturesOutMixin, TransformerM
             self.random_state_ = check_random_state(self.random_state)
         return self._core.gibbs(X, _seed(self.random_state_)) > 0.5
 
-    def log_partition(self, method="exact", *, n_runs=100, n_betas=10000, random_state=0):
-        """``ln Z`` of the model.
-
-        method="exact" enumerates the smaller layer (at most 25 units); method="ais"
-        estimates it by annealed importance sampling (``n_runs`` runs over ``n_betas``
-        inverse temperatures from the base-rate model of the training data) and returns
-        ``(log_z, log_z_std)``.
-        """
-        check_is_fitted(self, "components_")
-        self._core.n_jobs = _threads(self.n_jobs)
-        if method == "exact":
-            return self._core.exact_log_partition()
-        if method == "ais":
-            seed = _seed(check_random_state(random_state))
-            return self._core.ais_log_partition(
-                _positive_int("n_runs", n_runs), _positive_int("n_betas", n_betas), seed, self._base_rate_bias
-            )
-        raise ValueError(f"method must be 'exact' or 'ais', got {method!r}")
-
-    def log_likelihood(self, X, log_z=None, method="exact"):
-        """Mean ``ln p(v)`` of the rows of X in nats per sample (``ln Z`` from
-        :meth:`log_partition` with ``method`` unless given)."""
-        X, _ = self._ready(X)
-        if log_z is None:
-            log_z = self.log_partition(method)
-            if isinstance(log_z, tuple):
-                log_z = log_z[0]
-        return float(np.mean(self._core.log_unnormalized(X)) - log_z)
-
     def model_bytes(self):
         """The model as the bytes of an ebm ``binary-rbm`` model file (as ``ebm rbm train
         --out`` writes; readable by ``ebm rbm eval``)."""
@@ -353,7 +412,7 @@ class BernoulliRBM(_RustEstimator, ClassNamePrefixFeaturesOutMixin, TransformerM
         return bytes(self._core.model_bytes())
 
 
-class GaussianRBM(_RustEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class GaussianRBM(_SGDSettings, _RBMTransformer):
     """Gaussian-Bernoulli RBM for real-valued data, with learned per-feature variances.
 
     Inputs are standardized with the training data's mean and spread inside the model.
@@ -403,43 +462,14 @@ class GaussianRBM(_RustEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMi
     """
 
     _core_class = _ebm.GaussianRbmCore
+    _methods = ("cd", "pcd", "dsm")
 
     def __init__(
-        self,
-        n_components=256,
-        *,
-        learning_rate=0.01,
-        batch_size=10,
-        n_iter=10,
-        verbose=0,
-        random_state=None,
-        method="cd",
-        k=1,
-        learn_variance=True,
-        noise=0.5,
-        momentum=0.5,
-        weight_decay=0.0,
-        n_jobs=None,
+        self, n_components=256, *, learning_rate=0.01, batch_size=10, n_iter=10, verbose=0,
+        random_state=None, method="cd", k=1, learn_variance=True, noise=0.5, momentum=0.5,
+        weight_decay=0.0, n_jobs=None,
     ):
-        self.n_components = n_components
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.verbose = verbose
-        self.random_state = random_state
-        self.method = method
-        self.k = k
-        self.learn_variance = learn_variance
-        self.noise = noise
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.n_jobs = n_jobs
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
+        _keep_params(self, locals())
 
     def fit(self, X, y=None):
         """Fit the model to X (n_samples, n_features).
@@ -448,19 +478,10 @@ class GaussianRBM(_RustEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMi
         -------
         self : GaussianRBM
         """
-        threads = _threads(self.n_jobs)
-        _positive_int("n_components", self.n_components)
-        _positive_float("learning_rate", self.learning_rate)
-        _positive_int("batch_size", self.batch_size)
-        _positive_int("n_iter", self.n_iter)
-        _positive_int("k", self.k)
-        _choice("method", self.method, ("cd", "pcd", "dsm"))
+        threads = self._check_params()
         _positive_float("noise", self.noise)
-        _unit_float("momentum", self.momentum)
-        _unit_float("weight_decay", self.weight_decay, upper_open=False)
-        X, dtype = self._validate(X, reset=True)
-        seed = _seed(check_random_state(self.random_state))
-        callback = self._progress if self.verbose else None
+        self._check_sgd()
+        X, dtype, _ = self._validate(X, reset=True)
         self._core = _ebm.GaussianRbmCore.fit(
             X,
             int(self.n_components),
@@ -468,36 +489,22 @@ class GaussianRBM(_RustEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMi
             int(self.k),
             bool(self.learn_variance),
             float(self.noise),
-            float(self.learning_rate),
-            float(self.momentum),
-            float(self.weight_decay),
-            int(self.n_iter),
-            int(self.batch_size),
-            seed,
-            threads,
-            callback,
+            self._sgd(threads),
+            self._callback,
         )
+        self._publish(dtype)
+        return self
+
+    def _publish(self, dtype):
+        super()._publish(dtype)
         core = self._core
-        self.components_ = core.components().astype(dtype, copy=False)
-        self.intercept_hidden_ = core.intercept_hidden().astype(dtype, copy=False)
-        self.intercept_visible_ = core.intercept_visible().astype(dtype, copy=False)
         self.sigma_ = core.visible_std().astype(dtype, copy=False)
         mean, scale = core.standardization()
         self.mean_ = mean.astype(dtype, copy=False)
         self.scale_ = scale.astype(dtype, copy=False)
-        self._n_features_out = self.components_.shape[0]
-        return self
 
-    def _ready(self, X):
-        check_is_fitted(self, "components_")
-        X, dtype = self._validate(X, reset=False)
-        self._core.n_jobs = _threads(self.n_jobs)
-        return X, dtype
-
-    def transform(self, X):
-        """Hidden activation probabilities ``p(h = 1 | v)``, shape (n_samples, n_components)."""
-        X, dtype = self._ready(X)
-        return self._core.transform(X).astype(dtype, copy=False)
+    def _log_scale(self):
+        return float(np.sum(np.log(self.scale_.astype(np.float64))))
 
     def score_samples(self, X):
         """Unnormalized log-density ``-F(v)`` of each sample (standardized units; add
@@ -505,31 +512,8 @@ class GaussianRBM(_RustEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMi
         X, _ = self._ready(X)
         return self._core.log_unnormalized(X)
 
-    def log_partition(self, method="exact", *, n_runs=100, n_betas=10000, random_state=0):
-        """``ln Z`` (standardized units): exact for at most 24 hidden units, or by AIS,
-        returning ``(log_z, log_z_std)``."""
-        check_is_fitted(self, "components_")
-        if method == "exact":
-            return self._core.exact_log_partition()
-        if method == "ais":
-            seed = _seed(check_random_state(random_state))
-            return self._core.ais_log_partition(
-                _positive_int("n_runs", n_runs), _positive_int("n_betas", n_betas), seed
-            )
-        raise ValueError(f"method must be 'exact' or 'ais', got {method!r}")
 
-    def log_likelihood(self, X, log_z=None, method="exact"):
-        """Mean ``ln p(v)`` of the rows of X in nats per sample, raw units."""
-        X, _ = self._ready(X)
-        if log_z is None:
-            log_z = self.log_partition(method)
-            if isinstance(log_z, tuple):
-                log_z = log_z[0]
-        jacobian = float(np.sum(np.log(self.scale_.astype(np.float64))))
-        return float(np.mean(self._core.log_unnormalized(X)) - log_z - jacobian)
-
-
-class ClassRBM(_RustEstimator, ClassifierMixin, BaseEstimator):
+class ClassRBM(_SGDSettings, _RustEstimator, ClassifierMixin, BaseEstimator):
     """Classification RBM (Larochelle & Bengio 2008): one RBM over the input and its
     one-hot label, with the exact ``p(y | x)``.
 
@@ -574,36 +558,11 @@ class ClassRBM(_RustEstimator, ClassifierMixin, BaseEstimator):
     _core_class = _ebm.ClassRbmCore
 
     def __init__(
-        self,
-        n_components=256,
-        *,
-        objective="hybrid",
-        generative_weight=0.01,
-        learning_rate=0.5,
-        batch_size=20,
-        n_iter=30,
-        momentum=0.0,
-        weight_decay=0.0,
-        verbose=0,
-        random_state=None,
+        self, n_components=256, *, objective="hybrid", generative_weight=0.01, learning_rate=0.5,
+        batch_size=20, n_iter=30, momentum=0.0, weight_decay=0.0, verbose=0, random_state=None,
         n_jobs=None,
     ):
-        self.n_components = n_components
-        self.objective = objective
-        self.generative_weight = generative_weight
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.verbose = verbose
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
+        _keep_params(self, locals())
 
     def fit(self, X, y):
         """Fit the model to inputs X and labels y.
@@ -612,21 +571,11 @@ class ClassRBM(_RustEstimator, ClassifierMixin, BaseEstimator):
         -------
         self : ClassRBM
         """
-        threads = _threads(self.n_jobs)
-        _positive_int("n_components", self.n_components)
+        threads = self._check_params()
         _choice("objective", self.objective, ("hybrid", "discriminative", "generative"))
         _unit_float("generative_weight", self.generative_weight, upper_open=False)
-        _positive_float("learning_rate", self.learning_rate)
-        _positive_int("batch_size", self.batch_size)
-        _positive_int("n_iter", self.n_iter)
-        _unit_float("momentum", self.momentum)
-        _unit_float("weight_decay", self.weight_decay, upper_open=False)
-        try:
-            X, y = validate_data(
-                self, X, y, accept_sparse="csr", dtype=(np.float64, np.float32), reset=True
-            )
-        except ValueError as error:
-            raise ValueError(_first_line(error)) from None
+        self._check_sgd()
+        X, _, y = self._validate(X, reset=True, y=y)
         check_classification_targets(y)
         self.classes_, indices = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -635,11 +584,6 @@ class ClassRBM(_RustEstimator, ClassifierMixin, BaseEstimator):
             )
         if len(self.classes_) > 256:
             raise ValueError(f"ClassRBM supports at most 256 classes; the data has {len(self.classes_)}")
-        if sp.issparse(X):
-            X = X.toarray()
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        seed = _seed(check_random_state(self.random_state))
-        callback = self._progress if self.verbose else None
         self._core = _ebm.ClassRbmCore.fit(
             X,
             np.ascontiguousarray(indices.ravel(), dtype=np.uint8),
@@ -647,15 +591,9 @@ class ClassRBM(_RustEstimator, ClassifierMixin, BaseEstimator):
             int(self.n_components),
             self.objective,
             float(self.generative_weight),
-            float(self.learning_rate),
             True,
-            float(self.momentum),
-            float(self.weight_decay),
-            int(self.n_iter),
-            int(self.batch_size),
-            seed,
-            threads,
-            callback,
+            self._sgd(threads),
+            self._callback,
         )
         self.components_ = self._core.components()
         self.class_components_ = self._core.class_components()
@@ -663,9 +601,7 @@ class ClassRBM(_RustEstimator, ClassifierMixin, BaseEstimator):
 
     def predict_log_proba(self, X):
         """``ln p(y | x)`` of every class, shape (n_samples, n_classes)."""
-        check_is_fitted(self, "classes_")
-        X, _ = self._validate(X, reset=False)
-        self._core.n_jobs = _threads(self.n_jobs)
+        X, _ = self._ready(X)
         return self._core.predict_log_proba(X).astype(np.float64)
 
     def predict_proba(self, X):

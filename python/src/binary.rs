@@ -1,20 +1,20 @@
 //! The binary RBM behind `ebm.BernoulliRBM`: its whole training state (model, optimizer,
 //! persistent chains), so `partial_fit` and pickling carry everything.
 
-use crate::{PyObserver, check_width, dataset, matrix, on_threads, rows, to_py_err, vector};
-use ebm_core::ModelFile;
-use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
-use ebm_core::train::{LoopConfig, OptimizerConfig};
+use crate::cores::{Ais, Core, Rbm, file_bytes};
+use crate::{Sgd, compute, dataset, map_rows, per_row, stacked, to_py_err, train_detached, vector};
+use ebm_core::schedule::LearningRateSchedule;
+use ebm_core::train::LoopConfig;
+use ebm_kernels::Parallelism;
 use ebm_kernels::rng::{stream, uniform_f64};
-use ebm_rbm::metrics::{AisConfig, ais_log_partition, exact_log_partition, pseudo_log_likelihoods};
+use ebm_rbm::metrics::{
+    AisConfig, AisEstimate, ais_log_partition, exact_log_partition, pseudo_log_likelihoods,
+};
 use ebm_rbm::train::{Method, TrainConfig, TrainState, train};
 use ebm_rbm::{BinaryRbm, RbmError};
-use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
-use pyo3::exceptions::PyValueError;
+use numpy::{PyArray1, PyArray2, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use rayon::prelude::*;
-use std::path::Path;
 
 /// A binary RBM with its training state (CD-k or PCD-k, plain SGD on batch means).
 #[pyclass(module = "ebm._ebm")]
@@ -30,37 +30,85 @@ fn sample(probs: &[f32], rng: &mut ebm_kernels::rng::StreamRng) -> Vec<f32> {
         .collect()
 }
 
-/// `f(model, row)` for every row of `x`, on `threads` threads, in row order.
-fn per_row<T: Send>(
-    model: &BinaryRbm,
-    x: &[f32],
-    threads: usize,
-    f: impl Fn(usize, &[f32]) -> T + Sync + Send,
-) -> PyResult<Vec<T>> {
-    let nv = model.n_visible();
-    on_threads(threads, |par| match par {
-        ebm_kernels::Parallelism::Sequential => x
-            .chunks_exact(nv)
-            .enumerate()
-            .map(|(r, v)| f(r, v))
-            .collect(),
-        ebm_kernels::Parallelism::Threads(_) => x
-            .par_chunks_exact(nv)
-            .enumerate()
-            .map(|(r, v)| f(r, v))
-            .collect(),
-    })
-}
-
 impl BinaryRbmCore {
     fn model(&self) -> &BinaryRbm {
         &self.state.model
+    }
+}
+
+impl Core for BinaryRbmCore {
+    type File = TrainState;
+
+    fn file(&self) -> &TrainState {
+        &self.state
+    }
+
+    fn restore(mut state: TrainState, threads: Option<usize>) -> PyResult<Self> {
+        state.config.validate().map_err(to_py_err)?;
+        if let Some(threads) = threads {
+            state.config.run.threads = threads;
+        }
+        Ok(Self { state })
     }
 
     fn threads(&self) -> usize {
         self.state.config.run.threads
     }
+
+    fn set_threads(&mut self, threads: usize) {
+        self.state.config.run.threads = threads;
+    }
 }
+
+impl Rbm for BinaryRbmCore {
+    fn n_visible(&self) -> usize {
+        self.model().n_visible()
+    }
+
+    fn n_hidden(&self) -> usize {
+        self.model().n_hidden()
+    }
+
+    fn hidden_probabilities(&self, v: &[f32]) -> Vec<f32> {
+        self.model().hidden_probabilities(v)
+    }
+
+    fn log_unnormalized(&self, v: &[f32]) -> f64 {
+        self.model().log_unnormalized(v)
+    }
+
+    fn components(&self) -> Vec<f32> {
+        self.model().hidden_unit_weights(self.model().n_hidden())
+    }
+
+    fn hidden_bias(&self) -> &[f32] {
+        self.model().hidden_bias()
+    }
+
+    fn visible_bias(&self) -> &[f32] {
+        self.model().visible_bias()
+    }
+
+    fn exact_log_partition(&self, par: Parallelism) -> Result<f64, RbmError> {
+        exact_log_partition(self.model(), par)
+    }
+
+    fn ais_log_partition(&self, ais: &Ais<'_>, par: Parallelism) -> Result<AisEstimate, RbmError> {
+        let uniform;
+        let base = match ais.base {
+            Some(base) => base,
+            None => {
+                uniform = vec![0.0; self.model().n_visible()];
+                &uniform
+            }
+        };
+        let config = AisConfig::new(ais.runs, ais.betas, ais.seed);
+        ais_log_partition(self.model(), base, &config, par)
+    }
+}
+
+crate::cores::core_methods!(BinaryRbmCore);
+crate::cores::rbm_methods!(BinaryRbmCore);
 
 #[pymethods]
 impl BinaryRbmCore {
@@ -81,6 +129,15 @@ impl BinaryRbmCore {
         n_jobs: usize,
     ) -> PyResult<Self> {
         let data = dataset(&x, None)?;
+        let sgd = Sgd {
+            learning_rate,
+            momentum: 0.0,
+            weight_decay: 0.0,
+            n_iter: 1,
+            batch_size,
+            seed,
+            n_jobs,
+        };
         let method = if persistent_chains == 0 {
             Method::ContrastiveDivergence
         } else {
@@ -93,18 +150,10 @@ impl BinaryRbmCore {
             method,
             gibbs_steps: k,
             sparsity: None,
-            optimizer: OptimizerConfig::sgd(
-                learning_rate,
-                LearningRateSchedule::Constant,
-                MomentumSchedule::constant(0.0),
-                0.0,
-            ),
+            optimizer: sgd.optimizer(LearningRateSchedule::Constant),
             run: LoopConfig {
-                epochs: 1,
-                batch_size,
-                seed,
-                threads: n_jobs,
                 max_abs_parameter: f32::MAX,
+                ..sgd.run()
             },
             monitor_examples: 1000,
         };
@@ -125,34 +174,12 @@ impl BinaryRbmCore {
         callback: Option<Py<PyAny>>,
     ) -> PyResult<()> {
         let data = dataset(&x, None)?;
-        check_width(data.n_features, self.model().n_visible())?;
+        crate::check_width(data.n_features, self.model().n_visible())?;
         let run = &mut self.state.config.run;
         run.batch_size = batch_size;
         run.epochs = self.state.epochs_done + n_iter;
         let state = &mut self.state;
-        let (result, observer) = py.detach(|| {
-            let mut observer = PyObserver::new(callback);
-            let result = train(state, &data, &mut observer);
-            (result, observer)
-        });
-        observer.finish(result).map(|_| ())
-    }
-
-    /// `p(h = 1 | v)` of every row (`n x n_components`).
-    fn transform<'py>(
-        &self,
-        py: Python<'py>,
-        x: PyReadonlyArray2<'py, f32>,
-    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let (values, n, d) = rows(&x)?;
-        check_width(d, self.model().n_visible())?;
-        let model = self.model();
-        let out = py.detach(|| {
-            per_row(model, values, self.threads(), |_, v| {
-                model.hidden_probabilities(v)
-            })
-        })?;
-        Ok(matrix(py, out.concat(), n, model.n_hidden()))
+        train_detached(py, callback, |observer| train(state, &data, observer)).map(|_| ())
     }
 
     /// The full pseudo-log-likelihood `sum_i ln p(v_i | v_-i)` of every row.
@@ -161,29 +188,11 @@ impl BinaryRbmCore {
         py: Python<'py>,
         x: PyReadonlyArray2<'py, f32>,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let (values, _, d) = rows(&x)?;
-        check_width(d, self.model().n_visible())?;
+        let (values, _, d) = crate::rows(&x)?;
         let model = self.model();
-        let threads = self.threads();
-        let out = py
-            .detach(|| on_threads(threads, |par| pseudo_log_likelihoods(model, values, par)))?
-            .map_err(to_py_err)?;
-        Ok(vector(py, out))
-    }
-
-    /// `-F(v)`, the unnormalized log-probability, of every row.
-    fn log_unnormalized<'py>(
-        &self,
-        py: Python<'py>,
-        x: PyReadonlyArray2<'py, f32>,
-    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let (values, _, d) = rows(&x)?;
-        check_width(d, self.model().n_visible())?;
-        let model = self.model();
-        let out = py.detach(|| {
-            per_row(model, values, self.threads(), |_, v| {
-                model.log_unnormalized(v)
-            })
+        crate::check_width(d, model.n_visible())?;
+        let out = compute(py, self.threads(), |par| {
+            pseudo_log_likelihoods(model, values, par)
         })?;
         Ok(vector(py, out))
     }
@@ -196,17 +205,13 @@ impl BinaryRbmCore {
         x: PyReadonlyArray2<'py, f32>,
         seed: u64,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let (values, n, d) = rows(&x)?;
-        check_width(d, self.model().n_visible())?;
         let model = self.model();
-        let out = py.detach(|| {
-            per_row(model, values, self.threads(), |r, v| {
-                let mut rng = stream(seed, 0, r as u64);
-                let h = sample(&model.hidden_probabilities(v), &mut rng);
-                sample(&model.visible_probabilities(&h), &mut rng)
-            })
+        let out = map_rows(py, &x, model.n_visible(), self.threads(), |r, v| {
+            let mut rng = stream(seed, 0, r as u64);
+            let h = sample(&model.hidden_probabilities(v), &mut rng);
+            sample(&model.visible_probabilities(&h), &mut rng)
         })?;
-        Ok(matrix(py, out.concat(), n, d))
+        Ok(stacked(py, out, model.n_visible()))
     }
 
     /// Hidden samples of the persistent chains (`chains x n_components`; no rows for CD).
@@ -217,62 +222,11 @@ impl BinaryRbmCore {
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let model = self.model();
         let chains = self.state.persistent_chains();
-        let out = per_row(model, chains, self.threads(), |r, v| {
+        let out = per_row(chains, model.n_visible(), self.threads(), |r, v| {
             let mut rng = stream(seed, 1, r as u64);
             sample(&model.hidden_probabilities(v), &mut rng)
         })?;
-        let n = chains.len() / model.n_visible();
-        Ok(matrix(py, out.concat(), n, model.n_hidden()))
-    }
-
-    /// Exact `ln Z` (the smaller layer must have at most 25 units).
-    fn exact_log_partition(&self, py: Python<'_>) -> PyResult<f64> {
-        let model = self.model();
-        py.detach(|| on_threads(self.threads(), |par| exact_log_partition(model, par)))?
-            .map_err(to_py_err)
-    }
-
-    /// `(ln Z, its standard deviation)` by AIS with `runs` runs over `betas` inverse
-    /// temperatures from the base-rate model `base` (visible biases).
-    #[pyo3(signature = (runs, betas, seed, base))]
-    fn ais_log_partition(
-        &self,
-        py: Python<'_>,
-        runs: usize,
-        betas: usize,
-        seed: u64,
-        base: PyReadonlyArray1<'_, f32>,
-    ) -> PyResult<(f64, f64)> {
-        let base = base
-            .as_slice()
-            .map_err(|_| PyValueError::new_err("base must be contiguous"))?;
-        let model = self.model();
-        let config = AisConfig::new(runs, betas, seed);
-        let estimate = py
-            .detach(|| {
-                on_threads(self.threads(), |par| {
-                    ais_log_partition(model, base, &config, par)
-                })
-            })?
-            .map_err(to_py_err)?;
-        Ok((estimate.log_z, estimate.log_z_std))
-    }
-
-    /// The weights as scikit-learn's `components_`: `n_components x n_features`.
-    fn components<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<f32>> {
-        let model = self.model();
-        let (nv, nh) = (model.n_visible(), model.n_hidden());
-        matrix(py, model.hidden_unit_weights(nh), nh, nv)
-    }
-
-    /// Hidden biases.
-    fn intercept_hidden<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
-        vector(py, self.model().hidden_bias().to_vec())
-    }
-
-    /// Visible biases.
-    fn intercept_visible<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
-        vector(py, self.model().visible_bias().to_vec())
+        Ok(stacked(py, out, model.n_hidden()))
     }
 
     /// Epochs trained so far (a `partial_fit` counts as one).
@@ -287,49 +241,9 @@ impl BinaryRbmCore {
         self.model().n_visible()
     }
 
-    /// Threads used by inference and training.
-    #[setter]
-    fn set_n_jobs(&mut self, n_jobs: usize) -> PyResult<()> {
-        if n_jobs == 0 {
-            return Err(PyValueError::new_err(
-                "invalid parameter `n_jobs`: must be at least 1",
-            ));
-        }
-        self.state.config.run.threads = n_jobs;
-        Ok(())
-    }
-
-    /// The training state as model-file bytes (kind `binary-rbm-train-state`).
-    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = self
-            .state
-            .to_bytes()
-            .map_err(|e| to_py_err(RbmError::from(e)))?;
-        Ok(PyBytes::new(py, &bytes))
-    }
-
-    /// A state from [`Self::to_bytes`]' bytes, with every check of a model file load.
-    #[staticmethod]
-    fn from_bytes(bytes: &[u8]) -> PyResult<Self> {
-        let state = TrainState::from_bytes(bytes, Path::new("<pickle>"))
-            .map_err(|e| to_py_err(RbmError::from(e)))?;
-        state.config.validate().map_err(to_py_err)?;
-        Ok(Self { state })
-    }
-
     /// Only the model, as the bytes of a `binary-rbm` model file (what `ebm rbm train
     /// --out` writes).
     fn model_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = self
-            .model()
-            .to_bytes()
-            .map_err(|e| to_py_err(RbmError::from(e)))?;
-        Ok(PyBytes::new(py, &bytes))
-    }
-
-    /// Pickle support: rebuild from the model-file bytes.
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> crate::Reduced<'py, (Bound<'py, PyBytes>,)> {
-        let constructor = slf.get_type().getattr("from_bytes")?;
-        Ok((constructor, (slf.borrow().to_bytes(slf.py())?,)))
+        file_bytes(py, self.model())
     }
 }

@@ -9,10 +9,12 @@
 
 mod binary;
 mod class;
+mod cores;
 mod gaussian;
 
-use ebm_core::train::TrainError;
+use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::{EpochReport, TrainObserver};
+use ebm_core::train::{LoopConfig, OptimizerConfig, TrainError};
 use ebm_data::Dataset;
 use ebm_kernels::Parallelism;
 use ebm_rbm::RbmError;
@@ -20,6 +22,7 @@ use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+use rayon::prelude::*;
 
 /// The Python parameter name of a library setting name.
 fn parameter_name(setting: &str) -> &str {
@@ -46,9 +49,6 @@ fn to_py_err(error: RbmError) -> PyErr {
         other => PyValueError::new_err(other.to_string()),
     }
 }
-
-/// What `__reduce__` returns: the constructor and its arguments.
-type Reduced<'py, A> = PyResult<(Bound<'py, PyAny>, A)>;
 
 /// The rows of a C-contiguous 2-D array as one slice, with its shape.
 fn rows<'a>(x: &'a PyReadonlyArray2<'_, f32>) -> PyResult<(&'a [f32], usize, usize)> {
@@ -88,6 +88,36 @@ fn check_width(d: usize, expected: usize) -> PyResult<()> {
     }
 }
 
+/// The value of the option named `value` of the string parameter `name`, or a
+/// `ValueError` listing the options.
+fn choose<T>(
+    name: &str,
+    value: &str,
+    options: impl IntoIterator<Item = (&'static str, T)>,
+) -> PyResult<T> {
+    let mut names = Vec::new();
+    for (option, chosen) in options {
+        if option == value {
+            return Ok(chosen);
+        }
+        names.push(format!("'{option}'"));
+    }
+    Err(PyValueError::new_err(format!(
+        "invalid parameter `{name}`: {value:?} is not one of {}",
+        names.join(", ")
+    )))
+}
+
+/// A valid thread count (`n_jobs` of a core): at least 1.
+fn thread_count(n_jobs: usize) -> PyResult<usize> {
+    if n_jobs == 0 {
+        return Err(PyValueError::new_err(
+            "invalid parameter `n_jobs`: must be at least 1",
+        ));
+    }
+    Ok(n_jobs)
+}
+
 /// Run `work` on a pool of `threads` threads (or on this thread for one), returning its
 /// value; `work` gets the matching [`Parallelism`].
 fn on_threads<T: Send>(threads: usize, work: impl FnOnce(Parallelism) -> T + Send) -> PyResult<T> {
@@ -97,6 +127,118 @@ fn on_threads<T: Send>(threads: usize, work: impl FnOnce(Parallelism) -> T + Sen
     }
     let pool = ebm_core::thread_pool(threads).map_err(|e| to_py_err(RbmError::from(e)))?;
     Ok(pool.install(|| work(par)))
+}
+
+/// The SGD settings of a training run, as the `fit` of the Gaussian and classification
+/// cores take them: one Python dict with these keys.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct Sgd {
+    learning_rate: f32,
+    momentum: f32,
+    weight_decay: f32,
+    n_iter: usize,
+    batch_size: usize,
+    seed: u64,
+    n_jobs: usize,
+}
+
+impl Sgd {
+    /// The optimizer: plain SGD with a constant momentum, the learning rate following
+    /// `schedule`.
+    fn optimizer(&self, schedule: LearningRateSchedule) -> OptimizerConfig {
+        OptimizerConfig::sgd(
+            self.learning_rate,
+            schedule,
+            MomentumSchedule::constant(self.momentum),
+            self.weight_decay,
+        )
+    }
+
+    /// The loop: `n_iter` passes in batches of `batch_size` on `n_jobs` threads, with the
+    /// library's divergence guard.
+    fn run(&self) -> LoopConfig {
+        LoopConfig {
+            seed: self.seed,
+            threads: self.n_jobs,
+            ..LoopConfig::default()
+        }
+        .with_batches(self.n_iter, self.batch_size)
+    }
+}
+
+/// `work` on `threads` threads with the GIL released, its library error as a Python one.
+fn compute<T: Send>(
+    py: Python<'_>,
+    threads: usize,
+    work: impl FnOnce(Parallelism) -> Result<T, RbmError> + Send,
+) -> PyResult<T> {
+    py.detach(|| on_threads(threads, work))?.map_err(to_py_err)
+}
+
+/// `f(row index, row)` for every `width`-wide row of `values`, on `threads` threads, in
+/// row order.
+fn per_row<T: Send>(
+    values: &[f32],
+    width: usize,
+    threads: usize,
+    f: impl Fn(usize, &[f32]) -> T + Sync + Send,
+) -> PyResult<Vec<T>> {
+    on_threads(threads, |par| match par {
+        Parallelism::Sequential => values
+            .chunks_exact(width)
+            .enumerate()
+            .map(|(r, v)| f(r, v))
+            .collect(),
+        Parallelism::Threads(_) => values
+            .par_chunks_exact(width)
+            .enumerate()
+            .map(|(r, v)| f(r, v))
+            .collect(),
+    })
+}
+
+/// [`per_row`] over the rows of the input `x`, checked to have the model's `width`
+/// features, with the GIL released.
+fn map_rows<T: Send>(
+    py: Python<'_>,
+    x: &PyReadonlyArray2<'_, f32>,
+    width: usize,
+    threads: usize,
+    f: impl Fn(usize, &[f32]) -> T + Sync + Send,
+) -> PyResult<Vec<T>> {
+    let (values, _, d) = rows(x)?;
+    check_width(d, width)?;
+    py.detach(|| per_row(values, width, threads, f))
+}
+
+/// Run a trainer with the GIL released, `callback` seeing every epoch (see
+/// [`PyObserver`]); the trained value, or the error that stopped it.
+fn train_detached<T: Send>(
+    py: Python<'_>,
+    callback: Option<Py<PyAny>>,
+    trainer: impl FnOnce(&mut PyObserver) -> Result<T, RbmError> + Send,
+) -> PyResult<T> {
+    let (result, observer) = py.detach(|| {
+        let mut observer = PyObserver::new(callback);
+        let result = trainer(&mut observer);
+        (result, observer)
+    });
+    observer.finish(result)
+}
+
+/// Rows of equal length `cols` as a new `rows.len() x cols` numpy array.
+fn stacked<'py>(py: Python<'py>, rows: Vec<Vec<f32>>, cols: usize) -> Bound<'py, PyArray2<f32>> {
+    let n = rows.len();
+    matrix(py, rows.concat(), n, cols)
+}
+
+/// The transpose of a row-major `n_visible x n_hidden` weight matrix: scikit-learn's
+/// `components_` layout, `n_hidden x n_visible`.
+fn transposed(weights: &[f32], n_visible: usize, n_hidden: usize) -> Vec<f32> {
+    (0..n_hidden)
+        .flat_map(|j| (0..n_visible).map(move |i| weights[i * n_hidden + j]))
+        .collect()
 }
 
 /// A row-major `rows x cols` matrix as a new numpy array.
