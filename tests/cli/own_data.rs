@@ -172,10 +172,8 @@ fn bad_files_and_outputs_are_one_line_errors() {
     let wide = file_in(&dir, "wide.csv", "1,0,1,0\n0,1,0,1\n");
     let transform = format!("rbm transform {} --input {} --out", p(&model), p(&wide));
     let line = error_line(&ebm_words(&transform, &[p(&dir.join("f.npy"))]), 2);
-    assert!(
-        line.contains("ok.ebm") && line.contains("9 visible"),
-        "{line}"
-    );
+    let names_both = line.contains("ok.ebm") && line.contains("9 visible");
+    assert!(names_both, "{line}");
 }
 
 #[test]

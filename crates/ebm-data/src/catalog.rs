@@ -157,9 +157,13 @@ mod tests {
         );
         assert_eq!("stochastic".parse(), Ok(BinarizeMode::Stochastic));
         assert_eq!("threshold".parse(), Ok(BinarizeMode::Threshold));
+        assert_eq!("none".parse(), Ok(BinarizeMode::None));
         assert_eq!(
             "dither".parse::<BinarizeMode>(),
-            Err("unknown binarization 'dither' (expected stochastic or threshold)".to_string())
+            Err(
+                "unknown binarization 'dither' (expected stochastic or threshold or none)"
+                    .to_string()
+            )
         );
     }
 }
