@@ -9,14 +9,8 @@ use crate::setup::{check_chains, check_features};
 use ebm_core::atomic::write_atomic;
 use ebm_data::Dataset;
 use ebm_data::mnist::Split;
-use ebm_kernels::sparse::ActiveIndex;
-use ebm_rbm::BinaryRbm;
-use ebm_rbm::metrics::log_unnormalized;
-use ebm_rbm::products::hidden_input;
+use ebm_rbm::metrics::{hidden_probabilities, log_unnormalized};
 use std::path::Path;
-
-/// Examples per block of hidden-unit products (bounds the scratch memory).
-const BLOCK_ROWS: usize = 1024;
 
 /// Run `ebm rbm transform`.
 pub fn transform(args: TransformArgs) -> Result<(), Failure> {
@@ -25,7 +19,9 @@ pub fn transform(args: TransformArgs) -> Result<(), Failure> {
     let model = load_model(&args.model)?;
     let data = args.read.read(&args.input, None, None)?;
     check_features(&args.model, model.n_visible(), &data)?;
-    let features = run.install(|| hidden_probabilities(&model, &data, run.parallelism()))?;
+    let features = run
+        .install(|| hidden_probabilities(&model, &data, run.parallelism()))?
+        .map_err(Failure::run)?;
     let n_hidden = model.n_hidden();
     let table = Dataset {
         features,
@@ -41,28 +37,6 @@ pub fn transform(args: TransformArgs) -> Result<(), Failure> {
         .text("out", &args.out.display().to_string());
     args.measure.output.print(&m);
     Ok(())
-}
-
-/// `P(h_j = 1 | v)` for every row of `data`, row-major, in blocks of [`BLOCK_ROWS`].
-fn hidden_probabilities(
-    model: &BinaryRbm,
-    data: &Dataset,
-    par: ebm_kernels::Parallelism,
-) -> Vec<f32> {
-    let (nv, nh) = (model.n_visible(), model.n_hidden());
-    let mut out = vec![0.0f32; data.n_examples * nh];
-    let mut index = ActiveIndex::new();
-    let binary = data.is_binary();
-    for (rows_in, rows_out) in data
-        .features
-        .chunks(BLOCK_ROWS * nv)
-        .zip(out.chunks_mut(BLOCK_ROWS * nh))
-    {
-        let rows = rows_in.len() / nv;
-        hidden_input(model, rows_in, rows, binary, &mut index, rows_out, par);
-        ebm_kernels::activation::sigmoid_in_place(rows_out);
-    }
-    out
 }
 
 /// Run `ebm rbm score`.

@@ -2,7 +2,7 @@
 //! [`crate::svmlight`]) share: the rows an array's shape makes, class labels from
 //! numbers, and the one message for a value that is not finite.
 
-use crate::DataError;
+use crate::{DataError, Dataset};
 use std::path::Path;
 
 /// A [`DataError::Malformed`] for the file at `path`.
@@ -54,6 +54,25 @@ pub(crate) fn layout(path: &Path, what: &str, dims: &[usize]) -> Result<Layout, 
             Ok(layout(*n, features, image))
         }
     }
+}
+
+/// The row-major `features` of an array of shape `dims` (see [`layout`]) as a data set
+/// without labels, once every value is checked finite ([`check_finite`]).
+pub(crate) fn rows(
+    path: &Path,
+    what: &str,
+    dims: &[usize],
+    features: Vec<f32>,
+) -> Result<Dataset, DataError> {
+    let layout = layout(path, what, dims)?;
+    check_finite(path, &features, layout.features)?;
+    Ok(Dataset {
+        features,
+        n_examples: layout.rows,
+        n_features: layout.features,
+        image_shape: layout.image_shape,
+        labels: None,
+    })
 }
 
 /// `value` as a class label: an integer in `0..=255`.

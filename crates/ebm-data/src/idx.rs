@@ -224,16 +224,8 @@ fn parse_values(path: &Path, bytes: &[u8]) -> Result<(Vec<usize>, Vec<f64>), Dat
 /// values present do not match, or a value that is not finite.
 pub fn parse_dataset(path: &Path, bytes: &[u8]) -> Result<Dataset, DataError> {
     let (dims, values) = parse_values(path, bytes)?;
-    let layout = array::layout(path, "IDX", &dims)?;
     let features: Vec<f32> = values.into_iter().map(|v| v as f32).collect();
-    array::check_finite(path, &features, layout.features)?;
-    Ok(Dataset {
-        features,
-        n_examples: layout.rows,
-        n_features: layout.features,
-        image_shape: layout.image_shape,
-        labels: None,
-    })
+    array::rows(path, "IDX", &dims, features)
 }
 
 /// Read the IDX file at `path` (raw or gzipped, any name) into rows, as

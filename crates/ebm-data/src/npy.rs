@@ -398,16 +398,8 @@ fn fortran_to_c<T: Copy>(dims: &[usize], data: &[T]) -> Vec<T> {
 /// (NaN, infinity, or an `f64` beyond the `f32` range), named by row and column.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Dataset, DataError> {
     let header = parse_header(path, bytes)?;
-    let layout = array::layout(path, ".npy", &header.shape)?;
     let features = values(path, &header, bytes, |_, v| Ok(v as f32))?;
-    array::check_finite(path, &features, layout.features)?;
-    Ok(Dataset {
-        features,
-        n_examples: layout.rows,
-        n_features: layout.features,
-        image_shape: layout.image_shape,
-        labels: None,
-    })
+    array::rows(path, ".npy", &header.shape, features)
 }
 
 /// Read the `.npy` file at `path` (raw or gzipped) into rows, as [`parse`].

@@ -2,6 +2,7 @@
 //!
 //! - [`reconstruction_error`]: squared error of `v -> p(h|v) -> p(v|h)`; cheap, a
 //!   training monitor only (it is not a likelihood);
+//! - [`hidden_probabilities`]: `p(h | v)` of every example (features);
 //! - [`pseudo_likelihood()`]: `sum_i ln p(v_i | v_-i)` over all units (exact, not the
 //!   one-random-unit estimate scikit-learn reports);
 //! - [`exact`]: `ln Z` by enumerating the smaller layer (up to 25 units);
@@ -38,6 +39,45 @@ pub(crate) fn check_features(model: &BinaryRbm, data: &Dataset) -> Result<(), Rb
     Ok(())
 }
 
+/// Stream `data` through `p(h | v)` in chunks of [`METRIC_CHUNK_ROWS`] rows: `visit`
+/// gets each chunk of visible rows and their hidden-unit probabilities (row-major).
+fn for_each_hidden_chunk(
+    model: &BinaryRbm,
+    data: &Dataset,
+    par: Parallelism,
+    mut visit: impl FnMut(&[f32], &[f32]),
+) -> Result<(), RbmError> {
+    check_features(model, data)?;
+    let (nv, nh) = (model.n_visible(), model.n_hidden());
+    let binary = data.is_binary();
+    let mut hidden = vec![0.0f32; METRIC_CHUNK_ROWS * nh];
+    let mut index = ActiveIndex::new();
+    for chunk in data.features.chunks(METRIC_CHUNK_ROWS * nv) {
+        let rows = chunk.len() / nv;
+        let h = &mut hidden[..rows * nh];
+        hidden_input(model, chunk, rows, binary, &mut index, h, par);
+        sigmoid_in_place(h);
+        visit(chunk, h);
+    }
+    Ok(())
+}
+
+/// `p(h_j = 1 | v)` for every row of `data`, `n_examples x n_hidden` row-major: the
+/// hidden-unit features of the examples.
+///
+/// # Errors
+///
+/// [`RbmError::DataMismatch`] when the data do not fit the model.
+pub fn hidden_probabilities(
+    model: &BinaryRbm,
+    data: &Dataset,
+    par: Parallelism,
+) -> Result<Vec<f32>, RbmError> {
+    let mut out = Vec::with_capacity(data.n_examples * model.n_hidden());
+    for_each_hidden_chunk(model, data, par, |_, h| out.extend_from_slice(h))?;
+    Ok(out)
+}
+
 /// Mean over examples of `sum_i (v_i - p(v_i = 1 | h = p(h | v)))^2` (mean-field
 /// reconstruction, no sampling).
 pub fn reconstruction_error(
@@ -45,18 +85,11 @@ pub fn reconstruction_error(
     data: &Dataset,
     par: Parallelism,
 ) -> Result<f64, RbmError> {
-    check_features(model, data)?;
-    let (nv, nh) = (model.n_visible(), model.n_hidden());
-    let binary = data.is_binary();
-    let mut hidden = vec![0.0f32; METRIC_CHUNK_ROWS * nh];
+    let nv = model.n_visible();
     let mut visible = vec![0.0f32; METRIC_CHUNK_ROWS * nv];
-    let mut index = ActiveIndex::new();
     let mut total = 0.0f64;
-    for chunk in data.features.chunks(METRIC_CHUNK_ROWS * nv) {
+    for_each_hidden_chunk(model, data, par, |chunk, h| {
         let rows = chunk.len() / nv;
-        let h = &mut hidden[..rows * nh];
-        hidden_input(model, chunk, rows, binary, &mut index, h, par);
-        sigmoid_in_place(h);
         let v = &mut visible[..rows * nv];
         visible_input(model, h, rows, v, par);
         sigmoid_in_place(v);
@@ -65,7 +98,7 @@ pub fn reconstruction_error(
             .zip(v.iter())
             .map(|(&a, &b)| ((a - b) as f64).powi(2))
             .sum::<f64>();
-    }
+    })?;
     Ok(total / data.n_examples.max(1) as f64)
 }
 
