@@ -5,6 +5,7 @@ use crate::args::{GibbsSampleArgs, MeasureArgs, SeedArgs, TrainingArgs};
 use crate::output::Metrics;
 use crate::progress::Progress;
 use crate::setup::{MnistArgs, load_mnist, load_model, rbm_failure, square_side};
+use crate::user_data::ValueRange;
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::OptimizerConfig;
@@ -20,12 +21,15 @@ use std::time::Instant;
 /// Subcommands of `ebm class-rbm`.
 #[derive(Subcommand)]
 pub enum ClassRbmCommand {
-    /// Train on MNIST (grey levels in [0, 1]) and save the model.
+    /// Train on MNIST (grey levels in [0, 1]) or your labeled files and save the model.
     Train(TrainArgs),
     /// Test error of a saved model.
     Eval(EvalArgs),
     /// Class-conditional samples (label clamped), one row per class, as a PNG grid.
     Sample(SampleArgs),
+    /// Class probabilities p(y | x) of every example of a file (one column per class),
+    /// written as .npy or .csv; with labels (--label-column), also the error rate.
+    Predict(crate::tables::TableArgs),
 }
 
 /// Training objective.
@@ -100,6 +104,7 @@ pub fn run(command: ClassRbmCommand) -> Result<(), Failure> {
         ClassRbmCommand::Train(args) => train(args),
         ClassRbmCommand::Eval(args) => eval(args),
         ClassRbmCommand::Sample(args) => sample(args),
+        ClassRbmCommand::Predict(args) => predict(args),
     }
 }
 
@@ -119,7 +124,7 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         ObjectiveArg::Discriminative => Objective::Discriminative,
         ObjectiveArg::Generative => Objective::Generative,
     };
-    let config = ClassTrainConfig {
+    let mut config = ClassTrainConfig {
         n_hidden: args.hidden,
         n_classes: 10,
         objective,
@@ -140,7 +145,12 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         ),
     };
     config.validate().map_err(setup_failure)?;
-    let data = args.data.train_set(args.limit, MNIST_ONLY)?;
+    let data = args
+        .data
+        .train_set(args.limit, MNIST_ONLY, ValueRange::Unit)?;
+    if let Some(train) = &args.data.files.train {
+        config.n_classes = n_classes(train, &data)?;
+    }
     crate::memory::check_rbm(data.n_features, args.hidden, args.batch, 0)?;
     let (model, mut m) =
         Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
@@ -166,9 +176,43 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
     args.training.save_and_report(&model, m)
 }
 
+/// The classes of the user's training file `train`: one more than its largest label (at
+/// least 2), or bad input when it has no labels.
+fn n_classes(train: &std::path::Path, data: &ebm_data::Dataset) -> Result<usize, Failure> {
+    let Some(labels) = &data.labels else {
+        return Err(Failure::input(format!(
+            "--train: {}: has no labels; the class RBM needs them (give --labels FILE or --label-column C)",
+            train.display()
+        )));
+    };
+    Ok(labels
+        .iter()
+        .map(|&l| usize::from(l) + 1)
+        .max()
+        .unwrap_or(0)
+        .max(2))
+}
+
+/// `ebm class-rbm predict`.
+fn predict(args: crate::tables::TableArgs) -> Result<(), Failure> {
+    let (run, model, data) = args.open(ValueRange::Unit, ClassRbm::n_visible)?;
+    let par = run.parallelism();
+    let mut probabilities = vec![0.0f32; data.n_examples * model.n_classes()];
+    run.install(|| model.class_log_probabilities(&data.features, &mut probabilities, par))?;
+    probabilities.iter_mut().for_each(|p| *p = p.exp());
+    let mut m = Metrics::default();
+    if data.labels.is_some() {
+        let error = run
+            .install(|| model.error_rate(&data, par))?
+            .map_err(|e| Failure::input(format!("{}: {e}", args.input.display())))?;
+        m.number("error_rate", error);
+    }
+    args.finish(probabilities, model.n_classes(), &["class"], m)
+}
+
 fn eval(args: EvalArgs) -> Result<(), Failure> {
     let model: ClassRbm = load_model(&args.model)?;
-    let test = load_mnist(&args.data, Split::Test, MNIST_ONLY)?;
+    let test = load_mnist(&args.data, Split::Test, MNIST_ONLY, ValueRange::Unit)?;
     let run = args.measure.run;
     let par = run.parallelism();
     let start = Instant::now();

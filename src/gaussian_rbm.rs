@@ -6,6 +6,7 @@ use crate::output::Metrics;
 use crate::progress::Progress;
 use crate::setup::{MnistArgs, check_chains, check_features, load_mnist, load_model};
 use crate::setup::{rbm_failure, square_side};
+use crate::user_data::ValueRange;
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_core::continuous::{ChainConfig, Mala, run_chain};
 use ebm_core::schedule::MomentumSchedule;
@@ -31,6 +32,9 @@ pub enum GaussianRbmCommand {
     Eval(EvalArgs),
     /// Samples by block Gibbs or by MALA on the free energy, as a PNG grid.
     Sample(SampleArgs),
+    /// Hidden-unit probabilities p(h = 1 | v) of every example of a file (features for
+    /// a downstream model), written as .npy or .csv.
+    Transform(crate::tables::TableArgs),
 }
 
 /// Gradient method.
@@ -152,6 +156,7 @@ pub fn run(command: GaussianRbmCommand) -> Result<(), Failure> {
         GaussianRbmCommand::Train(args) => train(args),
         GaussianRbmCommand::Eval(args) => eval(args),
         GaussianRbmCommand::Sample(args) => sample(args),
+        GaussianRbmCommand::Transform(args) => transform(args),
     }
 }
 
@@ -192,7 +197,9 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         ..defaults
     };
     config.validate().map_err(setup_failure)?;
-    let data = args.data.train_set(args.limit, MNIST_ONLY)?;
+    let data = args
+        .data
+        .train_set(args.limit, MNIST_ONLY, ValueRange::Real)?;
     crate::memory::check_rbm(data.n_features, args.hidden, args.batch, args.batch)?;
     let (model, mut m) =
         Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
@@ -209,7 +216,8 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
 fn eval(args: EvalArgs) -> Result<(), Failure> {
     let model: GaussianRbm = load_model(&args.model)?;
     check_chains("--ais-runs", args.ais_runs, &model)?;
-    let test = load_mnist(&args.data, Split::Test, MNIST_ONLY)?.head(args.limit.max(1));
+    let test =
+        load_mnist(&args.data, Split::Test, MNIST_ONLY, ValueRange::Real)?.head(args.limit.max(1));
     check_features(&args.model, model.n_visible(), &test)?;
     let standardized = model.standardize(&test);
     let start = Instant::now();
@@ -287,4 +295,21 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
     metrics.text("png", &args.png.display().to_string());
     args.output.print(&metrics);
     Ok(())
+}
+
+/// `ebm gaussian-rbm transform`: the input's values (divided by `--scale` if given) are
+/// standardized with the training data's mean and spread, as in training.
+fn transform(args: crate::tables::TableArgs) -> Result<(), Failure> {
+    let (run, model, data) = args.open(ValueRange::Real, GaussianRbm::n_visible)?;
+    let standardized = model.standardize(&data);
+    let n_hidden = model.n_hidden();
+    let mut features = vec![0.0f32; data.n_examples * n_hidden];
+    run.install(|| {
+        use rayon::prelude::*;
+        features
+            .par_chunks_mut(n_hidden)
+            .zip(standardized.features.par_chunks(model.n_visible()))
+            .for_each(|(out, v)| out.copy_from_slice(&model.hidden_probabilities(v)));
+    })?;
+    args.finish(features, n_hidden, &["hidden"], Metrics::default())
 }

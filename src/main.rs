@@ -14,6 +14,7 @@ mod output;
 mod progress;
 mod rbm;
 mod setup;
+mod tables;
 mod threads;
 mod user_data;
 

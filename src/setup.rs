@@ -3,6 +3,7 @@
 //! setup error into a failure that names the command's flag.
 
 use crate::Failure;
+use crate::user_data::ValueRange;
 use clap::Args;
 use ebm_core::ModelFile;
 use ebm_data::Dataset;
@@ -57,16 +58,27 @@ pub struct MnistArgs {
 impl MnistArgs {
     /// The training split, its first `--limit` examples (see [`first`]); another
     /// `--dataset` is refused as in [`load_mnist`].
-    pub fn train_set(&self, limit: Option<usize>, why_not: &str) -> Result<Dataset, Failure> {
-        first(load_mnist(self, Split::Train, why_not)?, limit)
+    pub fn train_set(
+        &self,
+        limit: Option<usize>,
+        why_not: &str,
+        range: ValueRange,
+    ) -> Result<Dataset, Failure> {
+        first(load_mnist(self, Split::Train, why_not, range)?, limit)
     }
 }
 
-/// Load a split of the user's files (`--train`/`--test`), else of MNIST; any other
+/// Load a split of the user's files (`--train`/`--test`, values as `range` says), else
+/// of MNIST; any other
 /// `--dataset` is refused with `--dataset: 'NAME' ` and
 /// `why_not` (what this command needs instead).
-pub fn load_mnist(args: &MnistArgs, split: Split, why_not: &str) -> Result<Dataset, Failure> {
-    if let Some(data) = args.files.load(split)? {
+pub fn load_mnist(
+    args: &MnistArgs,
+    split: Split,
+    why_not: &str,
+    range: ValueRange,
+) -> Result<Dataset, Failure> {
+    if let Some(data) = args.files.load(split, range)? {
         return Ok(data);
     }
     if args.dataset != "mnist" {
@@ -132,8 +144,13 @@ pub fn check_features(model: &Path, n_visible: usize, data: &Dataset) -> Result<
     if data.n_features == n_visible {
         return Ok(());
     }
+    let hint = if data.n_features == n_visible + 1 && data.labels.is_none() {
+        " (is one of its columns the label? give --label-column)"
+    } else {
+        ""
+    };
     Err(Failure::input(format!(
-        "{}: model has {n_visible} visible units, the data {} features",
+        "{}: model has {n_visible} visible units, the data {} features{hint}",
         model.display(),
         data.n_features
     )))

@@ -9,6 +9,17 @@ use ebm_data::formats::{self, Format, LabelSource, ReadOptions};
 use ebm_data::mnist::Split;
 use std::path::{Path, PathBuf};
 
+/// The values a model reads, and so how a file's values are scaled and checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueRange {
+    /// Values in `[0, 1]` (binary and class RBMs): divided by `--scale`, else by the
+    /// training file's largest value when that is above 1.
+    Unit,
+    /// Any finite values (the Gaussian RBM, which standardizes them itself): divided by
+    /// `--scale` only.
+    Real,
+}
+
 /// How a data file is read: its format, its label column and the scale of its values.
 #[derive(Args, Clone, Default)]
 pub struct ReadArgs {
@@ -20,8 +31,9 @@ pub struct ReadArgs {
     /// it is removed from the features.
     #[arg(long)]
     pub label_column: Option<String>,
-    /// Divide every value by this (default: 1 when the values lie in [0, 1], else the
-    /// largest value of the training file, e.g. 255 for 8-bit images).
+    /// Divide every value by this (default for models of values in [0, 1]: 1 when the
+    /// values lie in [0, 1], else the largest value of the training file, e.g. 255 for
+    /// 8-bit images; for the Gaussian RBM: 1).
     #[arg(long, value_parser = crate::args::finite)]
     pub scale: Option<f32>,
 }
@@ -44,20 +56,32 @@ impl ReadArgs {
         path: &Path,
         labels: Option<&Path>,
         scale_from: Option<&Path>,
+        range: ValueRange,
     ) -> Result<Dataset, Failure> {
         let mut data = self.read_raw(path, labels)?;
-        let scale = match (self.scale, scale_from) {
-            (Some(scale), _) if scale > 0.0 => scale,
-            (Some(_), _) => return Err(Failure::input("--scale must be positive")),
-            (None, Some(train)) if train != path => auto_scale(&self.read_raw(train, None)?),
-            (None, _) => auto_scale(&data),
+        let scale = match (self.scale, range, scale_from) {
+            (Some(scale), _, _) if scale > 0.0 => scale,
+            (Some(_), _, _) => return Err(Failure::input("--scale must be positive")),
+            (None, ValueRange::Real, _) => 1.0,
+            (None, ValueRange::Unit, Some(train)) if train != path => {
+                auto_scale(&self.read_raw(train, None)?)
+            }
+            (None, ValueRange::Unit, _) => auto_scale(&data),
         };
         if scale != 1.0 {
             data.features.iter_mut().for_each(|x| *x /= scale);
         }
-        if let Some(bad) = data.features.iter().find(|x| !(0.0..=1.0).contains(*x)) {
+        let allowed = |x: f32| match range {
+            ValueRange::Unit => (0.0..=1.0).contains(&x),
+            ValueRange::Real => x.is_finite(),
+        };
+        if let Some(bad) = data.features.iter().find(|&&x| !allowed(x)) {
+            let wanted = match range {
+                ValueRange::Unit => "an RBM reads values in [0, 1] (give --scale)",
+                ValueRange::Real => "the model reads finite values",
+            };
             return Err(Failure::input(format!(
-                "{}: a value is {} after dividing by {scale}; an RBM reads values in [0, 1] (give --scale)",
+                "{}: a value is {} after dividing by {scale}; {wanted}",
                 path.display(),
                 bad * scale
             )));
@@ -128,7 +152,7 @@ impl FileArgs {
     /// # Errors
     ///
     /// Bad input naming the file or the missing flag.
-    pub fn load(&self, split: Split) -> Result<Option<Dataset>, Failure> {
+    pub fn load(&self, split: Split, range: ValueRange) -> Result<Option<Dataset>, Failure> {
         let Some(train) = &self.train else {
             if self.test.is_some() {
                 return Err(Failure::input("--test: give --train as well"));
@@ -143,7 +167,7 @@ impl FileArgs {
             },
         };
         self.read
-            .read(path, labels.as_deref(), Some(train))
+            .read(path, labels.as_deref(), Some(train), range)
             .map(Some)
     }
 }
@@ -168,8 +192,8 @@ mod tests {
             },
             ..FileArgs::default()
         };
-        let train = files.load(Split::Train).unwrap().unwrap();
-        let test = files.load(Split::Test).unwrap().unwrap();
+        let train = files.load(Split::Train, ValueRange::Unit).unwrap().unwrap();
+        let test = files.load(Split::Test, ValueRange::Unit).unwrap().unwrap();
         assert_eq!(train.features, [0.0, 1.0, 0.5, 0.25, 1.0, 0.0, 0.0, 0.0]);
         assert_eq!(test.features, [0.5; 4]);
         assert_eq!(
@@ -187,9 +211,15 @@ mod tests {
             train: Some(train),
             ..FileArgs::default()
         };
-        let e = files.load(Split::Train).unwrap_err().message;
+        let e = files
+            .load(Split::Train, ValueRange::Unit)
+            .unwrap_err()
+            .message;
         assert!(e.contains("train.csv") && e.contains("[0, 1]"), "{e}");
-        let e = files.load(Split::Test).unwrap_err().message;
+        let e = files
+            .load(Split::Test, ValueRange::Unit)
+            .unwrap_err()
+            .message;
         assert!(e.contains("--test"), "{e}");
     }
 }

@@ -8,6 +8,7 @@ mod train;
 
 use crate::Failure;
 use crate::args::{GibbsSampleArgs, MeasureArgs, RunArgs, SeedArgs, TrainingArgs};
+use crate::user_data::ValueRange;
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_data::catalog::{BinarizeMode, DatasetName};
 use ebm_rbm::ModelFile;
@@ -103,7 +104,7 @@ pub struct DataArgs {
 impl DataArgs {
     /// Load `split` of the data set or of the user's files, binarized.
     fn load(&self, split: ebm_data::mnist::Split) -> Result<ebm_data::Dataset, Failure> {
-        if let Some(mut data) = self.files.load(split)? {
+        if let Some(mut data) = self.files.load(split, ValueRange::Unit)? {
             ebm_data::catalog::binarize_split(&mut data, split, self.binarize);
             return Ok(data);
         }
@@ -128,21 +129,7 @@ pub struct LogZArgs {
 }
 
 /// Flags of `ebm rbm transform`.
-#[derive(Args)]
-pub struct TransformArgs {
-    /// The model file (or a training checkpoint).
-    pub model: PathBuf,
-    /// The examples (.npy, CSV, svmlight or IDX; raw or gzipped).
-    #[arg(long, value_name = "FILE")]
-    pub input: PathBuf,
-    #[command(flatten)]
-    pub read: crate::user_data::ReadArgs,
-    /// Where the features go: FILE.npy (float32, examples x hidden units) or FILE.csv.
-    #[arg(long, value_parser = crate::args::output_file)]
-    pub out: PathBuf,
-    #[command(flatten)]
-    pub measure: MeasureArgs,
-}
+pub type TransformArgs = crate::tables::TableArgs;
 
 /// Flags of `ebm rbm score`.
 #[derive(Args)]

@@ -112,3 +112,14 @@ pub fn ebm_words(words: &str, more: &[&str]) -> Output {
         .collect();
     ebm(&args)
 }
+
+/// [`ebm_words`], asserting that the run succeeds (its error output is the message).
+pub fn ebm_ok(words: &str, more: &[&str]) -> Output {
+    let out = ebm_words(words, more);
+    assert!(
+        out.status.success(),
+        "ebm {words}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

@@ -2,7 +2,7 @@
 //! transform examples into hidden-unit features, score them; malformed files and bad
 //! outputs are one-line errors naming the file or flag.
 
-use crate::common::{ebm_json, ebm_words, error_line, file_in, p, temp_dir};
+use crate::common::{ebm_json, ebm_ok, ebm_words, error_line, file_in, p, temp_dir};
 use std::path::{Path, PathBuf};
 
 /// Bars and stripes of 3x3 pixels as a CSV of grey levels 0..255 with a `kind` column
@@ -88,7 +88,7 @@ fn a_csv_trains_evaluates_transforms_and_scores() {
         ];
         let done = ebm_json(&[&args.concat()[..], &["--out", p(out), "--json"]].concat());
         assert_eq!(
-            (done["examples"].as_u64(), done["features"].as_u64()),
+            (done["examples"].as_u64(), done["columns"].as_u64()),
             (Some(12), Some(6))
         );
     }
@@ -217,4 +217,104 @@ fn class_and_gaussian_rbms_train_on_a_csv() {
     let unlabelled = format!("class-rbm train --train {} --epochs 1 --out", p(&data));
     let line = error_line(&ebm_words(&unlabelled, &[p(&dir.join("x.ebm"))]), 2);
     assert!(line.contains("label"), "{line}");
+}
+
+/// Rows of a CSV of three classes over six real-valued features (class k is high on
+/// features 2k and 2k+1, with a deterministic wobble), with a `kind` column.
+fn three_classes_csv(dir: &Path, name: &str, offset: f32) -> PathBuf {
+    let mut text = String::from("a,b,c,d,e,f,kind\n");
+    for row in 0..30 {
+        let kind = row % 3;
+        let values: Vec<String> = (0..6)
+            .map(|k| {
+                let high = k / 2 == kind;
+                let wobble = ((row * 7 + k * 3) % 5) as f32 / 10.0;
+                format!("{}", offset + if high { 3.0 } else { 0.5 } + wobble)
+            })
+            .collect();
+        text.push_str(&format!("{},{kind}\n", values.join(",")));
+    }
+    file_in(dir, name, text)
+}
+
+#[test]
+fn class_rbm_predicts_and_gaussian_rbm_transforms_a_file() {
+    let dir = temp_dir("own-predict");
+    // Values up to 3.4: scaled into [0, 1] by the file's largest value (the same file
+    // in training and prediction, so the same scale).
+    let data = three_classes_csv(&dir, "three.csv", 0.0);
+    let files = format!("--train {0} --test {0} --label-column kind", p(&data));
+    let model = dir.join("c.ebm");
+    let train = format!("class-rbm train {files} --hidden 8 --epochs 40 --batch 5 --quiet --out");
+    ebm_ok(&train, &[p(&model)]);
+    let probs = dir.join("probs.csv");
+    let predict = format!(
+        "class-rbm predict {} --input {} --label-column kind --json --out",
+        p(&model),
+        p(&data)
+    );
+    let out = ebm_ok(&predict, &[p(&probs)]);
+    let reported = crate::common::last_json(&out);
+    assert_eq!(reported["columns"], 3, "three labels make three classes");
+    let text = std::fs::read_to_string(&probs).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("class0,class1,class2"));
+    let mut wrong = 0;
+    for (row, line) in lines.enumerate() {
+        let p: Vec<f64> = line.split(',').map(|x| x.parse().unwrap()).collect();
+        // float32 probabilities: each row sums to 1 within a few ulps of 1.
+        assert!(
+            (p.iter().sum::<f64>() - 1.0).abs() < 1e-5,
+            "row {row}: {line}"
+        );
+        let best = (0..3).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
+        wrong += usize::from(best != row % 3);
+    }
+    // The reported error rate is the error of the written probabilities' argmax.
+    assert_eq!(
+        reported["error_rate"].as_f64().unwrap(),
+        wrong as f64 / 30.0
+    );
+    assert!(
+        wrong <= 3,
+        "three separable classes are learned: {wrong} wrong"
+    );
+
+    // The Gaussian RBM reads real values as they are (negative ones too) and standardizes.
+    let real = three_classes_csv(&dir, "real.csv", -2.0);
+    let gaussian = dir.join("g.ebm");
+    let train = format!(
+        "gaussian-rbm train --train {} --label-column kind --hidden 4 --epochs 5 --batch 5 --quiet --out",
+        p(&real)
+    );
+    ebm_ok(&train, &[p(&gaussian)]);
+    let features = dir.join("h.npy");
+    let transform = format!(
+        "gaussian-rbm transform {} --input {} --label-column kind --json --out",
+        p(&gaussian),
+        p(&real)
+    );
+    ebm_ok(&transform, &[p(&features)]);
+    let bytes = std::fs::read(&features).unwrap();
+    assert!(bytes.starts_with(b"\x93NUMPY"), "a .npy file");
+    assert!(String::from_utf8_lossy(&bytes[..128]).contains("(30, 4)"));
+    // A non-finite value, or a file without the label column removed, is refused.
+    let nan = file_in(&dir, "nan.csv", "a,b,c,d,e,f\n1,2,3,nan,5,6\n");
+    let refused = format!(
+        "gaussian-rbm transform {} --input {} --out",
+        p(&gaussian),
+        p(&nan)
+    );
+    let line = error_line(&ebm_words(&refused, &[p(&features)]), 2);
+    assert!(line.contains("nan.csv"), "{line}");
+    let unlabelled = format!(
+        "gaussian-rbm transform {} --input {} --out",
+        p(&gaussian),
+        p(&real)
+    );
+    let line = error_line(&ebm_words(&unlabelled, &[p(&features)]), 2);
+    assert!(
+        line.contains("--label-column") && line.contains("g.ebm"),
+        "{line}"
+    );
 }
