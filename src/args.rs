@@ -228,9 +228,89 @@ pub struct GibbsSampleArgs<M: SampledModel> {
     #[arg(long, value_parser = output_file)]
     pub png: PathBuf,
     #[command(flatten)]
+    pub image: ImageShapeArgs,
+    #[command(flatten)]
     pub random: SeedArgs,
     #[arg(skip)]
     model_kind: PhantomData<M>,
+}
+
+/// The height and width of the pictures of a model's inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageShape {
+    /// Rows of pixels.
+    pub height: usize,
+    /// Pixels per row.
+    pub width: usize,
+}
+
+/// `--image-shape` of the commands that draw a model's inputs as pictures.
+#[derive(Args, Clone, Copy, Default)]
+pub struct ImageShapeArgs {
+    /// Shape of the pictures of the inputs, HEIGHTxWIDTH (e.g. 28x28; default: square
+    /// inputs are square images, other inputs are not images and get no picture).
+    #[arg(long, value_name = "HxW", value_parser = image_shape)]
+    pub image_shape: Option<ImageShape>,
+}
+
+impl ImageShapeArgs {
+    /// The picture shape of `model`'s `n_visible` inputs: `--image-shape` (which must
+    /// have `n_visible` pixels), else a square; `None` when the inputs are not an image.
+    ///
+    /// # Errors
+    ///
+    /// Bad input naming the flag and the model file when the shape does not fit.
+    pub fn resolve(self, model: &Path, n_visible: usize) -> Result<Option<ImageShape>, Failure> {
+        match self.image_shape {
+            Some(shape) if shape.height * shape.width == n_visible => Ok(Some(shape)),
+            Some(shape) => Err(Failure::input(format!(
+                "--image-shape: {}x{} is {} pixels; {} has {n_visible} visible units",
+                shape.height,
+                shape.width,
+                shape.height * shape.width,
+                model.display()
+            ))),
+            None => {
+                let side = (n_visible as f64).sqrt().round() as usize;
+                Ok(
+                    (side > 1 && side * side == n_visible).then_some(ImageShape {
+                        height: side,
+                        width: side,
+                    }),
+                )
+            }
+        }
+    }
+
+    /// [`Self::resolve`], with a note on stderr when there is no picture to draw (the
+    /// command then writes none and succeeds).
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::resolve`].
+    pub fn resolve_or_note(
+        self,
+        model: &Path,
+        n_visible: usize,
+    ) -> Result<Option<ImageShape>, Failure> {
+        let shape = self.resolve(model, n_visible)?;
+        if shape.is_none() {
+            eprintln!(
+                "note: {}: {n_visible} visible units are not a square image; no picture written (give --image-shape HxW)",
+                model.display()
+            );
+        }
+        Ok(shape)
+    }
+}
+
+/// Parse `HEIGHTxWIDTH` (both at least 1).
+fn image_shape(text: &str) -> Result<ImageShape, String> {
+    let parsed = text.split_once(['x', 'X']).and_then(|(h, w)| {
+        let (height, width) = (h.trim().parse().ok()?, w.trim().parse().ok()?);
+        (height > 0 && width > 0).then_some(ImageShape { height, width })
+    });
+    parsed.ok_or_else(|| format!("'{text}' is not HEIGHTxWIDTH (e.g. 28x28)"))
 }
 
 /// A model a training command saves to `--out`.

@@ -4,7 +4,7 @@ use crate::Failure;
 use crate::args::{GibbsSampleArgs, MeasureArgs, SeedArgs, TrainingArgs};
 use crate::output::Metrics;
 use crate::progress::Progress;
-use crate::setup::{MnistArgs, load_mnist, load_model, rbm_failure, square_side};
+use crate::setup::{MnistArgs, load_mnist, load_model, rbm_failure};
 use crate::user_data::ValueRange;
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
@@ -238,14 +238,23 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
         args.chains,
         model.n_classes() * (model.n_visible() + model.n_hidden()),
     )?;
-    let side = square_side(&args.model, model.n_visible())?;
+    let Some(shape) = args.image.resolve_or_note(&args.model, model.n_visible())? else {
+        return Ok(());
+    };
     let mut rng = stream(args.random.seed, 0, 0);
     let mut tiles = Vec::new();
     for class in 0..model.n_classes() {
         tiles.extend(model.sample_class(class, args.chains, args.steps, &mut rng));
     }
-    write_png_grid(&args.png, &tiles, side, side, args.chains, Scaling::Unit)
-        .map_err(Failure::run)?;
+    write_png_grid(
+        &args.png,
+        &tiles,
+        shape.height,
+        shape.width,
+        args.chains,
+        Scaling::Unit,
+    )
+    .map_err(Failure::run)?;
     crate::output::outln!("wrote {}", args.png.display());
     Ok(())
 }

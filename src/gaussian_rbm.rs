@@ -4,8 +4,8 @@ use crate::Failure;
 use crate::args::{JsonArgs, MeasureArgs, SeedArgs, TrainingArgs};
 use crate::output::Metrics;
 use crate::progress::Progress;
+use crate::setup::rbm_failure;
 use crate::setup::{MnistArgs, check_chains, check_features, load_mnist, load_model};
-use crate::setup::{rbm_failure, square_side};
 use crate::user_data::ValueRange;
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_core::continuous::{ChainConfig, Mala, run_chain};
@@ -145,6 +145,8 @@ pub struct SampleArgs {
     #[arg(long, value_parser = crate::args::output_file)]
     pub png: PathBuf,
     #[command(flatten)]
+    pub image: crate::args::ImageShapeArgs,
+    #[command(flatten)]
     pub random: SeedArgs,
     #[command(flatten)]
     pub output: JsonArgs,
@@ -258,7 +260,9 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
     }
     let model: GaussianRbm = load_model(&args.model)?;
     check_chains("--chains", args.chains, &model)?;
-    let side = square_side(&args.model, model.n_visible())?;
+    let Some(shape) = args.image.resolve_or_note(&args.model, model.n_visible())? else {
+        return Ok(());
+    };
     let seed = args.random.seed;
     let mut rng = stream(seed, 0, 0);
     let mut metrics = Metrics::default();
@@ -291,7 +295,15 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
         *t = t.clamp(0.0, 1.0);
     }
     let columns = (args.chains as f64).sqrt().ceil() as usize;
-    write_png_grid(&args.png, &tiles, side, side, columns, Scaling::Unit).map_err(Failure::run)?;
+    write_png_grid(
+        &args.png,
+        &tiles,
+        shape.height,
+        shape.width,
+        columns,
+        Scaling::Unit,
+    )
+    .map_err(Failure::run)?;
     metrics.text("png", &args.png.display().to_string());
     args.output.print(&metrics);
     Ok(())

@@ -156,20 +156,6 @@ pub fn check_features(model: &Path, n_visible: usize, data: &Dataset) -> Result<
     )))
 }
 
-/// The side of the square images of a model with `n_visible` units (pixels), or bad
-/// input naming the model file.
-pub fn square_side(model: &Path, n_visible: usize) -> Result<usize, Failure> {
-    let side = (n_visible as f64).sqrt() as usize;
-    if side * side == n_visible {
-        Ok(side)
-    } else {
-        Err(Failure::input(format!(
-            "{}: {n_visible} visible units are not a square image",
-            model.display()
-        )))
-    }
-}
-
 /// The flag that sets each training setting (the field of a trainer's configuration)
 /// in every command; a command passes its own exceptions to [`setting_failure`].
 const FLAGS: &[(&str, &str)] = &[

@@ -273,6 +273,8 @@ pub struct FiltersArgs {
     /// Number of hidden units to show (the first N).
     #[arg(long, default_value_t = 100, value_parser = crate::args::count)]
     pub count: usize,
+    #[command(flatten)]
+    pub image: crate::args::ImageShapeArgs,
 }
 
 /// Run one `ebm rbm` subcommand.

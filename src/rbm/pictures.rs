@@ -6,16 +6,6 @@ use crate::setup::check_chains;
 use ebm_data::image_grid::{Scaling, write_png_grid};
 use ebm_rbm::sampling::gibbs_samples;
 
-/// Tile shape for `n` visible units: a square when `n` is a perfect square, else a row.
-fn tile_shape(n: usize) -> (usize, usize) {
-    let side = (n as f64).sqrt().round() as usize;
-    if side * side == n {
-        (side, side)
-    } else {
-        (1, n)
-    }
-}
-
 /// Columns of a near-square grid of `count` tiles.
 fn grid_columns(count: usize) -> usize {
     (count as f64).sqrt().ceil().max(1.0) as usize
@@ -29,16 +19,18 @@ pub fn sample(SampleArgs { sample: args, run }: SampleArgs) -> Result<(), Failur
     }
     let model = load_model(&args.model)?;
     check_chains("--chains", args.chains, &model)?;
+    let Some(shape) = args.image.resolve_or_note(&args.model, model.n_visible())? else {
+        return Ok(());
+    };
     let par = run.parallelism();
     let samples = run
         .install(|| gibbs_samples(&model, args.chains, args.steps, args.random.seed, par))?
         .map_err(Failure::input)?;
-    let (h, w) = tile_shape(model.n_visible());
     write_png_grid(
         &args.png,
         &samples,
-        h,
-        w,
+        shape.height,
+        shape.width,
         grid_columns(args.chains),
         Scaling::Unit,
     )
@@ -58,15 +50,16 @@ pub fn filters(args: FiltersArgs) -> Result<(), Failure> {
         return Err(Failure::input("--count must be at least 1"));
     }
     let model = load_model(&args.model)?;
-    let nv = model.n_visible();
+    let Some(shape) = args.image.resolve_or_note(&args.model, model.n_visible())? else {
+        return Ok(());
+    };
     let count = args.count.min(model.n_hidden());
     let tiles = model.hidden_unit_weights(count);
-    let (h, w) = tile_shape(nv);
     write_png_grid(
         &args.png,
         &tiles,
-        h,
-        w,
+        shape.height,
+        shape.width,
         grid_columns(count),
         Scaling::SymmetricPerTile,
     )

@@ -318,3 +318,50 @@ fn class_rbm_predicts_and_gaussian_rbm_transforms_a_file() {
         "{line}"
     );
 }
+
+#[test]
+fn pictures_take_an_image_shape_and_are_skipped_for_non_images() {
+    let dir = temp_dir("own-shape");
+    let data = three_classes_csv(&dir, "six.csv", 0.0);
+    let model = dir.join("six.ebm");
+    let train = format!(
+        "rbm train --train {} --label-column kind --hidden 4 --epochs 2 --quiet --out",
+        p(&data)
+    );
+    ebm_ok(&train, &[p(&model)]);
+    let png = dir.join("s.png");
+    for verb in ["sample", "filters"] {
+        // Six inputs are not a square: a note, success, and no picture.
+        let skipped = ebm_ok(&format!("rbm {verb} {} --png", p(&model)), &[p(&png)]);
+        let note = String::from_utf8_lossy(&skipped.stderr);
+        assert!(
+            note.contains("note:") && note.contains("--image-shape"),
+            "{note}"
+        );
+        assert!(!png.exists(), "{verb} wrote a picture of a non-image");
+        // Given as 2x3 it is drawn; 2x2 does not fit and names the flag and the model.
+        ebm_ok(
+            &format!("rbm {verb} {} --image-shape 2x3 --png", p(&model)),
+            &[p(&png)],
+        );
+        assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+        std::fs::remove_file(&png).unwrap();
+        let bad = ebm_words(
+            &format!("rbm {verb} {} --image-shape 2x2 --png", p(&model)),
+            &[p(&png)],
+        );
+        let line = error_line(&bad, 2);
+        assert!(
+            line.contains("--image-shape") && line.contains("six.ebm"),
+            "{line}"
+        );
+    }
+    let line = error_line(
+        &ebm_words(
+            &format!("rbm filters {} --image-shape 2by3 --png", p(&model)),
+            &[p(&png)],
+        ),
+        2,
+    );
+    assert!(line.contains("HEIGHTxWIDTH"), "{line}");
+}
