@@ -58,13 +58,28 @@ impl ReadArgs {
         scale_from: Option<&Path>,
         range: ValueRange,
     ) -> Result<Dataset, Failure> {
-        let mut data = self.read_raw(path, labels)?;
+        let column = self.label_column.as_deref();
+        self.read_with_column(path, labels, column, scale_from, range)
+    }
+
+    /// [`Self::read`] with the labels in `column` of `path` (when no `labels` file is
+    /// given) instead of `--label-column`; the file the scale comes from is still read
+    /// with `--label-column`.
+    fn read_with_column(
+        &self,
+        path: &Path,
+        labels: Option<&Path>,
+        column: Option<&str>,
+        scale_from: Option<&Path>,
+        range: ValueRange,
+    ) -> Result<Dataset, Failure> {
+        let mut data = self.read_raw(path, labels, column)?;
         let scale = match (self.scale, range, scale_from) {
             (Some(scale), _, _) if scale > 0.0 => scale,
             (Some(_), _, _) => return Err(Failure::input("--scale must be positive")),
             (None, ValueRange::Real, _) => 1.0,
             (None, ValueRange::Unit, Some(train)) if train != path => {
-                auto_scale(&self.read_raw(train, None)?)
+                auto_scale(&self.read_raw(train, None, self.label_column.as_deref())?)
             }
             (None, ValueRange::Unit, _) => auto_scale(&data),
         };
@@ -93,8 +108,13 @@ impl ReadArgs {
     }
 
     /// `path` as the reader gives it (values unscaled).
-    fn read_raw(&self, path: &Path, labels: Option<&Path>) -> Result<Dataset, Failure> {
-        let labels = match (labels, &self.label_column) {
+    fn read_raw(
+        &self,
+        path: &Path,
+        labels: Option<&Path>,
+        column: Option<&str>,
+    ) -> Result<Dataset, Failure> {
+        let labels = match (labels, column) {
             (Some(file), _) => LabelSource::File(file.to_path_buf()),
             (None, Some(column)) => LabelSource::Column(
                 column
@@ -141,6 +161,10 @@ pub struct FileArgs {
     /// Labels of --test in a separate file.
     #[arg(long, value_name = "FILE", requires = "test")]
     pub test_labels: Option<PathBuf>,
+    /// The labels of --test are this column of it (default: --label-column), e.g. the
+    /// 0/1 column of anomaly test data beside unlabeled normal training data.
+    #[arg(long, requires = "test", conflicts_with = "test_labels")]
+    pub test_label_column: Option<String>,
     #[command(flatten)]
     pub read: ReadArgs,
 }
@@ -166,8 +190,15 @@ impl FileArgs {
                 None => return Err(Failure::input("--test: this command needs a test file")),
             },
         };
+        let column = match split {
+            Split::Test => self.test_label_column.as_ref(),
+            Split::Train => None,
+        };
+        let column = column
+            .or(self.read.label_column.as_ref())
+            .map(String::as_str);
         self.read
-            .read(path, labels.as_deref(), Some(train), range)
+            .read_with_column(path, labels.as_deref(), column, Some(train), range)
             .map(Some)
     }
 }

@@ -27,11 +27,15 @@ pub fn run(args: AnomalyArgs) -> Result<(), Failure> {
         AnomalyScoreArg::Reconstruction => Score::Reconstruction,
         AnomalyScoreArg::LikelihoodRatio => {
             let train = args.data.load(Split::Train)?;
-            let (flag, excluded) = match &args.base_exclude_labels {
-                Some(labels) => ("--base-exclude-labels", labels),
-                None => ("--anomalous-labels", &args.anomalous_labels),
+            check_features(&args.model, model.n_visible(), &train)?;
+            let normal_train = match (&args.base_exclude_labels, &train.labels) {
+                (Some(labels), _) => without_labels(&train, "--base-exclude-labels", labels)?,
+                // Unlabeled training data is the normal data the model was trained on.
+                (None, None) => train,
+                (None, Some(_)) => {
+                    without_labels(&train, "--anomalous-labels", &args.anomalous_labels)?
+                }
             };
-            let normal_train = without_labels(&train, flag, excluded)?;
             Score::LikelihoodRatio {
                 base_logits: base_rate_visible_bias(&normal_train),
             }

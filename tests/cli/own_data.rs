@@ -365,3 +365,54 @@ fn pictures_take_an_image_shape_and_are_skipped_for_non_images() {
     );
     assert!(line.contains("HEIGHTxWIDTH"), "{line}");
 }
+
+#[test]
+fn anomaly_runs_on_unlabeled_normal_data_and_a_labeled_test_file() {
+    let dir = temp_dir("own-anomaly");
+    let all = std::fs::read_to_string(bars_csv(&dir, "bars.csv")).unwrap();
+    let rows: Vec<&str> = all.lines().skip(1).collect();
+    // Normal data: the bars (kind 0) without the kind column, twice over.
+    let bars: Vec<&str> = rows.iter().filter(|r| r.ends_with(",0")).copied().collect();
+    let normal: String = [&bars[..], &bars[..]]
+        .concat()
+        .iter()
+        .map(|r| format!("{}\n", r.rsplit_once(',').unwrap().0))
+        .collect();
+    let normal = file_in(&dir, "normal.csv", normal);
+    // Test data: normal, normal, anomalous (stripes), ... so both halves have both kinds.
+    let stripes = rows.iter().filter(|r| r.ends_with(",1"));
+    let mut test = String::from("a,b,c,d,e,f,g,h,i,kind\n");
+    for (k, stripe) in stripes.enumerate() {
+        let (first, second) = (bars[k], bars[(k + 1) % bars.len()]);
+        test.push_str(&format!("{first}\n{second}\n{stripe}\n"));
+    }
+    let test = file_in(&dir, "test.csv", test);
+    let model = dir.join("normal.ebm");
+    let train = "rbm train --hidden 6 --epochs 200 --batch 4 --lr 0.1 --quiet --train";
+    ebm_ok(train, &[p(&normal), "--out", p(&model)]);
+    let files = format!(
+        "--train {} --test {} --test-label-column kind --anomalous-labels 1",
+        p(&normal),
+        p(&test)
+    );
+    for score in ["likelihood-ratio", "free-energy"] {
+        let words = format!("rbm anomaly {} {files} --score {score} --json", p(&model));
+        let out = crate::common::last_json(&ebm_ok(&words, &[]));
+        assert_eq!(
+            (out["n_normal"].as_u64(), out["n_anomalous"].as_u64()),
+            (Some(12), Some(6))
+        );
+        // Stripes are far from every bar pattern: the scores separate them.
+        let auc = out["roc_auc"].as_f64().unwrap();
+        assert!(auc > 0.9, "{score}: AUC {auc}");
+    }
+    // --label-column on both files takes a pixel off the unlabeled normal data: refused.
+    let both = format!(
+        "rbm anomaly {} --train {} --test {} --label-column kind --anomalous-labels 1",
+        p(&model),
+        p(&normal),
+        p(&test)
+    );
+    let line = error_line(&ebm_words(&both, &[]), 2);
+    assert!(line.contains("kind") || line.contains("features"), "{line}");
+}
