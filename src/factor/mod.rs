@@ -1,6 +1,7 @@
 //! `ebm factor ...`: discrete factor-graph models: inference on UAI files, Sudoku and
 //! graph coloring, and learning templated energies and predicting with them.
 
+mod color;
 mod infer;
 mod learn;
 mod predict;
@@ -18,7 +19,7 @@ pub enum FactorCommand {
     /// Solve every Sudoku puzzle of a file (one puzzle a line) and check the solutions.
     Sudoku(puzzles::SudokuArgs),
     /// Color a DIMACS .col graph with K colors.
-    Color(puzzles::ColorArgs),
+    Color(color::ColorArgs),
     /// Learn the weights of a templated energy on a built-in task and report test metrics.
     Learn(learn::LearnArgs),
     /// Load a model saved by `learn --out` and report its test metrics on its task.
@@ -57,7 +58,7 @@ pub fn run(command: FactorCommand) -> Result<(), Failure> {
     match command {
         FactorCommand::Infer(args) => infer::infer(args),
         FactorCommand::Sudoku(args) => puzzles::sudoku(args),
-        FactorCommand::Color(args) => puzzles::color(args),
+        FactorCommand::Color(args) => color::color(args),
         FactorCommand::Learn(args) => learn::learn(args),
         FactorCommand::Predict(args) => predict::predict(args),
     }

@@ -174,6 +174,21 @@ fn sudoku_and_coloring_on_small_inputs() {
     let edges = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 0)];
     assert!(edges.iter().all(|&(a, b)| colors[a] != colors[b]));
     assert!(colors.iter().all(|&c| (1..=3).contains(&c)));
+    // Tabu search colors the cycle with 3 colors; with 2 it can only give up (it proves
+    // nothing, unlike branch and bound).
+    for (k, status) in [("3", "colored"), ("2", "unknown")] {
+        let how = [
+            "--colors",
+            k,
+            "--method",
+            "tabu",
+            "--time-limit",
+            "0.2",
+            "--json",
+        ];
+        let j = ebm_json(&[&["factor", "color", p(&graph)][..], &how].concat());
+        assert_eq!(j["status"], status, "{k} colors");
+    }
     let err = failure_line(&ebm(&["factor", "color", p(&graph), "--colors", "0"]));
     assert!(err.contains("--colors"), "{err}");
     std::fs::write(&graph, "p edge 2 1\ne 1 3\n").unwrap();
@@ -206,6 +221,23 @@ fn real_sudoku_and_coloring() {
         let j = ebm_json(&["factor", "color", p(&path), "--colors", k, "--json"]);
         assert_eq!(j["status"], "colored", "{file}");
     }
+    // le450_15a with its chromatic number 15: out of branch and bound's reach in 10 s
+    // before tabu search, which colors it in about 10^5 moves (seed 1; ~1 s).
+    let path = root.join("coloring/le450_15a.col");
+    let how = [
+        "--colors",
+        "15",
+        "--method",
+        "tabu",
+        "--time-limit",
+        "60",
+        "--json",
+    ];
+    let j = ebm_json(&[&["factor", "color", p(&path)][..], &how].concat());
+    assert_eq!(
+        (&j["status"], &j["method"]),
+        (&"colored".into(), &"tabu".into())
+    );
 }
 
 /// Approximate MAP on reference models whose optimum is known: MPLP proves

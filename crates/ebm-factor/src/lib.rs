@@ -16,7 +16,8 @@
 //!   entry point that runs any of them (with the pipelines that warm-start the searches
 //!   from the dual) under time, node or move budgets;
 //! - [`tree`]: exact sum-product on acyclic factor graphs (`ln Z`, factor marginals);
-//! - [`problems`]: Sudoku, graph coloring and N-queens as factor graphs, with checkers.
+//! - [`problems`]: Sudoku, graph coloring and N-queens as factor graphs, with checkers;
+//!   [`tabucol`]: tabu search on the Potts energy of graph coloring.
 //!
 //! Learning the weights of such energies is the `ebm-learn` crate's.
 //!
@@ -47,6 +48,7 @@ pub mod network;
 pub mod problems;
 pub mod solve;
 pub mod table;
+pub mod tabucol;
 #[cfg(test)]
 mod test_models;
 pub mod tree;
