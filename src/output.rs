@@ -63,6 +63,11 @@ impl Metrics {
         self.0.insert(key.to_string(), Value::from(value));
         self
     }
+    /// Add a boolean.
+    pub fn flag(&mut self, key: &str, value: bool) -> &mut Self {
+        self.0.insert(key.to_string(), Value::from(value));
+        self
+    }
     /// Add a string.
     pub fn text(&mut self, key: &str, value: &str) -> &mut Self {
         self.0.insert(key.to_string(), Value::from(value));

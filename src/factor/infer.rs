@@ -239,13 +239,16 @@ fn run_task(args: &InferArgs, model: &FactorModel, m: &mut Metrics) -> Result<St
             if let Some(complete) = solved.complete {
                 m.text("complete", if complete { "yes" } else { "no" });
             }
+            // "optimal" only for a proof (a finished search or a bound that meets the
+            // energy), never for an incumbent; the proved bound beside it.
+            m.flag("optimal", solved.proved_optimal());
+            if let Some(bound) = solved.proved_bound() {
+                m.number("ln_upper_bound", -bound / model.temperature());
+            }
             let solution = solved.solution;
             m.number("ln_value", solution.ln_value(model))
                 .number("energy", solution.energy)
                 .integer("iterations", solution.iterations);
-            if let Some(bound) = solution.lower_bound {
-                m.number("ln_upper_bound", -bound / model.temperature());
-            }
             uai::format_mpe(&solution.assignment)
         }
     })

@@ -74,7 +74,22 @@ fn approximate_methods_against_exact() {
                 "{method}: bound {bound} below {exact}"
             );
         }
+        // "optimal" is a proof: a finished search, or a bound that meets the value.
+        let optimal = got["optimal"].as_bool().unwrap();
+        let bound_meets = got["ln_upper_bound"]
+            .as_f64()
+            .is_some_and(|b| (b - ln).abs() <= 1e-9 * ln.abs().max(1.0));
+        assert!(
+            !optimal || bound_meets,
+            "{method}: optimal without a proof: {got}"
+        );
+        match method {
+            "bnb" => assert!(optimal, "bnb finished: {got}"),
+            "icm" | "anneal" => assert!(!optimal, "{method} proves nothing: {got}"),
+            _ => {}
+        }
     }
+    assert_eq!(infer(m, "map", "exact", &[])["optimal"], true);
     let mar_out = |method: &str, extra: &[&str]| {
         let out = dir.join(format!("{method}.MAR"));
         let mut args = vec![
@@ -252,6 +267,22 @@ fn real_map_references() {
     let j = infer(p(&seg), "map", "mplp", &["--evid", p(&evid)]);
     assert!((j["ln_value"].as_f64().unwrap() - -51.150653139686895).abs() < 1e-6);
     assert!((j["ln_upper_bound"].as_f64().unwrap() - -51.150653139686895).abs() < 1e-6);
+    assert_eq!(j["optimal"], true, "the dual gap is closed: {j}");
+    // Branch and bound stopped after 1 s on Promedas_11 (optimum -48.34) holds an
+    // incumbent, not a proof.
+    let promedas = root.join("uai/map/Promedas_11.uai");
+    let evid = root.join("uai/map/Promedas_11.uai.evid");
+    let j = infer(
+        p(&promedas),
+        "map",
+        "bnb",
+        &["--evid", p(&evid), "--time-limit", "1"],
+    );
+    assert_eq!(
+        (&j["optimal"], &j["complete"]),
+        (&false.into(), &"no".into()),
+        "{j}"
+    );
     let net = root.join("uai/toulbar2/network.uai");
     let evid = root.join("uai/toulbar2/network.uai.evid");
     for method in ["bp", "mplp", "anneal"] {

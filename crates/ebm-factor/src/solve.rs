@@ -187,6 +187,32 @@ pub struct Solved {
     pub fallback: bool,
 }
 
+impl Solved {
+    /// Whether the energy is proven minimal: branch and bound finished with a finite
+    /// energy, or a proven lower bound meets the energy (exact elimination, graph cut on
+    /// a submodular model, a closed dual gap), within round-off (`1e-9` relative). An
+    /// incumbent of a search that was stopped is not.
+    pub fn proved_optimal(&self) -> bool {
+        let energy = self.solution.energy;
+        if !energy.is_finite() {
+            return false;
+        }
+        self.complete == Some(true)
+            || self
+                .proved_bound()
+                .is_some_and(|bound| energy - bound <= 1e-9 * energy.abs().max(1.0))
+    }
+
+    /// The proven lower bound on the minimum energy: the energy itself when branch and
+    /// bound finished, else the method's own bound (if it gives one).
+    pub fn proved_bound(&self) -> Option<f64> {
+        match self.complete {
+            Some(true) => Some(self.solution.energy),
+            _ => self.solution.lower_bound,
+        }
+    }
+}
+
 impl From<MapSolution> for Solved {
     fn from(solution: MapSolution) -> Self {
         Self {
@@ -229,6 +255,9 @@ impl From<MapSolution> for Solved {
 /// // Branch and bound finished its search, so its answer is proven optimal.
 /// let solved = solve(&model, Method::BranchAndBound, &options).unwrap();
 /// assert_eq!(solved.complete, Some(true));
+/// assert!(solved.proved_optimal());
+/// // ICM gives no bound: its answer, though optimal here, is not proven.
+/// assert!(!solve(&model, Method::Icm, &options).unwrap().proved_optimal());
 /// ```
 pub fn solve(
     model: &FactorModel,
