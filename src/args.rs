@@ -235,6 +235,18 @@ pub struct GibbsSampleArgs<M: SampledModel> {
     model_kind: PhantomData<M>,
 }
 
+/// Parse the comma-separated list of positive counts `text` of flag `flag` (e.g.
+/// `--hidden 64,64`, `--cd-steps 1,3,5`), `what` naming the counts in the error.
+pub fn positive_list(flag: &str, what: &str, text: &str) -> Result<Vec<usize>, Failure> {
+    let counts: Result<Vec<usize>, _> = text.split(',').map(|s| s.trim().parse()).collect();
+    match counts {
+        Ok(counts) if !counts.is_empty() && !counts.contains(&0) => Ok(counts),
+        _ => Err(Failure::input(format!(
+            "{flag}: '{text}' is not a comma-separated list of positive {what}"
+        ))),
+    }
+}
+
 /// The height and width of the pictures of a model's inputs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ImageShape {
@@ -242,6 +254,28 @@ pub struct ImageShape {
     pub height: usize,
     /// Pixels per row.
     pub width: usize,
+}
+
+impl ImageShape {
+    /// Write `tiles` (values in `[0, 1]`, clamped; one tile of this shape after another)
+    /// to `png` as a near-square grid.
+    ///
+    /// # Errors
+    ///
+    /// A failed run when the file cannot be written.
+    pub fn write_square_grid(self, png: &Path, tiles: &[f32]) -> Result<(), Failure> {
+        let count = tiles.len() / (self.height * self.width).max(1);
+        let columns = (count as f64).sqrt().ceil().max(1.0) as usize;
+        ebm_data::image_grid::write_png_grid(
+            png,
+            tiles,
+            self.height,
+            self.width,
+            columns,
+            ebm_data::image_grid::Scaling::Unit,
+        )
+        .map_err(Failure::run)
+    }
 }
 
 /// `--image-shape` of the commands that draw a model's inputs as pictures.
@@ -414,6 +448,7 @@ mod models {
     saved_model!(ebm_cf::CfModel, "cf.ebm");
     saved_model!(ebm_rbm::class_rbm::ClassRbm, "class-rbm.ebm");
     saved_model!(ebm_rbm::gaussian::GaussianRbm, "gaussian-rbm.ebm");
+    saved_model!(ebm_neural::Mlp, "energy.ebm");
 
     impl SampledModel for ebm_rbm::BinaryRbm {
         const DEFAULT_CHAINS: &'static str = "100";
@@ -422,5 +457,29 @@ mod models {
     impl SampledModel for ebm_rbm::class_rbm::ClassRbm {
         // Samples per class.
         const DEFAULT_CHAINS: &'static str = "10";
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_of_positive_counts_and_image_shapes_parse_or_name_the_flag() {
+        assert_eq!(
+            positive_list("--hidden", "widths", "64, 32").unwrap(),
+            [64, 32]
+        );
+        for bad in ["", "64,0", "a", "1,,2"] {
+            let e = positive_list("--hidden", "widths", bad)
+                .unwrap_err()
+                .message;
+            assert!(e.starts_with("--hidden: ") && e.contains("widths"), "{e}");
+        }
+        let shape = image_shape("28x20").unwrap();
+        assert_eq!((shape.height, shape.width), (28, 20));
+        for bad in ["28", "0x4", "4x", "axb"] {
+            assert!(image_shape(bad).is_err(), "{bad}");
+        }
     }
 }

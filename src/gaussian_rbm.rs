@@ -12,7 +12,6 @@ use ebm_core::continuous::{ChainConfig, Mala, run_chain};
 use ebm_core::schedule::MomentumSchedule;
 use ebm_core::train::{EpochReport, OnEpoch};
 use ebm_core::train::{OptimizerConfig, OptimizerMethod};
-use ebm_data::image_grid::{Scaling, write_png_grid};
 use ebm_data::mnist::Split;
 use ebm_kernels::rng::stream;
 use ebm_rbm::RbmError;
@@ -291,19 +290,7 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
         }
     };
     model.unstandardize(&mut tiles);
-    for t in &mut tiles {
-        *t = t.clamp(0.0, 1.0);
-    }
-    let columns = (args.chains as f64).sqrt().ceil() as usize;
-    write_png_grid(
-        &args.png,
-        &tiles,
-        shape.height,
-        shape.width,
-        columns,
-        Scaling::Unit,
-    )
-    .map_err(Failure::run)?;
+    shape.write_square_grid(&args.png, &tiles)?;
     metrics.text("png", &args.png.display().to_string());
     args.output.print(&metrics);
     Ok(())

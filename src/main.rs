@@ -7,6 +7,7 @@
 mod args;
 mod cf;
 mod class_rbm;
+mod energy;
 mod factor;
 mod gaussian_rbm;
 mod memory;
@@ -40,6 +41,10 @@ enum Area {
     /// The classification RBM: generative and discriminative at once (MNIST).
     #[command(subcommand, name = "class-rbm")]
     ClassRbm(class_rbm::ClassRbmCommand),
+    /// Free-form neural energies E(x): train by Langevin CD or score matching, evaluate,
+    /// sample.
+    #[command(subcommand)]
+    Energy(energy::EnergyCommand),
     /// Gaussian-Bernoulli RBMs for real-valued data (MNIST grey levels).
     #[command(subcommand, name = "gaussian-rbm")]
     GaussianRbm(gaussian_rbm::GaussianRbmCommand),
@@ -91,6 +96,7 @@ fn main() -> ExitCode {
         Area::Cf(command) => cf::run(command),
         Area::ClassRbm(command) => class_rbm::run(command),
         Area::GaussianRbm(command) => gaussian_rbm::run(command),
+        Area::Energy(command) => energy::run(command),
         Area::Factor(command) => factor::run(command),
     };
     match result {

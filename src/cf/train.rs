@@ -11,19 +11,8 @@ use ebm_cf::{CfError, CfModel, Orientation, Query, RatingsData};
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::OptimizerConfig;
 
-/// Parse `--cd-steps 1,3,5`.
-fn parse_cd_steps(text: &str) -> Result<Vec<usize>, Failure> {
-    let steps: Result<Vec<usize>, _> = text.split(',').map(|s| s.trim().parse()).collect();
-    match steps {
-        Ok(steps) if !steps.is_empty() && !steps.contains(&0) => Ok(steps),
-        _ => Err(Failure::input(format!(
-            "--cd-steps: '{text}' is not a comma-separated list of positive step counts"
-        ))),
-    }
-}
-
 fn config_from_args(args: &TrainArgs) -> Result<TrainConfig, Failure> {
-    let stages = parse_cd_steps(&args.cd_steps)?;
+    let stages = crate::args::positive_list("--cd-steps", "step counts", &args.cd_steps)?;
     let epochs_per_stage = args
         .cd_stage_epochs
         .unwrap_or_else(|| args.epochs.div_ceil(stages.len()).max(1));

@@ -26,15 +26,7 @@ pub fn sample(SampleArgs { sample: args, run }: SampleArgs) -> Result<(), Failur
     let samples = run
         .install(|| gibbs_samples(&model, args.chains, args.steps, args.random.seed, par))?
         .map_err(Failure::input)?;
-    write_png_grid(
-        &args.png,
-        &samples,
-        shape.height,
-        shape.width,
-        grid_columns(args.chains),
-        Scaling::Unit,
-    )
-    .map_err(Failure::input)?;
+    shape.write_square_grid(&args.png, &samples)?;
     crate::output::outln!(
         "wrote {} samples ({} Gibbs steps) to {}",
         args.chains,

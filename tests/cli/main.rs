@@ -5,6 +5,7 @@
 mod cf;
 mod class_and_anomaly;
 mod common;
+mod energy;
 mod factor;
 mod factor_learn;
 mod factor_methods;

@@ -1,0 +1,214 @@
+//! `ebm energy train|eval|sample`: free-form neural energies `E(x)` (an MLP) learned by
+//! contrastive divergence with Langevin negatives or by score matching, evaluated exactly
+//! by quadrature in 2-D, and sampled by Langevin dynamics.
+
+mod run;
+
+use crate::Failure;
+use crate::args::{JsonArgs, MeasureArgs, SeedArgs, TrainingArgs};
+use clap::{Args, Subcommand, ValueEnum};
+use ebm_kernels::rng::stream;
+use ebm_neural::density::Density2d;
+use std::path::PathBuf;
+
+/// Subcommands of `ebm energy`.
+#[derive(Subcommand)]
+pub enum EnergyCommand {
+    /// Train an MLP energy on a built-in 2-D density or your file and save it.
+    Train(TrainArgs),
+    /// Test NLL of a saved energy: exact by quadrature on a grid (2-D models).
+    Eval(EvalArgs),
+    /// Langevin samples from a saved energy, as a PNG (a 2-D histogram, or image tiles).
+    Sample(SampleArgs),
+}
+
+/// The objectives of `--method`.
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+pub enum MethodArg {
+    /// Contrastive divergence, short-run Langevin chains from uniform noise every batch.
+    Cd,
+    /// Contrastive divergence, persistent chains in a replay buffer (5% re-initialized).
+    Pcd,
+    /// Denoising score matching (`--noise-std`).
+    Dsm,
+    /// Sliced score matching, one Gaussian projection per example.
+    Ssm,
+    /// Sliced score matching, variance-reduced.
+    SsmVr,
+}
+
+/// Hidden activations.
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+pub enum ActivationArg {
+    /// x * sigmoid(x).
+    Swish,
+    /// ln(1 + e^x).
+    Softplus,
+    /// Exponential linear unit.
+    Elu,
+}
+
+/// Where the points come from: a built-in 2-D density (sampled with a fixed seed) or the
+/// user's file of rows (CSV, .npy, ...).
+#[derive(Args)]
+pub struct PointsArgs {
+    /// Built-in density: mog8 (8 Gaussians on a circle), rings or checkerboard.
+    #[arg(long, value_parser = parse_density, conflicts_with = "file")]
+    pub dataset: Option<Density2d>,
+    /// Points drawn from the built-in density.
+    #[arg(long, default_value_t = 20_000, value_parser = crate::args::count)]
+    pub points: usize,
+    /// A file of points, one per row (CSV, .npy, svmlight or IDX), instead of --dataset.
+    #[arg(long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub read: crate::user_data::ReadArgs,
+}
+
+fn parse_density(text: &str) -> Result<Density2d, String> {
+    Density2d::ALL
+        .into_iter()
+        .find(|d| d.name() == text)
+        .ok_or_else(|| format!("'{text}' is not mog8, rings or checkerboard"))
+}
+
+impl PointsArgs {
+    /// The points (`rows x dim`) and their dimension; a built-in density's are drawn with
+    /// random stream `stream_id` of `seed` (training and test points differ).
+    pub fn load(&self, seed: u64, stream_id: u64) -> Result<(Vec<f32>, usize), Failure> {
+        match (&self.file, self.dataset) {
+            (Some(file), _) => {
+                let data = self
+                    .read
+                    .read(file, None, None, crate::user_data::ValueRange::Real)?;
+                Ok((data.features, data.n_features))
+            }
+            (None, Some(density)) => {
+                let points = density.sample(self.points, &mut stream(seed, stream_id, 0));
+                Ok((points, 2))
+            }
+            (None, None) => Err(Failure::input(
+                "--dataset: give a built-in density (mog8, rings, checkerboard) or --file FILE",
+            )),
+        }
+    }
+}
+
+/// Flags of `ebm energy train`.
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: PointsArgs,
+    /// The objective.
+    #[arg(long, value_enum, default_value_t = MethodArg::Dsm)]
+    pub method: MethodArg,
+    /// Hidden layer widths, comma-separated.
+    #[arg(long, default_value = "64,64")]
+    pub hidden: String,
+    /// Hidden activation.
+    #[arg(long, value_enum, default_value_t = ActivationArg::Swish)]
+    pub activation: ActivationArg,
+    /// Passes over the data.
+    #[arg(long, default_value_t = 30)]
+    pub epochs: usize,
+    /// Examples per minibatch.
+    #[arg(long, default_value_t = 128, value_parser = crate::args::count)]
+    pub batch: usize,
+    /// Adam learning rate (decays linearly to 5% of it).
+    #[arg(long, default_value_t = 2e-3)]
+    pub lr: f32,
+    /// Denoising score matching: corruption noise standard deviation.
+    #[arg(long, default_value_t = 0.1)]
+    pub noise_std: f32,
+    /// Langevin steps per negative sample (cd, pcd; default 60 for cd, 30 for pcd).
+    #[arg(long)]
+    pub langevin_steps: Option<usize>,
+    /// Langevin step size eta (cd, pcd; default 0.01 for cd, 0.005 for pcd).
+    #[arg(long)]
+    pub step_size: Option<f32>,
+    /// Langevin noise standard deviation per step (default sqrt(step size): the exact
+    /// unadjusted sampler).
+    #[arg(long)]
+    pub noise_scale: Option<f32>,
+    /// Persistent chains in the replay buffer (pcd).
+    #[arg(long, default_value_t = 10_000, value_parser = crate::args::count)]
+    pub buffer: usize,
+    /// Weight alpha of the energy-magnitude penalty (cd, pcd).
+    #[arg(long, default_value_t = 1e-3)]
+    pub energy_regularization: f32,
+    /// Clip each batch's gradient to this norm (0: no clipping).
+    #[arg(long, default_value_t = 10.0)]
+    pub clip_gradient: f32,
+    /// Chains start from uniform noise on [-B, B]^d (default: the built-in density's box,
+    /// else the largest |value| of the data).
+    #[arg(long)]
+    pub noise_range: Option<f32>,
+    #[command(flatten)]
+    pub random: SeedArgs,
+    #[command(flatten)]
+    pub training: TrainingArgs<ebm_neural::Mlp>,
+}
+
+/// Flags of `ebm energy eval`.
+#[derive(Args)]
+pub struct EvalArgs {
+    /// The model file.
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: PointsArgs,
+    /// Compute ln Z by the midpoint rule on a grid over [-B, B]^2 (2-D models).
+    #[arg(long)]
+    pub quadrature: bool,
+    /// Grid cells per axis of the quadrature.
+    #[arg(long, default_value_t = 400, value_parser = crate::args::count)]
+    pub grid: usize,
+    /// Half-width B of the quadrature box (default: the built-in density's box, else
+    /// the largest |value| of the test points, times 1.25).
+    #[arg(long)]
+    pub bound: Option<f32>,
+    /// Seed of the built-in density's test points (stream 1; training uses stream 0).
+    #[command(flatten)]
+    pub random: SeedArgs,
+    #[command(flatten)]
+    pub measure: MeasureArgs,
+}
+
+/// Flags of `ebm energy sample`.
+#[derive(Args)]
+pub struct SampleArgs {
+    /// The model file.
+    pub model: PathBuf,
+    /// Chains (samples).
+    #[arg(long, default_value_t = 5_000, value_parser = crate::args::count)]
+    pub chains: usize,
+    /// Langevin steps per chain.
+    #[arg(long, default_value_t = 500, value_parser = crate::args::count)]
+    pub steps: usize,
+    /// Langevin step size eta (noise sqrt(eta)).
+    #[arg(long, default_value_t = 0.005)]
+    pub step_size: f32,
+    /// Chains start from uniform noise on [-B, B]^d; the 2-D histogram covers that box.
+    #[arg(long, default_value_t = 4.0)]
+    pub bound: f32,
+    /// Output PNG.
+    #[arg(long, value_parser = crate::args::output_file)]
+    pub png: PathBuf,
+    /// Where the samples go as a table as well (.npy or .csv), if given.
+    #[arg(long, value_parser = crate::args::output_file)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub image: crate::args::ImageShapeArgs,
+    #[command(flatten)]
+    pub random: SeedArgs,
+    #[command(flatten)]
+    pub output: JsonArgs,
+}
+
+/// Run one `ebm energy` subcommand.
+pub fn run(command: EnergyCommand) -> Result<(), Failure> {
+    match command {
+        EnergyCommand::Train(args) => run::train(args),
+        EnergyCommand::Eval(args) => run::eval(args),
+        EnergyCommand::Sample(args) => run::sample(args),
+    }
+}

@@ -1,0 +1,270 @@
+//! What `ebm energy train`, `eval` and `sample` do.
+
+use super::{ActivationArg, EvalArgs, MethodArg, SampleArgs, TrainArgs};
+use crate::Failure;
+use crate::args::ImageShape;
+use crate::output::Metrics;
+use crate::progress::Progress;
+use crate::setup::{load_model, setting_failure};
+use ebm_core::schedule::LearningRateSchedule;
+use ebm_core::train::{EpochReport, OnEpoch, OptimizerConfig};
+use ebm_kernels::rng::stream;
+use ebm_neural::density::quadrature_nll;
+use ebm_neural::langevin::{LangevinBuffers, LangevinConfig, langevin, uniform_noise};
+use ebm_neural::train::{EnergyTrainConfig, Method, adam, train_energy};
+use ebm_neural::{Activation, Cpu, Mlp, NeuralError, Workspace};
+
+/// A library error as a failure: an invalid setting names its flag, a divergence beyond
+/// recovery is a failed run, anything else (data, shapes) is bad input.
+fn failure(error: NeuralError) -> Failure {
+    const FLAGS: &[(&str, &str)] = &[
+        ("hidden", "--hidden"),
+        ("noise_std", "--noise-std"),
+        ("buffer_size", "--buffer"),
+        ("langevin.steps", "--langevin-steps"),
+        ("langevin.step_size", "--step-size"),
+        ("langevin.noise_scale", "--noise-scale"),
+        ("noise_range", "--noise-range"),
+        ("energy_regularization", "--energy-regularization"),
+        ("clip_gradient_norm", "--clip-gradient"),
+    ];
+    match &error {
+        NeuralError::InvalidSetting(invalid) => {
+            setting_failure(invalid.setting, &invalid.message, FLAGS, &error)
+        }
+        NeuralError::Train(_) => Failure::run(error),
+        _ => Failure::input(error),
+    }
+}
+
+/// The largest |value| of `points` (at least a small positive number).
+fn largest_magnitude(points: &[f32]) -> f32 {
+    points.iter().fold(1e-3f32, |m, &x| m.max(x.abs()))
+}
+
+/// Run `ebm energy train`.
+pub fn train(args: TrainArgs) -> Result<(), Failure> {
+    let (method, steps, step_size) = match args.method {
+        MethodArg::Cd => (Method::ShortRun, 60, 0.01),
+        MethodArg::Pcd => (
+            Method::Persistent {
+                buffer_size: args.buffer,
+                reinit_fraction: 0.05,
+            },
+            30,
+            0.005,
+        ),
+        MethodArg::Dsm => (
+            Method::Denoising {
+                noise_std: args.noise_std,
+            },
+            30,
+            0.005,
+        ),
+        MethodArg::Ssm | MethodArg::SsmVr => (
+            Method::Sliced {
+                variance_reduced: args.method == MethodArg::SsmVr,
+            },
+            30,
+            0.005,
+        ),
+    };
+    let mut langevin = LangevinConfig::unadjusted(
+        args.langevin_steps.unwrap_or(steps),
+        args.step_size.unwrap_or(step_size),
+    );
+    if let Some(noise) = args.noise_scale {
+        langevin.noise_scale = noise;
+    }
+    let cd = matches!(args.method, MethodArg::Cd | MethodArg::Pcd);
+    let defaults = EnergyTrainConfig::default();
+    let mut config = EnergyTrainConfig {
+        hidden: crate::args::positive_list("--hidden", "widths", &args.hidden)?,
+        activation: match args.activation {
+            ActivationArg::Swish => Activation::Swish,
+            ActivationArg::Softplus => Activation::Softplus,
+            ActivationArg::Elu => Activation::Elu,
+        },
+        method,
+        langevin,
+        energy_regularization: if cd { args.energy_regularization } else { 0.0 },
+        clip_gradient_norm: args.clip_gradient,
+        optimizer: OptimizerConfig {
+            learning_rate_schedule: LearningRateSchedule::Linear {
+                final_fraction: 0.05,
+            },
+            ..adam(args.lr)
+        },
+        run: args
+            .training
+            .loop_config(args.epochs, args.batch, args.random, defaults.run),
+        ..defaults
+    };
+    config.validate().map_err(|e| failure(e.into()))?;
+    let (points, dim) = args.data.load(args.random.seed, 0)?;
+    config.noise_range = match (args.noise_range, args.data.dataset) {
+        (Some(range), _) => range,
+        (None, Some(density)) => density.bound(),
+        (None, None) => largest_magnitude(&points),
+    };
+    config.validate().map_err(|e| failure(e.into()))?;
+    let quiet = args.training.report.quiet;
+    let (fit, mut m) = Progress::timed(config.run.epochs, quiet, |progress| {
+        let mut observer = OnEpoch(|r: &EpochReport, _: &Mlp| {
+            let loss = r.metric("loss").unwrap_or(f64::NAN);
+            progress.epoch_report(r, &format!("loss {loss:.5}, {:.1} s", r.seconds));
+        });
+        train_energy(&config, &points, dim, &mut observer).map_err(failure)
+    })?;
+    for recovery in &fit.recoveries {
+        eprintln!(
+            "note: epoch {}: {}; went on from epoch {} with learning rate {} and step size {}",
+            recovery.epoch,
+            recovery.reason,
+            recovery.restored_epoch,
+            recovery.learning_rate,
+            recovery.step_size
+        );
+    }
+    m.integer("examples", (points.len() / dim) as u64)
+        .integer("dim", dim as u64)
+        .integer("epochs", config.run.epochs as u64)
+        .integer("recoveries", fit.recoveries.len() as u64)
+        .number("noise_range", config.noise_range as f64);
+    args.training.save_and_report(&fit.model, m)
+}
+
+/// Run `ebm energy eval`.
+pub fn eval(args: EvalArgs) -> Result<(), Failure> {
+    args.measure.run.check()?;
+    let model: Mlp = load_model(&args.model)?;
+    let (test, dim) = args.data.load(args.random.seed, 1)?;
+    if dim != model.n_inputs() {
+        return Err(Failure::input(format!(
+            "{}: the model has {} inputs, the test points {dim} values each",
+            args.model.display(),
+            model.n_inputs()
+        )));
+    }
+    let (math, mut ws) = (Cpu::sequential(), Workspace::new());
+    let n = test.len() / dim;
+    let mean_energy = model
+        .energy(&math, &mut ws, &test, n)
+        .iter()
+        .map(|&e| e as f64)
+        .sum::<f64>()
+        / n as f64;
+    let mut m = Metrics::default();
+    m.integer("test_examples", n as u64)
+        .number("mean_energy", mean_energy);
+    if let Some(density) = args.data.dataset {
+        m.number("true_nll", density.nll(&test));
+    }
+    if args.quadrature {
+        let bound = match (args.bound, args.data.dataset) {
+            (Some(bound), _) => bound,
+            (None, Some(density)) => density.bound(),
+            (None, None) => 1.25 * largest_magnitude(&test),
+        };
+        if !(bound.is_finite() && bound > 0.0) {
+            return Err(Failure::input("--bound must be a positive number"));
+        }
+        crate::memory::check_chains("--grid", args.grid, args.grid * (dim + 64))?;
+        let nll = quadrature_nll(&model, &math, &mut ws, &test, bound, args.grid)
+            .map_err(|e| Failure::input(format!("--quadrature: {e}")))?;
+        m.number("test_nll", nll)
+            .number("bound", bound as f64)
+            .integer("grid", args.grid as u64);
+    }
+    args.measure.output.print(&m);
+    Ok(())
+}
+
+/// Run `ebm energy sample`: Langevin chains from uniform noise; a 2-D model's samples are
+/// drawn as a 2-D histogram over the box, other models' as image tiles.
+pub fn sample(args: SampleArgs) -> Result<(), Failure> {
+    if !(args.bound.is_finite() && args.bound > 0.0) {
+        return Err(Failure::input("--bound must be a positive number"));
+    }
+    if let Some(out) = &args.out {
+        crate::tables::is_npy(out)?;
+    }
+    let model: Mlp = load_model(&args.model)?;
+    let dim = model.n_inputs();
+    crate::memory::check_chains("--chains", args.chains, dim)?;
+    let mut rng = stream(args.random.seed, 0, 0);
+    let mut x = vec![0.0f32; args.chains * dim];
+    uniform_noise(&mut x, args.bound, &mut rng);
+    let config = LangevinConfig::unadjusted(args.steps, args.step_size);
+    let mut buffers = LangevinBuffers::default();
+    let mean_energy = langevin(
+        &model,
+        &Cpu::sequential(),
+        &mut buffers,
+        &mut x,
+        args.chains,
+        &config,
+        &mut rng,
+    )
+    .map_err(|e| Failure::input(format!("--steps/--step-size: {e}")))?;
+    if x.iter().any(|v| !v.is_finite()) {
+        return Err(Failure::run(format!(
+            "{}: the Langevin chains diverged (give a smaller --step-size)",
+            args.model.display()
+        )));
+    }
+    let mut m = Metrics::default();
+    m.integer("chains", args.chains as u64)
+        .number("mean_energy", mean_energy);
+    if dim == 2 {
+        let side = 200;
+        let histogram = histogram_2d(&x, args.bound, side);
+        ImageShape {
+            height: side,
+            width: side,
+        }
+        .write_square_grid(&args.png, &histogram)?;
+        let inside = x
+            .chunks_exact(2)
+            .filter(|p| p.iter().all(|v| v.abs() <= args.bound));
+        m.number("share_in_box", inside.count() as f64 / args.chains as f64);
+    } else if let Some(shape) = args.image.resolve_or_note(&args.model, dim)? {
+        shape.write_square_grid(&args.png, &x[..args.chains.min(100) * dim])?;
+    }
+    if let Some(out) = &args.out {
+        crate::tables::write_table(out, x, dim, &["x"])?;
+    }
+    m.text("png", &args.png.display().to_string());
+    args.output.print(&m);
+    Ok(())
+}
+
+/// Counts of the 2-D points `xy` in a `side x side` grid over `[-bound, bound]^2` (row 0
+/// at the top, the largest second coordinate), as square roots scaled to a largest value
+/// of 1, so sparse mass shows.
+fn histogram_2d(xy: &[f32], bound: f32, side: usize) -> Vec<f32> {
+    let mut counts = vec![0.0f32; side * side];
+    let cell = |v: f32| ((v + bound) / (2.0 * bound) * side as f32).floor();
+    for p in xy.chunks_exact(2) {
+        let (column, row) = (cell(p[0]), cell(p[1]));
+        if (0.0..side as f32).contains(&column) && (0.0..side as f32).contains(&row) {
+            let row = side - 1 - row as usize;
+            counts[row * side + column as usize] += 1.0;
+        }
+    }
+    let top = counts.iter().fold(0.0f32, |m, &c| m.max(c)).sqrt().max(1.0);
+    counts.iter_mut().for_each(|c| *c = c.sqrt() / top);
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_histogram_puts_points_in_their_cells_with_y_up() {
+        // (-0.9, -0.9) is bottom left, (0.9, 0.9) top right (twice), (5, 0) outside.
+        let h = histogram_2d(&[-0.9, -0.9, 0.9, 0.9, 0.9, 0.9, 5.0, 0.0], 1.0, 2);
+        assert_eq!(h, [0.0, 1.0, 1.0 / 2f32.sqrt(), 0.0]);
+    }
+}

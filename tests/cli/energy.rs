@@ -1,0 +1,107 @@
+//! `ebm energy train|eval|sample`: a neural energy trained on a built-in 2-D density and
+//! on a CSV of points, evaluated exactly by quadrature, sampled by Langevin dynamics; bad
+//! flags and files are one-line errors.
+
+use crate::common::{ebm_json, ebm_ok, ebm_words, error_line, file_in, last_json, p, temp_dir};
+
+#[test]
+fn a_2d_energy_trains_evaluates_by_quadrature_and_samples() {
+    let dir = temp_dir("energy");
+    let model = dir.join("mog8.ebm");
+    let train = "energy train --dataset mog8 --points 8000 --method dsm --hidden 32,32 --lr 5e-3 --epochs 10 --quiet --json --out";
+    let trained = last_json(&ebm_ok(train, &[p(&model)]));
+    assert_eq!(
+        (trained["dim"].as_u64(), trained["examples"].as_u64()),
+        (Some(2), Some(8000))
+    );
+    let eval = ebm_json(&[
+        "energy",
+        "eval",
+        p(&model),
+        "--dataset",
+        "mog8",
+        "--points",
+        "2000",
+        "--quadrature",
+        "--grid",
+        "200",
+        "--json",
+    ]);
+    let (model_nll, true_nll) = (
+        eval["test_nll"].as_f64().unwrap(),
+        eval["true_nll"].as_f64().unwrap(),
+    );
+    // An exact NLL of a normalized density on the box is at least the true density's up
+    // to sampling noise of 2,000 test points (a few hundredths of a nat) and the grid's
+    // error; a briefly trained model is within a nat of it, far below the uniform
+    // density on the box (ln 49 = 3.89 nats).
+    assert!(
+        model_nll > true_nll - 0.1 && model_nll < true_nll + 1.0,
+        "{eval}"
+    );
+    assert!(model_nll < 49f64.ln(), "{eval}");
+    let png = dir.join("s.png");
+    let table = dir.join("s.csv");
+    let words = format!(
+        "energy sample {} --chains 500 --steps 100 --bound 3.5 --json --png {} --out",
+        p(&model),
+        p(&png)
+    );
+    let sampled = last_json(&ebm_ok(&words, &[p(&table)]));
+    assert!(sampled["share_in_box"].as_f64().unwrap() > 0.9, "{sampled}");
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    let rows = std::fs::read_to_string(&table).unwrap();
+    assert_eq!(rows.lines().count(), 501, "a header and one line per chain");
+}
+
+#[test]
+fn a_csv_of_points_trains_and_bad_input_is_refused() {
+    let dir = temp_dir("energy-file");
+    // Points on two clusters in 3-D, as CSV with a header.
+    let mut text = String::from("x,y,z\n");
+    for k in 0..400 {
+        let s = if k % 2 == 0 { 1.0 } else { -1.0 };
+        let wobble = ((k * 37) % 11) as f32 / 20.0 - 0.25;
+        text.push_str(&format!("{},{},{}\n", s + wobble, s - wobble, 0.5 * wobble));
+    }
+    let points = file_in(&dir, "points.csv", text);
+    let model = dir.join("m.ebm");
+    let train = format!(
+        "energy train --file {} --method ssm-vr --hidden 16 --epochs 3 --batch 50 --quiet --json --out",
+        p(&points)
+    );
+    let trained = last_json(&ebm_ok(&train, &[p(&model)]));
+    assert_eq!(trained["dim"].as_u64(), Some(3));
+    let eval = ebm_json(&["energy", "eval", p(&model), "--file", p(&points), "--json"]);
+    assert!(eval["mean_energy"].as_f64().unwrap().is_finite(), "{eval}");
+    for (words, says) in [
+        (
+            format!(
+                "energy eval {} --file {} --quadrature",
+                p(&model),
+                p(&points)
+            ),
+            "2-D",
+        ),
+        (
+            format!("energy eval {} --dataset rings", p(&model)),
+            "3 inputs",
+        ),
+        (
+            "energy train --dataset moons --out x.ebm".to_string(),
+            "moons",
+        ),
+        (
+            "energy train --dataset rings --hidden 8,0 --out x.ebm".to_string(),
+            "--hidden",
+        ),
+        (
+            "energy train --dataset rings --method dsm --noise-std=-1 --out x.ebm".to_string(),
+            "--noise-std",
+        ),
+        ("energy train --out x.ebm".to_string(), "--dataset"),
+    ] {
+        let line = error_line(&ebm_words(&words, &[]), 2);
+        assert!(line.contains(says), "{words}: {line}");
+    }
+}
