@@ -6,6 +6,7 @@ mod cf;
 mod class_and_anomaly;
 mod common;
 mod factor;
+mod factor_files;
 mod factor_learn;
 mod factor_methods;
 mod hardening;
