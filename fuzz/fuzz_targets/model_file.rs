@@ -19,4 +19,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = ebm_rbm::gaussian::GaussianRbm::from_bytes(data, path);
     let _ = ebm_cf::CfModel::from_bytes(data, path);
     let _ = ebm_learn::learned::LearnedModel::from_bytes(data, path);
+    let _ = ebm_learn::learned::FileModel::from_bytes(data, path);
 });

@@ -1,9 +1,11 @@
 //! `ebm factor learn`: learn the weights of a templated factor-graph energy on one of the
-//! built-in tasks, report test metrics, and optionally save the learned model (a model
-//! file that `ebm factor predict` loads) and export its weights as JSON.
+//! built-in tasks (or on the user's files, [`super::files`]), report test metrics, and
+//! optionally save the learned model (a model file that `ebm factor predict` loads) and
+//! export its weights as JSON.
 
 use super::ThreadArgs;
-use super::tasks::{DataArgs, TaskName, learn_failure, report_test};
+use super::files::FileArgs;
+use super::tasks::{DataArgs, Examples, TaskName, learn_failure, report_test};
 use crate::Failure;
 use crate::args::ReportArgs;
 use crate::output::Metrics;
@@ -11,6 +13,7 @@ use crate::progress::Progress;
 use clap::{Args, ValueEnum};
 use ebm_core::ModelFile;
 use ebm_core::train::TrainError;
+use ebm_factor::solve::{Method, SolveOptions};
 use ebm_learn::LearnError;
 use ebm_learn::data::Example;
 use ebm_learn::learned::LearnedModel;
@@ -18,7 +21,7 @@ use ebm_learn::support::Support;
 use ebm_learn::tasks::sudoku::with_random_clues;
 use ebm_learn::templates::TemplateSet;
 use ebm_learn::train::{EpochReport, Learner, TrainConfig, Trained, train};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -44,9 +47,9 @@ pub enum MethodName {
 /// Flags of `ebm factor learn`.
 #[derive(Args)]
 pub struct LearnArgs {
-    /// The task.
+    /// The built-in task (or, instead, --train FILE: your own data).
     #[arg(long, value_enum)]
-    pub task: TaskName,
+    pub task: Option<TaskName>,
     /// The learner.
     #[arg(long, value_enum)]
     pub method: MethodName,
@@ -68,7 +71,7 @@ pub struct LearnArgs {
     /// Gibbs sweeps per CD sample.
     #[arg(long, default_value_t = 1)]
     pub cd_steps: usize,
-    /// Denoise: train the unary-only model (no pairwise factors).
+    /// Denoise and npy-grid: train the unary-only model (no pairwise factors).
     #[arg(long)]
     pub unary_only: bool,
     /// Sudoku: fraction of cells given as clues (evidence) in the training grids of the
@@ -84,6 +87,8 @@ pub struct LearnArgs {
     #[command(flatten)]
     pub data: DataArgs,
     #[command(flatten)]
+    pub files: FileArgs,
+    #[command(flatten)]
     pub run: ThreadArgs,
     /// Save the learned model here (a model file, atomically; `ebm factor predict` loads
     /// it).
@@ -96,7 +101,7 @@ pub struct LearnArgs {
     pub report: ReportArgs,
 }
 
-fn learner(method: MethodName, cd_steps: usize) -> Learner {
+pub(super) fn learner(method: MethodName, cd_steps: usize) -> Learner {
     match method {
         MethodName::Perceptron => Learner::Perceptron { averaged: false },
         MethodName::AveragedPerceptron => Learner::Perceptron { averaged: true },
@@ -109,16 +114,19 @@ fn learner(method: MethodName, cd_steps: usize) -> Learner {
 }
 
 /// Refuse the flags that do not apply to the task (the library checks the ranges).
-fn check_applies(args: &LearnArgs) -> Result<(), Failure> {
-    args.data.check_applies(args.task)?;
-    if args.forbid_unseen && args.task != TaskName::Sudoku {
+fn check_applies(args: &LearnArgs, task: TaskName) -> Result<(), Failure> {
+    args.data.check_applies(task)?;
+    args.files.check_not_given()?;
+    if args.forbid_unseen && task != TaskName::Sudoku {
         return Err(Failure::input("--forbid-unseen applies to --task sudoku"));
     }
-    if args.clue_fraction.is_some() && args.task != TaskName::Sudoku {
+    if args.clue_fraction.is_some() && task != TaskName::Sudoku {
         return Err(Failure::input("--clue-fraction applies to --task sudoku"));
     }
-    if args.unary_only && args.task != TaskName::Denoise {
-        return Err(Failure::input("--unary-only applies to --task denoise"));
+    if args.unary_only && task != TaskName::Denoise {
+        return Err(Failure::input(
+            "--unary-only applies to --task denoise (and to --format npy-grid)",
+        ));
     }
     Ok(())
 }
@@ -164,21 +172,43 @@ fn run_training(
     })
 }
 
+/// Run `ebm factor learn`: on a built-in task (`--task`), or on the user's files
+/// (`--train FILE`).
 pub fn learn(args: LearnArgs) -> Result<(), Failure> {
-    check_applies(&args)?;
-    let pool = args.run.pool()?;
-    let task = args.data.task(args.task, !args.unary_only)?;
-    let usual = task.shape.train_config(learner(args.method, args.cd_steps));
-    let (map_method, map_options) = args.data.decoder(task.shape);
-    let seed = args.data.random.seed;
-    let mut config = TrainConfig {
+    match (args.task, &args.data.train) {
+        (Some(task), _) => learn_task(args, task),
+        (None, Some(Examples::File(path))) => {
+            let path = path.clone();
+            super::files::learn(args, &path)
+        }
+        (None, Some(Examples::Count(n))) => Err(Failure::input(format!(
+            "--train {n} is a number of examples of a built-in task: give --task too (or name your file ./{n})"
+        ))),
+        (None, None) => Err(Failure::input(
+            "give --task NAME (a built-in task: denoise, hmm or sudoku) or --train FILE (your own data)",
+        )),
+    }
+}
+
+/// The learner's and the pretraining's settings from the flags over the task's `usual`
+/// ones with the decoder `map`, both checked for `examples` training examples and `dim`
+/// weights before any training (the learner's start included).
+pub(super) fn settings(
+    args: &LearnArgs,
+    usual: TrainConfig,
+    map: (Method, SolveOptions),
+    examples: usize,
+    dim: usize,
+) -> Result<(TrainConfig, TrainConfig), Failure> {
+    let (map_method, map_options) = map;
+    let config = TrainConfig {
         epochs: args.epochs,
         learning_rate: args.lr.unwrap_or(usual.learning_rate),
         regularization: args.lambda.unwrap_or(usual.regularization),
         batch: args.batch,
         map_method,
         map_options,
-        seed,
+        seed: args.data.random.seed,
         ..usual
     };
     let pretrain = TrainConfig {
@@ -186,77 +216,72 @@ pub fn learn(args: LearnArgs) -> Result<(), Failure> {
         epochs: args.pretrain_epochs,
         ..config.clone()
     };
-    // Every setting is checked before any training (the learner's start included).
-    let dim = task.templates.weight_count();
     let start_weights = (args.pretrain_epochs > 0).then(|| vec![0.0; dim]);
     let checked = TrainConfig {
         initial_weights: start_weights,
         ..config.clone()
     };
-    checked
-        .validate(task.train.len(), dim)
-        .map_err(learn_failure)?;
+    checked.validate(examples, dim).map_err(learn_failure)?;
     if args.pretrain_epochs > 0 {
-        pretrain
-            .validate(task.train.len(), dim)
-            .map_err(learn_failure)?;
+        pretrain.validate(examples, dim).map_err(learn_failure)?;
     }
-    let start = Instant::now();
+    Ok((config, pretrain))
+}
+
+/// Pretrain on `examples` by pseudo-likelihood when asked, then train with `config`
+/// (from the pretrained weights) on `learner_examples` (`examples` when `None`), with
+/// progress lines on stderr.
+pub(super) fn fit(
+    args: &LearnArgs,
+    templates: &TemplateSet,
+    examples: &[Example],
+    learner_examples: Option<&[Example]>,
+    mut config: TrainConfig,
+    pretrain: &TrainConfig,
+) -> Result<Trained, Failure> {
     let quiet = args.report.quiet;
-    let trained = pool.install(|| -> Result<Trained, Failure> {
-        let mut pretrain_seconds = 0.0;
-        if args.pretrain_epochs > 0 {
-            let pre = run_training(
-                &task.templates,
-                &task.train,
-                &pretrain,
-                "pl",
-                quiet,
-                args.out.as_deref(),
-            )?;
-            pretrain_seconds = pre.train_seconds;
-            config.initial_weights = Some(pre.weights);
-        }
-        // The Sudoku learner sees grids with random clues, like the puzzles it must solve.
-        let clued;
-        let examples = match args.clue_fraction {
-            Some(fraction) if fraction != 0.0 => {
-                clued = with_random_clues(&task.train, fraction, seed).map_err(learn_failure)?;
-                &clued
-            }
-            _ => &task.train,
-        };
-        let name = args
-            .method
-            .to_possible_value()
-            .map_or_else(String::new, |v| v.get_name().to_string());
-        let mut trained = run_training(
-            &task.templates,
+    let mut pretrain_seconds = 0.0;
+    if args.pretrain_epochs > 0 {
+        let pre = run_training(
+            templates,
             examples,
-            &config,
-            &name,
+            pretrain,
+            "pl",
             quiet,
             args.out.as_deref(),
         )?;
-        trained.train_seconds += pretrain_seconds;
-        Ok(trained)
-    })?;
-    let support = args
-        .forbid_unseen
-        .then(|| Support::of_data(&task.templates, &task.train));
-    let model = LearnedModel::new(
-        Some(task.shape),
-        config.learner.name(),
-        task.templates.clone(),
-        trained.weights,
-        support,
-    )
-    .map_err(Failure::run)?;
-    let mut metrics = Metrics::default();
+        pretrain_seconds = pre.train_seconds;
+        config.initial_weights = Some(pre.weights);
+    }
+    let name = args
+        .method
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_string());
+    let mut trained = run_training(
+        templates,
+        learner_examples.unwrap_or(examples),
+        &config,
+        &name,
+        quiet,
+        args.out.as_deref(),
+    )?;
+    trained.train_seconds += pretrain_seconds;
+    Ok(trained)
+}
+
+/// What every run reports about its training: the learner, the examples, the epochs, the
+/// weights, the final objective and the times.
+pub(super) fn add_training(
+    metrics: &mut Metrics,
+    args: &LearnArgs,
+    config: &TrainConfig,
+    trained: &Trained,
+    train_examples: usize,
+    dim: usize,
+) {
     metrics
-        .text("task", task.shape.name())
         .text("method", config.learner.name())
-        .integer("train_examples", task.train.len() as u64)
+        .integer("train_examples", train_examples as u64)
         .integer("epochs", args.epochs as u64)
         .integer("pretrain_epochs", args.pretrain_epochs as u64)
         .integer("weights", dim as u64)
@@ -269,6 +294,57 @@ pub fn learn(args: LearnArgs) -> Result<(), Failure> {
             "seconds_per_epoch",
             trained.epochs.iter().map(|e| e.seconds).sum::<f64>() / args.epochs as f64,
         );
+}
+
+/// `ebm factor learn --task ...`.
+fn learn_task(args: LearnArgs, task_name: TaskName) -> Result<(), Failure> {
+    check_applies(&args, task_name)?;
+    let pool = args.run.pool()?;
+    let task = args.data.task(task_name, !args.unary_only)?;
+    let usual = task.shape.train_config(learner(args.method, args.cd_steps));
+    let map = args.data.decoder(task.shape);
+    let seed = args.data.random.seed;
+    let dim = task.templates.weight_count();
+    let (config, pretrain) = settings(&args, usual, map, task.train.len(), dim)?;
+    let start = Instant::now();
+    let trained = pool.install(|| -> Result<Trained, Failure> {
+        // The Sudoku learner sees grids with random clues, like the puzzles it must solve.
+        let clued = match args.clue_fraction {
+            Some(fraction) if fraction != 0.0 => {
+                Some(with_random_clues(&task.train, fraction, seed).map_err(learn_failure)?)
+            }
+            _ => None,
+        };
+        fit(
+            &args,
+            &task.templates,
+            &task.train,
+            clued.as_deref(),
+            config.clone(),
+            &pretrain,
+        )
+    })?;
+    let support = args
+        .forbid_unseen
+        .then(|| Support::of_data(&task.templates, &task.train));
+    let model = LearnedModel::new(
+        Some(task.shape),
+        config.learner.name(),
+        task.templates.clone(),
+        trained.weights.clone(),
+        support,
+    )
+    .map_err(Failure::run)?;
+    let mut metrics = Metrics::default();
+    metrics.text("task", task.shape.name());
+    add_training(
+        &mut metrics,
+        &args,
+        &config,
+        &trained,
+        task.train.len(),
+        dim,
+    );
     let json = args.report.output.json;
     pool.install(|| report_test(&args.data, &task, &model, json, &mut metrics))?;
     if let Some(out) = &args.out {
@@ -276,7 +352,7 @@ pub fn learn(args: LearnArgs) -> Result<(), Failure> {
         metrics.text("out", &out.display().to_string());
     }
     if let Some(path) = &args.export_json {
-        export_json(&model, path)?;
+        export_json(&model, None, path)?;
     }
     metrics.number("seconds", start.elapsed().as_secs_f64());
     args.report.output.print(&metrics);
@@ -284,15 +360,20 @@ pub fn learn(args: LearnArgs) -> Result<(), Failure> {
 }
 
 /// The model's templates and weights as JSON (format `ebm-factor-weights`, version 1),
-/// written atomically.
-fn export_json(model: &LearnedModel, path: &Path) -> Result<(), Failure> {
+/// written atomically; a model learned from files adds its `format` and `labels` (with
+/// them its `task` is null).
+pub(super) fn export_json(
+    model: &LearnedModel,
+    files: Option<(&str, Vec<String>)>,
+    path: &Path,
+) -> Result<(), Failure> {
     let templates: Vec<_> = model
         .templates
         .templates()
         .iter()
         .map(|t| json!({"name": t.name, "label_counts": t.label_counts, "feature_dim": t.feature_dim}))
         .collect();
-    let document = json!({
+    let mut document = json!({
         "format": "ebm-factor-weights",
         "version": 1,
         "task": model.task.map(|shape| shape.name()),
@@ -300,6 +381,10 @@ fn export_json(model: &LearnedModel, path: &Path) -> Result<(), Failure> {
         "templates": templates,
         "weights": model.weights,
     });
+    if let (Some((format, labels)), Value::Object(fields)) = (files, &mut document) {
+        fields.insert("data_format".into(), Value::from(format));
+        fields.insert("labels".into(), Value::from(labels));
+    }
     ebm_core::atomic::write_atomic(path, document.to_string().as_bytes())
         .map_err(|e| Failure::run(format!("{}: {e}", path.display())))
 }

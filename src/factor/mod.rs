@@ -1,7 +1,10 @@
 //! `ebm factor ...`: discrete factor-graph models: inference on UAI files, Sudoku and
-//! graph coloring, and learning templated energies and predicting with them.
+//! graph coloring, and learning templated energies (on built-in tasks or the user's
+//! files) and predicting with them.
 
 mod color;
+mod export;
+mod files;
 mod infer;
 mod learn;
 mod predict;
@@ -20,11 +23,33 @@ pub enum FactorCommand {
     Sudoku(puzzles::SudokuArgs),
     /// Color a DIMACS .col graph with K colors.
     Color(color::ColorArgs),
-    /// Learn the weights of a templated energy on a built-in task and report test metrics.
+    /// Learn the weights of a templated energy on a built-in task (--task) or on your
+    /// files (--train FILE: CoNLL-style column files, npy-grid arrays) and report test
+    /// metrics.
+    #[command(after_help = LEARN_EXAMPLES)]
     Learn(learn::LearnArgs),
-    /// Load a model saved by `learn --out` and report its test metrics on its task.
+    /// Load a model saved by `learn --out`: report its test metrics on its task, or label
+    /// --input FILE with a model learned from files.
     Predict(predict::PredictArgs),
+    /// Write a built-in task's data as files `learn --train` reads (hmm: column files;
+    /// denoise: .npy arrays).
+    Export(export::ExportArgs),
 }
+
+/// The examples at the end of `factor learn --help`.
+const LEARN_EXAMPLES: &str = "Examples:
+  ebm factor learn --task hmm --method ml --out hmm.ebm
+  ebm factor learn --train train.conll --test test.conll --template 0@0 --template 0@-1 \\
+      --template '0@-1|0@0' --method bcfw --out tagger.ebm
+  ebm factor predict tagger.ebm --input new.conll --out tagged.conll
+  ebm factor learn --train features.npy --labels labels.npy --method bcfw --out grid.ebm
+  ebm factor predict grid.ebm --input new-features.npy --out new-labels.npy
+
+A column file has one token a line (feature columns, then the label), a blank line
+between sequences; '#' lines opening a sequence and -DOCSTART- lines are skipped.
+Templates: COLUMN@OFFSET, joined by '|' for conjunctions (0@1 is column 0 of the next
+token). Words the training file never shows add no feature; a label it never shows is
+counted wrong (test_unknown_labels).";
 
 /// `--threads` of the factor commands (two by default: the README's factor timings were
 /// measured so).
@@ -61,5 +86,6 @@ pub fn run(command: FactorCommand) -> Result<(), Failure> {
         FactorCommand::Color(args) => color::color(args),
         FactorCommand::Learn(args) => learn::learn(args),
         FactorCommand::Predict(args) => predict::predict(args),
+        FactorCommand::Export(args) => export::export(args),
     }
 }

@@ -42,7 +42,7 @@ impl TaskName {
     }
 
     /// The default number of training examples.
-    fn default_train(self) -> usize {
+    pub fn default_train(self) -> usize {
         match self {
             TaskName::Denoise | TaskName::Hmm => 1000,
             TaskName::Sudoku => 2000,
@@ -67,29 +67,73 @@ pub enum DecoderName {
     Anneal,
 }
 
+/// A value of `--train` or `--test`: with `--task`, a number of examples; else a file of
+/// the user's (a value that is an integer is a number: write `./300` for a file named
+/// `300`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Examples {
+    /// A number of examples of a built-in task.
+    Count(usize),
+    /// The user's data file.
+    File(PathBuf),
+}
+
+/// An integer is a number of examples ([`crate::args::count`], or
+/// [`crate::args::positive_count`] when `positive`); anything else a file.
+fn examples(text: &str, positive: bool) -> Result<Examples, String> {
+    if text.trim().parse::<i128>().is_err() {
+        return Ok(Examples::File(PathBuf::from(text)));
+    }
+    let count = if positive {
+        crate::args::positive_count(text)?
+    } else {
+        crate::args::count(text)?
+    };
+    Ok(Examples::Count(count))
+}
+
+fn train_examples(text: &str) -> Result<Examples, String> {
+    examples(text, false)
+}
+
+fn test_examples(text: &str) -> Result<Examples, String> {
+    examples(text, true)
+}
+
+/// The default of `--test` with a built-in task.
+const DEFAULT_TEST: usize = 1000;
+
+/// The default of `--length`.
+const DEFAULT_LENGTH: usize = 40;
+
 /// The flags of a task's data (the same data for `learn` and `predict` with the same
 /// flags and seed).
 #[derive(Args)]
 pub struct DataArgs {
-    /// Training examples (images, sequences or solved grids; default per task).
-    #[arg(long, value_parser = crate::args::count)]
-    pub train: Option<usize>,
-    /// Test examples (denoise, hmm).
-    #[arg(long, default_value_t = 1000, value_parser = crate::args::positive_count)]
-    pub test: usize,
+    /// Training data: the number of examples of a built-in task (images, sequences or
+    /// solved grids; default per task); or, for `factor learn` without --task, your file
+    /// (a CoNLL-style column file, or the per-pixel features .npy of --format npy-grid).
+    #[arg(long, value_name = "N|FILE", value_parser = train_examples)]
+    pub train: Option<Examples>,
+    /// Test data: the number of examples of a built-in task (denoise, hmm; default
+    /// 1000); or, for `factor learn` without --task, a file read like --train, scored
+    /// after training.
+    #[arg(long, value_name = "N|FILE", value_parser = test_examples)]
+    pub test: Option<Examples>,
     /// Denoise: probability that a pixel is flipped (default 0.1).
     #[arg(long)]
     pub flip_rate: Option<f64>,
-    /// HMM: sequence length.
-    #[arg(long, default_value_t = 40, value_parser = crate::args::count)]
-    pub length: usize,
+    /// HMM: sequence length (default 40).
+    #[arg(long, value_parser = crate::args::count)]
+    pub length: Option<usize>,
     /// Sudoku: the puzzles to solve with the learned model (default: DATA/sudoku/easy_50.txt).
     #[arg(long)]
     pub puzzles: Option<PathBuf>,
     /// Folder holding the data sets (default: $EBM_DATA, else ./data).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// MAP decoder (default: graphcut for denoise, exact for hmm, bnb for sudoku).
+    /// MAP decoder (default: graphcut for denoise, exact for hmm, bnb for sudoku; for your
+    /// files, exact for chains, graphcut for grids of 2 labels, bp for more).
     #[arg(long, value_enum)]
     pub decoder: Option<DecoderName>,
     #[command(flatten)]
@@ -97,25 +141,72 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    /// Refuse the flags that do not apply to `task`.
+    /// Refuse the flags that do not apply to `task`: a file as `--train` or `--test`
+    /// among them.
     pub fn check_applies(&self, task: TaskName) -> Result<(), Failure> {
+        for (flag, value) in [("--train", &self.train), ("--test", &self.test)] {
+            if let Some(Examples::File(path)) = value {
+                return Err(Failure::input(format!(
+                    "{flag} {}: with a built-in task, {flag} is a number of examples (a file is your own data: give it without --task)",
+                    path.display()
+                )));
+            }
+        }
         if self.flip_rate.is_some() && task != TaskName::Denoise {
             return Err(Failure::input("--flip-rate applies to --task denoise"));
         }
         Ok(())
     }
 
+    /// Refuse the flags that apply to the built-in tasks only, for a task of the user's
+    /// files (`what` says which command or model, e.g. `--train FILE`).
+    pub fn check_files_only(&self, what: &str) -> Result<(), Failure> {
+        let given = [
+            ("--flip-rate", self.flip_rate.is_some()),
+            ("--length", self.length.is_some()),
+            ("--puzzles", self.puzzles.is_some()),
+            ("--data", self.data.is_some()),
+        ];
+        match given.iter().find(|(_, given)| *given) {
+            Some((flag, _)) => Err(Failure::input(format!(
+                "{flag} applies to the built-in tasks (--task), not to {what}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// The number of training examples.
     pub fn train_count(&self, task: TaskName) -> usize {
-        self.train.unwrap_or(task.default_train())
+        match self.train {
+            Some(Examples::Count(n)) => n,
+            _ => task.default_train(),
+        }
+    }
+
+    /// The number of test examples of a built-in task.
+    pub fn test_count(&self) -> usize {
+        match self.test {
+            Some(Examples::Count(n)) => n,
+            _ => DEFAULT_TEST,
+        }
+    }
+
+    /// The HMM's sequence length.
+    pub fn length(&self) -> usize {
+        self.length.unwrap_or(DEFAULT_LENGTH)
     }
 
     /// The decoder (`--decoder`, else the task's usual one) and its deterministic
     /// budgets: no time limits, so that training and test metrics do not depend on the
     /// machine's speed.
     pub fn decoder(&self, shape: TaskShape) -> (Method, SolveOptions) {
+        self.decoder_or(shape.decoder())
+    }
+
+    /// The decoder (`--decoder`, else `usual`) and its deterministic budgets.
+    pub fn decoder_or(&self, usual: Method) -> (Method, SolveOptions) {
         let method = match self.decoder {
-            None => shape.decoder(),
+            None => usual,
             Some(DecoderName::Exact) => Method::Exact,
             Some(DecoderName::Graphcut) => Method::GraphCut,
             Some(DecoderName::Icm) => Method::Icm,
@@ -128,22 +219,23 @@ impl DataArgs {
 
     /// Refuse `--train` plus `--test` examples of `shape` (of `--length` positions for
     /// the HMM) that would not fit in memory, before any is built.
-    fn check_memory(&self, shape: TaskShape, train: usize, test: usize) -> Result<(), Failure> {
+    pub fn check_memory(&self, shape: TaskShape, train: usize, test: usize) -> Result<(), Failure> {
         let flags = match shape {
             TaskShape::Hmm { .. } => format!(
                 "--train {train} + --test {test} examples of --length {}",
-                self.length
+                self.length()
             ),
             TaskShape::Sudoku { .. } => format!("--train {train} examples"),
             TaskShape::Denoise { .. } => format!("--train {train} + --test {test} examples"),
         };
         let examples = train.saturating_add(test);
-        crate::memory::check_examples(&flags, examples, shape.example_bytes(self.length))
+        crate::memory::check_examples(&flags, examples, shape.example_bytes(self.length()))
     }
 
     /// Build the task's data: with the pairwise factors or not (denoise).
     pub fn task(&self, task: TaskName, pairwise: bool) -> Result<Task, Failure> {
         let train_count = self.train_count(task);
+        let test_count = self.test_count();
         let seed = self.random.seed;
         match task {
             TaskName::Denoise => {
@@ -152,7 +244,7 @@ impl DataArgs {
                 let test_set = load(&dir, Split::Test).map_err(Failure::input)?;
                 let (height, width) = train_set.image_shape.unwrap_or((28, 28));
                 let pixels = height * width;
-                if train_count > train_set.n_examples || self.test > test_set.n_examples {
+                if train_count > train_set.n_examples || test_count > test_set.n_examples {
                     return Err(Failure::input(format!(
                         "--train must be at most {} and --test at most {}",
                         train_set.n_examples, test_set.n_examples
@@ -163,7 +255,7 @@ impl DataArgs {
                     width,
                     pairwise,
                 };
-                self.check_memory(shape, train_count, self.test)?;
+                self.check_memory(shape, train_count, test_count)?;
                 let config = DenoiseConfig {
                     flip_rate: self.flip_rate.unwrap_or(0.1),
                     pairwise,
@@ -172,7 +264,7 @@ impl DataArgs {
                 };
                 denoise_task(
                     &train_set.features[..train_count * pixels],
-                    &test_set.features[..self.test * pixels],
+                    &test_set.features[..test_count * pixels],
                     height,
                     width,
                     &config,
@@ -184,8 +276,8 @@ impl DataArgs {
                     states: hmm.states(),
                     symbols: hmm.symbols(),
                 };
-                self.check_memory(shape, train_count, self.test)?;
-                hmm_task(&hmm, train_count, self.test, self.length, seed)
+                self.check_memory(shape, train_count, test_count)?;
+                hmm_task(&hmm, train_count, test_count, self.length(), seed)
             }
             TaskName::Sudoku => {
                 self.check_memory(TaskShape::Sudoku { box_size: 3 }, train_count, 0)?;

@@ -7,6 +7,7 @@ mod class_and_anomaly;
 mod common;
 mod energy;
 mod factor;
+mod factor_files;
 mod factor_learn;
 mod factor_methods;
 mod hardening;

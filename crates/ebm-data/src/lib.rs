@@ -6,6 +6,8 @@
 //!   written;
 //! - [`csv`]: CSV, TSV and other delimited tables, with a header or not and a label column;
 //! - [`svmlight`]: svmlight / libsvm sparse files, made dense within a bound;
+//! - [`conll`]: CoNLL-style column files (one token a line, a blank line between
+//!   sequences), read and written;
 //! - [`idx`]: the IDX format of the MNIST family, raw or gzipped, with magic and shape checks,
 //!   of any type and shape under any name;
 //! - [`mnist`]: the four MNIST files as a [`Dataset`];
@@ -34,6 +36,7 @@ pub mod bars_and_stripes;
 pub mod binarize;
 pub mod bounded;
 pub mod catalog;
+pub mod conll;
 pub mod csv;
 pub mod data_dir;
 pub mod digits;

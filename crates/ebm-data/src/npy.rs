@@ -451,6 +451,96 @@ pub fn read_labels(path: &Path) -> Result<Vec<u8>, DataError> {
     parse_labels(path, &idx::read_maybe_gzip(path)?)
 }
 
+/// A `.npy` array as it is: its shape (outermost first) and its values in row-major
+/// order (Fortran order transposed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Array<T> {
+    /// The dimensions, outermost first.
+    pub shape: Vec<usize>,
+    /// The values, row-major.
+    pub values: Vec<T>,
+}
+
+/// Parse `.npy` bytes read from `path` as an array of finite numbers of any shape (any
+/// supported dtype, as `f64`), for readers that give the dimensions their own meaning
+/// (per-pixel features of images, say).
+///
+/// # Errors
+///
+/// As [`parse_header`]; also a value that is not finite (its row-major index is given).
+pub fn parse_array(path: &Path, bytes: &[u8]) -> Result<Array<f64>, DataError> {
+    let header = parse_header(path, bytes)?;
+    let values = values(path, &header, bytes, |i, v| {
+        if v.is_finite() {
+            Ok(v)
+        } else {
+            Err(malformed(
+                path,
+                format!("value {i} (0-based, row-major) is {v}, not a finite number"),
+            ))
+        }
+    })?;
+    Ok(Array {
+        shape: header.shape,
+        values,
+    })
+}
+
+/// Read the `.npy` file at `path` (raw or gzipped), as [`parse_array`].
+///
+/// # Errors
+///
+/// [`DataError::Io`] when it cannot be read; else as [`parse_array`].
+pub fn read_array(path: &Path) -> Result<Array<f64>, DataError> {
+    parse_array(path, &idx::read_maybe_gzip(path)?)
+}
+
+/// Largest magnitude [`parse_integer_array`] takes: 2^53, below which every integer is
+/// exact whatever dtype held it.
+pub const MAX_INTEGER: i64 = 1 << 53;
+
+/// Parse `.npy` bytes read from `path` as an array of integers of any shape: its dtype
+/// must be an integer (or bool) type, as labels are.
+///
+/// # Errors
+///
+/// As [`parse_header`]; also a float dtype (labels stored as floats are refused, not
+/// rounded), or a value beyond [`MAX_INTEGER`] in magnitude.
+pub fn parse_integer_array(path: &Path, bytes: &[u8]) -> Result<Array<i64>, DataError> {
+    let header = parse_header(path, bytes)?;
+    if let Dtype::Float(n) = header.dtype {
+        return Err(malformed(
+            path,
+            format!(
+                "dtype f{n} is a float type; integer labels are needed (bool or integer dtypes; convert with .astype('int64'))"
+            ),
+        ));
+    }
+    let values = values(path, &header, bytes, |i, v| {
+        if v.abs() <= MAX_INTEGER as f64 {
+            Ok(v as i64)
+        } else {
+            Err(malformed(
+                path,
+                format!("value {i} (0-based, row-major) is {v}, beyond +-2^53"),
+            ))
+        }
+    })?;
+    Ok(Array {
+        shape: header.shape,
+        values,
+    })
+}
+
+/// Read the `.npy` file at `path` (raw or gzipped), as [`parse_integer_array`].
+///
+/// # Errors
+///
+/// [`DataError::Io`] when it cannot be read; else as [`parse_integer_array`].
+pub fn read_integer_array(path: &Path) -> Result<Array<i64>, DataError> {
+    parse_integer_array(path, &idx::read_maybe_gzip(path)?)
+}
+
 /// A version 1.0 `.npy` file of `payload` (values already in little-endian bytes) with
 /// dtype `descr` and shape `shape`, C order, header padded to 64 bytes as NumPy does.
 fn encode(descr: &str, shape: &[usize], payload: &[u8]) -> Vec<u8> {
@@ -487,6 +577,22 @@ pub fn encode_f32(shape: &[usize], values: &[f32]) -> Vec<u8> {
     );
     let payload: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
     encode("<f4", shape, &payload)
+}
+
+/// The bytes of a `.npy` file holding `values` (`<i8`, numpy's default integers, C
+/// order) with shape `shape`.
+///
+/// # Panics
+///
+/// When the product of `shape` is not `values.len()`.
+pub fn encode_i64(shape: &[usize], values: &[i64]) -> Vec<u8> {
+    assert_eq!(
+        shape.iter().product::<usize>(),
+        values.len(),
+        "shape and values differ"
+    );
+    let payload: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    encode("<i8", shape, &payload)
 }
 
 /// The bytes of a 1-D `.npy` file of class labels (`|u1`).

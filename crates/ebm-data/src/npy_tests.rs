@@ -216,3 +216,38 @@ fn header_literals_in_any_key_order_and_python_2_longs() {
         .to_string();
     assert!(e.contains("expected ':'"), "{e}");
 }
+
+#[test]
+fn arrays_keep_their_shape_and_integer_arrays_refuse_floats() {
+    let values: Vec<f32> = (0..12).map(|i| i as f32 - 3.0).collect();
+    let a = parse_array(p(), &encode_f32(&[1, 2, 3, 2], &values)).unwrap();
+    assert_eq!(a.shape, vec![1, 2, 3, 2]);
+    assert_eq!(a.values[0], -3.0);
+    // Fortran order is transposed to row-major, as for rows.
+    let fortran: Vec<u8> = [1.0f64, 4.0, 2.0, 5.0, 3.0, 6.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let a = parse_array(p(), &raw(&dict("<f8", true, "(2, 3)"), &fortran)).unwrap();
+    assert_eq!(a.values, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    let nan = encode_f32(&[2], &[1.0, f32::NAN]);
+    let e = parse_array(p(), &nan).unwrap_err().to_string();
+    assert!(
+        e.starts_with("a.npy: value 1 (0-based, row-major) is NaN"),
+        "{e}"
+    );
+    let labels = encode_i64(&[2, 2], &[0, 3, -1, 7]);
+    let a = parse_integer_array(p(), &labels).unwrap();
+    assert_eq!((a.shape, a.values), (vec![2, 2], vec![0, 3, -1, 7]));
+    let small = parse_integer_array(p(), &encode_labels(&[4, 5])).unwrap();
+    assert_eq!(small.values, vec![4, 5]);
+    let e = parse_integer_array(p(), &encode_f32(&[2], &[0.0, 1.0]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("a.npy: dtype f4 is a float type"), "{e}");
+    let huge: Vec<u8> = u64::MAX.to_le_bytes().to_vec();
+    let e = parse_integer_array(p(), &raw(&dict("<u8", false, "(1,)"), &huge))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("beyond +-2^53"), "{e}");
+}

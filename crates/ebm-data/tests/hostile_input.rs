@@ -6,7 +6,7 @@
 use ebm_data::csv::{ColumnRef, CsvOptions, HeaderMode};
 use ebm_data::formats::{self, Format, LabelSource, ReadOptions};
 use ebm_data::svmlight::SvmlightOptions;
-use ebm_data::{csv, idx, npy, puzzles, ratings, svmlight, uai};
+use ebm_data::{conll, csv, idx, npy, puzzles, ratings, svmlight, uai};
 use proptest::prelude::*;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -132,6 +132,10 @@ fn data_readers(bytes: &[u8]) {
     let p = Path::new("in.npy");
     check(p, n, || npy::parse(p, bytes));
     check(p, n, || npy::parse_labels(p, bytes));
+    check(p, n, || npy::parse_array(p, bytes));
+    check(p, n, || npy::parse_integer_array(p, bytes));
+    let p = Path::new("in.conll");
+    check(p, n, || conll::parse(p, text.to_string()));
     let p = Path::new("in.idx3-ubyte");
     check(p, n, || idx::parse_dataset(p, bytes));
     check(p, n, || idx::parse_labels(p, bytes));

@@ -15,6 +15,10 @@ pub enum LearnError {
     /// Templates, structures, examples or weights that do not fit together.
     #[error("{0}")]
     InvalidData(String),
+    /// A data file (a column file, a `.npy` array) that cannot be read or does not hold
+    /// what the task needs; the message names the file.
+    #[error(transparent)]
+    Data(#[from] ebm_data::DataError),
     /// Inference on an instantiated model failed: exact elimination too wide, a loopy
     /// structure for maximum likelihood, a model the graph cut cannot solve.
     #[error(transparent)]

@@ -1,17 +1,24 @@
 //! Learned weights as a model file: the templates they belong to, the weights, the data
 //! support when unseen combinations are forbidden, the built-in task they were learned
-//! for, and the learner's name, saved and loaded through `ebm_core`'s [`ModelFile`].
+//! for, and the learner's name, saved and loaded through `ebm_core`'s [`ModelFile`]; and
+//! [`FileModel`], the same for a task defined by the user's files, with what labels new
+//! files (templates, vocabulary, label names).
 
 use crate::LearnError;
 use crate::data::Example;
 use crate::support::{Support, instantiate_within};
-use crate::tasks::TaskShape;
+use crate::tasks::chain::ChainSpec;
 use crate::tasks::denoise::grid_structure;
+use crate::tasks::grid::GridSpec;
 use crate::tasks::hmm::chain_templates;
 use crate::tasks::sudoku::all_pairs_structure;
+use crate::tasks::{CHAIN_RATES, GRID_RATES, TaskShape, usual_config};
 use crate::templates::TemplateSet;
+use crate::train::{Learner, TrainConfig};
 use ebm_core::ModelFile;
 use ebm_factor::FactorModel;
+use ebm_factor::solve::{Method, SolveOptions, solve};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A learned templated energy, ready to be used again: its file is of kind
@@ -93,6 +100,35 @@ impl LearnedModel {
             self.support.as_ref(),
         )
     }
+
+    /// The MAP labeling of every example under the learned weights, decoded with
+    /// `method` (example `i` with seed `options.seed + i`), and whether its decode fell
+    /// back to a weaker method. Parallel over examples; the result does not depend on the
+    /// number of threads.
+    ///
+    /// # Errors
+    ///
+    /// As [`LearnedModel::instantiate`]; [`LearnError::Inference`] when a decode fails.
+    pub fn decode(
+        &self,
+        examples: &[Example],
+        method: Method,
+        options: &SolveOptions,
+    ) -> Result<Vec<(Vec<usize>, bool)>, LearnError> {
+        examples
+            .par_iter()
+            .enumerate()
+            .map(|(i, example)| {
+                let model = self.instantiate(example)?;
+                let options = SolveOptions {
+                    seed: options.seed.wrapping_add(i as u64),
+                    ..*options
+                };
+                let decoded = solve(&model, method, &options)?;
+                Ok((decoded.solution.assignment, decoded.fallback))
+            })
+            .collect()
+    }
 }
 
 /// The templates a built-in task's shape makes.
@@ -149,6 +185,123 @@ impl ModelFile for LearnedModel {
     }
 }
 
+/// A task defined by the user's files: what, besides the weights, labels new files.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileTask {
+    /// A chain CRF from a CoNLL-style column file ([`crate::tasks::chain`]).
+    Chain(ChainSpec),
+    /// A grid CRF from `.npy` features and labels ([`crate::tasks::grid`]).
+    Grid(GridSpec),
+}
+
+impl FileTask {
+    /// The format of its files: `conll` or `npy-grid`.
+    pub fn format(&self) -> &'static str {
+        match self {
+            FileTask::Chain(_) => "conll",
+            FileTask::Grid(_) => "npy-grid",
+        }
+    }
+
+    /// Its templates.
+    ///
+    /// # Errors
+    ///
+    /// As [`ChainSpec::template_set`] and [`GridSpec::template_set`].
+    pub fn template_set(&self) -> Result<TemplateSet, LearnError> {
+        match self {
+            FileTask::Chain(spec) => spec.template_set(),
+            FileTask::Grid(spec) => spec.template_set(),
+        }
+    }
+
+    /// The label names, in index order (a grid's label values as text).
+    pub fn label_names(&self) -> Vec<String> {
+        match self {
+            FileTask::Chain(spec) => spec.labels.clone(),
+            FileTask::Grid(spec) => spec.labels.iter().map(i64::to_string).collect(),
+        }
+    }
+
+    /// The usual MAP decoder: exact elimination on chains, graph cut on grids of two
+    /// labels (as the denoising task), max-product belief propagation (polished by ICM) on
+    /// grids of more.
+    pub fn decoder(&self) -> Method {
+        match self {
+            FileTask::Chain(_) => Method::Exact,
+            FileTask::Grid(spec) if spec.label_count() <= 2 => Method::GraphCut,
+            FileTask::Grid(_) => Method::MaxProduct,
+        }
+    }
+
+    /// The usual training settings for `learner`: those of the built-in HMM chain for
+    /// chains ([`CHAIN_RATES`]) and of denoising for grids ([`GRID_RATES`]), with
+    /// [`FileTask::decoder`].
+    pub fn train_config(&self, learner: Learner) -> TrainConfig {
+        let rates = match self {
+            FileTask::Chain(_) => CHAIN_RATES,
+            FileTask::Grid(_) => GRID_RATES,
+        };
+        usual_config(learner, rates, self.decoder())
+    }
+}
+
+/// A model learned from the user's files: its [`FileTask`] and its [`LearnedModel`]
+/// (whose `task` is `None` and whose templates are the file task's). Its file is of kind
+/// `factor-file-model`, shapes `[templates, weights]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileModel {
+    /// What labels new files.
+    pub task: FileTask,
+    /// The learned weights and their templates.
+    pub model: LearnedModel,
+}
+
+impl FileModel {
+    /// The model of `weights` learned by `learner` for `task`, checked as a loaded file
+    /// is.
+    ///
+    /// # Errors
+    ///
+    /// [`LearnError::InvalidData`] when the weights do not fit the task's templates.
+    pub fn new(task: FileTask, learner: &str, weights: Vec<f64>) -> Result<Self, LearnError> {
+        let templates = task.template_set()?;
+        let model = Self {
+            task,
+            model: LearnedModel::new(None, learner, templates, weights, None)?,
+        };
+        model.check().map_err(LearnError::InvalidData)?;
+        Ok(model)
+    }
+}
+
+impl ModelFile for FileModel {
+    const KIND: &'static str = "factor-file-model";
+
+    fn shapes(&self) -> Vec<u64> {
+        self.model.shapes()
+    }
+
+    /// None in `f32` (see [`LearnedModel`]).
+    fn parameters(&self) -> Vec<&[f32]> {
+        Vec::new()
+    }
+
+    fn check(&self) -> Result<(), String> {
+        self.model.check()?;
+        if self.model.task.is_some() {
+            return Err("a model of files with a built-in task".into());
+        }
+        if self.task.template_set().map_err(|e| e.to_string())? != self.model.templates {
+            return Err(format!(
+                "the templates are not those of its {} task (its vocabulary and labels)",
+                self.task.format()
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +345,33 @@ mod tests {
         let mut broken = grid.clone();
         broken[1] = broken[0];
         assert_eq!(b.energy(&broken), f64::INFINITY);
+    }
+
+    /// A model of a column file round-trips with its vocabulary and labels; one whose
+    /// vocabulary no longer makes its templates, or of another kind, is refused on load.
+    #[test]
+    fn a_file_model_round_trips_and_checks_its_vocabulary() {
+        let text = "the DT\ndog NN\n\na DT\ncat NN\n";
+        let file = ebm_data::conll::parse(std::path::Path::new("t.conll"), text.into()).unwrap();
+        let spec = ChainSpec::fit(&file, &[]).unwrap();
+        let dim = spec.template_set().unwrap().weight_count();
+        let weights: Vec<f64> = (0..dim).map(|k| k as f64 * 0.25).collect();
+        let model = FileModel::new(FileTask::Chain(spec.clone()), "ml", weights.clone()).unwrap();
+        let path = temp_file("file-model");
+        model.save(&path).unwrap();
+        let loaded = FileModel::load(&path).unwrap();
+        assert_eq!(loaded, model);
+        assert!(LearnedModel::load(&path).is_err(), "another kind");
+        let mut other = spec;
+        other.vocabulary[0].pop();
+        let broken = FileModel {
+            task: FileTask::Chain(other),
+            model: model.model.clone(),
+        };
+        broken.save(&path).unwrap();
+        let e = FileModel::load(&path).unwrap_err().to_string();
+        assert!(e.contains("invalid model") && e.contains("conll"), "{e}");
+        assert!(FileModel::new(model.task.clone(), "ml", vec![0.0; dim + 1]).is_err());
     }
 
     /// Weights that do not fit the templates, non-finite weights, a support of the wrong

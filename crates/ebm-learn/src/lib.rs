@@ -45,9 +45,11 @@
 //! - [`train`]: perceptron, structured SVM (subgradient, BCFW), maximum likelihood,
 //!   pseudo-likelihood and contrastive divergence, with L2 regularization;
 //! - [`metrics`]: per-variable error, structure error and energy gap;
-//! - [`tasks`]: the data sets of the use cases (MNIST denoising, HMM chains, Sudoku);
+//! - [`tasks`]: the data sets of the use cases (MNIST denoising, HMM chains, Sudoku), and
+//!   the tasks the user's files define (chain CRFs from CoNLL-style column files with
+//!   feature templates, grid CRFs from `.npy` features and labels);
 //! - [`learned`]: learned weights as a model file (`ebm_core::ModelFile`), to be loaded
-//!   and used again.
+//!   and used again, for a built-in task or for the user's files.
 
 pub mod data;
 pub mod energy;

@@ -1,5 +1,6 @@
 //! Test metrics of a learned energy: per-variable error, whole-structure error and the
-//! energy gap between the truth and the prediction.
+//! energy gap between the truth and the prediction; and the accuracy of predicted labels
+//! against true labels that may include labels the model does not know.
 
 use super::data::Example;
 use super::energy::{energy, hamming_loss, instantiate};
@@ -22,6 +23,74 @@ pub struct Evaluation {
     pub energy_gap: f64,
     /// Decodes that fell back to a weaker method.
     pub fallbacks: usize,
+}
+
+/// Predicted labels scored against the truth: per variable (token, pixel) and per
+/// structure (sequence, image).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Accuracy {
+    /// Variables scored.
+    pub variables: usize,
+    /// Variables whose prediction is the truth.
+    pub correct: usize,
+    /// Structures scored.
+    pub structures: usize,
+    /// Structures with every variable right.
+    pub structures_correct: usize,
+    /// Variables whose true label the model does not know (always wrong).
+    pub unknown_truth: usize,
+}
+
+impl Accuracy {
+    /// Fraction of variables right (1 for none).
+    pub fn variable_accuracy(&self) -> f64 {
+        if self.variables == 0 {
+            1.0
+        } else {
+            self.correct as f64 / self.variables as f64
+        }
+    }
+
+    /// Fraction of variables wrong, `(variables - correct) / variables` (0 for none): what
+    /// [`Evaluation::per_variable_error`] is for the same predictions.
+    pub fn variable_error(&self) -> f64 {
+        (self.variables - self.correct) as f64 / self.variables.max(1) as f64
+    }
+
+    /// Fraction of structures with a wrong variable (0 for none).
+    pub fn structure_error(&self) -> f64 {
+        if self.structures == 0 {
+            0.0
+        } else {
+            1.0 - self.structures_correct as f64 / self.structures as f64
+        }
+    }
+}
+
+/// Score `predicted` labelings against `truth` (per structure, per variable; `None`: a
+/// true label the model does not know, counted wrong).
+///
+/// # Panics
+///
+/// When the two do not have the same shape.
+pub fn accuracy(predicted: &[Vec<usize>], truth: &[Vec<Option<usize>>]) -> Accuracy {
+    assert_eq!(predicted.len(), truth.len(), "one prediction per structure");
+    let mut a = Accuracy {
+        variables: 0,
+        correct: 0,
+        structures: predicted.len(),
+        structures_correct: 0,
+        unknown_truth: 0,
+    };
+    for (p, t) in predicted.iter().zip(truth) {
+        assert_eq!(p.len(), t.len(), "one prediction per variable");
+        let right = p.iter().zip(t).filter(|(p, t)| Some(**p) == **t).count();
+        a.variables += t.len();
+        a.correct += right;
+        a.structures_correct += usize::from(right == t.len());
+        a.unknown_truth += t.iter().filter(|t| t.is_none()).count();
+    }
+    a
 }
 
 /// Decode every example with `method` and score the predictions; example `i` is decoded
@@ -69,4 +138,20 @@ pub fn evaluate(
         energy_gap: scored.iter().map(|s| s.2).sum::<f64>() / n,
         fallbacks: scored.iter().filter(|s| s.3).count(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_true_labels_are_wrong_and_counted() {
+        let a = accuracy(
+            &[vec![0, 1, 2], vec![1]],
+            &[vec![Some(0), Some(1), None], vec![Some(1)]],
+        );
+        assert_eq!((a.variables, a.correct, a.unknown_truth), (4, 3, 1));
+        assert_eq!((a.structures, a.structures_correct), (2, 1));
+        assert_eq!((a.variable_accuracy(), a.structure_error()), (0.75, 0.5));
+    }
 }

@@ -41,28 +41,56 @@ pub fn grid_structure(
     width: usize,
     pairwise: bool,
 ) -> Result<(TemplateSet, Arc<Structure>), LearnError> {
+    let templates = grid_templates(2, 2, pairwise)?;
+    let structure = grid_of(&templates, height, width)?;
+    Ok((templates, structure))
+}
+
+/// The templates of a grid CRF over `labels` labels whose unary factors have
+/// `unary_features` features: `unary` (`[labels]`), and with `pairwise` one label-label
+/// table for horizontal and one for vertical neighbours (`horizontal`, `vertical`).
+pub fn grid_templates(
+    labels: usize,
+    unary_features: usize,
+    pairwise: bool,
+) -> Result<TemplateSet, LearnError> {
     let mut templates = TemplateSet::new();
-    let unary = templates.add("unary", &[2], 2)?;
-    let mut structure = Structure::new(vec![2; height * width]);
-    for v in 0..height * width {
-        structure.add_factor(&templates, unary, &[v])?;
-    }
+    templates.add("unary", &[labels], unary_features)?;
     if pairwise {
-        let horizontal = templates.add("horizontal", &[2, 2], 1)?;
-        let vertical = templates.add("vertical", &[2, 2], 1)?;
+        templates.add("horizontal", &[labels, labels], 1)?;
+        templates.add("vertical", &[labels, labels], 1)?;
+    }
+    Ok(templates)
+}
+
+/// The `height x width` grid structure over templates made by [`grid_templates`]: a
+/// unary factor on every pixel (row-major), then, when the templates have them, the
+/// horizontal and vertical factors of each pixel in turn.
+pub fn grid_of(
+    templates: &TemplateSet,
+    height: usize,
+    width: usize,
+) -> Result<Arc<Structure>, LearnError> {
+    let labels = templates.get(0).label_counts[0];
+    let mut structure = Structure::new(vec![labels; height * width]);
+    for v in 0..height * width {
+        structure.add_factor(templates, 0, &[v])?;
+    }
+    if templates.templates().len() == 3 {
+        let (horizontal, vertical) = (1, 2);
         for r in 0..height {
             for c in 0..width {
                 let v = r * width + c;
                 if c + 1 < width {
-                    structure.add_factor(&templates, horizontal, &[v, v + 1])?;
+                    structure.add_factor(templates, horizontal, &[v, v + 1])?;
                 }
                 if r + 1 < height {
-                    structure.add_factor(&templates, vertical, &[v, v + width])?;
+                    structure.add_factor(templates, vertical, &[v, v + width])?;
                 }
             }
         }
     }
-    Ok((templates, Arc::new(structure)))
+    Ok(Arc::new(structure))
 }
 
 /// Binarize `images` (rows of `height * width` intensities in `[0, 1]`) and flip pixels;

@@ -164,6 +164,76 @@ pub fn hmm_weights(hmm: &Hmm, templates: &TemplateSet) -> Vec<f64> {
     weights
 }
 
+/// Which of a task's two sets of examples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    /// The training examples.
+    Train,
+    /// The test examples.
+    Test,
+}
+
+/// The `(states, symbols)` of the `count` sequences of `length` that [`hmm_task`] samples
+/// from `hmm` with `seed` for `split`, in its order: sequence `i` of the split is drawn
+/// from its own random stream, so any prefix of them is the same for any `count`.
+pub fn hmm_sequences(
+    hmm: &Hmm,
+    count: usize,
+    length: usize,
+    seed: u64,
+    split: Split,
+) -> impl Iterator<Item = (Vec<usize>, Vec<usize>)> + '_ {
+    let key = match split {
+        Split::Train => 0,
+        Split::Test => 1,
+    };
+    (0..count).map(move |i| {
+        let mut random = rng::stream(seed, key, i as u64);
+        hmm.sample(length, &mut random)
+    })
+}
+
+/// The sequences of `split` of [`hmm_task`]`(hmm, .., length, seed)` as a CoNLL-style
+/// column file ([`ebm_data::conll`]): one line a position, the observed symbol then the
+/// hidden state, as `x<m>` and `s<k>` with `m` and `k` zero-padded to the same width (so
+/// that the names sort as the indices do: the vocabulary of a file-defined chain CRF
+/// ([`super::chain`]) then lays the weights out as [`chain_templates`] does).
+///
+/// ```
+/// use ebm_learn::tasks::hmm::{Hmm, Split, hmm_conll};
+/// let text = hmm_conll(&Hmm::sticky(), 2, 3, 1, Split::Train).unwrap();
+/// assert_eq!(text.lines().count(), 2 * 3 + 2);
+/// assert!(text.lines().next().unwrap().starts_with('x'));
+/// ```
+///
+/// # Errors
+///
+/// As [`hmm_task`]: a `length` of 0 or an invalid HMM.
+pub fn hmm_conll(
+    hmm: &Hmm,
+    count: usize,
+    length: usize,
+    seed: u64,
+    split: Split,
+) -> Result<String, LearnError> {
+    InvalidSetting::require(length >= 1, "length", "must be at least 1")?;
+    hmm.validate()?;
+    let name = |prefix: char, index: usize, count: usize| {
+        let width = (count.max(2) - 1).to_string().len();
+        format!("{prefix}{index:0width$}")
+    };
+    let sequences: Vec<Vec<Vec<String>>> = hmm_sequences(hmm, count, length, seed, split)
+        .map(|(states, symbols)| {
+            states
+                .iter()
+                .zip(&symbols)
+                .map(|(&k, &m)| vec![name('x', m, hmm.symbols()), name('s', k, hmm.states())])
+                .collect()
+        })
+        .collect();
+    Ok(ebm_data::conll::encode(&sequences))
+}
+
 /// The task: `train` and `test` sequences of `length` (at least 1) sampled from `hmm`
 /// with `seed`.
 pub fn hmm_task(
@@ -176,16 +246,12 @@ pub fn hmm_task(
     InvalidSetting::require(length >= 1, "length", "must be at least 1")?;
     hmm.validate()?;
     let templates = chain_templates(hmm.states(), hmm.symbols())?;
-    let make = |count: usize, key: u64| -> Result<Vec<Example>, LearnError> {
-        (0..count)
-            .map(|i| {
-                let mut random = rng::stream(seed, key, i as u64);
-                let (states, symbols) = hmm.sample(length, &mut random);
-                chain_example(&templates, &states, &symbols, hmm.symbols())
-            })
+    let make = |count: usize, split: Split| -> Result<Vec<Example>, LearnError> {
+        hmm_sequences(hmm, count, length, seed, split)
+            .map(|(states, symbols)| chain_example(&templates, &states, &symbols, hmm.symbols()))
             .collect()
     };
-    let (train, test) = (make(train, 0)?, make(test, 1)?);
+    let (train, test) = (make(train, Split::Train)?, make(test, Split::Test)?);
     Ok(Task {
         shape: TaskShape::Hmm {
             states: hmm.states(),

@@ -1,9 +1,15 @@
 //! The data sets of the learning use cases, built from real or sampled data:
 //! - [`denoise`]: grid CRFs that clean binarized MNIST digits with flipped pixels;
 //! - [`hmm`]: chain CRFs on sequences sampled from a known hidden Markov model;
-//! - [`sudoku`]: pairwise energies over all cell pairs, learned from solved grids.
+//! - [`sudoku`]: pairwise energies over all cell pairs, learned from solved grids;
+//! - [`chain`]: chain CRFs defined by the user's CoNLL-style column files and feature
+//!   templates;
+//! - [`grid`]: grid CRFs labeling the pixels of the user's images (`.npy` features and
+//!   labels).
 
+pub mod chain;
 pub mod denoise;
+pub mod grid;
 pub mod hmm;
 pub mod sudoku;
 
@@ -20,6 +26,29 @@ use serde::{Deserialize, Serialize};
 /// factors (a 24-byte header and room for four 16-byte entries, with the allocator's
 /// header): see [`TaskShape::example_bytes`].
 pub const CHAIN_STRUCTURE_BYTES: u128 = 8 + 64 + 24 + 24 + 64 + 16;
+
+/// The usual `(learning rate, lambda)` of grid CRFs: the denoising task's, and the
+/// default of grids learned from files ([`grid`]).
+pub const GRID_RATES: (f64, f64) = (0.001, 0.1);
+
+/// The usual `(learning rate, lambda)` of chain CRFs: the HMM task's, and the default of
+/// chains learned from column files ([`chain`]).
+pub const CHAIN_RATES: (f64, f64) = (0.02, 1e-4);
+
+/// A task's usual training settings: `learner` with `(learning rate, lambda)` and the MAP
+/// decoder `method` with [`SolveOptions::deterministic`] budgets; the rest as
+/// [`TrainConfig::default`].
+pub fn usual_config(learner: Learner, rates: (f64, f64), method: Method) -> TrainConfig {
+    let (learning_rate, regularization) = rates;
+    TrainConfig {
+        learner,
+        learning_rate,
+        regularization,
+        map_method: method,
+        map_options: SolveOptions::deterministic(),
+        ..TrainConfig::default()
+    }
+}
 
 /// Which built-in task, with the sizes that fix its templates and structure: what a saved
 /// model needs, besides its weights, to be used again.
@@ -55,19 +84,12 @@ impl TaskShape {
     /// and bound) with [`SolveOptions::deterministic`] budgets; the rest as
     /// [`TrainConfig::default`].
     pub fn train_config(&self, learner: Learner) -> TrainConfig {
-        let (learning_rate, regularization) = match self {
-            TaskShape::Denoise { .. } => (0.001, 0.1),
-            TaskShape::Hmm { .. } => (0.02, 1e-4),
+        let rates = match self {
+            TaskShape::Denoise { .. } => GRID_RATES,
+            TaskShape::Hmm { .. } => CHAIN_RATES,
             TaskShape::Sudoku { .. } => (1.0, 1e-3),
         };
-        TrainConfig {
-            learner,
-            learning_rate,
-            regularization,
-            map_method: self.decoder(),
-            map_options: SolveOptions::deterministic(),
-            ..TrainConfig::default()
-        }
+        usual_config(learner, rates, self.decoder())
     }
 
     /// The task's usual MAP decoder: graph cut (binary submodular grids), exact
