@@ -228,12 +228,10 @@ class RBMRecommender(_RustCore, BaseEstimator):
         ``relevant_from``), ``ranked_users``, ``n_test``, ``unknown_users``, ``unknown_items``."""
         users, items, ratings = self._triples(X, y)
         k = _positive_int("k", k)
-        found = dict(self._ready().evaluate(users, items, ratings, k, float(relevant_from)))
-        for name in ("precision", "recall", "ndcg"):
-            found[f"{name}_at_{k}"] = found.pop(name)
-        for name in ("ranked_users", "n_test", "unknown_users", "unknown_items"):
-            found[name] = int(found[name])
-        return found
+        found = self._ready().evaluate(users, items, ratings, k, float(relevant_from))
+        named = {"precision": f"precision_at_{k}", "recall": f"recall_at_{k}", "ndcg": f"ndcg_at_{k}"}
+        counts = ("ranked_users", "n_test", "unknown_users", "unknown_items")
+        return {named.get(name, name): int(value) if name in counts else value for name, value in found}
 
     def score(self, X, y=None):
         """Minus the RMSE of the predictions of held-out ratings (higher is better)."""
