@@ -9,6 +9,9 @@ same work as `ebm factor infer MODEL.uai --evid EVID --task pr` and half of `--t
 (which computes every marginal). Prints one JSON line with the marginal and the seconds
 spent in the query alone (parsing excluded), to compare with the `seconds` that
 `ebm factor infer --json` reports for its inference alone.
+
+ebm's side through the Python API (`ebm.factor.FactorGraph.read_uai(...).log10_partition()`
+and `.marginals()`), checked equal to the CLI's: `benches/python_api_vs_cli.py`.
 """
 import json
 import sys

@@ -7,6 +7,9 @@ eval commands read their files too), then the means.
 
     pip install scikit-surprise
     python3 benches/surprise_cf.py ../shared/data/ml-100k [SVD SVDpp ...] [--folds u1,u2]
+
+ebm's side through the Python API (`ebm.cf.RBMRecommender`), checked equal to the CLI's:
+`benches/python_api_vs_cli.py`.
 """
 import sys
 import time

@@ -5,6 +5,9 @@
   threads, exact and AIS log partition functions and log-likelihoods.
 - :class:`GaussianRBM`: a Gaussian-Bernoulli RBM for real-valued data (a transformer).
 - :class:`ClassRBM`: the classification RBM of Larochelle & Bengio (a classifier).
+- :mod:`ebm.factor`: factor graphs (``.uai`` files or numpy tables: ``ln Z``, marginals,
+  pgmpy-style ``query`` / ``map_query``, samples) and chain / grid CRFs (``fit(X, Y)``).
+- :mod:`ebm.cf`: the collaborative-filtering RBM recommender and MovieLens readers.
 
 Training and inference run in Rust with the GIL released. Ctrl-C during ``fit`` stops
 after the current epoch with ``KeyboardInterrupt`` and leaves the estimator at the end of
@@ -27,7 +30,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _ebm
+from . import _ebm, cf, factor
 from ._base import (
     _INT32_MAX,
     _RBMTransformer,
@@ -44,7 +47,7 @@ from ._base import (
 )
 
 __version__ = _ebm.__version__
-__all__ = ["BernoulliRBM", "GaussianRBM", "ClassRBM", "__version__"]
+__all__ = ["BernoulliRBM", "GaussianRBM", "ClassRBM", "cf", "factor", "__version__"]
 
 
 class BernoulliRBM(_RBMTransformer):

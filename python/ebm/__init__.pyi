@@ -6,6 +6,9 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 
+from . import cf as cf
+from . import factor as factor
+
 __version__: str
 
 _Array = npt.ArrayLike

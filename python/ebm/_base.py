@@ -28,6 +28,16 @@ def _seed(rng):
     return int(rng.randint(_INT32_MAX))
 
 
+def _cli_seed(random_state):
+    """The seed of ``random_state`` as the CLI's ``--seed``: a non-negative int is the seed
+    itself (so a run matches the CLI's with that seed), None or a RandomState draws one."""
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state must be a non-negative integer, got {random_state!r}")
+        return int(random_state)
+    return _seed(check_random_state(random_state))
+
+
 def _threads(n_jobs):
     """scikit-learn's n_jobs convention: None -> 1, -1 -> all cores, -2 -> all but one."""
     if n_jobs is None:
@@ -81,17 +91,12 @@ def _choice(name, value, choices):
     return value
 
 
-class _RustEstimator:
-    """What every estimator shares: its parameter and input checks, the progress lines of
-    ``verbose`` and the pickling of its Rust core (``_core``, an instance of
-    ``_core_class``) through the core's model-file bytes."""
+class _RustCore:
+    """What every class with a Rust core (``_core``, an instance of ``_core_class``)
+    shares: pickling through the core's model-file bytes, and the progress lines of
+    ``verbose``."""
 
     _core_class = None
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -107,6 +112,29 @@ class _RustEstimator:
         super().__setstate__(state)
         if data is not None:
             self._core = self._core_class.from_bytes(data)
+
+    @property
+    def _callback(self):
+        """The core's per-epoch callback: progress lines if ``verbose``."""
+        return self._progress if self.verbose else None
+
+    def _progress(self, epoch, epochs, seconds, metrics):
+        shown = ", ".join(f"{name} = {value:.4f}" for name, value in metrics.items())
+        print(
+            f"[{type(self).__name__}] Iteration {epoch}/{epochs}, {shown}, time = {seconds:.2f}s",
+            file=sys.stdout,
+        )
+        sys.stdout.flush()
+
+
+class _RustEstimator(_RustCore):
+    """What every RBM estimator shares: its parameter and input checks, besides the
+    pickling and progress of :class:`_RustCore`."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def _check_params(self):
         """Check the parameters every estimator has; the threads ``n_jobs`` asks for."""
@@ -142,19 +170,6 @@ class _RustEstimator:
         X, dtype, _ = self._validate(X, reset=False)
         self._core.n_jobs = _threads(self.n_jobs)
         return X, dtype
-
-    @property
-    def _callback(self):
-        """The core's per-epoch callback: progress lines if ``verbose``."""
-        return self._progress if self.verbose else None
-
-    def _progress(self, epoch, epochs, seconds, metrics):
-        shown = ", ".join(f"{name} = {value:.4f}" for name, value in metrics.items())
-        print(
-            f"[{type(self).__name__}] Iteration {epoch}/{epochs}, {shown}, time = {seconds:.2f}s",
-            file=sys.stdout,
-        )
-        sys.stdout.flush()
 
 
 class _SGDSettings:

@@ -40,14 +40,13 @@ pub(crate) fn file_bytes<'py>(
     py: Python<'py>,
     file: &impl ModelFile,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let bytes = file.to_bytes().map_err(|e| to_py_err(RbmError::from(e)))?;
+    let bytes = file.to_bytes().map_err(to_py_err)?;
     Ok(PyBytes::new(py, &bytes))
 }
 
 /// A core from its model-file bytes, with every check of a model file load.
 pub(crate) fn core_from_bytes<C: Core>(bytes: &[u8], n_jobs: Option<usize>) -> PyResult<C> {
-    let file = C::File::from_bytes(bytes, Path::new("<pickle>"))
-        .map_err(|e| to_py_err(RbmError::from(e)))?;
+    let file = C::File::from_bytes(bytes, Path::new("<pickle>")).map_err(to_py_err)?;
     C::restore(file, n_jobs.map(thread_count).transpose()?)
 }
 

@@ -5,50 +5,32 @@
 //! go out as new numpy arrays. Training and inference run with the GIL released; a
 //! training run checks for Ctrl-C after every epoch and stops with `KeyboardInterrupt`,
 //! leaving the model at the end of the last finished epoch. Bad input is a `ValueError`
-//! with the library's one-line message.
+//! with the library's one-line message ([`errors`]).
+//!
+//! Besides the three RBM cores: [`factor`] (factor graphs: `ln Z`, marginals, MAP,
+//! samples), [`crf`] (chain and grid CRFs learned by ebm-learn) and [`cf`] (the
+//! collaborative-filtering RBM).
 
 mod binary;
+mod cf;
 mod class;
 mod cores;
+mod crf;
+mod errors;
+mod factor;
 mod gaussian;
 
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::{EpochReport, TrainObserver};
-use ebm_core::train::{LoopConfig, OptimizerConfig, TrainError};
+use ebm_core::train::{LoopConfig, OptimizerConfig};
 use ebm_data::Dataset;
 use ebm_kernels::Parallelism;
-use ebm_rbm::RbmError;
+use errors::{LibraryError, to_py_err};
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray2, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use rayon::prelude::*;
-
-/// The Python parameter name of a library setting name.
-fn parameter_name(setting: &str) -> &str {
-    match setting {
-        "n_hidden" => "n_components",
-        "gibbs_steps" => "k",
-        "epochs" => "n_iter",
-        "threads" => "n_jobs",
-        "chains" => "batch_size",
-        other => other,
-    }
-}
-
-/// A library error as a Python exception: bad settings and data are `ValueError`s, a
-/// diverged run a `RuntimeError`.
-fn to_py_err(error: RbmError) -> PyErr {
-    match error {
-        RbmError::InvalidSetting(setting) => PyValueError::new_err(format!(
-            "invalid parameter `{}`: {}",
-            parameter_name(setting.setting),
-            setting.message
-        )),
-        RbmError::Train(TrainError::Diverged { .. }) => PyRuntimeError::new_err(error.to_string()),
-        other => PyValueError::new_err(other.to_string()),
-    }
-}
 
 /// The rows of a C-contiguous 2-D array as one slice, with its shape.
 fn rows<'a>(x: &'a PyReadonlyArray2<'_, f32>) -> PyResult<(&'a [f32], usize, usize)> {
@@ -125,7 +107,7 @@ fn on_threads<T: Send>(threads: usize, work: impl FnOnce(Parallelism) -> T + Sen
     if threads <= 1 {
         return Ok(work(par));
     }
-    let pool = ebm_core::thread_pool(threads).map_err(|e| to_py_err(RbmError::from(e)))?;
+    let pool = ebm_core::thread_pool(threads).map_err(to_py_err)?;
     Ok(pool.install(|| work(par)))
 }
 
@@ -168,10 +150,10 @@ impl Sgd {
 }
 
 /// `work` on `threads` threads with the GIL released, its library error as a Python one.
-fn compute<T: Send>(
+fn compute<T: Send, E: LibraryError + Send>(
     py: Python<'_>,
     threads: usize,
-    work: impl FnOnce(Parallelism) -> Result<T, RbmError> + Send,
+    work: impl FnOnce(Parallelism) -> Result<T, E> + Send,
 ) -> PyResult<T> {
     py.detach(|| on_threads(threads, work))?.map_err(to_py_err)
 }
@@ -214,10 +196,10 @@ fn map_rows<T: Send>(
 
 /// Run a trainer with the GIL released, `callback` seeing every epoch (see
 /// [`PyObserver`]); the trained value, or the error that stopped it.
-fn train_detached<T: Send>(
+fn train_detached<T: Send, E: LibraryError + Send>(
     py: Python<'_>,
     callback: Option<Py<PyAny>>,
-    trainer: impl FnOnce(&mut PyObserver) -> Result<T, RbmError> + Send,
+    trainer: impl FnOnce(&mut PyObserver) -> Result<T, E> + Send,
 ) -> PyResult<T> {
     let (result, observer) = py.detach(|| {
         let mut observer = PyObserver::new(callback);
@@ -260,7 +242,8 @@ fn vector<'py, T: numpy::Element>(py: Python<'py>, values: Vec<T>) -> Bound<'py,
 
 /// Forwards each epoch to an optional Python callback `callback(epoch, epochs, seconds,
 /// metrics: dict)` and checks for Ctrl-C; a Python error stops training and is kept to
-/// be raised once the GIL is held again.
+/// be raised once the GIL is held again. The RBM and recommender trainers see it as their
+/// [`TrainObserver`], the structured learners through [`PyObserver::epoch`].
 struct PyObserver {
     callback: Option<Py<PyAny>>,
     error: Option<PyErr>,
@@ -276,24 +259,30 @@ impl PyObserver {
 
     /// The outcome of a run: its Python error if the observer stopped it, else the
     /// library's result as a Python result.
-    fn finish<T>(self, result: Result<T, RbmError>) -> PyResult<T> {
+    fn finish<T, E: LibraryError>(self, result: Result<T, E>) -> PyResult<T> {
         match (self.error, result) {
             (Some(error), Err(_)) => Err(error),
             (_, result) => result.map_err(to_py_err),
         }
     }
-}
 
-impl<S: ?Sized> TrainObserver<S> for PyObserver {
-    fn on_epoch(&mut self, report: &EpochReport, _state: &S) -> Result<(), String> {
+    /// One finished epoch of `epochs` with its `metrics`: checks for Ctrl-C and calls the
+    /// callback; `Err` (the message of the Python error it keeps) stops training.
+    fn epoch(
+        &mut self,
+        epoch: usize,
+        epochs: usize,
+        seconds: f64,
+        metrics: &[(&str, f64)],
+    ) -> Result<(), String> {
         let outcome = Python::attach(|py| -> PyResult<()> {
             py.check_signals()?;
             if let Some(callback) = &self.callback {
-                let metrics = pyo3::types::PyDict::new(py);
-                for (name, value) in &report.metrics {
-                    metrics.set_item(*name, *value)?;
+                let shown = pyo3::types::PyDict::new(py);
+                for (name, value) in metrics {
+                    shown.set_item(*name, *value)?;
                 }
-                callback.call1(py, (report.epoch, report.epochs, report.seconds, metrics))?;
+                callback.call1(py, (epoch, epochs, seconds, shown))?;
             }
             Ok(())
         });
@@ -305,12 +294,23 @@ impl<S: ?Sized> TrainObserver<S> for PyObserver {
     }
 }
 
+impl<S: ?Sized> TrainObserver<S> for PyObserver {
+    fn on_epoch(&mut self, report: &EpochReport, _state: &S) -> Result<(), String> {
+        self.epoch(report.epoch, report.epochs, report.seconds, &report.metrics)
+    }
+}
+
 /// The compiled core of the `ebm` package.
 #[pymodule]
 fn _ebm(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<binary::BinaryRbmCore>()?;
     module.add_class::<gaussian::GaussianRbmCore>()?;
     module.add_class::<class::ClassRbmCore>()?;
+    module.add_class::<factor::FactorGraphCore>()?;
+    module.add_class::<crf::CrfCore>()?;
+    module.add_class::<cf::CfCore>()?;
+    module.add_function(pyo3::wrap_pyfunction!(cf::read_ratings, module)?)?;
+    module.add_function(pyo3::wrap_pyfunction!(cf::movielens_fold_paths, module)?)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -375,17 +375,103 @@ pub fn estimate_marginals(
     })
 }
 
+/// Settings of [`sample`]: independent chains from random starts, each burned in and
+/// then read every `thin` sweeps.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SampleConfig {
+    /// Independent chains (run in parallel).
+    pub chains: usize,
+    /// Sweeps discarded at the start of each chain.
+    pub burn_in: usize,
+    /// Sweeps between two samples of a chain (1: every sweep).
+    pub thin: usize,
+    /// The seed every random choice derives from.
+    pub seed: u64,
+}
+
+impl Default for SampleConfig {
+    /// One chain, 200 burn-in sweeps, a sample every sweep, seed 1.
+    fn default() -> Self {
+        Self {
+            chains: 1,
+            burn_in: 200,
+            thin: 1,
+            seed: 1,
+        }
+    }
+}
+
+/// `n` states drawn from `model` (at its temperature; evidence variables hold their
+/// values) by chromatic Gibbs sweeps. Sample `i` comes from chain `i % chains`, which
+/// gives one every `thin` sweeps after its `burn_in`; chains use the streams of
+/// [`estimate_marginals`]' chains, so the result does not depend on the number of threads.
+///
+/// # Errors
+///
+/// [`InvalidSetting`] for 0 chains or a `thin` of 0; [`FactorError::ZeroProbability`]
+/// for a factor that forbids all the evidence allows ([`FactorModel::check_possible`]);
+/// [`FactorError::NoPositiveState`] when a sample has probability zero (its chain never
+/// found a state of positive probability).
+pub fn sample(
+    model: &FactorModel,
+    n: usize,
+    config: &SampleConfig,
+) -> Result<Vec<Vec<usize>>, FactorError> {
+    if config.chains == 0 || config.thin == 0 {
+        return Err(InvalidSetting::new("sample", "chains and thin must be at least 1").into());
+    }
+    model.check_possible()?;
+    let network = Network::new(model);
+    let classes = network.color_classes();
+    let per_chain: Vec<Vec<Vec<usize>>> = (0..config.chains.min(n))
+        .into_par_iter()
+        .map(|c| {
+            let mut chain =
+                GibbsChain::random_start(&network, &classes, chain_seed(config.seed, c));
+            for _ in 0..config.burn_in {
+                chain.sweep(network.temperature);
+            }
+            let count = (n - c).div_ceil(config.chains);
+            let mut states = Vec::with_capacity(count);
+            for _ in 0..count {
+                for _ in 0..config.thin {
+                    chain.sweep(network.temperature);
+                }
+                if network.energy(chain.assignment()) == f64::INFINITY {
+                    return Err(FactorError::NoPositiveState(format!(
+                        "Gibbs chain {c} found no state of positive probability in {} sweeps: the model or its evidence may have probability zero",
+                        config.burn_in + config.thin * (states.len() + 1)
+                    )));
+                }
+                states.push(chain.assignment().to_vec());
+            }
+            Ok(states)
+        })
+        .collect::<Result<_, FactorError>>()?;
+    let mut chains: Vec<_> = per_chain.into_iter().map(Vec::into_iter).collect();
+    Ok((0..n)
+        .map(|i| {
+            chains[i % config.chains]
+                .next()
+                .expect("chain i % chains holds sample i")
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::exact;
 
-    /// A frustrated 3x3 Potts grid with fields, a hard constraint, evidence and T = 1.5: Gibbs marginals
-    /// from 4 chains x 20,000 sweeps against exact enumeration. The standard error of a
-    /// Rao-Blackwellised marginal over 80,000 correlated sweeps is below 0.005, so a
-    /// tolerance of 0.02 fails only on a real bias.
-    #[test]
-    fn marginals_match_exact_on_a_small_grid() {
+    /// `work` on a pool of `threads` threads.
+    fn on_pool<T: Send>(threads: usize, work: impl FnOnce() -> T + Send) -> T {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads);
+        pool.build().unwrap().install(work)
+    }
+
+    /// A frustrated 3x3 Potts grid with fields, a hard constraint, evidence and T = 1.5,
+    /// and its exact marginals.
+    fn small_grid() -> (FactorModel, Vec<Vec<f64>>) {
         let mut m = FactorModel::new(vec![3; 9]);
         for r in 0..3 {
             for c in 0..3 {
@@ -407,6 +493,15 @@ mod tests {
         m.set_temperature(1.5).unwrap();
         m.set_evidence(2, 1).unwrap();
         let want = exact::marginals(&m, exact::DEFAULT_MAX_TABLE).unwrap();
+        (m, want)
+    }
+
+    /// Gibbs marginals of [`small_grid`] from 4 chains x 20,000 sweeps against exact
+    /// enumeration. The standard error of a Rao-Blackwellised marginal over 80,000
+    /// correlated sweeps is below 0.005, so a tolerance of 0.02 fails only on a real bias.
+    #[test]
+    fn marginals_match_exact_on_a_small_grid() {
+        let (m, want) = small_grid();
         let config = GibbsConfig {
             chains: 4,
             burn_in: 100,
@@ -447,13 +542,39 @@ mod tests {
                 max_temperature_ratio: 4.0,
             }),
         };
-        let run = |threads: usize| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap()
-                .install(|| estimate_marginals(&m, &config).unwrap().marginals)
+        let run = |threads| on_pool(threads, || estimate_marginals(&m, &config).unwrap());
+        assert_eq!(run(1).marginals, run(2).marginals);
+    }
+
+    /// Samples of [`small_grid`]: the evidence and the hard constraint hold in every one,
+    /// their frequencies match the exact marginals, and they do not depend on the pool
+    /// size.
+    #[test]
+    fn samples_follow_the_model() {
+        let (m, want) = small_grid();
+        let n = 30_000;
+        let config = SampleConfig {
+            chains: 3,
+            thin: 3,
+            ..SampleConfig::default()
         };
-        assert_eq!(run(1), run(2));
+        let states = on_pool(2, || sample(&m, n, &config).unwrap());
+        assert_eq!(states, on_pool(1, || sample(&m, n, &config).unwrap()));
+        assert_eq!(states.len(), n);
+        assert!(states.iter().all(|s| s[2] == 1 && m.energy(s).is_finite()));
+        // The chains mix within a few sweeps: 30,000 draws 3 sweeps apart give frequencies
+        // with standard errors below 0.005, so 0.02 fails only on a real bias.
+        for (v, marginal) in want.iter().enumerate() {
+            for (x, &p) in marginal.iter().enumerate() {
+                let hits = states.iter().filter(|s| s[v] == x).count() as f64;
+                assert!((hits / n as f64 - p).abs() < 0.02, "p(x_{v} = {x}) = {p}");
+            }
+        }
+        let never = SampleConfig { thin: 0, ..config };
+        assert!(matches!(
+            sample(&m, 1, &never),
+            Err(FactorError::InvalidSetting(_))
+        ));
+        assert!(sample(&m, 0, &config).unwrap().is_empty());
     }
 }

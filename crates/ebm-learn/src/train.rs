@@ -16,7 +16,7 @@ use super::objectives::{
 use super::templates::TemplateSet;
 use crate::LearnError;
 use ebm_core::InvalidSetting;
-use ebm_core::train::{TrainError, max_abs, metric_divergence, parameter_divergence};
+use ebm_core::train::{EpochControl, TrainError, max_abs, metric_divergence, parameter_divergence};
 use ebm_factor::solve::{Method, SolveOptions, Solved, solve};
 use ebm_kernels::rng;
 use rayon::prelude::*;
@@ -254,7 +254,8 @@ struct DecodeState {
     batches: f64,
 }
 
-/// Train weights for `templates` on `examples`; `on_epoch` sees each epoch's report.
+/// Train weights for `templates` on `examples`; `on_epoch` sees each epoch's report and
+/// returns `()`, or a `Result` whose `Err` stops training ([`EpochControl`]).
 ///
 /// # Errors
 ///
@@ -268,7 +269,7 @@ struct DecodeState {
 ///   sees the run diverge: after any mini-batch, a weight that is not finite or above
 ///   [`TrainConfig::max_abs_weight`], or a batch loss that is not finite; after an epoch,
 ///   an objective that is not finite. Nothing is returned then (the weights of the last
-///   good epoch are not a trained model).
+///   good epoch are not a trained model); [`TrainError::Stopped`] when `on_epoch` stops it.
 ///
 /// # Examples
 ///
@@ -284,11 +285,11 @@ struct DecodeState {
 /// let refused = TrainConfig { epochs: 0, ..config };
 /// assert!(train(&task.templates, &task.train, &refused, |_| {}).is_err());
 /// ```
-pub fn train(
+pub fn train<C: EpochControl>(
     templates: &TemplateSet,
     examples: &[Example],
     config: &TrainConfig,
-    mut on_epoch: impl FnMut(&EpochReport),
+    mut on_epoch: impl FnMut(&EpochReport) -> C,
 ) -> Result<Trained, LearnError> {
     let dim = templates.weight_count();
     check_config(config, examples.len(), dim)?;
@@ -361,7 +362,7 @@ pub fn train(
             fallbacks,
             seconds: epoch_start.elapsed().as_secs_f64(),
         };
-        on_epoch(&report);
+        on_epoch(&report).proceed().map_err(TrainError::Stopped)?;
         reports.push(report);
     }
     if config.learner == (Learner::Perceptron { averaged: true }) {

@@ -259,3 +259,32 @@ fn divergence_is_caught_by_the_training_core_guard() {
     let error = train(&task.templates, &task.train, &refused, |_| {}).unwrap_err();
     assert!(error.to_string().contains("max_abs_weight"), "{error}");
 }
+
+/// An epoch callback that returns `Err` stops training after that epoch with
+/// `TrainError::Stopped` and its message (a front end's Ctrl-C); one that returns `Ok`
+/// lets it run to the end.
+#[test]
+fn the_epoch_callback_can_stop_training() {
+    let task = hmm_task(&Hmm::sticky(), 16, 0, 8, 1).unwrap();
+    let config = TrainConfig::default();
+    let mut seen = 0;
+    let stopped = train(&task.templates, &task.train, &config, |r| {
+        seen += 1;
+        if r.epoch == 2 {
+            Err("interrupted".to_string())
+        } else {
+            Ok(())
+        }
+    });
+    let stop = stopped.unwrap_err();
+    assert!(
+        matches!(&stop, LearnError::Train(TrainError::Stopped(m)) if m == "interrupted"),
+        "{stop}"
+    );
+    assert_eq!(seen, 2);
+    let finished = train(&task.templates, &task.train, &config, |_| {
+        Ok::<_, String>(())
+    })
+    .unwrap();
+    assert_eq!(finished.epochs.len(), config.epochs);
+}

@@ -308,6 +308,26 @@ pub struct NoObserver;
 
 impl<S: ?Sized> TrainObserver<S> for NoObserver {}
 
+/// What an epoch callback returns, for trainers that take a closure rather than a
+/// [`TrainObserver`]: `()` to go on, or `Err(message)` to stop training with
+/// [`TrainError::Stopped`] (a front end's Ctrl-C, say).
+pub trait EpochControl {
+    /// `Err(message)` when training should stop.
+    fn proceed(self) -> Result<(), String>;
+}
+
+impl EpochControl for () {
+    fn proceed(self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl EpochControl for Result<(), String> {
+    fn proceed(self) -> Result<(), String> {
+        self
+    }
+}
+
 /// A parameter the divergence guard measures: `f32` (the RBMs) or `f64` (the weights of
 /// factor-graph energies).
 pub trait Parameter: Copy + PartialOrd + std::fmt::Display + std::fmt::LowerExp {

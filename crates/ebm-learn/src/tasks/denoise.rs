@@ -93,6 +93,34 @@ pub fn grid_of(
     Ok(Arc::new(structure))
 }
 
+/// The example of one image on a structure from [`grid_structure`]: unary features
+/// `(1, pixel)` for every pixel (any finite value: a noisy bit, an intensity), the pairwise
+/// features 1, and the true `labels` (0 or 1 per pixel; any, for an image to predict).
+///
+/// # Errors
+///
+/// [`LearnError::InvalidData`] when `pixels` or `labels` are not one per variable of the
+/// structure, a pixel is not finite or a label is not 0 or 1.
+pub fn grid_example(
+    structure: &Arc<Structure>,
+    pixels: &[f64],
+    labels: Vec<usize>,
+) -> Result<Example, LearnError> {
+    if pixels.len() != structure.variable_count() {
+        return Err(LearnError::InvalidData(format!(
+            "an image of {} pixels for a grid of {}",
+            pixels.len(),
+            structure.variable_count()
+        )));
+    }
+    let mut features = Vec::with_capacity(structure.feature_len());
+    for &x in pixels {
+        features.extend([1.0, x]);
+    }
+    features.resize(structure.feature_len(), 1.0);
+    Example::new(structure.clone(), features, labels)
+}
+
 /// Binarize `images` (rows of `height * width` intensities in `[0, 1]`) and flip pixels;
 /// `first_index` keys the noise of the first image so train and test noise differ.
 /// Returns the examples and the noisy images (0/1) for pictures.
@@ -125,12 +153,8 @@ pub fn noisy_examples(
                 if flip { 1 - x } else { x }
             })
             .collect();
-        let mut features = Vec::with_capacity(structure.feature_len());
-        for &x in &noisy {
-            features.extend([1.0, x as f64]);
-        }
-        features.resize(structure.feature_len(), 1.0);
-        examples.push(Example::new(structure.clone(), features, clean)?);
+        let pixels: Vec<f64> = noisy.iter().map(|&x| x as f64).collect();
+        examples.push(grid_example(structure, &pixels, clean)?);
         noisy_images.push(noisy);
     }
     Ok((examples, noisy_images))
@@ -188,5 +212,18 @@ mod tests {
             ..DenoiseConfig::default()
         };
         assert!(noisy_examples(&structure, &images, 400, &bad, 0).is_err());
+    }
+
+    #[test]
+    fn grid_examples_take_any_pixel_values_and_check_their_sizes() {
+        let (_, structure) = grid_structure(3, 4, true).unwrap();
+        let example = grid_example(&structure, &[0.25; 12], vec![1; 12]).unwrap();
+        assert_eq!(&example.features[..4], &[1.0, 0.25, 1.0, 0.25]);
+        assert_eq!(example.features.len(), 24 + 3 * 3 + 2 * 4);
+        assert!(example.features[24..].iter().all(|&f| f == 1.0));
+        assert!(grid_example(&structure, &[0.0; 11], vec![0; 12]).is_err());
+        assert!(grid_example(&structure, &[0.0; 12], vec![0; 11]).is_err());
+        assert!(grid_example(&structure, &[f64::NAN; 12], vec![0; 12]).is_err());
+        assert!(grid_example(&structure, &[0.0; 12], vec![2; 12]).is_err());
     }
 }
