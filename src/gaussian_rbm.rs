@@ -4,6 +4,7 @@ use crate::Failure;
 use crate::args::{JsonArgs, MeasureArgs, SeedArgs, TrainingArgs};
 use crate::output::Metrics;
 use crate::progress::Progress;
+use crate::run_log::{Epoch, Family, On, held_out};
 use crate::setup::{MnistArgs, check_chains, check_features, load_mnist, load_model};
 use crate::setup::{rbm_failure, square_side};
 use clap::{Args, Subcommand, ValueEnum};
@@ -166,6 +167,25 @@ fn setup_failure(error: RbmError) -> Failure {
     )
 }
 
+/// The metrics of `gaussian-rbm train`'s learning curves.
+const RECON_ERROR: Family = Family {
+    key: "recon_error",
+    title: "reconstruction error",
+    unit: "mean squared error per value (standardized units)",
+};
+const DENOISE_ERROR: Family = Family {
+    key: "denoise_error",
+    title: "denoising error (noise 0.5)",
+    unit: "mean squared error per value (standardized units)",
+};
+
+/// Images whose errors a logged run measures each epoch (of the training and the test
+/// data).
+const LOGGED_EXAMPLES: usize = 1000;
+
+/// Noise of the logged denoising error (standardized units; `eval`'s default).
+const LOGGED_NOISE: f32 = 0.5;
+
 fn train(args: TrainArgs) -> Result<(), Failure> {
     let defaults = GaussianTrainConfig::default();
     let config = GaussianTrainConfig {
@@ -194,14 +214,46 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
     config.validate().map_err(setup_failure)?;
     let data = args.data.train_set(args.limit, MNIST_ONLY)?;
     crate::memory::check_rbm(data.n_features, args.hidden, args.batch, args.batch)?;
-    let (model, mut m) =
-        Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
-            let mut observer = OnEpoch(|r: &EpochReport, _: &GaussianRbm| {
-                progress.bar.set_position(r.epoch as u64)
-            });
-            train_gaussian_rbm(&config, &data, &mut observer).map_err(setup_failure)
-        })?;
-    m.integer("hidden", config.n_hidden as u64)
+    let mut log = args.training.epoch_log("ebm gaussian-rbm train");
+    // Held-out errors when there is test data: MNIST's, or a --test file.
+    let has_test = args.data.files.train.is_none() || args.data.files.test.is_some();
+    let test = if log.is_active() && has_test {
+        let test = load_mnist(&args.data, Split::Test, MNIST_ONLY)?;
+        Some(held_out(test, data.n_features, LOGGED_EXAMPLES)?)
+    } else {
+        None
+    };
+    let monitor = data.head(LOGGED_EXAMPLES);
+    let trained = Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
+        let mut observer = OnEpoch(|r: &EpochReport, model: &GaussianRbm| {
+            progress.bar.set_position(r.epoch as u64);
+            if !log.is_active() {
+                return;
+            }
+            let errors = |data: &ebm_data::Dataset| {
+                gaussian_heldout_errors(model, &model.standardize(data), LOGGED_NOISE, 1)
+            };
+            let (recon, denoise) = errors(&monitor);
+            let mut values = vec![
+                (&RECON_ERROR, On::Train, recon),
+                (&DENOISE_ERROR, On::Train, denoise),
+            ];
+            if let Some(test) = &test {
+                let (recon, denoise) = errors(test);
+                values.extend([
+                    (&RECON_ERROR, On::HeldOut, recon),
+                    (&DENOISE_ERROR, On::HeldOut, denoise),
+                ]);
+            }
+            log.record(Epoch::of(r), &values);
+        });
+        train_gaussian_rbm(&config, &data, &mut observer).map_err(setup_failure)
+    });
+    let mut logged = Metrics::default();
+    log.finish(&mut logged)?;
+    let (model, mut m) = trained?;
+    m.extend(logged)
+        .integer("hidden", config.n_hidden as u64)
         .integer("epochs", config.run.epochs as u64);
     args.training.save_and_report(&model, m)
 }

@@ -13,6 +13,7 @@ mod memory;
 mod output;
 mod progress;
 mod rbm;
+mod run_log;
 mod setup;
 mod threads;
 mod user_data;

@@ -8,6 +8,7 @@ use crate::Failure;
 use crate::args::ReportArgs;
 use crate::output::Metrics;
 use crate::progress::Progress;
+use crate::run_log::{Epoch, EpochLog, Family, LogArgs, On};
 use clap::{Args, ValueEnum};
 use ebm_core::ModelFile;
 use ebm_core::train::TrainError;
@@ -94,7 +95,26 @@ pub struct LearnArgs {
     pub export_json: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportArgs,
+    #[command(flatten)]
+    pub log: LogArgs,
 }
+
+/// The metrics of `factor learn`'s learning curves.
+const OBJECTIVE: Family = Family {
+    key: "objective",
+    title: "training objective",
+    unit: "the learner's objective per example (with the L2 term)",
+};
+const MISTAKES: Family = Family {
+    key: "mistakes",
+    title: "decoding mistakes",
+    unit: "training examples decoded wrong",
+};
+const FALLBACKS: Family = Family {
+    key: "fallbacks",
+    title: "decoder fallbacks",
+    unit: "decodes that fell back to a weaker MAP method",
+};
 
 fn learner(method: MethodName, cd_steps: usize) -> Learner {
     match method {
@@ -123,8 +143,8 @@ fn check_applies(args: &LearnArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Train with progress lines on stderr; a divergence is a failed run that says `out`
-/// (the model file, if any) was left alone.
+/// Train with progress lines on stderr, each epoch recorded in `log` as stage `label`; a
+/// divergence is a failed run that says `out` (the model file, if any) was left alone.
 fn run_training(
     templates: &TemplateSet,
     examples: &[Example],
@@ -132,6 +152,7 @@ fn run_training(
     label: &str,
     quiet: bool,
     out: Option<&Path>,
+    log: &mut EpochLog,
 ) -> Result<Trained, Failure> {
     let progress = Progress::new(config.epochs as u64, quiet);
     progress.bar.set_prefix(label.to_string());
@@ -141,6 +162,22 @@ fn run_training(
             r.epoch, config.epochs, r.objective, r.mistakes, r.fallbacks, r.seconds
         );
         progress.epoch(r.epoch, &line);
+        let epoch = Epoch {
+            number: r.epoch,
+            seconds: r.seconds,
+            // Block-coordinate Frank-Wolfe chooses its own step sizes.
+            learning_rate: (config.learner != Learner::SsvmFrankWolfe)
+                .then_some(config.learning_rate),
+            stage: Some(label),
+        };
+        log.record(
+            epoch,
+            &[
+                (&OBJECTIVE, On::Train, r.objective),
+                (&MISTAKES, On::Train, r.mistakes as f64),
+                (&FALLBACKS, On::Run, r.fallbacks as f64),
+            ],
+        );
     });
     progress.bar.finish_and_clear();
     trained.map_err(|e| match e {
@@ -203,6 +240,7 @@ pub fn learn(args: LearnArgs) -> Result<(), Failure> {
     }
     let start = Instant::now();
     let quiet = args.report.quiet;
+    let mut log = EpochLog::new(&args.log, "ebm factor learn");
     let trained = pool.install(|| -> Result<Trained, Failure> {
         let mut pretrain_seconds = 0.0;
         if args.pretrain_epochs > 0 {
@@ -213,6 +251,7 @@ pub fn learn(args: LearnArgs) -> Result<(), Failure> {
                 "pl",
                 quiet,
                 args.out.as_deref(),
+                &mut log,
             )?;
             pretrain_seconds = pre.train_seconds;
             config.initial_weights = Some(pre.weights);
@@ -237,10 +276,14 @@ pub fn learn(args: LearnArgs) -> Result<(), Failure> {
             &name,
             quiet,
             args.out.as_deref(),
+            &mut log,
         )?;
         trained.train_seconds += pretrain_seconds;
         Ok(trained)
-    })?;
+    });
+    let mut metrics = Metrics::default();
+    log.finish(&mut metrics)?;
+    let trained = trained?;
     let support = args
         .forbid_unseen
         .then(|| Support::of_data(&task.templates, &task.train));
@@ -252,7 +295,6 @@ pub fn learn(args: LearnArgs) -> Result<(), Failure> {
         support,
     )
     .map_err(Failure::run)?;
-    let mut metrics = Metrics::default();
     metrics
         .text("task", task.shape.name())
         .text("method", config.learner.name())

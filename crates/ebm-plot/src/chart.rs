@@ -88,6 +88,8 @@ pub struct Chart {
     pub series: Vec<Series>,
     /// A shaded background under the series.
     pub shading: Option<Shading>,
+    /// The x axis counts (epochs, runs): only whole-number ticks are labelled.
+    pub x_counts: bool,
 }
 
 impl Chart {
@@ -105,6 +107,15 @@ impl Chart {
             y_range: None,
             series: Vec::new(),
             shading: None,
+            x_counts: false,
+        }
+    }
+
+    /// The chart with an x axis that counts (see [`Chart::x_counts`]).
+    pub fn counting_x(self) -> Self {
+        Self {
+            x_counts: true,
+            ..self
         }
     }
 
@@ -189,6 +200,60 @@ impl Bounds {
     }
 }
 
+/// Where the legend goes: the corner of the chart with the fewest points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Corner {
+    /// Top right.
+    UpperRight,
+    /// Top left.
+    UpperLeft,
+    /// Bottom right.
+    LowerRight,
+    /// Bottom left.
+    LowerLeft,
+}
+
+impl Chart {
+    /// The corner (40% of the width, 35% of the height) that the fewest of the series'
+    /// points and lines fall in, preferring the upper right on ties.
+    pub fn emptiest_corner(&self) -> Corner {
+        let Some(((x0, x1), (y0, y1))) = self.ranges() else {
+            return Corner::UpperRight;
+        };
+        let mut counts = [0usize; 4];
+        for series in &self.series {
+            let points: Vec<(f64, f64)> = series.finite_points().collect();
+            // Lines count where they run, not only at their ends.
+            let samples = points.windows(2).flat_map(|w| {
+                (0..8).map(move |k| {
+                    let t = k as f64 / 8.0;
+                    (
+                        w[0].0 + t * (w[1].0 - w[0].0),
+                        w[0].1 + t * (w[1].1 - w[0].1),
+                    )
+                })
+            });
+            for (x, y) in points.iter().copied().chain(samples) {
+                let (u, v) = ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
+                let (right, left, top, bottom) = (u > 0.6, u < 0.4, v > 0.65, v < 0.35);
+                for (i, inside) in [right && top, left && top, right && bottom, left && bottom]
+                    .into_iter()
+                    .enumerate()
+                {
+                    counts[i] += usize::from(inside);
+                }
+            }
+        }
+        let best = (0..4).min_by_key(|&i| (counts[i], i)).unwrap_or(0);
+        [
+            Corner::UpperRight,
+            Corner::UpperLeft,
+            Corner::LowerRight,
+            Corner::LowerLeft,
+        ][best]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +274,23 @@ mod tests {
         let flat =
             Chart::new("t", "x", "y").with(Series::new("s", vec![(2.0, 0.0)], Style::Points));
         assert_eq!(flat.ranges().unwrap(), ((1.9, 2.1), (-0.5, 0.5)));
+    }
+
+    #[test]
+    fn the_legend_goes_where_the_curves_are_not() {
+        let falling = Chart::new("t", "x", "y").with(Series::new(
+            "s",
+            (0..20)
+                .map(|i| (i as f64, 100.0 / (1.0 + i as f64)))
+                .collect(),
+            Style::Line,
+        ));
+        assert_eq!(falling.emptiest_corner(), Corner::UpperRight);
+        let rising = Chart::new("t", "x", "y").with(Series::new(
+            "roc",
+            vec![(0.0, 0.0), (0.1, 0.8), (1.0, 1.0)],
+            Style::Line,
+        ));
+        assert_eq!(rising.emptiest_corner(), Corner::LowerRight);
     }
 }

@@ -3,7 +3,7 @@
 //! `ebm_data::image_grid::encode_png` and written atomically through
 //! `ebm_core::atomic::write_atomic`.
 
-use crate::chart::{Chart, Series, Shading, Style};
+use crate::chart::{Chart, Corner, Series, Shading, Style};
 use crate::{PlotError, font};
 use ebm_data::image_grid::{PixelFormat, encode_png};
 use plotters::coord::Shift;
@@ -148,7 +148,11 @@ fn draw_chart(
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(draw_error)?;
     let (x_step, y_step) = ((x1 - x0) / 8.0, (y1 - y0) / 8.0);
-    let x_ticks = move |v: &f64| tick_label(*v, x_step);
+    let counts = chart.x_counts;
+    let x_ticks = move |v: &f64| match counts {
+        true if v.fract().abs() > 1e-9 => String::new(),
+        _ => tick_label(*v, x_step),
+    };
     let y_ticks = move |v: &f64| tick_label(*v, y_step);
     context
         .configure_mesh()
@@ -175,7 +179,12 @@ fn draw_chart(
     if legend {
         context
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(match chart.emptiest_corner() {
+                Corner::UpperRight => SeriesLabelPosition::UpperRight,
+                Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
+                Corner::LowerRight => SeriesLabelPosition::LowerRight,
+                Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
+            })
             .background_style(WHITE.mix(0.9))
             .border_style(RGBColor(160, 160, 160))
             .label_font((font::FAMILY, 14))
@@ -294,7 +303,12 @@ pub fn tick_label(value: f64, step: f64) -> String {
     } else {
         2
     };
-    format!("{value:.decimals$}")
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
 }
 
 #[cfg(test)]
@@ -376,6 +390,8 @@ mod tests {
         assert_eq!(tick_label(0.0, 0.1), "0");
         assert_eq!(tick_label(0.25, 0.05), "0.25");
         assert_eq!(tick_label(12.0, 2.0), "12");
+        assert_eq!(tick_label(1.5, 0.4), "1.5");
+        assert_eq!(tick_label(2.0, 0.4), "2");
         assert_eq!(tick_label(1234567.0, 1e5), "1.2e6");
     }
 }

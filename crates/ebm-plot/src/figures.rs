@@ -21,7 +21,7 @@ const MARKED_POINTS: usize = 60;
 /// assert_eq!(chart.x_label, "epoch");
 /// ```
 pub fn learning_curve(title: &str, y_label: &str, curves: Vec<(String, Vec<(f64, f64)>)>) -> Chart {
-    let mut chart = Chart::new(title, "epoch", y_label);
+    let mut chart = Chart::new(title, "epoch", y_label).counting_x();
     for (name, points) in curves {
         let style = if points.len() > MARKED_POINTS {
             Style::Line
@@ -71,7 +71,7 @@ pub fn roc_chart(
     );
     if let Some((fpr, tpr)) = operating_point {
         chart = chart.with(Series::new(
-            format!("threshold: FPR {fpr:.3}, TPR {tpr:.3}"),
+            format!("chosen threshold: FPR {fpr:.3}, TPR {tpr:.3}"),
             vec![(fpr, tpr)],
             Style::Points,
         ));
@@ -120,6 +120,7 @@ pub fn ais_chart(runs: &AisRuns<'_>) -> Chart {
         "run (sorted by its estimate)",
         "ln Z estimate of one run: ln w + ln Z_A (nats)",
     )
+    .counting_x()
     .with(Series::new(
         "one run",
         sorted

@@ -26,7 +26,7 @@ mod error;
 pub mod figures;
 pub mod font;
 
-pub use chart::{Chart, Series, Shading, Style};
+pub use chart::{Chart, Corner, Series, Shading, Style};
 pub use draw::{Layout, render, write_png};
 pub use error::PlotError;
 pub use figures::{AisRuns, ais_chart, learning_curve, roc_chart};
