@@ -215,13 +215,15 @@ pub enum Corner {
 
 impl Chart {
     /// The corner (40% of the width, 35% of the height) that the fewest of the series'
-    /// points and lines fall in, preferring the upper right on ties.
+    /// points and lines fall in (a marker of a [`Style::Points`] series counts as 100:
+    /// it must not be hidden), preferring the upper right on ties.
     pub fn emptiest_corner(&self) -> Corner {
         let Some(((x0, x1), (y0, y1))) = self.ranges() else {
             return Corner::UpperRight;
         };
         let mut counts = [0usize; 4];
         for series in &self.series {
+            let weight = if series.style == Style::Points { 100 } else { 1 };
             let points: Vec<(f64, f64)> = series.finite_points().collect();
             // Lines count where they run, not only at their ends.
             let samples = points.windows(2).flat_map(|w| {
@@ -240,7 +242,7 @@ impl Chart {
                     .into_iter()
                     .enumerate()
                 {
-                    counts[i] += usize::from(inside);
+                    counts[i] += weight * usize::from(inside);
                 }
             }
         }

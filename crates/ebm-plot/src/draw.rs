@@ -4,6 +4,7 @@
 //! `ebm_core::atomic::write_atomic`.
 
 use crate::chart::{Chart, Corner, Series, Shading, Style};
+use crate::clip::{self, Ranges};
 use crate::{PlotError, font};
 use ebm_data::image_grid::{PixelFormat, encode_png};
 use plotters::coord::Shift;
@@ -174,7 +175,7 @@ fn draw_chart(
     let mut legend = false;
     for (index, series) in chart.series.iter().enumerate() {
         legend |= !series.name.is_empty();
-        draw_series(&mut context, series, index)?;
+        draw_series(&mut context, series, index, ((x0, x1), (y0, y1)))?;
     }
     if legend {
         context
@@ -227,62 +228,71 @@ fn draw_shading(context: &mut Context<'_, '_>, shading: &Shading) -> Result<(), 
     Ok(())
 }
 
+/// Series with more points than this are drawn thinner, with smaller markers.
+const MANY_POINTS: usize = 100;
+
 fn draw_series<'a>(
     context: &mut Context<'a, 'a>,
     series: &Series,
     index: usize,
+    ranges: Ranges,
 ) -> Result<(), PlotError> {
     let color = PALETTE[series.color.unwrap_or(index) % PALETTE.len()];
-    let (line, marker) = (color.stroke_width(2), color.filled());
-    let points = series.finite_points();
+    let points: Vec<(f64, f64)> = series.finite_points().collect();
+    let (width, radius) = if points.len() > MANY_POINTS {
+        (1, 2)
+    } else {
+        (2, 3)
+    };
+    let (line, marker) = (color.stroke_width(width), color.filled());
     let name = series.name.as_str();
-    match series.style {
-        Style::Line => {
-            let drawn = context
-                .draw_series(LineSeries::new(points, line))
-                .map_err(draw_error)?;
-            if !name.is_empty() {
-                drawn
-                    .label(name)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], line));
+    let pieces = clip::polyline(ranges, &points);
+    let inside = points.iter().copied().filter(|&p| clip::inside(ranges, p));
+    let dashed = series.style == Style::Dashed;
+    if matches!(
+        series.style,
+        Style::Line | Style::LineAndPoints | Style::Dashed
+    ) {
+        for (i, piece) in pieces.into_iter().enumerate() {
+            let drawn = if dashed {
+                context.draw_series(DashedLineSeries::new(piece, 8, 5, line))
+            } else {
+                context.draw_series(LineSeries::new(piece, line))
             }
-        }
-        Style::LineAndPoints => {
-            context
-                .draw_series(LineSeries::new(points.clone(), line))
-                .map_err(draw_error)?;
-            let drawn = context
-                .draw_series(points.map(|p| Circle::new(p, 3, marker)))
-                .map_err(draw_error)?;
-            if !name.is_empty() {
-                drawn.label(name).legend(move |(x, y)| {
-                    EmptyElement::at((x, y))
-                        + PathElement::new(vec![(0, 0), (22, 0)], line)
-                        + Circle::new((11, 0), 3, marker)
-                });
+            .map_err(draw_error)?;
+            if i > 0 || name.is_empty() || series.style == Style::LineAndPoints {
+                continue;
             }
-        }
-        Style::Dashed => {
-            let drawn = context
-                .draw_series(DashedLineSeries::new(points, 8, 5, line))
-                .map_err(draw_error)?;
-            if !name.is_empty() {
+            if dashed {
                 drawn.label(name).legend(move |(x, y)| {
                     EmptyElement::at((x, y))
                         + PathElement::new(vec![(0, 0), (8, 0)], line)
                         + PathElement::new(vec![(13, 0), (21, 0)], line)
                 });
-            }
-        }
-        Style::Points => {
-            let drawn = context
-                .draw_series(points.map(|p| Circle::new(p, 3, marker)))
-                .map_err(draw_error)?;
-            if !name.is_empty() {
+            } else {
                 drawn
                     .label(name)
-                    .legend(move |(x, y)| Circle::new((x + 11, y), 3, marker));
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], line));
             }
+        }
+    }
+    if matches!(series.style, Style::Points | Style::LineAndPoints) {
+        let drawn = context
+            .draw_series(inside.map(|p| Circle::new(p, radius, marker)))
+            .map_err(draw_error)?;
+        if name.is_empty() {
+            return Ok(());
+        }
+        if series.style == Style::Points {
+            drawn
+                .label(name)
+                .legend(move |(x, y)| Circle::new((x + 11, y), 3, marker));
+        } else {
+            drawn.label(name).legend(move |(x, y)| {
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (22, 0)], line)
+                    + Circle::new((11, 0), 3, marker)
+            });
         }
     }
     Ok(())

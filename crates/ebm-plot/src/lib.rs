@@ -21,6 +21,7 @@
 //! ```
 
 pub mod chart;
+mod clip;
 pub mod draw;
 mod error;
 pub mod figures;
