@@ -214,16 +214,22 @@ pub enum Corner {
 }
 
 impl Chart {
-    /// The corner (40% of the width, 35% of the height) that the fewest of the series'
-    /// points and lines fall in (a marker of a [`Style::Points`] series counts as 100:
-    /// it must not be hidden), preferring the upper right on ties.
-    pub fn emptiest_corner(&self) -> Corner {
+    /// Where the legend goes: the corner (40% of the width, 35% of the height) that the
+    /// fewest of the series' points and lines fall in (a marker of a [`Style::Points`]
+    /// series counts as 100: it must not be hidden), preferring the upper right on ties;
+    /// and whether every corner holds some (then a chart whose y range is its data's
+    /// gets room above them, and the legend goes there).
+    pub fn legend_corner(&self) -> (Corner, bool) {
         let Some(((x0, x1), (y0, y1))) = self.ranges() else {
-            return Corner::UpperRight;
+            return (Corner::UpperRight, false);
         };
         let mut counts = [0usize; 4];
         for series in &self.series {
-            let weight = if series.style == Style::Points { 100 } else { 1 };
+            let weight = if series.style == Style::Points {
+                100
+            } else {
+                1
+            };
             let points: Vec<(f64, f64)> = series.finite_points().collect();
             // Lines count where they run, not only at their ends.
             let samples = points.windows(2).flat_map(|w| {
@@ -247,12 +253,16 @@ impl Chart {
             }
         }
         let best = (0..4).min_by_key(|&i| (counts[i], i)).unwrap_or(0);
-        [
+        let corners = [
             Corner::UpperRight,
             Corner::UpperLeft,
             Corner::LowerRight,
             Corner::LowerLeft,
-        ][best]
+        ];
+        if counts[best] > 0 && self.y_range.is_none() {
+            return (Corner::UpperRight, true);
+        }
+        (corners[best], false)
     }
 }
 
@@ -287,12 +297,19 @@ mod tests {
                 .collect(),
             Style::Line,
         ));
-        assert_eq!(falling.emptiest_corner(), Corner::UpperRight);
+        assert_eq!(falling.legend_corner(), (Corner::UpperRight, false));
         let rising = Chart::new("t", "x", "y").with(Series::new(
             "roc",
             vec![(0.0, 0.0), (0.1, 0.8), (1.0, 1.0)],
             Style::Line,
         ));
-        assert_eq!(rising.emptiest_corner(), Corner::LowerRight);
+        assert_eq!(rising.legend_corner(), (Corner::LowerRight, false));
+        // Two flat lines at the top and the bottom fill every corner: room is made above.
+        let crowded = Chart::new("t", "x", "y")
+            .with(Series::new("a", vec![(0.0, 0.0), (1.0, 0.0)], Style::Line))
+            .with(Series::new("b", vec![(0.0, 1.0), (1.0, 1.0)], Style::Line));
+        assert_eq!(crowded.legend_corner(), (Corner::UpperRight, true));
+        let fixed = crowded.y_range(0.0, 1.0);
+        assert!(!fixed.legend_corner().1);
     }
 }

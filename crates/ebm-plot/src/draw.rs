@@ -139,6 +139,9 @@ fn draw_chart(
     chart: &Chart,
     ((x0, x1), (y0, y1)): ((f64, f64), (f64, f64)),
 ) -> Result<(), PlotError> {
+    let (corner, crowded) = chart.legend_corner();
+    // Room above the data for the legend (60% of the span) when every corner is taken.
+    let y1 = if crowded { y1 + 0.6 * (y1 - y0) } else { y1 };
     let (_, panel_height) = area.dim_in_pixel();
     let caption = (font::FAMILY, (panel_height / 22).clamp(15, 24));
     let mut context = ChartBuilder::on(area)
@@ -180,7 +183,7 @@ fn draw_chart(
     if legend {
         context
             .configure_series_labels()
-            .position(match chart.emptiest_corner() {
+            .position(match corner {
                 Corner::UpperRight => SeriesLabelPosition::UpperRight,
                 Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
                 Corner::LowerRight => SeriesLabelPosition::LowerRight,
