@@ -4,7 +4,7 @@ use crate::Failure;
 use crate::args::{GibbsSampleArgs, MeasureArgs, SeedArgs, TrainingArgs};
 use crate::output::Metrics;
 use crate::progress::Progress;
-use crate::run_log::{Epoch, Family, On, held_out};
+use crate::run_log::{Epoch, Family, On};
 use crate::setup::{MnistArgs, load_mnist, load_model, rbm_failure, square_side};
 use clap::{Args, Subcommand, ValueEnum};
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
@@ -113,14 +113,7 @@ fn setup_failure(error: RbmError) -> Failure {
 }
 
 /// The metric of `class-rbm train`'s learning curve.
-const ERROR: Family = Family {
-    key: "error",
-    title: "classification error",
-    unit: "error rate (fraction misclassified)",
-};
-
-/// Test images whose error a logged run measures each epoch.
-const LOGGED_EXAMPLES: usize = 1000;
+const ERROR: Family = Family::new("error", "classification error", "fraction misclassified");
 
 fn train(args: TrainArgs) -> Result<(), Failure> {
     let objective = match args.objective {
@@ -154,13 +147,9 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
     let data = args.data.train_set(args.limit, MNIST_ONLY)?;
     crate::memory::check_rbm(data.n_features, args.hidden, args.batch, 0)?;
     let mut log = args.training.epoch_log("ebm class-rbm train");
-    let has_test = args.data.files.train.is_none() || args.data.files.test.is_some();
-    let test = if log.is_active() && has_test {
-        let test = load_mnist(&args.data, Split::Test, MNIST_ONLY)?;
-        Some(held_out(test, data.n_features, LOGGED_EXAMPLES)?)
-    } else {
-        None
-    };
+    let test = args
+        .data
+        .held_out_set(log.is_active(), data.n_features, MNIST_ONLY)?;
     let logged_par = args.training.run.parallelism();
     let trained = Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
         let mut observer = OnEpoch(|r: &EpochReport, model: &ClassRbm| {

@@ -4,7 +4,7 @@ use crate::Failure;
 use crate::args::{JsonArgs, MeasureArgs, SeedArgs, TrainingArgs};
 use crate::output::Metrics;
 use crate::progress::Progress;
-use crate::run_log::{Epoch, Family, On, held_out};
+use crate::run_log::{Epoch, Family, LOGGED_EXAMPLES, On};
 use crate::setup::{MnistArgs, check_chains, check_features, load_mnist, load_model};
 use crate::setup::{rbm_failure, square_side};
 use clap::{Args, Subcommand, ValueEnum};
@@ -168,20 +168,11 @@ fn setup_failure(error: RbmError) -> Failure {
 }
 
 /// The metrics of `gaussian-rbm train`'s learning curves.
-const RECON_ERROR: Family = Family {
-    key: "recon_error",
-    title: "reconstruction error",
-    unit: "mean squared error per value (standardized units)",
-};
-const DENOISE_ERROR: Family = Family {
-    key: "denoise_error",
-    title: "denoising error (noise 0.5)",
-    unit: "mean squared error per value (standardized units)",
-};
-
-/// Images whose errors a logged run measures each epoch (of the training and the test
-/// data).
-const LOGGED_EXAMPLES: usize = 1000;
+/// The unit of both errors.
+const PER_VALUE: &str = "squared error per value (standardized)";
+const RECON_ERROR: Family = Family::new("recon_error", "reconstruction error", PER_VALUE);
+const DENOISE_ERROR: Family =
+    Family::new("denoise_error", "denoising error (noise 0.5)", PER_VALUE);
 
 /// Noise of the logged denoising error (standardized units; `eval`'s default).
 const LOGGED_NOISE: f32 = 0.5;
@@ -216,13 +207,9 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
     crate::memory::check_rbm(data.n_features, args.hidden, args.batch, args.batch)?;
     let mut log = args.training.epoch_log("ebm gaussian-rbm train");
     // Held-out errors when there is test data: MNIST's, or a --test file.
-    let has_test = args.data.files.train.is_none() || args.data.files.test.is_some();
-    let test = if log.is_active() && has_test {
-        let test = load_mnist(&args.data, Split::Test, MNIST_ONLY)?;
-        Some(held_out(test, data.n_features, LOGGED_EXAMPLES)?)
-    } else {
-        None
-    };
+    let test = args
+        .data
+        .held_out_set(log.is_active(), data.n_features, MNIST_ONLY)?;
     let monitor = data.head(LOGGED_EXAMPLES);
     let trained = Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
         let mut observer = OnEpoch(|r: &EpochReport, model: &GaussianRbm| {

@@ -42,6 +42,10 @@ pub fn plot_dir(text: &str) -> Result<PathBuf, String> {
     }
 }
 
+/// Examples a logged run measures its per-epoch metrics on (of the training data where
+/// the trainer does not choose its own, and of the held-out data).
+pub const LOGGED_EXAMPLES: usize = 1000;
+
 /// The first `count` examples of `test`: the held-out data a logged run measures each
 /// epoch, which must have the training data's `n_features`.
 ///
@@ -109,6 +113,13 @@ pub struct Family {
     pub title: &'static str,
     /// The axis label, with the unit.
     pub unit: &'static str,
+}
+
+impl Family {
+    /// The family of key `key`, titled `title`, measured in `unit`.
+    pub const fn new(key: &'static str, title: &'static str, unit: &'static str) -> Self {
+        Self { key, title, unit }
+    }
 }
 
 /// On what data a metric was measured.
@@ -295,11 +306,7 @@ impl EpochLog {
 mod tests {
     use super::*;
 
-    const ERROR: Family = Family {
-        key: "error",
-        title: "error",
-        unit: "fraction wrong",
-    };
+    const ERROR: Family = Family::new("error", "error", "fraction wrong");
 
     #[test]
     fn lines_name_the_data_and_curves_group_by_family() {

@@ -60,6 +60,24 @@ impl MnistArgs {
     pub fn train_set(&self, limit: Option<usize>, why_not: &str) -> Result<Dataset, Failure> {
         first(load_mnist(self, Split::Train, why_not)?, limit)
     }
+
+    /// The held-out examples of a logged run (`logged`): the first
+    /// [`crate::run_log::LOGGED_EXAMPLES`] of the test split when there is one (MNIST's,
+    /// or a `--test` file), which must have the training data's `n_features`; `None`
+    /// otherwise.
+    pub fn held_out_set(
+        &self,
+        logged: bool,
+        n_features: usize,
+        why_not: &str,
+    ) -> Result<Option<Dataset>, Failure> {
+        let has_test = self.files.train.is_none() || self.files.test.is_some();
+        if !(logged && has_test) {
+            return Ok(None);
+        }
+        let test = load_mnist(self, Split::Test, why_not)?;
+        crate::run_log::held_out(test, n_features, crate::run_log::LOGGED_EXAMPLES).map(Some)
+    }
 }
 
 /// Load a split of the user's files (`--train`/`--test`), else of MNIST; any other

@@ -74,16 +74,8 @@ fn setup_failure(error: CfError) -> Failure {
 }
 
 /// The metrics of `cf train`'s learning curves.
-const RMSE: Family = Family {
-    key: "rmse",
-    title: "rating RMSE (train: reconstruction, held-out: prediction)",
-    unit: "root mean squared error (rating levels)",
-};
-const CD_STEPS: Family = Family {
-    key: "cd_steps",
-    title: "CD steps of the schedule",
-    unit: "Gibbs steps per update",
-};
+const RMSE: Family = Family::new("rmse", "rating RMSE", "RMSE (rating levels)");
+const CD_STEPS: Family = Family::new("cd_steps", "CD steps", "Gibbs steps per update");
 
 /// Progress bar and per-epoch lines with the held-out RMSE when there is a test set
 /// (nothing with `--quiet`), and the `--log` record; the held-out RMSE is computed when

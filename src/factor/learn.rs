@@ -100,21 +100,9 @@ pub struct LearnArgs {
 }
 
 /// The metrics of `factor learn`'s learning curves.
-const OBJECTIVE: Family = Family {
-    key: "objective",
-    title: "training objective",
-    unit: "the learner's objective per example (with the L2 term)",
-};
-const MISTAKES: Family = Family {
-    key: "mistakes",
-    title: "decoding mistakes",
-    unit: "training examples decoded wrong",
-};
-const FALLBACKS: Family = Family {
-    key: "fallbacks",
-    title: "decoder fallbacks",
-    unit: "decodes that fell back to a weaker MAP method",
-};
+const OBJECTIVE: Family = Family::new("objective", "training objective", "per example, with L2");
+const MISTAKES: Family = Family::new("mistakes", "decoding mistakes", "examples decoded wrong");
+const FALLBACKS: Family = Family::new("fallbacks", "decoder fallbacks", "decodes that fell back");
 
 fn learner(method: MethodName, cd_steps: usize) -> Learner {
     match method {

@@ -94,11 +94,11 @@ fn setup_failure(error: RbmError) -> Failure {
 }
 
 /// The metric of `rbm train`'s learning curve.
-const RECON_ERROR: Family = Family {
-    key: "recon_error",
-    title: "reconstruction error",
-    unit: "squared error per image (mean-field, summed over pixels)",
-};
+const RECON_ERROR: Family = Family::new(
+    "recon_error",
+    "reconstruction error",
+    "squared error per image (mean-field, summed over pixels)",
+);
 
 /// Progress bar, per-epoch log lines, the `--log` record and checkpoints.
 struct CliObserver {
@@ -125,19 +125,13 @@ impl TrainObserver<TrainState> for CliObserver {
         );
         self.progress.line(&epoch_line(r, &details));
         if self.log.is_active() {
-            let held_out = match &self.held_out {
-                Some(data) => reconstruction_error(&state.model, data, self.par)
-                    .map_err(|e| format!("held-out reconstruction error: {e}"))?,
-                None => f64::NAN,
-            };
-            let values = [
-                (&RECON_ERROR, On::Train, recon),
-                (&RECON_ERROR, On::HeldOut, held_out),
-            ];
-            self.log.record(
-                Epoch::of(r),
-                &values[..1 + usize::from(self.held_out.is_some())],
-            );
+            let mut values = vec![(&RECON_ERROR, On::Train, recon)];
+            if let Some(data) = &self.held_out {
+                let held_out = reconstruction_error(&state.model, data, self.par)
+                    .map_err(|e| format!("held-out reconstruction error: {e}"))?;
+                values.push((&RECON_ERROR, On::HeldOut, held_out));
+            }
+            self.log.record(Epoch::of(r), &values);
         }
         if !self.progress.log_lines {
             let bar = &self.progress.bar;
