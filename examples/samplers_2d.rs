@@ -1,6 +1,7 @@
 //! The four continuous samplers on a 2-D mixture of two correlated Gaussians: moments
 //! against the exact ones, acceptance rate, effective sample size per second, and a
-//! picture of each chain's first 400 states over the density.
+//! picture of each chain's first 400 states over the density: one titled panel per
+//! sampler, with axes and a legend (drawn by `ebm-plot`).
 //!
 //! ```text
 //! cargo run --release --example samplers_2d     # -> out/samplers/trace.png and a table
@@ -10,17 +11,15 @@ use ebm::core::continuous::{
     ChainConfig, ContinuousEnergy, GaussianMixture, Hmc, Langevin, Mala, RandomWalk, Sampler,
     run_chain,
 };
-use ebm::data::image_grid::{Scaling, write_png_grid};
+use ebm::plot::{Chart, Layout, Series, Shading, Style, write_png};
 use std::time::Instant;
 
-const SIDE: usize = 160;
+/// Cells per side of the density's shading.
+const SIDE: usize = 100;
 const LOW: f64 = -4.0;
 const HIGH: f64 = 4.5;
-
-fn pixel(x: f64) -> Option<usize> {
-    let p = ((x - LOW) / (HIGH - LOW) * SIDE as f64).floor();
-    (p >= 0.0 && p < SIDE as f64).then_some(p as usize)
-}
+/// States of each chain drawn.
+const SHOWN: usize = 400;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let target = GaussianMixture::two_dimensional(
@@ -41,17 +40,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     for v in &mut background {
-        *v = 0.55 * *v / max;
+        *v = 0.85 * *v / max;
     }
-    let samplers: Vec<Box<dyn Sampler>> = vec![
-        Box::new(RandomWalk::new(1.2)),
-        Box::new(Langevin { step: 0.03 }),
-        Box::new(Mala::new(0.35)),
-        Box::new(Hmc::new(0.6, 8)),
+    let samplers: Vec<(Box<dyn Sampler>, &str)> = vec![
+        (Box::new(RandomWalk::new(1.2)), "random walk (step 1.2)"),
+        (
+            Box::new(Langevin { step: 0.03 }),
+            "Langevin (step 0.03, unadjusted)",
+        ),
+        (Box::new(Mala::new(0.35)), "MALA (step 0.35)"),
+        (
+            Box::new(Hmc::new(0.6, 8)),
+            "HMC (step 0.6, 8 leapfrog steps)",
+        ),
     ];
-    let mut tiles = Vec::new();
+    let mut panels = Vec::new();
     println!("sampler      acceptance  mean error  cov error  min ESS  ESS/s");
-    for mut sampler in samplers {
+    for (mut sampler, label) in samplers {
         let config = ChainConfig {
             burn_in: 0,
             steps: 100_000,
@@ -84,29 +89,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ess,
             ess / seconds
         );
-        let mut tile = background.clone();
-        for state in chain.samples.chunks_exact(2).take(400) {
-            if let (Some(c), Some(r)) = (pixel(state[0]), pixel(-state[1] + LOW + HIGH)) {
-                for (dr, dc) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                    if r + dr < SIDE && c + dc < SIDE {
-                        tile[(r + dr) * SIDE + c + dc] = 1.0;
-                    }
-                }
-            }
-        }
-        tiles.extend(tile);
+        let states: Vec<(f64, f64)> = chain
+            .samples
+            .chunks_exact(2)
+            .take(SHOWN)
+            .map(|s| (s[0], s[1]))
+            .collect();
+        let shading = Shading {
+            x: (LOW, HIGH),
+            y: (LOW, HIGH),
+            columns: SIDE,
+            values: background.clone(),
+        };
+        let title = format!("{label}: acceptance {:.3}", chain.acceptance_rate());
+        panels.push(
+            Chart::new(title, "x1", "x2")
+                .x_range(LOW, HIGH)
+                .y_range(LOW, HIGH)
+                .shaded(shading)
+                .with(Series::new(
+                    format!("first {SHOWN} states"),
+                    states,
+                    Style::LineAndPoints,
+                ))
+                .with(Series::new("start (-3, 3.5)", vec![(-3.0, 3.5)], Style::Points).color(3)),
+        );
     }
     std::fs::create_dir_all("out/samplers")?;
-    write_png_grid(
+    let layout = Layout {
+        columns: 2,
+        panel_width: 560,
+        panel_height: 560,
+    };
+    write_png(
         std::path::Path::new("out/samplers/trace.png"),
-        &tiles,
-        SIDE,
-        SIDE,
-        4,
-        Scaling::Unit,
+        &panels,
+        layout,
     )?;
     println!(
-        "wrote out/samplers/trace.png (random walk, Langevin, MALA, HMC; first 400 states from (-3, 3.5))"
+        "wrote out/samplers/trace.png (one panel per sampler, titled; first {SHOWN} states from (-3, 3.5) over the density)"
     );
     Ok(())
 }

@@ -388,9 +388,10 @@ impl<M: SavedModel> OutArgs<M> {
     }
 }
 
-/// `--threads`, `--out`, `--json` and `--quiet`: the flags every training command ends
-/// with (it trains on `--threads` threads, shows its progress unless `--quiet`, saves its
-/// model to `--out` and prints its results as `--json` asks).
+/// `--threads`, `--out`, `--json`, `--quiet`, `--log` and `--plot`: the flags every
+/// training command ends with (it trains on `--threads` threads, shows its progress
+/// unless `--quiet`, records its epochs as `--log` and `--plot` ask, saves its model to
+/// `--out` and prints its results as `--json` asks).
 #[derive(Args)]
 pub struct TrainingArgs<M: SavedModel> {
     #[command(flatten)]
@@ -399,6 +400,8 @@ pub struct TrainingArgs<M: SavedModel> {
     pub out: OutArgs<M>,
     #[command(flatten)]
     pub report: ReportArgs,
+    #[command(flatten)]
+    pub log: crate::run_log::LogArgs,
 }
 
 impl<M: SavedModel> TrainingArgs<M> {
@@ -423,6 +426,12 @@ impl<M: SavedModel> TrainingArgs<M> {
     /// Save `model` to `--out` and print `metrics` (see [`OutArgs::save_and_report`]).
     pub fn save_and_report(&self, model: &M, metrics: Metrics) -> Result<(), Failure> {
         self.out.save_and_report(model, metrics, self.report.output)
+    }
+
+    /// The record of this run's epochs as `--log` and `--plot` ask (`command` titles the
+    /// plots).
+    pub fn epoch_log(&self, command: &'static str) -> crate::run_log::EpochLog {
+        crate::run_log::EpochLog::new(&self.log, command)
     }
 }
 

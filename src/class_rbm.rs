@@ -4,6 +4,7 @@ use crate::Failure;
 use crate::args::{GibbsSampleArgs, MeasureArgs, SeedArgs, TrainingArgs};
 use crate::output::Metrics;
 use crate::progress::Progress;
+use crate::run_log::{Epoch, Family, On};
 use crate::setup::{MnistArgs, load_mnist, load_model, rbm_failure};
 use crate::user_data::ValueRange;
 use clap::{Args, Subcommand, ValueEnum};
@@ -116,6 +117,9 @@ fn setup_failure(error: RbmError) -> Failure {
     rbm_failure(error, &[("objective", "--generative-weight")])
 }
 
+/// The metric of `class-rbm train`'s learning curve.
+const ERROR: Family = Family::new("error", "classification error", "fraction misclassified");
+
 fn train(args: TrainArgs) -> Result<(), Failure> {
     let objective = match args.objective {
         ObjectiveArg::Hybrid => Objective::Hybrid {
@@ -152,18 +156,35 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         config.n_classes = n_classes(train, &data)?;
     }
     crate::memory::check_rbm(data.n_features, args.hidden, args.batch, 0)?;
-    let (model, mut m) =
-        Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
-            let mut observer = OnEpoch(|r: &EpochReport, _: &ClassRbm| {
-                let error = r.metric("train_error").unwrap_or(f64::NAN);
-                let (seconds, lr) = (r.seconds, r.rates.learning_rate);
-                progress.epoch_report(
-                    r,
-                    &format!("train error {error:.4}, {seconds:.1} s, lr {lr:.4}"),
-                );
-            });
-            train_class_rbm(&config, &data, &mut observer).map_err(setup_failure)
-        })?;
+    let mut log = args.training.epoch_log("ebm class-rbm train");
+    let test = args.data.held_out_set(
+        log.is_active(),
+        data.n_features,
+        MNIST_ONLY,
+        ValueRange::Unit,
+    )?;
+    let logged_par = args.training.run.parallelism();
+    let trained = Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
+        let mut observer = OnEpoch(|r: &EpochReport, model: &ClassRbm| {
+            let error = r.metric("train_error").unwrap_or(f64::NAN);
+            let (seconds, lr) = (r.seconds, r.rates.learning_rate);
+            progress.epoch_report(
+                r,
+                &format!("train error {error:.4}, {seconds:.1} s, lr {lr:.4}"),
+            );
+            let mut values = vec![(&ERROR, On::Train, error)];
+            if let Some(test) = test.as_ref().filter(|_| log.is_active()) {
+                let error = model.error_rate(test, logged_par).unwrap_or(f64::NAN);
+                values.push((&ERROR, On::HeldOut, error));
+            }
+            log.record(Epoch::of(r), &values);
+        });
+        train_class_rbm(&config, &data, &mut observer).map_err(setup_failure)
+    });
+    let mut logged = Metrics::default();
+    log.finish(&mut logged)?;
+    let (model, mut m) = trained?;
+    m.extend(logged);
     let run = args.training.run;
     let par = run.parallelism();
     let train_error = run

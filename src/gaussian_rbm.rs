@@ -4,6 +4,7 @@ use crate::Failure;
 use crate::args::{JsonArgs, MeasureArgs, SeedArgs, TrainingArgs};
 use crate::output::Metrics;
 use crate::progress::Progress;
+use crate::run_log::{Epoch, Family, LOGGED_EXAMPLES, On};
 use crate::setup::rbm_failure;
 use crate::setup::{MnistArgs, check_chains, check_features, load_mnist, load_model};
 use crate::user_data::ValueRange;
@@ -172,6 +173,16 @@ fn setup_failure(error: RbmError) -> Failure {
     )
 }
 
+/// The metrics of `gaussian-rbm train`'s learning curves.
+/// The unit of both errors.
+const PER_VALUE: &str = "squared error per value (standardized)";
+const RECON_ERROR: Family = Family::new("recon_error", "reconstruction error", PER_VALUE);
+const DENOISE_ERROR: Family =
+    Family::new("denoise_error", "denoising error (noise 0.5)", PER_VALUE);
+
+/// Noise of the logged denoising error (standardized units; `eval`'s default).
+const LOGGED_NOISE: f32 = 0.5;
+
 fn train(args: TrainArgs) -> Result<(), Failure> {
     let defaults = GaussianTrainConfig::default();
     let config = GaussianTrainConfig {
@@ -202,14 +213,45 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         .data
         .train_set(args.limit, MNIST_ONLY, ValueRange::Real)?;
     crate::memory::check_rbm(data.n_features, args.hidden, args.batch, args.batch)?;
-    let (model, mut m) =
-        Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
-            let mut observer = OnEpoch(|r: &EpochReport, _: &GaussianRbm| {
-                progress.bar.set_position(r.epoch as u64)
-            });
-            train_gaussian_rbm(&config, &data, &mut observer).map_err(setup_failure)
-        })?;
-    m.integer("hidden", config.n_hidden as u64)
+    let mut log = args.training.epoch_log("ebm gaussian-rbm train");
+    // Held-out errors when there is test data: MNIST's, or a --test file.
+    let test = args.data.held_out_set(
+        log.is_active(),
+        data.n_features,
+        MNIST_ONLY,
+        ValueRange::Real,
+    )?;
+    let monitor = data.head(LOGGED_EXAMPLES);
+    let trained = Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
+        let mut observer = OnEpoch(|r: &EpochReport, model: &GaussianRbm| {
+            progress.bar.set_position(r.epoch as u64);
+            if !log.is_active() {
+                return;
+            }
+            let errors = |data: &ebm_data::Dataset| {
+                gaussian_heldout_errors(model, &model.standardize(data), LOGGED_NOISE, 1)
+            };
+            let (recon, denoise) = errors(&monitor);
+            let mut values = vec![
+                (&RECON_ERROR, On::Train, recon),
+                (&DENOISE_ERROR, On::Train, denoise),
+            ];
+            if let Some(test) = &test {
+                let (recon, denoise) = errors(test);
+                values.extend([
+                    (&RECON_ERROR, On::HeldOut, recon),
+                    (&DENOISE_ERROR, On::HeldOut, denoise),
+                ]);
+            }
+            log.record(Epoch::of(r), &values);
+        });
+        train_gaussian_rbm(&config, &data, &mut observer).map_err(setup_failure)
+    });
+    let mut logged = Metrics::default();
+    log.finish(&mut logged)?;
+    let (model, mut m) = trained?;
+    m.extend(logged)
+        .integer("hidden", config.n_hidden as u64)
         .integer("epochs", config.run.epochs as u64);
     args.training.save_and_report(&model, m)
 }

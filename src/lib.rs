@@ -7,7 +7,8 @@
 //! - [`cf`]: RBMs for collaborative filtering (user- and item-based, conditional);
 //! - [`factor`]: factor-graph energy models: exact, sampling, BP and MAP inference, UAI files;
 //! - [`learn`]: learning factor-graph energies (perceptron, structured SVM, likelihood,
-//!   pseudo-likelihood, contrastive divergence).
+//!   pseudo-likelihood, contrastive divergence);
+//! - [`plot`]: PNG plots (learning curves, ROC curves, AIS diagnostics, sampler traces).
 //!
 //! ```
 //! use ebm::rbm::BinaryRbm;
@@ -22,4 +23,5 @@ pub use ebm_data as data;
 pub use ebm_factor as factor;
 pub use ebm_kernels as kernels;
 pub use ebm_learn as learn;
+pub use ebm_plot as plot;
 pub use ebm_rbm as rbm;

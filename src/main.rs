@@ -14,6 +14,7 @@ mod memory;
 mod output;
 mod progress;
 mod rbm;
+mod run_log;
 mod setup;
 mod tables;
 mod threads;

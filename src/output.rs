@@ -73,10 +73,19 @@ impl Metrics {
         self.0.insert(key.to_string(), Value::from(value));
         self
     }
+    /// Add every metric of `other` (replacing those of the same name).
+    pub fn extend(&mut self, other: Metrics) -> &mut Self {
+        self.0.extend(other.0);
+        self
+    }
+    /// The metrics as one JSON object on one line.
+    pub fn json_line(&self) -> String {
+        Value::Object(self.0.clone()).to_string()
+    }
     /// Print as one JSON line (`json`) or as aligned `key: value` lines.
     pub fn print(&self, json: bool) {
         if json {
-            outln!("{}", Value::Object(self.0.clone()));
+            outln!("{}", self.json_line());
         } else {
             for (k, v) in &self.0 {
                 match v {

@@ -66,6 +66,25 @@ impl MnistArgs {
     ) -> Result<Dataset, Failure> {
         first(load_mnist(self, Split::Train, why_not, range)?, limit)
     }
+
+    /// The held-out examples of a logged run (`logged`): the first
+    /// [`crate::run_log::LOGGED_EXAMPLES`] of the test split when there is one (MNIST's,
+    /// or a `--test` file), which must have the training data's `n_features`; `None`
+    /// otherwise.
+    pub fn held_out_set(
+        &self,
+        logged: bool,
+        n_features: usize,
+        why_not: &str,
+        range: ValueRange,
+    ) -> Result<Option<Dataset>, Failure> {
+        let has_test = self.files.train.is_none() || self.files.test.is_some();
+        if !(logged && has_test) {
+            return Ok(None);
+        }
+        let test = load_mnist(self, Split::Test, why_not, range)?;
+        crate::run_log::held_out(test, n_features, crate::run_log::LOGGED_EXAMPLES).map(Some)
+    }
 }
 
 /// Load a split of the user's files (`--train`/`--test`, values as `range` says), else

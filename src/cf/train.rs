@@ -4,6 +4,7 @@ use super::{LrScheduleArg, TrainArgs, VariantArg, source};
 use crate::Failure;
 use crate::output::Metrics;
 use crate::progress::Progress;
+use crate::run_log::{Epoch, EpochLog, Family, On};
 use crate::setup::setting_failure;
 use ebm_cf::metrics::accuracy;
 use ebm_cf::train::{CdSchedule, EpochReport, TrainConfig, TrainObserver, initial_model, train};
@@ -61,27 +62,38 @@ fn setup_failure(error: CfError) -> Failure {
     }
 }
 
+/// The metrics of `cf train`'s learning curves.
+const RMSE: Family = Family::new("rmse", "rating RMSE", "RMSE (rating levels)");
+const CD_STEPS: Family = Family::new("cd_steps", "CD steps", "Gibbs steps per update");
+
 /// Progress bar and per-epoch lines with the held-out RMSE when there is a test set
-/// (nothing, and no per-epoch evaluation, with `--quiet`).
+/// (nothing with `--quiet`), and the `--log` record; the held-out RMSE is computed when
+/// either shows it.
 struct CliObserver<'a> {
     progress: Progress,
     quiet: bool,
     test: &'a [Query],
+    log: EpochLog,
 }
 
 impl TrainObserver<CfModel> for CliObserver<'_> {
     fn on_epoch(&mut self, r: &EpochReport, model: &CfModel) -> Result<(), String> {
+        if self.quiet && !self.log.is_active() {
+            return Ok(());
+        }
+        let held_out =
+            (!self.test.is_empty()).then(|| accuracy(self.test, &model.predict(self.test)).rmse);
+        let steps = r.metric("cd_steps").unwrap_or(f64::NAN);
+        let recon = r.metric("recon_rmse").unwrap_or(f64::NAN);
+        let mut values = vec![(&RMSE, On::Train, recon)];
+        values.extend(held_out.map(|rmse| (&RMSE, On::HeldOut, rmse)));
+        values.push((&CD_STEPS, On::Run, steps));
+        self.log.record(Epoch::of(r), &values);
         if self.quiet {
             return Ok(());
         }
-        let held_out = if self.test.is_empty() {
-            String::new()
-        } else {
-            let acc = accuracy(self.test, &model.predict(self.test));
-            format!(", held-out rmse {:.4}", acc.rmse)
-        };
-        let steps = r.metric("cd_steps").unwrap_or(f64::NAN);
-        let recon = r.metric("recon_rmse").unwrap_or(f64::NAN);
+        let held_out =
+            held_out.map_or_else(String::new, |rmse| format!(", held-out rmse {rmse:.4}"));
         let speed = model.n_ratings() as f64 / r.seconds.max(1e-9);
         let details = format!(
             "CD-{steps}, recon rmse {recon:.4}{held_out}, {speed:.0} ratings/s, {:.2} s",
@@ -106,9 +118,12 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
         progress: Progress::epochs(config.run.epochs, args.training.report.quiet),
         quiet: args.training.report.quiet,
         test: &queries,
+        log: args.training.epoch_log("ebm cf train"),
     };
     let result = train(&mut model, &config, &mut observer);
     observer.progress.bar.finish_and_clear();
+    let mut logged = Metrics::default();
+    observer.log.finish(&mut logged)?;
     let summary = result.map_err(|e| match e {
         CfError::Train(_) => Failure::run(format!(
             "{e}; nothing was written to {}",
@@ -117,7 +132,8 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
         other => Failure::run(other),
     })?;
     let mut m = Metrics::training(summary.train_seconds, summary.seconds_per_epoch);
-    m.integer("epochs", config.run.epochs as u64)
+    m.extend(logged)
+        .integer("epochs", config.run.epochs as u64)
         .number(
             "recon_rmse",
             summary.metric("recon_rmse").unwrap_or(f64::NAN),

@@ -348,6 +348,7 @@ pub fn learn(args: LearnArgs, train: &Path) -> Result<(), Failure> {
     let dim = data.templates.weight_count();
     let (config, pretrain) = settings(&args, usual, map, data.train.len(), dim)?;
     let start = Instant::now();
+    let mut log = crate::run_log::EpochLog::new(&args.log, "ebm factor learn");
     let trained = pool.install(|| {
         fit(
             &args,
@@ -356,15 +357,18 @@ pub fn learn(args: LearnArgs, train: &Path) -> Result<(), Failure> {
             None,
             config.clone(),
             &pretrain,
+            &mut log,
         )
-    })?;
+    });
+    let mut metrics = Metrics::default();
+    log.finish(&mut metrics)?;
+    let trained = trained?;
     let model = FileModel::new(
         data.task.clone(),
         config.learner.name(),
         trained.weights.clone(),
     )
     .map_err(Failure::run)?;
-    let mut metrics = Metrics::default();
     metrics
         .text("format", model.task.format())
         .integer("labels", model.task.label_names().len() as u64);

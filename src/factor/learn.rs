@@ -10,6 +10,7 @@ use crate::Failure;
 use crate::args::ReportArgs;
 use crate::output::Metrics;
 use crate::progress::Progress;
+use crate::run_log::{Epoch, EpochLog, Family, LogArgs, On};
 use clap::{Args, ValueEnum};
 use ebm_core::ModelFile;
 use ebm_core::train::TrainError;
@@ -99,7 +100,14 @@ pub struct LearnArgs {
     pub export_json: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportArgs,
+    #[command(flatten)]
+    pub log: LogArgs,
 }
+
+/// The metrics of `factor learn`'s learning curves.
+const OBJECTIVE: Family = Family::new("objective", "training objective", "per example, with L2");
+const MISTAKES: Family = Family::new("mistakes", "decoding mistakes", "examples decoded wrong");
+const FALLBACKS: Family = Family::new("fallbacks", "decoder fallbacks", "decodes that fell back");
 
 pub(super) fn learner(method: MethodName, cd_steps: usize) -> Learner {
     match method {
@@ -131,8 +139,8 @@ fn check_applies(args: &LearnArgs, task: TaskName) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Train with progress lines on stderr; a divergence is a failed run that says `out`
-/// (the model file, if any) was left alone.
+/// Train with progress lines on stderr, each epoch recorded in `log` as stage `label`; a
+/// divergence is a failed run that says `out` (the model file, if any) was left alone.
 fn run_training(
     templates: &TemplateSet,
     examples: &[Example],
@@ -140,6 +148,7 @@ fn run_training(
     label: &str,
     quiet: bool,
     out: Option<&Path>,
+    log: &mut EpochLog,
 ) -> Result<Trained, Failure> {
     let progress = Progress::new(config.epochs as u64, quiet);
     progress.bar.set_prefix(label.to_string());
@@ -149,6 +158,22 @@ fn run_training(
             r.epoch, config.epochs, r.objective, r.mistakes, r.fallbacks, r.seconds
         );
         progress.epoch(r.epoch, &line);
+        let epoch = Epoch {
+            number: r.epoch,
+            seconds: r.seconds,
+            // Block-coordinate Frank-Wolfe chooses its own step sizes.
+            learning_rate: (config.learner != Learner::SsvmFrankWolfe)
+                .then_some(config.learning_rate),
+            stage: Some(label),
+        };
+        log.record(
+            epoch,
+            &[
+                (&OBJECTIVE, On::Train, r.objective),
+                (&MISTAKES, On::Train, r.mistakes as f64),
+                (&FALLBACKS, On::Run, r.fallbacks as f64),
+            ],
+        );
     });
     progress.bar.finish_and_clear();
     trained.map_err(|e| match e {
@@ -230,7 +255,7 @@ pub(super) fn settings(
 
 /// Pretrain on `examples` by pseudo-likelihood when asked, then train with `config`
 /// (from the pretrained weights) on `learner_examples` (`examples` when `None`), with
-/// progress lines on stderr.
+/// progress lines on stderr and every epoch recorded in `log`.
 pub(super) fn fit(
     args: &LearnArgs,
     templates: &TemplateSet,
@@ -238,6 +263,7 @@ pub(super) fn fit(
     learner_examples: Option<&[Example]>,
     mut config: TrainConfig,
     pretrain: &TrainConfig,
+    log: &mut EpochLog,
 ) -> Result<Trained, Failure> {
     let quiet = args.report.quiet;
     let mut pretrain_seconds = 0.0;
@@ -249,6 +275,7 @@ pub(super) fn fit(
             "pl",
             quiet,
             args.out.as_deref(),
+            log,
         )?;
         pretrain_seconds = pre.train_seconds;
         config.initial_weights = Some(pre.weights);
@@ -264,6 +291,7 @@ pub(super) fn fit(
         &name,
         quiet,
         args.out.as_deref(),
+        log,
     )?;
     trained.train_seconds += pretrain_seconds;
     Ok(trained)
@@ -307,6 +335,7 @@ fn learn_task(args: LearnArgs, task_name: TaskName) -> Result<(), Failure> {
     let dim = task.templates.weight_count();
     let (config, pretrain) = settings(&args, usual, map, task.train.len(), dim)?;
     let start = Instant::now();
+    let mut log = EpochLog::new(&args.log, "ebm factor learn");
     let trained = pool.install(|| -> Result<Trained, Failure> {
         // The Sudoku learner sees grids with random clues, like the puzzles it must solve.
         let clued = match args.clue_fraction {
@@ -322,8 +351,12 @@ fn learn_task(args: LearnArgs, task_name: TaskName) -> Result<(), Failure> {
             clued.as_deref(),
             config.clone(),
             &pretrain,
+            &mut log,
         )
-    })?;
+    });
+    let mut metrics = Metrics::default();
+    log.finish(&mut metrics)?;
+    let trained = trained?;
     let support = args
         .forbid_unseen
         .then(|| Support::of_data(&task.templates, &task.train));
@@ -335,7 +368,6 @@ fn learn_task(args: LearnArgs, task_name: TaskName) -> Result<(), Failure> {
         support,
     )
     .map_err(Failure::run)?;
-    let mut metrics = Metrics::default();
     metrics.text("task", task.shape.name());
     add_training(
         &mut metrics,

@@ -5,7 +5,9 @@ use crate::Failure;
 use crate::output::Metrics;
 use crate::setup::{check_features, check_labels, without_labels};
 use ebm_data::mnist::Split;
-use ebm_rbm::anomaly::{Score, detection, roc_auc, scores, threshold_at_false_positive_rate};
+use ebm_rbm::anomaly::{
+    Score, detection, roc_auc, roc_curve, scores, threshold_at_false_positive_rate,
+};
 use ebm_rbm::metrics::base_rate_visible_bias;
 
 /// Run `ebm rbm anomaly`: the test set's even rows choose the threshold (on their normal
@@ -66,8 +68,9 @@ pub fn run(args: AnomalyArgs) -> Result<(), Failure> {
     }
     let threshold = threshold_at_false_positive_rate(&validation_normal, args.false_positive_rate);
     let d = detection(&normal, &anomalous, threshold);
+    let auc = roc_auc(&all_normal, &all_anomalous);
     let mut m = Metrics::default();
-    m.number("roc_auc", roc_auc(&all_normal, &all_anomalous))
+    m.number("roc_auc", auc)
         .number("roc_auc_odd_rows", roc_auc(&normal, &anomalous))
         .number("threshold", threshold)
         .number("true_positive_rate", d.true_positive_rate)
@@ -81,15 +84,32 @@ pub fn run(args: AnomalyArgs) -> Result<(), Failure> {
         .number(
             "mean_score_anomalous",
             all_anomalous.iter().sum::<f64>() / all_anomalous.len() as f64,
-        )
-        .text(
-            "score",
-            match args.score {
-                AnomalyScoreArg::LikelihoodRatio => "likelihood-ratio",
-                AnomalyScoreArg::FreeEnergy => "free-energy",
-                AnomalyScoreArg::Reconstruction => "reconstruction",
-            },
         );
+    let score_name = match args.score {
+        AnomalyScoreArg::LikelihoodRatio => "likelihood-ratio",
+        AnomalyScoreArg::FreeEnergy => "free-energy",
+        AnomalyScoreArg::Reconstruction => "reconstruction",
+    };
+    m.text("score", score_name);
+    let labels: Vec<String> = args.anomalous_labels.iter().map(u8::to_string).collect();
+    let title = format!(
+        "ROC: labels {} against the rest ({} test examples)",
+        labels.join(", "),
+        test.n_examples
+    );
+    let chart = ebm_plot::roc_chart(
+        &title,
+        &format!("{score_name} score"),
+        &roc_curve(&all_normal, &all_anomalous),
+        auc,
+        Some((d.false_positive_rate, d.true_positive_rate)),
+    );
+    let layout = ebm_plot::Layout {
+        columns: 1,
+        panel_width: 700,
+        panel_height: 640,
+    };
+    crate::run_log::draw(args.plot.as_deref(), "roc", &[chart], layout, &mut m)?;
     args.measure.output.print(&m);
     Ok(())
 }

@@ -29,7 +29,12 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
     let par = run.parallelism();
     let start = Instant::now();
     let mut m = Metrics::default();
-    let log_z = log_partition(&model, &train, &args.log_z, args.random.seed, run, &mut m)?;
+    let how = LogPartition {
+        args: &args.log_z,
+        seed: args.random.seed,
+        plot: args.plot.as_deref(),
+    };
+    let log_z = log_partition(&model, &train, &how, run, &mut m)?;
     let log_z_seconds = start.elapsed().as_secs_f64();
     let measured = run.install(|| -> Result<_, RbmError> {
         let test_ll = log_likelihood(&model, &test, log_z, par)?;
@@ -50,23 +55,32 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// How `log Z` is computed: exactly or by AIS (`args`), the AIS seed, and where the AIS
+/// diagnostics are drawn (`--plot`).
+pub(super) struct LogPartition<'a> {
+    pub args: &'a LogZArgs,
+    pub seed: u64,
+    pub plot: Option<&'a std::path::Path>,
+}
+
 /// `log Z` of `model`, exactly or by AIS from the base rates of `base_data`, as
-/// `how` says; its figures go into `m`.
+/// `how` says; its figures go into `m`, and the AIS runs' log-weights into the plot
+/// `ais_log_weights` when there is a `--plot` folder.
 ///
 /// # Errors
 ///
 /// Bad input for a model too large for exact enumeration or a bad AIS setting (named by
-/// its flag).
+/// its flag); a failed run when the plot cannot be written.
 pub(super) fn log_partition(
     model: &ebm_rbm::BinaryRbm,
     base_data: &ebm_data::Dataset,
-    how: &LogZArgs,
-    seed: u64,
+    how: &LogPartition<'_>,
     run: crate::args::RunArgs,
     m: &mut Metrics,
 ) -> Result<f64, Failure> {
+    let (seed, how_args) = (how.seed, how.args);
     let par = run.parallelism();
-    if how.exact {
+    if how_args.exact {
         let log_z = run
             .install(|| exact_log_partition(model, par))?
             .map_err(Failure::input)?;
@@ -75,13 +89,13 @@ pub(super) fn log_partition(
             .text("log_z_method", "exact");
         return Ok(log_z);
     }
-    if how.ais_betas < MIN_AIS_BETAS {
+    if how_args.ais_betas < MIN_AIS_BETAS {
         return Err(Failure::input(format!(
             "--ais-betas: {} is too few; the schedule needs at least {MIN_AIS_BETAS} (one per segment 0-0.5, 0.5-0.9, 0.9-1)",
-            how.ais_betas
+            how_args.ais_betas
         )));
     }
-    let config = AisConfig::new(how.ais_runs, how.ais_betas, seed);
+    let config = AisConfig::new(how_args.ais_runs, how_args.ais_betas, seed);
     let base = base_rate_visible_bias(base_data);
     let est = run
         .install(|| ais_log_partition(model, &base, &config, par))?
@@ -99,7 +113,17 @@ pub(super) fn log_partition(
         .number("log_z_low", est.log_z_low)
         .number("log_z_high", est.log_z_high)
         .text("log_z_method", "ais")
-        .integer("ais_runs", how.ais_runs as u64)
+        .integer("ais_runs", how_args.ais_runs as u64)
         .integer("ais_betas", (config.betas.len() - 1) as u64);
+    let run_log_z: Vec<f64> = est.log_weights.iter().map(|w| w + est.log_z_base).collect();
+    let chart = ebm_plot::ais_chart(&ebm_plot::AisRuns {
+        run_log_z: &run_log_z,
+        log_z: est.log_z,
+        bounds: (est.log_z_low, est.log_z_high),
+        temperatures: config.betas.len() - 1,
+        exact: None,
+    });
+    let layout = ebm_plot::Layout::SINGLE;
+    crate::run_log::draw(how.plot, "ais_log_weights", &[chart], layout, m)?;
     Ok(est.log_z)
 }

@@ -1,7 +1,7 @@
 //! `ebm rbm transform` and `ebm rbm score`: what a trained RBM says about the examples
 //! of a file, written to another file.
 
-use super::eval::log_partition;
+use super::eval::{LogPartition, log_partition};
 use super::{ScoreArgs, TransformArgs, load_model};
 use crate::Failure;
 use crate::output::Metrics;
@@ -30,7 +30,12 @@ pub fn score(args: ScoreArgs) -> Result<(), Failure> {
     check_features(&args.model, model.n_visible(), &data)?;
     ebm_data::catalog::binarize_split(&mut data, Split::Test, args.binarize);
     let mut m = Metrics::default();
-    let log_z = log_partition(&model, &data, &args.log_z, args.random.seed, run, &mut m)?;
+    let how = LogPartition {
+        args: &args.log_z,
+        seed: args.random.seed,
+        plot: None,
+    };
+    let log_z = log_partition(&model, &data, &how, run, &mut m)?;
     let par = run.parallelism();
     let unnormalized = run
         .install(|| log_unnormalized(&model, &data, par))?

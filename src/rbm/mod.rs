@@ -69,6 +69,10 @@ pub struct AnomalyArgs {
     /// False-positive rate the threshold is set for on the validation rows (the even ones).
     #[arg(long, default_value_t = 0.05)]
     pub false_positive_rate: f64,
+    /// Draw the ROC curve (with its AUC and the threshold's operating point) as DIR/roc.png
+    /// (DIR is created if missing).
+    #[arg(long, value_name = "DIR", value_parser = crate::run_log::plot_dir)]
+    pub plot: Option<PathBuf>,
     #[command(flatten)]
     pub measure: MeasureArgs,
 }
@@ -249,6 +253,10 @@ pub struct EvalArgs {
     pub limit: Option<usize>,
     #[command(flatten)]
     pub random: SeedArgs,
+    /// Draw the AIS diagnostics (each run's log-weight, sorted, with the estimate and its
+    /// bounds) as DIR/ais_log_weights.png (DIR is created if missing; not with --exact).
+    #[arg(long, value_name = "DIR", value_parser = crate::run_log::plot_dir, conflicts_with = "exact")]
+    pub plot: Option<PathBuf>,
     #[command(flatten)]
     pub measure: MeasureArgs,
 }

@@ -4,12 +4,17 @@ use super::{MethodArg, TrainArgs};
 use crate::Failure;
 use crate::output::Metrics;
 use crate::progress::{Progress, epoch_line};
+use crate::run_log::{Epoch, EpochLog, Family, On, held_out};
 use crate::setup::{first, rbm_failure, without_labels};
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
 use ebm_core::train::OptimizerConfig;
 use ebm_core::train::TrainError;
+use ebm_data::Dataset;
+use ebm_data::catalog::DatasetName;
 use ebm_data::mnist::Split;
+use ebm_kernels::Parallelism;
 use ebm_rbm::RbmError;
+use ebm_rbm::metrics::reconstruction_error;
 use ebm_rbm::train::{
     EpochReport, Method, SparsityTarget, TrainConfig, TrainObserver, TrainState, train,
 };
@@ -88,11 +93,22 @@ fn setup_failure(error: RbmError) -> Failure {
     )
 }
 
-/// Progress bar, per-epoch log lines and checkpoints.
+/// The metric of `rbm train`'s learning curve.
+const RECON_ERROR: Family = Family::new(
+    "recon_error",
+    "reconstruction error",
+    "squared error per image (mean-field, summed over pixels)",
+);
+
+/// Progress bar, per-epoch log lines, the `--log` record and checkpoints.
 struct CliObserver {
     progress: Progress,
     checkpoint: PathBuf,
     checkpoint_every: usize,
+    log: EpochLog,
+    /// Held-out examples whose reconstruction error is logged each epoch.
+    held_out: Option<Dataset>,
+    par: Parallelism,
 }
 
 impl TrainObserver<TrainState> for CliObserver {
@@ -108,6 +124,15 @@ impl TrainObserver<TrainState> for CliObserver {
             "recon error {recon:.3}, {speed:.0} images/s, {seconds:.2} s, lr {lr}, momentum {momentum}"
         );
         self.progress.line(&epoch_line(r, &details));
+        if self.log.is_active() {
+            let mut values = vec![(&RECON_ERROR, On::Train, recon)];
+            if let Some(data) = &self.held_out {
+                let held_out = reconstruction_error(&state.model, data, self.par)
+                    .map_err(|e| format!("held-out reconstruction error: {e}"))?;
+                values.push((&RECON_ERROR, On::HeldOut, held_out));
+            }
+            self.log.record(Epoch::of(r), &values);
+        }
         if !self.progress.log_lines {
             let bar = &self.progress.bar;
             bar.set_prefix(format!(
@@ -127,6 +152,28 @@ impl TrainObserver<TrainState> for CliObserver {
         }
         Ok(())
     }
+}
+
+/// The held-out examples of a logged run: the first `count` of the test split, when
+/// there is one (a `--test` file, or a built-in data set with a test split), without the
+/// `--exclude-labels` of the training data; its examples must have `n_features`.
+fn held_out_set(
+    args: &TrainArgs,
+    n_features: usize,
+    count: usize,
+) -> Result<Option<Dataset>, Failure> {
+    let has_test = match &args.data.files.train {
+        Some(_) => args.data.files.test.is_some(),
+        None => args.data.dataset != DatasetName::BarsAndStripes,
+    };
+    if !has_test {
+        return Ok(None);
+    }
+    let mut test = args.data.load(Split::Test)?;
+    if !args.exclude_labels.is_empty() && test.labels.is_some() {
+        test = without_labels(&test, "--exclude-labels", &args.exclude_labels)?;
+    }
+    held_out(test, n_features, count).map(Some)
 }
 
 /// Run `ebm rbm train`.
@@ -172,13 +219,25 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
         state.epochs_done + 1,
         state.config.run.epochs
     ));
+    let log = args.training.epoch_log("ebm rbm train");
+    let held_out = if log.is_active() {
+        held_out_set(&args, data.n_features, state.config.monitor_examples)?
+    } else {
+        None
+    };
     let mut observer = CliObserver {
         progress,
         checkpoint: checkpoint.clone(),
         checkpoint_every: args.checkpoint_every,
+        log,
+        held_out,
+        par: Parallelism::with_threads(state.config.run.threads),
     };
     let result = train(&mut state, &data, &mut observer);
     observer.progress.bar.finish_and_clear();
+    // The log is written also when training failed: it shows how it went.
+    let mut logged = Metrics::default();
+    observer.log.finish(&mut logged)?;
     let summary = match result {
         Ok(summary) => summary,
         Err(RbmError::Train(TrainError::Diverged {
@@ -200,30 +259,31 @@ pub fn run(args: TrainArgs) -> Result<(), Failure> {
     };
     let c = &state.config;
     let mut m = Metrics::training(summary.train_seconds, summary.seconds_per_epoch);
-    m.number(
-        "images_per_second",
-        if summary.train_seconds > 0.0 {
-            (summary.epochs_run * data.n_examples) as f64 / summary.train_seconds
-        } else {
-            0.0
-        },
-    )
-    .integer("epochs", state.epochs_done as u64)
-    .integer("epochs_run", summary.epochs_run as u64)
-    .number(
-        "recon_error",
-        summary.metric("recon_error").unwrap_or(f64::NAN),
-    )
-    .integer("n_visible", state.model.n_visible() as u64)
-    .integer("n_hidden", state.model.n_hidden() as u64)
-    .text(
-        "method",
-        match c.method {
-            Method::ContrastiveDivergence => "cd",
-            Method::Persistent { .. } => "pcd",
-        },
-    )
-    .integer("k", c.gibbs_steps as u64)
-    .integer("threads", c.run.threads as u64);
+    m.extend(logged)
+        .number(
+            "images_per_second",
+            if summary.train_seconds > 0.0 {
+                (summary.epochs_run * data.n_examples) as f64 / summary.train_seconds
+            } else {
+                0.0
+            },
+        )
+        .integer("epochs", state.epochs_done as u64)
+        .integer("epochs_run", summary.epochs_run as u64)
+        .number(
+            "recon_error",
+            summary.metric("recon_error").unwrap_or(f64::NAN),
+        )
+        .integer("n_visible", state.model.n_visible() as u64)
+        .integer("n_hidden", state.model.n_hidden() as u64)
+        .text(
+            "method",
+            match c.method {
+                Method::ContrastiveDivergence => "cd",
+                Method::Persistent { .. } => "pcd",
+            },
+        )
+        .integer("k", c.gibbs_steps as u64)
+        .integer("threads", c.run.threads as u64);
     args.training.save_and_report(&state.model, m)
 }

@@ -276,3 +276,26 @@ fn half_star_levels_come_from_the_data() {
     assert_eq!(e["rmse"], m["rmse"]);
     assert_eq!(e["n_test"], m["n_test"]);
 }
+
+#[test]
+fn train_logs_the_train_and_held_out_rmse_of_every_epoch() {
+    let dir = temp_dir("cf-log");
+    let (model, log) = (dir.join("m.ebm"), dir.join("cf.jsonl"));
+    let metrics = last_json(&train(&dir, "tab", &model, &["--log", p(&log)]));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 20, "one line per epoch");
+    assert_eq!(lines[19]["epoch"], 20);
+    // The default schedule 1,3,5 over the 20 epochs.
+    let steps: Vec<f64> = lines
+        .iter()
+        .map(|l| l["cd_steps"].as_f64().unwrap())
+        .collect();
+    assert_eq!((steps[0], steps[7], steps[14]), (1.0, 3.0, 5.0));
+    // The last epoch's held-out RMSE is the one the run reports.
+    assert_eq!(lines[19]["held_out_rmse"], metrics["rmse"]);
+    assert_eq!(lines[19]["train_rmse"], metrics["recon_rmse"]);
+}

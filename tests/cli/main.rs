@@ -12,5 +12,6 @@ mod factor_learn;
 mod factor_methods;
 mod hardening;
 mod hardening_input;
+mod logs_and_plots;
 mod own_data;
 mod rbm;

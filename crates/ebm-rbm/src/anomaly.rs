@@ -95,6 +95,46 @@ pub fn roc_auc(normal: &[f64], anomalous: &[f64]) -> f64 {
     (rank_sum_anomalous - n_a * (n_a + 1.0) / 2.0) / (n_a * n_n)
 }
 
+/// The ROC curve of `scores` as a detector (higher score: anomalous): the points
+/// `(false-positive rate, true-positive rate)` of flagging every score at or above each
+/// distinct score, from `(0, 0)` to `(1, 1)`. Tied scores move both rates in one step (a
+/// diagonal), so the area under the curve is [`roc_auc`]. Empty when either set is.
+pub fn roc_curve(normal: &[f64], anomalous: &[f64]) -> Vec<(f64, f64)> {
+    if normal.is_empty() || anomalous.is_empty() {
+        return Vec::new();
+    }
+    let descending = |scores: &[f64]| {
+        let mut sorted = scores.to_vec();
+        sorted.sort_by(|a, b| b.total_cmp(a));
+        sorted
+    };
+    let (normal, anomalous) = (descending(normal), descending(anomalous));
+    let (mut flagged_normal, mut flagged_anomalous) = (0, 0);
+    let mut points = vec![(0.0, 0.0)];
+    loop {
+        let next = match (normal.get(flagged_normal), anomalous.get(flagged_anomalous)) {
+            // The larger in the total order of f64 (NaN above everything).
+            (Some(&n), Some(&a)) => std::cmp::max_by(n, a, f64::total_cmp),
+            (Some(&n), None) => n,
+            (None, Some(&a)) => a,
+            (None, None) => break,
+        };
+        let passed = |sorted: &[f64], from: usize| {
+            from + sorted[from..]
+                .iter()
+                .take_while(|s| s.total_cmp(&next).is_eq())
+                .count()
+        };
+        flagged_normal = passed(&normal, flagged_normal);
+        flagged_anomalous = passed(&anomalous, flagged_anomalous);
+        points.push((
+            flagged_normal as f64 / normal.len() as f64,
+            flagged_anomalous as f64 / anomalous.len() as f64,
+        ));
+    }
+    points
+}
+
 /// The threshold that flags about `false_positive_rate` of `normal_validation` scores:
 /// their `1 - rate` quantile (a score above it is called anomalous).
 pub fn threshold_at_false_positive_rate(
@@ -143,6 +183,26 @@ mod tests {
         // 3 of the 4 (anomalous, normal) pairs are ordered correctly.
         assert_eq!(roc_auc(&[1.0, 3.0], &[2.0, 4.0]), 0.75);
         assert!(roc_auc(&[], &[1.0]).is_nan());
+    }
+
+    #[test]
+    fn the_roc_curve_encloses_the_auc() {
+        assert_eq!(
+            roc_curve(&[1.0, 3.0], &[2.0, 4.0]),
+            [(0.0, 0.0), (0.0, 0.5), (0.5, 0.5), (0.5, 1.0), (1.0, 1.0)]
+        );
+        // Ties: one diagonal step.
+        assert_eq!(roc_curve(&[1.0, 1.0], &[1.0]), [(0.0, 0.0), (1.0, 1.0)]);
+        assert!(roc_curve(&[], &[1.0]).is_empty());
+        let normal: Vec<f64> = (0..200).map(|i| ((i * 37) % 101) as f64 / 7.0).collect();
+        let anomalous: Vec<f64> = (0..90).map(|i| ((i * 53) % 89) as f64 / 5.0).collect();
+        let curve = roc_curve(&normal, &anomalous);
+        let area: f64 = curve
+            .windows(2)
+            .map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0)
+            .sum();
+        assert!((area - roc_auc(&normal, &anomalous)).abs() < 1e-12);
+        assert_eq!(curve.last(), Some(&(1.0, 1.0)));
     }
 
     #[test]
