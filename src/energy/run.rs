@@ -5,6 +5,7 @@ use crate::Failure;
 use crate::args::ImageShape;
 use crate::output::Metrics;
 use crate::progress::Progress;
+use crate::run_log::{Epoch, Family, On};
 use crate::setup::{load_model, setting_failure};
 use ebm_core::schedule::LearningRateSchedule;
 use ebm_core::train::{EpochReport, OnEpoch, OptimizerConfig};
@@ -41,6 +42,10 @@ fn failure(error: NeuralError) -> Failure {
 fn largest_magnitude(points: &[f32]) -> f32 {
     points.iter().fold(1e-3f32, |m, &x| m.max(x.abs()))
 }
+
+/// The metrics of `energy train`'s learning curves.
+const LOSS: Family = Family::new("loss", "training objective", "per example");
+const NLL: Family = Family::new("nll", "exact negative log-likelihood", "nats per point");
 
 /// Run `ebm energy train`.
 pub fn train(args: TrainArgs) -> Result<(), Failure> {
@@ -109,13 +114,34 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     };
     config.validate().map_err(|e| failure(e.into()))?;
     let quiet = args.training.report.quiet;
-    let (fit, mut m) = Progress::timed(config.run.epochs, quiet, |progress| {
-        let mut observer = OnEpoch(|r: &EpochReport, _: &Mlp| {
+    let mut log = args.training.epoch_log("ebm energy train");
+    // A logged run on a built-in density also records the exact held-out NLL (2,000
+    // test points of stream 1, ln Z on a 100 x 100 grid) after every epoch.
+    let held_out = match args.data.dataset {
+        Some(density) if log.is_active() => Some((
+            density.sample(2_000, &mut stream(args.random.seed, 1, 0)),
+            density.bound(),
+        )),
+        _ => None,
+    };
+    let (math, mut ws) = (Cpu::sequential(), Workspace::new());
+    let trained = Progress::timed(config.run.epochs, quiet, |progress| {
+        let mut observer = OnEpoch(|r: &EpochReport, model: &Mlp| {
             let loss = r.metric("loss").unwrap_or(f64::NAN);
             progress.epoch_report(r, &format!("loss {loss:.5}, {:.1} s", r.seconds));
+            let mut values = vec![(&LOSS, On::Train, loss)];
+            if let Some((test, bound)) = &held_out {
+                let nll = quadrature_nll(model, &math, &mut ws, test, *bound, 100);
+                values.push((&NLL, On::HeldOut, nll.unwrap_or(f64::NAN)));
+            }
+            log.record(Epoch::of(r), &values);
         });
         train_energy(&config, &points, dim, &mut observer).map_err(failure)
-    })?;
+    });
+    let mut logged = Metrics::default();
+    log.finish(&mut logged)?;
+    let (fit, mut m) = trained?;
+    m.extend(logged);
     for recovery in &fit.recoveries {
         eprintln!(
             "note: epoch {}: {}; went on from epoch {} with learning rate {} and step size {}",

@@ -40,6 +40,27 @@ fn a_2d_energy_trains_evaluates_by_quadrature_and_samples() {
         "{eval}"
     );
     assert!(model_nll < 49f64.ln(), "{eval}");
+    // --log: one JSON line per epoch with the training loss and the exact held-out NLL;
+    // logging does not change the model.
+    let logged = dir.join("logged.ebm");
+    let log = dir.join("train.jsonl");
+    let words = format!("{train} {} --log {}", p(&logged), p(&log));
+    ebm_ok(&words, &[]);
+    assert_eq!(
+        std::fs::read(&logged).unwrap(),
+        std::fs::read(&model).unwrap()
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 10);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["train_loss"].is_f64() && l["held_out_nll"].is_f64())
+    );
     let png = dir.join("s.png");
     let table = dir.join("s.csv");
     let words = format!(
