@@ -175,12 +175,7 @@ impl ColumnFile {
 /// its line), or a file with no token at all (empty, or only blank lines, comments and
 /// `-DOCSTART-` lines).
 pub fn parse(path: &Path, text: String) -> Result<ColumnFile, DataError> {
-    bounded::capacity(
-        path,
-        "the size of the column file in bytes",
-        text.len() as u64,
-        Bound::stated(MAX_BYTES),
-    )?;
+    within_max_bytes(path, SIZE, text.len() as u64)?;
     // A field takes at least two bytes (a character and a separator or line end), a token
     // line at least two as well: the text backs every count below.
     let field_room = bounded::capacity(
@@ -267,6 +262,14 @@ pub fn parse(path: &Path, text: String) -> Result<ColumnFile, DataError> {
     Ok(file)
 }
 
+/// What the size checks of a column file's text call its size.
+const SIZE: &str = "the size of the column file in bytes";
+
+/// Refuse a `size` (in bytes, described as `what`) beyond [`MAX_BYTES`].
+fn within_max_bytes(path: &Path, what: &str, size: u64) -> Result<(), DataError> {
+    bounded::capacity(path, what, size, Bound::stated(MAX_BYTES)).map(|_| ())
+}
+
 /// Read the column file at `path` (raw or gzipped UTF-8 text), as [`parse`].
 ///
 /// # Errors
@@ -280,8 +283,7 @@ pub fn read(path: &Path) -> Result<ColumnFile, DataError> {
         source,
     };
     let size = std::fs::metadata(path).map_err(io)?.len();
-    let what = "the size of the column file in bytes";
-    bounded::capacity(path, what, size, Bound::stated(MAX_BYTES))?;
+    within_max_bytes(path, SIZE, size)?;
     let raw = std::fs::read(path).map_err(io)?;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
@@ -289,12 +291,8 @@ pub fn read(path: &Path) -> Result<ColumnFile, DataError> {
             .take(MAX_BYTES as u64 + 1)
             .read_to_end(&mut out)
             .map_err(|e| malformed(path, format!("corrupt gzip stream: {e}")))?;
-        bounded::capacity(
-            path,
-            "the unpacked size of the column file in bytes",
-            out.len() as u64,
-            Bound::stated(MAX_BYTES),
-        )?;
+        let what = "the unpacked size of the column file in bytes";
+        within_max_bytes(path, what, out.len() as u64)?;
         out
     } else {
         raw

@@ -195,20 +195,22 @@ fn npy_file(version: u8, dict: &str, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// One of `list`, as it is written.
+fn words(list: &'static [&'static str]) -> impl Strategy<Value = String> {
+    prop::sample::select(list).prop_map(String::from)
+}
+
 /// Dimensions that reach deep: small, huge, overflowing.
 fn dimension() -> impl Strategy<Value = String> {
     prop_oneof![
         (0u64..5).prop_map(|n| n.to_string()),
-        prop::sample::select(
-            &[
-                "1000000000000",
-                "4294967296",
-                "18446744073709551615",
-                "99999999999999999999999",
-                "-1"
-            ][..]
-        )
-        .prop_map(String::from),
+        words(&[
+            "1000000000000",
+            "4294967296",
+            "18446744073709551615",
+            "99999999999999999999999",
+            "-1"
+        ]),
     ]
 }
 
@@ -216,23 +218,20 @@ fn dimension() -> impl Strategy<Value = String> {
 fn cell() -> impl Strategy<Value = String> {
     prop_oneof![
         (0u32..300).prop_map(|n| n.to_string()),
-        prop::sample::select(
-            &[
-                "0.5",
-                "nan",
-                "-1",
-                "",
-                "y",
-                "\"q,\"\"\"",
-                "\"",
-                "4000000000:1",
-                "1:0.5",
-                "0:1",
-                "qid:3",
-                "\u{1b}[2J"
-            ][..]
-        )
-        .prop_map(String::from),
+        words(&[
+            "0.5",
+            "nan",
+            "-1",
+            "",
+            "y",
+            "\"q,\"\"\"",
+            "\"",
+            "4000000000:1",
+            "1:0.5",
+            "0:1",
+            "qid:3",
+            "\u{1b}[2J"
+        ]),
     ]
 }
 
@@ -241,23 +240,20 @@ fn token() -> impl Strategy<Value = String> {
     prop_oneof![
         (0u64..5).prop_map(|n| n.to_string()),
         "[.1-9]{16}",
-        prop::sample::select(
-            &[
-                "99999999999",
-                "4000000000",
-                "18446744073709551616",
-                "MARKOV",
-                "MAR",
-                "p edge",
-                "e",
-                "\u{1b}[31m",
-                "0.5",
-                "\n",
-                "\t",
-                "::"
-            ][..]
-        )
-        .prop_map(String::from),
+        words(&[
+            "99999999999",
+            "4000000000",
+            "18446744073709551616",
+            "MARKOV",
+            "MAR",
+            "p edge",
+            "e",
+            "\u{1b}[31m",
+            "0.5",
+            "\n",
+            "\t",
+            "::"
+        ]),
     ]
 }
 

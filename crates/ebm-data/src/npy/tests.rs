@@ -1,4 +1,5 @@
 use super::*;
+use std::path::Path;
 
 /// A version 1.0 file with any header dict text and payload.
 fn raw(dict: &str, payload: &[u8]) -> Vec<u8> {
