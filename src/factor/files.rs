@@ -7,9 +7,9 @@
 //! `predict MODEL --input FILE --out FILE` labels new files: a column file gets a
 //! predicted-label column appended to each token line, features a `.npy` of labels.
 
-use super::learn::{LearnArgs, add_training, export_json, fit, learner, settings};
+use super::learn::{LearnArgs, add_training, export_json, fit, fit_logged, learner, settings};
 use super::predict::PredictArgs;
-use super::tasks::{Examples, learn_failure};
+use super::tasks::{Examples, learn_failure, refuse_given};
 use crate::Failure;
 use crate::output::Metrics;
 use clap::{Args, ValueEnum};
@@ -97,12 +97,9 @@ impl FileArgs {
             ("--labels", self.labels.is_some()),
             ("--test-labels", self.test_labels.is_some()),
         ];
-        match given.iter().find(|(_, given)| *given) {
-            Some((flag, _)) => Err(Failure::input(format!(
-                "{flag} applies to your own data (--train FILE without --task)"
-            ))),
-            None => Ok(()),
-        }
+        refuse_given(&given, |flag| {
+            format!("{flag} applies to your own data (--train FILE without --task)")
+        })
     }
 }
 
@@ -169,6 +166,19 @@ fn truth_of(flag: &str, path: &Path, truth: Option<Truth>) -> Result<Truth, Fail
             path.display()
         ))
     })
+}
+
+/// The test set of `--test` (when given): the examples `read` makes of the file, and
+/// their truth, which a test set must have (else the error of [`truth_of`]).
+fn test_set(
+    test: Option<&Path>,
+    read: impl FnOnce(&Path) -> Result<(Vec<Example>, Option<Truth>), Failure>,
+) -> Result<Option<(Vec<Example>, Truth)>, Failure> {
+    let Some(path) = test else {
+        return Ok(None);
+    };
+    let (examples, truth) = read(path)?;
+    Ok(Some((examples, truth_of("--test", path, truth)?)))
 }
 
 /// Refuse the flags that do not apply to `format`.
@@ -242,15 +252,12 @@ fn load(args: &LearnArgs, train: &Path, format: FileFormat) -> Result<FileData, 
             let templates = spec.template_set().map_err(learn_failure)?;
             let train_data = spec.examples(&templates, &file).map_err(learn_failure)?;
             drop(file);
-            let test = match test {
-                None => None,
-                Some(path) => {
-                    let file = conll::read(path).map_err(Failure::input)?;
-                    check_chain_memory("--test", &file, spec.templates.len())?;
-                    let data = spec.examples(&templates, &file).map_err(learn_failure)?;
-                    Some((data.examples, truth_of("--test", path, data.truth)?))
-                }
-            };
+            let test = test_set(test, |path| {
+                let file = conll::read(path).map_err(Failure::input)?;
+                check_chain_memory("--test", &file, spec.templates.len())?;
+                let data = spec.examples(&templates, &file).map_err(learn_failure)?;
+                Ok((data.examples, data.truth))
+            })?;
             Ok(FileData {
                 task: FileTask::Chain(spec),
                 templates,
@@ -268,18 +275,15 @@ fn load(args: &LearnArgs, train: &Path, format: FileFormat) -> Result<FileData, 
             let templates = spec.template_set().map_err(learn_failure)?;
             let train_data = spec.examples(&templates, &images).map_err(learn_failure)?;
             drop(images);
-            let test = match test {
-                None => None,
-                Some(path) => {
-                    let images = GridImages::read(path, args.files.test_labels.as_deref())
-                        .map_err(learn_failure)?;
-                    check_grid_memory("--test", path, &images)?;
-                    let data = spec
-                        .examples(&templates, &images)
-                        .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-                    Some((data.examples, truth_of("--test", path, data.truth)?))
-                }
-            };
+            let test = test_set(test, |path| {
+                let images = GridImages::read(path, args.files.test_labels.as_deref())
+                    .map_err(learn_failure)?;
+                check_grid_memory("--test", path, &images)?;
+                let data = spec
+                    .examples(&templates, &images)
+                    .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
+                Ok((data.examples, data.truth))
+            })?;
             Ok(FileData {
                 task: FileTask::Grid(spec),
                 templates,
@@ -348,8 +352,7 @@ pub fn learn(args: LearnArgs, train: &Path) -> Result<(), Failure> {
     let dim = data.templates.weight_count();
     let (config, pretrain) = settings(&args, usual, map, data.train.len(), dim)?;
     let start = Instant::now();
-    let mut log = crate::run_log::EpochLog::new(&args.log, "ebm factor learn");
-    let trained = pool.install(|| {
+    let (trained, mut metrics) = fit_logged(&args, &pool, |log| {
         fit(
             &args,
             &data.templates,
@@ -357,12 +360,9 @@ pub fn learn(args: LearnArgs, train: &Path) -> Result<(), Failure> {
             None,
             config.clone(),
             &pretrain,
-            &mut log,
+            log,
         )
-    });
-    let mut metrics = Metrics::default();
-    log.finish(&mut metrics)?;
-    let trained = trained?;
+    })?;
     let model = FileModel::new(
         data.task.clone(),
         config.learner.name(),

@@ -253,6 +253,21 @@ pub(super) fn settings(
     Ok((config, pretrain))
 }
 
+/// Run `train` in `pool` with the epoch log of `ebm factor learn` (`--log`), then close
+/// the log into fresh metrics: the trained weights and those metrics. A log that cannot
+/// be finished is the error before a training failure.
+pub(super) fn fit_logged(
+    args: &LearnArgs,
+    pool: &rayon::ThreadPool,
+    train: impl FnOnce(&mut EpochLog) -> Result<Trained, Failure> + Send,
+) -> Result<(Trained, Metrics), Failure> {
+    let mut log = EpochLog::new(&args.log, "ebm factor learn");
+    let trained = pool.install(|| train(&mut log));
+    let mut metrics = Metrics::default();
+    log.finish(&mut metrics)?;
+    Ok((trained?, metrics))
+}
+
 /// Pretrain on `examples` by pseudo-likelihood when asked, then train with `config`
 /// (from the pretrained weights) on `learner_examples` (`examples` when `None`), with
 /// progress lines on stderr and every epoch recorded in `log`.
@@ -335,8 +350,7 @@ fn learn_task(args: LearnArgs, task_name: TaskName) -> Result<(), Failure> {
     let dim = task.templates.weight_count();
     let (config, pretrain) = settings(&args, usual, map, task.train.len(), dim)?;
     let start = Instant::now();
-    let mut log = EpochLog::new(&args.log, "ebm factor learn");
-    let trained = pool.install(|| -> Result<Trained, Failure> {
+    let (trained, mut metrics) = fit_logged(&args, &pool, |log| {
         // The Sudoku learner sees grids with random clues, like the puzzles it must solve.
         let clued = match args.clue_fraction {
             Some(fraction) if fraction != 0.0 => {
@@ -351,12 +365,9 @@ fn learn_task(args: LearnArgs, task_name: TaskName) -> Result<(), Failure> {
             clued.as_deref(),
             config.clone(),
             &pretrain,
-            &mut log,
+            log,
         )
-    });
-    let mut metrics = Metrics::default();
-    log.finish(&mut metrics)?;
-    let trained = trained?;
+    })?;
     let support = args
         .forbid_unseen
         .then(|| Support::of_data(&task.templates, &task.train));

@@ -167,12 +167,9 @@ impl DataArgs {
             ("--puzzles", self.puzzles.is_some()),
             ("--data", self.data.is_some()),
         ];
-        match given.iter().find(|(_, given)| *given) {
-            Some((flag, _)) => Err(Failure::input(format!(
-                "{flag} applies to the built-in tasks (--task), not to {what}"
-            ))),
-            None => Ok(()),
-        }
+        refuse_given(&given, |flag| {
+            format!("{flag} applies to the built-in tasks (--task), not to {what}")
+        })
     }
 
     /// The number of training examples.
@@ -396,4 +393,16 @@ pub fn report_test(
     }
     metrics.number("test_seconds", start.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Refuse the first of `flags` (each with whether it is given) that is given, with the
+/// input error `why(flag)`; none given is fine.
+pub(super) fn refuse_given(
+    flags: &[(&str, bool)],
+    why: impl FnOnce(&str) -> String,
+) -> Result<(), Failure> {
+    match flags.iter().find(|(_, given)| *given) {
+        Some((flag, _)) => Err(Failure::input(why(flag))),
+        None => Ok(()),
+    }
 }
