@@ -4,7 +4,8 @@
 //! results. The last test trains on the real MovieLens 100k (needs `$EBM_DATA`).
 
 use crate::common::{
-    data_root, ebm, ebm_json, ebm_train, error_line, failure_line, file_in, last_json, p, temp_dir,
+    assert_mentions, data_root, ebm, ebm_json, ebm_train, error_line, failure_line, file_in,
+    last_json, p, temp_dir,
 };
 use std::path::Path;
 use std::process::Output;
@@ -184,10 +185,7 @@ fn bad_input_is_a_one_line_error() {
     let err = train_error(&["--ratings", p(&dir.join("none.data"))]);
     assert!(err.contains("none.data"), "{err}");
     let err = train_error(&[]);
-    assert!(
-        err.contains("--dataset") && err.contains("--ratings"),
-        "{err}"
-    );
+    assert_mentions(&err, &["--dataset", "--ratings"]);
     let err = train_error(&["--ratings", p(&good), "--test-fraction", "1.5"]);
     assert!(err.contains("--test-fraction"), "{err}");
     let err = train_error(&["--ratings", p(&good), "--hidden", "0"]);

@@ -54,6 +54,13 @@ pub fn last_json(out: &Output) -> Value {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {line}"))
 }
 
+/// Assert that `text` (an error line, say) contains each of `parts`.
+pub fn assert_mentions(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "{part:?} is not in: {text}");
+    }
+}
+
 /// The one-line error of a failure with exit code `code`.
 pub fn error_line(out: &Output, code: i32) -> String {
     let err = String::from_utf8_lossy(&out.stderr).trim().to_string();

@@ -2,13 +2,15 @@
 //! column files with feature templates; npy-grid arrays) and `ebm factor predict MODEL
 //! --input FILE --out FILE`: the built-in HMM chain (and, with `$EBM_DATA`, the denoising
 //! grid) exported to files learns the same weights as the built-in task; a column file
-//! written by hand trains and is labeled; malformed files are one-line errors naming the
-//! file, exit code 2.
+//! written by hand trains and is labeled; malformed files are in `factor_files_errors`.
 
-use crate::common::{data_root, ebm, ebm_json, failure_line, file_in, p, temp_dir};
+use crate::common::{
+    assert_mentions, data_root, ebm, ebm_json, failure_line, file_in, last_json, p, temp_dir,
+};
 use ebm::data::npy;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 /// A file of `tests/data/`.
 fn test_data(name: &str) -> PathBuf {
@@ -27,6 +29,29 @@ fn weights_text(path: &Path) -> String {
     text[at..].to_string()
 }
 
+/// `ebm factor predict MODEL --input INPUT` followed by `more`.
+fn predict(model: &Path, input: &Path, more: &[&str]) -> Output {
+    ebm(&[
+        &["factor", "predict", p(model), "--input", p(input)][..],
+        more,
+    ]
+    .concat())
+}
+
+/// `ebm factor export --task TASK --out DIR` with the task's flags `data`: its JSON result.
+fn export(task: &str, dir: &Path, data: &[&str]) -> Value {
+    let words = ["factor", "export", "--task", task, "--out", p(dir)];
+    ebm_json(&[&words[..], data, &["--json"]].concat())
+}
+
+/// `ebm factor learn --task TASK` with the flags `data` and `common`, its weights
+/// exported to `json`: its JSON result.
+fn learn_builtin(task: &str, data: &[&str], common: &[&str], json: &Path) -> Value {
+    let words = ["factor", "learn", "--task", task];
+    ebm_json(&[&words[..], data, common, &["--export-json", p(json)]].concat())
+}
+
+/// The JSON document of the file at `path`.
 fn json_file(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -49,14 +74,7 @@ fn the_hmm_task_as_column_files_learns_the_built_in_weights() {
     let data = [
         "--train", "200", "--test", "100", "--length", "20", "--seed", "3",
     ];
-    let exported = ebm_json(
-        &[
-            &["factor", "export", "--task", "hmm", "--out", p(&dir)][..],
-            &data,
-            &["--json"],
-        ]
-        .concat(),
-    );
+    let exported = export("hmm", &dir, &data);
     assert_eq!(exported["train_examples"], 200);
     let (train, test) = (dir.join("train.conll"), dir.join("test.conll"));
     let text = std::fs::read_to_string(&train).unwrap();
@@ -76,15 +94,7 @@ fn the_hmm_task_as_column_files_learns_the_built_in_weights() {
         ]
         .concat();
         let (builtin_json, file_json) = (dir.join("builtin.json"), dir.join("file.json"));
-        let builtin = ebm_json(
-            &[
-                &["factor", "learn", "--task", "hmm"][..],
-                &data,
-                &common,
-                &["--export-json", p(&builtin_json)],
-            ]
-            .concat(),
-        );
+        let builtin = learn_builtin("hmm", &data, &common, &builtin_json);
         let files = ebm_json(
             &[
                 &["factor", "learn", "--train", p(&train), "--test", p(&test)][..],
@@ -178,16 +188,7 @@ fn a_hand_written_column_file_trains_and_labels_new_sentences() {
     assert!(accuracy >= 0.84, "{accuracy}");
     // Labeled input: the same accuracy, and each token line gets the prediction appended.
     let out = dir.join("tagged.conll");
-    let predicted = ebm_json(&[
-        "factor",
-        "predict",
-        p(&model),
-        "--input",
-        p(&test),
-        "--out",
-        p(&out),
-        "--json",
-    ]);
+    let predicted = last_json(&predict(&model, &test, &["--out", p(&out), "--json"]));
     assert_eq!(predicted["token_accuracy"], learned["test_token_accuracy"]);
     let input = std::fs::read_to_string(&test).unwrap();
     let tagged = std::fs::read_to_string(&out).unwrap();
@@ -210,16 +211,7 @@ fn a_hand_written_column_file_trains_and_labels_new_sentences() {
         .collect();
     let words = file_in(&dir, "words.conll", words);
     let out2 = dir.join("tagged2.conll");
-    let unlabeled = ebm_json(&[
-        "factor",
-        "predict",
-        p(&model),
-        "--input",
-        p(&words),
-        "--out",
-        p(&out2),
-        "--json",
-    ]);
+    let unlabeled = last_json(&predict(&model, &words, &["--out", p(&out2), "--json"]));
     assert!(unlabeled.get("token_accuracy").is_none());
     let labels = |path: &Path| -> Vec<String> {
         std::fs::read_to_string(path)
@@ -231,17 +223,8 @@ fn a_hand_written_column_file_trains_and_labels_new_sentences() {
     };
     assert_eq!(labels(&out2), labels(&out));
     // An unlabeled file with no --out has nothing to do.
-    let line = failure_line(&ebm(&[
-        "factor",
-        "predict",
-        p(&model),
-        "--input",
-        p(&words),
-    ]));
-    assert!(
-        line.contains("words.conll") && line.contains("--out"),
-        "{line}"
-    );
+    let line = failure_line(&predict(&model, &words, &[]));
+    assert_mentions(&line, &["words.conll", "--out"]);
 }
 
 /// A grid of 3 labels from arrays written here: each pixel's feature is its label plus
@@ -305,16 +288,7 @@ fn npy_grid_arrays_train_and_label_an_image() {
         npy::encode_f32(&[h, w, 3], &features[..h * w * 3]),
     );
     let out = dir.join("pred.npy");
-    let predicted = ebm_json(&[
-        "factor",
-        "predict",
-        p(&model),
-        "--input",
-        p(&one),
-        "--out",
-        p(&out),
-        "--json",
-    ]);
+    let predicted = last_json(&predict(&model, &one, &["--out", p(&out), "--json"]));
     assert!(predicted.get("pixel_accuracy").is_none());
     let array = npy::read_integer_array(&out).unwrap();
     assert_eq!(array.shape, [h, w]);
@@ -327,33 +301,13 @@ fn npy_grid_arrays_train_and_label_an_image() {
     assert!(right as f64 >= 0.9 * (h * w) as f64, "{right}");
     // With labels given, predict reports accuracy; labels of another shape are refused.
     let y1 = file_in(&dir, "y1.npy", npy::encode_i64(&[h, w], &labels[..h * w]));
-    let scored = ebm_json(&[
-        "factor",
-        "predict",
-        p(&model),
-        "--input",
-        p(&one),
-        "--labels",
-        p(&y1),
-        "--json",
-    ]);
+    let scored = last_json(&predict(&model, &one, &["--labels", p(&y1), "--json"]));
     assert_eq!(
         scored["pixel_accuracy"].as_f64().unwrap(),
         right as f64 / (h * w) as f64
     );
-    let line = failure_line(&ebm(&[
-        "factor",
-        "predict",
-        p(&model),
-        "--input",
-        p(&one),
-        "--labels",
-        p(&y),
-    ]));
-    assert!(
-        line.contains("y.npy") && line.contains("do not match"),
-        "{line}"
-    );
+    let line = failure_line(&predict(&model, &one, &["--labels", p(&y)]));
+    assert_mentions(&line, &["y.npy", "do not match"]);
 }
 
 /// With MNIST: the denoising task exported as npy-grid arrays learns exactly the built-in
@@ -375,25 +329,10 @@ fn the_denoising_task_as_arrays_learns_the_built_in_weights() {
         "--data",
         p(&root),
     ];
-    ebm_json(
-        &[
-            &["factor", "export", "--task", "denoise", "--out", p(&dir)][..],
-            &data,
-            &["--json"],
-        ]
-        .concat(),
-    );
+    export("denoise", &dir, &data);
     let common = ["--method", "bcfw", "--epochs", "2", "--json", "--quiet"];
     let (builtin_json, file_json) = (dir.join("builtin.json"), dir.join("file.json"));
-    let builtin = ebm_json(
-        &[
-            &["factor", "learn", "--task", "denoise"][..],
-            &data,
-            &common,
-            &["--export-json", p(&builtin_json)],
-        ]
-        .concat(),
-    );
+    let builtin = learn_builtin("denoise", &data, &common, &builtin_json);
     let f = |name: &str| dir.join(name);
     let files = ebm_json(
         &[
@@ -422,191 +361,4 @@ fn the_denoising_task_as_arrays_learns_the_built_in_weights() {
         json_file(&builtin_json)["templates"]
     );
     assert_eq!(files["test_pixel_error"], builtin["test_pixel_error"]);
-}
-
-/// Issue 18, item 4 for these formats: malformed column files and arrays are one-line
-/// errors naming the file, exit code 2; so are flags that do not fit the data.
-#[test]
-fn malformed_column_files_and_arrays_are_one_line_errors_naming_the_file() {
-    let dir = temp_dir("files_bad");
-    let good = file_in(&dir, "good.conll", "the DT\ndog NN\n\na DT\n");
-    let x = file_in(&dir, "x.npy", npy::encode_f32(&[2, 3, 4, 1], &[0.5; 24]));
-    let y = file_in(&dir, "y.npy", npy::encode_i64(&[2, 3, 4], &[1; 24]));
-    let huge = {
-        let dict =
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 28, 28, 1), }";
-        let mut bytes = npy::MAGIC.to_vec();
-        bytes.extend_from_slice(&[1, 0]);
-        bytes.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-        bytes.extend_from_slice(dict.as_bytes());
-        bytes.extend_from_slice(&[0; 16]);
-        bytes
-    };
-    let cut = npy::encode_f32(&[2, 3, 4, 1], &[0.5; 24]);
-    let cases: Vec<(PathBuf, Vec<String>, &str)> = vec![
-        (
-            file_in(&dir, "ragged.conll", "the DT\ndog NN x\n"),
-            vec![],
-            "ragged.conll: line 2: 3 columns, but line 1",
-        ),
-        (
-            file_in(&dir, "empty.conll", ""),
-            vec![],
-            "empty.conll: no sequences: the file is empty",
-        ),
-        (
-            file_in(&dir, "blank.conll", "\n\n# just a comment\n"),
-            vec![],
-            "blank.conll: no sequences",
-        ),
-        (
-            file_in(&dir, "words.conll", "the\ndog\n"),
-            vec![],
-            "words.conll: the token lines have 1 column; a training file needs feature columns, then the label",
-        ),
-        (
-            file_in(&dir, "bin.conll", b"the DT\n\xff\xfe NN\n"),
-            vec![],
-            "bin.conll: not UTF-8 text",
-        ),
-        (
-            good.clone(),
-            vec!["--template".into(), "3@0".into()],
-            "good.conll: template 3@0 reads column 3",
-        ),
-        (dir.join("missing.conll: "), vec![], "missing.conll: "),
-        (
-            x.clone(),
-            vec![
-                "--labels".into(),
-                p(&file_in(
-                    &dir,
-                    "short.npy",
-                    npy::encode_i64(&[2, 3, 3], &[1; 18]),
-                ))
-                .into(),
-            ],
-            "short.npy: labels of shape [2, 3, 3] do not match",
-        ),
-        (
-            x.clone(),
-            vec![
-                "--labels".into(),
-                p(&file_in(
-                    &dir,
-                    "float.npy",
-                    npy::encode_f32(&[2, 3, 4], &[1.0; 24]),
-                ))
-                .into(),
-            ],
-            "float.npy: dtype f4 is a float type",
-        ),
-        (
-            file_in(&dir, "huge.npy", huge),
-            vec!["--labels".into(), p(&y).into()],
-            "huge.npy: the shape [1000000000000, 28, 28, 1]",
-        ),
-        (
-            file_in(&dir, "cut.npy", &cut[..cut.len() - 5]),
-            vec!["--labels".into(), p(&y).into()],
-            "cut.npy: the shape [2, 3, 4, 1] of 4-byte values needs 96 bytes",
-        ),
-        (
-            file_in(&dir, "flat.npy", npy::encode_f32(&[24], &[0.5; 24])),
-            vec!["--labels".into(), p(&y).into()],
-            "flat.npy: per-pixel features must have shape",
-        ),
-    ];
-    for (train, extra, says) in &cases {
-        let mut args = vec![
-            "factor",
-            "learn",
-            "--train",
-            p(train),
-            "--method",
-            "bcfw",
-            "--epochs",
-            "1",
-        ];
-        args.extend(extra.iter().map(String::as_str));
-        let line = failure_line(&ebm(&args));
-        // Each message names the file at fault (the features or the labels).
-        assert!(line.contains(says), "{}: {line}", train.display());
-    }
-    // A test file of another width, or without labels, is named too.
-    for (test, says) in [
-        (
-            file_in(&dir, "wide.conll", "the DT x\n"),
-            "wide.conll: the token lines have 3 columns",
-        ),
-        (file_in(&dir, "nolabels.conll", "the\n"), "--test "),
-        (
-            file_in(&dir, "ragged-test.conll", "the DT\ndog\n"),
-            "ragged-test.conll: line 2",
-        ),
-    ] {
-        let args = [
-            "factor",
-            "learn",
-            "--train",
-            p(&good),
-            "--test",
-            p(&test),
-            "--method",
-            "ml",
-            "--epochs",
-            "1",
-        ];
-        let line = failure_line(&ebm(&args));
-        assert!(
-            line.contains(says) && line.contains(test.file_name().unwrap().to_str().unwrap()),
-            "{line}"
-        );
-    }
-    // Flags that do not fit: a template on arrays, labels on a column file, grid labels
-    // missing, a file with --task, a count without it, neither, a bad template.
-    for (args, says) in [
-        (
-            vec!["--train", p(&x), "--labels", p(&y), "--template", "0@0"],
-            "--template applies to --format conll",
-        ),
-        (
-            vec!["--train", p(&good), "--labels", p(&y)],
-            "--labels applies to --format npy-grid",
-        ),
-        (vec!["--train", p(&x)], "--labels is needed"),
-        (
-            vec!["--task", "hmm", "--train", p(&good)],
-            "with a built-in task, --train is a number",
-        ),
-        (
-            vec!["--task", "hmm", "--template", "0@0"],
-            "--template applies to your own data",
-        ),
-        (
-            vec!["--train", "300"],
-            "--train 300 is a number of examples",
-        ),
-        (vec![], "give --task NAME"),
-        (
-            vec!["--train", p(&good), "--template", "w[0]"],
-            "template 'w[0]'",
-        ),
-        (
-            vec!["--train", p(&good), "--length", "5"],
-            "--length applies to the built-in tasks",
-        ),
-        (
-            vec!["--train", p(&good), "--test", "5"],
-            "--test 5 is a number of examples",
-        ),
-    ] {
-        let all = [
-            &["factor", "learn", "--method", "ml", "--epochs", "1"][..],
-            &args,
-        ]
-        .concat();
-        let line = failure_line(&ebm(&all));
-        assert!(line.contains(says), "{args:?}: {line}");
-    }
 }

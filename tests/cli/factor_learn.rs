@@ -3,7 +3,8 @@
 //! denoising and Sudoku.
 
 use crate::common::{
-    data_root, ebm, ebm_json, ebm_words, error_line, failure_line, p, previous_model, temp_dir,
+    assert_mentions, data_root, ebm, ebm_json, ebm_words, error_line, failure_line, p,
+    previous_model, temp_dir,
 };
 
 /// Maximum likelihood on the HMM task reports its metrics, saves a model file and a JSON
@@ -115,10 +116,7 @@ fn divergence_fails_the_run_names_the_epoch_and_keeps_the_previous_model() {
     let run = ebm_words(learn, &[p(&out)]);
     let line = error_line(&run, 1);
     assert!(line.contains("diverged in epoch 1"), "{line}");
-    assert!(
-        line.contains("--method ml") && line.contains("--lr"),
-        "{line}"
-    );
+    assert_mentions(&line, &["--method ml", "--lr"]);
     assert!(line.contains(p(&out)), "{line}");
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous");
 }

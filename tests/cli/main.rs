@@ -8,6 +8,7 @@ mod common;
 mod energy;
 mod factor;
 mod factor_files;
+mod factor_files_errors;
 mod factor_learn;
 mod factor_methods;
 mod hardening;

@@ -2,7 +2,9 @@
 //! transform examples into hidden-unit features, score them; malformed files and bad
 //! outputs are one-line errors naming the file or flag.
 
-use crate::common::{ebm_json, ebm_ok, ebm_words, error_line, file_in, p, temp_dir};
+use crate::common::{
+    assert_mentions, ebm_json, ebm_ok, ebm_words, error_line, file_in, p, temp_dir,
+};
 use std::path::{Path, PathBuf};
 
 /// Bars and stripes of 3x3 pixels as a CSV of grey levels 0..255 with a `kind` column
@@ -164,10 +166,7 @@ fn bad_files_and_outputs_are_one_line_errors() {
         p(&data)
     );
     let line = error_line(&ebm_words(&transform, &[p(&dir.join("f.txt"))]), 2);
-    assert!(
-        line.contains("--out") && line.contains(".npy or .csv"),
-        "{line}"
-    );
+    assert_mentions(&line, &["--out", ".npy or .csv"]);
     // A file of other width than the model: the model and the counts are named.
     let wide = file_in(&dir, "wide.csv", "1,0,1,0\n0,1,0,1\n");
     let transform = format!("rbm transform {} --input {} --out", p(&model), p(&wide));
@@ -313,10 +312,7 @@ fn class_rbm_predicts_and_gaussian_rbm_transforms_a_file() {
         p(&real)
     );
     let line = error_line(&ebm_words(&unlabelled, &[p(&features)]), 2);
-    assert!(
-        line.contains("--label-column") && line.contains("g.ebm"),
-        "{line}"
-    );
+    assert_mentions(&line, &["--label-column", "g.ebm"]);
 }
 
 #[test]
@@ -334,10 +330,7 @@ fn pictures_take_an_image_shape_and_are_skipped_for_non_images() {
         // Six inputs are not a square: a note, success, and no picture.
         let skipped = ebm_ok(&format!("rbm {verb} {} --png", p(&model)), &[p(&png)]);
         let note = String::from_utf8_lossy(&skipped.stderr);
-        assert!(
-            note.contains("note:") && note.contains("--image-shape"),
-            "{note}"
-        );
+        assert_mentions(&note, &["note:", "--image-shape"]);
         assert!(!png.exists(), "{verb} wrote a picture of a non-image");
         // Given as 2x3 it is drawn; 2x2 does not fit and names the flag and the model.
         ebm_ok(
@@ -351,10 +344,7 @@ fn pictures_take_an_image_shape_and_are_skipped_for_non_images() {
             &[p(&png)],
         );
         let line = error_line(&bad, 2);
-        assert!(
-            line.contains("--image-shape") && line.contains("six.ebm"),
-            "{line}"
-        );
+        assert_mentions(&line, &["--image-shape", "six.ebm"]);
     }
     let line = error_line(
         &ebm_words(
