@@ -6,6 +6,7 @@ use crate::common::{
     assert_mentions, data_root, ebm, ebm_json, ebm_words, error_line, failure_line, p,
     previous_model, temp_dir,
 };
+use std::path::PathBuf;
 
 /// Maximum likelihood on the HMM task reports its metrics, saves a model file and a JSON
 /// export; `predict` on the saved model reports the same test metrics.
@@ -93,32 +94,33 @@ fn bad_flags_are_one_line_errors() {
     }
 }
 
+/// Run `ebm learn OUT` (`learn` ends in `--out`) onto the previous model file of a fresh
+/// folder `name`: it must fail with exit code `code` and leave that file alone. Its
+/// one-line error and the model path.
+fn refused_keeping_previous(name: &str, learn: &str, code: i32) -> (String, PathBuf) {
+    let out = previous_model(&temp_dir(name));
+    let line = error_line(&ebm_words(learn, &[p(&out)]), code);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous");
+    (line, out)
+}
+
 /// Maximum likelihood refuses a loopy structure (a one-line error, exit code 2) instead
 /// of returning wrong numbers, and the failed run leaves the previous model file alone.
 #[test]
 fn a_refused_run_keeps_the_previous_model_file() {
-    let dir = temp_dir("learn_keep");
-    let out = previous_model(&dir);
     let learn = "factor learn --task sudoku --method ml --train 2 --epochs 1 --out";
-    let run = ebm_words(learn, &[p(&out)]);
-    assert_eq!(run.status.code(), Some(2));
-    let line = failure_line(&run);
+    let (line, _) = refused_keeping_previous("learn_keep", learn, 2);
     assert!(line.contains("acyclic"), "{line}");
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous");
 }
 
 #[test]
 fn divergence_fails_the_run_names_the_epoch_and_keeps_the_previous_model() {
     // Once this drove the weights to 8e20 and failed with exit 2 about a factor's energies.
-    let dir = temp_dir("learn_diverge");
-    let out = previous_model(&dir);
     let learn = "factor learn --task hmm --method ml --lr 1e6 --quiet --out";
-    let run = ebm_words(learn, &[p(&out)]);
-    let line = error_line(&run, 1);
+    let (line, out) = refused_keeping_previous("learn_diverge", learn, 1);
     assert!(line.contains("diverged in epoch 1"), "{line}");
     assert_mentions(&line, &["--method ml", "--lr"]);
     assert!(line.contains(p(&out)), "{line}");
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous");
 }
 
 #[test]
