@@ -78,7 +78,8 @@ struct Search<'g> {
 const NOT_CONFLICTING: usize = usize::MAX;
 
 impl<'g> Search<'g> {
-    fn new(graph: &'g Graph, colors: usize, color: Vec<usize>) -> Self {
+    /// The search from a greedy start (see [`greedy_start`]) drawn from `rng`.
+    fn new(graph: &'g Graph, colors: usize, rng: &mut StreamRng) -> Self {
         let n = graph.vertices;
         let mut degree = vec![0usize; n + 1];
         for &(u, v) in &graph.edges {
@@ -97,6 +98,7 @@ impl<'g> Search<'g> {
             neighbours[fill[v]] = u;
             fill[v] += 1;
         }
+        let color = greedy_start(&offsets, &neighbours, colors, rng);
         let mut search = Self {
             colors,
             offsets,
@@ -169,21 +171,22 @@ impl<'g> Search<'g> {
 }
 
 /// A greedy start: vertices in a random order, each given the color that conflicts with
-/// the fewest already-colored neighbours (ties to the lowest color).
-fn greedy_start(graph: &Graph, colors: usize, rng: &mut StreamRng) -> Vec<usize> {
-    let n = graph.vertices;
-    let mut adjacency = vec![Vec::new(); n];
-    for &(u, v) in &graph.edges {
-        adjacency[u].push(v);
-        adjacency[v].push(u);
-    }
+/// the fewest already-colored neighbours (ties to the lowest color); the graph as
+/// neighbour lists `neighbours[offsets[v]..offsets[v + 1]]`.
+fn greedy_start(
+    offsets: &[usize],
+    neighbours: &[usize],
+    colors: usize,
+    rng: &mut StreamRng,
+) -> Vec<usize> {
+    let n = offsets.len() - 1;
     let mut order: Vec<usize> = (0..n).collect();
     ebm_kernels::rng::shuffle(rng, &mut order);
     let mut color = vec![usize::MAX; n];
     let mut used = vec![0u32; colors];
     for v in order {
         used.iter_mut().for_each(|u| *u = 0);
-        for &u in &adjacency[v] {
+        for &u in &neighbours[offsets[v]..offsets[v + 1]] {
             if color[u] != usize::MAX {
                 used[color[u]] += 1;
             }
@@ -231,7 +234,7 @@ pub fn tabu_coloring(
     )?;
     let start = Instant::now();
     let mut rng = stream(config.seed, 0, 0);
-    let mut search = Search::new(graph, colors, greedy_start(graph, colors, &mut rng));
+    let mut search = Search::new(graph, colors, &mut rng);
     let (mut best, mut best_energy) = (search.color.clone(), search.energy());
     let mut tabu_until = vec![0u64; graph.vertices * colors];
     let mut iteration = 0u64;
@@ -338,8 +341,7 @@ mod tests {
         };
         let graph = mycielski(&mycielski(&cycle));
         let mut rng = stream(3, 0, 0);
-        let start = greedy_start(&graph, 3, &mut rng);
-        let mut search = Search::new(&graph, 3, start);
+        let mut search = Search::new(&graph, 3, &mut rng);
         for _ in 0..2000 {
             let v = index(&mut rng, graph.vertices);
             let to = index(&mut rng, 3);

@@ -45,6 +45,19 @@ pub struct ClassRbm {
     pub(crate) class_bias: Vec<f32>,
 }
 
+/// The class of the largest of one row's class scores (log-probabilities, or
+/// probabilities: any increasing function of them gives the same class); the first one on
+/// ties.
+pub fn most_probable(scores: &[f32]) -> usize {
+    scores
+        .iter()
+        .enumerate()
+        .fold((0usize, f32::NEG_INFINITY), |best, (y, &v)| {
+            if v > best.1 { (y, v) } else { best }
+        })
+        .0
+}
+
 impl ClassRbm {
     /// Random weights (normal, standard deviation `init_std`), zero biases.
     pub fn initialize(
@@ -199,14 +212,7 @@ impl ClassRbm {
         self.class_log_probabilities(inputs, &mut scores, par);
         scores
             .chunks_exact(self.n_classes)
-            .map(|s| {
-                s.iter()
-                    .enumerate()
-                    .fold((0usize, f32::NEG_INFINITY), |best, (y, &v)| {
-                        if v > best.1 { (y, v) } else { best }
-                    })
-                    .0 as u8
-            })
+            .map(|s| most_probable(s) as u8)
             .collect()
     }
 
