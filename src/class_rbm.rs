@@ -30,7 +30,36 @@ pub enum ClassRbmCommand {
     Sample(SampleArgs),
     /// Class probabilities p(y | x) of every example of a file (one column per class),
     /// written as .npy or .csv; with labels (--label-column), also the error rate.
-    Predict(crate::tables::TableArgs),
+    Predict(PredictArgs),
+    /// Temperature scaling fitted on validation examples, with the test set's expected
+    /// calibration error, log-likelihood and error before and after (and reliability
+    /// diagrams with --png).
+    Calibrate(CalibrateArgs),
+}
+
+/// Flags of `ebm class-rbm predict`.
+#[derive(Args)]
+pub struct PredictArgs {
+    #[command(flatten)]
+    pub table: crate::tables::TableArgs,
+    /// Write softmax(ln p(y | x) / T): the temperature `ebm class-rbm calibrate` fitted
+    /// (T > 1 flattens the probabilities, T < 1 sharpens them; the predicted class is the
+    /// same).
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+}
+
+/// Flags of `ebm class-rbm calibrate`.
+#[derive(Args)]
+pub struct CalibrateArgs {
+    /// The model file.
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: MnistArgs,
+    #[command(flatten)]
+    pub calibration: crate::calibrate::CalibrateArgs,
+    #[command(flatten)]
+    pub measure: MeasureArgs,
 }
 
 /// Training objective.
@@ -106,6 +135,7 @@ pub fn run(command: ClassRbmCommand) -> Result<(), Failure> {
         ClassRbmCommand::Eval(args) => eval(args),
         ClassRbmCommand::Sample(args) => sample(args),
         ClassRbmCommand::Predict(args) => predict(args),
+        ClassRbmCommand::Calibrate(args) => calibrate(args),
     }
 }
 
@@ -215,23 +245,105 @@ fn n_classes(train: &std::path::Path, data: &ebm_data::Dataset) -> Result<usize,
 }
 
 /// `ebm class-rbm predict`.
-fn predict(args: crate::tables::TableArgs) -> Result<(), Failure> {
-    let (run, model, data) = args.open(ValueRange::Unit, ClassRbm::n_visible)?;
-    let par = run.parallelism();
-    let mut probabilities = vec![0.0f32; data.n_examples * model.n_classes()];
-    run.install(|| model.class_log_probabilities(&data.features, &mut probabilities, par))?;
-    probabilities.iter_mut().for_each(|p| *p = p.exp());
+fn predict(args: PredictArgs) -> Result<(), Failure> {
+    let temperature = args.temperature;
+    if !(temperature.is_finite() && temperature > 0.0) {
+        return Err(Failure::input(format!(
+            "--temperature: {temperature} must be a positive number"
+        )));
+    }
+    let (run, model, data) = args.table.open(ValueRange::Unit, ClassRbm::n_visible)?;
+    let classes = model.n_classes();
+    let mut probabilities = log_probabilities(&model, &data.features, run)?;
+    for row in probabilities.chunks_exact_mut(classes) {
+        softmax_at(row, temperature);
+    }
     let mut m = Metrics::default();
     if let Some(labels) = &data.labels {
         // The error of the probabilities written, not of a second pass over the input.
         let wrong = probabilities
-            .chunks_exact(model.n_classes())
+            .chunks_exact(classes)
             .zip(labels)
             .filter(|(p, l)| most_probable(p) != usize::from(**l))
             .count();
         m.number("error_rate", wrong as f64 / data.n_examples.max(1) as f64);
     }
-    args.finish(probabilities, model.n_classes(), &["class"], m)
+    args.table.finish(probabilities, classes, &["class"], m)
+}
+
+/// `ln p(y | x)` of every row of `features`, `n x classes`.
+fn log_probabilities(
+    model: &ClassRbm,
+    features: &[f32],
+    run: crate::args::RunArgs,
+) -> Result<Vec<f32>, Failure> {
+    let mut out = vec![0.0f32; features.len() / model.n_visible() * model.n_classes()];
+    let par = run.parallelism();
+    run.install(|| model.class_log_probabilities(features, &mut out, par))?;
+    Ok(out)
+}
+
+/// `row` (normalized log-probabilities) replaced by `softmax(row / temperature)`.
+fn softmax_at(row: &mut [f32], temperature: f64) {
+    if temperature == 1.0 {
+        row.iter_mut().for_each(|v| *v = v.exp());
+        return;
+    }
+    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0.0f64;
+    for v in row.iter_mut() {
+        let e = ((f64::from(*v) - f64::from(max)) / temperature).exp();
+        *v = e as f32;
+        sum += e;
+    }
+    row.iter_mut()
+        .for_each(|v| *v = (f64::from(*v) / sum) as f32);
+}
+
+/// `ebm class-rbm calibrate`.
+fn calibrate(args: CalibrateArgs) -> Result<(), Failure> {
+    let model: ClassRbm = load_model(&args.model)?;
+    let train = load_mnist(&args.data, Split::Train, MNIST_ONLY, ValueRange::Unit)?;
+    let validation = crate::calibrate::validation_tail(&train, args.calibration.validation_size)?;
+    drop(train);
+    let test = load_mnist(&args.data, Split::Test, MNIST_ONLY, ValueRange::Unit)?;
+    let classes = model.n_classes();
+    let score = |flag: &str, data: &ebm_data::Dataset| {
+        let labels = data.labels.as_deref().ok_or_else(|| {
+            Failure::input(format!("{flag}: has no labels; calibration needs them"))
+        })?;
+        if data.n_features != model.n_visible() {
+            return Err(Failure::input(format!(
+                "{flag}: {} features per example where the model has {}",
+                data.n_features,
+                model.n_visible()
+            )));
+        }
+        if let Some(&bad) = labels.iter().find(|&&l| usize::from(l) >= classes) {
+            return Err(Failure::input(format!(
+                "{flag}: label {bad} is not one of the model's {classes} classes"
+            )));
+        }
+        log_probabilities(&model, &data.features, args.measure.run)
+    };
+    let (val_lp, test_lp) = (score("--train", &validation)?, score("--test", &test)?);
+    let labels = |data: &ebm_data::Dataset| data.labels.clone().unwrap_or_default();
+    let (val_labels, test_labels) = (labels(&validation), labels(&test));
+    let m = crate::calibrate::report(
+        &args.calibration,
+        "class RBM",
+        classes,
+        crate::calibrate::Scored {
+            log_probs: &val_lp,
+            labels: &val_labels,
+        },
+        crate::calibrate::Scored {
+            log_probs: &test_lp,
+            labels: &test_labels,
+        },
+    )?;
+    args.measure.output.print(&m);
+    Ok(())
 }
 
 fn eval(args: EvalArgs) -> Result<(), Failure> {

@@ -5,6 +5,7 @@
 //! run that fails for another reason (divergence) exits with code 1.
 
 mod args;
+mod calibrate;
 mod cf;
 mod class_rbm;
 mod energy;

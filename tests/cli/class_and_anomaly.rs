@@ -90,6 +90,46 @@ fn class_rbm_train_eval_sample_on_mnist() {
 }
 
 #[test]
+fn class_rbm_calibrate_fits_a_temperature_on_unseen_examples() {
+    // Trained on the first 3,000 images; the temperature is fitted on the last 2,000.
+    let words = "class-rbm train --hidden 50 --epochs 2 --limit 3000 --threads 2";
+    let Some(t) = train_mnist("calibrate", words) else {
+        return;
+    };
+    let png = t.dir.join("reliability.png");
+    let calibrate = [
+        "class-rbm",
+        "calibrate",
+        t.model(),
+        "--validation-size",
+        "2000",
+    ];
+    let flags = ["--bins", "10", "--png", p(&png), "--json"];
+    let m = ebm_json(&[&calibrate[..], &t.data(), &flags].concat());
+    let temperature = m["temperature"].as_f64().unwrap();
+    assert!(temperature > 0.0 && temperature.is_finite(), "{m}");
+    let number = |key: &str| m[key].as_f64().unwrap();
+    // Scaling never changes the predicted class.
+    assert_eq!(number("error_test_before"), number("error_test_after"));
+    // The fitted temperature is the validation optimum, so it cannot raise that NLL.
+    assert!(number("nll_validation_after") <= number("nll_validation_before") + 1e-9);
+    for key in ["ece_test_before", "ece_test_after"] {
+        assert!((0.0..=1.0).contains(&number(key)), "{key}: {m}");
+    }
+    assert_eq!(m["n_validation"], 2000);
+    assert_eq!(m["n_test"], 10_000);
+    assert!(std::fs::metadata(&png).unwrap().len() > 1000);
+    // A validation split as large as the training split is refused naming the flag.
+    let too_many = [
+        &calibrate[..2],
+        &[t.model(), "--validation-size", "60000"],
+        &t.data()[..],
+    ];
+    let line = failure_line(&ebm(&too_many.concat()));
+    assert!(line.contains("--validation-size"), "{line}");
+}
+
+#[test]
 fn anomaly_on_mnist_nines() {
     let words = "rbm train --dataset mnist --exclude-labels 9 --hidden 50 --epochs 2 --limit 5000";
     let Some(t) = train_mnist("anomaly", words) else {

@@ -278,6 +278,27 @@ fn class_rbm_predicts_and_gaussian_rbm_transforms_a_file() {
         wrong <= 3,
         "three separable classes are learned: {wrong} wrong"
     );
+    // At temperature 2 the probabilities are flatter, still sum to 1, same argmax.
+    let hot = dir.join("hot.csv");
+    let out = ebm_ok(&predict, &[p(&hot), "--temperature", "2"]);
+    assert_eq!(
+        crate::common::last_json(&out)["error_rate"],
+        reported["error_rate"]
+    );
+    let rows = |path: &Path| -> Vec<Vec<f64>> {
+        let text = std::fs::read_to_string(path).unwrap();
+        let lines = text.lines().skip(1);
+        lines
+            .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+            .collect()
+    };
+    for (cold, hot) in rows(&probs).iter().zip(rows(&hot)) {
+        let max = |r: &[f64]| r.iter().cloned().fold(0.0, f64::max);
+        assert!((hot.iter().sum::<f64>() - 1.0).abs() < 1e-5);
+        assert!(max(&hot) <= max(cold) + 1e-6, "{hot:?} vs {cold:?}");
+    }
+    let zero = ebm_words(&predict, &[p(&hot), "--temperature", "0"]);
+    assert!(crate::common::failure_line(&zero).contains("--temperature"));
 
     // The Gaussian RBM reads real values as they are (negative ones too) and standardizes.
     let real = three_classes_csv(&dir, "real.csv", -2.0);

@@ -1,10 +1,11 @@
 //! The shared vocabulary of the ebm toolkit: the one training loop, optimizer and
 //! divergence guard every minibatch trainer runs through ([`train`]), the model file format
 //! and trait every model is saved with ([`model_file`], [`ModelFile`]), the one
-//! invalid-setting error ([`InvalidSetting`]), learning-rate and momentum schedules
-//! ([`schedule`]), atomic file writes ([`atomic`]), the Boltzmann distribution over enumerable states
-//! ([`boltzmann`]), and continuous energies with their samplers: random-walk
-//! Metropolis-Hastings, Langevin, MALA and HMC ([`continuous`]).
+//! invalid-setting error ([`InvalidSetting`]), classifier calibration ([`calibration`]),
+//! learning-rate and momentum schedules ([`schedule`]), atomic file writes ([`atomic`]),
+//! the Boltzmann distribution over enumerable states ([`boltzmann`]), and continuous
+//! energies with their samplers: random-walk Metropolis-Hastings, Langevin, MALA and HMC
+//! ([`continuous`]).
 //!
 //! ```
 //! use ebm_core::model_file;
@@ -19,6 +20,7 @@
 
 pub mod atomic;
 pub mod boltzmann;
+pub mod calibration;
 pub mod continuous;
 pub mod model_file;
 pub mod schedule;

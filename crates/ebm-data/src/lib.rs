@@ -98,13 +98,18 @@ impl Dataset {
 
     /// The first `n` rows (all of them if `n >= n_examples`).
     pub fn head(&self, n: usize) -> Dataset {
-        let n = n.min(self.n_examples);
+        self.rows(0..n.min(self.n_examples))
+    }
+
+    /// The rows `range` (which must lie within `0..n_examples`), in order.
+    pub fn rows(&self, range: std::ops::Range<usize>) -> Dataset {
+        let d = self.n_features;
         Dataset {
-            features: self.features[..n * self.n_features].to_vec(),
-            n_examples: n,
-            n_features: self.n_features,
+            features: self.features[range.start * d..range.end * d].to_vec(),
+            n_examples: range.len(),
+            n_features: d,
             image_shape: self.image_shape,
-            labels: self.labels.as_ref().map(|l| l[..n].to_vec()),
+            labels: self.labels.as_ref().map(|l| l[range.clone()].to_vec()),
         }
     }
 

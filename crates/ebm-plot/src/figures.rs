@@ -1,7 +1,9 @@
-//! The toolkit's figures as [`Chart`]s: learning curves, ROC curves and AIS diagnostics
+//! The toolkit's figures as [`Chart`]s: learning curves, ROC curves, reliability diagrams
+//! and AIS diagnostics
 //! (the sampler traces of `examples/samplers_2d.rs` are charts built there).
 
 use crate::chart::{Chart, Series, Style};
+use ebm_core::calibration::Calibration;
 
 /// Curves with more points than this are drawn as lines without markers.
 const MARKED_POINTS: usize = 60;
@@ -77,6 +79,49 @@ pub fn roc_chart(
         ));
     }
     chart
+}
+
+/// A reliability diagram: each non-empty bin's accuracy against its mean confidence, over
+/// the diagonal of perfect calibration; the legend gives the temperature, the expected
+/// calibration error and the test error.
+///
+/// ```
+/// let c = ebm_core::calibration::Calibration::measure(&[0.9f32.ln(), 0.1f32.ln()], 2, &[0], 10)?;
+/// let chart = ebm_plot::reliability_chart("class RBM", &c);
+/// let (confidence, accuracy) = chart.series[0].points[0];
+/// assert!((confidence - 0.9).abs() < 1e-6 && accuracy == 1.0);
+/// # Ok::<(), ebm_core::InvalidSetting>(())
+/// ```
+pub fn reliability_chart(title: &str, calibration: &Calibration) -> Chart {
+    let points = calibration
+        .bins
+        .iter()
+        .filter(|b| b.count > 0)
+        .map(|b| (b.confidence, b.accuracy))
+        .collect();
+    Chart::new(
+        title,
+        "confidence: largest p(y | x), mean over the bin",
+        "accuracy: share of the bin classified correctly",
+    )
+    .x_range(0.0, 1.0)
+    .y_range(0.0, 1.0)
+    .with(Series::new(
+        format!(
+            "T = {:.3}: ECE {:.4}, error {:.4}",
+            calibration.temperature, calibration.ece, calibration.error
+        ),
+        points,
+        Style::LineAndPoints,
+    ))
+    .with(
+        Series::new(
+            "perfect calibration",
+            vec![(0.0, 0.0), (1.0, 1.0)],
+            Style::Dashed,
+        )
+        .color(6),
+    )
 }
 
 /// What AIS measured: each run's estimate of `ln Z` (its log importance weight plus

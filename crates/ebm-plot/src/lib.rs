@@ -1,5 +1,5 @@
 //! PNG plots for the ebm toolkit: learning curves (a metric per epoch, train and
-//! held-out), ROC curves of anomaly scores, AIS diagnostics (the runs' log-weights) and
+//! held-out), ROC curves of anomaly scores, reliability diagrams of classifiers, AIS diagnostics (the runs' log-weights) and
 //! sampler traces, each with axes, units, a title and a legend. A [`Chart`] says what to
 //! show; [`write_png`] draws one or more of them (a grid of panels) with `plotters` and
 //! writes the PNG atomically. Text is drawn in an embedded font (DejaVu Sans, see
@@ -30,4 +30,4 @@ pub mod font;
 pub use chart::{Chart, Corner, Series, Shading, Style};
 pub use draw::{Layout, render, write_png};
 pub use error::PlotError;
-pub use figures::{AisRuns, ais_chart, learning_curve, roc_chart};
+pub use figures::{AisRuns, ais_chart, learning_curve, reliability_chart, roc_chart};
