@@ -105,6 +105,11 @@ pub struct TrainArgs {
     /// Standard deviation of the initial weights.
     #[arg(long, default_value_t = 0.1)]
     pub init_std: f32,
+    /// Persistent CD for the generative part: this many chains of (image, label) kept
+    /// from batch to batch (0: CD-1 from each batch), so class-conditional samples look
+    /// like the data.
+    #[arg(long, default_value_t = 0)]
+    pub persistent_chains: usize,
     /// Train on the first N training images only.
     #[arg(long, value_parser = crate::args::count)]
     pub limit: Option<usize>,
@@ -163,6 +168,7 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         n_classes: 10,
         objective,
         init_std: args.init_std,
+        persistent_chains: args.persistent_chains,
         optimizer: OptimizerConfig::sgd(
             args.lr,
             LearningRateSchedule::Linear {

@@ -68,6 +68,7 @@ impl ClassRbmCore {
                 ],
             )?,
             init_std: 0.05,
+            persistent_chains: 0,
             optimizer: sgd.optimizer(schedule),
             run: sgd.run(),
         };

@@ -38,7 +38,8 @@ pub mod streams {
     pub const DATA_CHAINS: u64 = 1;
     /// Binary RBM weight initialization (epoch slot).
     pub const BINARY_RBM_WEIGHTS: u64 = u64::MAX - 2;
-    /// Binary RBM persistent chains drawn from the base rates (epoch slot).
+    /// Persistent chains' starting states: the binary RBM's from the base rates, the class
+    /// RBM's from noise (epoch slot).
     pub const PERSISTENT_CHAINS: u64 = u64::MAX - 3;
     /// Annealed importance sampling runs (epoch slot).
     pub const AIS: u64 = u64::MAX - 5;

@@ -1,7 +1,8 @@
-//! The class RBM's minibatch gradient: the exact gradient of `ln p(y | x)` and CD-1 on the
-//! joint `(x, y)`, weighted by the objective; rows are scored in parallel and all sums run
+//! The class RBM's minibatch gradient: the exact gradient of `ln p(y | x)` and CD-1 (or
+//! persistent CD) on the joint `(x, y)`, weighted by the objective; rows are scored in parallel and all sums run
 //! in a fixed order, so results do not depend on the thread count.
 
+use super::persistent::{PersistentChains, add_data_statistics};
 use super::train::ClassTrainConfig;
 use super::{ClassRbm, softplus};
 use ebm_kernels::activation::{sigmoid_in_place, sigmoid_scalar};
@@ -28,6 +29,8 @@ pub(super) struct Batch {
     pub(super) recon_class_probs: Vec<f32>,
     pub(super) negative_hidden: Vec<f32>,
     pub(super) bits: Vec<u32>,
+    /// The generative part's persistent chains, when training keeps them.
+    pub(super) chains: Option<PersistentChains>,
 }
 
 impl Batch {
@@ -47,6 +50,7 @@ impl Batch {
             recon_class_probs: vec![0.0; b * c],
             negative_hidden: vec![0.0; b * h],
             bits: vec![0; b * h],
+            chains: None,
         }
     }
 }
@@ -58,8 +62,9 @@ pub(super) fn zero_gradient(m: &ClassRbm) -> ClassRbm {
     ClassRbm::initialize(v, h, c, 0.0, &mut ebm_kernels::rng::stream(0, 0, 0))
 }
 
-/// Fill `grads` with the minibatch's gradient (sums over its `n` rows); returns how many
-/// rows the model misclassified before the update.
+/// Fill `grads` with the minibatch's gradient (sums over its `n` rows), the generative
+/// part's negative phase from the batch's persistent chains when it has them; returns how
+/// many rows the model misclassified before the update.
 pub(super) fn batch_gradient(
     m: &ClassRbm,
     batch: &mut Batch,
@@ -158,7 +163,22 @@ pub(super) fn batch_gradient(
         par,
     );
     if generative > 0.0 {
-        generative_phase(m, batch, n, generative, rng, grads, par);
+        match batch.chains.as_mut() {
+            Some(chains) => {
+                add_data_statistics(
+                    inputs,
+                    labels,
+                    &batch.positive_hidden[..n * h],
+                    generative,
+                    grads,
+                );
+                chains.advance(m, 1, rng, par);
+                // The chains' statistics stand for the batch's n rows.
+                let weight = generative * n as f32 / chains.len() as f32;
+                chains.subtract_statistics(m, weight, grads, par);
+            }
+            None => generative_phase(m, batch, n, generative, rng, grads, par),
+        }
     }
     wrong
 }

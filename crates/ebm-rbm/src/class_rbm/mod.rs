@@ -8,6 +8,7 @@
 //! of `ln p(y | x)`. [`train_class_rbm`] does generative (CD-1), discriminative or hybrid training.
 
 mod gradient;
+mod persistent;
 mod train;
 
 pub use train::{ClassTrainConfig, Objective, train_class_rbm};

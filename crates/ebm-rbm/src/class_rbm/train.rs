@@ -1,13 +1,15 @@
 //! Generative, discriminative and hybrid training of a [`ClassRbm`].
 //!
 //! The discriminative gradient is the exact gradient of `ln p(y | x)`; the generative one
-//! is CD-1 on the joint `(x, y)`; hybrid training follows
+//! is CD-1 on the joint `(x, y)`, or persistent CD ([`super::persistent`]) when
+//! `persistent_chains` is set; hybrid training follows
 //! `∇ ln p(y | x) + alpha ∇ ln p(x, y)` (Larochelle & Bengio 2008). Every minibatch costs
 //! four to six GEMMs plus `batch x classes x hidden` softplus terms ([`super::gradient`]);
 //! the epochs run through the training core ([`ebm_core::train`]).
 
 use super::ClassRbm;
 use super::gradient::{Batch, batch_gradient, zero_gradient};
+use super::persistent::PersistentChains;
 use crate::RbmError;
 use ebm_core::InvalidSetting;
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
@@ -54,6 +56,10 @@ pub struct ClassTrainConfig {
     pub objective: Objective,
     /// Standard deviation of the initial weights.
     pub init_std: f32,
+    /// Chains of the joint `(x, y)` kept from batch to batch for the generative part's
+    /// negative phase (persistent CD, one Gibbs sweep per batch); 0: CD-1 from each
+    /// batch's own examples.
+    pub persistent_chains: usize,
     /// Learning rate (the gradient is averaged over the batch), its schedule, momentum
     /// schedule and weight decay (of `W` and `U`).
     pub optimizer: OptimizerConfig,
@@ -70,6 +76,7 @@ impl Default for ClassTrainConfig {
                 generative_weight: 0.01,
             },
             init_std: 0.05,
+            persistent_chains: 0,
             optimizer: OptimizerConfig::sgd(
                 0.05,
                 LearningRateSchedule::Linear {
@@ -181,11 +188,17 @@ impl<'a> ClassTrainer<'a> {
             config.init_std,
             &mut stream(config.run.seed, streams::INITIALIZATION, 0),
         );
+        let chains = (config.persistent_chains > 0).then(|| {
+            let mut rng = stream(config.run.seed, streams::PERSISTENT_CHAINS, 0);
+            PersistentChains::new(&model, config.persistent_chains, &mut rng)
+        });
+        let mut batch = Batch::new(config.run.batch_size.min(data.n_examples), v, h, c);
+        batch.chains = chains;
         let trainer = Self {
             config,
             data,
             labels,
-            batch: Batch::new(config.run.batch_size.min(data.n_examples), v, h, c),
+            batch,
             grads: zero_gradient(&model),
             wrong: 0,
         };
@@ -292,17 +305,21 @@ mod tests {
             image_shape: None,
             labels: Some(labels),
         };
-        for objective in [
-            Objective::Discriminative,
-            Objective::Hybrid {
-                generative_weight: 0.1,
-            },
-            Objective::Generative,
+        let hybrid = Objective::Hybrid {
+            generative_weight: 0.1,
+        };
+        for (objective, persistent_chains) in [
+            (Objective::Discriminative, 0),
+            (hybrid, 0),
+            (Objective::Generative, 0),
+            (hybrid, 20),
+            (Objective::Generative, 20),
         ] {
             let config = ClassTrainConfig {
                 n_hidden: 8,
                 n_classes: 2,
                 objective,
+                persistent_chains,
                 optimizer: ClassTrainConfig::default()
                     .optimizer
                     .with_learning_rate(0.1),
@@ -319,7 +336,10 @@ mod tests {
             )
             .unwrap();
             let error = model.error_rate(&data, Parallelism::Sequential).unwrap();
-            assert!(error < 0.05, "{objective:?}: error {error}");
+            assert!(
+                error < 0.05,
+                "{objective:?} {persistent_chains}: error {error}"
+            );
             assert_eq!(reports.len(), 30);
             // Identical for 2 threads.
             let two = train_class_rbm(
@@ -334,7 +354,7 @@ mod tests {
                 &mut NoObserver,
             )
             .unwrap();
-            assert_eq!(two, model, "{objective:?}");
+            assert_eq!(two, model, "{objective:?} {persistent_chains}");
         }
     }
 
@@ -388,6 +408,7 @@ mod tests {
             recon_class_probs: vec![0.0; 9],
             negative_hidden: vec![0.0; 12],
             bits: vec![0; 12],
+            chains: None,
         };
         let mut grads = zero_gradient(&m);
         batch_gradient(
