@@ -12,6 +12,7 @@ mod energy;
 mod factor;
 mod gaussian_rbm;
 mod memory;
+mod ood;
 mod output;
 mod progress;
 mod rbm;
@@ -53,6 +54,9 @@ enum Area {
     /// Discrete factor-graph models (UAI files): exact inference.
     #[command(subcommand)]
     Factor(factor::FactorCommand),
+    /// Out-of-distribution detection by a saved model on a pair of files: ROC AUC of its
+    /// free energy, likelihood ratio, input-gradient norm and class probability.
+    Ood(ood::OodArgs),
 }
 
 /// A failure, with the exit code it maps to.
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
         Area::GaussianRbm(command) => gaussian_rbm::run(command),
         Area::Energy(command) => energy::run(command),
         Area::Factor(command) => factor::run(command),
+        Area::Ood(args) => ood::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,5 +14,6 @@ mod factor_methods;
 mod hardening;
 mod hardening_input;
 mod logs_and_plots;
+mod ood;
 mod own_data;
 mod rbm;

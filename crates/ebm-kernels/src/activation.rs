@@ -174,6 +174,16 @@ pub fn log_sum_exp(x: &[f64]) -> f64 {
     max + x.iter().map(|&v| (v - max).exp()).sum::<f64>().ln()
 }
 
+/// `1 / (1 + e^-x)` in f64, without overflow for large `|x|`.
+pub fn sigmoid_f64(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
 /// `ln(1 + e^x)` in `f64` (for metrics that need full precision).
 pub fn softplus_f64(x: f64) -> f64 {
     x.max(0.0) + (-x.abs()).exp().ln_1p()
@@ -182,6 +192,17 @@ pub fn softplus_f64(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sigmoid_f64_is_exact_at_zero_symmetric_and_finite_far_out() {
+        assert_eq!(sigmoid_f64(0.0), 0.5);
+        for x in [-800.0, -30.0, -1.5, 0.25, 2.0, 40.0, 800.0] {
+            let (s, mirror) = (sigmoid_f64(x), sigmoid_f64(-x));
+            assert!(s.is_finite() && (0.0..=1.0).contains(&s), "{x}");
+            assert!((s + mirror - 1.0).abs() < 1e-15, "{x}");
+        }
+        assert!((sigmoid_f64(1.0) - 1.0 / (1.0 + (-1.0f64).exp())).abs() < 1e-16);
+    }
 
     fn grid() -> impl Iterator<Item = f32> {
         (-20000..=20000).map(|i| i as f32 * 0.004)

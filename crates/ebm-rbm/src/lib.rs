@@ -2,9 +2,10 @@
 //! by CD-k and persistent CD ([`train`](mod@train)), and honest measurements
 //! ([`metrics`]): reconstruction error, exact pseudo-likelihood, exact `ln Z` for small
 //! layers and AIS `ln Z` for large ones, hence test log-likelihood in nats; and free
-//! energy as an anomaly score ([`anomaly`]); and the classification RBM of Larochelle &
-//! Bengio, generative and discriminative at once ([`class_rbm`]); and Gaussian-Bernoulli
-//! RBMs for real-valued data ([`gaussian`]).
+//! energy as an anomaly score ([`anomaly`]) and every RBM's input scores for
+//! out-of-distribution detection ([`input_scores`]); and the classification RBM of
+//! Larochelle & Bengio, generative and discriminative at once ([`class_rbm`]); and
+//! Gaussian-Bernoulli RBMs for real-valued data ([`gaussian`]).
 //!
 //! ```
 //! use ebm_rbm::train::{train, Method, NoObserver, TrainConfig, TrainState};
@@ -27,6 +28,7 @@ pub mod class_rbm;
 mod error;
 mod fit;
 pub mod gaussian;
+pub mod input_scores;
 pub mod metrics;
 mod model;
 pub mod products;
