@@ -131,7 +131,18 @@ pub struct EvalArgs {
 }
 
 /// Flags of `ebm class-rbm sample` (`--chains`: samples per class).
-pub type SampleArgs = GibbsSampleArgs<ClassRbm>;
+#[derive(Args)]
+pub struct SampleArgs {
+    #[command(flatten)]
+    pub gibbs: GibbsSampleArgs<ClassRbm>,
+    /// Classify the samples with this class RBM (e.g. one trained for classification)
+    /// and report the share it assigns to the intended class, and the share it assigns
+    /// there with probability above 0.9.
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: crate::args::JsonArgs,
+}
 
 /// Run one `ebm class-rbm` subcommand.
 pub fn run(command: ClassRbmCommand) -> Result<(), Failure> {
@@ -370,33 +381,73 @@ fn eval(args: EvalArgs) -> Result<(), Failure> {
 }
 
 fn sample(args: SampleArgs) -> Result<(), Failure> {
-    if args.chains == 0 {
+    let gibbs = &args.gibbs;
+    if gibbs.chains == 0 {
         return Err(Failure::input("--chains must be at least 1"));
     }
-    let model: ClassRbm = load_model(&args.model)?;
+    let model: ClassRbm = load_model(&gibbs.model)?;
+    let classifier: Option<ClassRbm> = args.classifier.as_deref().map(load_model).transpose()?;
+    if let (Some(c), Some(path)) = (&classifier, &args.classifier) {
+        if c.n_visible() != model.n_visible() || c.n_classes() != model.n_classes() {
+            return Err(Failure::input(format!(
+                "--classifier: {}: reads {} values into {} classes where the model has {} and {}",
+                path.display(),
+                c.n_visible(),
+                c.n_classes(),
+                model.n_visible(),
+                model.n_classes()
+            )));
+        }
+    }
     // The tiles of every class are kept until the grid is written.
     crate::memory::check_chains(
         "--chains",
-        args.chains,
+        gibbs.chains,
         model.n_classes() * (model.n_visible() + model.n_hidden()),
     )?;
-    let Some(shape) = args.image.resolve_or_note(&args.model, model.n_visible())? else {
+    let Some(shape) = gibbs
+        .image
+        .resolve_or_note(&gibbs.model, model.n_visible())?
+    else {
         return Ok(());
     };
-    let mut rng = stream(args.random.seed, 0, 0);
+    let mut rng = stream(gibbs.random.seed, 0, 0);
     let mut tiles = Vec::new();
     for class in 0..model.n_classes() {
-        tiles.extend(model.sample_class(class, args.chains, args.steps, &mut rng));
+        tiles.extend(model.sample_class(class, gibbs.chains, gibbs.steps, &mut rng));
     }
     write_png_grid(
-        &args.png,
+        &gibbs.png,
         &tiles,
         shape.height,
         shape.width,
-        args.chains,
+        gibbs.chains,
         Scaling::Unit,
     )
     .map_err(Failure::run)?;
-    crate::output::outln!("wrote {}", args.png.display());
+    let mut m = Metrics::default();
+    m.text("png", &gibbs.png.display().to_string());
+    if let Some(classifier) = &classifier {
+        let classes = model.n_classes();
+        let mut log_probs = vec![0.0f32; tiles.len() / model.n_visible() * classes];
+        classifier.class_log_probabilities(
+            &tiles,
+            &mut log_probs,
+            ebm_kernels::Parallelism::Sequential,
+        );
+        let (mut recognized, mut confident) = (0usize, 0usize);
+        for (k, row) in log_probs.chunks_exact(classes).enumerate() {
+            let intended = k / gibbs.chains;
+            if most_probable(row) == intended {
+                recognized += 1;
+                confident += usize::from(row[intended].exp() > 0.9);
+            }
+        }
+        let total = (gibbs.chains * classes) as f64;
+        m.number("recognized_share", recognized as f64 / total)
+            .number("confident_share", confident as f64 / total)
+            .integer("samples", total as u64);
+    }
+    args.output.print(&m);
     Ok(())
 }

@@ -70,7 +70,7 @@ fn class_rbm_train_eval_sample_on_mnist() {
     assert!(error < 0.15, "test error {error}");
     assert_eq!(eval["n_test"], 10_000);
     let png = t.dir.join("s.png");
-    let out = ebm(&[
+    let sample = [
         "class-rbm",
         "sample",
         t.model(),
@@ -78,15 +78,21 @@ fn class_rbm_train_eval_sample_on_mnist() {
         "3",
         "--steps",
         "5",
-        "--png",
-        p(&png),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ];
+    let flags = ["--png", p(&png), "--classifier", t.model(), "--json"];
+    let m = ebm_json(&[&sample[..], &flags].concat());
     assert!(std::fs::metadata(&png).unwrap().len() > 100);
+    assert_eq!(m["samples"], 30);
+    let (recognized, confident) = (
+        m["recognized_share"].as_f64().unwrap(),
+        m["confident_share"].as_f64().unwrap(),
+    );
+    assert!(
+        (0.0..=1.0).contains(&recognized) && confident <= recognized,
+        "{m}"
+    );
+    // Shares come in steps of one sample in 30.
+    assert!((recognized * 30.0 - (recognized * 30.0).round()).abs() < 1e-9);
 }
 
 #[test]
