@@ -2,7 +2,8 @@
 //! divergence guard every minibatch trainer runs through ([`train`]), the model file format
 //! and trait every model is saved with ([`model_file`], [`ModelFile`]), the one
 //! invalid-setting error ([`InvalidSetting`]), learning-rate and momentum schedules
-//! ([`schedule`]), atomic file writes ([`atomic`]), the Boltzmann distribution over enumerable states
+//! ([`schedule`]), atomic file writes ([`atomic`]), the estimate of annealed importance
+//! sampling from its weights ([`ais`]), the Boltzmann distribution over enumerable states
 //! ([`boltzmann`]), and continuous energies with their samplers: random-walk
 //! Metropolis-Hastings, Langevin, MALA and HMC ([`continuous`]).
 //!
@@ -17,6 +18,7 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+pub mod ais;
 pub mod atomic;
 pub mod boltzmann;
 pub mod continuous;
