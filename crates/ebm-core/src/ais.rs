@@ -62,7 +62,6 @@ fn summarize(log_weights: Vec<f64>, log_z_base: f64) -> AisEstimate {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,8 @@
 use super::check_features;
 use crate::products::{hidden_input, visible_input_no_bias};
 use crate::{BinaryRbm, RbmError};
-pub use ebm_core::ais::AisEstimate;
 use ebm_core::InvalidSetting;
+pub use ebm_core::ais::AisEstimate;
 use ebm_data::Dataset;
 use ebm_kernels::Parallelism;
 use ebm_kernels::activation::{
