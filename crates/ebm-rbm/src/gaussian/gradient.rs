@@ -1,5 +1,6 @@
 //! The Gaussian RBM's minibatch gradients: CD-k / PCD-k (with learned variances) and
-//! denoising score matching, on preallocated buffers.
+//! denoising score matching, on preallocated buffers (sliced score matching, which shares
+//! the buffers and the layer products, is in `sliced`).
 
 use super::GaussianRbm;
 use super::train::{GaussianMethod, GaussianTrainConfig};
@@ -54,7 +55,7 @@ impl Buffers {
 }
 
 /// `out = (v / sigma^2) W + c`, then the sigmoid: hidden probabilities of a batch.
-fn hidden_probabilities(
+pub(super) fn hidden_probabilities(
     model: &GaussianRbm,
     v: &[f32],
     scaled: &mut [f32],
@@ -76,14 +77,20 @@ fn hidden_probabilities(
 }
 
 /// `out = beta out + x W` for the `rows x n_visible` inputs `x` (`out` is `rows x n_hidden`).
-fn times_weights(model: &GaussianRbm, beta: f32, out: &mut [f32], x: &[f32], par: Parallelism) {
+pub(super) fn times_weights(
+    model: &GaussianRbm,
+    beta: f32,
+    out: &mut [f32],
+    x: &[f32],
+    par: Parallelism,
+) {
     let (nv, nh) = (model.n_visible(), model.n_hidden());
     let w = MatRef::from_row_major(&model.weights, nv, nh);
     rows_times(beta, out, x, x.len() / nv, w, par);
 }
 
 /// `out = h W^T` (the pull of the hidden units on each visible unit).
-fn pulls(model: &GaussianRbm, h: &[f32], out: &mut [f32], par: Parallelism) {
+pub(super) fn pulls(model: &GaussianRbm, h: &[f32], out: &mut [f32], par: Parallelism) {
     let (nv, nh) = (model.n_visible(), model.n_hidden());
     let rows = h.len() / nh;
     gemm(
