@@ -121,7 +121,7 @@ mod tests {
         assert!(largest > 1e-3);
         let h = 1e-2f32;
         let mut scratch = gradient.clone();
-        for j in 0..gradient.len() {
+        for (j, &analytic) in gradient.iter().enumerate() {
             let mut plus = mlp.clone();
             plus.parameters_mut()[j] += h;
             let mut minus = mlp.clone();
@@ -129,9 +129,8 @@ mod tests {
             let numeric =
                 (loss(&plus, &mut scratch) - loss(&minus, &mut scratch)) / (2.0 * h as f64);
             assert!(
-                (numeric as f32 - gradient[j]).abs() < 0.02 * largest,
-                "parameter {j}: {numeric} vs {}",
-                gradient[j]
+                (numeric as f32 - analytic).abs() < 0.02 * largest,
+                "parameter {j}: {numeric} vs {analytic}"
             );
         }
     }

@@ -132,11 +132,11 @@ mod tests {
             let p: Vec<f64> = a.iter().map(|&a| sigmoid_scalar(a as f32) as f64).collect();
             let mut psi = vec![0.0f64; nv];
             let mut quadratic = -ur.iter().map(|&x| (x * x) as f64).sum::<f64>();
-            for j in 0..nh {
+            for (j, &pj) in p.iter().enumerate() {
                 let s: f64 = (0..nv)
                     .map(|i| (model.weights[i * nh + j] * ur[i]) as f64)
                     .sum();
-                quadratic += p[j] * (1.0 - p[j]) * s * s;
+                quadratic += pj * (1.0 - pj) * s * s;
             }
             for i in 0..nv {
                 let pull: f64 = (0..nh)
@@ -154,6 +154,9 @@ mod tests {
         }
         total
     }
+
+    /// A gradient block and the model field it belongs to.
+    type Block<'a> = (&'a [f32], fn(&mut GaussianRbm) -> &mut Vec<f32>);
 
     /// Both objectives' gradients (W, b, c) against central differences of the
     /// objective at the same projections, to 1% of the largest component; the returned
@@ -185,7 +188,7 @@ mod tests {
                 (value - exact).abs() < 1e-3 * (1.0 + exact.abs()),
                 "{value} vs {exact}"
             );
-            let blocks: [(&[f32], fn(&mut GaussianRbm) -> &mut Vec<f32>); 3] = [
+            let blocks: [Block<'_>; 3] = [
                 (&buf.grad.weights, |m| &mut m.weights),
                 (&buf.grad.visible_bias, |m| &mut m.visible_bias),
                 (&buf.grad.hidden_bias, |m| &mut m.hidden_bias),
