@@ -5,8 +5,8 @@ use super::EvalArgs;
 use crate::Failure;
 use crate::output::Metrics;
 use crate::setup::setting_failure;
-use ebm_neural::ais::{AisSettings, GaussianBase, MlpEnergy, neural_ais};
-use ebm_neural::{Cpu, Mlp, NeuralError, Workspace};
+use ebm_neural::ais::{AisSettings, GaussianBase, neural_ais};
+use ebm_neural::{Cpu, Mlp, NeuralError, OnBackend};
 
 /// Flags of the AIS settings.
 const FLAGS: &[(&str, &str)] = &[
@@ -49,13 +49,12 @@ pub fn report(
     crate::memory::check_chains("--ais-runs", settings.runs, 4 * dim)?;
     let base = GaussianBase::fit(test, dim).map_err(Failure::input)?;
     let run = args.measure.run;
-    let mut energy = MlpEnergy {
-        mlp: model,
-        math: Cpu {
+    let mut energy = OnBackend::new(
+        model,
+        Cpu {
             par: run.parallelism(),
         },
-        workspace: Workspace::new(),
-    };
+    );
     let ais = run
         .install(|| neural_ais(&mut energy, &base, settings))?
         .map_err(|e| match e {

@@ -9,7 +9,7 @@ use ebm_core::ModelFile;
 use ebm_kernels::rng::StreamRng;
 use ebm_neural::annealed::{AnnealedConfig, annealed_langevin};
 use ebm_neural::noise_conditional::{NCSN_ENERGY_KIND, NoiseConditionalEnergy};
-use ebm_neural::{Cpu, Mlp, Workspace};
+use ebm_neural::{Cpu, Mlp, OnBackend};
 use std::path::Path;
 
 /// Rows of the data whose pairwise distances set the default `--sigma-max`.
@@ -94,9 +94,13 @@ pub fn sample(
         step_epsilon: args.step_epsilon,
         denoise: args.denoise,
     };
-    let (math, mut ws) = (Cpu::sequential(), Workspace::new());
-    annealed_langevin(model, &math, &mut ws, x, args.chains, &config, rng)
-        .map_err(|e| Failure::input(format!("--steps-per-level/--step-epsilon: {e}")))
+    annealed_langevin(
+        &mut OnBackend::new(model, Cpu::sequential()),
+        x,
+        &config,
+        rng,
+    )
+    .map_err(|e| Failure::input(format!("--steps-per-level/--step-epsilon: {e}")))
 }
 
 #[cfg(test)]

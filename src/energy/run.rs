@@ -261,10 +261,10 @@ pub fn sample(args: SampleArgs) -> Result<(), Failure> {
         }
         EnergyFile::Plain(_) => {
             let config = LangevinConfig::unadjusted(args.steps, args.step_size);
-            let mut buffers = LangevinBuffers::default();
+            let (math, mut buffers) = (Cpu::sequential(), LangevinBuffers::default());
             langevin(
                 &model,
-                &Cpu::sequential(),
+                &math,
                 &mut buffers,
                 &mut x,
                 args.chains,

@@ -10,11 +10,7 @@ fn sliced_score_matching_trains_a_gaussian_rbm_on_a_csv() {
     // Two clusters in 4-D with a deterministic wobble of size 0.3.
     let mut text = String::new();
     for k in 0..400 {
-        let centre = if k % 2 == 0 {
-            [2.0, 2.0, -1.0, 0.0]
-        } else {
-            [-2.0, 0.0, 1.0, 3.0]
-        };
+        let centre = [[1.5, -1.0, 0.5, 2.0], [-1.5, 1.0, 2.0, -0.5]][k % 2];
         let row: Vec<String> = centre
             .iter()
             .enumerate()

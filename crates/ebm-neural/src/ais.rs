@@ -10,7 +10,7 @@
 //! towards an acceptance rate of 0.6) and then fixed for the runs that count, so their
 //! transitions never depend on their own states.
 
-use crate::{LayerMath, Mlp, NeuralError, Workspace, positive};
+use crate::{LayerMath, Mlp, NeuralError, OnBackend, positive};
 use ebm_core::InvalidSetting;
 use ebm_core::ais::AisEstimate;
 use ebm_kernels::rng::{StreamRng, normal_f64, stream, streams, uniform_f64};
@@ -20,42 +20,20 @@ use std::f64::consts::TAU;
 pub trait BatchEnergy {
     /// The input dimension `d`.
     fn dim(&self) -> usize;
-    /// `E(x_n)` into `energies` and `grad_x E(x_n)` into `gradients` (`n x d`) for the
-    /// `n` rows of `x`.
-    fn energies_and_gradients(
-        &mut self,
-        x: &[f32],
-        n: usize,
-        energies: &mut [f32],
-        gradients: &mut [f32],
-    );
+    /// `E(x_n)` into `energies` and `grad_x E(x_n)` into `gradients` for the rows of `x`
+    /// (`n x d`, `n` the length of `energies`).
+    fn evaluate(&mut self, x: &[f32], energies: &mut [f32], gradients: &mut [f32]);
 }
 
-/// An MLP energy on a layer backend, with its workspace.
-pub struct MlpEnergy<'m, M: LayerMath> {
-    /// The energy.
-    pub mlp: &'m Mlp,
-    /// The backend.
-    pub math: M,
-    /// The passes' buffers.
-    pub workspace: Workspace,
-}
-
-impl<M: LayerMath> BatchEnergy for MlpEnergy<'_, M> {
+impl<M: LayerMath> BatchEnergy for OnBackend<'_, Mlp, M> {
     fn dim(&self) -> usize {
-        self.mlp.n_inputs()
+        self.model.n_inputs()
     }
 
-    fn energies_and_gradients(
-        &mut self,
-        x: &[f32],
-        n: usize,
-        energies: &mut [f32],
-        gradients: &mut [f32],
-    ) {
-        let ws = &mut self.workspace;
-        self.mlp.input_gradient(&self.math, ws, x, n, gradients);
-        energies[..n].copy_from_slice(ws.output(0));
+    fn evaluate(&mut self, x: &[f32], energies: &mut [f32], gradients: &mut [f32]) {
+        let (n, ws) = (energies.len(), &mut self.workspace);
+        self.model.input_gradient(&self.math, ws, x, n, gradients);
+        energies.copy_from_slice(ws.output(0));
     }
 }
 
@@ -203,13 +181,13 @@ pub fn sigmoid_betas(count: usize) -> Vec<f64> {
 /// # Examples
 ///
 /// ```
-/// use ebm_neural::ais::{AisSettings, GaussianBase, MlpEnergy, neural_ais};
-/// use ebm_neural::{Activation, Cpu, Mlp, Workspace};
+/// use ebm_neural::ais::{AisSettings, GaussianBase, neural_ais};
+/// use ebm_neural::{Activation, Cpu, Mlp, OnBackend};
 /// // A bowl: E(x) = softplus(x1) + softplus(-x1) + softplus(x2) + softplus(-x2).
 /// let w = vec![1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0];
 /// let mlp = Mlp::from_parameters(&[2, 4, 1], Activation::Softplus, w)?;
 /// let base = GaussianBase { mean: vec![0.0; 2], std: vec![1.5; 2] };
-/// let mut energy = MlpEnergy { mlp: &mlp, math: Cpu::sequential(), workspace: Workspace::new() };
+/// let mut energy = OnBackend::new(&mlp, Cpu::sequential());
 /// let settings = AisSettings { runs: 50, betas: 200, ..AisSettings::default() };
 /// let ais = neural_ais(&mut energy, &base, &settings)?;
 /// assert!(ais.estimate.log_z.is_finite() && ais.estimate.log_z_std < 0.1);
@@ -279,7 +257,7 @@ impl<'b> Annealing<'b> {
             }
         }
         let (mut energies, mut gradients) = (vec![0.0; runs], vec![0.0; runs * d]);
-        energy.energies_and_gradients(&x, runs, &mut energies, &mut gradients);
+        energy.evaluate(&x, &mut energies, &mut gradients);
         if energies.iter().chain(&gradients).any(|v| !v.is_finite()) {
             return Err(NeuralError::Data(
                 "the energy is not finite at a sample of the AIS base".into(),
@@ -355,12 +333,8 @@ impl<'b> Annealing<'b> {
                 self.proposal[i] = (self.x[i] as f64 - 0.5 * h * pull + noise) as f32;
             }
         }
-        energy.energies_and_gradients(
-            &self.proposal,
-            self.runs,
-            &mut self.proposal_energies,
-            &mut self.proposal_gradients,
-        );
+        let (energies, gradients) = (&mut self.proposal_energies, &mut self.proposal_gradients);
+        energy.evaluate(&self.proposal, energies, gradients);
         let mut moved = 0;
         for r in 0..self.runs {
             let rows = r * d..(r + 1) * d;
@@ -419,7 +393,7 @@ fn log_transition(
 mod tests {
     use super::*;
     use crate::density::quadrature_log_z;
-    use crate::{Activation, Cpu};
+    use crate::{Activation, Cpu, Workspace};
     use ebm_kernels::Parallelism;
 
     /// `E(x) = sum_i a_i (x_i - c_i)^2 / 2`: `ln Z = sum_i ln sqrt(2 pi / a_i)`.
@@ -432,9 +406,9 @@ mod tests {
         fn dim(&self) -> usize {
             self.a.len()
         }
-        fn energies_and_gradients(&mut self, x: &[f32], n: usize, e: &mut [f32], g: &mut [f32]) {
+        fn evaluate(&mut self, x: &[f32], e: &mut [f32], g: &mut [f32]) {
             let d = self.a.len();
-            for r in 0..n {
+            for r in 0..e.len() {
                 e[r] = 0.0;
                 for i in 0..d {
                     let t = x[r * d + i] - self.c[i];
@@ -503,12 +477,7 @@ mod tests {
         };
         let settings = AisSettings::default();
         let run = |par| {
-            let math = Cpu { par };
-            let mut energy = MlpEnergy {
-                mlp: &mlp,
-                math,
-                workspace: Workspace::new(),
-            };
+            let mut energy = OnBackend::new(&mlp, Cpu { par });
             neural_ais(&mut energy, &base, &settings).unwrap()
         };
         let one = run(Parallelism::Sequential);

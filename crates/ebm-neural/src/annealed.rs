@@ -4,7 +4,7 @@
 //! `alpha_i = epsilon sigma_i^2 / sigma_L^2`, then optionally one denoising step
 //! `x <- x + sigma_L^2 s(x, sigma_L)` (Tweedie's formula at the last level).
 
-use crate::{LayerMath, NeuralError, Workspace, positive};
+use crate::{NeuralError, positive};
 use ebm_core::InvalidSetting;
 use ebm_kernels::rng::{StreamRng, normal_f64};
 
@@ -14,16 +14,8 @@ pub trait NoiseScore {
     fn dim(&self) -> usize;
     /// The noise levels, largest first.
     fn sigmas(&self) -> &[f32];
-    /// The scores of level `level` at the `n` rows of `x` (`n x d`) into `out` (`n x d`).
-    fn score(
-        &self,
-        math: &impl LayerMath,
-        ws: &mut Workspace,
-        x: &[f32],
-        n: usize,
-        level: usize,
-        out: &mut [f32],
-    );
+    /// The scores of level `level` at the rows of `x` (`n x d`) into `out` (`n x d`).
+    fn score(&mut self, x: &[f32], level: usize, out: &mut [f32]);
 }
 
 /// Settings of annealed Langevin sampling.
@@ -49,62 +41,59 @@ impl AnnealedConfig {
     }
 }
 
-/// Run annealed Langevin dynamics on the `n` rows of `x` (`n x d`) in place, drawing the
+/// Run annealed Langevin dynamics on the rows of `x` (`n x d`) in place, drawing the
 /// noise from `rng`.
 ///
 /// # Errors
 ///
-/// [`NeuralError::InvalidSetting`] for a bad setting, [`NeuralError::Shape`] when `x` does
-/// not hold `n` rows of the model's dimension.
+/// [`NeuralError::InvalidSetting`] for a bad setting, [`NeuralError::Shape`] when `x` is
+/// not whole rows of the model's dimension.
 ///
 /// # Examples
 ///
 /// ```
 /// use ebm_neural::annealed::{AnnealedConfig, annealed_langevin};
 /// use ebm_neural::noise_conditional::NoiseConditionalEnergy;
-/// use ebm_neural::{Activation, Cpu, Mlp, Workspace};
+/// use ebm_neural::{Activation, Cpu, Mlp, OnBackend};
 /// let mut rng = ebm_kernels::rng::stream(1, 0, 0);
 /// let f = Mlp::new(&[2, 8, 1], Activation::Swish, 1.0, &mut rng)?;
 /// let model = NoiseConditionalEnergy::new(f, vec![1.0, 0.3, 0.1])?;
 /// let mut x = vec![0.5f32; 2 * 10];
 /// let config = AnnealedConfig { steps_per_level: 5, step_epsilon: 1e-3, denoise: true };
-/// annealed_langevin(&model, &Cpu::sequential(), &mut Workspace::new(), &mut x, 10, &config, &mut rng)?;
+/// annealed_langevin(&mut OnBackend::new(&model, Cpu::sequential()), &mut x, &config, &mut rng)?;
 /// assert!(x.iter().all(|v| v.is_finite()));
 /// # Ok::<(), ebm_neural::NeuralError>(())
 /// ```
 pub fn annealed_langevin(
-    model: &impl NoiseScore,
-    math: &impl LayerMath,
-    ws: &mut Workspace,
+    model: &mut impl NoiseScore,
     x: &mut [f32],
-    n: usize,
     config: &AnnealedConfig,
     rng: &mut StreamRng,
 ) -> Result<(), NeuralError> {
     config.validate()?;
     let d = model.dim();
-    if x.len() != n * d {
+    if x.len() % d != 0 {
         return Err(NeuralError::Shape(format!(
-            "{} values are not {n} rows of {d}",
+            "{} values are not rows of {d}",
             x.len()
         )));
     }
-    let sigmas = model.sigmas();
+    let sigmas = model.sigmas().to_vec();
     let last = sigmas.len() - 1;
     let sigma_last = sigmas[last] as f64;
-    let mut score = vec![0.0f32; n * d];
+    let mut score = vec![0.0f32; x.len()];
     for (level, &sigma) in sigmas.iter().enumerate() {
         let alpha = config.step_epsilon as f64 * (sigma as f64 / sigma_last).powi(2);
         let (half, noise) = ((0.5 * alpha) as f32, alpha.sqrt() as f32);
         for _ in 0..config.steps_per_level {
-            model.score(math, ws, x, n, level, &mut score);
+            model.score(x, level, &mut score);
             for (xi, &s) in x.iter_mut().zip(&score) {
                 *xi += half * s + noise * normal_f64(rng) as f32;
             }
         }
     }
     if config.denoise {
-        model.score(math, ws, x, n, last, &mut score);
+        model.score(x, last, &mut score);
         let variance = (sigma_last * sigma_last) as f32;
         for (xi, &s) in x.iter_mut().zip(&score) {
             *xi += variance * s;
@@ -116,7 +105,6 @@ pub fn annealed_langevin(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Cpu;
     use ebm_kernels::rng::stream;
 
     /// Data `N(mu, s^2)` in 2-D: the noised density of level `sigma` is
@@ -134,15 +122,7 @@ mod tests {
         fn sigmas(&self) -> &[f32] {
             &self.sigmas
         }
-        fn score(
-            &self,
-            _: &impl LayerMath,
-            _: &mut Workspace,
-            x: &[f32],
-            _: usize,
-            level: usize,
-            out: &mut [f32],
-        ) {
+        fn score(&mut self, x: &[f32], level: usize, out: &mut [f32]) {
             let v = self.variance + self.sigmas[level].powi(2);
             for (k, (o, &xi)) in out.iter_mut().zip(x).enumerate() {
                 *o = -(xi - self.mean[k % 2]) / v;
@@ -160,7 +140,7 @@ mod tests {
     /// 0.075 between the two cases.
     #[test]
     fn annealed_langevin_on_a_gaussian_matches_its_moments() {
-        let model = Gaussian {
+        let mut model = Gaussian {
             mean: [1.0, -0.5],
             variance: 0.25,
             sigmas: crate::noise_conditional::geometric_ladder(3.0, 0.2, 6).unwrap(),
@@ -173,18 +153,7 @@ mod tests {
                 step_epsilon: 5e-3,
                 denoise,
             };
-            let mut ws = Workspace::new();
-            let mut rng = stream(9, 0, 0);
-            annealed_langevin(
-                &model,
-                &Cpu::sequential(),
-                &mut ws,
-                &mut x,
-                n,
-                &config,
-                &mut rng,
-            )
-            .unwrap();
+            annealed_langevin(&mut model, &mut x, &config, &mut stream(9, 0, 0)).unwrap();
             let sigma_l2 = 0.2f64 * 0.2;
             let expected_var = if denoise {
                 0.25f64 * 0.25 / (0.25 + sigma_l2)
@@ -208,15 +177,12 @@ mod tests {
             denoise: false,
         };
         let mut x = vec![0.0f32; 2];
-        let r = annealed_langevin(
-            &model,
-            &Cpu::sequential(),
-            &mut Workspace::new(),
-            &mut x,
-            1,
-            &bad,
-            &mut stream(1, 0, 0),
-        );
-        assert!(r.is_err());
+        assert!(annealed_langevin(&mut model, &mut x, &bad, &mut stream(1, 0, 0)).is_err());
+        let good = AnnealedConfig {
+            steps_per_level: 1,
+            ..bad
+        };
+        let mut ragged = vec![0.0f32; 3];
+        assert!(annealed_langevin(&mut model, &mut ragged, &good, &mut stream(1, 0, 0)).is_err());
     }
 }

@@ -67,6 +67,29 @@ pub enum NeuralError {
     Data(String),
 }
 
+/// A model on a layer backend with the workspace of its passes: the form in which the
+/// samplers and estimators that call a model many times take it
+/// ([`annealed::annealed_langevin`], [`ais::neural_ais`]).
+pub struct OnBackend<'m, T, M: LayerMath> {
+    /// The model.
+    pub model: &'m T,
+    /// The backend.
+    pub math: M,
+    /// The passes' buffers.
+    pub workspace: Workspace,
+}
+
+impl<'m, T, M: LayerMath> OnBackend<'m, T, M> {
+    /// `model` on `math` with a fresh workspace.
+    pub fn new(model: &'m T, math: M) -> Self {
+        Self {
+            model,
+            math,
+            workspace: Workspace::new(),
+        }
+    }
+}
+
 /// `Ok(())` when `value` is a finite number > 0, else "must be positive" for `setting`.
 fn positive(value: f32, setting: &'static str) -> Result<(), InvalidSetting> {
     InvalidSetting::require(

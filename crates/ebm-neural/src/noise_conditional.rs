@@ -5,7 +5,7 @@
 //! plain MLP energy files are untouched.
 
 use crate::annealed::NoiseScore;
-use crate::{LayerMath, Mlp, NeuralError, Workspace, positive};
+use crate::{LayerMath, Mlp, NeuralError, OnBackend, positive};
 use ebm_core::{InvalidSetting, ModelFile};
 use serde::{Deserialize, Serialize};
 
@@ -89,26 +89,19 @@ impl NoiseConditionalEnergy {
     }
 }
 
-impl NoiseScore for NoiseConditionalEnergy {
+impl<M: LayerMath> NoiseScore for OnBackend<'_, NoiseConditionalEnergy, M> {
     fn dim(&self) -> usize {
-        self.network.n_inputs()
+        self.model.network.n_inputs()
     }
 
     fn sigmas(&self) -> &[f32] {
-        &self.sigmas
+        &self.model.sigmas
     }
 
-    fn score(
-        &self,
-        math: &impl LayerMath,
-        ws: &mut Workspace,
-        x: &[f32],
-        n: usize,
-        level: usize,
-        out: &mut [f32],
-    ) {
-        self.network.input_gradient(math, ws, x, n, out);
-        let scale = -1.0 / self.sigmas[level];
+    fn score(&mut self, x: &[f32], level: usize, out: &mut [f32]) {
+        let (network, n) = (&self.model.network, x.len() / self.model.network.n_inputs());
+        network.input_gradient(&self.math, &mut self.workspace, x, n, out);
+        let scale = -1.0 / self.model.sigmas[level];
         out.iter_mut().for_each(|s| *s *= scale);
     }
 }
@@ -149,7 +142,7 @@ impl ModelFile for NoiseConditionalEnergy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Activation, Cpu};
+    use crate::{Activation, Cpu, Workspace};
     use ebm_kernels::rng::stream;
 
     #[test]
@@ -184,7 +177,7 @@ mod tests {
         }
         let (mut grad, mut score) = ([0.0f32; 4], [0.0f32; 4]);
         mlp.input_gradient(&math, &mut ws, &x, 2, &mut grad);
-        model.score(&math, &mut ws, &x, 2, 0, &mut score);
+        OnBackend::new(&model, Cpu::sequential()).score(&x, 0, &mut score);
         for (g, s) in grad.iter().zip(&score) {
             assert!((-g / 2.0 - s).abs() < 1e-6);
         }

@@ -235,25 +235,23 @@ pub(super) fn score_matching_gradient(
         MatRef::from_row_major(q, rows, nh),
         par,
     );
-    buf.grad.visible_bias.fill(0.0);
-    buf.grad.hidden_bias.fill(0.0);
-    buf.grad.log_variance.fill(0.0); // variances stay at 1
-    for k in 0..rows {
-        for (g, &r) in buf
-            .grad
-            .visible_bias
-            .iter_mut()
-            .zip(&residual[k * nv..(k + 1) * nv])
-        {
-            *g -= r;
+    score_bias_gradients(&mut buf.grad, residual, q);
+}
+
+/// The bias gradients of score matching with unit variances (descent negated): minus
+/// the row sums of the visible signal `visible` (`rows x n_visible`) for `b` and of the
+/// hidden signal `hidden` (`rows x n_hidden`) for `c`; none for the variances.
+pub(super) fn score_bias_gradients(grad: &mut GaussianRbm, visible: &[f32], hidden: &[f32]) {
+    let (nv, nh) = (grad.n_visible(), grad.n_hidden());
+    grad.visible_bias.fill(0.0);
+    grad.hidden_bias.fill(0.0);
+    grad.log_variance.fill(0.0); // variances stay at 1
+    for (v_row, h_row) in visible.chunks_exact(nv).zip(hidden.chunks_exact(nh)) {
+        for (g, &e) in grad.visible_bias.iter_mut().zip(v_row) {
+            *g -= e;
         }
-        for (g, &qv) in buf
-            .grad
-            .hidden_bias
-            .iter_mut()
-            .zip(&q[k * nh..(k + 1) * nh])
-        {
-            *g -= qv;
+        for (g, &a) in grad.hidden_bias.iter_mut().zip(h_row) {
+            *g -= a;
         }
     }
 }

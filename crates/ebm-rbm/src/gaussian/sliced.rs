@@ -15,7 +15,7 @@
 //! `W`, with `q = p (1 - p)` and `q' = q (1 - 2p)`.
 
 use super::GaussianRbm;
-use super::gradient::{Buffers, hidden_probabilities, pulls, times_weights};
+use super::gradient::{Buffers, hidden_probabilities, pulls, score_bias_gradients, times_weights};
 use ebm_kernels::Parallelism;
 use ebm_kernels::gemm::gemm;
 use ebm_kernels::rng::{StreamRng, normal_f64};
@@ -96,22 +96,7 @@ pub(super) fn sliced_score_matching_gradient(
             par,
         );
     }
-    buf.grad.visible_bias.fill(0.0);
-    buf.grad.hidden_bias.fill(0.0);
-    buf.grad.log_variance.fill(0.0); // variances stay at 1
-    for k in 0..rows {
-        for (g, &e) in buf
-            .grad
-            .visible_bias
-            .iter_mut()
-            .zip(&buf.residual[k * nv..])
-        {
-            *g -= e;
-        }
-        for (g, &a) in buf.grad.hidden_bias.iter_mut().zip(&buf.q[k * nh..]) {
-            *g -= a;
-        }
-    }
+    score_bias_gradients(&mut buf.grad, &buf.residual, &buf.q);
     objective
 }
 
