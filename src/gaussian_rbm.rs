@@ -46,6 +46,10 @@ pub enum MethodArg {
     Pcd,
     /// Denoising score matching (unit variances).
     Dsm,
+    /// Sliced score matching, one Gaussian projection per example (unit variances).
+    Ssm,
+    /// Sliced score matching, variance-reduced (unit variances).
+    SsmVr,
 }
 
 /// Sampler of `sample`.
@@ -65,7 +69,7 @@ pub struct TrainArgs {
     /// Hidden units.
     #[arg(long, default_value_t = 200, value_parser = crate::args::count)]
     pub hidden: usize,
-    /// cd, pcd or dsm.
+    /// cd, pcd, dsm, ssm or ssm-vr.
     #[arg(long, value_enum, default_value_t = MethodArg::Cd)]
     pub method: MethodArg,
     /// Gibbs steps (cd, pcd).
@@ -192,6 +196,12 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
             MethodArg::Pcd => GaussianMethod::Persistent,
             MethodArg::Dsm => GaussianMethod::DenoisingScoreMatching {
                 noise_std: args.noise,
+            },
+            MethodArg::Ssm => GaussianMethod::SlicedScoreMatching {
+                variance_reduced: false,
+            },
+            MethodArg::SsmVr => GaussianMethod::SlicedScoreMatching {
+                variance_reduced: true,
             },
         },
         gibbs_steps: args.k,

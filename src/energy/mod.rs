@@ -2,6 +2,8 @@
 //! contrastive divergence with Langevin negatives or by score matching, evaluated exactly
 //! by quadrature in 2-D, and sampled by Langevin dynamics.
 
+mod ais;
+mod noise_conditional;
 mod run;
 
 use crate::Failure;
@@ -16,9 +18,11 @@ use std::path::PathBuf;
 pub enum EnergyCommand {
     /// Train an MLP energy on a built-in 2-D density or your file and save it.
     Train(TrainArgs),
-    /// Test NLL of a saved energy: exact by quadrature on a grid (2-D models).
+    /// Test NLL of a saved energy: exact by quadrature on a grid (2-D models), or by AIS
+    /// (--ais-runs, any dimension).
     Eval(EvalArgs),
-    /// Langevin samples from a saved energy, as a PNG (a 2-D histogram, or image tiles).
+    /// Langevin samples from a saved energy (annealed Langevin for ncsn models), as a PNG
+    /// (a 2-D histogram, or image tiles).
     Sample(SampleArgs),
 }
 
@@ -35,6 +39,9 @@ pub enum MethodArg {
     Ssm,
     /// Sliced score matching, variance-reduced.
     SsmVr,
+    /// Noise-conditional score matching of f(x) / sigma over a geometric ladder of noise
+    /// levels (--sigma-max, --sigma-min, --levels); sampled by annealed Langevin dynamics.
+    Ncsn,
 }
 
 /// Hidden activations.
@@ -120,6 +127,16 @@ pub struct TrainArgs {
     /// Denoising score matching: corruption noise standard deviation.
     #[arg(long, default_value_t = 0.1)]
     pub noise_std: f32,
+    /// Largest noise level of the ladder (ncsn; default: the largest distance between two
+    /// of the first 500 training points).
+    #[arg(long)]
+    pub sigma_max: Option<f32>,
+    /// Smallest noise level of the ladder (ncsn).
+    #[arg(long, default_value_t = 0.01)]
+    pub sigma_min: f32,
+    /// Noise levels of the ladder, in equal ratios from --sigma-max to --sigma-min (ncsn).
+    #[arg(long, default_value_t = 10)]
+    pub levels: usize,
     /// Langevin steps per negative sample (cd, pcd; default 60 for cd, 30 for pcd).
     #[arg(long)]
     pub langevin_steps: Option<usize>,
@@ -166,7 +183,21 @@ pub struct EvalArgs {
     /// the largest |value| of the test points, times 1.25).
     #[arg(long)]
     pub bound: Option<f32>,
-    /// Seed of the built-in density's test points (stream 1; training uses stream 0).
+    /// Estimate ln Z by annealed importance sampling with this many runs, from a Gaussian
+    /// fitted to the test points (any dimension).
+    #[arg(long, value_name = "R")]
+    pub ais_runs: Option<usize>,
+    /// Temperatures of the AIS schedule (a sigmoid from 0 to 1).
+    #[arg(long, default_value_t = 1000)]
+    pub ais_betas: usize,
+    /// MALA transitions at each AIS temperature.
+    #[arg(long, default_value_t = 1)]
+    pub ais_steps: usize,
+    /// First MALA step size of the AIS pilot pass, which tunes one step per temperature.
+    #[arg(long, default_value_t = 0.1)]
+    pub ais_step_size: f32,
+    /// Seed of the built-in density's test points (stream 1; training uses stream 0) and
+    /// of the AIS runs.
     #[command(flatten)]
     pub random: SeedArgs,
     #[command(flatten)]
@@ -187,6 +218,16 @@ pub struct SampleArgs {
     /// Langevin step size eta (noise sqrt(eta)).
     #[arg(long, default_value_t = 0.005)]
     pub step_size: f32,
+    /// Annealed Langevin (ncsn models): steps at each noise level.
+    #[arg(long, default_value_t = 100, value_parser = crate::args::count)]
+    pub steps_per_level: usize,
+    /// Annealed Langevin (ncsn models): the step size epsilon of the smallest level (level
+    /// i steps by epsilon sigma_i^2 / sigma_min^2).
+    #[arg(long, default_value_t = 2e-5)]
+    pub step_epsilon: f32,
+    /// Annealed Langevin (ncsn models): end with the denoising step x + sigma_min^2 score.
+    #[arg(long)]
+    pub denoise: bool,
     /// Chains start from uniform noise on [-B, B]^d; the 2-D histogram covers that box.
     #[arg(long, default_value_t = 4.0)]
     pub bound: f32,

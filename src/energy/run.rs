@@ -1,12 +1,13 @@
 //! What `ebm energy train`, `eval` and `sample` do.
 
+use super::noise_conditional::EnergyFile;
 use super::{ActivationArg, EvalArgs, MethodArg, SampleArgs, TrainArgs};
 use crate::Failure;
 use crate::args::ImageShape;
 use crate::output::Metrics;
 use crate::progress::Progress;
 use crate::run_log::{Epoch, Family, On};
-use crate::setup::{load_model, setting_failure};
+use crate::setup::setting_failure;
 use ebm_core::schedule::LearningRateSchedule;
 use ebm_core::train::{EpochReport, OnEpoch, OptimizerConfig};
 use ebm_kernels::rng::stream;
@@ -28,6 +29,9 @@ fn failure(error: NeuralError) -> Failure {
         ("noise_range", "--noise-range"),
         ("energy_regularization", "--energy-regularization"),
         ("clip_gradient_norm", "--clip-gradient"),
+        ("sigma_max", "--sigma-max"),
+        ("sigma_min", "--sigma-min"),
+        ("levels", "--levels"),
     ];
     match &error {
         NeuralError::InvalidSetting(invalid) => {
@@ -73,6 +77,15 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
             30,
             0.005,
         ),
+        MethodArg::Ncsn => (
+            Method::NoiseConditional {
+                sigma_max: args.sigma_max.unwrap_or(1.0),
+                sigma_min: args.sigma_min,
+                levels: args.levels,
+            },
+            30,
+            0.005,
+        ),
     };
     let mut langevin = LangevinConfig::unadjusted(
         args.langevin_steps.unwrap_or(steps),
@@ -107,6 +120,11 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     };
     config.validate().map_err(|e| failure(e.into()))?;
     let (points, dim) = args.data.load(args.random.seed, 0)?;
+    if let Method::NoiseConditional { sigma_max, .. } = &mut config.method {
+        *sigma_max = args
+            .sigma_max
+            .unwrap_or_else(|| super::noise_conditional::largest_distance(&points, dim));
+    }
     config.noise_range = match (args.noise_range, args.data.dataset) {
         (Some(range), _) => range,
         (None, Some(density)) => density.bound(),
@@ -118,7 +136,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     // A logged run on a built-in density also records the exact held-out NLL (2,000
     // test points of stream 1, ln Z on a 100 x 100 grid) after every epoch.
     let held_out = match args.data.dataset {
-        Some(density) if log.is_active() => Some((
+        Some(density) if log.is_active() && args.method != MethodArg::Ncsn => Some((
             density.sample(2_000, &mut stream(args.random.seed, 1, 0)),
             density.bound(),
         )),
@@ -157,13 +175,22 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         .integer("epochs", config.run.epochs as u64)
         .integer("recoveries", fit.recoveries.len() as u64)
         .number("noise_range", config.noise_range as f64);
-    args.training.save_and_report(&fit.model, m)
+    match fit.noise_conditional(config.method).map_err(failure)? {
+        Some(model) => super::noise_conditional::save_and_report(
+            &model,
+            &args.training.out.out,
+            m,
+            args.training.report.output,
+        ),
+        None => args.training.save_and_report(&fit.model, m),
+    }
 }
 
 /// Run `ebm energy eval`.
 pub fn eval(args: EvalArgs) -> Result<(), Failure> {
     args.measure.run.check()?;
-    let model: Mlp = load_model(&args.model)?;
+    let ais_settings = super::ais::settings(&args)?;
+    let model = EnergyFile::load(&args.model)?.energy();
     let (test, dim) = args.data.load(args.random.seed, 1)?;
     if dim != model.n_inputs() {
         return Err(Failure::input(format!(
@@ -202,6 +229,9 @@ pub fn eval(args: EvalArgs) -> Result<(), Failure> {
             .number("bound", bound as f64)
             .integer("grid", args.grid as u64);
     }
+    if let Some(settings) = &ais_settings {
+        super::ais::report(&model, &test, &args, settings, mean_energy, &mut m)?;
+    }
     args.measure.output.print(&m);
     Ok(())
 }
@@ -215,27 +245,38 @@ pub fn sample(args: SampleArgs) -> Result<(), Failure> {
     if let Some(out) = &args.out {
         crate::tables::is_npy(out)?;
     }
-    let model: Mlp = load_model(&args.model)?;
+    let file = EnergyFile::load(&args.model)?;
+    let model = file.energy();
     let dim = model.n_inputs();
     crate::memory::check_chains("--chains", args.chains, dim)?;
     let mut rng = stream(args.random.seed, 0, 0);
     let mut x = vec![0.0f32; args.chains * dim];
     uniform_noise(&mut x, args.bound, &mut rng);
-    let config = LangevinConfig::unadjusted(args.steps, args.step_size);
-    let mut buffers = LangevinBuffers::default();
-    let mean_energy = langevin(
-        &model,
-        &Cpu::sequential(),
-        &mut buffers,
-        &mut x,
-        args.chains,
-        &config,
-        &mut rng,
-    )
-    .map_err(|e| Failure::input(format!("--steps/--step-size: {e}")))?;
+    let mean_energy = match &file {
+        EnergyFile::NoiseConditional(ncsn) => {
+            super::noise_conditional::sample(ncsn, &args, &mut x, &mut rng)?;
+            let (math, mut ws) = (Cpu::sequential(), Workspace::new());
+            let energies = model.energy(&math, &mut ws, &x, args.chains);
+            energies.iter().map(|&e| e as f64).sum::<f64>() / args.chains as f64
+        }
+        EnergyFile::Plain(_) => {
+            let config = LangevinConfig::unadjusted(args.steps, args.step_size);
+            let (math, mut buffers) = (Cpu::sequential(), LangevinBuffers::default());
+            langevin(
+                &model,
+                &math,
+                &mut buffers,
+                &mut x,
+                args.chains,
+                &config,
+                &mut rng,
+            )
+            .map_err(|e| Failure::input(format!("--steps/--step-size: {e}")))?
+        }
+    };
     if x.iter().any(|v| !v.is_finite()) {
         return Err(Failure::run(format!(
-            "{}: the Langevin chains diverged (give a smaller --step-size)",
+            "{}: the Langevin chains diverged (give a smaller --step-size, or --step-epsilon for ncsn models)",
             args.model.display()
         )));
     }

@@ -3,9 +3,9 @@
 //! and trait every model is saved with ([`model_file`], [`ModelFile`]), the one
 //! invalid-setting error ([`InvalidSetting`]), classifier calibration ([`calibration`]),
 //! learning-rate and momentum schedules ([`schedule`]), atomic file writes ([`atomic`]),
-//! the Boltzmann distribution over enumerable states ([`boltzmann`]), and continuous
-//! energies with their samplers: random-walk Metropolis-Hastings, Langevin, MALA and HMC
-//! ([`continuous`]).
+//! the estimate of annealed importance sampling from its weights ([`ais`]), the Boltzmann
+//! distribution over enumerable states ([`boltzmann`]), and continuous energies with their
+//! samplers: random-walk Metropolis-Hastings, Langevin, MALA and HMC ([`continuous`]).
 //!
 //! ```
 //! use ebm_core::model_file;
@@ -18,6 +18,7 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+pub mod ais;
 pub mod atomic;
 pub mod boltzmann;
 pub mod calibration;

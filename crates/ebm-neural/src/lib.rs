@@ -6,8 +6,11 @@
 //! through the small [`LayerMath`] trait ([`Cpu`]: the kernel crate's GEMM). Training
 //! ([`train`]) runs through the toolkit's one training loop: contrastive divergence with
 //! Langevin negatives (short-run chains from noise, or a persistent replay buffer), and
-//! denoising and sliced score matching. [`density`] has 2-D test densities and the exact,
-//! quadrature-normalized negative log-likelihood of a 2-D energy.
+//! denoising and sliced score matching, and noise-conditional score matching over a
+//! ladder of noise levels ([`noise_conditional`]) sampled by annealed Langevin dynamics
+//! ([`annealed`]). [`density`] has 2-D test densities and the exact,
+//! quadrature-normalized negative log-likelihood of a 2-D energy; [`ais`] estimates
+//! `ln Z` in any dimension by annealed importance sampling.
 //!
 //! ```
 //! use ebm_neural::{Activation, Cpu, Mlp, Workspace};
@@ -28,12 +31,15 @@
 //! ```
 
 mod activation;
+pub mod ais;
+pub mod annealed;
 pub mod backend;
 pub mod density;
 pub mod langevin;
 mod mlp;
 #[cfg(test)]
 mod mlp_tests;
+pub mod noise_conditional;
 pub mod train;
 
 pub use activation::Activation;
@@ -59,6 +65,29 @@ pub enum NeuralError {
     /// Training data that cannot be used.
     #[error("data: {0}")]
     Data(String),
+}
+
+/// A model on a layer backend with the workspace of its passes: the form in which the
+/// samplers and estimators that call a model many times take it
+/// ([`annealed::annealed_langevin`], [`ais::neural_ais`]).
+pub struct OnBackend<'m, T, M: LayerMath> {
+    /// The model.
+    pub model: &'m T,
+    /// The backend.
+    pub math: M,
+    /// The passes' buffers.
+    pub workspace: Workspace,
+}
+
+impl<'m, T, M: LayerMath> OnBackend<'m, T, M> {
+    /// `model` on `math` with a fresh workspace.
+    pub fn new(model: &'m T, math: M) -> Self {
+        Self {
+            model,
+            math,
+            workspace: Workspace::new(),
+        }
+    }
 }
 
 /// `Ok(())` when `value` is a finite number > 0, else "must be positive" for `setting`.

@@ -10,17 +10,22 @@
 //! - denoising score matching: `0.5 |sigma grad_x E(x~) - eps|^2` at `x~ = x + sigma eps`
 //!   (the usual objective weighted by `sigma^2`);
 //! - sliced score matching with `v ~ N(0, I)`: `0.5 (v . grad E)^2 - v^T H v`, or
-//!   variance-reduced `0.5 |grad E|^2 - v^T H v` (Song et al. 2019).
+//!   variance-reduced `0.5 |grad E|^2 - v^T H v` (Song et al. 2019);
+//! - noise-conditional denoising score matching over a ladder of noise levels
+//!   (Song & Ermon 2019); [`EnergyFit::noise_conditional`] pairs the network with its
+//!   ladder.
 //!
 //! Gradients may be clipped to a norm. When the guard sees a divergence, [`train_energy`]
 //! continues from the restored last good epoch with the learning rate and the Langevin
 //! step halved, and reports each such recovery ([`Recovery`]).
 
+mod noise_conditional;
 #[cfg(test)]
 mod tests;
 mod trainer;
 
 use crate::langevin::LangevinConfig;
+use crate::noise_conditional::{NoiseConditionalEnergy, geometric_ladder};
 use crate::{Activation, Mlp, NeuralError, positive};
 use ebm_core::InvalidSetting;
 use ebm_core::schedule::LearningRateSchedule;
@@ -53,6 +58,17 @@ pub enum Method {
     Sliced {
         /// Use `0.5 |grad E|^2` in place of `0.5 (v . grad E)^2`.
         variance_reduced: bool,
+    },
+    /// Denoising score matching of the noise-conditional energy `f(x) / sigma` over a
+    /// geometric ladder of noise levels, each example's level drawn uniformly
+    /// ([`crate::noise_conditional`]).
+    NoiseConditional {
+        /// The largest noise level.
+        sigma_max: f32,
+        /// The smallest noise level.
+        sigma_min: f32,
+        /// Levels of the ladder.
+        levels: usize,
     },
 }
 
@@ -146,6 +162,13 @@ impl EnergyTrainConfig {
                 )?;
             }
             Method::Denoising { noise_std } => positive(noise_std, "noise_std")?,
+            Method::NoiseConditional {
+                sigma_max,
+                sigma_min,
+                levels,
+            } => {
+                geometric_ladder(sigma_max, sigma_min, levels)?;
+            }
             Method::ShortRun | Method::Sliced { .. } => {}
         }
         self.langevin.validate()?;
@@ -180,6 +203,30 @@ pub struct EnergyFit {
     pub recoveries: Vec<Recovery>,
     /// The loop's summary of the last (successful) call.
     pub summary: TrainSummary,
+}
+
+impl EnergyFit {
+    /// The trained network with the ladder of a [`Method::NoiseConditional`] run (`None`
+    /// for other methods).
+    ///
+    /// # Errors
+    ///
+    /// [`NeuralError::InvalidSetting`] for a bad ladder.
+    pub fn noise_conditional(
+        &self,
+        method: Method,
+    ) -> Result<Option<NoiseConditionalEnergy>, NeuralError> {
+        let Method::NoiseConditional {
+            sigma_max,
+            sigma_min,
+            levels,
+        } = method
+        else {
+            return Ok(None);
+        };
+        let sigmas = geometric_ladder(sigma_max, sigma_min, levels)?;
+        NoiseConditionalEnergy::new(self.model.clone(), sigmas).map(Some)
+    }
 }
 
 /// Train a new MLP energy on the rows of `data` (`n x dim`, row-major); the observer sees

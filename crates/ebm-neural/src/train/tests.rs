@@ -7,7 +7,7 @@ use ebm_core::train::{NoObserver, check_rollback, max_abs};
 use ebm_kernels::rng::{normal_f64, stream};
 
 /// Every method, with small settings.
-fn methods() -> [Method; 5] {
+fn methods() -> [Method; 6] {
     [
         Method::ShortRun,
         Method::Persistent {
@@ -20,6 +20,11 @@ fn methods() -> [Method; 5] {
         },
         Method::Sliced {
             variance_reduced: true,
+        },
+        Method::NoiseConditional {
+            sigma_max: 1.0,
+            sigma_min: 0.1,
+            levels: 5,
         },
     ]
 }
@@ -147,6 +152,11 @@ fn bad_settings_and_data_are_refused() {
             reinit_fraction: 0.05,
         }),
         small(Method::Denoising { noise_std: 0.0 }),
+        small(Method::NoiseConditional {
+            sigma_max: 0.1,
+            sigma_min: 1.0,
+            levels: 5,
+        }),
         EnergyTrainConfig {
             clip_gradient_norm: -1.0,
             ..small(Method::ShortRun)

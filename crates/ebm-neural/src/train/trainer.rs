@@ -1,6 +1,7 @@
 //! The MLP energy as the training loop drives it: the gradient of each method, the
 //! parameter blocks, the replay buffer.
 
+use super::noise_conditional::{Buffers, Ladder, noise_conditional_loss};
 use super::{EnergyTrainConfig, Method};
 use crate::langevin::{LangevinBuffers, LangevinConfig, langevin, uniform_noise};
 use crate::{Cpu, Mlp, NeuralError, Quantity, Workspace};
@@ -292,6 +293,26 @@ impl MinibatchModel for EnergyTrainer<'_> {
             }
             Method::Sliced { variance_reduced } => {
                 self.sliced(&state.model, variance_reduced, n, rng, &math)
+            }
+            Method::NoiseConditional {
+                sigma_max,
+                sigma_min,
+                levels,
+            } => {
+                let ladder = Ladder {
+                    sigma_max,
+                    sigma_min,
+                    levels,
+                };
+                let buffers = Buffers {
+                    batch: &mut self.batch,
+                    noise: &mut self.noise,
+                    scratch: &mut self.scratch,
+                    weights: &mut self.weights,
+                    workspace: &mut self.workspace,
+                    gradient: &mut self.gradient,
+                };
+                noise_conditional_loss(&state.model, ladder, n, buffers, rng, &math)
             }
         };
         // The loop climbs: hand it minus the loss gradient, clipped to the norm bound.

@@ -1,5 +1,6 @@
 //! The Gaussian RBM's minibatch gradients: CD-k / PCD-k (with learned variances) and
-//! denoising score matching, on preallocated buffers.
+//! denoising score matching, on preallocated buffers (sliced score matching, which shares
+//! the buffers and the layer products, is in `sliced`).
 
 use super::GaussianRbm;
 use super::train::{GaussianMethod, GaussianTrainConfig};
@@ -54,7 +55,7 @@ impl Buffers {
 }
 
 /// `out = (v / sigma^2) W + c`, then the sigmoid: hidden probabilities of a batch.
-fn hidden_probabilities(
+pub(super) fn hidden_probabilities(
     model: &GaussianRbm,
     v: &[f32],
     scaled: &mut [f32],
@@ -76,14 +77,20 @@ fn hidden_probabilities(
 }
 
 /// `out = beta out + x W` for the `rows x n_visible` inputs `x` (`out` is `rows x n_hidden`).
-fn times_weights(model: &GaussianRbm, beta: f32, out: &mut [f32], x: &[f32], par: Parallelism) {
+pub(super) fn times_weights(
+    model: &GaussianRbm,
+    beta: f32,
+    out: &mut [f32],
+    x: &[f32],
+    par: Parallelism,
+) {
     let (nv, nh) = (model.n_visible(), model.n_hidden());
     let w = MatRef::from_row_major(&model.weights, nv, nh);
     rows_times(beta, out, x, x.len() / nv, w, par);
 }
 
 /// `out = h W^T` (the pull of the hidden units on each visible unit).
-fn pulls(model: &GaussianRbm, h: &[f32], out: &mut [f32], par: Parallelism) {
+pub(super) fn pulls(model: &GaussianRbm, h: &[f32], out: &mut [f32], par: Parallelism) {
     let (nv, nh) = (model.n_visible(), model.n_hidden());
     let rows = h.len() / nh;
     gemm(
@@ -228,25 +235,23 @@ pub(super) fn score_matching_gradient(
         MatRef::from_row_major(q, rows, nh),
         par,
     );
-    buf.grad.visible_bias.fill(0.0);
-    buf.grad.hidden_bias.fill(0.0);
-    buf.grad.log_variance.fill(0.0); // variances stay at 1
-    for k in 0..rows {
-        for (g, &r) in buf
-            .grad
-            .visible_bias
-            .iter_mut()
-            .zip(&residual[k * nv..(k + 1) * nv])
-        {
-            *g -= r;
+    score_bias_gradients(&mut buf.grad, residual, q);
+}
+
+/// The bias gradients of score matching with unit variances (descent negated): minus
+/// the row sums of the visible signal `visible` (`rows x n_visible`) for `b` and of the
+/// hidden signal `hidden` (`rows x n_hidden`) for `c`; none for the variances.
+pub(super) fn score_bias_gradients(grad: &mut GaussianRbm, visible: &[f32], hidden: &[f32]) {
+    let (nv, nh) = (grad.n_visible(), grad.n_hidden());
+    grad.visible_bias.fill(0.0);
+    grad.hidden_bias.fill(0.0);
+    grad.log_variance.fill(0.0); // variances stay at 1
+    for (v_row, h_row) in visible.chunks_exact(nv).zip(hidden.chunks_exact(nh)) {
+        for (g, &e) in grad.visible_bias.iter_mut().zip(v_row) {
+            *g -= e;
         }
-        for (g, &qv) in buf
-            .grad
-            .hidden_bias
-            .iter_mut()
-            .zip(&q[k * nh..(k + 1) * nh])
-        {
-            *g -= qv;
+        for (g, &a) in grad.hidden_bias.iter_mut().zip(h_row) {
+            *g -= a;
         }
     }
 }

@@ -9,6 +9,7 @@
 
 mod ais;
 mod gradient;
+mod sliced;
 mod train;
 
 pub use ais::gaussian_ais_log_partition;

@@ -1,9 +1,11 @@
 //! Training a Gaussian-Bernoulli RBM: CD-k and PCD-k (with learned or fixed variances),
-//! or denoising score matching (variances fixed at 1 in standardized units), where the
-//! model's score `∇ ln p(v) = -∇F(v)` has a closed form and no sampling is needed.
+//! or denoising or sliced score matching (variances fixed at 1 in standardized units),
+//! where the model's score `∇ ln p(v) = -∇F(v)` and its Jacobian have closed forms and no
+//! sampling is needed.
 
 use super::GaussianRbm;
 use super::gradient::{Buffers, contrastive_gradient, score_matching_gradient};
+use super::sliced::sliced_score_matching_gradient;
 use crate::RbmError;
 use ebm_core::InvalidSetting;
 use ebm_core::schedule::{LearningRateSchedule, MomentumSchedule};
@@ -26,6 +28,12 @@ pub enum GaussianMethod {
     DenoisingScoreMatching {
         /// Corruption noise.
         noise_std: f32,
+    },
+    /// Sliced score matching with one Gaussian projection per example (Song et al.
+    /// 2019); variances stay at 1.
+    SlicedScoreMatching {
+        /// Use `0.5 |score|^2` in place of `0.5 (u . score)^2`.
+        variance_reduced: bool,
     },
 }
 
@@ -90,7 +98,12 @@ impl GaussianTrainConfig {
 
     /// Whether the per-visible variances are learned (CD and PCD only).
     fn learns_variance(&self) -> bool {
-        self.learn_variance && !matches!(self.method, GaussianMethod::DenoisingScoreMatching { .. })
+        self.learn_variance
+            && !matches!(
+                self.method,
+                GaussianMethod::DenoisingScoreMatching { .. }
+                    | GaussianMethod::SlicedScoreMatching { .. }
+            )
     }
 }
 
@@ -255,6 +268,9 @@ impl MinibatchModel for GaussianTrainer<'_> {
             GaussianMethod::DenoisingScoreMatching { noise_std } => {
                 score_matching_gradient(&step.state.model, buf, noise_std, rng, par)
             }
+            GaussianMethod::SlicedScoreMatching { variance_reduced } => {
+                sliced_score_matching_gradient(&step.state.model, buf, variance_reduced, rng, par);
+            }
             method => {
                 let persistent = method == GaussianMethod::Persistent;
                 if persistent {
@@ -329,10 +345,16 @@ mod tests {
     }
 
     /// Every training method.
-    const METHODS: [GaussianMethod; 3] = [
+    const METHODS: [GaussianMethod; 5] = [
         GaussianMethod::ContrastiveDivergence,
         GaussianMethod::Persistent,
         GaussianMethod::DenoisingScoreMatching { noise_std: 0.3 },
+        GaussianMethod::SlicedScoreMatching {
+            variance_reduced: false,
+        },
+        GaussianMethod::SlicedScoreMatching {
+            variance_reduced: true,
+        },
     ];
 
     /// `n_hidden` units trained by `method` from weights of standard deviation 0.1.
@@ -356,7 +378,8 @@ mod tests {
         }
     }
 
-    /// Two clusters in 4-D: CD (learned variances), PCD and score matching all lower the
+    /// Two clusters in 4-D: CD (learned variances), PCD and score matching (denoising,
+    /// sliced and variance-reduced sliced) all lower the
     /// held-out reconstruction error well below that of the untrained model.
     #[test]
     fn every_method_learns_two_clusters() {

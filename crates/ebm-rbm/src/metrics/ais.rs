@@ -10,6 +10,7 @@ use super::check_features;
 use crate::products::{hidden_input, visible_input_no_bias};
 use crate::{BinaryRbm, RbmError};
 use ebm_core::InvalidSetting;
+pub use ebm_core::ais::AisEstimate;
 use ebm_data::Dataset;
 use ebm_kernels::Parallelism;
 use ebm_kernels::activation::{
@@ -57,24 +58,6 @@ pub fn default_betas(n: usize) -> Vec<f64> {
         }
     }
     betas
-}
-
-/// The outcome of AIS.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AisEstimate {
-    /// Estimate of `ln Z` (log of the mean importance weight, times `Z_A`).
-    pub log_z: f64,
-    /// Standard deviation of `log_z` (delta method: sd of the weights over their mean,
-    /// divided by `sqrt(runs)`).
-    pub log_z_std: f64,
-    /// `ln(mean - 3 sd_mean)` of the weights, times `Z_A` (`-inf` if not positive).
-    pub log_z_low: f64,
-    /// `ln(mean + 3 sd_mean)` of the weights, times `Z_A`.
-    pub log_z_high: f64,
-    /// `ln Z_A` of the base-rate model.
-    pub log_z_base: f64,
-    /// Per-run log importance weights.
-    pub log_weights: Vec<f64>,
 }
 
 /// Base-rate visible biases `ln(p / (1 - p))` of the data's means, smoothed as
@@ -207,42 +190,7 @@ pub fn ais_log_partition(
         fill_u32(&mut rng, &mut bits[..runs * nv]);
         bernoulli(&visible_probs, &bits, &mut visible);
     }
-    Ok(summarize(log_weights, log_z_base))
-}
-
-impl AisEstimate {
-    /// The estimate from per-run log importance weights and the base model's `ln Z`
-    /// (for AIS runs of other models, e.g. Gaussian RBMs).
-    pub fn from_log_weights(log_weights: &[f64], log_z_base: f64) -> Self {
-        summarize(log_weights.to_vec(), log_z_base)
-    }
-}
-
-fn summarize(log_weights: Vec<f64>, log_z_base: f64) -> AisEstimate {
-    let n = log_weights.len() as f64;
-    let max = log_weights
-        .iter()
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max);
-    let ratios: Vec<f64> = log_weights.iter().map(|&w| (w - max).exp()).collect();
-    let mean = ratios.iter().sum::<f64>() / n;
-    let var = ratios.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    let sd_mean = (var / n).sqrt();
-    let at = |x: f64| {
-        if x > 0.0 {
-            log_z_base + max + x.ln()
-        } else {
-            f64::NEG_INFINITY
-        }
-    };
-    AisEstimate {
-        log_z: at(mean),
-        log_z_std: sd_mean / mean,
-        log_z_low: at(mean - 3.0 * sd_mean),
-        log_z_high: at(mean + 3.0 * sd_mean),
-        log_z_base,
-        log_weights,
-    }
+    Ok(AisEstimate::from_log_weights(&log_weights, log_z_base))
 }
 
 /// Check that `data` fits `model`, then fit the base rates to it (convenience).

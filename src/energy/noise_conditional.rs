@@ -1,0 +1,116 @@
+//! The noise-conditional side of `ebm energy`: the ladder's default top, saving an
+//! `ncsn-energy` model, loading either kind of energy file, annealed Langevin sampling.
+
+use super::SampleArgs;
+use crate::Failure;
+use crate::output::Metrics;
+use crate::setup::load_model;
+use ebm_core::ModelFile;
+use ebm_kernels::rng::StreamRng;
+use ebm_neural::annealed::{AnnealedConfig, annealed_langevin};
+use ebm_neural::noise_conditional::{NCSN_ENERGY_KIND, NoiseConditionalEnergy};
+use ebm_neural::{Cpu, Mlp, OnBackend};
+use std::path::Path;
+
+/// Rows of the data whose pairwise distances set the default `--sigma-max`.
+const DISTANCE_ROWS: usize = 500;
+
+/// The default `--sigma-max` (Song & Ermon 2020, technique 1): the largest distance
+/// between two of the first 500 rows of `points` (`n x dim`), at least `1e-3`.
+pub fn largest_distance(points: &[f32], dim: usize) -> f32 {
+    let rows: Vec<&[f32]> = points.chunks_exact(dim).take(DISTANCE_ROWS).collect();
+    let mut largest = 0.0f64;
+    for (i, a) in rows.iter().enumerate() {
+        for b in &rows[i + 1..] {
+            let squared: f64 = a
+                .iter()
+                .zip(*b)
+                .map(|(x, y)| ((x - y) as f64).powi(2))
+                .sum();
+            largest = largest.max(squared);
+        }
+    }
+    (largest.sqrt() as f32).max(1e-3)
+}
+
+/// Save the noise-conditional `model` to `path` and print `metrics` (with `out` and the
+/// ladder's ends added) as `output` asks.
+pub fn save_and_report(
+    model: &NoiseConditionalEnergy,
+    path: &Path,
+    mut metrics: Metrics,
+    output: crate::args::JsonArgs,
+) -> Result<(), Failure> {
+    model.save(path).map_err(Failure::run)?;
+    let sigmas = model.sigmas();
+    metrics
+        .number("sigma_max", sigmas[0] as f64)
+        .number("sigma_min", sigmas[sigmas.len() - 1] as f64)
+        .integer("levels", sigmas.len() as u64)
+        .text("out", &path.display().to_string());
+    output.print(&metrics);
+    Ok(())
+}
+
+/// An energy file of either kind.
+pub enum EnergyFile {
+    /// An `mlp-energy` model.
+    Plain(Mlp),
+    /// An `ncsn-energy` model.
+    NoiseConditional(NoiseConditionalEnergy),
+}
+
+impl EnergyFile {
+    /// Load `path`, an `mlp-energy` or an `ncsn-energy` model.
+    pub fn load(path: &Path) -> Result<Self, Failure> {
+        let header = ebm_core::model_file::read_header(path).map_err(Failure::input)?;
+        if header.kind == NCSN_ENERGY_KIND {
+            load_model(path).map(EnergyFile::NoiseConditional)
+        } else {
+            load_model(path).map(EnergyFile::Plain)
+        }
+    }
+
+    /// The energy `E(x)`: the MLP itself, or the noise-conditional model's energy at its
+    /// smallest noise level.
+    pub fn energy(&self) -> Mlp {
+        match self {
+            EnergyFile::Plain(mlp) => mlp.clone(),
+            EnergyFile::NoiseConditional(model) => model.energy_at(model.sigmas().len() - 1),
+        }
+    }
+}
+
+/// Annealed Langevin dynamics (`--steps-per-level`, `--step-epsilon`, `--denoise`) on the
+/// chains `x` of `model`.
+pub fn sample(
+    model: &NoiseConditionalEnergy,
+    args: &SampleArgs,
+    x: &mut [f32],
+    rng: &mut StreamRng,
+) -> Result<(), Failure> {
+    let config = AnnealedConfig {
+        steps_per_level: args.steps_per_level,
+        step_epsilon: args.step_epsilon,
+        denoise: args.denoise,
+    };
+    annealed_langevin(
+        &mut OnBackend::new(model, Cpu::sequential()),
+        x,
+        &config,
+        rng,
+    )
+    .map_err(|e| Failure::input(format!("--steps-per-level/--step-epsilon: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_distance_is_over_pairs_of_rows() {
+        let points = [0.0f32, 0.0, 3.0, 4.0, 1.0, 1.0];
+        assert_eq!(largest_distance(&points, 2), 5.0);
+        assert_eq!(largest_distance(&[2.0], 1), 1e-3);
+    }
+}
