@@ -192,12 +192,11 @@ impl LayerMath for Cpu {
         } = pass;
         let (d1, rest) = derivatives[..3 * m].split_at_mut(m);
         let (d2, d3) = rest.split_at_mut(m);
-        for i in 0..m {
-            let [value, first, second, third] = activation.jet(z[i]);
-            out[i] = value;
-            d1[i] = first;
-            d2[i] = second;
-            d3[i] = third;
+        if order == 0 {
+            // The order-0 backward pass reads phi' only.
+            primal_values_slopes(activation, &z[..m], &mut out[..m], d1);
+        } else {
+            primal_jets(activation, &z[..m], &mut out[..m], d1, d2, d3);
         }
         if order >= 1 {
             let (z1, o1) = (&z[m..2 * m], &mut out[m..2 * m]);
@@ -256,6 +255,101 @@ impl LayerMath for Cpu {
                     gz2[i] = g2[i] * d1[i];
                 }
             }
+        }
+    }
+}
+
+/// `out[i] = phi(z[i])`, `d1[i] = phi'(z[i])` for one activation known at compile time
+/// (so the loop vectorizes).
+#[inline(always)]
+fn map_value_slope(z: &[f32], out: &mut [f32], d1: &mut [f32], f: impl Fn(f32) -> [f32; 2]) {
+    for ((&zi, o), s) in z.iter().zip(out.iter_mut()).zip(d1.iter_mut()) {
+        [*o, *s] = f(zi);
+    }
+}
+
+ebm_kernels::multiversion! {
+    /// `out = phi(z)` and `d1 = phi'(z)`, elementwise ([`Activation::value_slope`]).
+    fn primal_values_slopes(activation: Activation, z: &[f32], out: &mut [f32], d1: &mut [f32]) {
+        match activation {
+            Activation::Softplus => map_value_slope(z, out, d1, |z| Activation::Softplus.value_slope(z)),
+            Activation::Swish => map_value_slope(z, out, d1, |z| Activation::Swish.value_slope(z)),
+            Activation::Elu => map_value_slope(z, out, d1, |z| Activation::Elu.value_slope(z)),
+            Activation::Identity => map_value_slope(z, out, d1, |z| Activation::Identity.value_slope(z)),
+        }
+    }
+}
+
+/// `[phi, phi', phi'', phi''']` of every `z` into `out, d1, d2, d3`, for one activation
+/// known at compile time.
+#[inline(always)]
+fn map_jet(z: &[f32], out: &mut [f32], d: [&mut [f32]; 3], f: impl Fn(f32) -> [f32; 4]) {
+    let [d1, d2, d3] = d;
+    let derivatives = d1.iter_mut().zip(d2.iter_mut()).zip(d3.iter_mut());
+    for ((&zi, o), ((a, b), c)) in z.iter().zip(out.iter_mut()).zip(derivatives) {
+        [*o, *a, *b, *c] = f(zi);
+    }
+}
+
+ebm_kernels::multiversion! {
+    /// `out = phi(z)`, `d1, d2, d3 = phi', phi'', phi'''` at `z`, elementwise
+    /// ([`Activation::jet`]).
+    fn primal_jets(
+        activation: Activation,
+        z: &[f32],
+        out: &mut [f32],
+        d1: &mut [f32],
+        d2: &mut [f32],
+        d3: &mut [f32],
+    ) {
+        let d = [d1, d2, d3];
+        match activation {
+            Activation::Softplus => map_jet(z, out, d, |z| Activation::Softplus.jet(z)),
+            Activation::Swish => map_jet(z, out, d, |z| Activation::Swish.jet(z)),
+            Activation::Elu => map_jet(z, out, d, |z| Activation::Elu.jet(z)),
+            Activation::Identity => map_jet(z, out, d, |z| Activation::Identity.jet(z)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vectorized activation kernels are the scalar jets, element by element, and the
+    /// order-0 pass writes the same values and slopes as the order-2 pass.
+    #[test]
+    fn activation_kernels_are_the_scalar_jets() {
+        let m = 203; // not a multiple of any vector width
+        let z: Vec<f32> = (0..3 * m).map(|i| (i as f32 * 0.37).sin() * 6.0).collect();
+        for activation in Activation::ALL {
+            let mut runs = Vec::new();
+            for order in [0usize, 2] {
+                let (mut out, mut derivatives) = (vec![0.0; 3 * m], vec![f32::NAN; 3 * m]);
+                Cpu::sequential().activation_forward(ActivationForward {
+                    activation,
+                    order,
+                    len: m,
+                    z: &z,
+                    out: &mut out,
+                    derivatives: &mut derivatives,
+                });
+                for i in 0..m {
+                    let jet = activation.jet(z[i]);
+                    assert_eq!(out[i], jet[0], "{activation:?} order {order} value {i}");
+                    assert_eq!(derivatives[i], jet[1], "{activation:?} slope {i}");
+                    if order == 2 {
+                        assert_eq!(derivatives[m + i], jet[2], "{activation:?} phi'' {i}");
+                        assert_eq!(derivatives[2 * m + i], jet[3], "{activation:?} phi''' {i}");
+                        let (t, s) = (z[m + i], z[2 * m + i]);
+                        assert_eq!(out[m + i], jet[1] * t, "{activation:?} block 1 {i}");
+                        let second = jet[2] * t * t + jet[1] * s;
+                        assert_eq!(out[2 * m + i], second, "{activation:?} block 2 {i}");
+                    }
+                }
+                runs.push((out[..m].to_vec(), derivatives[..m].to_vec()));
+            }
+            assert_eq!(runs[0], runs[1], "{activation:?}");
         }
     }
 }

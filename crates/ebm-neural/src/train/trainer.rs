@@ -6,7 +6,7 @@ use crate::langevin::{LangevinBuffers, LangevinConfig, langevin, uniform_noise};
 use crate::{Cpu, Mlp, NeuralError, Quantity, Workspace};
 use ebm_core::train::{BlockState, GradientScale, MinibatchModel, ParameterBlock, Step};
 use ebm_kernels::Parallelism;
-use ebm_kernels::rng::{self, StreamRng, normal_f64, stream, streams};
+use ebm_kernels::rng::{self, StreamRng, fill_normal_f32, stream, streams};
 
 /// An MLP energy with its data and buffers, as the training loop drives it.
 pub struct EnergyTrainer<'a> {
@@ -253,13 +253,17 @@ impl<'a> EnergyTrainer<'a> {
 
     /// Hand the loop minus the loss gradient, clipped to the norm bound; count the loss.
     fn finish_gradient(&mut self, loss: f64) {
-        let norm = self
-            .gradient
-            .iter()
-            .map(|&g| (g * g) as f64)
-            .sum::<f64>()
-            .sqrt() as f32;
         let clip = self.config.clip_gradient_norm;
+        // The norm only matters when there is a bound.
+        let norm = if clip > 0.0 {
+            self.gradient
+                .iter()
+                .map(|&g| (g * g) as f64)
+                .sum::<f64>()
+                .sqrt() as f32
+        } else {
+            0.0
+        };
         let scale = if clip > 0.0 && norm > clip {
             -clip / norm
         } else {
@@ -282,9 +286,9 @@ impl<'a> EnergyTrainer<'a> {
         let m = n * self.dim;
         let (x, rest) = self.batch.split_at_mut(m);
         let noisy = &mut rest[..m];
-        for ((y, &xi), e) in noisy.iter_mut().zip(x.iter()).zip(&mut self.noise[..m]) {
-            *e = normal_f64(rng) as f32;
-            *y = xi + noise_std * *e;
+        fill_normal_f32(rng, &mut self.noise[..m]);
+        for ((y, &xi), &e) in noisy.iter_mut().zip(x.iter()).zip(&self.noise[..m]) {
+            *y = xi + noise_std * e;
         }
         let g = &mut self.scratch[..m];
         model.input_gradient(math, &mut self.workspace, noisy, n, g);
@@ -321,7 +325,7 @@ impl<'a> EnergyTrainer<'a> {
         let m = n * self.dim;
         let x = &self.batch[..m];
         let v = &mut self.noise[..m];
-        v.iter_mut().for_each(|vi| *vi = normal_f64(rng) as f32);
+        fill_normal_f32(rng, v);
         self.weights.clear();
         let mut loss = 0.0f64;
         let ws = &mut self.workspace;
