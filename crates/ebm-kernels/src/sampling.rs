@@ -116,7 +116,10 @@ mod tests {
             let x = i as f32 / 20_000.0;
             let want = (x as f64).ln();
             let got = ln_approx(x) as f64;
-            assert!((got - want).abs() <= 2e-7 * want.abs().max(1.0), "ln {x}: {got} vs {want}");
+            assert!(
+                (got - want).abs() <= 2e-7 * want.abs().max(1.0),
+                "ln {x}: {got} vs {want}"
+            );
             let a = std::f32::consts::PI * (x - 0.5);
             let (c, s) = cos_sin_half_turn(a);
             assert!((c as f64 - (a as f64).cos()).abs() < 2e-7, "cos {a}");
@@ -146,7 +149,11 @@ mod tests {
         let moment = |k: i32| z.iter().map(|&v| (v as f64).powi(k)).sum::<f64>() / n as f64;
         assert!(moment(1).abs() < 0.011, "mean {}", moment(1));
         assert!((moment(2) - 1.0).abs() < 0.016, "variance {}", moment(2));
-        assert!((moment(4) - 3.0).abs() < 0.06, "fourth moment {}", moment(4));
+        assert!(
+            (moment(4) - 3.0).abs() < 0.06,
+            "fourth moment {}",
+            moment(4)
+        );
         let tail = z.iter().filter(|v| v.abs() > 2.0).count() as f64 / n as f64;
         assert!((tail - 0.0455).abs() < 0.003, "P(|z| > 2) = {tail}");
     }

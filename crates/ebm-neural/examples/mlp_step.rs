@@ -88,7 +88,9 @@ fn main() {
     let warmup = flag(&args, "--warmup", 5);
     let repeats = flag(&args, "--repeats", 30);
     let mut r = stream(2, 0, 0);
-    let data: Vec<f32> = (0..BATCH * DIM).map(|_| normal_f64(&mut r) as f32).collect();
+    let data: Vec<f32> = (0..BATCH * DIM)
+        .map(|_| normal_f64(&mut r) as f32)
+        .collect();
     let mut negatives = vec![0.0f32; BATCH * DIM];
     uniform_noise(&mut negatives, 4.0, &mut r);
     let rows: Vec<usize> = (0..BATCH).collect();

@@ -204,7 +204,9 @@ impl LayerMath for Cpu {
             read: [z0, z1, z2],
             write: [o0, o1, o2, d1, d2, d3],
         };
-        split_run(piece, m, self.par.threads(), &|p| forward_piece(activation, order, p));
+        split_run(piece, m, self.par.threads(), &|p| {
+            forward_piece(activation, order, p)
+        });
     }
 
     fn activation_backward(&self, pass: ActivationBackward<'_>) {
@@ -293,18 +295,17 @@ fn split_run<const R: usize, const W: usize>(
 fn forward_piece(activation: Activation, order: usize, piece: Piece<'_, 3, 6>) {
     let [z0, z1, z2] = piece.read;
     let [o0, o1, o2, d1, d2, d3] = piece.write;
+    // The order-0 backward pass reads phi' only.
+    primal_pass(activation, order > 0, z0, o0, [d1, d2, d3]);
     if order == 0 {
-        // The order-0 backward pass reads phi' only.
-        return primal_values_slopes(activation, z0, o0, d1);
+        return;
     }
-    primal_jets(activation, z0, o0, d1, d2, d3);
     for ((o, &d), &t) in o1.iter_mut().zip(d1.iter()).zip(z1) {
         *o = d * t;
     }
     if order >= 2 {
         let tangents = z1.iter().zip(z2);
-        for ((o, (&a, &b)), (&t, &s)) in o2.iter_mut().zip(d1.iter().zip(d2.iter())).zip(tangents)
-        {
+        for ((o, (&a, &b)), (&t, &s)) in o2.iter_mut().zip(d1.iter().zip(d2.iter())).zip(tangents) {
             *o = b * t * t + a * s;
         }
     }
@@ -339,55 +340,32 @@ fn backward_piece(order: usize, piece: Piece<'_, 8, 3>) {
     }
 }
 
-/// `out[i] = phi(z[i])`, `d1[i] = phi'(z[i])` for one activation known at compile time
-/// (so the loop vectorizes).
+/// `out = phi(z)` and `d1 = phi'(z)`, and with `all` `d2, d3 = phi'', phi'''` too, for an
+/// activation that is a constant after inlining (so the loop vectorizes).
 #[inline(always)]
-fn map_value_slope(z: &[f32], out: &mut [f32], d1: &mut [f32], f: impl Fn(f32) -> [f32; 2]) {
-    for ((&zi, o), s) in z.iter().zip(out.iter_mut()).zip(d1.iter_mut()) {
-        [*o, *s] = f(zi);
-    }
-}
-
-ebm_kernels::multiversion! {
-    /// `out = phi(z)` and `d1 = phi'(z)`, elementwise ([`Activation::value_slope`]).
-    fn primal_values_slopes(activation: Activation, z: &[f32], out: &mut [f32], d1: &mut [f32]) {
-        match activation {
-            Activation::Softplus => map_value_slope(z, out, d1, |z| Activation::Softplus.value_slope(z)),
-            Activation::Swish => map_value_slope(z, out, d1, |z| Activation::Swish.value_slope(z)),
-            Activation::Elu => map_value_slope(z, out, d1, |z| Activation::Elu.value_slope(z)),
-            Activation::Identity => map_value_slope(z, out, d1, |z| Activation::Identity.value_slope(z)),
+fn map_primal(activation: Activation, all: bool, z: &[f32], out: &mut [f32], d: [&mut [f32]; 3]) {
+    let [d1, d2, d3] = d;
+    if all {
+        let derivatives = d1.iter_mut().zip(d2.iter_mut()).zip(d3.iter_mut());
+        for ((&zi, o), ((a, b), c)) in z.iter().zip(out.iter_mut()).zip(derivatives) {
+            [*o, *a, *b, *c] = activation.jet(zi);
+        }
+    } else {
+        for ((&zi, o), s) in z.iter().zip(out.iter_mut()).zip(d1.iter_mut()) {
+            [*o, *s] = activation.value_slope(zi);
         }
     }
 }
 
-/// `[phi, phi', phi'', phi''']` of every `z` into `out, d1, d2, d3`, for one activation
-/// known at compile time.
-#[inline(always)]
-fn map_jet(z: &[f32], out: &mut [f32], d: [&mut [f32]; 3], f: impl Fn(f32) -> [f32; 4]) {
-    let [d1, d2, d3] = d;
-    let derivatives = d1.iter_mut().zip(d2.iter_mut()).zip(d3.iter_mut());
-    for ((&zi, o), ((a, b), c)) in z.iter().zip(out.iter_mut()).zip(derivatives) {
-        [*o, *a, *b, *c] = f(zi);
-    }
-}
-
 ebm_kernels::multiversion! {
-    /// `out = phi(z)`, `d1, d2, d3 = phi', phi'', phi'''` at `z`, elementwise
-    /// ([`Activation::jet`]).
-    fn primal_jets(
-        activation: Activation,
-        z: &[f32],
-        out: &mut [f32],
-        d1: &mut [f32],
-        d2: &mut [f32],
-        d3: &mut [f32],
-    ) {
-        let d = [d1, d2, d3];
+    /// `out = phi(z)`, `d1 = phi'(z)` ([`Activation::value_slope`]) and, with `all`,
+    /// `d2, d3 = phi'', phi'''` ([`Activation::jet`]), elementwise.
+    fn primal_pass(activation: Activation, all: bool, z: &[f32], out: &mut [f32], d: [&mut [f32]; 3]) {
         match activation {
-            Activation::Softplus => map_jet(z, out, d, |z| Activation::Softplus.jet(z)),
-            Activation::Swish => map_jet(z, out, d, |z| Activation::Swish.jet(z)),
-            Activation::Elu => map_jet(z, out, d, |z| Activation::Elu.jet(z)),
-            Activation::Identity => map_jet(z, out, d, |z| Activation::Identity.jet(z)),
+            Activation::Softplus => map_primal(Activation::Softplus, all, z, out, d),
+            Activation::Swish => map_primal(Activation::Swish, all, z, out, d),
+            Activation::Elu => map_primal(Activation::Elu, all, z, out, d),
+            Activation::Identity => map_primal(Activation::Identity, all, z, out, d),
         }
     }
 }
