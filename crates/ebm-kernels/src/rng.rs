@@ -58,6 +58,34 @@ pub fn fill_u32<R: Rng + ?Sized>(rng: &mut R, out: &mut [u32]) {
     }
 }
 
+/// Fill `out` with standard normal `f32`s: uniform bits in blocks of 256 on the stack
+/// ([`fill_u32`]), each block through the vectorized Box-Muller transform
+/// ([`normals_from_bits`](crate::sampling::normals_from_bits)). Many times faster than
+/// [`normal_f64`] per value, and a different sequence.
+///
+/// ```
+/// let mut z = [0.0f32; 5];
+/// ebm_kernels::rng::fill_normal_f32(&mut ebm_kernels::rng::stream(1, 0, 0), &mut z);
+/// assert!(z.iter().all(|v| v.is_finite() && v.abs() < 6.0));
+/// ```
+pub fn fill_normal_f32<R: Rng + ?Sized>(rng: &mut R, out: &mut [f32]) {
+    const BLOCK: usize = 256;
+    let mut bits = [0u32; BLOCK];
+    let mut blocks = out.chunks_exact_mut(BLOCK);
+    for block in &mut blocks {
+        fill_u32(rng, &mut bits);
+        crate::sampling::normals_from_bits(&bits, block);
+    }
+    let rest = blocks.into_remainder();
+    if !rest.is_empty() {
+        let even = rest.len().next_multiple_of(2);
+        let mut last = [0.0f32; BLOCK];
+        fill_u32(rng, &mut bits[..even]);
+        crate::sampling::normals_from_bits(&bits[..even], &mut last[..even]);
+        rest.copy_from_slice(&last[..rest.len()]);
+    }
+}
+
 /// A uniform `f64` in `[0, 1)` with 53 random bits.
 pub fn uniform_f64<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
@@ -120,6 +148,25 @@ mod tests {
             mean.abs() < 0.015 && (var - 1.0).abs() < 0.015,
             "{mean} {var}"
         );
+    }
+
+    #[test]
+    fn fill_normal_f32_is_blockwise_box_muller_and_reproducible() {
+        // 256 + 7 values: one full block, then an odd remainder from a fresh draw of bits.
+        let mut z = vec![0.0f32; 263];
+        fill_normal_f32(&mut stream(4, 0, 0), &mut z);
+        let mut r = stream(4, 0, 0);
+        let mut bits = [0u32; 256];
+        fill_u32(&mut r, &mut bits);
+        let mut want = [0.0f32; 256];
+        crate::sampling::normals_from_bits(&bits, &mut want);
+        assert_eq!(&z[..256], &want[..]);
+        fill_u32(&mut r, &mut bits[..8]);
+        crate::sampling::normals_from_bits(&bits[..8], &mut want[..8]);
+        assert_eq!(&z[256..], &want[..7]);
+        let mut again = vec![0.0f32; 263];
+        fill_normal_f32(&mut stream(4, 0, 0), &mut again);
+        assert_eq!(z, again);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Smooth activations with their first three derivatives: what the second-order passes of
 //! score matching need (the parameter gradient of `v^T H v` differentiates `phi''`).
 
+use ebm_kernels::activation::{exp_approx, sigmoid_scalar, softplus_scalar};
 use serde::{Deserialize, Serialize};
 
 /// An elementwise activation of the hidden layers (the output layer is linear).
@@ -26,39 +27,67 @@ impl Activation {
         Activation::Identity,
     ];
 
-    /// `[phi(z), phi'(z), phi''(z), phi'''(z)]`.
+    /// `[phi(z), phi'(z), phi''(z), phi'''(z)]`, branch-free (so loops over it vectorize),
+    /// with the kernel crate's `exp`; the first two agree bit for bit with
+    /// [`value_slope`](Self::value_slope).
     ///
     /// ```
     /// use ebm_neural::Activation;
     /// let [value, slope, ..] = Activation::Softplus.jet(0.0);
     /// assert!((value - 2f32.ln()).abs() < 1e-6 && (slope - 0.5).abs() < 1e-6);
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn jet(self, z: f32) -> [f32; 4] {
         match self {
             Activation::Softplus => {
-                let s = sigmoid(z);
+                let s = sigmoid_scalar(z);
                 let s1 = s * (1.0 - s);
                 let s2 = s1 * (1.0 - 2.0 * s);
-                let value = z.max(0.0) + (-z.abs()).exp().ln_1p();
-                [value, s, s1, s2]
+                [softplus_scalar(z), s, s1, s2]
             }
             Activation::Swish => {
-                let s = sigmoid(z);
+                let s = sigmoid_scalar(z);
                 let s1 = s * (1.0 - s);
                 let s2 = s1 * (1.0 - 2.0 * s);
                 let s3 = s2 * (1.0 - 2.0 * s) - 2.0 * s1 * s1;
                 [z * s, s + z * s1, 2.0 * s1 + z * s2, 3.0 * s2 + z * s3]
             }
             Activation::Elu => {
+                let e = exp_approx(z.min(0.0));
                 if z > 0.0 {
                     [z, 1.0, 0.0, 0.0]
                 } else {
-                    let e = z.exp();
                     [e - 1.0, e, e, e]
                 }
             }
             Activation::Identity => [z, 1.0, 0.0, 0.0],
+        }
+    }
+
+    /// `[phi(z), phi'(z)]`: what a first-order pass needs, computed as
+    /// [`jet`](Self::jet) computes them (the same bits) without the higher derivatives.
+    ///
+    /// ```
+    /// use ebm_neural::Activation;
+    /// for a in Activation::ALL {
+    ///     let [value, slope, ..] = a.jet(0.3);
+    ///     assert_eq!(a.value_slope(0.3), [value, slope]);
+    /// }
+    /// ```
+    #[inline(always)]
+    pub fn value_slope(self, z: f32) -> [f32; 2] {
+        match self {
+            Activation::Softplus => [softplus_scalar(z), sigmoid_scalar(z)],
+            Activation::Swish => {
+                let s = sigmoid_scalar(z);
+                let s1 = s * (1.0 - s);
+                [z * s, s + z * s1]
+            }
+            Activation::Elu => {
+                let e = exp_approx(z.min(0.0));
+                if z > 0.0 { [z, 1.0] } else { [e - 1.0, e] }
+            }
+            Activation::Identity => [z, 1.0],
         }
     }
 
@@ -87,12 +116,6 @@ impl Activation {
             Activation::Identity => "identity",
         }
     }
-}
-
-/// `1 / (1 + e^-z)`, saturating cleanly at both ends.
-#[inline]
-fn sigmoid(z: f32) -> f32 {
-    1.0 / (1.0 + (-z).exp())
 }
 
 #[cfg(test)]

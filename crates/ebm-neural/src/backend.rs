@@ -12,6 +12,9 @@ use crate::Activation;
 use ebm_kernels::gemm::gemm;
 use ebm_kernels::{MatMut, MatRef, Parallelism};
 
+/// Elementwise passes shorter than this run on the calling thread.
+const MIN_PARALLEL_ELEMENTS: usize = 1 << 14;
+
 /// One dense layer's parameters: `weights` is `d_in x d_out` row-major, `bias` has
 /// `d_out` values.
 #[derive(Clone, Copy, Debug)]
@@ -117,8 +120,9 @@ pub trait LayerMath {
     fn activation_backward(&self, pass: ActivationBackward<'_>);
 }
 
-/// The CPU backend: GEMM from `ebm-kernels` on `par` threads (results do not depend on the
-/// thread count), elementwise loops on the calling thread.
+/// The CPU backend: GEMM from `ebm-kernels` on `par` threads, the activations' elementwise
+/// loops vectorized and split across the same threads (results do not depend on the
+/// thread count).
 #[derive(Clone, Copy, Debug)]
 pub struct Cpu {
     /// Threads for the matrix products.
@@ -190,28 +194,19 @@ impl LayerMath for Cpu {
             out,
             derivatives,
         } = pass;
+        let blocks = |b: usize| if b <= order { b * m..(b + 1) * m } else { 0..0 };
+        let (z0, z1, z2) = (&z[blocks(0)], &z[blocks(1)], &z[blocks(2)]);
+        let (o0, rest) = out[..(order + 1) * m].split_at_mut(m);
+        let (o1, o2) = rest.split_at_mut(rest.len().min(m));
         let (d1, rest) = derivatives[..3 * m].split_at_mut(m);
         let (d2, d3) = rest.split_at_mut(m);
-        for i in 0..m {
-            let [value, first, second, third] = activation.jet(z[i]);
-            out[i] = value;
-            d1[i] = first;
-            d2[i] = second;
-            d3[i] = third;
-        }
-        if order >= 1 {
-            let (z1, o1) = (&z[m..2 * m], &mut out[m..2 * m]);
-            for i in 0..m {
-                o1[i] = d1[i] * z1[i];
-            }
-        }
-        if order >= 2 {
-            let (z1, z2) = (&z[m..2 * m], &z[2 * m..3 * m]);
-            let o2 = &mut out[2 * m..3 * m];
-            for i in 0..m {
-                o2[i] = d2[i] * z1[i] * z1[i] + d1[i] * z2[i];
-            }
-        }
+        let piece = Piece {
+            read: [z0, z1, z2],
+            write: [o0, o1, o2, d1, d2, d3],
+        };
+        split_run(piece, m, self.par.threads(), &|p| {
+            forward_piece(activation, order, p)
+        });
     }
 
     fn activation_backward(&self, pass: ActivationBackward<'_>) {
@@ -223,39 +218,233 @@ impl LayerMath for Cpu {
             grad_out,
             grad_z,
         } = pass;
-        let (d1, d2, d3) = (
-            &derivatives[..m],
-            &derivatives[m..2 * m],
-            &derivatives[2 * m..3 * m],
-        );
-        match order {
-            0 => {
-                for i in 0..m {
-                    grad_z[i] = grad_out[i] * d1[i];
-                }
+        let blocks = |b: usize| if b <= order { b * m..(b + 1) * m } else { 0..0 };
+        let (gz0, rest) = grad_z[..(order + 1) * m].split_at_mut(m);
+        let (gz1, gz2) = rest.split_at_mut(rest.len().min(m));
+        let piece = Piece {
+            read: [
+                &z[blocks(1)],
+                &z[blocks(2)],
+                &derivatives[..m],
+                &derivatives[m..2 * m],
+                &derivatives[2 * m..3 * m],
+                &grad_out[blocks(0)],
+                &grad_out[blocks(1)],
+                &grad_out[blocks(2)],
+            ],
+            write: [gz0, gz1, gz2],
+        };
+        split_run(piece, m, self.par.threads(), &|p| backward_piece(order, p));
+    }
+}
+
+/// Elementwise operands, the same index range of each block (an absent block is empty).
+struct Piece<'a, const R: usize, const W: usize> {
+    read: [&'a [f32]; R],
+    write: [&'a mut [f32]; W],
+}
+
+impl<'a, const R: usize, const W: usize> Piece<'a, R, W> {
+    /// The elements before `mid` and from `mid` on, of every block.
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        let read = self.read.map(|r| r.split_at(mid.min(r.len())));
+        let mut right: [&'a mut [f32]; W] = std::array::from_fn(|_| Default::default());
+        let mut i = 0;
+        let left = self.write.map(|w| {
+            let (l, r) = w.split_at_mut(mid.min(w.len()));
+            right[i] = r;
+            i += 1;
+            l
+        });
+        let left = Self {
+            read: read.map(|(l, _)| l),
+            write: left,
+        };
+        let right = Self {
+            read: read.map(|(_, r)| r),
+            write: right,
+        };
+        (left, right)
+    }
+}
+
+/// Run `f` on `piece` (of `len` elements) split into `threads` consecutive parts run in
+/// parallel, or whole when it is short or there is one thread: elementwise work, so the
+/// result is the same either way.
+fn split_run<const R: usize, const W: usize>(
+    piece: Piece<'_, R, W>,
+    len: usize,
+    threads: usize,
+    f: &(dyn Fn(Piece<'_, R, W>) + Sync),
+) {
+    if threads <= 1 || len < MIN_PARALLEL_ELEMENTS {
+        return f(piece);
+    }
+    let left_threads = threads / 2;
+    // Split on a multiple of 16 values, so every part but the last is whole vectors.
+    let mid = (len * left_threads / threads) & !15;
+    let (left, right) = piece.split_at(mid);
+    rayon::join(
+        || split_run(left, mid, left_threads, f),
+        || split_run(right, len - mid, threads - left_threads, f),
+    );
+}
+
+/// [`LayerMath::activation_forward`] on one piece: `read = [z0, z1, z2]`,
+/// `write = [out0, out1, out2, phi', phi'', phi''']`.
+fn forward_piece(activation: Activation, order: usize, piece: Piece<'_, 3, 6>) {
+    let [z0, z1, z2] = piece.read;
+    let [o0, o1, o2, d1, d2, d3] = piece.write;
+    // The order-0 backward pass reads phi' only.
+    primal_pass(activation, order > 0, z0, o0, [d1, d2, d3]);
+    if order == 0 {
+        return;
+    }
+    for ((o, &d), &t) in o1.iter_mut().zip(d1.iter()).zip(z1) {
+        *o = d * t;
+    }
+    if order >= 2 {
+        let tangents = z1.iter().zip(z2);
+        for ((o, (&a, &b)), (&t, &s)) in o2.iter_mut().zip(d1.iter().zip(d2.iter())).zip(tangents) {
+            *o = b * t * t + a * s;
+        }
+    }
+}
+
+/// [`LayerMath::activation_backward`] on one piece: `read = [z1, z2, phi', phi'',
+/// phi''', g0, g1, g2]`, `write = [gz0, gz1, gz2]`.
+fn backward_piece(order: usize, piece: Piece<'_, 8, 3>) {
+    let [z1, z2, d1, d2, d3, g0, g1, g2] = piece.read;
+    let [gz0, gz1, gz2] = piece.write;
+    let m = gz0.len();
+    match order {
+        0 => {
+            for ((gz, &g), &d) in gz0.iter_mut().zip(g0).zip(d1) {
+                *gz = g * d;
             }
-            1 => {
-                let (g0, g1) = (&grad_out[..m], &grad_out[m..2 * m]);
-                let z1 = &z[m..2 * m];
-                let (gz0, gz1) = grad_z[..2 * m].split_at_mut(m);
-                for i in 0..m {
-                    gz0[i] = g0[i] * d1[i] + g1[i] * d2[i] * z1[i];
-                    gz1[i] = g1[i] * d1[i];
-                }
+        }
+        1 => {
+            for i in 0..m {
+                gz0[i] = g0[i] * d1[i] + g1[i] * d2[i] * z1[i];
+                gz1[i] = g1[i] * d1[i];
             }
-            _ => {
-                let (g0, g1, g2) = (&grad_out[..m], &grad_out[m..2 * m], &grad_out[2 * m..3 * m]);
-                let (z1, z2) = (&z[m..2 * m], &z[2 * m..3 * m]);
-                let (gz0, rest) = grad_z[..3 * m].split_at_mut(m);
-                let (gz1, gz2) = rest.split_at_mut(m);
-                for i in 0..m {
-                    let (t, s) = (z1[i], z2[i]);
-                    gz0[i] =
-                        g0[i] * d1[i] + g1[i] * d2[i] * t + g2[i] * (d3[i] * t * t + d2[i] * s);
-                    gz1[i] = g1[i] * d1[i] + 2.0 * g2[i] * d2[i] * t;
-                    gz2[i] = g2[i] * d1[i];
-                }
+        }
+        _ => {
+            for i in 0..m {
+                let (t, s) = (z1[i], z2[i]);
+                gz0[i] = g0[i] * d1[i] + g1[i] * d2[i] * t + g2[i] * (d3[i] * t * t + d2[i] * s);
+                gz1[i] = g1[i] * d1[i] + 2.0 * g2[i] * d2[i] * t;
+                gz2[i] = g2[i] * d1[i];
             }
+        }
+    }
+}
+
+/// `out = phi(z)` and `d1 = phi'(z)`, and with `all` `d2, d3 = phi'', phi'''` too, for an
+/// activation that is a constant after inlining (so the loop vectorizes).
+#[inline(always)]
+fn map_primal(activation: Activation, all: bool, z: &[f32], out: &mut [f32], d: [&mut [f32]; 3]) {
+    let [d1, d2, d3] = d;
+    if all {
+        let derivatives = d1.iter_mut().zip(d2.iter_mut()).zip(d3.iter_mut());
+        for ((&zi, o), ((a, b), c)) in z.iter().zip(out.iter_mut()).zip(derivatives) {
+            [*o, *a, *b, *c] = activation.jet(zi);
+        }
+    } else {
+        for ((&zi, o), s) in z.iter().zip(out.iter_mut()).zip(d1.iter_mut()) {
+            [*o, *s] = activation.value_slope(zi);
+        }
+    }
+}
+
+ebm_kernels::multiversion! {
+    /// `out = phi(z)`, `d1 = phi'(z)` ([`Activation::value_slope`]) and, with `all`,
+    /// `d2, d3 = phi'', phi'''` ([`Activation::jet`]), elementwise.
+    fn primal_pass(activation: Activation, all: bool, z: &[f32], out: &mut [f32], d: [&mut [f32]; 3]) {
+        match activation {
+            Activation::Softplus => map_primal(Activation::Softplus, all, z, out, d),
+            Activation::Swish => map_primal(Activation::Swish, all, z, out, d),
+            Activation::Elu => map_primal(Activation::Elu, all, z, out, d),
+            Activation::Identity => map_primal(Activation::Identity, all, z, out, d),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vectorized activation kernels are the scalar jets, element by element, and the
+    /// order-0 pass writes the same values and slopes as the order-2 pass.
+    #[test]
+    fn activation_kernels_are_the_scalar_jets() {
+        let m = 203; // not a multiple of any vector width
+        let z: Vec<f32> = (0..3 * m).map(|i| (i as f32 * 0.37).sin() * 6.0).collect();
+        for activation in Activation::ALL {
+            let mut runs = Vec::new();
+            for order in [0usize, 2] {
+                let (mut out, mut derivatives) = (vec![0.0; 3 * m], vec![f32::NAN; 3 * m]);
+                Cpu::sequential().activation_forward(ActivationForward {
+                    activation,
+                    order,
+                    len: m,
+                    z: &z,
+                    out: &mut out,
+                    derivatives: &mut derivatives,
+                });
+                for i in 0..m {
+                    let jet = activation.jet(z[i]);
+                    assert_eq!(out[i], jet[0], "{activation:?} order {order} value {i}");
+                    assert_eq!(derivatives[i], jet[1], "{activation:?} slope {i}");
+                    if order == 2 {
+                        assert_eq!(derivatives[m + i], jet[2], "{activation:?} phi'' {i}");
+                        assert_eq!(derivatives[2 * m + i], jet[3], "{activation:?} phi''' {i}");
+                        let (t, s) = (z[m + i], z[2 * m + i]);
+                        assert_eq!(out[m + i], jet[1] * t, "{activation:?} block 1 {i}");
+                        let second = jet[2] * t * t + jet[1] * s;
+                        assert_eq!(out[2 * m + i], second, "{activation:?} block 2 {i}");
+                    }
+                }
+                runs.push((out[..m].to_vec(), derivatives[..m].to_vec()));
+            }
+            assert_eq!(runs[0], runs[1], "{activation:?}");
+        }
+    }
+    /// Split across two threads, the activation passes write the same bits as on one
+    /// (the split lands mid-block, off any vector boundary of the blocks' starts).
+    #[test]
+    fn activation_passes_do_not_depend_on_threads() {
+        let m = 3 * MIN_PARALLEL_ELEMENTS + 5;
+        let wave = |k: usize| (0..3 * m).map(move |i| ((i * k) as f32 * 1e-3).sin() * 3.0);
+        let (z, grad_out): (Vec<f32>, Vec<f32>) = (wave(7).collect(), wave(11).collect());
+        let pool = ebm_core::thread_pool(2).unwrap();
+        for order in 0..=2 {
+            let run = |par: Parallelism| {
+                let math = Cpu { par };
+                let (mut out, mut derivatives) = (vec![0.0; 3 * m], vec![0.0; 3 * m]);
+                let mut grad_z = vec![0.0; 3 * m];
+                math.activation_forward(ActivationForward {
+                    activation: Activation::Swish,
+                    order,
+                    len: m,
+                    z: &z,
+                    out: &mut out,
+                    derivatives: &mut derivatives,
+                });
+                math.activation_backward(ActivationBackward {
+                    order,
+                    len: m,
+                    z: &z,
+                    derivatives: &derivatives,
+                    grad_out: &grad_out,
+                    grad_z: &mut grad_z,
+                });
+                (out, derivatives, grad_z)
+            };
+            let one = run(Parallelism::Sequential);
+            let two = pool.install(|| run(Parallelism::Threads(2)));
+            assert!(one == two, "order {order}");
+            assert!(one.2[..m].iter().any(|&g| g != 0.0));
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::{LayerMath, Mlp, NeuralError, Workspace, positive};
 use ebm_core::InvalidSetting;
-use ebm_kernels::rng::{StreamRng, normal_f64, uniform_f64};
+use ebm_kernels::rng::{StreamRng, fill_normal_f32, uniform_f64};
 use serde::{Deserialize, Serialize};
 
 /// Settings of a Langevin run.
@@ -58,12 +58,13 @@ impl LangevinConfig {
     }
 }
 
-/// Buffers of a Langevin run (the input gradient), reused between runs.
+/// Buffers of a Langevin run (the input gradient, the noise), reused between runs.
 #[derive(Clone, Debug, Default)]
 pub struct LangevinBuffers {
     /// The network's workspace.
     pub workspace: Workspace,
     gradient: Vec<f32>,
+    noise: Vec<f32>,
 }
 
 /// Run `config.steps` Langevin steps on the `n` rows of `x` (`n x d`) in place, drawing
@@ -91,7 +92,14 @@ pub fn langevin(
         )));
     }
     buffers.gradient.resize(n * d, 0.0);
+    buffers.noise.resize(n * d, 0.0);
     let half = 0.5 * config.step_size;
+    // No clipping is a bound no drift reaches.
+    let clip = if config.clip_drift > 0.0 {
+        config.clip_drift
+    } else {
+        f32::INFINITY
+    };
     let mut mean_energy = 0.0;
     for _ in 0..config.steps {
         mlp.input_gradient(math, &mut buffers.workspace, x, n, &mut buffers.gradient);
@@ -102,15 +110,34 @@ pub fn langevin(
             .map(|&e| e as f64)
             .sum::<f64>()
             / n as f64;
-        for (xi, &g) in x.iter_mut().zip(&buffers.gradient) {
-            let mut drift = half * g;
-            if config.clip_drift > 0.0 {
-                drift = drift.clamp(-config.clip_drift, config.clip_drift);
-            }
-            *xi += -drift + config.noise_scale * normal_f64(rng) as f32;
-        }
+        fill_normal_f32(rng, &mut buffers.noise);
+        let step = LangevinStep {
+            half_step: half,
+            clip,
+            noise_scale: config.noise_scale,
+        };
+        langevin_update(x, &buffers.gradient, &buffers.noise, step);
     }
     Ok(mean_energy)
+}
+
+/// The scalars of one Langevin update.
+#[derive(Clone, Copy, Debug)]
+struct LangevinStep {
+    half_step: f32,
+    clip: f32,
+    noise_scale: f32,
+}
+
+ebm_kernels::multiversion! {
+    /// `x <- x - clamp(half_step g, +-clip) + noise_scale z`, elementwise.
+    fn langevin_update(x: &mut [f32], g: &[f32], z: &[f32], step: LangevinStep) {
+        let LangevinStep { half_step, clip, noise_scale } = step;
+        for ((xi, &gi), &zi) in x.iter_mut().zip(g).zip(z) {
+            let drift = (half_step * gi).clamp(-clip, clip);
+            *xi += -drift + noise_scale * zi;
+        }
+    }
 }
 
 /// Fill `x` with uniform noise on `[-range, range]`.
@@ -177,5 +204,27 @@ mod tests {
             )
             .is_err()
         );
+    }
+    /// The vectorized update is the scalar formula, clipped and unclipped.
+    #[test]
+    fn langevin_update_is_the_scalar_formula() {
+        let g: Vec<f32> = (0..37).map(|i| (i as f32 - 18.0) * 0.7).collect();
+        let z: Vec<f32> = (0..37).map(|i| ((i * 7) % 11) as f32 / 5.0 - 1.0).collect();
+        for clip in [0.5f32, f32::INFINITY] {
+            let mut x: Vec<f32> = (0..37).map(|i| i as f32 * 0.1).collect();
+            let want: Vec<f32> = (0..37)
+                .map(|i| {
+                    let drift = (0.05 * g[i]).max(-clip).min(clip);
+                    x[i] + (-drift + 0.3 * z[i])
+                })
+                .collect();
+            let step = LangevinStep {
+                half_step: 0.05,
+                clip,
+                noise_scale: 0.3,
+            };
+            langevin_update(&mut x, &g, &z, step);
+            assert_eq!(x, want, "clip {clip}");
+        }
     }
 }

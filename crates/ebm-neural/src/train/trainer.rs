@@ -6,7 +6,8 @@ use super::{EnergyTrainConfig, Method};
 use crate::langevin::{LangevinBuffers, LangevinConfig, langevin, uniform_noise};
 use crate::{Cpu, Mlp, NeuralError, Quantity, Workspace};
 use ebm_core::train::{BlockState, GradientScale, MinibatchModel, ParameterBlock, Step};
-use ebm_kernels::rng::{self, StreamRng, normal_f64, stream, streams};
+use ebm_kernels::Parallelism;
+use ebm_kernels::rng::{self, StreamRng, fill_normal_f32, stream, streams};
 
 /// An MLP energy with its data and buffers, as the training loop drives it.
 pub struct EnergyTrainer<'a> {
@@ -169,8 +170,14 @@ impl<'a> EnergyTrainer<'a> {
                 buffer[slot * d..(slot + 1) * d].copy_from_slice(&negatives[k * d..(k + 1) * d]);
             }
         }
+        Ok(self.energy_gap(model, n, math))
+    }
+
+    /// `d/dtheta` of the regularized energy gap of the batch (`n` positives, then `n`
+    /// negatives) into the gradient; returns the batch loss.
+    fn energy_gap(&mut self, model: &Mlp, n: usize, math: &Cpu) -> f64 {
         let ws = &mut self.workspace;
-        model.forward(math, ws, &self.batch, None, 2 * n, 0);
+        model.forward(math, ws, &self.batch[..2 * n * self.dim], None, 2 * n, 0);
         let alpha = self.config.energy_regularization;
         let (energies, coefficients) = ws.outputs_and_coefficients();
         let mut loss = 0.0f64;
@@ -180,7 +187,92 @@ impl<'a> EnergyTrainer<'a> {
             loss += (sign * e + alpha * e * e) as f64 / n as f64;
         }
         model.backward(math, ws, Some(&mut self.gradient), false, None);
+        loss
+    }
+
+    /// One contrastive-divergence gradient with the negatives given instead of sampled:
+    /// the data rows `rows` as positives and the `rows.len()` rows of `negatives`, the
+    /// gradient of the regularized energy gap as [`MinibatchModel::compute_gradient`]
+    /// hands it to the optimizer (clipped, as an ascent direction; then step the blocks
+    /// through [`MinibatchModel::visit_blocks`]). This is the training step of the CD
+    /// methods without its Langevin chains, for benchmarks and tests. Returns the batch
+    /// loss.
+    ///
+    /// # Errors
+    ///
+    /// [`NeuralError::Shape`] when `negatives` does not hold `rows.len()` rows of the
+    /// data's dimension.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ebm_core::train::{GradientScale, MinibatchModel};
+    /// use ebm_neural::train::{EnergyTrainConfig, EnergyTrainer, Method};
+    /// let data = [0.5f32, -0.5, 1.0, 0.0];
+    /// let config = EnergyTrainConfig { method: Method::ShortRun, ..Default::default() };
+    /// let (mut trainer, mut state) = EnergyTrainer::new(&config, &data, 2)?;
+    /// let par = ebm_kernels::Parallelism::Sequential;
+    /// let loss = trainer.contrastive_gradient(&state.model, &[0, 1], &[3.0, 3.0, -3.0, 0.0], par)?;
+    /// assert!(loss.is_finite());
+    /// let rates = config.optimizer.rates(0, 1);
+    /// trainer.visit_blocks(&mut state, &mut |block| {
+    ///     config.optimizer.step(block, rates, GradientScale::Mean, par)
+    /// });
+    /// # Ok::<(), ebm_neural::NeuralError>(())
+    /// ```
+    pub fn contrastive_gradient(
+        &mut self,
+        model: &Mlp,
+        rows: &[usize],
+        negatives: &[f32],
+        par: Parallelism,
+    ) -> Result<f64, NeuralError> {
+        let (n, d) = (rows.len(), self.dim);
+        if negatives.len() != n * d {
+            return Err(NeuralError::Shape(format!(
+                "{} negative values are not {n} rows of {d}",
+                negatives.len()
+            )));
+        }
+        self.load_rows(rows);
+        self.batch[n * d..2 * n * d].copy_from_slice(negatives);
+        let loss = self.energy_gap(model, n, &Cpu { par });
+        self.finish_gradient(loss);
         Ok(loss)
+    }
+
+    /// Size the buffers for `rows.len()` examples and copy those data rows to the batch.
+    fn load_rows(&mut self, rows: &[usize]) {
+        let (n, d) = (rows.len(), self.dim);
+        for buffer in [&mut self.batch, &mut self.noise, &mut self.scratch] {
+            buffer.resize(2 * n * d, 0.0);
+        }
+        for (k, &row) in rows.iter().enumerate() {
+            self.batch[k * d..(k + 1) * d].copy_from_slice(&self.data[row * d..(row + 1) * d]);
+        }
+    }
+
+    /// Hand the loop minus the loss gradient, clipped to the norm bound; count the loss.
+    fn finish_gradient(&mut self, loss: f64) {
+        let clip = self.config.clip_gradient_norm;
+        // The norm only matters when there is a bound.
+        let norm = if clip > 0.0 {
+            self.gradient
+                .iter()
+                .map(|&g| (g * g) as f64)
+                .sum::<f64>()
+                .sqrt() as f32
+        } else {
+            0.0
+        };
+        let scale = if clip > 0.0 && norm > clip {
+            -clip / norm
+        } else {
+            -1.0
+        };
+        self.gradient.iter_mut().for_each(|g| *g *= scale);
+        self.loss_sum += loss;
+        self.batches += 1;
     }
 
     /// Denoising score matching into the gradient; returns the batch loss.
@@ -195,9 +287,9 @@ impl<'a> EnergyTrainer<'a> {
         let m = n * self.dim;
         let (x, rest) = self.batch.split_at_mut(m);
         let noisy = &mut rest[..m];
-        for ((y, &xi), e) in noisy.iter_mut().zip(x.iter()).zip(&mut self.noise[..m]) {
-            *e = normal_f64(rng) as f32;
-            *y = xi + noise_std * *e;
+        fill_normal_f32(rng, &mut self.noise[..m]);
+        for ((y, &xi), &e) in noisy.iter_mut().zip(x.iter()).zip(&self.noise[..m]) {
+            *y = xi + noise_std * e;
         }
         let g = &mut self.scratch[..m];
         model.input_gradient(math, &mut self.workspace, noisy, n, g);
@@ -234,7 +326,7 @@ impl<'a> EnergyTrainer<'a> {
         let m = n * self.dim;
         let x = &self.batch[..m];
         let v = &mut self.noise[..m];
-        v.iter_mut().for_each(|vi| *vi = normal_f64(rng) as f32);
+        fill_normal_f32(rng, v);
         self.weights.clear();
         let mut loss = 0.0f64;
         let ws = &mut self.workspace;
@@ -272,13 +364,8 @@ impl MinibatchModel for EnergyTrainer<'_> {
     type Observed = Mlp;
 
     fn compute_gradient(&mut self, mut step: Step<'_, Self>) -> Result<GradientScale, NeuralError> {
-        let (n, d) = (step.rows.len(), self.dim);
-        for buffer in [&mut self.batch, &mut self.noise, &mut self.scratch] {
-            buffer.resize(2 * n * d, 0.0);
-        }
-        for (k, &row) in step.rows.iter().enumerate() {
-            self.batch[k * d..(k + 1) * d].copy_from_slice(&self.data[row * d..(row + 1) * d]);
-        }
+        let n = step.rows.len();
+        self.load_rows(step.rows);
         let math = Cpu {
             par: step.context.par,
         };
@@ -315,22 +402,7 @@ impl MinibatchModel for EnergyTrainer<'_> {
                 noise_conditional_loss(&state.model, ladder, n, buffers, rng, &math)
             }
         };
-        // The loop climbs: hand it minus the loss gradient, clipped to the norm bound.
-        let norm = self
-            .gradient
-            .iter()
-            .map(|&g| (g * g) as f64)
-            .sum::<f64>()
-            .sqrt() as f32;
-        let clip = self.config.clip_gradient_norm;
-        let scale = if clip > 0.0 && norm > clip {
-            -clip / norm
-        } else {
-            -1.0
-        };
-        self.gradient.iter_mut().for_each(|g| *g *= scale);
-        self.loss_sum += loss;
-        self.batches += 1;
+        self.finish_gradient(loss);
         Ok(GradientScale::Mean)
     }
 
