@@ -2,6 +2,7 @@
 //! contrastive divergence with Langevin negatives or by score matching, evaluated exactly
 //! by quadrature in 2-D, and sampled by Langevin dynamics.
 
+mod picture;
 mod run;
 
 use crate::Failure;
@@ -58,11 +59,26 @@ pub struct PointsArgs {
     /// Points drawn from the built-in density.
     #[arg(long, default_value_t = 20_000, value_parser = crate::args::count)]
     pub points: usize,
-    /// A file of points, one per row (CSV, .npy, svmlight or IDX), instead of --dataset.
-    #[arg(long = "file", value_name = "FILE")]
-    pub file: Option<PathBuf>,
     #[command(flatten)]
     pub read: crate::user_data::ReadArgs,
+}
+
+/// `--train FILE` of `ebm energy train` (`--file` is an alias).
+#[derive(Args)]
+pub struct TrainFileArgs {
+    /// A file of training points, one per row (CSV, .npy, svmlight or IDX), instead of
+    /// --dataset.
+    #[arg(id = "file", long = "train", visible_alias = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+/// `--test FILE` of `ebm energy eval` (`--file` is an alias).
+#[derive(Args)]
+pub struct TestFileArgs {
+    /// A file of test points, one per row (CSV, .npy, svmlight or IDX), instead of
+    /// --dataset.
+    #[arg(id = "file", long = "test", visible_alias = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
 }
 
 fn parse_density(text: &str) -> Result<Density2d, String> {
@@ -73,10 +89,16 @@ fn parse_density(text: &str) -> Result<Density2d, String> {
 }
 
 impl PointsArgs {
-    /// The points (`rows x dim`) and their dimension; a built-in density's are drawn with
-    /// random stream `stream_id` of `seed` (training and test points differ).
-    pub fn load(&self, seed: u64, stream_id: u64) -> Result<(Vec<f32>, usize), Failure> {
-        match (&self.file, self.dataset) {
+    /// The points (`rows x dim`) and their dimension: those of `file` (given by `flag`),
+    /// else a built-in density's, drawn with random stream `stream_id` of `seed`
+    /// (training and test points differ).
+    pub fn load(
+        &self,
+        (file, flag): (Option<&PathBuf>, &str),
+        seed: u64,
+        stream_id: u64,
+    ) -> Result<(Vec<f32>, usize), Failure> {
+        match (file, self.dataset) {
             (Some(file), _) => {
                 let data = self
                     .read
@@ -87,9 +109,9 @@ impl PointsArgs {
                 let points = density.sample(self.points, &mut stream(seed, stream_id, 0));
                 Ok((points, 2))
             }
-            (None, None) => Err(Failure::input(
-                "--dataset: give a built-in density (mog8, rings, checkerboard) or --file FILE",
-            )),
+            (None, None) => Err(Failure::input(format!(
+                "--dataset: give a built-in density (mog8, rings, checkerboard) or {flag} FILE"
+            ))),
         }
     }
 }
@@ -99,6 +121,8 @@ impl PointsArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     pub data: PointsArgs,
+    #[command(flatten)]
+    pub train: TrainFileArgs,
     /// The objective.
     #[arg(long, value_enum, default_value_t = MethodArg::Dsm)]
     pub method: MethodArg,
@@ -156,9 +180,19 @@ pub struct EvalArgs {
     pub model: PathBuf,
     #[command(flatten)]
     pub data: PointsArgs,
+    #[command(flatten)]
+    pub test: TestFileArgs,
     /// Compute ln Z by the midpoint rule on a grid over [-B, B]^2 (2-D models).
     #[arg(long)]
     pub quadrature: bool,
+    /// With --quadrature: draw the learned density exp(-E)/Z on the grid as a PNG, beside
+    /// the true density with --dataset (one shade scale for all panels).
+    #[arg(long, requires = "quadrature", value_parser = crate::args::output_file)]
+    pub png: Option<PathBuf>,
+    /// With --png: more 2-D models whose densities are drawn beside the first (repeat the
+    /// flag; each panel's title has its file name and test NLL).
+    #[arg(long, value_name = "MODEL", requires = "png")]
+    pub beside: Vec<PathBuf>,
     /// Grid cells per axis of the quadrature.
     #[arg(long, default_value_t = 400, value_parser = crate::args::count)]
     pub grid: usize,

@@ -106,7 +106,8 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         ..defaults
     };
     config.validate().map_err(|e| failure(e.into()))?;
-    let (points, dim) = args.data.load(args.random.seed, 0)?;
+    let file = (args.train.file.as_ref(), "--train");
+    let (points, dim) = args.data.load(file, args.random.seed, 0)?;
     config.noise_range = match (args.noise_range, args.data.dataset) {
         (Some(range), _) => range,
         (None, Some(density)) => density.bound(),
@@ -164,7 +165,8 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
 pub fn eval(args: EvalArgs) -> Result<(), Failure> {
     args.measure.run.check()?;
     let model: Mlp = load_model(&args.model)?;
-    let (test, dim) = args.data.load(args.random.seed, 1)?;
+    let file = (args.test.file.as_ref(), "--test");
+    let (test, dim) = args.data.load(file, args.random.seed, 1)?;
     if dim != model.n_inputs() {
         return Err(Failure::input(format!(
             "{}: the model has {} inputs, the test points {dim} values each",
@@ -201,6 +203,11 @@ pub fn eval(args: EvalArgs) -> Result<(), Failure> {
         m.number("test_nll", nll)
             .number("bound", bound as f64)
             .integer("grid", args.grid as u64);
+        if let Some(png) = &args.png {
+            let panels = super::picture::draw(&args, (&model, nll), &test, bound)?;
+            m.integer("panels", panels as u64)
+                .text("png", &png.display().to_string());
+        }
     }
     args.measure.output.print(&m);
     Ok(())
