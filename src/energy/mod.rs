@@ -132,6 +132,10 @@ pub struct TrainArgs {
     /// Hidden activation.
     #[arg(long, value_enum, default_value_t = ActivationArg::Swish)]
     pub activation: ActivationArg,
+    /// Initial weights are N(0, s^2 / fan-in) with this s (larger: sharper features from
+    /// the start, e.g. for the checkerboard's edges).
+    #[arg(long, default_value_t = 1.0)]
+    pub init_scale: f32,
     /// Passes over the data.
     #[arg(long, default_value_t = 30)]
     pub epochs: usize,

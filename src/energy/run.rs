@@ -20,6 +20,7 @@ use ebm_neural::{Activation, Cpu, Mlp, NeuralError, Workspace};
 fn failure(error: NeuralError) -> Failure {
     const FLAGS: &[(&str, &str)] = &[
         ("hidden", "--hidden"),
+        ("init_scale", "--init-scale"),
         ("noise_std", "--noise-std"),
         ("buffer_size", "--buffer"),
         ("langevin.steps", "--langevin-steps"),
@@ -90,6 +91,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
             ActivationArg::Softplus => Activation::Softplus,
             ActivationArg::Elu => Activation::Elu,
         },
+        init_scale: args.init_scale,
         method,
         langevin,
         energy_regularization: if cd { args.energy_regularization } else { 0.0 },

@@ -126,3 +126,62 @@ fn a_csv_of_points_trains_and_bad_input_is_refused() {
         assert!(line.contains(says), "{words}: {line}");
     }
 }
+
+#[test]
+fn train_and_test_files_take_their_issue_names_and_draw_the_density() {
+    let dir = temp_dir("energy-train-test");
+    // 2-D points around (1, 1) and (-1, -1), as CSV with a header.
+    let mut text = String::from("x,y\n");
+    for k in 0..300 {
+        let s = if k % 2 == 0 { 1.0 } else { -1.0 };
+        let wobble = ((k * 37) % 11) as f32 / 20.0 - 0.25;
+        text.push_str(&format!("{},{}\n", s + wobble, s - wobble));
+    }
+    let points = file_in(&dir, "points.csv", text);
+    let model = dir.join("m.ebm");
+    let train = format!(
+        "energy train --train {} --method dsm --hidden 8 --epochs 2 --batch 50 --quiet --json --out",
+        p(&points)
+    );
+    let trained = last_json(&ebm_ok(&train, &[p(&model)]));
+    assert_eq!(trained["examples"].as_u64(), Some(300), "{trained}");
+    let png = dir.join("density.png");
+    let words = format!(
+        "energy eval {} --test {} --quadrature --grid 50 --json --beside {} --png",
+        p(&model),
+        p(&points),
+        p(&model)
+    );
+    let eval = last_json(&ebm_ok(&words, &[p(&png)]));
+    // Two panels (the model twice, no truth without --dataset); the test NLL is finite.
+    assert_eq!(eval["panels"].as_u64(), Some(2), "{eval}");
+    assert!(eval["test_nll"].as_f64().unwrap().is_finite(), "{eval}");
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    // With --dataset the truth is drawn beside the model.
+    let words = format!(
+        "energy eval {} --dataset rings --points 500 --quadrature --grid 50 --json --png",
+        p(&model)
+    );
+    let eval = last_json(&ebm_ok(&words, &[p(&png)]));
+    assert_eq!(eval["panels"].as_u64(), Some(2), "{eval}");
+    // A missing or malformed file is a one-line error naming it, exit code 2.
+    let missing = dir.join("missing.csv");
+    let malformed = file_in(&dir, "bad.csv", "x,y\n1,2\n3,oops\n".to_string());
+    for file in [&missing, &malformed] {
+        for words in [
+            format!("energy train --train {} --out {}", p(file), p(&model)),
+            format!("energy eval {} --test {}", p(&model), p(file)),
+        ] {
+            let line = error_line(&ebm_words(&words, &[]), 2);
+            assert!(line.contains(p(file)), "{words}: {line}");
+        }
+    }
+    // --train and --dataset exclude each other; --png needs --quadrature.
+    for words in [
+        format!("energy train --train {} --dataset rings --out x.ebm", p(&points)),
+        format!("energy eval {} --test {} --png x.png", p(&model), p(&points)),
+    ] {
+        let out = ebm_words(&words, &[]);
+        assert_eq!(out.status.code(), Some(2), "{words}");
+    }
+}
