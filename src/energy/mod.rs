@@ -63,24 +63,6 @@ pub struct PointsArgs {
     pub read: crate::user_data::ReadArgs,
 }
 
-/// `--train FILE` of `ebm energy train` (`--file` is an alias).
-#[derive(Args)]
-pub struct TrainFileArgs {
-    /// A file of training points, one per row (CSV, .npy, svmlight or IDX), instead of
-    /// --dataset.
-    #[arg(id = "file", long = "train", visible_alias = "file", value_name = "FILE")]
-    pub file: Option<PathBuf>,
-}
-
-/// `--test FILE` of `ebm energy eval` (`--file` is an alias).
-#[derive(Args)]
-pub struct TestFileArgs {
-    /// A file of test points, one per row (CSV, .npy, svmlight or IDX), instead of
-    /// --dataset.
-    #[arg(id = "file", long = "test", visible_alias = "file", value_name = "FILE")]
-    pub file: Option<PathBuf>,
-}
-
 fn parse_density(text: &str) -> Result<Density2d, String> {
     Density2d::ALL
         .into_iter()
@@ -121,8 +103,10 @@ impl PointsArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     pub data: PointsArgs,
-    #[command(flatten)]
-    pub train: TrainFileArgs,
+    /// A file of training points, one per row (CSV, .npy, svmlight or IDX), instead of
+    /// --dataset (`--file` is an alias).
+    #[arg(id = "file", long = "train", visible_alias = "file")]
+    pub train: Option<PathBuf>,
     /// The objective.
     #[arg(long, value_enum, default_value_t = MethodArg::Dsm)]
     pub method: MethodArg,
@@ -148,18 +132,20 @@ pub struct TrainArgs {
     /// Denoising score matching: corruption noise standard deviation.
     #[arg(long, default_value_t = 0.1)]
     pub noise_std: f32,
-    /// Langevin steps per negative sample (cd, pcd; default 60 for cd, 30 for pcd).
+    /// Langevin steps per negative sample (cd, pcd; default 60 for cd, 10 for pcd: the
+    /// persistent chains go on from where they stopped).
     #[arg(long)]
     pub langevin_steps: Option<usize>,
-    /// Langevin step size eta (cd, pcd; default 0.01 for cd, 0.005 for pcd).
+    /// Langevin step size eta (cd, pcd; default 0.01 for cd, 0.02 for pcd).
     #[arg(long)]
     pub step_size: Option<f32>,
     /// Langevin noise standard deviation per step (default sqrt(step size): the exact
     /// unadjusted sampler).
     #[arg(long)]
     pub noise_scale: Option<f32>,
-    /// Persistent chains in the replay buffer (pcd).
-    #[arg(long, default_value_t = 10_000, value_parser = crate::args::count)]
+    /// Persistent chains in the replay buffer (pcd; a small buffer keeps the chains close
+    /// to the current model: each chain moves about every buffer / batch updates).
+    #[arg(long, default_value_t = 1_000, value_parser = crate::args::count)]
     pub buffer: usize,
     /// Weight alpha of the energy-magnitude penalty (cd, pcd).
     #[arg(long, default_value_t = 1e-3)]
@@ -184,8 +170,9 @@ pub struct EvalArgs {
     pub model: PathBuf,
     #[command(flatten)]
     pub data: PointsArgs,
-    #[command(flatten)]
-    pub test: TestFileArgs,
+    /// A file of test points (`--file` is an alias), read as `train --train` reads its own.
+    #[arg(id = "file", long = "test", visible_alias = "file")]
+    pub test: Option<PathBuf>,
     /// Compute ln Z by the midpoint rule on a grid over [-B, B]^2 (2-D models).
     #[arg(long)]
     pub quadrature: bool,

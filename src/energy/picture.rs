@@ -44,7 +44,11 @@ pub fn draw(
         panels.push((title(path, other_nll), picture(&other, &mut ws)?));
     }
     if let Some(density) = args.data.dataset {
-        let truth = format!("truth ({}): test NLL {:.3}", density.name(), density.nll(test));
+        let truth = format!(
+            "truth ({}): test NLL {:.3}",
+            density.name(),
+            density.nll(test)
+        );
         panels.push((truth, true_density_grid(density, bound, side)));
     }
     let count = panels.len();

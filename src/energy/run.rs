@@ -57,8 +57,8 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
                 buffer_size: args.buffer,
                 reinit_fraction: 0.05,
             },
-            30,
-            0.005,
+            10,
+            0.02,
         ),
         MethodArg::Dsm => (
             Method::Denoising {
@@ -108,7 +108,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         ..defaults
     };
     config.validate().map_err(|e| failure(e.into()))?;
-    let file = (args.train.file.as_ref(), "--train");
+    let file = (args.train.as_ref(), "--train");
     let (points, dim) = args.data.load(file, args.random.seed, 0)?;
     config.noise_range = match (args.noise_range, args.data.dataset) {
         (Some(range), _) => range,
@@ -167,7 +167,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
 pub fn eval(args: EvalArgs) -> Result<(), Failure> {
     args.measure.run.check()?;
     let model: Mlp = load_model(&args.model)?;
-    let file = (args.test.file.as_ref(), "--test");
+    let file = (args.test.as_ref(), "--test");
     let (test, dim) = args.data.load(file, args.random.seed, 1)?;
     if dim != model.n_inputs() {
         return Err(Failure::input(format!(

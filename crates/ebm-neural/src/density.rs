@@ -334,17 +334,14 @@ mod tests {
     /// truth is `1/8` on its dark squares and 0 on its light ones.
     #[test]
     fn density_pictures_put_the_second_coordinate_up() {
-        // E(x) = -x2: one identity hidden unit of weights (0, -1), output weight 1.
-        let mlp = Mlp::from_parameters(
-            &[2, 1, 1],
-            Activation::Identity,
-            vec![0.0, -1.0, 0.0, 1.0, 0.0],
-        )
-        .unwrap();
+        let mlp = crate::mlp_tests::linear_energy([0.0, -1.0]);
         let (math, mut ws) = (Cpu::sequential(), Workspace::new());
         let p = density_grid(&mlp, &math, &mut ws, 1.0, 4).unwrap();
         assert!(p[0] > p[4] && p[4] > p[8] && p[8] > p[12], "{p:?}");
-        assert!(p.chunks(4).all(|row| row.iter().all(|&v| (v - row[0]).abs() < 1e-9)));
+        assert!(
+            p.chunks(4)
+                .all(|row| row.iter().all(|&v| (v - row[0]).abs() < 1e-9))
+        );
         let mass: f64 = p.iter().map(|&v| v * 0.25).sum();
         assert!((mass - 1.0).abs() < 1e-9, "{mass}");
         // Row 2 of 10 is y = 1.25; columns 2 and 3 are x = -1.25 (light) and -0.75 (dark).
