@@ -173,7 +173,7 @@ fn train_and_test_files_take_their_issue_names_and_draw_the_density() {
     assert_eq!(eval["panels"].as_u64(), Some(2), "{eval}");
     // A missing or malformed file is a one-line error naming it, exit code 2.
     let missing = dir.join("missing.csv");
-    let malformed = file_in(&dir, "bad.csv", "x,y\n1,2\n3,oops\n".to_string());
+    let malformed = file_in(&dir, "bad.csv", "x,y\n1,2\n3,oops\n");
     for file in [&missing, &malformed] {
         for words in [
             format!("energy train --train {} --out {}", p(file), p(&model)),
