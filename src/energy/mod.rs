@@ -4,6 +4,7 @@
 
 mod ais;
 mod noise_conditional;
+mod picture;
 mod run;
 
 use crate::Failure;
@@ -65,9 +66,6 @@ pub struct PointsArgs {
     /// Points drawn from the built-in density.
     #[arg(long, default_value_t = 20_000, value_parser = crate::args::count)]
     pub points: usize,
-    /// A file of points, one per row (CSV, .npy, svmlight or IDX), instead of --dataset.
-    #[arg(long = "file", value_name = "FILE")]
-    pub file: Option<PathBuf>,
     #[command(flatten)]
     pub read: crate::user_data::ReadArgs,
 }
@@ -80,10 +78,16 @@ fn parse_density(text: &str) -> Result<Density2d, String> {
 }
 
 impl PointsArgs {
-    /// The points (`rows x dim`) and their dimension; a built-in density's are drawn with
-    /// random stream `stream_id` of `seed` (training and test points differ).
-    pub fn load(&self, seed: u64, stream_id: u64) -> Result<(Vec<f32>, usize), Failure> {
-        match (&self.file, self.dataset) {
+    /// The points (`rows x dim`) and their dimension: those of `file` (given by `flag`),
+    /// else a built-in density's, drawn with random stream `stream_id` of `seed`
+    /// (training and test points differ).
+    pub fn load(
+        &self,
+        (file, flag): (Option<&PathBuf>, &str),
+        seed: u64,
+        stream_id: u64,
+    ) -> Result<(Vec<f32>, usize), Failure> {
+        match (file, self.dataset) {
             (Some(file), _) => {
                 let data = self
                     .read
@@ -94,9 +98,9 @@ impl PointsArgs {
                 let points = density.sample(self.points, &mut stream(seed, stream_id, 0));
                 Ok((points, 2))
             }
-            (None, None) => Err(Failure::input(
-                "--dataset: give a built-in density (mog8, rings, checkerboard) or --file FILE",
-            )),
+            (None, None) => Err(Failure::input(format!(
+                "--dataset: give a built-in density (mog8, rings, checkerboard) or {flag} FILE"
+            ))),
         }
     }
 }
@@ -106,6 +110,10 @@ impl PointsArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     pub data: PointsArgs,
+    /// A file of training points, one per row (CSV, .npy, svmlight or IDX), instead of
+    /// --dataset (`--file` is an alias).
+    #[arg(id = "file", long = "train", visible_alias = "file")]
+    pub train: Option<PathBuf>,
     /// The objective.
     #[arg(long, value_enum, default_value_t = MethodArg::Dsm)]
     pub method: MethodArg,
@@ -115,6 +123,10 @@ pub struct TrainArgs {
     /// Hidden activation.
     #[arg(long, value_enum, default_value_t = ActivationArg::Swish)]
     pub activation: ActivationArg,
+    /// Initial weights are N(0, s^2 / fan-in) with this s (larger: sharper features from
+    /// the start, e.g. for the checkerboard's edges).
+    #[arg(long, default_value_t = 1.0)]
+    pub init_scale: f32,
     /// Passes over the data.
     #[arg(long, default_value_t = 30)]
     pub epochs: usize,
@@ -137,18 +149,20 @@ pub struct TrainArgs {
     /// Noise levels of the ladder, in equal ratios from --sigma-max to --sigma-min (ncsn).
     #[arg(long, default_value_t = 10)]
     pub levels: usize,
-    /// Langevin steps per negative sample (cd, pcd; default 60 for cd, 30 for pcd).
+    /// Langevin steps per negative sample (cd, pcd; default 60 for cd, 10 for pcd: the
+    /// persistent chains go on from where they stopped).
     #[arg(long)]
     pub langevin_steps: Option<usize>,
-    /// Langevin step size eta (cd, pcd; default 0.01 for cd, 0.005 for pcd).
+    /// Langevin step size eta (cd, pcd; default 0.01 for cd, 0.02 for pcd).
     #[arg(long)]
     pub step_size: Option<f32>,
     /// Langevin noise standard deviation per step (default sqrt(step size): the exact
     /// unadjusted sampler).
     #[arg(long)]
     pub noise_scale: Option<f32>,
-    /// Persistent chains in the replay buffer (pcd).
-    #[arg(long, default_value_t = 10_000, value_parser = crate::args::count)]
+    /// Persistent chains in the replay buffer (pcd; a small buffer keeps the chains close
+    /// to the current model: each chain moves about every buffer / batch updates).
+    #[arg(long, default_value_t = 1_000, value_parser = crate::args::count)]
     pub buffer: usize,
     /// Weight alpha of the energy-magnitude penalty (cd, pcd).
     #[arg(long, default_value_t = 1e-3)]
@@ -173,9 +187,20 @@ pub struct EvalArgs {
     pub model: PathBuf,
     #[command(flatten)]
     pub data: PointsArgs,
+    /// A file of test points (`--file` is an alias), read as `train --train` reads its own.
+    #[arg(id = "file", long = "test", visible_alias = "file")]
+    pub test: Option<PathBuf>,
     /// Compute ln Z by the midpoint rule on a grid over [-B, B]^2 (2-D models).
     #[arg(long)]
     pub quadrature: bool,
+    /// With --quadrature: draw the learned density exp(-E)/Z on the grid as a PNG, beside
+    /// the true density with --dataset (one shade scale for all panels).
+    #[arg(long, requires = "quadrature", value_parser = crate::args::output_file)]
+    pub png: Option<PathBuf>,
+    /// With --png: more 2-D models whose densities are drawn beside the first (repeat the
+    /// flag; each panel's title has its file name and test NLL).
+    #[arg(long, value_name = "MODEL", requires = "png")]
+    pub beside: Vec<PathBuf>,
     /// Grid cells per axis of the quadrature.
     #[arg(long, default_value_t = 400, value_parser = crate::args::count)]
     pub grid: usize,

@@ -21,6 +21,7 @@ use ebm_neural::{Activation, Cpu, Mlp, NeuralError, Workspace};
 fn failure(error: NeuralError) -> Failure {
     const FLAGS: &[(&str, &str)] = &[
         ("hidden", "--hidden"),
+        ("init_scale", "--init-scale"),
         ("noise_std", "--noise-std"),
         ("buffer_size", "--buffer"),
         ("langevin.steps", "--langevin-steps"),
@@ -60,8 +61,8 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
                 buffer_size: args.buffer,
                 reinit_fraction: 0.05,
             },
-            30,
-            0.005,
+            10,
+            0.02,
         ),
         MethodArg::Dsm => (
             Method::Denoising {
@@ -103,6 +104,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
             ActivationArg::Softplus => Activation::Softplus,
             ActivationArg::Elu => Activation::Elu,
         },
+        init_scale: args.init_scale,
         method,
         langevin,
         energy_regularization: if cd { args.energy_regularization } else { 0.0 },
@@ -119,7 +121,8 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         ..defaults
     };
     config.validate().map_err(|e| failure(e.into()))?;
-    let (points, dim) = args.data.load(args.random.seed, 0)?;
+    let file = (args.train.as_ref(), "--train");
+    let (points, dim) = args.data.load(file, args.random.seed, 0)?;
     if let Method::NoiseConditional { sigma_max, .. } = &mut config.method {
         *sigma_max = args
             .sigma_max
@@ -191,7 +194,8 @@ pub fn eval(args: EvalArgs) -> Result<(), Failure> {
     args.measure.run.check()?;
     let ais_settings = super::ais::settings(&args)?;
     let model = EnergyFile::load(&args.model)?.energy();
-    let (test, dim) = args.data.load(args.random.seed, 1)?;
+    let file = (args.test.as_ref(), "--test");
+    let (test, dim) = args.data.load(file, args.random.seed, 1)?;
     if dim != model.n_inputs() {
         return Err(Failure::input(format!(
             "{}: the model has {} inputs, the test points {dim} values each",
@@ -228,6 +232,11 @@ pub fn eval(args: EvalArgs) -> Result<(), Failure> {
         m.number("test_nll", nll)
             .number("bound", bound as f64)
             .integer("grid", args.grid as u64);
+        if let Some(png) = &args.png {
+            let panels = super::picture::draw(&args, (&model, nll), &test, bound)?;
+            m.integer("panels", panels as u64)
+                .text("png", &png.display().to_string());
+        }
     }
     if let Some(settings) = &ais_settings {
         super::ais::report(&model, &test, &args, settings, mean_energy, &mut m)?;

@@ -75,23 +75,41 @@ fn a_2d_energy_trains_evaluates_by_quadrature_and_samples() {
     assert_eq!(rows.lines().count(), 501, "a header and one line per chain");
 }
 
+/// `dir/points.csv`: `rows` points on two clusters, around `(1, 1, 0)` and `(-1, -1, 0)`
+/// (the first `dims` coordinates, 2 or 3), as CSV with a header.
+fn clusters_csv(dir: &std::path::Path, rows: usize, dims: usize) -> std::path::PathBuf {
+    let mut text = ["x,y\n", "x,y,z\n"][dims - 2].to_string();
+    for k in 0..rows {
+        let s = if k % 2 == 0 { 1.0 } else { -1.0 };
+        let wobble = ((k * 37) % 11) as f32 / 20.0 - 0.25;
+        let point = [s + wobble, s - wobble, 0.5 * wobble].map(|v| v.to_string());
+        text.push_str(&point[..dims].join(","));
+        text.push('\n');
+    }
+    file_in(dir, "points.csv", text)
+}
+
+/// `energy train FLAG points FLAGS --batch 50` into `model`: its JSON result.
+fn train_on_file(
+    flag: &str,
+    points: &std::path::Path,
+    flags: &str,
+    model: &std::path::Path,
+) -> serde_json::Value {
+    let words = format!(
+        "energy train {flag} {} {flags} --batch 50 --quiet --json --out",
+        p(points)
+    );
+    last_json(&ebm_ok(&words, &[p(model)]))
+}
+
 #[test]
 fn a_csv_of_points_trains_and_bad_input_is_refused() {
     let dir = temp_dir("energy-file");
-    // Points on two clusters in 3-D, as CSV with a header.
-    let mut text = String::from("x,y,z\n");
-    for k in 0..400 {
-        let s = if k % 2 == 0 { 1.0 } else { -1.0 };
-        let wobble = ((k * 37) % 11) as f32 / 20.0 - 0.25;
-        text.push_str(&format!("{},{},{}\n", s + wobble, s - wobble, 0.5 * wobble));
-    }
-    let points = file_in(&dir, "points.csv", text);
+    let points = clusters_csv(&dir, 400, 3);
     let model = dir.join("m.ebm");
-    let train = format!(
-        "energy train --file {} --method ssm-vr --hidden 16 --epochs 3 --batch 50 --quiet --json --out",
-        p(&points)
-    );
-    let trained = last_json(&ebm_ok(&train, &[p(&model)]));
+    let flags = "--method ssm-vr --hidden 16 --epochs 3";
+    let trained = train_on_file("--file", &points, flags, &model);
     assert_eq!(trained["dim"].as_u64(), Some(3));
     let eval = ebm_json(&["energy", "eval", p(&model), "--file", p(&points), "--json"]);
     assert!(eval["mean_energy"].as_f64().unwrap().is_finite(), "{eval}");
@@ -124,5 +142,60 @@ fn a_csv_of_points_trains_and_bad_input_is_refused() {
     ] {
         let line = error_line(&ebm_words(&words, &[]), 2);
         assert!(line.contains(says), "{words}: {line}");
+    }
+}
+
+#[test]
+fn train_and_test_files_take_their_issue_names_and_draw_the_density() {
+    let dir = temp_dir("energy-train-test");
+    let points = clusters_csv(&dir, 300, 2);
+    let model = dir.join("m.ebm");
+    let trained = train_on_file("--train", &points, "--hidden 8 --epochs 2", &model);
+    assert_eq!(trained["examples"].as_u64(), Some(300), "{trained}");
+    let png = dir.join("density.png");
+    let words = format!(
+        "energy eval {} --test {} --quadrature --grid 50 --json --beside {} --png",
+        p(&model),
+        p(&points),
+        p(&model)
+    );
+    let eval = last_json(&ebm_ok(&words, &[p(&png)]));
+    // Two panels (the model twice, no truth without --dataset); the test NLL is finite.
+    assert_eq!(eval["panels"].as_u64(), Some(2), "{eval}");
+    assert!(eval["test_nll"].as_f64().unwrap().is_finite(), "{eval}");
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    // With --dataset the truth is drawn beside the model.
+    let words = format!(
+        "energy eval {} --dataset rings --points 500 --quadrature --grid 50 --json --png",
+        p(&model)
+    );
+    let eval = last_json(&ebm_ok(&words, &[p(&png)]));
+    assert_eq!(eval["panels"].as_u64(), Some(2), "{eval}");
+    // A missing or malformed file is a one-line error naming it, exit code 2.
+    let missing = dir.join("missing.csv");
+    let malformed = file_in(&dir, "bad.csv", "x,y\n1,2\n3,oops\n");
+    for file in [&missing, &malformed] {
+        for words in [
+            format!("energy train --train {} --out {}", p(file), p(&model)),
+            format!("energy eval {} --test {}", p(&model), p(file)),
+        ] {
+            let line = error_line(&ebm_words(&words, &[]), 2);
+            assert!(line.contains(p(file)), "{words}: {line}");
+        }
+    }
+    // --train and --dataset exclude each other; --png needs --quadrature.
+    for words in [
+        format!(
+            "energy train --train {} --dataset rings --out x.ebm",
+            p(&points)
+        ),
+        format!(
+            "energy eval {} --test {} --png x.png",
+            p(&model),
+            p(&points)
+        ),
+    ] {
+        let out = ebm_words(&words, &[]);
+        assert_eq!(out.status.code(), Some(2), "{words}");
     }
 }

@@ -147,6 +147,57 @@ pub fn quadrature_log_z(
     bound: f32,
     grid: usize,
 ) -> Result<f64, NeuralError> {
+    grid_pass(mlp, math, ws, bound, grid, |_| {})
+}
+
+/// The model's normalized density `exp(-E) / Z` at the `grid x grid` cell centres of the
+/// box `[-bound, bound]^2` (`Z` as [`quadrature_log_z`] computes it), as a picture: row 0
+/// at the top (the largest second coordinate), the first coordinate left to right.
+///
+/// # Errors
+///
+/// As [`quadrature_log_z`].
+///
+/// # Examples
+///
+/// ```
+/// use ebm_neural::density::density_grid;
+/// use ebm_neural::{Activation, Cpu, Mlp, Workspace};
+/// let mlp = Mlp::new(&[2, 4, 1], Activation::Swish, 1.0, &mut ebm_kernels::rng::stream(1, 0, 0))?;
+/// let p = density_grid(&mlp, &Cpu::sequential(), &mut Workspace::new(), 2.0, 20)?;
+/// // A density: the cells' masses (cell area 0.2 x 0.2) add up to 1.
+/// let mass: f64 = p.iter().map(|&v| v * 0.04).sum();
+/// assert!((mass - 1.0).abs() < 1e-6);
+/// # Ok::<(), ebm_neural::NeuralError>(())
+/// ```
+pub fn density_grid(
+    mlp: &Mlp,
+    math: &impl LayerMath,
+    ws: &mut Workspace,
+    bound: f32,
+    grid: usize,
+) -> Result<Vec<f64>, NeuralError> {
+    // Energies in the pass's order: column i (first coordinate) after column i.
+    let mut energies: Vec<f32> = Vec::with_capacity(grid * grid);
+    let log_z = grid_pass(mlp, math, ws, bound, grid, |row| energies.extend(row))?;
+    let mut picture = vec![0.0; grid * grid];
+    for (k, &e) in energies.iter().enumerate() {
+        let (i, j) = (k / grid, k % grid);
+        picture[(grid - 1 - j) * grid + i] = (-(e as f64) - log_z).exp();
+    }
+    Ok(picture)
+}
+
+/// The midpoint-rule `ln Z` of [`quadrature_log_z`], handing `sink` the energies of each
+/// line of cells (first coordinate fixed, second rising) as they are computed.
+fn grid_pass(
+    mlp: &Mlp,
+    math: &impl LayerMath,
+    ws: &mut Workspace,
+    bound: f32,
+    grid: usize,
+    mut sink: impl FnMut(&[f32]),
+) -> Result<f64, NeuralError> {
     if mlp.n_inputs() != 2 {
         return Err(NeuralError::Shape(format!(
             "quadrature needs a 2-D energy, this one has {} inputs",
@@ -154,15 +205,16 @@ pub fn quadrature_log_z(
         )));
     }
     let h = 2.0 * bound as f64 / grid as f64;
-    let centre = |k: usize| (-(bound as f64) + (k as f64 + 0.5) * h) as f32;
     let mut row = Vec::with_capacity(2 * grid);
     let (mut max, mut sum) = (f64::NEG_INFINITY, 0.0f64);
     for i in 0..grid {
         row.clear();
         for j in 0..grid {
-            row.extend([centre(i), centre(j)]);
+            row.extend([cell_centre(bound, h, i), cell_centre(bound, h, j)]);
         }
-        for &e in mlp.energy(math, ws, &row, grid) {
+        let energies = mlp.energy(math, ws, &row, grid);
+        sink(energies);
+        for &e in energies {
             let log_term = -e as f64;
             if !log_term.is_finite() {
                 return Err(NeuralError::Data("a non-finite energy on the grid".into()));
@@ -177,6 +229,26 @@ pub fn quadrature_log_z(
         }
     }
     Ok(max + sum.ln() + 2.0 * h.ln())
+}
+
+/// The centre of cell `k` of a grid of cells of side `h` over `[-bound, bound]`.
+fn cell_centre(bound: f32, h: f64, k: usize) -> f32 {
+    (-(bound as f64) + (k as f64 + 0.5) * h) as f32
+}
+
+/// The true density's `p(x)` at the `grid x grid` cell centres of `[-bound, bound]^2`, laid
+/// out as [`density_grid`]'s picture (row 0 at the top).
+pub fn true_density_grid(density: Density2d, bound: f32, grid: usize) -> Vec<f64> {
+    let h = 2.0 * bound as f64 / grid as f64;
+    let mut picture = Vec::with_capacity(grid * grid);
+    for r in 0..grid {
+        let y = cell_centre(bound, h, grid - 1 - r) as f64;
+        for c in 0..grid {
+            let x = cell_centre(bound, h, c) as f64;
+            picture.push(density.log_density([x, y]).exp());
+        }
+    }
+    picture
 }
 
 /// The model's exact mean test NLL (nats) of the rows of `test` (`n x 2`):
@@ -255,6 +327,27 @@ mod tests {
         let nll = quadrature_nll(&mlp, &math, &mut ws, &[0.0, 1.0], 2.0, 50).unwrap();
         assert!((nll - 16f64.ln()).abs() < 1e-6);
         assert!(quadrature_nll(&mlp, &math, &mut ws, &[3.0, 0.0], 2.0, 50).is_err());
+    }
+
+    /// The pictures have the second coordinate up: for `E(x) = -x_2` the top row is the
+    /// densest, every row is flat, and the cells' masses add up to 1; the checkerboard's
+    /// truth is `1/8` on its dark squares and 0 on its light ones.
+    #[test]
+    fn density_pictures_put_the_second_coordinate_up() {
+        let mlp = crate::mlp_tests::linear_energy([0.0, -1.0]);
+        let (math, mut ws) = (Cpu::sequential(), Workspace::new());
+        let p = density_grid(&mlp, &math, &mut ws, 1.0, 4).unwrap();
+        assert!(p[0] > p[4] && p[4] > p[8] && p[8] > p[12], "{p:?}");
+        assert!(
+            p.chunks(4)
+                .all(|row| row.iter().all(|&v| (v - row[0]).abs() < 1e-9))
+        );
+        let mass: f64 = p.iter().map(|&v| v * 0.25).sum();
+        assert!((mass - 1.0).abs() < 1e-9, "{mass}");
+        // Row 2 of 10 is y = 1.25; columns 2 and 3 are x = -1.25 (light) and -0.75 (dark).
+        let truth = true_density_grid(Density2d::Checkerboard, 2.5, 10);
+        assert_eq!(truth[22], 0.0);
+        assert!((truth[23] - 0.125).abs() < 1e-12, "{}", truth[23]);
     }
 
     /// A small, fast version of the `two_d` example: denoising score matching on the

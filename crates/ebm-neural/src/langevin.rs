@@ -150,20 +150,15 @@ pub fn uniform_noise(x: &mut [f32], range: f32, rng: &mut StreamRng) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Activation, Cpu};
+    use crate::Cpu;
     use ebm_kernels::rng::stream;
 
     /// Without noise, Langevin on the linear energy `E(x) = (0.5, -2) . x` moves every
     /// chain by exactly `-(step / 2) (0.5, -2)` per step (to f32 rounding).
     #[test]
     fn noiseless_langevin_descends_the_gradient_exactly() {
-        // E(x) = w . x (identity activation, one hidden unit of weight 1): grad = w.
-        let mlp = Mlp::from_parameters(
-            &[2, 1, 1],
-            Activation::Identity,
-            vec![0.5, -2.0, 0.0, 1.0, 0.0],
-        )
-        .unwrap();
+        // E(x) = w . x: grad = w.
+        let mlp = crate::mlp_tests::linear_energy([0.5, -2.0]);
         let mut x = vec![0.0f32, 0.0, 1.0, 1.0];
         let config = LangevinConfig {
             steps: 10,

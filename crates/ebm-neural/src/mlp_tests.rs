@@ -243,3 +243,14 @@ fn bad_widths_are_refused_and_files_round_trip() {
     assert_eq!(Mlp::load(&path).unwrap(), mlp);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The linear 2-D energy `E(x) = w . x`: one identity hidden unit of weights `w`, output
+/// weight 1, no biases (for tests of what runs on an energy: Langevin, quadrature).
+pub(crate) fn linear_energy(w: [f32; 2]) -> Mlp {
+    Mlp::from_parameters(
+        &[2, 1, 1],
+        Activation::Identity,
+        vec![w[0], w[1], 0.0, 1.0, 0.0],
+    )
+    .unwrap()
+}

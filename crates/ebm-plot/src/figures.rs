@@ -1,8 +1,8 @@
-//! The toolkit's figures as [`Chart`]s: learning curves, ROC curves, reliability diagrams
-//! and AIS diagnostics
-//! (the sampler traces of `examples/samplers_2d.rs` are charts built there).
+//! The toolkit's figures as [`Chart`]s: learning curves, ROC curves, reliability
+//! diagrams, AIS diagnostics and 2-D densities side by side (the sampler traces of
+//! `examples/samplers_2d.rs` are charts built there).
 
-use crate::chart::{Chart, Series, Style};
+use crate::chart::{Chart, Series, Shading, Style};
 use ebm_core::calibration::Calibration;
 
 /// Curves with more points than this are drawn as lines without markers.
@@ -198,4 +198,40 @@ pub fn ais_chart(runs: &AisRuns<'_>) -> Chart {
         ));
     }
     chart
+}
+
+/// Densities over the square `[-bound, bound]^2`, one chart each, on one shade scale:
+/// `panels` are `(title, values)` with `values` a `side x side` picture (row 0 at the top,
+/// the largest second coordinate) of densities; each value is shaded as its share of the
+/// largest value over all panels, so the panels compare.
+///
+/// ```
+/// let flat = vec![0.25; 4];
+/// let peaked = vec![0.0, 1.0, 0.0, 0.0];
+/// let charts = ebm_plot::density_charts(1.0, 2, vec![("model".into(), flat), ("truth".into(), peaked)]);
+/// assert_eq!(charts.len(), 2);
+/// assert_eq!(charts[1].shading.as_ref().unwrap().values, [0.0, 1.0, 0.0, 0.0]);
+/// assert_eq!(charts[0].shading.as_ref().unwrap().values, [0.25; 4]);
+/// ```
+pub fn density_charts(bound: f64, side: usize, panels: Vec<(String, Vec<f64>)>) -> Vec<Chart> {
+    let top = panels
+        .iter()
+        .flat_map(|(_, values)| values.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let scale = if top > 0.0 { 1.0 / top } else { 0.0 };
+    panels
+        .into_iter()
+        .map(|(title, values)| {
+            Chart::new(title, "x1", "x2")
+                .x_range(-bound, bound)
+                .y_range(-bound, bound)
+                .shaded(Shading {
+                    x: (-bound, bound),
+                    y: (-bound, bound),
+                    columns: side,
+                    values: values.iter().map(|&v| (v * scale) as f32).collect(),
+                })
+        })
+        .collect()
 }

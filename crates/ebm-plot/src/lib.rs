@@ -30,4 +30,6 @@ pub mod font;
 pub use chart::{Chart, Corner, Series, Shading, Style};
 pub use draw::{Layout, render, write_png};
 pub use error::PlotError;
-pub use figures::{AisRuns, ais_chart, learning_curve, reliability_chart, roc_chart};
+pub use figures::{
+    AisRuns, ais_chart, density_charts, learning_curve, reliability_chart, roc_chart,
+};
