@@ -1,6 +1,7 @@
-//! Free-form neural energies: `p(x) = exp(-E(x)) / Z` with `E` an MLP, learned without
-//! `Z`. The network ([`Mlp`]: dense layers, softplus / swish / ELU, a linear scalar
-//! output) has every pass written out explicitly: the energy, its parameter gradient, its
+//! Free-form neural energies: `p(x) = exp(-E(x)) / Z` with `E` a network, learned without
+//! `Z`. The networks ([`Mlp`]: dense layers, softplus / swish / ELU, a linear scalar
+//! output; [`ConvNet`]: 3x3 convolutions and 2x2 average pooling before an MLP head,
+//! both behind [`EnergyNet`]) have every pass written out explicitly: the energy, its parameter gradient, its
 //! input gradient, and the second-order products score matching needs (the parameter
 //! gradient of `u . grad_x E`, of `|grad_x E|^2` and of `v^T grad_x (v^T grad_x E)`), all
 //! through the small [`LayerMath`] trait ([`Cpu`]: the kernel crate's GEMM). Training
@@ -29,16 +30,24 @@
 
 mod activation;
 pub mod backend;
+mod conv;
+#[cfg(test)]
+mod conv_tests;
 pub mod density;
+pub mod image_ops;
 pub mod langevin;
 mod mlp;
 #[cfg(test)]
 mod mlp_tests;
+mod network;
 pub mod train;
 
 pub use activation::Activation;
 pub use backend::{Cpu, Dense, LayerMath};
+pub use conv::{CONV_ENERGY_KIND, ConvNet, ConvWorkspace};
+pub use image_ops::ImageDims;
 pub use mlp::{MLP_ENERGY_KIND, Mlp, Quantity, Workspace};
+pub use network::EnergyNet;
 
 use ebm_core::InvalidSetting;
 use ebm_core::train::TrainError;

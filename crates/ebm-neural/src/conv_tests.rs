@@ -1,0 +1,387 @@
+//! Every pass of the convolutional energy against finite differences of an independent
+//! `f64` reference (direct convolution loops, no im2col, no jets), for every activation,
+//! first and second order; every training method on it.
+//!
+//! Tolerance, as for the MLP (and for the same reasons): the largest error over a
+//! gradient vector must be below 1e-3 of its largest entry (itself at least 1e-2). The
+//! analytic passes run in `f32` (relative rounding ~1e-6 on this small net); the
+//! references are central differences in `f64` (steps 1e-4 / 1e-5 for first differences,
+//! 1e-3 for the second difference of `v^T H v`), truncation and rounding below ~1e-6. A
+//! wrong or missing term (a border tap, a pooling weight, a bias on a tangent block) is off
+//! by O(1) relative.
+
+use crate::mlp_tests::reference_energy;
+use crate::train::{EnergyTrainConfig, EnergyTrainer, Method, adam, train_network};
+use crate::{Activation, ConvNet, Cpu, EnergyNet, ImageDims, NeuralError, Quantity};
+use ebm_core::ModelFile;
+use ebm_core::train::{LoopConfig, NoObserver, check_rollback, max_abs};
+use ebm_kernels::Parallelism;
+use ebm_kernels::rng::{normal_f64, stream};
+
+/// 5x4 images (odd height: a dropped pooling row), stages of 2 and 2 channels (so the
+/// second has several input channels), a head with one hidden layer of 3.
+const DIMS: ImageDims = ImageDims {
+    height: 5,
+    width: 4,
+    channels: 1,
+};
+const CHANNELS: [usize; 2] = [2, 2];
+const HIDDEN: [usize; 1] = [3];
+const N: usize = 2;
+const D: usize = 20;
+
+/// `E(x)` in `f64`: direct 3x3 convolutions with zero padding, the activation, 2x2
+/// average pooling, then the head by the MLP's reference.
+fn reference(activation: Activation, p: &[f64], x: &[f64]) -> f64 {
+    let (mut dims, mut image, mut offset) = (DIMS, x.to_vec(), 0);
+    for &c_out in &CHANNELS {
+        let (h, w, c_in) = (dims.height, dims.width, dims.channels);
+        let bias = offset + 9 * c_in * c_out;
+        let mut out = vec![0.0; h * w * c_out];
+        for y in 0..h {
+            for xx in 0..w {
+                for co in 0..c_out {
+                    let mut z = p[bias + co];
+                    for dy in 0..3 {
+                        for dx in 0..3 {
+                            let (sy, sx) = (y as i64 + dy as i64 - 1, xx as i64 + dx as i64 - 1);
+                            if sy < 0 || sx < 0 || sy >= h as i64 || sx >= w as i64 {
+                                continue;
+                            }
+                            for ci in 0..c_in {
+                                let v = image[(sy as usize * w + sx as usize) * c_in + ci];
+                                z += v * p[offset + ((dy * 3 + dx) * c_in + ci) * c_out + co];
+                            }
+                        }
+                    }
+                    out[(y * w + xx) * c_out + co] = activation.value_f64(z);
+                }
+            }
+        }
+        let pooled = dims.with_channels(c_out).pooled();
+        let mut next = vec![0.0; pooled.len()];
+        for oy in 0..pooled.height {
+            for ox in 0..pooled.width {
+                for c in 0..c_out {
+                    next[(oy * pooled.width + ox) * c_out + c] = 0.25
+                        * [(0, 0), (0, 1), (1, 0), (1, 1)]
+                            .iter()
+                            .map(|&(a, b)| out[((2 * oy + a) * w + 2 * ox + b) * c_out + c])
+                            .sum::<f64>();
+                }
+            }
+        }
+        (dims, image, offset) = (pooled, next, bias + c_out);
+    }
+    let mut widths = vec![dims.len()];
+    widths.extend(HIDDEN);
+    widths.push(1);
+    reference_energy(&widths, activation, &p[offset..], &image)
+}
+
+struct Case {
+    net: ConvNet,
+    activation: Activation,
+    p: Vec<f64>,
+    x: Vec<f32>,
+    u: Vec<f32>,
+    w: Vec<f32>,
+}
+
+fn case(activation: Activation, seed: u64) -> Case {
+    let mut r = stream(seed, 0, 0);
+    let probe = ConvNet::new(DIMS, &CHANNELS, &HIDDEN, activation, 1.0, &mut r).unwrap();
+    let count = probe.n_parameters();
+    let mut draw = |n: usize, s: f64| -> Vec<f32> {
+        (0..n).map(|_| (s * normal_f64(&mut r)) as f32).collect()
+    };
+    let params = draw(count, 1.0);
+    let (x, u, w) = (draw(N * D, 1.0), draw(N * D, 1.0), draw(N, 1.0));
+    let p = params.iter().map(|&v| v as f64).collect();
+    let net = ConvNet::from_parameters(DIMS, &CHANNELS, &HIDDEN, activation, params).unwrap();
+    Case {
+        net,
+        activation,
+        p,
+        x,
+        u,
+        w,
+    }
+}
+
+impl Case {
+    fn energy_at(&self, p: &[f64], n: usize, shift: &[f64], h: f64) -> f64 {
+        let x: Vec<f64> = (0..D)
+            .map(|i| self.x[n * D + i] as f64 + h * shift[i])
+            .collect();
+        reference(self.activation, p, &x)
+    }
+
+    fn row(&self, v: &[f32], n: usize) -> Vec<f64> {
+        v[n * D..(n + 1) * D].iter().map(|&a| a as f64).collect()
+    }
+
+    fn unit(i: usize) -> Vec<f64> {
+        let mut e = vec![0.0; D];
+        e[i] = 1.0;
+        e
+    }
+
+    fn quantity(&self, quantity: Quantity<'_>, p: &[f64], n: usize) -> f64 {
+        let slope = |e: &[f64], h: f64| {
+            (self.energy_at(p, n, e, h) - self.energy_at(p, n, e, -h)) / (2.0 * h)
+        };
+        match quantity {
+            Quantity::Energy => self.energy_at(p, n, &[0.0; D], 0.0),
+            Quantity::Directional(u) => slope(&self.row(u, n), 1e-4),
+            Quantity::SquaredInputGradient => {
+                (0..D).map(|i| slope(&Self::unit(i), 1e-4).powi(2)).sum()
+            }
+            Quantity::HessianQuadratic(v) => {
+                let (v, h) = (self.row(v, n), 1e-3);
+                (self.energy_at(p, n, &v, h) - 2.0 * self.energy_at(p, n, &v, 0.0)
+                    + self.energy_at(p, n, &v, -h))
+                    / (h * h)
+            }
+        }
+    }
+
+    fn parameter_differences(&self, f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
+        let h = 1e-4;
+        let mut p = self.p.clone();
+        (0..p.len())
+            .map(|i| {
+                let keep = p[i];
+                p[i] = keep + h;
+                let plus = f(&p);
+                p[i] = keep - h;
+                let minus = f(&p);
+                p[i] = keep;
+                (plus - minus) / (2.0 * h)
+            })
+            .collect()
+    }
+}
+
+/// `max |analytic - reference| <= 1e-3 max |reference|`, with `max |reference| >= 1e-2`.
+fn assert_close(what: &str, analytic: &[f32], reference: &[f64]) {
+    assert_eq!(analytic.len(), reference.len(), "{what}");
+    let scale = reference.iter().fold(0.0f64, |m, r| m.max(r.abs()));
+    let error = analytic
+        .iter()
+        .zip(reference)
+        .fold(0.0f64, |m, (&a, r)| m.max((a as f64 - r).abs()));
+    assert!(scale >= 1e-2, "{what}: the reference is ~0 ({scale})");
+    assert!(error <= 1e-3 * scale, "{what}: error {error} at scale {scale}");
+}
+
+/// The input gradient, the parameter gradient of every quantity (and the quantity in its
+/// output block), for every activation; accumulating adds the same gradient again.
+#[test]
+fn every_conv_pass_against_finite_differences() {
+    let math = Cpu::sequential();
+    for activation in Activation::ALL {
+        let c = case(activation, 7);
+        let mut ws = Default::default();
+        let mut grad_x = vec![0.0; N * D];
+        c.net.input_gradient(&math, &mut ws, &c.x, N, &mut grad_x);
+        let h = 1e-5;
+        let reference: Vec<f64> = (0..N * D)
+            .map(|k| {
+                let (n, e) = (k / D, Case::unit(k % D));
+                (c.energy_at(&c.p, n, &e, h) - c.energy_at(&c.p, n, &e, -h)) / (2.0 * h)
+            })
+            .collect();
+        assert_close(&format!("{activation:?} dE/dx"), &grad_x, &reference);
+        for (what, quantity, block) in [
+            ("E", Quantity::Energy, 0),
+            ("u.grad E", Quantity::Directional(&c.u), 1),
+            ("|grad E|^2", Quantity::SquaredInputGradient, 1),
+            ("v^T H v", Quantity::HessianQuadratic(&c.u), 2),
+        ] {
+            if block == 2 && activation == Activation::Identity {
+                continue;
+            }
+            let what = format!("{activation:?} {what}");
+            let mut grad = vec![0.0; c.p.len()];
+            let (x, w) = (&c.x, &c.w);
+            c.net
+                .parameter_gradient(&math, &mut ws, x, N, quantity, w, &mut grad, false);
+            let values: Vec<f64> = (0..N).map(|n| c.quantity(quantity, &c.p, n)).collect();
+            assert_close(&what, ConvNet::jets(&ws).output(block), &values);
+            let reference = c.parameter_differences(|p| {
+                (0..N)
+                    .map(|n| c.w[n] as f64 * c.quantity(quantity, p, n))
+                    .sum()
+            });
+            assert_close(&format!("d({what})/dtheta"), &grad, &reference);
+            let once = grad.clone();
+            c.net
+                .parameter_gradient(&math, &mut ws, x, N, quantity, w, &mut grad, true);
+            for (g, o) in grad.iter().zip(&once) {
+                assert!((g - 2.0 * o).abs() <= 1e-6 * (1.0 + o.abs()), "{what}");
+            }
+        }
+    }
+}
+
+/// A 28x28 net on 1 and 2 threads gives the same bits, for the second-order pass too.
+#[test]
+fn conv_passes_are_bit_identical_for_one_and_two_threads() {
+    let dims = ImageDims {
+        height: 28,
+        width: 28,
+        channels: 1,
+    };
+    let mut r = stream(4, 0, 0);
+    let net = ConvNet::new(dims, &[4, 8], &[16], Activation::Swish, 1.0, &mut r).unwrap();
+    let n = 8;
+    let x: Vec<f32> = (0..n * 784).map(|_| normal_f64(&mut r) as f32).collect();
+    let w = vec![1.0f32; n];
+    let run = |par: Parallelism| {
+        let pool = ebm_core::thread_pool(par.threads()).unwrap();
+        pool.install(|| {
+            let math = Cpu { par };
+            let mut ws = Default::default();
+            let mut grad = vec![0.0; net.n_parameters()];
+            let quadratic = Quantity::HessianQuadratic(&x);
+            net.parameter_gradient(&math, &mut ws, &x, n, quadratic, &w, &mut grad, false);
+            let mut grad_x = vec![0.0; n * 784];
+            net.input_gradient(&math, &mut ws, &x, n, &mut grad_x);
+            grad.extend(grad_x);
+            grad
+        })
+    };
+    let (one, two) = (run(Parallelism::Sequential), run(Parallelism::Threads(2)));
+    assert!(one.iter().zip(&two).all(|(a, b)| a.to_bits() == b.to_bits()));
+}
+
+#[test]
+fn bad_shapes_are_refused_and_files_round_trip() {
+    let mut r = stream(1, 0, 0);
+    let tiny = ImageDims {
+        height: 3,
+        width: 3,
+        channels: 1,
+    };
+    for channels in [&[][..], &[0], &[2, 2]] {
+        assert!(matches!(
+            ConvNet::new(tiny, channels, &[4], Activation::Elu, 1.0, &mut r),
+            Err(NeuralError::Shape(_))
+        ));
+    }
+    let net = ConvNet::new(DIMS, &CHANNELS, &HIDDEN, Activation::Elu, 1.0, &mut r).unwrap();
+    let short = vec![0.0; net.n_parameters() - 1];
+    assert!(ConvNet::from_parameters(DIMS, &CHANNELS, &HIDDEN, Activation::Elu, short).is_err());
+    let dir = std::env::temp_dir().join(format!("ebm-neural-conv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("conv.ebm");
+    net.save(&path).unwrap();
+    assert_eq!(ConvNet::load(&path).unwrap(), net);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// 8x8 images: a bright 4x4 square at one of four places on a dark background, plus
+/// noise.
+fn squares() -> Vec<f32> {
+    let mut r = stream(12, 0, 0);
+    let mut data = Vec::new();
+    for i in 0..96 {
+        let (oy, ox) = (4 * ((i / 2) % 2), 4 * (i % 2));
+        for y in 0..8 {
+            for x in 0..8 {
+                let on = (oy..oy + 4).contains(&y) && (ox..ox + 4).contains(&x);
+                let v = if on { 0.9 } else { 0.1 } + 0.03 * normal_f64(&mut r) as f32;
+                data.push(v);
+            }
+        }
+    }
+    data
+}
+
+fn square_net(seed: u64) -> ConvNet {
+    let dims = ImageDims {
+        height: 8,
+        width: 8,
+        channels: 1,
+    };
+    let mut r = stream(seed, 0, 0);
+    ConvNet::new(dims, &[4], &[16], Activation::Swish, 1.0, &mut r).unwrap()
+}
+
+fn methods() -> [Method; 5] {
+    [
+        Method::ShortRun,
+        Method::Persistent {
+            buffer_size: 64,
+            reinit_fraction: 0.05,
+        },
+        Method::Denoising { noise_std: 0.2 },
+        Method::Sliced {
+            variance_reduced: false,
+        },
+        Method::Sliced {
+            variance_reduced: true,
+        },
+    ]
+}
+
+fn square_config(method: Method) -> EnergyTrainConfig {
+    let mut config = EnergyTrainConfig {
+        method,
+        noise_range: 1.0,
+        optimizer: adam(0.01),
+        clip_gradient_norm: 10.0,
+        run: LoopConfig::default().with_batches(15, 32),
+        ..EnergyTrainConfig::default()
+    };
+    config.langevin.steps = 10;
+    config.langevin.step_size = 0.5;
+    config.langevin.noise_scale = 0.005;
+    config
+}
+
+/// Every method trains the conv net: afterwards the training images have a lower mean
+/// energy than uniform noise on the chains' box `[-1, 1]` (a property the untrained net
+/// does not have by construction; the noise images differ from the data's squares).
+#[test]
+fn every_method_trains_the_conv_net() {
+    let data = squares();
+    let mut r = stream(13, 0, 0);
+    let noise: Vec<f32> = (0..32 * 64)
+        .map(|_| 2.0 * ebm_kernels::rng::uniform_f64(&mut r) as f32 - 1.0)
+        .collect();
+    let math = Cpu::sequential();
+    for method in methods() {
+        let config = square_config(method);
+        let fit = train_network(&config, &data, square_net(5), &mut NoObserver).unwrap();
+        let mut ws = Default::default();
+        let mean = |x: &[f32], ws: &mut _| {
+            let e = fit.model.energy(&math, ws, x, x.len() / 64);
+            e.iter().map(|&v| v as f64).sum::<f64>() / e.len() as f64
+        };
+        let (on_data, on_noise) = (mean(&data, &mut ws), mean(&noise, &mut ws));
+        assert!(on_data < on_noise, "{method:?}: data {on_data} vs noise {on_noise}");
+    }
+}
+
+/// The core's rollback check with the conv net: model, moments and replay buffer come
+/// back as they were after the last good epoch.
+#[test]
+fn every_method_rolls_back_the_conv_net() {
+    let data = squares();
+    for method in methods() {
+        let config = EnergyTrainConfig {
+            optimizer: adam(0.05),
+            run: LoopConfig::default().with_batches(8, 32),
+            ..square_config(method)
+        };
+        let good = check_rollback(
+            || EnergyTrainer::with_model(&config, &data, square_net(5)).unwrap(),
+            &config.run,
+            &config.optimizer,
+            |m: &ConvNet| max_abs(ModelFile::parameters(m)).unwrap(),
+        );
+        assert!(good.is_ok(), "{method:?}: {good:?}");
+    }
+}
