@@ -37,7 +37,9 @@ impl EnergyModel {
     pub fn load(path: &Path) -> Result<Self, Failure> {
         let header = ebm_core::model_file::read_header(path).map_err(Failure::input)?;
         match header.kind.as_str() {
-            CONV_ENERGY_KIND => Ok(EnergyModel::Conv(ConvNet::load(path).map_err(Failure::input)?)),
+            CONV_ENERGY_KIND => Ok(EnergyModel::Conv(
+                ConvNet::load(path).map_err(Failure::input)?,
+            )),
             MLP_ENERGY_KIND => Ok(EnergyModel::Mlp(Mlp::load(path).map_err(Failure::input)?)),
             other => Err(Failure::input(format!(
                 "{}: a '{other}' model, not an energy ({MLP_ENERGY_KIND} or {CONV_ENERGY_KIND})",

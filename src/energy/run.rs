@@ -295,10 +295,23 @@ pub fn sample(args: SampleArgs) -> Result<(), Failure> {
 /// the last step.
 fn run_chains<N: EnergyNet>(
     net: &N,
-    (x, chains, config, rng): (&mut [f32], usize, &LangevinConfig, &mut ebm_kernels::rng::StreamRng),
+    (x, chains, config, rng): (
+        &mut [f32],
+        usize,
+        &LangevinConfig,
+        &mut ebm_kernels::rng::StreamRng,
+    ),
 ) -> Result<f64, NeuralError> {
     let mut buffers = LangevinBuffers::default();
-    langevin(net, &Cpu::sequential(), &mut buffers, x, chains, config, rng)
+    langevin(
+        net,
+        &Cpu::sequential(),
+        &mut buffers,
+        x,
+        chains,
+        config,
+        rng,
+    )
 }
 
 /// Counts of the 2-D points `xy` in a `side x side` grid over `[-bound, bound]^2` (row 0

@@ -272,7 +272,8 @@ impl EnergyNet for ConvNet {
             math.pool_forward(out, k * n, &ws.acts[s], &mut ws.pooled[s]);
         }
         let features = &ws.pooled[stages - 1];
-        self.head.forward_jets(math, &mut ws.head, features, n, order);
+        self.head
+            .forward_jets(math, &mut ws.head, features, n, order);
     }
 
     fn backward(

@@ -172,7 +172,10 @@ fn assert_close(what: &str, analytic: &[f32], reference: &[f64]) {
         .zip(reference)
         .fold(0.0f64, |m, (&a, r)| m.max((a as f64 - r).abs()));
     assert!(scale >= 1e-2, "{what}: the reference is ~0 ({scale})");
-    assert!(error <= 1e-3 * scale, "{what}: error {error} at scale {scale}");
+    assert!(
+        error <= 1e-3 * scale,
+        "{what}: error {error} at scale {scale}"
+    );
 }
 
 /// The input gradient, the parameter gradient of every quantity (and the quantity in its
@@ -253,7 +256,11 @@ fn conv_passes_are_bit_identical_for_one_and_two_threads() {
         })
     };
     let (one, two) = (run(Parallelism::Sequential), run(Parallelism::Threads(2)));
-    assert!(one.iter().zip(&two).all(|(a, b)| a.to_bits() == b.to_bits()));
+    assert!(
+        one.iter()
+            .zip(&two)
+            .all(|(a, b)| a.to_bits() == b.to_bits())
+    );
 }
 
 #[test]
@@ -361,7 +368,10 @@ fn every_method_trains_the_conv_net() {
             e.iter().map(|&v| v as f64).sum::<f64>() / e.len() as f64
         };
         let (on_data, on_noise) = (mean(&data, &mut ws), mean(&noise, &mut ws));
-        assert!(on_data < on_noise, "{method:?}: data {on_data} vs noise {on_noise}");
+        assert!(
+            on_data < on_noise,
+            "{method:?}: data {on_data} vs noise {on_noise}"
+        );
     }
 }
 

@@ -128,7 +128,12 @@ pub fn average_pool(dims: ImageDims, images: usize, input: &[f32], out: &mut [f3
 
 /// The adjoint of [`average_pool`]: a quarter of each output gradient to each of its four
 /// pixels (zero for a dropped odd row or column); `grad_input` is overwritten.
-pub fn average_pool_backward(dims: ImageDims, images: usize, grad_out: &[f32], grad_input: &mut [f32]) {
+pub fn average_pool_backward(
+    dims: ImageDims,
+    images: usize,
+    grad_out: &[f32],
+    grad_input: &mut [f32],
+) {
     let (w, c, pooled) = (dims.width, dims.channels, dims.pooled());
     grad_input[..images * dims.len()].fill(0.0);
     for b in 0..images {
@@ -168,13 +173,17 @@ mod tests {
         let x: Vec<f32> = (0..images * dims.len()).map(|i| value(i, 3)).collect();
         let m = images * dims.pixels() * 9 * dims.channels;
         let y: Vec<f32> = (0..m).map(|i| value(i, 5)).collect();
-        let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(&p, &q)| (p * q) as f64).sum::<f64>();
+        let dot =
+            |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(&p, &q)| (p * q) as f64).sum::<f64>();
         let mut cols = vec![0.0; m];
         im2col(dims, images, &x, &mut cols);
         let mut back = vec![1.0; x.len()];
         col2im(dims, images, &y, &mut back);
         let (lhs, rhs) = (dot(&cols, &y), dot(&x, &back));
-        assert!((lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+        assert!(
+            (lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0),
+            "{lhs} vs {rhs}"
+        );
         // The centre of each neighbourhood is the pixel itself.
         assert_eq!(cols[4 * dims.channels], x[0]);
 
@@ -185,7 +194,10 @@ mod tests {
         let mut back = vec![1.0; x.len()];
         average_pool_backward(dims, images, &z, &mut back);
         let (lhs, rhs) = (dot(&out, &z), dot(&x, &back));
-        assert!((lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+        assert!(
+            (lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0),
+            "{lhs} vs {rhs}"
+        );
         assert_eq!(out[0], 0.25 * (x[0] + x[2] + x[6] + x[8]));
     }
 }

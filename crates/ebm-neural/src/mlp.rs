@@ -89,18 +89,18 @@ impl Workspace {
 
     /// Input blocks the first layer multiplies (and the input gradient has).
     fn input_blocks(&self) -> usize {
-        if self.jet_input {
-            self.order + 1
-        } else {
-            1
-        }
+        if self.jet_input { self.order + 1 } else { 1 }
     }
 
     /// Rows of the first layer's product: the second-order block of `(x, u, 0)` is 0, so
     /// only the first two blocks are multiplied unless the input is a whole jet stack.
     fn first_rows(&self) -> usize {
         let k = self.order + 1;
-        if self.jet_input { k * self.n } else { k.min(2) * self.n }
+        if self.jet_input {
+            k * self.n
+        } else {
+            k.min(2) * self.n
+        }
     }
 
     /// Take the scratch tangent out (to pass it back in with [`Self::put_tangent`]).
@@ -335,7 +335,9 @@ impl Mlp {
                 Some(&mut ws.grad_acts[l - 1][..k * n * d_in])
             } else {
                 let blocks = ws.input_blocks();
-                grad_input.as_deref_mut().map(|g| &mut g[..blocks * n * d_in])
+                grad_input
+                    .as_deref_mut()
+                    .map(|g| &mut g[..blocks * n * d_in])
             };
             if let Some(into) = into {
                 math.dense_input_gradient(self.layer(l), &ws.grad_pre[l], into);
@@ -443,7 +445,8 @@ impl EnergyNet for Mlp {
     fn visit_layers(&mut self, visit: &mut dyn FnMut(&mut [f32], &mut [f32])) {
         let mut parameters: &mut [f32] = &mut self.parameters;
         for pair in self.widths.windows(2) {
-            let (layer, rest) = std::mem::take(&mut parameters).split_at_mut(pair[0] * pair[1] + pair[1]);
+            let (layer, rest) =
+                std::mem::take(&mut parameters).split_at_mut(pair[0] * pair[1] + pair[1]);
             parameters = rest;
             let (weights, bias) = layer.split_at_mut(pair[0] * pair[1]);
             visit(weights, bias);

@@ -14,7 +14,12 @@ use ebm_kernels::Parallelism;
 use ebm_kernels::rng::{normal_f64, stream};
 
 /// `E(x)` in `f64` with plain loops, from the parameters `p` laid out as [`Mlp`] lays them.
-pub(crate) fn reference_energy(widths: &[usize], activation: Activation, p: &[f64], x: &[f64]) -> f64 {
+pub(crate) fn reference_energy(
+    widths: &[usize],
+    activation: Activation,
+    p: &[f64],
+    x: &[f64],
+) -> f64 {
     let mut input = x.to_vec();
     let mut offset = 0;
     for (l, pair) in widths.windows(2).enumerate() {
