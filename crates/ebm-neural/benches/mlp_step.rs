@@ -12,7 +12,7 @@
 use ebm_kernels::Parallelism;
 use ebm_kernels::rng::{normal_f64, stream};
 use ebm_kernels::update::{AdamRates, adam_step};
-use ebm_neural::{Activation, Cpu, Mlp, Quantity, Workspace};
+use ebm_neural::{Activation, Cpu, EnergyNet, Mlp, Quantity, Workspace};
 use std::time::Instant;
 
 const BATCH: usize = 128;

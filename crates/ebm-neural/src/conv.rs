@@ -34,18 +34,8 @@ pub struct ConvNet {
 pub struct ConvWorkspace {
     /// The input jets `(x, u, 0)`.
     input: Vec<f32>,
-    /// The im2col rows of each stage's input jets.
-    cols: Vec<Vec<f32>>,
-    /// Each stage's convolution output jets.
-    pre: Vec<Vec<f32>>,
-    /// `phi', phi'', phi'''` at each stage's primal convolution outputs.
-    derivatives: Vec<Vec<f32>>,
-    /// Each stage's activation jets.
-    acts: Vec<Vec<f32>>,
-    /// Each stage's pooled jets (the last stage's are the head's input).
-    pooled: Vec<Vec<f32>>,
-    /// The gradient with respect to each stage's pooled jets.
-    grad_pooled: Vec<Vec<f32>>,
+    /// The buffers of each stage.
+    stages: Vec<StageBuffers>,
     /// Scratch gradients of a stage's activation and convolution outputs, and im2col rows.
     grad_acts: Vec<f32>,
     grad_pre: Vec<f32>,
@@ -54,6 +44,19 @@ pub struct ConvWorkspace {
     head: Workspace,
     n: usize,
     order: usize,
+}
+
+/// One stage's jets: the im2col rows of its input, the convolution output, `phi'`,
+/// `phi''` and `phi'''` at its primal values, the activation, the pooled output (the last
+/// stage's is the head's input), and the gradient with respect to the pooled output.
+#[derive(Clone, Debug, Default)]
+struct StageBuffers {
+    cols: Vec<f32>,
+    pre: Vec<f32>,
+    derivatives: Vec<f32>,
+    acts: Vec<f32>,
+    pooled: Vec<f32>,
+    grad_pooled: Vec<f32>,
 }
 
 impl ConvNet {
@@ -184,16 +187,7 @@ impl ConvNet {
     /// Size every buffer for `n` examples at `order` (no allocation once grown).
     fn prepare(&self, ws: &mut ConvWorkspace, n: usize, order: usize) {
         let (stages, k) = (self.channels.len(), order + 1);
-        for buffers in [
-            &mut ws.cols,
-            &mut ws.pre,
-            &mut ws.derivatives,
-            &mut ws.acts,
-            &mut ws.pooled,
-            &mut ws.grad_pooled,
-        ] {
-            buffers.resize_with(stages, Vec::new);
-        }
+        ws.stages.resize_with(stages, StageBuffers::default);
         ws.input.resize(k * n * self.input.len(), 0.0);
         let (mut largest, mut largest_cols) = (0, 0);
         for s in 0..stages {
@@ -201,12 +195,13 @@ impl ConvNet {
             let out = dims.with_channels(self.channels[s]);
             let m = k * n * out.len();
             let cols = k * n * dims.pixels() * 9 * dims.channels;
-            ws.cols[s].resize(cols, 0.0);
-            ws.pre[s].resize(m, 0.0);
-            ws.acts[s].resize(m, 0.0);
-            ws.derivatives[s].resize(3 * n * out.len(), 0.0);
-            ws.pooled[s].resize(k * n * out.pooled().len(), 0.0);
-            ws.grad_pooled[s].resize(k * n * out.pooled().len(), 0.0);
+            let stage = &mut ws.stages[s];
+            stage.cols.resize(cols, 0.0);
+            stage.pre.resize(m, 0.0);
+            stage.acts.resize(m, 0.0);
+            stage.derivatives.resize(3 * n * out.len(), 0.0);
+            stage.pooled.resize(k * n * out.pooled().len(), 0.0);
+            stage.grad_pooled.resize(k * n * out.pooled().len(), 0.0);
             (largest, largest_cols) = (largest.max(m), largest_cols.max(cols));
         }
         ws.grad_acts.resize(largest, 0.0);
@@ -258,20 +253,22 @@ impl EnergyNet for ConvNet {
         for s in 0..stages {
             let dims = self.stage_dims(s);
             let out = dims.with_channels(self.channels[s]);
-            let input = if s == 0 { &ws.input } else { &ws.pooled[s - 1] };
-            let (cols, pre) = (&mut ws.cols[s], &mut ws.pre[s]);
+            let (done, rest) = ws.stages.split_at_mut(s);
+            let input = done.last().map_or(&ws.input, |previous| &previous.pooled);
+            let stage = &mut rest[0];
+            let (cols, pre) = (&mut stage.cols, &mut stage.pre);
             math.conv_forward(self.conv_layer(s), dims, images, input, cols, pre);
             math.activation_forward(ActivationForward {
                 activation: self.activation(),
                 order,
                 len: n * out.len(),
-                z: &ws.pre[s],
-                out: &mut ws.acts[s],
-                derivatives: &mut ws.derivatives[s],
+                z: &stage.pre,
+                out: &mut stage.acts,
+                derivatives: &mut stage.derivatives,
             });
-            math.pool_forward(out, k * n, &ws.acts[s], &mut ws.pooled[s]);
+            math.pool_forward(out, k * n, &stage.acts, &mut stage.pooled);
         }
-        let features = &ws.pooled[stages - 1];
+        let features = &ws.stages[stages - 1].pooled;
         self.head
             .forward_jets(math, &mut ws.head, features, n, order);
     }
@@ -293,7 +290,7 @@ impl EnergyNet for ConvNet {
             }
             None => (None, None),
         };
-        let features = Some(&mut ws.grad_pooled[stages - 1][..]);
+        let features = Some(&mut ws.stages[stages - 1].grad_pooled[..]);
         self.head
             .backward(math, &mut ws.head, grad_head, accumulate, features);
         let images = Rows {
@@ -304,12 +301,14 @@ impl EnergyNet for ConvNet {
             let dims = self.stage_dims(s);
             let out = dims.with_channels(self.channels[s]);
             let m = k * n * out.len();
-            math.pool_backward(out, k * n, &ws.grad_pooled[s], &mut ws.grad_acts[..m]);
+            let (done, rest) = ws.stages.split_at_mut(s);
+            let stage = &rest[0];
+            math.pool_backward(out, k * n, &stage.grad_pooled, &mut ws.grad_acts[..m]);
             math.activation_backward(ActivationBackward {
                 order,
                 len: n * out.len(),
-                z: &ws.pre[s],
-                derivatives: &ws.derivatives[s],
+                z: &stage.pre,
+                derivatives: &stage.derivatives,
                 grad_out: &ws.grad_acts,
                 grad_z: &mut ws.grad_pre,
             });
@@ -321,10 +320,10 @@ impl EnergyNet for ConvNet {
                     bias,
                     accumulate,
                 };
-                math.conv_gradient(dims, images, &ws.cols[s], &ws.grad_pre, into);
+                math.conv_gradient(dims, images, &stage.cols, &ws.grad_pre, into);
             }
-            let into = if s > 0 {
-                Some(&mut ws.grad_pooled[s - 1][..k * n * dims.len()])
+            let into = if let Some(previous) = done.last_mut() {
+                Some(&mut previous.grad_pooled[..k * n * dims.len()])
             } else {
                 grad_input.as_deref_mut().map(|g| &mut g[..n * dims.len()])
             };

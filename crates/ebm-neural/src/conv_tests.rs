@@ -1,20 +1,16 @@
 //! Every pass of the convolutional energy against finite differences of an independent
 //! `f64` reference (direct convolution loops, no im2col, no jets), for every activation,
-//! first and second order; every training method on it.
-//!
-//! Tolerance, as for the MLP (and for the same reasons): the largest error over a
-//! gradient vector must be below 1e-3 of its largest entry (itself at least 1e-2). The
-//! analytic passes run in `f32` (relative rounding ~1e-6 on this small net); the
-//! references are central differences in `f64` (steps 1e-4 / 1e-5 for first differences,
-//! 1e-3 for the second difference of `v^T H v`), truncation and rounding below ~1e-6. A
-//! wrong or missing term (a border tap, a pooling weight, a bias on a tangent block) is off
-//! by O(1) relative.
+//! first and second order (the harness and its tolerance: [`crate::pass_checks`]; a
+//! wrong or missing term, such as a border tap, a pooling weight or a bias on a tangent
+//! block, is off by O(1) relative); every training method on it.
 
 use crate::mlp_tests::reference_energy;
-use crate::train::{EnergyTrainConfig, EnergyTrainer, Method, adam, train_network};
+use crate::pass_checks::{Case, draw};
+use crate::train::tests::{every_method_rolls_back, methods};
+use crate::train::{EnergyTrainConfig, adam, train_network};
 use crate::{Activation, ConvNet, Cpu, EnergyNet, ImageDims, NeuralError, Quantity};
 use ebm_core::ModelFile;
-use ebm_core::train::{LoopConfig, NoObserver, check_rollback, max_abs};
+use ebm_core::train::{LoopConfig, NoObserver};
 use ebm_kernels::Parallelism;
 use ebm_kernels::rng::{normal_f64, stream};
 
@@ -79,152 +75,31 @@ fn reference(activation: Activation, p: &[f64], x: &[f64]) -> f64 {
     reference_energy(&widths, activation, &p[offset..], &image)
 }
 
-struct Case {
-    net: ConvNet,
-    activation: Activation,
-    p: Vec<f64>,
-    x: Vec<f32>,
-    u: Vec<f32>,
-    w: Vec<f32>,
-}
-
-fn case(activation: Activation, seed: u64) -> Case {
-    let mut r = stream(seed, 0, 0);
-    let probe = ConvNet::new(DIMS, &CHANNELS, &HIDDEN, activation, 1.0, &mut r).unwrap();
-    let count = probe.n_parameters();
-    let mut draw = |n: usize, s: f64| -> Vec<f32> {
-        (0..n).map(|_| (s * normal_f64(&mut r)) as f32).collect()
-    };
-    let params = draw(count, 1.0);
-    let (x, u, w) = (draw(N * D, 1.0), draw(N * D, 1.0), draw(N, 1.0));
-    let p = params.iter().map(|&v| v as f64).collect();
-    let net = ConvNet::from_parameters(DIMS, &CHANNELS, &HIDDEN, activation, params).unwrap();
-    Case {
-        net,
-        activation,
-        p,
-        x,
-        u,
-        w,
-    }
-}
-
-impl Case {
-    fn energy_at(&self, p: &[f64], n: usize, shift: &[f64], h: f64) -> f64 {
-        let x: Vec<f64> = (0..D)
-            .map(|i| self.x[n * D + i] as f64 + h * shift[i])
-            .collect();
-        reference(self.activation, p, &x)
-    }
-
-    fn row(&self, v: &[f32], n: usize) -> Vec<f64> {
-        v[n * D..(n + 1) * D].iter().map(|&a| a as f64).collect()
-    }
-
-    fn unit(i: usize) -> Vec<f64> {
-        let mut e = vec![0.0; D];
-        e[i] = 1.0;
-        e
-    }
-
-    fn quantity(&self, quantity: Quantity<'_>, p: &[f64], n: usize) -> f64 {
-        let slope = |e: &[f64], h: f64| {
-            (self.energy_at(p, n, e, h) - self.energy_at(p, n, e, -h)) / (2.0 * h)
-        };
-        match quantity {
-            Quantity::Energy => self.energy_at(p, n, &[0.0; D], 0.0),
-            Quantity::Directional(u) => slope(&self.row(u, n), 1e-4),
-            Quantity::SquaredInputGradient => {
-                (0..D).map(|i| slope(&Self::unit(i), 1e-4).powi(2)).sum()
-            }
-            Quantity::HessianQuadratic(v) => {
-                let (v, h) = (self.row(v, n), 1e-3);
-                (self.energy_at(p, n, &v, h) - 2.0 * self.energy_at(p, n, &v, 0.0)
-                    + self.energy_at(p, n, &v, -h))
-                    / (h * h)
-            }
-        }
-    }
-
-    fn parameter_differences(&self, f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
-        let h = 1e-4;
-        let mut p = self.p.clone();
-        (0..p.len())
-            .map(|i| {
-                let keep = p[i];
-                p[i] = keep + h;
-                let plus = f(&p);
-                p[i] = keep - h;
-                let minus = f(&p);
-                p[i] = keep;
-                (plus - minus) / (2.0 * h)
-            })
-            .collect()
-    }
-}
-
-/// `max |analytic - reference| <= 1e-3 max |reference|`, with `max |reference| >= 1e-2`.
-fn assert_close(what: &str, analytic: &[f32], reference: &[f64]) {
-    assert_eq!(analytic.len(), reference.len(), "{what}");
-    let scale = reference.iter().fold(0.0f64, |m, r| m.max(r.abs()));
-    let error = analytic
-        .iter()
-        .zip(reference)
-        .fold(0.0f64, |m, (&a, r)| m.max((a as f64 - r).abs()));
-    assert!(scale >= 1e-2, "{what}: the reference is ~0 ({scale})");
-    assert!(
-        error <= 1e-3 * scale,
-        "{what}: error {error} at scale {scale}"
-    );
-}
-
 /// The input gradient, the parameter gradient of every quantity (and the quantity in its
-/// output block), for every activation; accumulating adds the same gradient again.
+/// output block), for every activation ([`Case::check_every_pass`]).
 #[test]
 fn every_conv_pass_against_finite_differences() {
-    let math = Cpu::sequential();
+    let mut r = stream(7, 0, 0);
+    let probe = ConvNet::new(DIMS, &CHANNELS, &HIDDEN, Activation::Elu, 1.0, &mut r).unwrap();
     for activation in Activation::ALL {
-        let c = case(activation, 7);
-        let mut ws = Default::default();
-        let mut grad_x = vec![0.0; N * D];
-        c.net.input_gradient(&math, &mut ws, &c.x, N, &mut grad_x);
-        let h = 1e-5;
-        let reference: Vec<f64> = (0..N * D)
-            .map(|k| {
-                let (n, e) = (k / D, Case::unit(k % D));
-                (c.energy_at(&c.p, n, &e, h) - c.energy_at(&c.p, n, &e, -h)) / (2.0 * h)
-            })
-            .collect();
-        assert_close(&format!("{activation:?} dE/dx"), &grad_x, &reference);
-        for (what, quantity, block) in [
-            ("E", Quantity::Energy, 0),
-            ("u.grad E", Quantity::Directional(&c.u), 1),
-            ("|grad E|^2", Quantity::SquaredInputGradient, 1),
-            ("v^T H v", Quantity::HessianQuadratic(&c.u), 2),
-        ] {
-            if block == 2 && activation == Activation::Identity {
-                continue;
-            }
-            let what = format!("{activation:?} {what}");
-            let mut grad = vec![0.0; c.p.len()];
-            let (x, w) = (&c.x, &c.w);
-            c.net
-                .parameter_gradient(&math, &mut ws, x, N, quantity, w, &mut grad, false);
-            let values: Vec<f64> = (0..N).map(|n| c.quantity(quantity, &c.p, n)).collect();
-            assert_close(&what, ConvNet::jets(&ws).output(block), &values);
-            let reference = c.parameter_differences(|p| {
-                (0..N)
-                    .map(|n| c.w[n] as f64 * c.quantity(quantity, p, n))
-                    .sum()
-            });
-            assert_close(&format!("d({what})/dtheta"), &grad, &reference);
-            let once = grad.clone();
-            c.net
-                .parameter_gradient(&math, &mut ws, x, N, quantity, w, &mut grad, true);
-            for (g, o) in grad.iter().zip(&once) {
-                assert!((g - 2.0 * o).abs() <= 1e-6 * (1.0 + o.abs()), "{what}");
-            }
-        }
+        let [params, x, u, w] = draw(7, probe.n_parameters(), N, D, 1.0);
+        let p = params.iter().map(|&v| v as f64).collect();
+        let energy = |p: &[f64], x: &[f64]| reference(activation, p, x);
+        let net = ConvNet::from_parameters(DIMS, &CHANNELS, &HIDDEN, activation, params);
+        let case = Case {
+            net: net.unwrap(),
+            p,
+            x,
+            u,
+            w,
+            n: N,
+            d: D,
+            energy: &energy,
+        };
+        case.check_every_pass(
+            &format!("{activation:?}"),
+            activation != Activation::Identity,
+        );
     }
 }
 
@@ -316,24 +191,7 @@ fn square_net(seed: u64) -> ConvNet {
     ConvNet::new(dims, &[4], &[16], Activation::Swish, 1.0, &mut r).unwrap()
 }
 
-fn methods() -> [Method; 5] {
-    [
-        Method::ShortRun,
-        Method::Persistent {
-            buffer_size: 64,
-            reinit_fraction: 0.05,
-        },
-        Method::Denoising { noise_std: 0.2 },
-        Method::Sliced {
-            variance_reduced: false,
-        },
-        Method::Sliced {
-            variance_reduced: true,
-        },
-    ]
-}
-
-fn square_config(method: Method) -> EnergyTrainConfig {
+fn square_config(method: crate::train::Method) -> EnergyTrainConfig {
     let mut config = EnergyTrainConfig {
         method,
         noise_range: 1.0,
@@ -379,19 +237,10 @@ fn every_method_trains_the_conv_net() {
 /// back as they were after the last good epoch.
 #[test]
 fn every_method_rolls_back_the_conv_net() {
-    let data = squares();
-    for method in methods() {
-        let config = EnergyTrainConfig {
-            optimizer: adam(0.05),
-            run: LoopConfig::default().with_batches(8, 32),
-            ..square_config(method)
-        };
-        let good = check_rollback(
-            || EnergyTrainer::with_model(&config, &data, square_net(5)).unwrap(),
-            &config.run,
-            &config.optimizer,
-            |m: &ConvNet| max_abs(ModelFile::parameters(m)).unwrap(),
-        );
-        assert!(good.is_ok(), "{method:?}: {good:?}");
-    }
+    let settings = |method| EnergyTrainConfig {
+        optimizer: adam(0.05),
+        run: LoopConfig::default().with_batches(8, 32),
+        ..square_config(method)
+    };
+    every_method_rolls_back(&squares(), settings, |_| square_net(5));
 }

@@ -157,10 +157,32 @@ pub fn average_pool_backward(
 mod tests {
     use super::*;
 
-    /// `<im2col(x), y> = <x, col2im(y)>` and the same for pooling: each backward loop is
-    /// the exact adjoint of its forward one (on an odd-sized image, so the borders and the
-    /// dropped row/column are exercised). Tolerance 1e-4 relative: sums of ~100 f32
-    /// products.
+    /// `<forward(x), y> = <x, backward(y)>` for inputs of `n_in` and outputs of `n_out`
+    /// values (tolerance 1e-4 relative: sums of ~100 `f32` products); returns `forward(x)`.
+    fn assert_adjoint(
+        n_in: usize,
+        n_out: usize,
+        forward: impl Fn(&[f32], &mut [f32]),
+        backward: impl Fn(&[f32], &mut [f32]),
+    ) -> (Vec<f32>, Vec<f32>) {
+        let value = |i: usize, s: usize| ((i * s + 7) % 11) as f32 / 5.0 - 1.0;
+        let x: Vec<f32> = (0..n_in).map(|i| value(i, 3)).collect();
+        let y: Vec<f32> = (0..n_out).map(|i| value(i, 5)).collect();
+        let (mut out, mut back) = (vec![0.0; n_out], vec![1.0; n_in]);
+        forward(&x, &mut out);
+        backward(&y, &mut back);
+        let dot =
+            |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(&p, &q)| (p * q) as f64).sum::<f64>();
+        let (lhs, rhs) = (dot(&out, &y), dot(&x, &back));
+        assert!(
+            (lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0),
+            "{lhs} vs {rhs}"
+        );
+        (x, out)
+    }
+
+    /// Each backward loop is the exact adjoint of its forward one, on an odd-sized image
+    /// (so the borders and the dropped pooling row/column are exercised).
     #[test]
     fn backward_loops_are_the_adjoints_of_the_forward_ones() {
         let dims = ImageDims {
@@ -168,35 +190,21 @@ mod tests {
             width: 3,
             channels: 2,
         };
-        let images = 2;
-        let value = |i: usize, s: usize| ((i * s + 7) % 11) as f32 / 5.0 - 1.0;
-        let x: Vec<f32> = (0..images * dims.len()).map(|i| value(i, 3)).collect();
-        let m = images * dims.pixels() * 9 * dims.channels;
-        let y: Vec<f32> = (0..m).map(|i| value(i, 5)).collect();
-        let dot =
-            |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(&p, &q)| (p * q) as f64).sum::<f64>();
-        let mut cols = vec![0.0; m];
-        im2col(dims, images, &x, &mut cols);
-        let mut back = vec![1.0; x.len()];
-        col2im(dims, images, &y, &mut back);
-        let (lhs, rhs) = (dot(&cols, &y), dot(&x, &back));
-        assert!(
-            (lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0),
-            "{lhs} vs {rhs}"
+        let (images, n_in) = (2, 2 * dims.len());
+        let n_cols = images * dims.pixels() * 9 * dims.channels;
+        let (x, cols) = assert_adjoint(
+            n_in,
+            n_cols,
+            |x, out| im2col(dims, images, x, out),
+            |y, back| col2im(dims, images, y, back),
         );
         // The centre of each neighbourhood is the pixel itself.
         assert_eq!(cols[4 * dims.channels], x[0]);
-
-        let pooled = dims.pooled();
-        let mut out = vec![0.0; images * pooled.len()];
-        average_pool(dims, images, &x, &mut out);
-        let z: Vec<f32> = (0..out.len()).map(|i| value(i, 2)).collect();
-        let mut back = vec![1.0; x.len()];
-        average_pool_backward(dims, images, &z, &mut back);
-        let (lhs, rhs) = (dot(&out, &z), dot(&x, &back));
-        assert!(
-            (lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0),
-            "{lhs} vs {rhs}"
+        let (x, out) = assert_adjoint(
+            n_in,
+            images * dims.pooled().len(),
+            |x, out| average_pool(dims, images, x, out),
+            |y, back| average_pool_backward(dims, images, y, back),
         );
         assert_eq!(out[0], 0.25 * (x[0] + x[2] + x[6] + x[8]));
     }

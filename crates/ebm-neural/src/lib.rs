@@ -1,17 +1,17 @@
 //! Free-form neural energies: `p(x) = exp(-E(x)) / Z` with `E` a network, learned without
 //! `Z`. The networks ([`Mlp`]: dense layers, softplus / swish / ELU, a linear scalar
-//! output; [`ConvNet`]: 3x3 convolutions and 2x2 average pooling before an MLP head,
-//! both behind [`EnergyNet`]) have every pass written out explicitly: the energy, its parameter gradient, its
-//! input gradient, and the second-order products score matching needs (the parameter
-//! gradient of `u . grad_x E`, of `|grad_x E|^2` and of `v^T grad_x (v^T grad_x E)`), all
-//! through the small [`LayerMath`] trait ([`Cpu`]: the kernel crate's GEMM). Training
+//! output; [`ConvNet`]: 3x3 convolutions and 2x2 average pooling before an MLP head;
+//! both behind [`EnergyNet`]) have every pass written out explicitly: the energy, its
+//! parameter gradient, its input gradient, and the second-order products score matching
+//! needs (the parameter gradient of `u . grad_x E`, of `|grad_x E|^2` and of
+//! `v^T grad_x (v^T grad_x E)`), all through the small [`LayerMath`] trait ([`Cpu`]: the kernel crate's GEMM). Training
 //! ([`train`]) runs through the toolkit's one training loop: contrastive divergence with
 //! Langevin negatives (short-run chains from noise, or a persistent replay buffer), and
 //! denoising and sliced score matching. [`density`] has 2-D test densities and the exact,
 //! quadrature-normalized negative log-likelihood of a 2-D energy.
 //!
 //! ```
-//! use ebm_neural::{Activation, Cpu, Mlp, Workspace};
+//! use ebm_neural::{Activation, Cpu, EnergyNet, Mlp, Workspace};
 //! let mut rng = ebm_kernels::rng::stream(1, 0, 0);
 //! let mlp = Mlp::new(&[2, 8, 1], Activation::Softplus, 1.0, &mut rng)?;
 //! let (math, mut ws) = (Cpu::sequential(), Workspace::new());
@@ -40,6 +40,8 @@ mod mlp;
 #[cfg(test)]
 mod mlp_tests;
 mod network;
+#[cfg(test)]
+mod pass_checks;
 pub mod train;
 
 pub use activation::Activation;

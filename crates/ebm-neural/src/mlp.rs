@@ -230,30 +230,6 @@ impl Mlp {
         }
     }
 
-    /// The jet pass forward for the `n` rows of `x` (`n x d`) along `tangent` (`n x d`,
-    /// needed for `order >= 1`): afterwards [`Workspace::output`] holds `E`, `D_u E` and
-    /// `D_u^2 E` up to `order` (at most 2).
-    pub fn forward(
-        &self,
-        math: &impl LayerMath,
-        ws: &mut Workspace,
-        x: &[f32],
-        tangent: Option<&[f32]>,
-        n: usize,
-        order: usize,
-    ) {
-        let order = order.min(2);
-        ws.prepare(&self.widths, n, order);
-        ws.jet_input = false;
-        let d = self.widths[0];
-        ws.acts[0][..n * d].copy_from_slice(&x[..n * d]);
-        if order >= 1 {
-            let u = tangent.expect("a tangent is needed for order >= 1");
-            ws.acts[0][n * d..2 * n * d].copy_from_slice(&u[..n * d]);
-        }
-        self.forward_layers(math, ws);
-    }
-
     /// The jet pass forward from a whole input jet stack (`order + 1` blocks of `n x d`):
     /// the dense head of a convolutional net. [`backward`](Self::backward) then gives the
     /// gradient of every input block.
@@ -298,13 +274,45 @@ impl Mlp {
             }
         }
     }
+}
 
-    /// The reverse pass after [`forward`](Self::forward): the gradient of
-    /// `sum_n c0_n E_n + c1_n D_u E_n + c2_n D_u^2 E_n` (the workspace's coefficients)
-    /// with respect to the parameters into `grad_parameters` (added when `accumulate`) and
-    /// with respect to `x` (the tangent held fixed) into `grad_input` (`n x d`; after
-    /// [`forward_jets`](Self::forward_jets), every input block).
-    pub fn backward(
+impl EnergyNet for Mlp {
+    type Workspace = Workspace;
+
+    fn n_inputs(&self) -> usize {
+        self.widths[0]
+    }
+
+    fn n_parameters(&self) -> usize {
+        self.parameters.len()
+    }
+
+    fn n_layers(&self) -> usize {
+        self.widths.len() - 1
+    }
+
+    fn forward(
+        &self,
+        math: &impl LayerMath,
+        ws: &mut Workspace,
+        x: &[f32],
+        tangent: Option<&[f32]>,
+        n: usize,
+        order: usize,
+    ) {
+        let order = order.min(2);
+        ws.prepare(&self.widths, n, order);
+        ws.jet_input = false;
+        let d = self.widths[0];
+        ws.acts[0][..n * d].copy_from_slice(&x[..n * d]);
+        if order >= 1 {
+            let u = tangent.expect("a tangent is needed for order >= 1");
+            ws.acts[0][n * d..2 * n * d].copy_from_slice(&u[..n * d]);
+        }
+        self.forward_layers(math, ws);
+    }
+
+    fn backward(
         &self,
         math: &impl LayerMath,
         ws: &mut Workspace,
@@ -353,85 +361,6 @@ impl Mlp {
                 });
             }
         }
-    }
-
-    /// `E(x_n)` for the `n` rows of `x` ([`EnergyNet::energy`]).
-    pub fn energy<'w>(
-        &self,
-        math: &impl LayerMath,
-        ws: &'w mut Workspace,
-        x: &[f32],
-        n: usize,
-    ) -> &'w [f32] {
-        EnergyNet::energy(self, math, ws, x, n)
-    }
-
-    /// `grad_x E(x_n)` into `grad_x` (`n x d`; [`EnergyNet::input_gradient`]); the
-    /// energies are then in [`Workspace::output`]`(0)`.
-    pub fn input_gradient(
-        &self,
-        math: &impl LayerMath,
-        ws: &mut Workspace,
-        x: &[f32],
-        n: usize,
-        grad_x: &mut [f32],
-    ) {
-        EnergyNet::input_gradient(self, math, ws, x, n, grad_x);
-    }
-
-    /// `sum_n w_n d q(x_n)/dtheta` into `grad` ([`EnergyNet::parameter_gradient`]).
-    #[allow(clippy::too_many_arguments)]
-    pub fn parameter_gradient(
-        &self,
-        math: &impl LayerMath,
-        ws: &mut Workspace,
-        x: &[f32],
-        n: usize,
-        quantity: Quantity<'_>,
-        weights: &[f32],
-        grad: &mut [f32],
-        accumulate: bool,
-    ) {
-        EnergyNet::parameter_gradient(self, math, ws, x, n, quantity, weights, grad, accumulate);
-    }
-}
-
-impl EnergyNet for Mlp {
-    type Workspace = Workspace;
-
-    fn n_inputs(&self) -> usize {
-        self.widths[0]
-    }
-
-    fn n_parameters(&self) -> usize {
-        self.parameters.len()
-    }
-
-    fn n_layers(&self) -> usize {
-        self.widths.len() - 1
-    }
-
-    fn forward(
-        &self,
-        math: &impl LayerMath,
-        ws: &mut Workspace,
-        x: &[f32],
-        tangent: Option<&[f32]>,
-        n: usize,
-        order: usize,
-    ) {
-        Mlp::forward(self, math, ws, x, tangent, n, order);
-    }
-
-    fn backward(
-        &self,
-        math: &impl LayerMath,
-        ws: &mut Workspace,
-        grad_parameters: Option<&mut [f32]>,
-        accumulate: bool,
-        grad_input: Option<&mut [f32]>,
-    ) {
-        Mlp::backward(self, math, ws, grad_parameters, accumulate, grad_input);
     }
 
     fn jets(ws: &Workspace) -> &Workspace {

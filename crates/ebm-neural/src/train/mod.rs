@@ -17,7 +17,7 @@
 //! step halved, and reports each such recovery ([`Recovery`]).
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod trainer;
 
 use crate::langevin::LangevinConfig;

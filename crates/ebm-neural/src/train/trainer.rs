@@ -71,17 +71,22 @@ impl<'a> EnergyTrainer<'a> {
         dim: usize,
     ) -> Result<(Self, EnergyState), NeuralError> {
         check(config, data, dim)?;
-        let mut widths = vec![dim];
-        widths.extend(&config.hidden);
-        widths.push(1);
-        let model = Mlp::new(
-            &widths,
-            config.activation,
-            config.init_scale,
-            &mut stream(config.run.seed, streams::INITIALIZATION, 0),
-        )?;
-        Self::with_model(config, data, model)
+        Self::with_model(config, data, initial_mlp(config, dim)?)
     }
+}
+
+/// The MLP `[dim, config.hidden..., 1]` that training starts from: `config.activation`,
+/// weights `N(0, init_scale^2 / fan_in)` from the initialization stream of the run's seed.
+pub(crate) fn initial_mlp(config: &EnergyTrainConfig, dim: usize) -> Result<Mlp, NeuralError> {
+    let mut widths = vec![dim];
+    widths.extend(&config.hidden);
+    widths.push(1);
+    Mlp::new(
+        &widths,
+        config.activation,
+        config.init_scale,
+        &mut stream(config.run.seed, streams::INITIALIZATION, 0),
+    )
 }
 
 impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
