@@ -5,13 +5,11 @@
 //! block, is off by O(1) relative); every training method on it.
 
 use crate::mlp_tests::reference_energy;
-use crate::pass_checks::{Case, draw};
+use crate::pass_checks::{Case, assert_round_trips, assert_same_bits_on_one_and_two_threads};
 use crate::train::tests::{every_method_rolls_back, methods};
 use crate::train::{EnergyTrainConfig, adam, train_network};
-use crate::{Activation, ConvNet, Cpu, EnergyNet, ImageDims, NeuralError, Quantity};
-use ebm_core::ModelFile;
+use crate::{Activation, ConvNet, Cpu, EnergyNet, ImageDims, NeuralError};
 use ebm_core::train::{LoopConfig, NoObserver};
-use ebm_kernels::Parallelism;
 use ebm_kernels::rng::{normal_f64, stream};
 
 /// 5x4 images (odd height: a dropped pooling row), stages of 2 and 2 channels (so the
@@ -82,20 +80,9 @@ fn every_conv_pass_against_finite_differences() {
     let mut r = stream(7, 0, 0);
     let probe = ConvNet::new(DIMS, &CHANNELS, &HIDDEN, Activation::Elu, 1.0, &mut r).unwrap();
     for activation in Activation::ALL {
-        let [params, x, u, w] = draw(7, probe.n_parameters(), N, D, 1.0);
-        let p = params.iter().map(|&v| v as f64).collect();
         let energy = |p: &[f64], x: &[f64]| reference(activation, p, x);
-        let net = ConvNet::from_parameters(DIMS, &CHANNELS, &HIDDEN, activation, params);
-        let case = Case {
-            net: net.unwrap(),
-            p,
-            x,
-            u,
-            w,
-            n: N,
-            d: D,
-            energy: &energy,
-        };
+        let net = |p| ConvNet::from_parameters(DIMS, &CHANNELS, &HIDDEN, activation, p).unwrap();
+        let case = Case::drawn((7, probe.n_parameters(), 1.0), (N, D), net, &energy);
         case.check_every_pass(
             &format!("{activation:?}"),
             activation != Activation::Identity,
@@ -113,29 +100,7 @@ fn conv_passes_are_bit_identical_for_one_and_two_threads() {
     };
     let mut r = stream(4, 0, 0);
     let net = ConvNet::new(dims, &[4, 8], &[16], Activation::Swish, 1.0, &mut r).unwrap();
-    let n = 8;
-    let x: Vec<f32> = (0..n * 784).map(|_| normal_f64(&mut r) as f32).collect();
-    let w = vec![1.0f32; n];
-    let run = |par: Parallelism| {
-        let pool = ebm_core::thread_pool(par.threads()).unwrap();
-        pool.install(|| {
-            let math = Cpu { par };
-            let mut ws = Default::default();
-            let mut grad = vec![0.0; net.n_parameters()];
-            let quadratic = Quantity::HessianQuadratic(&x);
-            net.parameter_gradient(&math, &mut ws, &x, n, quadratic, &w, &mut grad, false);
-            let mut grad_x = vec![0.0; n * 784];
-            net.input_gradient(&math, &mut ws, &x, n, &mut grad_x);
-            grad.extend(grad_x);
-            grad
-        })
-    };
-    let (one, two) = (run(Parallelism::Sequential), run(Parallelism::Threads(2)));
-    assert!(
-        one.iter()
-            .zip(&two)
-            .all(|(a, b)| a.to_bits() == b.to_bits())
-    );
+    assert_same_bits_on_one_and_two_threads(&net, 8);
 }
 
 #[test]
@@ -155,12 +120,7 @@ fn bad_shapes_are_refused_and_files_round_trip() {
     let net = ConvNet::new(DIMS, &CHANNELS, &HIDDEN, Activation::Elu, 1.0, &mut r).unwrap();
     let short = vec![0.0; net.n_parameters() - 1];
     assert!(ConvNet::from_parameters(DIMS, &CHANNELS, &HIDDEN, Activation::Elu, short).is_err());
-    let dir = std::env::temp_dir().join(format!("ebm-neural-conv-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("conv.ebm");
-    net.save(&path).unwrap();
-    assert_eq!(ConvNet::load(&path).unwrap(), net);
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert_round_trips(&net, "conv");
 }
 
 /// 8x8 images: a bright 4x4 square at one of four places on a dark background, plus
@@ -191,13 +151,14 @@ fn square_net(seed: u64) -> ConvNet {
     ConvNet::new(dims, &[4], &[16], Activation::Swish, 1.0, &mut r).unwrap()
 }
 
-fn square_config(method: crate::train::Method) -> EnergyTrainConfig {
+/// Settings for the 8x8 squares: `epochs` of batches of 32 at Adam rate `rate`.
+fn square_config(method: crate::train::Method, epochs: usize, rate: f32) -> EnergyTrainConfig {
     let mut config = EnergyTrainConfig {
         method,
         noise_range: 1.0,
-        optimizer: adam(0.01),
+        optimizer: adam(rate),
         clip_gradient_norm: 10.0,
-        run: LoopConfig::default().with_batches(15, 32),
+        run: LoopConfig::default().with_batches(epochs, 32),
         ..EnergyTrainConfig::default()
     };
     config.langevin.steps = 10;
@@ -218,7 +179,7 @@ fn every_method_trains_the_conv_net() {
         .collect();
     let math = Cpu::sequential();
     for method in methods() {
-        let config = square_config(method);
+        let config = square_config(method, 15, 0.01);
         let fit = train_network(&config, &data, square_net(5), &mut NoObserver).unwrap();
         let mut ws = Default::default();
         let mean = |x: &[f32], ws: &mut _| {
@@ -237,10 +198,5 @@ fn every_method_trains_the_conv_net() {
 /// back as they were after the last good epoch.
 #[test]
 fn every_method_rolls_back_the_conv_net() {
-    let settings = |method| EnergyTrainConfig {
-        optimizer: adam(0.05),
-        run: LoopConfig::default().with_batches(8, 32),
-        ..square_config(method)
-    };
-    every_method_rolls_back(&squares(), settings, |_| square_net(5));
+    every_method_rolls_back(&squares(), |m| square_config(m, 8, 0.05), |_| square_net(5));
 }

@@ -4,10 +4,8 @@
 
 use super::*;
 use crate::backend::Cpu;
-use crate::pass_checks::{Case, draw};
-use ebm_core::ModelFile;
-use ebm_kernels::Parallelism;
-use ebm_kernels::rng::{normal_f64, stream};
+use crate::pass_checks::{Case, assert_round_trips, assert_same_bits_on_one_and_two_threads};
+use ebm_kernels::rng::stream;
 
 /// `E(x)` in `f64` with plain loops, from the parameters `p` laid out as [`Mlp`] lays them.
 pub(crate) fn reference_energy(
@@ -49,19 +47,9 @@ const WIDTHS: [usize; 4] = [D, 5, 4, 1];
 fn every_pass_against_finite_differences() {
     let count: usize = WIDTHS.windows(2).map(|p| p[0] * p[1] + p[1]).sum();
     for activation in Activation::ALL {
-        let [params, x, u, w] = draw(3, count, N, D, 0.8);
-        let p = params.iter().map(|&v| v as f64).collect();
         let energy = |p: &[f64], x: &[f64]| reference_energy(&WIDTHS, activation, p, x);
-        let case = Case {
-            net: Mlp::from_parameters(&WIDTHS, activation, params).unwrap(),
-            p,
-            x,
-            u,
-            w,
-            n: N,
-            d: D,
-            energy: &energy,
-        };
+        let net = |p| Mlp::from_parameters(&WIDTHS, activation, p).unwrap();
+        let case = Case::drawn((3, count, 0.8), (N, D), net, &energy);
         // The identity net is linear: its Hessian vanishes (checked exactly below).
         case.check_every_pass(
             &format!("{activation:?}"),
@@ -85,30 +73,7 @@ fn every_pass_against_finite_differences() {
 fn every_pass_is_bit_identical_for_one_and_two_threads() {
     let widths = [196, 96, 64, 1];
     let mlp = Mlp::new(&widths, Activation::Swish, 1.0, &mut stream(4, 0, 0)).unwrap();
-    let mut r = stream(5, 0, 0);
-    let n = 64;
-    let x: Vec<f32> = (0..n * 196).map(|_| normal_f64(&mut r) as f32).collect();
-    let w = vec![1.0f32; n];
-    let run = |par: Parallelism| {
-        let pool = ebm_core::thread_pool(par.threads()).unwrap();
-        pool.install(|| {
-            let math = Cpu { par };
-            let mut ws = Workspace::new();
-            let mut grad = vec![0.0; mlp.parameters().len()];
-            let quadratic = Quantity::HessianQuadratic(&x);
-            mlp.parameter_gradient(&math, &mut ws, &x, n, quadratic, &w, &mut grad, false);
-            let squared = Quantity::SquaredInputGradient;
-            mlp.parameter_gradient(&math, &mut ws, &x, n, squared, &w, &mut grad, true);
-            grad
-        })
-    };
-    let one = run(Parallelism::Sequential);
-    let two = run(Parallelism::Threads(2));
-    assert!(
-        one.iter()
-            .zip(&two)
-            .all(|(a, b)| a.to_bits() == b.to_bits())
-    );
+    assert_same_bits_on_one_and_two_threads(&mlp, 64);
 }
 
 #[test]
@@ -120,11 +85,8 @@ fn bad_widths_are_refused_and_files_round_trip() {
             Err(NeuralError::Shape(_))
         ));
     }
-    let mlp = Mlp::new(&[2, 3, 1], Activation::Elu, 1.0, &mut r).unwrap();
-    let dir = std::env::temp_dir().join(format!("ebm-neural-mlp-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("energy.ebm");
-    mlp.save(&path).unwrap();
-    assert_eq!(Mlp::load(&path).unwrap(), mlp);
-    std::fs::remove_dir_all(&dir).unwrap();
+    assert_round_trips(
+        &Mlp::new(&[2, 3, 1], Activation::Elu, 1.0, &mut r).unwrap(),
+        "mlp",
+    );
 }

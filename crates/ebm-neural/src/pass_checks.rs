@@ -9,6 +9,8 @@
 //! level) stay below ~1e-6. A wrong or missing term is off by O(1) relative.
 
 use crate::{Cpu, EnergyNet, Quantity};
+use ebm_core::ModelFile;
+use ebm_kernels::Parallelism;
 use ebm_kernels::rng::{normal_f64, stream};
 
 /// A network under test: its parameters `p` in `f64` (laid out as its parameter
@@ -25,22 +27,34 @@ pub(crate) struct Case<'r, N> {
     pub energy: &'r dyn Fn(&[f64], &[f64]) -> f64,
 }
 
-/// `count` parameters drawn `N(0, scale^2)`, then `n x d` inputs and directions and `n`
-/// weights drawn `N(0, 1)`, from stream `seed`.
-pub(crate) fn draw(seed: u64, count: usize, n: usize, d: usize, scale: f64) -> [Vec<f32>; 4] {
-    let mut r = stream(seed, 0, 0);
-    let mut draw = |m: usize, s: f64| -> Vec<f32> {
-        (0..m).map(|_| (s * normal_f64(&mut r)) as f32).collect()
-    };
-    [
-        draw(count, scale),
-        draw(n * d, 1.0),
-        draw(n * d, 1.0),
-        draw(n, 1.0),
-    ]
-}
+impl<'r, N: EnergyNet> Case<'r, N> {
+    /// `count` parameters drawn `N(0, scale^2)` (the network is `net(parameters)`), then
+    /// `n x d` inputs and directions and `n` weights drawn `N(0, 1)`, from stream `seed`.
+    pub(crate) fn drawn(
+        (seed, count, scale): (u64, usize, f64),
+        (n, d): (usize, usize),
+        net: impl FnOnce(Vec<f32>) -> N,
+        energy: &'r dyn Fn(&[f64], &[f64]) -> f64,
+    ) -> Self {
+        let mut r = stream(seed, 0, 0);
+        let mut draw = |m: usize, s: f64| -> Vec<f32> {
+            (0..m).map(|_| (s * normal_f64(&mut r)) as f32).collect()
+        };
+        let params = draw(count, scale);
+        let (x, u, w) = (draw(n * d, 1.0), draw(n * d, 1.0), draw(n, 1.0));
+        let p = params.iter().map(|&v| v as f64).collect();
+        Self {
+            net: net(params),
+            p,
+            x,
+            u,
+            w,
+            n,
+            d,
+            energy,
+        }
+    }
 
-impl<N: EnergyNet> Case<'_, N> {
     /// The reference energy of example `k` shifted by `h shift`, under parameters `p`.
     fn energy_at(&self, p: &[f64], k: usize, shift: &[f64], h: f64) -> f64 {
         let d = self.d;
@@ -164,4 +178,50 @@ pub(crate) fn assert_close(what: &str, analytic: &[f32], reference: &[f64]) {
         error <= 1e-3 * scale,
         "{what}: error {error} at scale {scale}"
     );
+}
+
+/// The second-order parameter gradients (of `v^T H v` along `x` and of `|grad E|^2`)
+/// and the input gradient of `net` at `n` rows `x ~ N(0, I)` (stream 5) give the same
+/// bits on 1 thread and on 2 (each in its own pool).
+pub(crate) fn assert_same_bits_on_one_and_two_threads<N: EnergyNet>(net: &N, n: usize) {
+    let mut r = stream(5, 0, 0);
+    let x: Vec<f32> = (0..n * net.n_inputs())
+        .map(|_| normal_f64(&mut r) as f32)
+        .collect();
+    let (x, w) = (&x[..], vec![1.0f32; n]);
+    let run = |par: Parallelism| {
+        let (math, mut ws) = (Cpu { par }, N::Workspace::default());
+        let mut grad = vec![0.0; net.n_parameters()];
+        let quadratic = Quantity::HessianQuadratic(x);
+        net.parameter_gradient(&math, &mut ws, x, n, quadratic, &w, &mut grad, false);
+        let squared = Quantity::SquaredInputGradient;
+        net.parameter_gradient(&math, &mut ws, x, n, squared, &w, &mut grad, true);
+        let mut grad_x = vec![0.0; x.len()];
+        net.input_gradient(&math, &mut ws, x, n, &mut grad_x);
+        grad.extend(grad_x);
+        grad
+    };
+    let on = |par: Parallelism| {
+        let pool = ebm_core::thread_pool(par.threads()).unwrap();
+        pool.install(|| run(par))
+    };
+    let (one, two) = (on(Parallelism::Sequential), on(Parallelism::Threads(2)));
+    assert!(
+        one.iter()
+            .zip(&two)
+            .all(|(a, b)| a.to_bits() == b.to_bits())
+    );
+}
+
+/// `model` saved to a temporary file `name` loads back equal.
+pub(crate) fn assert_round_trips<M: ModelFile + PartialEq + std::fmt::Debug>(
+    model: &M,
+    name: &str,
+) {
+    let dir = std::env::temp_dir().join(format!("ebm-neural-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.ebm");
+    model.save(&path).unwrap();
+    assert_eq!(&M::load(&path).unwrap(), model);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
