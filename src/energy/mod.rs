@@ -1,8 +1,10 @@
-//! `ebm energy train|eval|sample`: free-form neural energies `E(x)` (an MLP) learned by
+//! `ebm energy train|eval|sample`: free-form neural energies `E(x)` (an MLP, or a
+//! convolutional net for images: `--net conv`) learned by
 //! contrastive divergence with Langevin negatives or by score matching, evaluated exactly
 //! by quadrature in 2-D, and sampled by Langevin dynamics.
 
 mod ais;
+mod net;
 mod noise_conditional;
 mod picture;
 mod run;
@@ -17,7 +19,8 @@ use std::path::PathBuf;
 /// Subcommands of `ebm energy`.
 #[derive(Subcommand)]
 pub enum EnergyCommand {
-    /// Train an MLP energy on a built-in 2-D density or your file and save it.
+    /// Train an energy (an MLP, or a convolutional net) on a built-in 2-D density, MNIST
+    /// or your file and save it.
     Train(TrainArgs),
     /// Test NLL of a saved energy: exact by quadrature on a grid (2-D models), or by AIS
     /// (--ais-runs, any dimension).
@@ -56,13 +59,39 @@ pub enum ActivationArg {
     Elu,
 }
 
-/// Where the points come from: a built-in 2-D density (sampled with a fixed seed) or the
-/// user's file of rows (CSV, .npy, ...).
+/// The networks of `--net`.
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+pub enum NetArg {
+    /// Dense layers (`--hidden`).
+    Mlp,
+    /// 3x3 convolutions with 2x2 average pooling (`--channels`), then dense layers
+    /// (`--hidden`); the inputs are images (`--image-shape`, default square).
+    Conv,
+}
+
+/// A built-in data set of `--dataset`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DatasetArg {
+    /// A 2-D density, sampled with a fixed seed.
+    Density(Density2d),
+    /// MNIST from `--data` / `EBM_DATA` (pixels in [0, 1]; training split for `train`,
+    /// test split for `eval`).
+    Mnist,
+}
+
+/// Where the points come from: a built-in 2-D density (sampled with a fixed seed), MNIST,
+/// or the user's file of rows (CSV, .npy, ...).
 #[derive(Args)]
 pub struct PointsArgs {
-    /// Built-in density: mog8 (8 Gaussians on a circle), rings or checkerboard.
-    #[arg(long, value_parser = parse_density, conflicts_with = "file")]
-    pub dataset: Option<Density2d>,
+    /// Built-in data: mog8 (8 Gaussians on a circle), rings, checkerboard or mnist.
+    #[arg(long, value_parser = parse_dataset, conflicts_with = "file")]
+    pub dataset: Option<DatasetArg>,
+    /// The folder holding mnist/ (default: $EBM_DATA, else ./data).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Use only the first N MNIST images.
+    #[arg(long, value_parser = crate::args::count)]
+    pub limit: Option<usize>,
     /// Points drawn from the built-in density.
     #[arg(long, default_value_t = 20_000, value_parser = crate::args::count)]
     pub points: usize,
@@ -70,17 +99,30 @@ pub struct PointsArgs {
     pub read: crate::user_data::ReadArgs,
 }
 
-fn parse_density(text: &str) -> Result<Density2d, String> {
+fn parse_dataset(text: &str) -> Result<DatasetArg, String> {
+    if text == "mnist" {
+        return Ok(DatasetArg::Mnist);
+    }
     Density2d::ALL
         .into_iter()
         .find(|d| d.name() == text)
-        .ok_or_else(|| format!("'{text}' is not mog8, rings or checkerboard"))
+        .map(DatasetArg::Density)
+        .ok_or_else(|| format!("'{text}' is not mog8, rings, checkerboard or mnist"))
 }
 
 impl PointsArgs {
+    /// The 2-D density of `--dataset`, if it names one.
+    pub fn density(&self) -> Option<Density2d> {
+        match self.dataset {
+            Some(DatasetArg::Density(density)) => Some(density),
+            _ => None,
+        }
+    }
+
     /// The points (`rows x dim`) and their dimension: those of `file` (given by `flag`),
-    /// else a built-in density's, drawn with random stream `stream_id` of `seed`
-    /// (training and test points differ).
+    /// else a built-in data set's (a density's drawn with random stream `stream_id` of
+    /// `seed`, so training and test points differ; MNIST's training split for stream 0,
+    /// its test split otherwise).
     pub fn load(
         &self,
         (file, flag): (Option<&PathBuf>, &str),
@@ -88,18 +130,28 @@ impl PointsArgs {
         stream_id: u64,
     ) -> Result<(Vec<f32>, usize), Failure> {
         match (file, self.dataset) {
+            (None, Some(DatasetArg::Mnist)) => {
+                let split = match stream_id {
+                    0 => ebm_data::mnist::Split::Train,
+                    _ => ebm_data::mnist::Split::Test,
+                };
+                let dir = ebm_data::data_dir::resolve(self.data.as_deref()).join("mnist");
+                let data = ebm_data::mnist::load(&dir, split).map_err(Failure::input)?;
+                let data = crate::setup::first(data, self.limit)?;
+                Ok((data.features, data.n_features))
+            }
             (Some(file), _) => {
                 let data = self
                     .read
                     .read(file, None, None, crate::user_data::ValueRange::Real)?;
                 Ok((data.features, data.n_features))
             }
-            (None, Some(density)) => {
+            (None, Some(DatasetArg::Density(density))) => {
                 let points = density.sample(self.points, &mut stream(seed, stream_id, 0));
                 Ok((points, 2))
             }
             (None, None) => Err(Failure::input(format!(
-                "--dataset: give a built-in density (mog8, rings, checkerboard) or {flag} FILE"
+                "--dataset: give a built-in data set (mog8, rings, checkerboard, mnist) or {flag} FILE"
             ))),
         }
     }
@@ -117,9 +169,17 @@ pub struct TrainArgs {
     /// The objective.
     #[arg(long, value_enum, default_value_t = MethodArg::Dsm)]
     pub method: MethodArg,
-    /// Hidden layer widths, comma-separated.
+    /// The network: dense layers, or convolutions then dense layers (for images).
+    #[arg(long, value_enum, default_value_t = NetArg::Mlp)]
+    pub net: NetArg,
+    /// Hidden layer widths, comma-separated (of the dense head with --net conv).
     #[arg(long, default_value = "64,64")]
     pub hidden: String,
+    /// Output channels of each 3x3 convolution stage, comma-separated (--net conv).
+    #[arg(long, default_value = "16,32")]
+    pub channels: String,
+    #[command(flatten)]
+    pub image: crate::args::ImageShapeArgs,
     /// Hidden activation.
     #[arg(long, value_enum, default_value_t = ActivationArg::Swish)]
     pub activation: ActivationArg,
@@ -177,7 +237,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub random: SeedArgs,
     #[command(flatten)]
-    pub training: TrainingArgs<ebm_neural::Mlp>,
+    pub training: TrainingArgs<net::EnergyModel>,
 }
 
 /// Flags of `ebm energy eval`.
@@ -240,9 +300,13 @@ pub struct SampleArgs {
     /// Langevin steps per chain.
     #[arg(long, default_value_t = 500, value_parser = crate::args::count)]
     pub steps: usize,
-    /// Langevin step size eta (noise sqrt(eta)).
+    /// Langevin step size eta.
     #[arg(long, default_value_t = 0.005)]
     pub step_size: f32,
+    /// Langevin noise standard deviation per step (default sqrt(step size): the exact
+    /// unadjusted sampler).
+    #[arg(long)]
+    pub noise_scale: Option<f32>,
     /// Annealed Langevin (ncsn models): steps at each noise level.
     #[arg(long, default_value_t = 100, value_parser = crate::args::count)]
     pub steps_per_level: usize,

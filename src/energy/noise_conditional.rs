@@ -1,16 +1,13 @@
-//! The noise-conditional side of `ebm energy`: the ladder's default top, saving an
-//! `ncsn-energy` model, loading either kind of energy file, annealed Langevin sampling.
+//! The noise-conditional side of `ebm energy`: the ladder's default top and its metrics,
+//! annealed Langevin sampling.
 
 use super::SampleArgs;
 use crate::Failure;
 use crate::output::Metrics;
-use crate::setup::load_model;
-use ebm_core::ModelFile;
 use ebm_kernels::rng::StreamRng;
 use ebm_neural::annealed::{AnnealedConfig, annealed_langevin};
-use ebm_neural::noise_conditional::{NCSN_ENERGY_KIND, NoiseConditionalEnergy};
-use ebm_neural::{Cpu, Mlp, OnBackend};
-use std::path::Path;
+use ebm_neural::noise_conditional::NoiseConditionalEnergy;
+use ebm_neural::{Cpu, OnBackend};
 
 /// Rows of the data whose pairwise distances set the default `--sigma-max`.
 const DISTANCE_ROWS: usize = 500;
@@ -33,52 +30,13 @@ pub fn largest_distance(points: &[f32], dim: usize) -> f32 {
     (largest.sqrt() as f32).max(1e-3)
 }
 
-/// Save the noise-conditional `model` to `path` and print `metrics` (with `out` and the
-/// ladder's ends added) as `output` asks.
-pub fn save_and_report(
-    model: &NoiseConditionalEnergy,
-    path: &Path,
-    mut metrics: Metrics,
-    output: crate::args::JsonArgs,
-) -> Result<(), Failure> {
-    model.save(path).map_err(Failure::run)?;
+/// The ladder's ends and size of `model`, added to `metrics`.
+pub fn ladder_metrics(model: &NoiseConditionalEnergy, metrics: &mut Metrics) {
     let sigmas = model.sigmas();
     metrics
         .number("sigma_max", sigmas[0] as f64)
         .number("sigma_min", sigmas[sigmas.len() - 1] as f64)
-        .integer("levels", sigmas.len() as u64)
-        .text("out", &path.display().to_string());
-    output.print(&metrics);
-    Ok(())
-}
-
-/// An energy file of either kind.
-pub enum EnergyFile {
-    /// An `mlp-energy` model.
-    Plain(Mlp),
-    /// An `ncsn-energy` model.
-    NoiseConditional(NoiseConditionalEnergy),
-}
-
-impl EnergyFile {
-    /// Load `path`, an `mlp-energy` or an `ncsn-energy` model.
-    pub fn load(path: &Path) -> Result<Self, Failure> {
-        let header = ebm_core::model_file::read_header(path).map_err(Failure::input)?;
-        if header.kind == NCSN_ENERGY_KIND {
-            load_model(path).map(EnergyFile::NoiseConditional)
-        } else {
-            load_model(path).map(EnergyFile::Plain)
-        }
-    }
-
-    /// The energy `E(x)`: the MLP itself, or the noise-conditional model's energy at its
-    /// smallest noise level.
-    pub fn energy(&self) -> Mlp {
-        match self {
-            EnergyFile::Plain(mlp) => mlp.clone(),
-            EnergyFile::NoiseConditional(model) => model.energy_at(model.sigmas().len() - 1),
-        }
-    }
+        .integer("levels", sigmas.len() as u64);
 }
 
 /// Annealed Langevin dynamics (`--steps-per-level`, `--step-epsilon`, `--denoise`) on the

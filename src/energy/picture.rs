@@ -3,7 +3,6 @@
 
 use super::EvalArgs;
 use crate::Failure;
-use crate::setup::load_model;
 use ebm_neural::density::{density_grid, quadrature_nll, true_density_grid};
 use ebm_neural::{Cpu, Mlp, Workspace};
 use std::path::Path;
@@ -38,12 +37,12 @@ pub fn draw(
     };
     let mut panels = vec![(title(&args.model, nll), picture(model, &mut ws)?)];
     for path in &args.beside {
-        let other: Mlp = load_model(path)?;
+        let other = super::net::EnergyModel::load(path)?.mlp_energy(path)?;
         let other_nll = quadrature_nll(&other, &math, &mut ws, test, bound, args.grid)
             .map_err(|e| Failure::input(format!("--beside {}: {e}", path.display())))?;
         panels.push((title(path, other_nll), picture(&other, &mut ws)?));
     }
-    if let Some(density) = args.data.dataset {
+    if let Some(density) = args.data.density() {
         let truth = format!(
             "truth ({}): test NLL {:.3}",
             density.name(),

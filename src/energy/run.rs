@@ -1,7 +1,7 @@
 //! What `ebm energy train`, `eval` and `sample` do.
 
-use super::noise_conditional::EnergyFile;
-use super::{ActivationArg, EvalArgs, MethodArg, SampleArgs, TrainArgs};
+use super::net::{EnergyModel, new_conv};
+use super::{ActivationArg, EvalArgs, MethodArg, NetArg, SampleArgs, TrainArgs};
 use crate::Failure;
 use crate::args::ImageShape;
 use crate::output::Metrics;
@@ -13,8 +13,8 @@ use ebm_core::train::{EpochReport, OnEpoch, OptimizerConfig};
 use ebm_kernels::rng::stream;
 use ebm_neural::density::quadrature_nll;
 use ebm_neural::langevin::{LangevinBuffers, LangevinConfig, langevin, uniform_noise};
-use ebm_neural::train::{EnergyTrainConfig, Method, adam, train_energy};
-use ebm_neural::{Activation, Cpu, Mlp, NeuralError, Workspace};
+use ebm_neural::train::{EnergyTrainConfig, Method, Recovery, adam, train_energy, train_network};
+use ebm_neural::{Activation, ConvNet, Cpu, EnergyNet, Mlp, NeuralError, Workspace};
 
 /// A library error as a failure: an invalid setting names its flag, a divergence beyond
 /// recovery is a failed run, anything else (data, shapes) is bad input.
@@ -128,7 +128,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
             .sigma_max
             .unwrap_or_else(|| super::noise_conditional::largest_distance(&points, dim));
     }
-    config.noise_range = match (args.noise_range, args.data.dataset) {
+    config.noise_range = match (args.noise_range, args.data.density()) {
         (Some(range), _) => range,
         (None, Some(density)) => density.bound(),
         (None, None) => largest_magnitude(&points),
@@ -138,32 +138,61 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     let mut log = args.training.epoch_log("ebm energy train");
     // A logged run on a built-in density also records the exact held-out NLL (2,000
     // test points of stream 1, ln Z on a 100 x 100 grid) after every epoch.
-    let held_out = match args.data.dataset {
+    let held_out = match args.data.density() {
         Some(density) if log.is_active() && args.method != MethodArg::Ncsn => Some((
             density.sample(2_000, &mut stream(args.random.seed, 1, 0)),
             density.bound(),
         )),
         _ => None,
     };
+    let conv = match args.net {
+        NetArg::Mlp => None,
+        NetArg::Conv => {
+            let channels = crate::args::positive_list("--channels", "channels", &args.channels)?;
+            Some(new_conv(&config, &channels, args.image.image_shape, dim)?)
+        }
+    };
     let (math, mut ws) = (Cpu::sequential(), Workspace::new());
     let trained = Progress::timed(config.run.epochs, quiet, |progress| {
-        let mut observer = OnEpoch(|r: &EpochReport, model: &Mlp| {
+        // Each good epoch's loss to the progress line and the log.
+        let report = |r: &EpochReport| {
             let loss = r.metric("loss").unwrap_or(f64::NAN);
             progress.epoch_report(r, &format!("loss {loss:.5}, {:.1} s", r.seconds));
-            let mut values = vec![(&LOSS, On::Train, loss)];
-            if let Some((test, bound)) = &held_out {
-                let nll = quadrature_nll(model, &math, &mut ws, test, *bound, 100);
-                values.push((&NLL, On::HeldOut, nll.unwrap_or(f64::NAN)));
+            vec![(&LOSS, On::Train, loss)]
+        };
+        let fitted: Result<(EnergyModel, Vec<Recovery>), NeuralError> = match conv {
+            Some(net) => {
+                let mut observer = OnEpoch(|r: &EpochReport, _: &ConvNet| {
+                    log.record(Epoch::of(r), &report(r));
+                });
+                train_network(&config, &points, net, &mut observer)
+                    .map(|fit| (EnergyModel::Conv(fit.model), fit.recoveries))
             }
-            log.record(Epoch::of(r), &values);
-        });
-        train_energy(&config, &points, dim, &mut observer).map_err(failure)
+            None => {
+                let mut observer = OnEpoch(|r: &EpochReport, model: &Mlp| {
+                    let mut values = report(r);
+                    if let Some((test, bound)) = &held_out {
+                        let nll = quadrature_nll(model, &math, &mut ws, test, *bound, 100);
+                        values.push((&NLL, On::HeldOut, nll.unwrap_or(f64::NAN)));
+                    }
+                    log.record(Epoch::of(r), &values);
+                });
+                train_energy(&config, &points, dim, &mut observer).and_then(|fit| {
+                    let model = match fit.noise_conditional(config.method)? {
+                        Some(ncsn) => EnergyModel::NoiseConditional(ncsn),
+                        None => EnergyModel::Mlp(fit.model),
+                    };
+                    Ok((model, fit.recoveries))
+                })
+            }
+        };
+        fitted.map_err(failure)
     });
     let mut logged = Metrics::default();
     log.finish(&mut logged)?;
-    let (fit, mut m) = trained?;
+    let ((model, recoveries), mut m) = trained?;
     m.extend(logged);
-    for recovery in &fit.recoveries {
+    for recovery in &recoveries {
         eprintln!(
             "note: epoch {}: {}; went on from epoch {} with learning rate {} and step size {}",
             recovery.epoch,
@@ -176,24 +205,19 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     m.integer("examples", (points.len() / dim) as u64)
         .integer("dim", dim as u64)
         .integer("epochs", config.run.epochs as u64)
-        .integer("recoveries", fit.recoveries.len() as u64)
+        .integer("recoveries", recoveries.len() as u64)
         .number("noise_range", config.noise_range as f64);
-    match fit.noise_conditional(config.method).map_err(failure)? {
-        Some(model) => super::noise_conditional::save_and_report(
-            &model,
-            &args.training.out.out,
-            m,
-            args.training.report.output,
-        ),
-        None => args.training.save_and_report(&fit.model, m),
+    if let EnergyModel::NoiseConditional(ncsn) = &model {
+        super::noise_conditional::ladder_metrics(ncsn, &mut m);
     }
+    args.training.save_and_report(&model, m)
 }
 
 /// Run `ebm energy eval`.
 pub fn eval(args: EvalArgs) -> Result<(), Failure> {
     args.measure.run.check()?;
     let ais_settings = super::ais::settings(&args)?;
-    let model = EnergyFile::load(&args.model)?.energy();
+    let model = EnergyModel::load(&args.model)?.mlp_energy(&args.model)?;
     let file = (args.test.as_ref(), "--test");
     let (test, dim) = args.data.load(file, args.random.seed, 1)?;
     if dim != model.n_inputs() {
@@ -214,11 +238,11 @@ pub fn eval(args: EvalArgs) -> Result<(), Failure> {
     let mut m = Metrics::default();
     m.integer("test_examples", n as u64)
         .number("mean_energy", mean_energy);
-    if let Some(density) = args.data.dataset {
+    if let Some(density) = args.data.density() {
         m.number("true_nll", density.nll(&test));
     }
     if args.quadrature {
-        let bound = match (args.bound, args.data.dataset) {
+        let bound = match (args.bound, args.data.density()) {
             (Some(bound), _) => bound,
             (None, Some(density)) => density.bound(),
             (None, None) => 1.25 * largest_magnitude(&test),
@@ -254,35 +278,31 @@ pub fn sample(args: SampleArgs) -> Result<(), Failure> {
     if let Some(out) = &args.out {
         crate::tables::is_npy(out)?;
     }
-    let file = EnergyFile::load(&args.model)?;
-    let model = file.energy();
+    let model = EnergyModel::load(&args.model)?;
     let dim = model.n_inputs();
     crate::memory::check_chains("--chains", args.chains, dim)?;
     let mut rng = stream(args.random.seed, 0, 0);
     let mut x = vec![0.0f32; args.chains * dim];
     uniform_noise(&mut x, args.bound, &mut rng);
-    let mean_energy = match &file {
-        EnergyFile::NoiseConditional(ncsn) => {
-            super::noise_conditional::sample(ncsn, &args, &mut x, &mut rng)?;
+    let mut config = LangevinConfig::unadjusted(args.steps, args.step_size);
+    if let Some(noise) = args.noise_scale {
+        config.noise_scale = noise;
+    }
+    let chains = (&mut x[..], args.chains, &config, &mut rng);
+    let mean_energy = match &model {
+        EnergyModel::Mlp(mlp) => run_chains(mlp, chains),
+        EnergyModel::Conv(conv) => run_chains(conv, chains),
+        EnergyModel::NoiseConditional(ncsn) => {
+            let (x, chains, _, rng) = chains;
+            super::noise_conditional::sample(ncsn, &args, x, rng)?;
             let (math, mut ws) = (Cpu::sequential(), Workspace::new());
-            let energies = model.energy(&math, &mut ws, &x, args.chains);
-            energies.iter().map(|&e| e as f64).sum::<f64>() / args.chains as f64
+            let energies = ncsn
+                .energy_at(ncsn.sigmas().len() - 1)
+                .energy(&math, &mut ws, x, chains);
+            Ok(energies.iter().map(|&e| e as f64).sum::<f64>() / chains as f64)
         }
-        EnergyFile::Plain(_) => {
-            let config = LangevinConfig::unadjusted(args.steps, args.step_size);
-            let (math, mut buffers) = (Cpu::sequential(), LangevinBuffers::default());
-            langevin(
-                &model,
-                &math,
-                &mut buffers,
-                &mut x,
-                args.chains,
-                &config,
-                &mut rng,
-            )
-            .map_err(|e| Failure::input(format!("--steps/--step-size: {e}")))?
-        }
-    };
+    }
+    .map_err(|e| Failure::input(format!("--steps/--step-size/--noise-scale: {e}")))?;
     if x.iter().any(|v| !v.is_finite()) {
         return Err(Failure::run(format!(
             "{}: the Langevin chains diverged (give a smaller --step-size, or --step-epsilon for ncsn models)",
@@ -313,6 +333,29 @@ pub fn sample(args: SampleArgs) -> Result<(), Failure> {
     m.text("png", &args.png.display().to_string());
     args.output.print(&m);
     Ok(())
+}
+
+/// Langevin chains `(x, chains, config, rng)` on `net`, in place: the mean energy before
+/// the last step.
+fn run_chains<N: EnergyNet>(
+    net: &N,
+    (x, chains, config, rng): (
+        &mut [f32],
+        usize,
+        &LangevinConfig,
+        &mut ebm_kernels::rng::StreamRng,
+    ),
+) -> Result<f64, NeuralError> {
+    let mut buffers = LangevinBuffers::default();
+    langevin(
+        net,
+        &Cpu::sequential(),
+        &mut buffers,
+        x,
+        chains,
+        config,
+        rng,
+    )
 }
 
 /// Counts of the 2-D points `xy` in a `side x side` grid over `[-bound, bound]^2` (row 0

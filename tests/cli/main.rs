@@ -6,6 +6,7 @@ mod cf;
 mod class_and_anomaly;
 mod common;
 mod energy;
+mod energy_conv;
 mod energy_ncsn;
 mod factor;
 mod factor_files;

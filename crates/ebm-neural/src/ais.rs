@@ -10,7 +10,7 @@
 //! towards an acceptance rate of 0.6) and then fixed for the runs that count, so their
 //! transitions never depend on their own states.
 
-use crate::{LayerMath, Mlp, NeuralError, OnBackend, positive};
+use crate::{EnergyNet, LayerMath, Mlp, NeuralError, OnBackend, positive};
 use ebm_core::InvalidSetting;
 use ebm_core::ais::AisEstimate;
 use ebm_kernels::rng::{StreamRng, normal_f64, stream, streams, uniform_f64};

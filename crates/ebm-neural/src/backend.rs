@@ -6,9 +6,11 @@
 //! one after the other (row-major), block 0 the primal values, block 1 their directional
 //! derivative along a tangent, block 2 the second directional derivative. A dense layer maps
 //! every block with the same weights (the bias enters block 0 only), so a whole jet goes
-//! through one GEMM.
+//! through one GEMM. Convolutions and pooling are linear too: they map the blocks alike
+//! (the images of every block one after the other), the bias again on block 0 only.
 
 use crate::Activation;
+use crate::image_ops::{ImageDims, average_pool, average_pool_backward, col2im, im2col};
 use ebm_kernels::gemm::gemm;
 use ebm_kernels::{MatMut, MatRef, Parallelism};
 
@@ -118,6 +120,69 @@ pub trait LayerMath {
     /// Backward through [`activation_forward`](Self::activation_forward): from the
     /// gradient of the output jets, the gradient of the input jets.
     fn activation_backward(&self, pass: ActivationBackward<'_>);
+
+    /// A 3x3 convolution (same padding, stride 1) of the `images.total` images of `input`
+    /// (channels last, `dims`), by im2col into `cols` (kept for
+    /// [`conv_gradient`](Self::conv_gradient)) and one dense product with `layer`
+    /// (weights `9 c_in x c_out`, row `(3 dy + dx) c_in + c`); the bias enters the first
+    /// `images.primal` images.
+    fn conv_forward(
+        &self,
+        layer: Dense<'_>,
+        dims: ImageDims,
+        images: Rows,
+        input: &[f32],
+        cols: &mut [f32],
+        out: &mut [f32],
+    ) {
+        im2col(dims, images.total, input, cols);
+        self.dense_forward(layer, dims.pixel_rows(images), cols, out);
+    }
+
+    /// The parameter gradient of [`conv_forward`](Self::conv_forward) from its `cols`.
+    fn conv_gradient(
+        &self,
+        dims: ImageDims,
+        images: Rows,
+        cols: &[f32],
+        grad_out: &[f32],
+        into: DenseGrad<'_>,
+    ) {
+        self.dense_gradient(dims.pixel_rows(images), cols, grad_out, into);
+    }
+
+    /// The input gradient of [`conv_forward`](Self::conv_forward) over
+    /// `grad_input.len() / dims.len()` images, through the scratch `grad_cols`.
+    fn conv_input_gradient(
+        &self,
+        layer: Dense<'_>,
+        dims: ImageDims,
+        grad_out: &[f32],
+        grad_cols: &mut [f32],
+        grad_input: &mut [f32],
+    ) {
+        let images = grad_input.len() / dims.len();
+        let grad_cols = &mut grad_cols[..images * dims.pixels() * 9 * dims.channels];
+        self.dense_input_gradient(layer, grad_out, grad_cols);
+        col2im(dims, images, grad_cols, grad_input);
+    }
+
+    /// 2x2 average pooling (stride 2; an odd last row or column is dropped) of `images`
+    /// images of `input` (`dims`) into `out` (`dims.pooled()`).
+    fn pool_forward(&self, dims: ImageDims, images: usize, input: &[f32], out: &mut [f32]) {
+        average_pool(dims, images, input, out);
+    }
+
+    /// Backward through [`pool_forward`](Self::pool_forward).
+    fn pool_backward(
+        &self,
+        dims: ImageDims,
+        images: usize,
+        grad_out: &[f32],
+        grad_input: &mut [f32],
+    ) {
+        average_pool_backward(dims, images, grad_out, grad_input);
+    }
 }
 
 /// The CPU backend: GEMM from `ebm-kernels` on `par` threads, the activations' elementwise

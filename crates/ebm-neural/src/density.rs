@@ -4,7 +4,7 @@
 //! The densities: a mixture of 8 Gaussians on a circle (`ebm_core`'s [`GaussianMixture`]),
 //! two concentric rings, a checkerboard.
 
-use crate::{LayerMath, Mlp, NeuralError, Workspace};
+use crate::{EnergyNet, LayerMath, Mlp, NeuralError, Workspace};
 use ebm_core::continuous::{ContinuousEnergy, GaussianMixture};
 use ebm_kernels::rng::{self, StreamRng, normal_f64, uniform_f64};
 use std::f64::consts::{PI, TAU};

@@ -1,9 +1,9 @@
-//! Batched Langevin dynamics on an MLP energy: `x <- x - (step / 2) grad_x E(x) + noise z`,
+//! Batched Langevin dynamics on an energy network ([`EnergyNet`]): `x <- x - (step / 2) grad_x E(x) + noise z`,
 //! `z ~ N(0, I)`, with the step size and the noise scale as separate settings (the exact
 //! unadjusted Langevin sampler of `exp(-E)` has `noise = sqrt(step)`; short-run EBM
 //! training often uses less noise).
 
-use crate::{LayerMath, Mlp, NeuralError, Workspace, positive};
+use crate::{EnergyNet, LayerMath, NeuralError, Workspace, positive};
 use ebm_core::InvalidSetting;
 use ebm_kernels::rng::{StreamRng, fill_normal_f32, uniform_f64};
 use serde::{Deserialize, Serialize};
@@ -58,11 +58,12 @@ impl LangevinConfig {
     }
 }
 
-/// Buffers of a Langevin run (the input gradient, the noise), reused between runs.
+/// Buffers of a Langevin run (the network's workspace `W`, the input gradient, the
+/// noise), reused between runs.
 #[derive(Clone, Debug, Default)]
-pub struct LangevinBuffers {
+pub struct LangevinBuffers<W = Workspace> {
     /// The network's workspace.
-    pub workspace: Workspace,
+    pub workspace: W,
     gradient: Vec<f32>,
     noise: Vec<f32>,
 }
@@ -74,10 +75,10 @@ pub struct LangevinBuffers {
 ///
 /// [`NeuralError::InvalidSetting`] for a bad setting, [`NeuralError::Shape`] when `x` does
 /// not hold `n` rows of the model's input dimension.
-pub fn langevin(
-    mlp: &Mlp,
+pub fn langevin<N: EnergyNet>(
+    mlp: &N,
     math: &impl LayerMath,
-    buffers: &mut LangevinBuffers,
+    buffers: &mut LangevinBuffers<N::Workspace>,
     x: &mut [f32],
     n: usize,
     config: &LangevinConfig,
@@ -103,8 +104,7 @@ pub fn langevin(
     let mut mean_energy = 0.0;
     for _ in 0..config.steps {
         mlp.input_gradient(math, &mut buffers.workspace, x, n, &mut buffers.gradient);
-        mean_energy = buffers
-            .workspace
+        mean_energy = N::jets(&buffers.workspace)
             .output(0)
             .iter()
             .map(|&e| e as f64)

@@ -1,9 +1,10 @@
-//! Free-form neural energies: `p(x) = exp(-E(x)) / Z` with `E` an MLP, learned without
-//! `Z`. The network ([`Mlp`]: dense layers, softplus / swish / ELU, a linear scalar
-//! output) has every pass written out explicitly: the energy, its parameter gradient, its
-//! input gradient, and the second-order products score matching needs (the parameter
-//! gradient of `u . grad_x E`, of `|grad_x E|^2` and of `v^T grad_x (v^T grad_x E)`), all
-//! through the small [`LayerMath`] trait ([`Cpu`]: the kernel crate's GEMM). Training
+//! Free-form neural energies: `p(x) = exp(-E(x)) / Z` with `E` a network, learned without
+//! `Z`. The networks ([`Mlp`]: dense layers, softplus / swish / ELU, a linear scalar
+//! output; [`ConvNet`]: 3x3 convolutions and 2x2 average pooling before an MLP head;
+//! both behind [`EnergyNet`]) have every pass written out explicitly: the energy, its
+//! parameter gradient, its input gradient, and the second-order products score matching
+//! needs (the parameter gradient of `u . grad_x E`, of `|grad_x E|^2` and of
+//! `v^T grad_x (v^T grad_x E)`), all through the small [`LayerMath`] trait ([`Cpu`]: the kernel crate's GEMM). Training
 //! ([`train`]) runs through the toolkit's one training loop: contrastive divergence with
 //! Langevin negatives (short-run chains from noise, or a persistent replay buffer), and
 //! denoising and sliced score matching, and noise-conditional score matching over a
@@ -13,7 +14,7 @@
 //! `ln Z` in any dimension by annealed importance sampling.
 //!
 //! ```
-//! use ebm_neural::{Activation, Cpu, Mlp, Workspace};
+//! use ebm_neural::{Activation, Cpu, EnergyNet, Mlp, Workspace};
 //! let mut rng = ebm_kernels::rng::stream(1, 0, 0);
 //! let mlp = Mlp::new(&[2, 8, 1], Activation::Softplus, 1.0, &mut rng)?;
 //! let (math, mut ws) = (Cpu::sequential(), Workspace::new());
@@ -34,17 +35,27 @@ mod activation;
 pub mod ais;
 pub mod annealed;
 pub mod backend;
+mod conv;
+#[cfg(test)]
+mod conv_tests;
 pub mod density;
+pub mod image_ops;
 pub mod langevin;
 mod mlp;
 #[cfg(test)]
 mod mlp_tests;
+mod network;
 pub mod noise_conditional;
+#[cfg(test)]
+mod pass_checks;
 pub mod train;
 
 pub use activation::Activation;
 pub use backend::{Cpu, Dense, LayerMath};
+pub use conv::{CONV_ENERGY_KIND, ConvNet, ConvWorkspace};
+pub use image_ops::ImageDims;
 pub use mlp::{MLP_ENERGY_KIND, Mlp, Quantity, Workspace};
+pub use network::EnergyNet;
 
 use ebm_core::InvalidSetting;
 use ebm_core::train::TrainError;

@@ -13,7 +13,7 @@
 //! - of `v^T grad_x (v^T grad_x E)` (sliced score matching): order 2 along `v`, `c2 = 1`.
 
 use crate::backend::{ActivationBackward, ActivationForward, Dense, DenseGrad, LayerMath, Rows};
-use crate::{Activation, NeuralError};
+use crate::{Activation, EnergyNet, NeuralError};
 use ebm_core::ModelFile;
 use ebm_kernels::rng::{StreamRng, normal_f64};
 use serde::{Deserialize, Serialize};
@@ -52,6 +52,9 @@ pub struct Workspace {
     tangent: Vec<f32>,
     n: usize,
     order: usize,
+    /// Whether the input is a whole jet stack (the head of a convolutional net) rather
+    /// than `(x, u, 0)`.
+    jet_input: bool,
 }
 
 impl Workspace {
@@ -82,6 +85,32 @@ impl Workspace {
         self.coefficients.fill(0.0);
         self.n = n;
         self.order = order;
+    }
+
+    /// Input blocks the first layer multiplies (and the input gradient has).
+    fn input_blocks(&self) -> usize {
+        if self.jet_input { self.order + 1 } else { 1 }
+    }
+
+    /// Rows of the first layer's product: the second-order block of `(x, u, 0)` is 0, so
+    /// only the first two blocks are multiplied unless the input is a whole jet stack.
+    fn first_rows(&self) -> usize {
+        let k = self.order + 1;
+        if self.jet_input {
+            k * self.n
+        } else {
+            k.min(2) * self.n
+        }
+    }
+
+    /// Take the scratch tangent out (to pass it back in with [`Self::put_tangent`]).
+    pub(crate) fn take_tangent(&mut self) -> Vec<f32> {
+        std::mem::take(&mut self.tangent)
+    }
+
+    /// Give back the scratch tangent.
+    pub(crate) fn put_tangent(&mut self, tangent: Vec<f32>) {
+        self.tangent = tangent;
     }
 
     /// Block `block` of the output jets of the last forward pass: `E` (0), `D_u E` (1) or
@@ -201,35 +230,36 @@ impl Mlp {
         }
     }
 
-    /// The jet pass forward for the `n` rows of `x` (`n x d`) along `tangent` (`n x d`,
-    /// needed for `order >= 1`): afterwards [`Workspace::output`] holds `E`, `D_u E` and
-    /// `D_u^2 E` up to `order` (at most 2).
-    pub fn forward(
+    /// The jet pass forward from a whole input jet stack (`order + 1` blocks of `n x d`):
+    /// the dense head of a convolutional net. [`backward`](Self::backward) then gives the
+    /// gradient of every input block.
+    pub(crate) fn forward_jets(
         &self,
         math: &impl LayerMath,
         ws: &mut Workspace,
-        x: &[f32],
-        tangent: Option<&[f32]>,
+        jets: &[f32],
         n: usize,
         order: usize,
     ) {
-        let order = order.min(2);
         ws.prepare(&self.widths, n, order);
-        let (d, k, layers) = (self.widths[0], order + 1, self.n_layers());
-        ws.acts[0][..n * d].copy_from_slice(&x[..n * d]);
-        if order >= 1 {
-            let u = tangent.expect("a tangent is needed for order >= 1");
-            ws.acts[0][n * d..2 * n * d].copy_from_slice(&u[..n * d]);
-        }
+        ws.jet_input = true;
+        let m = (order + 1) * n * self.widths[0];
+        ws.acts[0][..m].copy_from_slice(&jets[..m]);
+        self.forward_layers(math, ws);
+    }
+
+    /// The layers of the forward pass, from `ws.acts[0]`.
+    fn forward_layers(&self, math: &impl LayerMath, ws: &mut Workspace) {
+        let (n, order, layers) = (ws.n, ws.order, self.n_layers());
+        let k = order + 1;
         for l in 0..layers {
-            // The input's second-order block is 0: multiply only the first two blocks.
             let rows = Rows {
-                total: if l == 0 { k.min(2) * n } else { k * n },
+                total: if l == 0 { ws.first_rows() } else { k * n },
                 primal: n,
             };
             let width = self.widths[l + 1];
             math.dense_forward(self.layer(l), rows, &ws.acts[l], &mut ws.pre[l]);
-            if l == 0 && order == 2 {
+            if l == 0 && order == 2 && !ws.jet_input {
                 ws.pre[0][2 * n * width..3 * n * width].fill(0.0);
             }
             if l + 1 < layers {
@@ -244,12 +274,45 @@ impl Mlp {
             }
         }
     }
+}
 
-    /// The reverse pass after [`forward`](Self::forward): the gradient of
-    /// `sum_n c0_n E_n + c1_n D_u E_n + c2_n D_u^2 E_n` (the workspace's coefficients)
-    /// with respect to the parameters into `grad_parameters` (added when `accumulate`) and
-    /// with respect to `x` (the tangent held fixed) into `grad_input` (`n x d`).
-    pub fn backward(
+impl EnergyNet for Mlp {
+    type Workspace = Workspace;
+
+    fn n_inputs(&self) -> usize {
+        self.widths[0]
+    }
+
+    fn n_parameters(&self) -> usize {
+        self.parameters.len()
+    }
+
+    fn n_layers(&self) -> usize {
+        self.widths.len() - 1
+    }
+
+    fn forward(
+        &self,
+        math: &impl LayerMath,
+        ws: &mut Workspace,
+        x: &[f32],
+        tangent: Option<&[f32]>,
+        n: usize,
+        order: usize,
+    ) {
+        let order = order.min(2);
+        ws.prepare(&self.widths, n, order);
+        ws.jet_input = false;
+        let d = self.widths[0];
+        ws.acts[0][..n * d].copy_from_slice(&x[..n * d]);
+        if order >= 1 {
+            let u = tangent.expect("a tangent is needed for order >= 1");
+            ws.acts[0][n * d..2 * n * d].copy_from_slice(&u[..n * d]);
+        }
+        self.forward_layers(math, ws);
+    }
+
+    fn backward(
         &self,
         math: &impl LayerMath,
         ws: &mut Workspace,
@@ -262,7 +325,7 @@ impl Mlp {
         ws.grad_pre[layers - 1][..k * n].copy_from_slice(&ws.coefficients[..k * n]);
         for l in (0..layers).rev() {
             let rows = Rows {
-                total: if l == 0 { k.min(2) * n } else { k * n },
+                total: if l == 0 { ws.first_rows() } else { k * n },
                 primal: n,
             };
             if let Some(g) = grad_parameters.as_deref_mut() {
@@ -279,7 +342,10 @@ impl Mlp {
             let into: Option<&mut [f32]> = if l > 0 {
                 Some(&mut ws.grad_acts[l - 1][..k * n * d_in])
             } else {
-                grad_input.as_deref_mut().map(|g| &mut g[..n * d_in])
+                let blocks = ws.input_blocks();
+                grad_input
+                    .as_deref_mut()
+                    .map(|g| &mut g[..blocks * n * d_in])
             };
             if let Some(into) = into {
                 math.dense_input_gradient(self.layer(l), &ws.grad_pre[l], into);
@@ -297,74 +363,28 @@ impl Mlp {
         }
     }
 
-    /// `E(x_n)` for the `n` rows of `x`.
-    pub fn energy<'w>(
-        &self,
-        math: &impl LayerMath,
-        ws: &'w mut Workspace,
-        x: &[f32],
-        n: usize,
-    ) -> &'w [f32] {
-        self.forward(math, ws, x, None, n, 0);
-        ws.output(0)
+    fn jets(ws: &Workspace) -> &Workspace {
+        ws
     }
 
-    /// `grad_x E(x_n)` into `grad_x` (`n x d`); the energies are then in
-    /// [`Workspace::output`]`(0)`.
-    pub fn input_gradient(
-        &self,
-        math: &impl LayerMath,
-        ws: &mut Workspace,
-        x: &[f32],
-        n: usize,
-        grad_x: &mut [f32],
-    ) {
-        self.forward(math, ws, x, None, n, 0);
-        ws.outputs_and_coefficients().1.fill(1.0);
-        self.backward(math, ws, None, false, Some(grad_x));
+    fn jets_mut(ws: &mut Workspace) -> &mut Workspace {
+        ws
     }
 
-    /// `sum_n w_n d q(x_n)/dtheta` for the per-example quantity `q` ([`Quantity`]) into
-    /// `grad` (added when `accumulate`). Afterwards [`Workspace::output`] holds `E`
-    /// (block 0) and, along the quantity's direction, `D_u E` (block 1) and `D_u^2 E`
-    /// (block 2): `v . grad E` and `v^T H v` for [`Quantity::HessianQuadratic`],
-    /// `|grad E|^2` (block 1) for [`Quantity::SquaredInputGradient`].
-    #[allow(clippy::too_many_arguments)]
-    pub fn parameter_gradient(
-        &self,
-        math: &impl LayerMath,
-        ws: &mut Workspace,
-        x: &[f32],
-        n: usize,
-        quantity: Quantity<'_>,
-        weights: &[f32],
-        grad: &mut [f32],
-        accumulate: bool,
-    ) {
-        let mut tangent = std::mem::take(&mut ws.tangent);
-        let (direction, order, scale) = match quantity {
-            Quantity::Energy => (None, 0, 1.0),
-            Quantity::Directional(u) => (Some(u), 1, 1.0),
-            Quantity::SquaredInputGradient => {
-                // Order 1 along u = grad_x E, held fixed: d|grad E|^2 = 2 d(u . grad E).
-                tangent.resize(n * self.n_inputs(), 0.0);
-                self.input_gradient(math, ws, x, n, &mut tangent);
-                (Some(&tangent[..]), 1, 2.0)
-            }
-            Quantity::HessianQuadratic(v) => (Some(v), 2, 1.0),
-        };
-        self.forward(math, ws, x, direction, n, order);
-        let coefficients = &mut ws.outputs_and_coefficients().1[order * n..(order + 1) * n];
-        for (c, &w) in coefficients.iter_mut().zip(&weights[..n]) {
-            *c = scale * w;
+    fn visit_layers(&mut self, visit: &mut dyn FnMut(&mut [f32], &mut [f32])) {
+        let mut parameters: &mut [f32] = &mut self.parameters;
+        for pair in self.widths.windows(2) {
+            let (layer, rest) =
+                std::mem::take(&mut parameters).split_at_mut(pair[0] * pair[1] + pair[1]);
+            parameters = rest;
+            let (weights, bias) = layer.split_at_mut(pair[0] * pair[1]);
+            visit(weights, bias);
         }
-        self.backward(math, ws, Some(grad), accumulate, None);
-        ws.tangent = tangent;
     }
 }
 
-/// A per-example quantity whose weighted parameter gradient [`Mlp::parameter_gradient`]
-/// computes.
+/// A per-example quantity whose weighted parameter gradient
+/// [`EnergyNet::parameter_gradient`] computes.
 #[derive(Clone, Copy, Debug)]
 pub enum Quantity<'a> {
     /// The energy `E(x_n)`.

@@ -5,7 +5,7 @@
 //! plain MLP energy files are untouched.
 
 use crate::annealed::NoiseScore;
-use crate::{LayerMath, Mlp, NeuralError, OnBackend, positive};
+use crate::{EnergyNet, LayerMath, Mlp, NeuralError, OnBackend, positive};
 use ebm_core::{InvalidSetting, ModelFile};
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! Training an MLP energy through the toolkit's one training loop (`ebm_core::train`):
+//! Training an energy network (the MLP, or any [`EnergyNet`]) through the toolkit's one training loop (`ebm_core::train`):
 //! Adam or SGD with their schedules, the divergence guard, named random streams (so a run
 //! is bit-identical for any thread count).
 //!
@@ -21,12 +21,12 @@
 
 mod noise_conditional;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod trainer;
 
 use crate::langevin::LangevinConfig;
 use crate::noise_conditional::{NoiseConditionalEnergy, geometric_ladder};
-use crate::{Activation, Mlp, NeuralError, positive};
+use crate::{Activation, EnergyNet, Mlp, NeuralError, positive};
 use ebm_core::InvalidSetting;
 use ebm_core::schedule::LearningRateSchedule;
 use ebm_core::train::{
@@ -196,9 +196,9 @@ pub struct Recovery {
 
 /// A trained energy with the story of its run.
 #[derive(Clone, Debug)]
-pub struct EnergyFit {
+pub struct EnergyFit<N = Mlp> {
     /// The model after the last epoch.
-    pub model: Mlp,
+    pub model: N,
     /// Divergences recovered from, in order.
     pub recoveries: Vec<Recovery>,
     /// The loop's summary of the last (successful) call.
@@ -257,7 +257,52 @@ pub fn train_energy(
     dim: usize,
     observer: &mut dyn TrainObserver<Mlp>,
 ) -> Result<EnergyFit, NeuralError> {
-    let (mut trainer, mut state) = EnergyTrainer::new(config, data, dim)?;
+    let (trainer, state) = EnergyTrainer::new(config, data, dim)?;
+    fit(config, trainer, state, observer)
+}
+
+/// Train the network `model` (e.g. a [`ConvNet`](crate::ConvNet); `config.hidden`,
+/// `config.activation` and `config.init_scale` are the model's business, not used here)
+/// on the rows of `data` (`n x model.n_inputs()`), as [`train_energy`] trains an MLP.
+///
+/// # Errors
+///
+/// As [`train_energy`].
+///
+/// # Examples
+///
+/// ```
+/// use ebm_core::train::NoObserver;
+/// use ebm_neural::train::{EnergyTrainConfig, Method, train_network};
+/// use ebm_neural::{Activation, ConvNet, ImageDims};
+/// let dims = ImageDims { height: 4, width: 4, channels: 1 };
+/// let mut rng = ebm_kernels::rng::stream(1, 0, 0);
+/// let net = ConvNet::new(dims, &[2], &[4], Activation::Softplus, 1.0, &mut rng)?;
+/// let data: Vec<f32> = (0..16 * 20).map(|i| ((i * 37) % 17) as f32 / 17.0).collect();
+/// let mut config = EnergyTrainConfig::default();
+/// config.method = Method::Denoising { noise_std: 0.3 };
+/// config.run = config.run.with_batches(1, 10);
+/// let fit = train_network(&config, &data, net, &mut NoObserver)?;
+/// assert!(fit.summary.metric("loss").unwrap().is_finite());
+/// # Ok::<(), ebm_neural::NeuralError>(())
+/// ```
+pub fn train_network<N: EnergyNet>(
+    config: &EnergyTrainConfig,
+    data: &[f32],
+    model: N,
+    observer: &mut dyn TrainObserver<N>,
+) -> Result<EnergyFit<N>, NeuralError> {
+    let (trainer, state) = EnergyTrainer::with_model(config, data, model)?;
+    fit(config, trainer, state, observer)
+}
+
+/// The loop of [`train_energy`] and [`train_network`], with its recoveries.
+fn fit<N: EnergyNet>(
+    config: &EnergyTrainConfig,
+    mut trainer: EnergyTrainer<'_, N>,
+    mut state: EnergyState<N>,
+    observer: &mut dyn TrainObserver<N>,
+) -> Result<EnergyFit<N>, NeuralError> {
     let mut optimizer = config.optimizer;
     let mut recoveries = Vec::new();
     let mut epochs_done = 0;

@@ -5,7 +5,7 @@
 //! 0.5 |grad_x f(x~) - eps|^2`, which no longer depends on `sigma` except through `x~`.
 
 use crate::noise_conditional::ladder_level;
-use crate::{Cpu, Mlp, Quantity, Workspace};
+use crate::{Cpu, EnergyNet, Quantity};
 use ebm_kernels::rng::{self, StreamRng, normal_f64};
 
 /// The ladder of a run: `levels` levels from `sigma_max` down to `sigma_min`.
@@ -16,8 +16,8 @@ pub(super) struct Ladder {
     pub(super) levels: usize,
 }
 
-/// The trainer's buffers the objective works in.
-pub(super) struct Buffers<'b> {
+/// The trainer's buffers the objective works in (`W`: the network's workspace).
+pub(super) struct Buffers<'b, W> {
     /// The batch (`n x d`) then room for its corrupted copy.
     pub(super) batch: &'b mut [f32],
     /// The noise `eps` (`n x d`).
@@ -27,18 +27,18 @@ pub(super) struct Buffers<'b> {
     /// Per-example weights.
     pub(super) weights: &'b mut Vec<f32>,
     /// The network's workspace.
-    pub(super) workspace: &'b mut Workspace,
+    pub(super) workspace: &'b mut W,
     /// The parameter gradient of the mean loss (overwritten).
     pub(super) gradient: &'b mut [f32],
 }
 
 /// The mean loss of the `n` examples at the start of `buffers.batch`, and its parameter
 /// gradient into `buffers.gradient`.
-pub(super) fn noise_conditional_loss(
-    model: &Mlp,
+pub(super) fn noise_conditional_loss<N: EnergyNet>(
+    model: &N,
     ladder: Ladder,
     n: usize,
-    buffers: Buffers<'_>,
+    buffers: Buffers<'_, N::Workspace>,
     rng: &mut StreamRng,
     math: &Cpu,
 ) -> f64 {

@@ -7,7 +7,7 @@ use ebm_core::train::{NoObserver, check_rollback, max_abs};
 use ebm_kernels::rng::{normal_f64, stream};
 
 /// Every method, with small settings.
-fn methods() -> [Method; 6] {
+pub(crate) fn methods() -> [Method; 6] {
     [
         Method::ShortRun,
         Method::Persistent {
@@ -58,18 +58,36 @@ fn small(method: Method) -> EnergyTrainConfig {
 /// replay buffer) comes back as it was after the last good epoch: the core's check.
 #[test]
 fn every_method_rolls_back_to_the_last_good_epoch() {
-    let data = blob();
+    let settings = |method| EnergyTrainConfig {
+        optimizer: adam(0.05),
+        run: LoopConfig::default().with_batches(30, 20),
+        ..small(method)
+    };
+    let model = |config: &EnergyTrainConfig| trainer::initial_mlp(config, 2).unwrap();
+    every_method_rolls_back(&blob(), settings, model);
+}
+
+/// [`check_rollback`] of every method on `data` with the settings `settings(method)`,
+/// from the network `model(settings)`.
+pub(crate) fn every_method_rolls_back<N: EnergyNet + PartialEq>(
+    data: &[f32],
+    settings: impl Fn(Method) -> EnergyTrainConfig,
+    model: impl Fn(&EnergyTrainConfig) -> N,
+) {
     for method in methods() {
-        let config = EnergyTrainConfig {
-            optimizer: adam(0.05),
-            run: LoopConfig::default().with_batches(30, 20),
-            ..small(method)
-        };
+        let config = settings(method);
         let good = check_rollback(
-            || EnergyTrainer::new(&config, &data, 2).unwrap(),
+            || EnergyTrainer::with_model(&config, data, model(&config)).unwrap(),
             &config.run,
             &config.optimizer,
-            |m: &Mlp| max_abs([m.parameters()]).unwrap(),
+            |m: &N| {
+                let mut model = m.clone();
+                let mut largest = 0.0f32;
+                model.visit_layers(&mut |w, b| {
+                    largest = largest.max(max_abs([&w[..], &b[..]]).unwrap_or(f32::INFINITY));
+                });
+                largest
+            },
         );
         assert!(good.is_ok(), "{method:?}: {good:?}");
     }

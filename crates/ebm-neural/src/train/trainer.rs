@@ -1,26 +1,26 @@
-//! The MLP energy as the training loop drives it: the gradient of each method, the
-//! parameter blocks, the replay buffer.
+//! An energy network as the training loop drives it: the gradient of each method, the
+//! parameter blocks, the replay buffer. Generic over the network ([`EnergyNet`]: the MLP,
+//! the convolutional net).
 
 use super::noise_conditional::{Buffers, Ladder, noise_conditional_loss};
 use super::{EnergyTrainConfig, Method};
 use crate::langevin::{LangevinBuffers, LangevinConfig, langevin, uniform_noise};
-use crate::{Cpu, Mlp, NeuralError, Quantity, Workspace};
+use crate::{Cpu, EnergyNet, Mlp, NeuralError, Quantity};
 use ebm_core::train::{BlockState, GradientScale, MinibatchModel, ParameterBlock, Step};
 use ebm_kernels::Parallelism;
 use ebm_kernels::rng::{self, StreamRng, fill_normal_f32, stream, streams};
 
-/// An MLP energy with its data and buffers, as the training loop drives it.
-pub struct EnergyTrainer<'a> {
+/// An energy network (an MLP unless said otherwise) with its data and buffers, as the
+/// training loop drives it.
+pub struct EnergyTrainer<'a, N: EnergyNet = Mlp> {
     config: &'a EnergyTrainConfig,
     langevin: LangevinConfig,
     data: &'a [f32],
     dim: usize,
-    /// `(weights, bias, end)` offsets of each layer.
-    offsets: Vec<(usize, usize, usize)>,
     /// The gradient (ascent direction) of the last batch, laid out as the parameters.
     gradient: Vec<f32>,
-    workspace: Workspace,
-    chains: LangevinBuffers,
+    workspace: N::Workspace,
+    chains: LangevinBuffers<N::Workspace>,
     /// Positives then negatives (CD), or the batch (score matching).
     batch: Vec<f32>,
     /// Noise `eps`, projections `v`, or the negatives' buffer rows.
@@ -36,16 +36,32 @@ pub struct EnergyTrainer<'a> {
 /// What training changes (and a divergence restores): the model, the optimizer state of
 /// each block (weights and bias of each layer), and the replay buffer.
 #[derive(Clone, Debug)]
-pub struct EnergyState {
+pub struct EnergyState<N = Mlp> {
     /// The energy.
-    pub model: Mlp,
+    pub model: N,
     optimizer: Vec<BlockState>,
     /// Persistent chains, `buffer_size x d` (empty for other methods).
     buffer: Vec<f32>,
 }
 
+/// `Ok(())` for a valid configuration and whole, finite rows of `dim`.
+fn check(config: &EnergyTrainConfig, data: &[f32], dim: usize) -> Result<(), NeuralError> {
+    config.validate()?;
+    if dim == 0 || data.is_empty() || data.len() % dim != 0 {
+        return Err(NeuralError::Data(format!(
+            "{} values are not whole rows of {dim}",
+            data.len()
+        )));
+    }
+    if data.iter().any(|v| !v.is_finite()) {
+        return Err(NeuralError::Data("non-finite values".into()));
+    }
+    Ok(())
+}
+
 impl<'a> EnergyTrainer<'a> {
-    /// A fresh model for `data` (`n x dim`) with its buffers.
+    /// A fresh MLP (`config.hidden`, `config.activation`, `config.init_scale`) for `data`
+    /// (`n x dim`) with its buffers.
     ///
     /// # Errors
     ///
@@ -56,26 +72,41 @@ impl<'a> EnergyTrainer<'a> {
         data: &'a [f32],
         dim: usize,
     ) -> Result<(Self, EnergyState), NeuralError> {
-        config.validate()?;
-        if dim == 0 || data.is_empty() || data.len() % dim != 0 {
-            return Err(NeuralError::Data(format!(
-                "{} values are not whole rows of {dim}",
-                data.len()
-            )));
-        }
-        if data.iter().any(|v| !v.is_finite()) {
-            return Err(NeuralError::Data("non-finite values".into()));
-        }
-        let mut widths = vec![dim];
-        widths.extend(&config.hidden);
-        widths.push(1);
+        check(config, data, dim)?;
+        Self::with_model(config, data, initial_mlp(config, dim)?)
+    }
+}
+
+/// The MLP `[dim, config.hidden..., 1]` that training starts from: `config.activation`,
+/// weights `N(0, init_scale^2 / fan_in)` from the initialization stream of the run's seed.
+pub(crate) fn initial_mlp(config: &EnergyTrainConfig, dim: usize) -> Result<Mlp, NeuralError> {
+    let mut widths = vec![dim];
+    widths.extend(&config.hidden);
+    widths.push(1);
+    Mlp::new(
+        &widths,
+        config.activation,
+        config.init_scale,
+        &mut stream(config.run.seed, streams::INITIALIZATION, 0),
+    )
+}
+
+impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
+    /// The network `model` (its input dimension is the data's) for `data` with its
+    /// buffers.
+    ///
+    /// # Errors
+    ///
+    /// [`NeuralError::InvalidSetting`] for a bad setting, [`NeuralError::Data`] for empty,
+    /// ragged or non-finite data.
+    pub fn with_model(
+        config: &'a EnergyTrainConfig,
+        data: &'a [f32],
+        model: N,
+    ) -> Result<(Self, EnergyState<N>), NeuralError> {
+        let dim = model.n_inputs();
+        check(config, data, dim)?;
         let seed = config.run.seed;
-        let model = Mlp::new(
-            &widths,
-            config.activation,
-            config.init_scale,
-            &mut stream(seed, streams::INITIALIZATION, 0),
-        )?;
         let buffer = match config.method {
             Method::Persistent { buffer_size, .. } => {
                 let mut buffer = vec![0.0; buffer_size * dim];
@@ -85,17 +116,13 @@ impl<'a> EnergyTrainer<'a> {
             }
             _ => Vec::new(),
         };
-        let offsets = (0..model.n_layers())
-            .map(|l| model.layer_offsets(l))
-            .collect();
         let trainer = Self {
             config,
             langevin: config.langevin,
             data,
             dim,
-            offsets,
-            gradient: vec![0.0; model.parameters().len()],
-            workspace: Workspace::new(),
+            gradient: vec![0.0; model.n_parameters()],
+            workspace: N::Workspace::default(),
             chains: LangevinBuffers::default(),
             batch: Vec::new(),
             noise: Vec::new(),
@@ -128,7 +155,7 @@ impl<'a> EnergyTrainer<'a> {
     /// gradient; returns the batch loss.
     fn contrastive(
         &mut self,
-        model: &Mlp,
+        model: &N,
         buffer: &mut [f32],
         n: usize,
         rng: &mut StreamRng,
@@ -175,11 +202,11 @@ impl<'a> EnergyTrainer<'a> {
 
     /// `d/dtheta` of the regularized energy gap of the batch (`n` positives, then `n`
     /// negatives) into the gradient; returns the batch loss.
-    fn energy_gap(&mut self, model: &Mlp, n: usize, math: &Cpu) -> f64 {
+    fn energy_gap(&mut self, model: &N, n: usize, math: &Cpu) -> f64 {
         let ws = &mut self.workspace;
         model.forward(math, ws, &self.batch[..2 * n * self.dim], None, 2 * n, 0);
         let alpha = self.config.energy_regularization;
-        let (energies, coefficients) = ws.outputs_and_coefficients();
+        let (energies, coefficients) = N::jets_mut(ws).outputs_and_coefficients();
         let mut loss = 0.0f64;
         for (k, (c, &e)) in coefficients.iter_mut().zip(energies).enumerate() {
             let sign = if k < n { 1.0 } else { -1.0 };
@@ -222,7 +249,7 @@ impl<'a> EnergyTrainer<'a> {
     /// ```
     pub fn contrastive_gradient(
         &mut self,
-        model: &Mlp,
+        model: &N,
         rows: &[usize],
         negatives: &[f32],
         par: Parallelism,
@@ -278,7 +305,7 @@ impl<'a> EnergyTrainer<'a> {
     /// Denoising score matching into the gradient; returns the batch loss.
     fn denoising(
         &mut self,
-        model: &Mlp,
+        model: &N,
         noise_std: f32,
         n: usize,
         rng: &mut StreamRng,
@@ -317,7 +344,7 @@ impl<'a> EnergyTrainer<'a> {
     /// Sliced score matching into the gradient; returns the batch loss.
     fn sliced(
         &mut self,
-        model: &Mlp,
+        model: &N,
         variance_reduced: bool,
         n: usize,
         rng: &mut StreamRng,
@@ -342,10 +369,10 @@ impl<'a> EnergyTrainer<'a> {
             let quadratic = Quantity::HessianQuadratic(v);
             let (weights, gradient) = (&self.weights, &mut self.gradient);
             model.parameter_gradient(math, ws, x, n, quadratic, weights, gradient, true);
-            loss -= ws.output(2).iter().map(|&q| q as f64).sum::<f64>();
+            loss -= N::jets(ws).output(2).iter().map(|&q| q as f64).sum::<f64>();
         } else {
             model.forward(math, ws, x, Some(v), n, 2);
-            let (outputs, coefficients) = ws.outputs_and_coefficients();
+            let (outputs, coefficients) = N::jets_mut(ws).outputs_and_coefficients();
             for k in 0..n {
                 let (slope, curvature) = (outputs[n + k], outputs[2 * n + k]);
                 coefficients[n + k] = slope / n as f32;
@@ -358,10 +385,10 @@ impl<'a> EnergyTrainer<'a> {
     }
 }
 
-impl MinibatchModel for EnergyTrainer<'_> {
+impl<N: EnergyNet> MinibatchModel for EnergyTrainer<'_, N> {
     type Error = NeuralError;
-    type State = EnergyState;
-    type Observed = Mlp;
+    type State = EnergyState<N>;
+    type Observed = N;
 
     fn compute_gradient(&mut self, mut step: Step<'_, Self>) -> Result<GradientScale, NeuralError> {
         let n = step.rows.len();
@@ -406,35 +433,32 @@ impl MinibatchModel for EnergyTrainer<'_> {
         Ok(GradientScale::Mean)
     }
 
-    fn visit_blocks(&mut self, state: &mut EnergyState, visit: &mut dyn FnMut(ParameterBlock<'_>)) {
-        let mut parameters: &mut [f32] = state.model.parameters_mut();
+    fn visit_blocks(
+        &mut self,
+        state: &mut EnergyState<N>,
+        visit: &mut dyn FnMut(ParameterBlock<'_>),
+    ) {
         let mut gradient: &[f32] = &self.gradient;
         let mut blocks = state.optimizer.iter_mut();
-        for &(w, b, end) in &self.offsets {
-            let (layer, rest) = std::mem::take(&mut parameters).split_at_mut(end - w);
-            parameters = rest;
-            let (weights, bias) = layer.split_at_mut(b - w);
-            let (layer_gradient, rest) = gradient.split_at(end - w);
-            gradient = rest;
-            let (grad_weights, grad_bias) = layer_gradient.split_at(b - w);
-            for (parameters, gradient, decays) in
-                [(weights, grad_weights, true), (bias, grad_bias, false)]
-            {
+        state.model.visit_layers(&mut |weights, bias| {
+            for (parameters, decays) in [(weights, true), (bias, false)] {
+                let (block_gradient, rest) = gradient.split_at(parameters.len());
+                gradient = rest;
                 if let Some(state) = blocks.next() {
                     visit(ParameterBlock {
                         parameters,
-                        gradient,
+                        gradient: block_gradient,
                         state,
                         decays,
                     });
                 }
             }
-        }
+        });
     }
 
     fn end_epoch(
         &mut self,
-        _state: &mut EnergyState,
+        _state: &mut EnergyState<N>,
         _context: &ebm_core::train::BatchContext,
     ) -> Result<Vec<(&'static str, f64)>, NeuralError> {
         let loss = self.loss_sum / self.batches.max(1) as f64;
@@ -442,7 +466,7 @@ impl MinibatchModel for EnergyTrainer<'_> {
         Ok(vec![("loss", loss)])
     }
 
-    fn observed(state: &EnergyState) -> &Mlp {
+    fn observed(state: &EnergyState<N>) -> &N {
         &state.model
     }
 
