@@ -85,7 +85,7 @@ pub(super) fn noise_conditional_loss<N: EnergyNet>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Activation;
+    use crate::{Activation, Mlp, Workspace};
     use ebm_kernels::rng::stream;
 
     /// The parameter gradient agrees with central differences of the loss (same noise:
