@@ -45,6 +45,9 @@ impl Clique {
     }
 }
 
+/// A variable and its marginal distribution.
+pub type VariableMarginal = (usize, Vec<f64>);
+
 /// A bucket tree built from an elimination order, ready to pass messages.
 #[derive(Clone, Debug)]
 pub struct BucketTree {
@@ -290,7 +293,7 @@ impl BucketTree {
     pub fn marginals(
         &self,
         zero: impl Fn(usize) -> FactorError,
-    ) -> Result<(f64, Vec<(usize, Vec<f64>)>), FactorError> {
+    ) -> Result<(f64, Vec<VariableMarginal>), FactorError> {
         let n = self.cliques.len();
         let mut up: Vec<Option<LogTable>> = vec![None; n];
         let mut kept: Vec<Option<Calibrating>> = Vec::with_capacity(n);
