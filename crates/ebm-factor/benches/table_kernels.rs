@@ -30,11 +30,11 @@ fn bench_kernels(c: &mut Criterion) {
     let mut group = c.benchmark_group("table_kernels_2^20");
     group.throughput(Throughput::Elements(len as u64));
     group.sample_size(20);
-    for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("thread pool");
+    let pools = [1, 2].map(|threads| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
+        (threads, pool.expect("thread pool"))
+    });
+    for (threads, pool) in &pools {
         group.bench_function(format!("product_{threads}_threads"), |b| {
             b.iter(|| pool.install(|| product(black_box(&cards), &inputs)))
         });

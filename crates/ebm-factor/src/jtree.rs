@@ -10,7 +10,7 @@
 //! pass only scales those blocks by the incoming message and marginalizes.
 
 use crate::FactorError;
-use crate::kernels::{Broadcast, marginalize, product, relayout, scale_blocks, sum_out_blocks};
+use crate::kernels::{marginalize, product_of, scale_blocks, sum_out_blocks};
 use crate::table::LogTable;
 
 /// One clique: the buckets merged into it (their variables, eliminated innermost in
@@ -228,31 +228,11 @@ impl BucketTree {
     fn clique_table(&self, b: usize, up: &[Option<LogTable>]) -> Vec<f64> {
         let clique = &self.cliques[b];
         let messages = clique.children.iter().filter_map(|&c| up[c].as_ref());
-        let laid: Vec<(Vec<usize>, Vec<f64>)> = clique
-            .functions
-            .iter()
-            .chain(messages)
-            .map(|t| {
-                let order: Vec<usize> = clique
-                    .layout
-                    .iter()
-                    .copied()
-                    .filter(|v| t.vars.contains(v))
-                    .collect();
-                let values = relayout(&t.values, &t.vars, &t.cards, &order);
-                (order, values)
-            })
-            .collect();
-        let maps: Vec<Broadcast> = laid
-            .iter()
-            .map(|(order, _)| Broadcast::new(&clique.layout, &clique.cards, order))
-            .collect();
-        let inputs: Vec<(&[f64], &Broadcast)> = laid
-            .iter()
-            .zip(&maps)
-            .map(|((_, v), m)| (&v[..], m))
-            .collect();
-        product(&clique.cards, &inputs)
+        product_of(
+            &clique.layout,
+            &clique.cards,
+            clique.functions.iter().chain(messages),
+        )
     }
 
     /// The message of clique `b` to its parent (over its separator, ascending).

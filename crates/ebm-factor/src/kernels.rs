@@ -10,6 +10,7 @@
 //! chunks of a fixed size, each entry computed by the same operations in the same order
 //! whatever the thread count, so results do not depend on the number of threads.
 
+use crate::table::LogTable;
 use rayon::prelude::*;
 
 /// Tables of at least this many entries are split across threads.
@@ -109,15 +110,16 @@ impl Broadcast {
     }
 }
 
-/// `out[i] (+)= input[...]` for the entries `offset..offset + out.len()` of a table over
-/// `cards`: `assign` overwrites instead of adding.
-fn broadcast_range(
-    out: &mut [f64],
+/// Walk the entries `offset..offset + len` of a table over `cards` in the runs of `map`:
+/// `f(done, run_len, input_index)` for each piece, where `done` counts the entries
+/// before it and `input_index` is where the piece starts in the input (present) or the
+/// input's one value over it (absent).
+fn for_each_run(
+    len: usize,
     offset: usize,
     cards: &[usize],
     map: &Broadcast,
-    input: &[f64],
-    assign: bool,
+    mut f: impl FnMut(usize, usize, usize),
 ) {
     let outer_cards = &cards[..map.outer];
     let mut assignment = vec![0usize; map.outer];
@@ -133,22 +135,14 @@ fn broadcast_range(
         .sum();
     let mut within = offset % map.run;
     let mut done = 0;
-    while done < out.len() {
-        let len = (map.run - within).min(out.len() - done);
-        let target = &mut out[done..done + len];
-        match (map.present, assign) {
-            (true, true) => target.copy_from_slice(&input[index + within..index + within + len]),
-            (true, false) => target
-                .iter_mut()
-                .zip(&input[index + within..index + within + len])
-                .for_each(|(o, &x)| *o += x),
-            (false, true) => target.fill(input[index]),
-            (false, false) => {
-                let x = input[index];
-                target.iter_mut().for_each(|o| *o += x);
-            }
-        }
-        done += len;
+    while done < len {
+        let piece = (map.run - within).min(len - done);
+        f(
+            done,
+            piece,
+            if map.present { index + within } else { index },
+        );
+        done += piece;
         within = 0;
         for k in (0..map.outer).rev() {
             assignment[k] += 1;
@@ -160,6 +154,33 @@ fn broadcast_range(
             index -= (outer_cards[k] - 1) * map.strides[k];
         }
     }
+}
+
+/// `out[i] (+)= input[...]` for the entries `offset..offset + out.len()` of a table over
+/// `cards`: `assign` overwrites instead of adding.
+fn broadcast_range(
+    out: &mut [f64],
+    offset: usize,
+    cards: &[usize],
+    map: &Broadcast,
+    input: &[f64],
+    assign: bool,
+) {
+    for_each_run(out.len(), offset, cards, map, |done, len, at| {
+        let target = &mut out[done..done + len];
+        match (map.present, assign) {
+            (true, true) => target.copy_from_slice(&input[at..at + len]),
+            (true, false) => target
+                .iter_mut()
+                .zip(&input[at..at + len])
+                .for_each(|(o, &x)| *o += x),
+            (false, true) => target.fill(input[at]),
+            (false, false) => {
+                let x = input[at];
+                target.iter_mut().for_each(|o| *o += x);
+            }
+        }
+    });
 }
 
 /// The product (sum of log-potentials) of `inputs` over a layout with `cards`: each input
@@ -181,6 +202,30 @@ pub fn product(cards: &[usize], inputs: &[(&[f64], &Broadcast)]) -> Vec<f64> {
         }
     }
     out
+}
+
+/// The product of `tables` (each over a sub-scope of `layout`, any order of its
+/// variables) laid out over `layout` with `cards`: each table re-laid out in the layout's
+/// variable order, then broadcast ([`product`]).
+pub fn product_of<'a>(
+    layout: &[usize],
+    cards: &[usize],
+    tables: impl IntoIterator<Item = &'a LogTable>,
+) -> Vec<f64> {
+    let laid: Vec<(Broadcast, Vec<f64>)> = tables
+        .into_iter()
+        .map(|t| {
+            let order: Vec<usize> = layout
+                .iter()
+                .copied()
+                .filter(|v| t.vars.contains(v))
+                .collect();
+            let values = relayout(&t.values, &t.vars, &t.cards, &order);
+            (Broadcast::new(layout, cards, &order), values)
+        })
+        .collect();
+    let inputs: Vec<(&[f64], &Broadcast)> = laid.iter().map(|(m, v)| (&v[..], m)).collect();
+    product(cards, &inputs)
 }
 
 /// One block's log-sum-exp, turning the block into `exp(x - max)`; returns `max` and the
@@ -244,46 +289,20 @@ pub fn max_out_blocks(values: &[f64], block: usize) -> (Vec<f64>, Vec<u32>) {
     }
 }
 
-/// Sum `values[offset..offset + len]` of a table over `cards` into `out`, a table over
-/// the sub-scope `map` describes (the reverse of [`product`]'s broadcast).
+/// Sum `values` (the entries from `offset` on of a table over `cards`) into `out`, a
+/// table over the sub-scope `map` describes (the reverse of [`product`]'s broadcast).
 fn gather_range(values: &[f64], offset: usize, cards: &[usize], map: &Broadcast, out: &mut [f64]) {
-    let outer_cards = &cards[..map.outer];
-    let mut assignment = vec![0usize; map.outer];
-    let mut rest = offset / map.run;
-    for k in (0..map.outer).rev() {
-        assignment[k] = rest % outer_cards[k];
-        rest /= outer_cards[k];
-    }
-    let mut index: usize = assignment
-        .iter()
-        .zip(&map.strides)
-        .map(|(&x, &s)| x * s)
-        .sum();
-    let mut within = offset % map.run;
-    let mut done = 0;
-    while done < values.len() {
-        let len = (map.run - within).min(values.len() - done);
+    for_each_run(values.len(), offset, cards, map, |done, len, at| {
         let source = &values[done..done + len];
         if map.present {
-            out[index + within..index + within + len]
+            out[at..at + len]
                 .iter_mut()
                 .zip(source)
                 .for_each(|(o, &x)| *o += x);
         } else {
-            out[index] += source.iter().sum::<f64>();
+            out[at] += source.iter().sum::<f64>();
         }
-        done += len;
-        within = 0;
-        for k in (0..map.outer).rev() {
-            assignment[k] += 1;
-            if assignment[k] < outer_cards[k] {
-                index += map.strides[k];
-                break;
-            }
-            assignment[k] = 0;
-            index -= (outer_cards[k] - 1) * map.strides[k];
-        }
-    }
+    });
 }
 
 /// The marginal of a linear table over `layout` (with `cards`) on the sub-scope
@@ -342,7 +361,7 @@ pub fn scale_blocks(values: &mut [f64], block: usize, weights: &[f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::{LogTable, combine_and_eliminate, product as generic_product};
+    use crate::table::{combine_and_eliminate, product as generic_product};
 
     /// A table over `vars` with deterministic pseudo-random log values.
     fn table(vars: &[usize], cards: &[usize], seed: u64) -> LogTable {
@@ -379,28 +398,7 @@ mod tests {
         let refs: Vec<&LogTable> = tables.iter().collect();
         let layout = layout_of(&all, eliminated);
         let cards: Vec<usize> = layout.iter().map(|&v| cards_of[v]).collect();
-        let laid: Vec<(Vec<usize>, Vec<f64>)> = tables
-            .iter()
-            .map(|t| {
-                let order: Vec<usize> = layout
-                    .iter()
-                    .copied()
-                    .filter(|v| t.vars.contains(v))
-                    .collect();
-                let values = relayout(&t.values, &t.vars, &t.cards, &order);
-                (order, values)
-            })
-            .collect();
-        let maps: Vec<Broadcast> = laid
-            .iter()
-            .map(|(order, _)| Broadcast::new(&layout, &cards, order))
-            .collect();
-        let inputs: Vec<(&[f64], &Broadcast)> = laid
-            .iter()
-            .zip(&maps)
-            .map(|((_, v), m)| (&v[..], m))
-            .collect();
-        let mut joint = product(&cards, &inputs);
+        let mut joint = product_of(&layout, &cards, &tables);
         let want = generic_product(&refs);
         let want_laid = relayout(&want.values, &want.vars, &want.cards, &layout);
         assert_eq!(joint.len(), want_laid.len());
@@ -419,9 +417,36 @@ mod tests {
         {
             assert!((m - wm).abs() < 1e-12 && (s - ws).abs() < 1e-10, "{s} {ws}");
         }
-        // Marginal of (0, eliminated) of the linear table.
-        let marg = marginalize(&joint, &layout, &cards, &[0, eliminated]);
-        assert_eq!(marg.len(), cards_of[0] * block);
+        // Marginal of (other, eliminated) of the linear table, against its sums.
+        let other = usize::from(eliminated == 0);
+        let target = [other.min(eliminated), other.max(eliminated)];
+        let marg = marginalize(&joint, &layout, &cards, &target);
+        assert_eq!(marg.len(), cards_of[other] * block);
+        let (stride_o, stride_e) = if other < eliminated {
+            (block, 1)
+        } else {
+            (1, cards_of[other])
+        };
+        for xo in 0..cards_of[other] {
+            for xe in 0..block {
+                let want: f64 = joint
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| {
+                        let mut rest = *i;
+                        let mut value = [0usize; 8];
+                        for k in (0..layout.len()).rev() {
+                            value[layout[k]] = rest % cards[k];
+                            rest /= cards[k];
+                        }
+                        value[other] == xo && value[eliminated] == xe
+                    })
+                    .map(|(_, p)| p)
+                    .sum();
+                let got = marg[xo * stride_o + xe * stride_e];
+                assert!((got - want).abs() < 1e-9 * want.max(1.0), "{got} {want}");
+            }
+        }
         let total: f64 = joint.iter().sum();
         assert!((marg.iter().sum::<f64>() - total).abs() < 1e-9 * total);
     }
