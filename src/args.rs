@@ -31,6 +31,34 @@ pub fn seconds(text: &str) -> Result<f64, String> {
     }
 }
 
+/// The value parser of every memory flag (`--max-memory`): a positive number of bytes,
+/// with an optional binary suffix `K`, `M`, `G` or `T` (`8G` = 8 x 2^30; `KB`, `KiB` and
+/// the lower case are the same).
+pub fn bytes(text: &str) -> Result<u128, String> {
+    let t = text.trim();
+    let digits = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = t[digits.len()..].to_ascii_lowercase();
+    let shift = match unit.trim_end_matches('b').trim_end_matches('i') {
+        "" => 0,
+        "k" => 10,
+        "m" => 20,
+        "g" => 30,
+        "t" => 40,
+        _ => return Err(format!("'{text}' has an unknown unit (use K, M, G or T)")),
+    };
+    let value: u128 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of bytes such as 8G or 512M"))?;
+    if value == 0 {
+        return Err("must be a positive number of bytes".to_string());
+    }
+    value
+        .checked_shl(shift)
+        .filter(|v| v >> shift == value)
+        .ok_or_else(|| format!("'{text}' is too large"))
+}
+
 /// The value parser of every size flag (`--hidden`, `--batch`, `--chains`, `--colors`,
 /// ...): a count whose smallest implied allocation (one `f32` per unit) fits in the
 /// machine's available memory; the products a command allocates once its data are known
@@ -472,6 +500,18 @@ mod models {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_sizes_parse_with_binary_suffixes() {
+        assert_eq!(bytes("1024").unwrap(), 1024);
+        assert_eq!(bytes("8G").unwrap(), 8 << 30);
+        assert_eq!(bytes("512m").unwrap(), 512 << 20);
+        assert_eq!(bytes("3KiB").unwrap(), 3 << 10);
+        assert_eq!(bytes("2TB").unwrap(), 2 << 40);
+        for bad in ["0", "8X", "G", "-1", "1.5G"] {
+            assert!(bytes(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn lists_of_positive_counts_and_image_shapes_parse_or_name_the_flag() {

@@ -59,9 +59,15 @@ pub struct InferArgs {
     /// Inference method.
     #[arg(long, value_enum, default_value_t = MethodArg::Exact)]
     pub method: MethodArg,
-    /// Largest intermediate table exact inference may build (entries).
-    #[arg(long, default_value_t = exact::DEFAULT_MAX_TABLE)]
-    pub max_table: usize,
+    /// Largest intermediate table exact inference may build (entries; mar: all the
+    /// calibrated cliques together). Default: from --max-memory.
+    #[arg(long)]
+    pub max_table: Option<usize>,
+    /// Memory exact inference may use (bytes, or e.g. 8G, 512M); it allows tables of
+    /// one entry per 16 bytes (an f64 table and what it is built from). Default: the
+    /// available memory (MemAvailable of /proc/meminfo).
+    #[arg(long, value_parser = crate::args::bytes)]
+    pub max_memory: Option<u128>,
     /// Seed of every random choice (gibbs, anneal).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -152,8 +158,10 @@ pub fn infer(args: InferArgs) -> Result<(), Failure> {
     model
         .check_possible()
         .map_err(|e| Failure::input(format!("{source}: {e}")))?;
+    let (max_table, bound) = table_bound(&args);
     let failed = |e: FactorError| match e {
         FactorError::InvalidSetting(_) => input_failure(e),
+        FactorError::TooWide { .. } => Failure::run(format!("{source}: {e} ({bound})")),
         // Proven (Z = 0): bad input, like any file that cannot be answered.
         FactorError::ZeroProbability(_) => Failure::input(format!("{source}: {e}")),
         other => Failure::run(format!("{source}: {other}")),
@@ -163,7 +171,7 @@ pub fn infer(args: InferArgs) -> Result<(), Failure> {
     let text = args
         .run
         .pool()?
-        .install(|| run_task(&args, &model, &mut m).map_err(failed))?;
+        .install(|| run_task(&args, max_table, &model, &mut m).map_err(failed))?;
     m.number("seconds", start.elapsed().as_secs_f64())
         .text("method", &format!("{:?}", args.method).to_lowercase());
     if let Some(out) = &args.out {
@@ -174,6 +182,30 @@ pub fn infer(args: InferArgs) -> Result<(), Failure> {
     }
     args.output.print(&m);
     Ok(())
+}
+
+/// Bytes per table entry the memory bound allows: an f64 entry and as much again for
+/// the tables it is built from.
+const BYTES_PER_ENTRY: u128 = 16;
+
+/// The table bound of exact inference (entries) and where it comes from: `--max-table`,
+/// else `--max-memory`, else the available memory, at [`BYTES_PER_ENTRY`] bytes an entry.
+fn table_bound(args: &InferArgs) -> (usize, String) {
+    if let Some(entries) = args.max_table {
+        return (entries, format!("--max-table {entries}"));
+    }
+    let (bytes, from) = match args.max_memory {
+        Some(bytes) => (bytes, "--max-memory"),
+        None => (crate::memory::available_bytes(), "the available memory"),
+    };
+    let entries = usize::try_from(bytes / BYTES_PER_ENTRY).unwrap_or(usize::MAX);
+    (
+        entries,
+        format!(
+            "bound from {from}, {} MiB, at {BYTES_PER_ENTRY} bytes an entry",
+            bytes >> 20
+        ),
+    )
 }
 
 /// Refuse sampler copies (`--chains`, times `--replicas` for tempered Gibbs) of the
@@ -195,7 +227,12 @@ fn check_memory(args: &InferArgs, model: &FactorModel) -> Result<(), Failure> {
 }
 
 /// Run the task; returns the UAI-format answer and fills the metrics.
-fn run_task(args: &InferArgs, model: &FactorModel, m: &mut Metrics) -> Result<String, FactorError> {
+fn run_task(
+    args: &InferArgs,
+    max_table: usize,
+    model: &FactorModel,
+    m: &mut Metrics,
+) -> Result<String, FactorError> {
     let bp_config = BpConfig {
         iterations: args.iterations,
         damping: args.damping,
@@ -205,7 +242,7 @@ fn run_task(args: &InferArgs, model: &FactorModel, m: &mut Metrics) -> Result<St
         TaskArg::Pr => {
             let log_z = match args.method {
                 MethodArg::Bp => sum_product(model, &bp_config, m)?.bethe_log_z,
-                _ => exact::log_partition(model, args.max_table)?,
+                _ => exact::log_partition(model, max_table)?,
             };
             let log10_z = log_z / std::f64::consts::LN_10;
             m.number("log10_z", log10_z);
@@ -229,13 +266,17 @@ fn run_task(args: &InferArgs, model: &FactorModel, m: &mut Metrics) -> Result<St
                     estimate.marginals
                 }
                 MethodArg::Bp => sum_product(model, &bp_config, m)?.beliefs,
-                _ => exact::marginals(model, args.max_table)?,
+                _ => exact::marginals(model, max_table)?,
             };
             m.integer("variables", marginals.len() as u64);
             uai::format_mar(&marginals)
         }
         TaskArg::Map => {
-            let solved = solve(model, map_method(args.method)?, &map_options(args))?;
+            let solved = solve(
+                model,
+                map_method(args.method)?,
+                &map_options(args, max_table),
+            )?;
             if let Some(complete) = solved.complete {
                 m.text("complete", if complete { "yes" } else { "no" });
             }
@@ -284,7 +325,7 @@ fn map_method(method: MethodArg) -> Result<Method, FactorError> {
 
 /// The MAP budgets of the flags: time-limited (LNS runs 10 s unless told otherwise),
 /// searches warm-started from the dual.
-fn map_options(args: &InferArgs) -> SolveOptions {
+fn map_options(args: &InferArgs, max_table: usize) -> SolveOptions {
     let default_limit = (args.method == MethodArg::Lns).then_some(10.0);
     SolveOptions {
         seed: args.seed,
@@ -292,7 +333,7 @@ fn map_options(args: &InferArgs) -> SolveOptions {
             .time_limit
             .or(default_limit)
             .map(Duration::from_secs_f64),
-        max_table: args.max_table,
+        max_table,
         iterations: args.iterations,
         damping: args.damping,
         runs: args.chains,

@@ -78,3 +78,53 @@ fn bad_files_are_one_line_errors() {
     ]));
     assert_mentions(&err, &["e.evid", "outside its domain"]);
 }
+
+/// A 12-variable cycle with every variable tied to its neighbours two steps away: exact
+/// inference needs cliques of several variables. The table bound comes from
+/// `--max-memory` (16 bytes an entry): a tiny bound is a refusal naming the clique and
+/// the bound, a large one answers as `--max-table` does.
+#[test]
+fn the_table_bound_comes_from_max_memory() {
+    let dir = temp_dir("factor_memory");
+    let n = 12;
+    let mut text = format!("MARKOV\n{n}\n{}\n{}\n", "2 ".repeat(n), 2 * n);
+    for v in 0..n {
+        text += &format!("2 {v} {}\n2 {v} {}\n", (v + 1) % n, (v + 2) % n);
+    }
+    for v in 0..2 * n {
+        let a = 1.0 + (v % 5) as f64 * 0.3;
+        text += &format!("4\n {a} 1.0 1.0 {a}\n");
+    }
+    let model = file_in(&dir, "ring.uai", text);
+    let out = ebm(&[
+        "factor",
+        "infer",
+        p(&model),
+        "--task",
+        "mar",
+        "--max-memory",
+        "64",
+    ]);
+    let line = crate::common::error_line(&out, 1);
+    assert_mentions(
+        &line,
+        &[
+            "clique of variable",
+            "above the bound of 4 entries",
+            "--max-memory",
+        ],
+    );
+    let by_memory = infer(p(&model), "pr", &["--max-memory", "1G"]);
+    let by_table = infer(p(&model), "pr", &["--max-table", "100000"]);
+    assert_eq!(by_memory["log10_z"], by_table["log10_z"]);
+    let refused = ebm(&[
+        "factor",
+        "infer",
+        p(&model),
+        "--task",
+        "pr",
+        "--max-memory",
+        "8X",
+    ]);
+    assert_mentions(&failure_line(&refused), &["--max-memory", "unknown unit"]);
+}

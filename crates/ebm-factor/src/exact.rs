@@ -3,8 +3,9 @@
 //! table would exceed a memory bound.
 
 use crate::FactorError;
+use crate::jtree::BucketTree;
 use crate::model::FactorModel;
-use crate::table::{LogTable, combine_and_eliminate, log_sum_exp, product, product_size, sum_to};
+use crate::table::{LogTable, combine_and_eliminate, product_size};
 use std::collections::BTreeSet;
 
 /// Largest intermediate table (entries) exact inference builds by default (2^27 f64 =
@@ -93,6 +94,7 @@ fn eliminate(
                 width,
                 entries: size,
                 max_entries: max_table,
+                table: format!("the product table of variable {var}"),
             });
         }
         let (result, argmax) = combine_and_eliminate(&refs, var, max);
@@ -105,17 +107,41 @@ fn eliminate(
 }
 
 /// `ln Z` (with the evidence applied: `ln` of the probability of the evidence times the
-/// normalizer of a Markov network).
+/// normalizer of a Markov network): one upward pass over the bucket tree of the min-fill
+/// order ([`BucketTree::log_partition`]).
 ///
 /// A model of probability zero (with its evidence: `Z = 0`) is
 /// [`FactorError::ZeroProbability`], not `-inf` or NaN.
+///
+/// # Errors
+/// [`FactorError::TooWide`] when a clique exceeds `max_table` entries;
+/// [`FactorError::ZeroProbability`] when `Z = 0`.
+///
+/// # Example
+/// ```
+/// use ebm_factor::{FactorModel, exact};
+/// let mut model = FactorModel::new(vec![2, 2]);
+/// model.add_energy_factor(&[0, 1], &[0.0, 1.0, 1.0, 0.0]).unwrap();
+/// let log_z = exact::log_partition(&model, exact::DEFAULT_MAX_TABLE).unwrap();
+/// assert!((log_z - (2.0 + 2.0 * (-1.0f64).exp()).ln()).abs() < 1e-12);
+/// ```
 pub fn log_partition(model: &FactorModel, max_table: usize) -> Result<f64, FactorError> {
     model.check_possible()?;
+    let (tree, unconstrained) = bucket_tree(model, max_table)?;
+    let log_z = unconstrained + tree.log_partition();
+    if log_z == f64::NEG_INFINITY {
+        return Err(model.zero_probability("variable elimination gives Z = 0"));
+    }
+    Ok(log_z)
+}
+
+/// The bucket tree of the model's conditioned factors along the min-fill order, and the
+/// `ln` of the number of states of the free variables in no factor (they multiply `Z`).
+fn bucket_tree(model: &FactorModel, max_table: usize) -> Result<(BucketTree, f64), FactorError> {
     let tables = model.conditioned_factors();
     let skip: Vec<bool> = model.evidence().iter().map(Option::is_some).collect();
     let (order, width) = min_fill_order(model.domains().len(), &tables, &skip);
-    // A free variable in no factor multiplies Z by its domain size.
-    let mut in_a_factor = skip.clone();
+    let mut in_a_factor = skip;
     tables
         .iter()
         .flat_map(|t| &t.vars)
@@ -124,134 +150,58 @@ pub fn log_partition(model: &FactorModel, max_table: usize) -> Result<f64, Facto
         .filter(|&v| !in_a_factor[v])
         .map(|v| (model.domains()[v] as f64).ln())
         .sum();
-    let (rest, _) = eliminate(tables, &order, false, max_table, width)?;
-    let log_z = unconstrained + rest.iter().map(|t| t.values[0]).sum::<f64>();
-    if log_z == f64::NEG_INFINITY {
-        return Err(model.zero_probability("variable elimination gives Z = 0"));
-    }
-    Ok(log_z)
+    let tree = BucketTree::new(model.domains(), tables, &order, width, max_table)?;
+    Ok((tree, unconstrained))
 }
 
 /// Single-variable marginals `p(x_v | evidence)` of every variable (evidence variables
-/// get a point mass; a variable in no factor is uniform). Two passes of Shafer-Shenoy
-/// message passing over the bucket tree of the min-fill order, so the cost is about two
-/// eliminations, not one per variable.
+/// get a point mass; a variable in no factor is uniform), from one calibration of the
+/// bucket tree of the min-fill order: an upward pass (the one `ln Z` needs) and a
+/// downward pass that reuses the upward clique tables ([`BucketTree::marginals`]).
+///
+/// The calibrated cliques are kept together: their total size is bounded by
+/// `max_table` entries as well as each one.
 ///
 /// A model of probability zero (with its evidence: `Z = 0`) is
 /// [`FactorError::ZeroProbability`], not `-inf` or NaN.
+///
+/// # Errors
+/// [`FactorError::TooWide`] when a clique, or all of them together, exceed `max_table`
+/// entries; [`FactorError::ZeroProbability`] when `Z = 0`.
+///
+/// # Example
+/// ```
+/// use ebm_factor::{FactorModel, exact};
+/// let mut model = FactorModel::new(vec![2, 2]);
+/// model.add_energy_factor(&[0, 1], &[0.0, 1.0, 1.0, 0.0]).unwrap();
+/// model.add_energy_factor(&[0], &[0.0, 2.0]).unwrap();
+/// let marginals = exact::marginals(&model, exact::DEFAULT_MAX_TABLE).unwrap();
+/// assert!(marginals[0][0] > marginals[0][1]);
+/// ```
 pub fn marginals(model: &FactorModel, max_table: usize) -> Result<Vec<Vec<f64>>, FactorError> {
     model.check_possible()?;
-    let tables = model.conditioned_factors();
-    let n = model.domains().len();
-    let skip: Vec<bool> = model.evidence().iter().map(Option::is_some).collect();
-    let (order, width) = min_fill_order(n, &tables, &skip);
-    let mut position = vec![usize::MAX; n];
-    for (i, &v) in order.iter().enumerate() {
-        position[v] = i;
+    let (tree, _) = bucket_tree(model, max_table)?;
+    let total = tree.total_entries();
+    if total > max_table {
+        return Err(FactorError::TooWide {
+            width: tree.width(),
+            entries: total,
+            max_entries: max_table,
+            table: "the calibrated cliques together".into(),
+        });
     }
-    // Bucket scopes (the clique of each eliminated variable) and parents.
-    let mut scopes: Vec<Vec<usize>> = vec![Vec::new(); order.len()];
-    let mut functions: Vec<Vec<LogTable>> = vec![Vec::new(); order.len()];
-    for t in tables {
-        // A constant (no variables) scales Z, not the marginals.
-        if let Some(b) = t.vars.iter().map(|&v| position[v]).min() {
-            functions[b].push(t);
-        }
-    }
-    // Clique scopes by symbolic elimination.
-    let mut pending: Vec<Vec<usize>> = functions
-        .iter()
-        .map(|fs| {
-            let mut vars: Vec<usize> = fs.iter().flat_map(|t| t.vars.iter().copied()).collect();
-            vars.sort_unstable();
-            vars.dedup();
-            vars
-        })
-        .collect();
-    let mut parent = vec![usize::MAX; order.len()];
-    for b in 0..order.len() {
-        let mut scope = std::mem::take(&mut pending[b]);
-        if !scope.contains(&order[b]) {
-            scope.push(order[b]);
-            scope.sort_unstable();
-        }
-        let size = scope
-            .iter()
-            .try_fold(1usize, |acc, &v| acc.checked_mul(model.domains()[v]))
-            .unwrap_or(usize::MAX);
-        if size > max_table {
-            return Err(FactorError::TooWide {
-                width,
-                entries: size,
-                max_entries: max_table,
-            });
-        }
-        let separator: Vec<usize> = scope.iter().copied().filter(|&v| v != order[b]).collect();
-        if let Some(p) = separator.iter().map(|&v| position[v]).min() {
-            parent[b] = p;
-            let target = &mut pending[p];
-            target.extend(separator.iter().copied());
-            target.sort_unstable();
-            target.dedup();
-        }
-        scopes[b] = scope;
-    }
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); order.len()];
-    for (b, &p) in parent.iter().enumerate() {
-        if p != usize::MAX {
-            children[p].push(b);
-        }
-    }
-    let separator = |b: usize| -> Vec<usize> {
-        scopes[b]
-            .iter()
-            .copied()
-            .filter(|&v| v != order[b])
-            .collect()
-    };
-    // Upward messages, leaves first (bucket order is a valid order: parents come later).
-    let mut up: Vec<Option<LogTable>> = vec![None; order.len()];
-    for b in 0..order.len() {
-        let mut refs: Vec<&LogTable> = functions[b].iter().collect();
-        refs.extend(children[b].iter().filter_map(|&c| up[c].as_ref()));
-        if parent[b] != usize::MAX {
-            up[b] = Some(sum_to(product(&refs), &separator(b)));
-        }
-    }
-    // Downward messages, roots first.
-    let mut down: Vec<Option<LogTable>> = vec![None; order.len()];
+    let (_, beliefs) = tree.marginals(|var| {
+        model.zero_probability(format!(
+            "variable elimination gives every value of variable {var} probability zero"
+        ))
+    })?;
     let mut out: Vec<Vec<f64>> = model
         .domains()
         .iter()
         .map(|&d| vec![1.0 / d as f64; d])
         .collect();
-    for b in (0..order.len()).rev() {
-        let incoming = down[b].take();
-        let mut refs: Vec<&LogTable> = functions[b].iter().collect();
-        refs.extend(incoming.as_ref());
-        let child_messages: Vec<&LogTable> =
-            children[b].iter().filter_map(|&c| up[c].as_ref()).collect();
-        for &c in &children[b] {
-            let mut with: Vec<&LogTable> = refs.clone();
-            with.extend(
-                children[b]
-                    .iter()
-                    .filter(|&&o| o != c)
-                    .filter_map(|&o| up[o].as_ref()),
-            );
-            down[c] = Some(sum_to(product(&with), &separator(c)));
-        }
-        let mut all = refs;
-        all.extend(child_messages);
-        let belief = sum_to(product(&all), &[order[b]]);
-        let z = log_sum_exp(&belief.values);
-        if z == f64::NEG_INFINITY {
-            return Err(model.zero_probability(format!(
-                "variable elimination gives every value of variable {} probability zero",
-                order[b]
-            )));
-        }
-        out[order[b]] = belief.values.iter().map(|&l| (l - z).exp()).collect();
+    for (v, m) in beliefs {
+        out[v] = m;
     }
     for (v, e) in model.evidence().iter().enumerate() {
         if let Some(x) = *e {

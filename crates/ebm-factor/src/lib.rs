@@ -41,6 +41,8 @@ pub mod exact;
 pub mod gibbs;
 pub mod graphcut;
 pub mod ising;
+pub mod jtree;
+pub mod kernels;
 pub mod lns;
 pub mod map;
 pub mod model;
@@ -77,9 +79,11 @@ pub fn max_abs_difference(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
 pub enum FactorError {
     /// Exact inference would build a table larger than the memory bound.
     #[error(
-        "exact inference needs a table of {entries} entries (induced width {width} of the min-fill order), above the bound of {max_entries}"
+        "exact inference needs {table} of {entries} entries (induced width {width} of the min-fill order), above the bound of {max_entries} entries"
     )]
     TooWide {
+        /// Which table: the clique of a variable, or the calibrated cliques together.
+        table: String,
         /// Induced width of the elimination order.
         width: usize,
         /// Entries of the table that was refused.

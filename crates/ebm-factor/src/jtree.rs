@@ -1,0 +1,347 @@
+//! The bucket tree (a junction tree whose cliques are the buckets of an elimination order)
+//! and its calibration: one upward (collect) pass gives `ln Z`; a downward (distribute)
+//! pass with HUGIN division gives every clique's belief and so every variable's marginal,
+//! at about the cost of the upward pass.
+//!
+//! Each clique is laid out with its separator (the scope of its message to the parent,
+//! ascending) outside and its own variable innermost, so the upward message is a
+//! per-block log-sum-exp over contiguous memory ([`crate::kernels`]). The upward pass
+//! keeps each clique as `exp(x - max_b)` per block with the block maxima; the downward
+//! pass only scales those blocks by the incoming message and marginalizes.
+
+use crate::FactorError;
+use crate::kernels::{marginalize, product_of, scale_blocks, sum_out_blocks};
+use crate::table::LogTable;
+
+/// One clique: the buckets merged into it (their variables, eliminated innermost in
+/// elimination order), its layout (separator ascending, then those variables), cards,
+/// parent and children cliques and the model's tables assigned to it.
+#[derive(Clone, Debug)]
+struct Clique {
+    vars: Vec<usize>,
+    layout: Vec<usize>,
+    cards: Vec<usize>,
+    parent: Option<usize>,
+    children: Vec<usize>,
+    functions: Vec<LogTable>,
+}
+
+impl Clique {
+    /// Entries of the clique table.
+    fn len(&self) -> usize {
+        self.cards.iter().product()
+    }
+
+    /// Entries of one block (the values of the eliminated variables).
+    fn block(&self) -> usize {
+        self.cards[self.layout.len() - self.vars.len()..]
+            .iter()
+            .product()
+    }
+
+    /// The separator: the layout variables that are not eliminated here, ascending.
+    fn separator(&self) -> &[usize] {
+        &self.layout[..self.layout.len() - self.vars.len()]
+    }
+}
+
+/// A variable and its marginal distribution.
+pub type VariableMarginal = (usize, Vec<f64>);
+
+/// A bucket tree built from an elimination order, ready to pass messages.
+#[derive(Clone, Debug)]
+pub struct BucketTree {
+    cliques: Vec<Clique>,
+    /// Sum of the constant (scope-free) tables: scales `Z`, not the marginals.
+    constant: f64,
+    /// Induced width of the elimination order.
+    width: usize,
+}
+
+/// The clique table of a bucket after the upward pass: `exp(x - maxima[b])` per block `b`,
+/// and the upward message (per-block log-sum-exp) it sent.
+struct Calibrating {
+    linear: Vec<f64>,
+    maxima: Vec<f64>,
+}
+
+impl BucketTree {
+    /// The bucket tree of `tables` (over variables with `domains`) eliminated in `order`:
+    /// each table goes to the bucket of its earliest variable, each bucket's scope is found
+    /// by symbolic elimination. A clique above `max_table` entries is
+    /// [`FactorError::TooWide`] (with `width`, the order's induced width).
+    ///
+    /// # Errors
+    /// [`FactorError::TooWide`] naming the bucket's variable, its scope size and the bound.
+    pub fn new(
+        domains: &[usize],
+        tables: Vec<LogTable>,
+        order: &[usize],
+        width: usize,
+        max_table: usize,
+    ) -> Result<Self, FactorError> {
+        let mut position = vec![usize::MAX; domains.len()];
+        for (i, &v) in order.iter().enumerate() {
+            position[v] = i;
+        }
+        let mut functions: Vec<Vec<LogTable>> = vec![Vec::new(); order.len()];
+        let mut constant = 0.0;
+        for t in tables {
+            match t.vars.iter().map(|&v| position[v]).min() {
+                Some(b) => functions[b].push(t),
+                None => constant += t.values[0],
+            }
+        }
+        let mut pending: Vec<Vec<usize>> = functions
+            .iter()
+            .map(|fs| {
+                let mut vars: Vec<usize> = fs.iter().flat_map(|t| t.vars.iter().copied()).collect();
+                vars.sort_unstable();
+                vars.dedup();
+                vars
+            })
+            .collect();
+        // Buckets by symbolic elimination: scope (ascending) and parent bucket.
+        let mut scopes: Vec<Vec<usize>> = Vec::with_capacity(order.len());
+        let mut parents: Vec<Option<usize>> = Vec::with_capacity(order.len());
+        for (b, &var) in order.iter().enumerate() {
+            let mut scope = std::mem::take(&mut pending[b]);
+            if let Err(i) = scope.binary_search(&var) {
+                scope.insert(i, var);
+            }
+            let parent = scope
+                .iter()
+                .filter(|&&v| v != var)
+                .map(|&v| position[v])
+                .min();
+            if let Some(p) = parent {
+                let target = &mut pending[p];
+                target.extend(scope.iter().copied().filter(|&v| v != var));
+                target.sort_unstable();
+                target.dedup();
+            }
+            scopes.push(scope);
+            parents.push(parent);
+        }
+        // Merge each bucket into a child's clique that contains its scope (a non-maximal
+        // clique eliminated inside the larger one): groups of buckets.
+        let mut group_of = vec![usize::MAX; order.len()];
+        let mut groups: Vec<(Vec<usize>, Vec<usize>)> = Vec::new(); // (scope, buckets)
+        let mut children_of: Vec<Vec<usize>> = vec![Vec::new(); order.len()];
+        for (b, p) in parents.iter().enumerate() {
+            if let Some(p) = *p {
+                children_of[p].push(b);
+            }
+        }
+        for b in 0..order.len() {
+            let host = children_of[b].iter().map(|&c| group_of[c]).find(|&g| {
+                let (scope, buckets) = &groups[g];
+                parents[*buckets.last().expect("non-empty")] == Some(b)
+                    && scopes[b].iter().all(|v| scope.binary_search(v).is_ok())
+            });
+            match host {
+                Some(g) => {
+                    groups[g].1.push(b);
+                    group_of[b] = g;
+                }
+                None => {
+                    group_of[b] = groups.len();
+                    groups.push((scopes[b].clone(), vec![b]));
+                }
+            }
+        }
+        // Cliques in the order of their last bucket (children before parents).
+        let mut by_last: Vec<usize> = (0..groups.len()).collect();
+        by_last.sort_by_key(|&g| *groups[g].1.last().expect("non-empty"));
+        let mut rank = vec![0; groups.len()];
+        for (r, &g) in by_last.iter().enumerate() {
+            rank[g] = r;
+        }
+        let mut functions: Vec<Option<Vec<LogTable>>> = functions.into_iter().map(Some).collect();
+        let mut cliques = Vec::with_capacity(groups.len());
+        for &g in &by_last {
+            let (scope, buckets) = &groups[g];
+            let vars: Vec<usize> = buckets.iter().map(|&b| order[b]).collect();
+            let mut layout: Vec<usize> = scope
+                .iter()
+                .copied()
+                .filter(|v| !vars.contains(v))
+                .collect();
+            layout.extend(&vars);
+            let cards: Vec<usize> = layout.iter().map(|&v| domains[v]).collect();
+            let size = cards
+                .iter()
+                .try_fold(1usize, |acc, &c| acc.checked_mul(c))
+                .unwrap_or(usize::MAX);
+            if size > max_table {
+                return Err(FactorError::TooWide {
+                    width,
+                    entries: size,
+                    max_entries: max_table,
+                    table: format!(
+                        "the clique of variable {} over {} variables",
+                        vars[0],
+                        layout.len()
+                    ),
+                });
+            }
+            let last = *buckets.last().expect("non-empty");
+            let fs: Vec<LogTable> = buckets
+                .iter()
+                .flat_map(|&b| functions[b].take().expect("each bucket once"))
+                .collect();
+            cliques.push(Clique {
+                vars,
+                layout,
+                cards,
+                parent: parents[last].map(|p| rank[group_of[p]]),
+                children: Vec::new(),
+                functions: fs,
+            });
+        }
+        for b in 0..cliques.len() {
+            if let Some(p) = cliques[b].parent {
+                cliques[p].children.push(b);
+            }
+        }
+        Ok(Self {
+            cliques,
+            constant,
+            width,
+        })
+    }
+
+    /// Induced width of the elimination order (largest clique size minus 1).
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Entries of all clique tables together (what calibration keeps).
+    pub fn total_entries(&self) -> usize {
+        self.cliques
+            .iter()
+            .fold(0usize, |acc, c| acc.saturating_add(c.len()))
+    }
+
+    /// The log-potential table of clique `b`: the product of its functions and of its
+    /// children's upward messages (taken from `up`), in the clique's layout.
+    fn clique_table(&self, b: usize, up: &[Option<LogTable>]) -> Vec<f64> {
+        let clique = &self.cliques[b];
+        let messages = clique.children.iter().filter_map(|&c| up[c].as_ref());
+        product_of(
+            &clique.layout,
+            &clique.cards,
+            clique.functions.iter().chain(messages),
+        )
+    }
+
+    /// The message of clique `b` to its parent (over its separator, ascending).
+    fn message(&self, b: usize, values: Vec<f64>) -> LogTable {
+        let clique = &self.cliques[b];
+        let sep = clique.separator();
+        LogTable {
+            vars: sep.to_vec(),
+            cards: clique.cards[..sep.len()].to_vec(),
+            values,
+        }
+    }
+
+    /// `ln Z`: one upward pass, each clique dropped once its message is sent.
+    pub fn log_partition(&self) -> f64 {
+        let mut up: Vec<Option<LogTable>> = vec![None; self.cliques.len()];
+        let mut log_z = self.constant;
+        for b in 0..self.cliques.len() {
+            let mut table = self.clique_table(b, &up);
+            for &c in &self.cliques[b].children {
+                up[c] = None;
+            }
+            let (_, sums) = sum_out_blocks(&mut table, self.cliques[b].block());
+            match self.cliques[b].parent {
+                Some(_) => up[b] = Some(self.message(b, sums)),
+                None => log_z += sums[0],
+            }
+        }
+        log_z
+    }
+
+    /// Calibrate the tree (upward then downward pass) and return `ln Z` and the marginal
+    /// of every bucket variable, as `(variable, distribution)`.
+    ///
+    /// # Errors
+    /// [`FactorError::ZeroProbability`] (through `zero`, given the variable) when a
+    /// clique's belief is zero everywhere (`Z = 0`).
+    pub fn marginals(
+        &self,
+        zero: impl Fn(usize) -> FactorError,
+    ) -> Result<(f64, Vec<VariableMarginal>), FactorError> {
+        let n = self.cliques.len();
+        let mut up: Vec<Option<LogTable>> = vec![None; n];
+        let mut kept: Vec<Option<Calibrating>> = Vec::with_capacity(n);
+        let mut log_z = self.constant;
+        for b in 0..n {
+            let mut linear = self.clique_table(b, &up);
+            let (maxima, sums) = sum_out_blocks(&mut linear, self.cliques[b].block());
+            match self.cliques[b].parent {
+                Some(_) => up[b] = Some(self.message(b, sums)),
+                None => log_z += sums[0],
+            }
+            kept.push(Some(Calibrating { linear, maxima }));
+        }
+        let mut down: Vec<Option<Vec<f64>>> = vec![None; n];
+        let mut out = Vec::with_capacity(n);
+        for b in (0..n).rev() {
+            let clique = &self.cliques[b];
+            let Calibrating { mut linear, maxima } = kept[b].take().expect("kept once");
+            let incoming = down[b].take();
+            // The belief, per block: exp(max_b + down_b - top) times the linear block.
+            let logs: Vec<f64> = match &incoming {
+                Some(d) => maxima.iter().zip(d).map(|(m, d)| m + d).collect(),
+                None => maxima,
+            };
+            let top = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            if top == f64::NEG_INFINITY {
+                return Err(zero(clique.vars[0]));
+            }
+            let weights: Vec<f64> = logs.iter().map(|&l| (l - top).exp()).collect();
+            let block = clique.block();
+            scale_blocks(&mut linear, block, &weights);
+            let mut joint = vec![0.0; block];
+            for row in linear.chunks(block) {
+                joint.iter_mut().zip(row).for_each(|(m, &p)| *m += p);
+            }
+            let total: f64 = joint.iter().sum();
+            // The marginal of each eliminated variable from the block's joint.
+            let inner = &clique.cards[clique.layout.len() - clique.vars.len()..];
+            let mut stride = block;
+            for (&var, &card) in clique.vars.iter().zip(inner) {
+                stride /= card;
+                let mut marginal = vec![0.0; card];
+                for rows in joint.chunks(stride * card) {
+                    for (m, row) in marginal.iter_mut().zip(rows.chunks(stride)) {
+                        *m += row.iter().sum::<f64>();
+                    }
+                }
+                marginal.iter_mut().for_each(|m| *m /= total);
+                out.push((var, marginal));
+            }
+            for &c in &clique.children {
+                let sep = self.cliques[c].separator();
+                let sums = marginalize(&linear, &clique.layout, &clique.cards, sep);
+                let upward = &up[c].as_ref().expect("sent upward").values;
+                let message = sums
+                    .iter()
+                    .zip(upward)
+                    .map(|(&s, &u)| {
+                        if s > 0.0 && u > f64::NEG_INFINITY {
+                            s.ln() + top - u
+                        } else {
+                            f64::NEG_INFINITY
+                        }
+                    })
+                    .collect();
+                down[c] = Some(message);
+            }
+        }
+        Ok((log_z, out))
+    }
+}
