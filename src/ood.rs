@@ -182,14 +182,7 @@ fn evaluate(
             ebm_plot::Style::Line,
         ));
     }
-    chart = chart.with(
-        ebm_plot::Series::new(
-            "chance (AUC 0.500)",
-            vec![(0.0, 0.0), (1.0, 1.0)],
-            ebm_plot::Style::Dashed,
-        )
-        .color(6),
-    );
+    chart = chart.with(ebm_plot::figures::diagonal("chance (AUC 0.500)"));
     let layout = ebm_plot::Layout {
         columns: 1,
         panel_width: 760,

@@ -63,14 +63,7 @@ pub fn roc_chart(
         points.to_vec(),
         Style::Line,
     ))
-    .with(
-        Series::new(
-            "chance (AUC 0.500)",
-            vec![(0.0, 0.0), (1.0, 1.0)],
-            Style::Dashed,
-        )
-        .color(6),
-    );
+    .with(diagonal("chance (AUC 0.500)"));
     if let Some((fpr, tpr)) = operating_point {
         chart = chart.with(Series::new(
             format!("chosen threshold: FPR {fpr:.3}, TPR {tpr:.3}"),
@@ -114,14 +107,13 @@ pub fn reliability_chart(title: &str, calibration: &Calibration) -> Chart {
         points,
         Style::LineAndPoints,
     ))
-    .with(
-        Series::new(
-            "perfect calibration",
-            vec![(0.0, 0.0), (1.0, 1.0)],
-            Style::Dashed,
-        )
-        .color(6),
-    )
+    .with(diagonal("perfect calibration"))
+}
+
+/// The dashed grey diagonal from `(0, 0)` to `(1, 1)`: chance on a ROC curve, perfect
+/// calibration on a reliability diagram.
+pub fn diagonal(name: &str) -> Series {
+    Series::new(name, vec![(0.0, 0.0), (1.0, 1.0)], Style::Dashed).color(6)
 }
 
 /// What AIS measured: each run's estimate of `ln Z` (its log importance weight plus

@@ -63,6 +63,18 @@ fn hidden_input(
     a
 }
 
+/// The linear visible term `b.x` of a binary-visible free energy; `grad` starts as its
+/// part of the free energy's gradient, `-b`.
+fn visible_term(x: &[f32], visible_bias: &[f32], grad: &mut [f64]) -> f64 {
+    for (g, &b) in grad.iter_mut().zip(visible_bias) {
+        *g = -f64::from(b);
+    }
+    x.iter()
+        .zip(visible_bias)
+        .map(|(&v, &b)| f64::from(v) * f64::from(b))
+        .sum()
+}
+
 /// `grad_i += weight * sum_j W_ij signal_j`.
 fn add_weighted_rows(weights: &[f32], signal: &[f64], weight: f64, grad: &mut [f64]) {
     let h = signal.len();
@@ -84,14 +96,7 @@ impl InputScores for BinaryRbm {
     /// `F(v) = -b.v - sum_j softplus(a_j)`, `dF/dv = -b - W sigmoid(a)`.
     fn score_input(&self, x: &[f32], grad: &mut [f64]) -> Scored {
         let a = hidden_input(self.weights(), self.hidden_bias(), x, |_| 1.0);
-        let visible: f64 = x
-            .iter()
-            .zip(self.visible_bias())
-            .map(|(&v, &b)| f64::from(v) * f64::from(b))
-            .sum();
-        for (g, &b) in grad.iter_mut().zip(self.visible_bias()) {
-            *g = -f64::from(b);
-        }
+        let visible = visible_term(x, self.visible_bias(), grad);
         let signal: Vec<f64> = a.iter().map(|&aj| sigmoid_f64(aj)).collect();
         add_weighted_rows(self.weights(), &signal, -1.0, grad);
         // grad = -b - W E[h | x], so the reconstruction E[x | E[h | x]] is sigmoid(-grad).
@@ -118,11 +123,7 @@ impl InputScores for ClassRbm {
     fn score_input(&self, x: &[f32], grad: &mut [f64]) -> Scored {
         let (h, classes) = (self.n_hidden(), self.n_classes());
         let a = hidden_input(self.weights(), self.hidden_bias(), x, |_| 1.0);
-        let visible: f64 = x
-            .iter()
-            .zip(self.visible_bias())
-            .map(|(&v, &b)| f64::from(v) * f64::from(b))
-            .sum();
+        let visible = visible_term(x, self.visible_bias(), grad);
         // -F(x, y) + b.x per class, then p(y | x).
         let scores: Vec<f64> = (0..classes)
             .map(|y| {
@@ -137,9 +138,6 @@ impl InputScores for ClassRbm {
         let max = scores.iter().fold(f64::NEG_INFINITY, |m, &s| m.max(s));
         let total: f64 = scores.iter().map(|&s| (s - max).exp()).sum();
         let log_norm = max + total.ln();
-        for (g, &b) in grad.iter_mut().zip(self.visible_bias()) {
-            *g = -f64::from(b);
-        }
         let mut signal = vec![0.0f64; h];
         for (y, &s) in scores.iter().enumerate() {
             let p = (s - log_norm).exp();
