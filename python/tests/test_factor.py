@@ -127,7 +127,7 @@ def test_bad_input_is_a_value_error():
         graph.map_query(method="toulbar2")
     with pytest.raises(ValueError, match="probability zero"):
         graph.log_partition(evidence={1: 2, 2: 0})
-    with pytest.raises(ValueError, match="exact inference needs a table"):
+    with pytest.raises(ValueError, match="exact inference needs the clique"):
         dense = [((i, j), np.ones((2, 2))) for i, j in itertools.combinations(range(12), 2)]
         FactorGraph([2] * 12, dense).log_partition(max_table=100)
     with pytest.raises(ValueError, match=r"invalid parameter `bp`: damping 1.5 must be in \[0, 1\)"):
