@@ -11,6 +11,7 @@ use crate::output::Metrics;
 use clap::{Args, ValueEnum};
 use ebm_data::puzzles::{Graph, read_dimacs};
 use ebm_factor::bnb::{BnbConfig, branch_and_bound};
+use ebm_factor::hea::{HeaConfig, evolutionary_coloring};
 use ebm_factor::map::{AnnealConfig, simulated_annealing};
 use ebm_factor::problems::{coloring_model, is_proper_coloring};
 use ebm_factor::tabucol::{TabuConfig, tabu_coloring};
@@ -20,12 +21,16 @@ use std::time::{Duration, Instant};
 /// How `ebm factor color` searches.
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
 pub enum ColorMethod {
-    /// Branch and bound for a tenth of the time limit, then tabu search for the rest.
+    /// Branch and bound for a tenth of the time limit, then the hybrid evolutionary
+    /// algorithm for the rest.
     Auto,
     /// DSATUR-ordered branch and bound with symmetry breaking, for the whole limit.
     Bnb,
     /// Tabu search (TabuCol) on the Potts energy, for the whole limit.
     Tabu,
+    /// The hybrid evolutionary algorithm (tabu-searched colorings recombined by the
+    /// greedy partition crossover), for the whole limit.
+    Hea,
     /// Branch and bound for half the limit, then restarted simulated annealing.
     Anneal,
 }
@@ -44,6 +49,9 @@ pub struct ColorArgs {
     /// Seconds for the whole search.
     #[arg(long, default_value_t = 60.0, value_parser = crate::args::seconds)]
     pub time_limit: f64,
+    /// Tabu moves spent on each coloring the hybrid evolutionary algorithm makes.
+    #[arg(long, default_value_t = 30_000, value_parser = crate::args::positive_count)]
+    pub moves_per_child: usize,
     #[command(flatten)]
     pub random: SeedArgs,
     // --threads is also the number of annealing runs at a time.
@@ -74,13 +82,17 @@ pub fn color(args: ColorArgs) -> Result<(), Failure> {
         ColorMethod::Auto => Some(limit / 10),
         ColorMethod::Bnb => Some(limit),
         ColorMethod::Anneal => Some(limit / 2),
-        ColorMethod::Tabu => None,
+        ColorMethod::Tabu | ColorMethod::Hea => None,
     };
     let mut found = match bnb_share {
         Some(share) => bnb(&graph, args.colors, share)?,
         None => Found {
             colors: None,
-            method: "tabu",
+            method: if args.method != ColorMethod::Tabu {
+                "hea"
+            } else {
+                "tabu"
+            },
             complete: false,
             nodes: 0,
             moves: 0,
@@ -89,7 +101,7 @@ pub fn color(args: ColorArgs) -> Result<(), Failure> {
     if found.colors.is_none() && !found.complete {
         let left = limit.saturating_sub(start.elapsed());
         match args.method {
-            ColorMethod::Auto | ColorMethod::Tabu => {
+            ColorMethod::Tabu => {
                 let config = TabuConfig {
                     seed: args.random.seed,
                     max_iterations: u64::MAX,
@@ -100,6 +112,21 @@ pub fn color(args: ColorArgs) -> Result<(), Failure> {
                 found.moves = result.iterations;
                 if result.conflicts == 0 {
                     (found.colors, found.method) = (Some(result.assignment), "tabu");
+                }
+            }
+            ColorMethod::Auto | ColorMethod::Hea => {
+                let config = HeaConfig {
+                    seed: args.random.seed,
+                    max_generations: u64::MAX,
+                    moves_per_child: args.moves_per_child as u64,
+                    time_limit: Some(left),
+                    ..HeaConfig::default()
+                };
+                let result =
+                    evolutionary_coloring(&graph, args.colors, &config).map_err(input_failure)?;
+                found.moves = result.best.iterations;
+                if result.best.conflicts == 0 {
+                    (found.colors, found.method) = (Some(result.best.assignment), "hea");
                 }
             }
             ColorMethod::Anneal => {

@@ -191,19 +191,33 @@ fn sudoku_and_coloring_on_small_inputs() {
     assert!(colors.iter().all(|&c| (1..=3).contains(&c)));
     // Tabu search colors the cycle with 3 colors; with 2 it can only give up (it proves
     // nothing, unlike branch and bound).
-    for (k, status) in [("3", "colored"), ("2", "unknown")] {
-        let how = [
-            "--colors",
-            k,
-            "--method",
-            "tabu",
-            "--time-limit",
-            "0.2",
-            "--json",
-        ];
-        let j = ebm_json(&[&["factor", "color", p(&graph)][..], &how].concat());
-        assert_eq!(j["status"], status, "{k} colors");
+    // So does the hybrid evolutionary algorithm.
+    for method in ["tabu", "hea"] {
+        for (k, status) in [("3", "colored"), ("2", "unknown")] {
+            let how = [
+                "--colors",
+                k,
+                "--method",
+                method,
+                "--time-limit",
+                "0.2",
+                "--json",
+            ];
+            let j = ebm_json(&[&["factor", "color", p(&graph)][..], &how].concat());
+            assert_eq!(j["status"], status, "{method}, {k} colors");
+            assert_eq!(j["method"], if k == "3" { method } else { "-" });
+        }
     }
+    let err = failure_line(&ebm(&[
+        "factor",
+        "color",
+        p(&graph),
+        "--colors",
+        "3",
+        "--moves-per-child",
+        "0",
+    ]));
+    assert!(err.contains("--moves-per-child"), "{err}");
     let err = failure_line(&ebm(&["factor", "color", p(&graph), "--colors", "0"]));
     assert!(err.contains("--colors"), "{err}");
     std::fs::write(&graph, "p edge 2 1\ne 1 3\n").unwrap();

@@ -17,7 +17,8 @@
 //!   from the dual) under time, node or move budgets;
 //! - [`tree`]: exact sum-product on acyclic factor graphs (`ln Z`, factor marginals);
 //! - [`problems`]: Sudoku, graph coloring and N-queens as factor graphs, with checkers;
-//!   [`tabucol`]: tabu search on the Potts energy of graph coloring.
+//!   [`tabucol`]: tabu search on the Potts energy of graph coloring; [`hea`]: the hybrid
+//!   evolutionary algorithm over tabu-searched colorings.
 //!
 //! Learning the weights of such energies is the `ebm-learn` crate's.
 //!
@@ -40,6 +41,7 @@ pub mod dual;
 pub mod exact;
 pub mod gibbs;
 pub mod graphcut;
+pub mod hea;
 pub mod ising;
 pub mod jtree;
 pub mod kernels;

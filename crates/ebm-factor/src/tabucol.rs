@@ -57,29 +57,17 @@ pub struct TabuResult {
     pub iterations: u64,
 }
 
-/// The search's state: the assignment, the neighbour-color counts and the set of
-/// conflicting vertices, kept consistent by [`Search::recolor`].
-struct Search<'g> {
-    colors: usize,
-    /// Neighbours of vertex `v`: `neighbours[offsets[v]..offsets[v + 1]]`.
+/// A graph as neighbour lists: the neighbours of `v` are
+/// `neighbours[offsets[v]..offsets[v + 1]]`.
+#[derive(Clone, Debug)]
+pub(crate) struct Adjacency {
     offsets: Vec<usize>,
     neighbours: Vec<usize>,
-    color: Vec<usize>,
-    /// `gamma[v * colors + c]`: neighbours of `v` colored `c`.
-    gamma: Vec<u32>,
-    /// The vertices with a neighbour of their own color, and each vertex's place there.
-    conflicting: Vec<usize>,
-    place: Vec<usize>,
-    /// Twice the energy: each conflicting edge counts at both ends.
-    conflict_ends: usize,
-    graph: &'g Graph,
 }
 
-const NOT_CONFLICTING: usize = usize::MAX;
-
-impl<'g> Search<'g> {
-    /// The search from a greedy start (see [`greedy_start`]) drawn from `rng`.
-    fn new(graph: &'g Graph, colors: usize, rng: &mut StreamRng) -> Self {
+impl Adjacency {
+    /// The neighbour lists of `graph` (each edge listed at both ends).
+    pub(crate) fn new(graph: &Graph) -> Self {
         let n = graph.vertices;
         let mut degree = vec![0usize; n + 1];
         for &(u, v) in &graph.edges {
@@ -98,22 +86,56 @@ impl<'g> Search<'g> {
             neighbours[fill[v]] = u;
             fill[v] += 1;
         }
-        let color = greedy_start(&offsets, &neighbours, colors, rng);
-        let mut search = Self {
-            colors,
+        Self {
             offsets,
             neighbours,
+        }
+    }
+
+    /// Vertices of the graph.
+    pub(crate) fn vertices(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// The neighbours of `v`.
+    pub(crate) fn of(&self, v: usize) -> &[usize] {
+        &self.neighbours[self.offsets[v]..self.offsets[v + 1]]
+    }
+}
+
+/// The search's state: the assignment, the neighbour-color counts and the set of
+/// conflicting vertices, kept consistent by [`Search::recolor`].
+pub(crate) struct Search<'a> {
+    colors: usize,
+    adjacency: &'a Adjacency,
+    color: Vec<usize>,
+    /// `gamma[v * colors + c]`: neighbours of `v` colored `c`.
+    gamma: Vec<u32>,
+    /// The vertices with a neighbour of their own color, and each vertex's place there.
+    conflicting: Vec<usize>,
+    place: Vec<usize>,
+    /// Twice the energy: each conflicting edge counts at both ends.
+    conflict_ends: usize,
+}
+
+const NOT_CONFLICTING: usize = usize::MAX;
+
+impl<'a> Search<'a> {
+    /// The search from `color` (a color in `0..colors` per vertex).
+    pub(crate) fn new(adjacency: &'a Adjacency, colors: usize, color: Vec<usize>) -> Self {
+        let n = adjacency.vertices();
+        let mut search = Self {
+            colors,
+            adjacency,
             color,
             gamma: vec![0; n * colors],
             conflicting: Vec::new(),
             place: vec![NOT_CONFLICTING; n],
             conflict_ends: 0,
-            graph,
         };
         for v in 0..n {
-            for k in search.offsets[v]..search.offsets[v + 1] {
-                let c = search.color[search.neighbours[k]];
-                search.gamma[v * colors + c] += 1;
+            for &u in adjacency.of(v) {
+                search.gamma[v * colors + search.color[u]] += 1;
             }
             search.conflict_ends += search.gamma[v * colors + search.color[v]] as usize;
             search.update_membership(v);
@@ -154,8 +176,7 @@ impl<'g> Search<'g> {
         let after = self.gamma[v * k + to] as usize;
         self.conflict_ends = self.conflict_ends + 2 * after - 2 * before;
         self.color[v] = to;
-        for i in self.offsets[v]..self.offsets[v + 1] {
-            let u = self.neighbours[i];
+        for &u in self.adjacency.of(v) {
             self.gamma[u * k + from] -= 1;
             self.gamma[u * k + to] += 1;
             if self.color[u] == from || self.color[u] == to {
@@ -165,28 +186,27 @@ impl<'g> Search<'g> {
         self.update_membership(v);
     }
 
-    fn energy(&self) -> usize {
+    /// The edges whose ends share a color.
+    pub(crate) fn energy(&self) -> usize {
         self.conflict_ends / 2
     }
 }
 
 /// A greedy start: vertices in a random order, each given the color that conflicts with
-/// the fewest already-colored neighbours (ties to the lowest color); the graph as
-/// neighbour lists `neighbours[offsets[v]..offsets[v + 1]]`.
-fn greedy_start(
-    offsets: &[usize],
-    neighbours: &[usize],
+/// the fewest already-colored neighbours (ties to the lowest color).
+pub(crate) fn greedy_start(
+    adjacency: &Adjacency,
     colors: usize,
     rng: &mut StreamRng,
 ) -> Vec<usize> {
-    let n = offsets.len() - 1;
+    let n = adjacency.vertices();
     let mut order: Vec<usize> = (0..n).collect();
     ebm_kernels::rng::shuffle(rng, &mut order);
     let mut color = vec![usize::MAX; n];
     let mut used = vec![0u32; colors];
     for v in order {
         used.iter_mut().for_each(|u| *u = 0);
-        for &u in &neighbours[offsets[v]..offsets[v + 1]] {
+        for &u in adjacency.of(v) {
             if color[u] != usize::MAX {
                 used[color[u]] += 1;
             }
@@ -232,14 +252,42 @@ pub fn tabu_coloring(
         "tenure_factor",
         "must be a finite number >= 0",
     )?;
-    let start = Instant::now();
+    let deadline = config.time_limit.map(|t| Instant::now() + t);
     let mut rng = stream(config.seed, 0, 0);
-    let mut search = Search::new(graph, colors, &mut rng);
+    let adjacency = Adjacency::new(graph);
+    let start = greedy_start(&adjacency, colors, &mut rng);
+    let mut search = Search::new(&adjacency, colors, start);
+    let mut tabu_until = Vec::new();
+    let best = improve(
+        &mut search,
+        config,
+        config.max_iterations,
+        deadline,
+        &mut rng,
+        &mut tabu_until,
+    );
+    debug_assert_eq!(best.conflicts, conflicts(graph, &best.assignment));
+    Ok(best)
+}
+
+/// Tabu search from `search`'s assignment for at most `max_iterations` moves or until
+/// `deadline`, whichever comes first (or a proper coloring); returns the best assignment
+/// seen. `tabu_until` is scratch space (any length; resized and cleared here).
+pub(crate) fn improve(
+    search: &mut Search<'_>,
+    config: &TabuConfig,
+    max_iterations: u64,
+    deadline: Option<Instant>,
+    rng: &mut StreamRng,
+    tabu_until: &mut Vec<u64>,
+) -> TabuResult {
+    let colors = search.colors;
     let (mut best, mut best_energy) = (search.color.clone(), search.energy());
-    let mut tabu_until = vec![0u64; graph.vertices * colors];
+    tabu_until.clear();
+    tabu_until.resize(search.color.len() * colors, 0);
     let mut iteration = 0u64;
-    while best_energy > 0 && iteration < config.max_iterations {
-        if iteration % 1024 == 0 && config.time_limit.is_some_and(|t| start.elapsed() >= t) {
+    while best_energy > 0 && iteration < max_iterations {
+        if iteration % 1024 == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
         iteration += 1;
@@ -265,26 +313,21 @@ pub fn tabu_coloring(
                     (chosen_delta, ties) = (delta, 0);
                 }
                 ties += 1;
-                if ties == 1 || index(&mut rng, ties as usize) == 0 {
+                if ties == 1 || index(rng, ties as usize) == 0 {
                     chosen = Some((v, c));
                 }
             }
         }
         let Some((v, to)) = chosen.or_else(|| {
             // Every move is tabu: move a random conflicting vertex to a random color.
-            let v = search.conflicting[index(&mut rng, search.conflicting.len())];
-            (colors > 1).then(|| {
-                (
-                    v,
-                    (search.color[v] + 1 + index(&mut rng, colors - 1)) % colors,
-                )
-            })
+            let v = search.conflicting[index(rng, search.conflicting.len())];
+            (colors > 1).then(|| (v, (search.color[v] + 1 + index(rng, colors - 1)) % colors))
         }) else {
             break;
         };
         let from = search.color[v];
         search.recolor(v, to);
-        let tenure = index(&mut rng, config.tenure_random.max(1)) as f64
+        let tenure = index(rng, config.tenure_random.max(1)) as f64
             + config.tenure_factor * search.conflicting.len() as f64;
         tabu_until[v * colors + from] = iteration + tenure as u64;
         if search.energy() < best_energy {
@@ -292,12 +335,11 @@ pub fn tabu_coloring(
             best.copy_from_slice(&search.color);
         }
     }
-    debug_assert_eq!(best_energy, conflicts(search.graph, &best));
-    Ok(TabuResult {
+    TabuResult {
         assignment: best,
         conflicts: best_energy,
         iterations: iteration,
-    })
+    }
 }
 
 /// The edges of `graph` whose ends share a color in `assignment`.
@@ -341,7 +383,9 @@ mod tests {
         };
         let graph = mycielski(&mycielski(&cycle));
         let mut rng = stream(3, 0, 0);
-        let mut search = Search::new(&graph, 3, &mut rng);
+        let adjacency = Adjacency::new(&graph);
+        let start = greedy_start(&adjacency, 3, &mut rng);
+        let mut search = Search::new(&adjacency, 3, start);
         for _ in 0..2000 {
             let v = index(&mut rng, graph.vertices);
             let to = index(&mut rng, 3);
