@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zlib
 
 import numpy as np
 
@@ -40,40 +41,33 @@ MUTATE_RATE = 0.2
 # Training settings shared by every model of one kind.
 RBM = "rbm train --hidden 500 --method pcd --k 1 --chains 100 --batch 100 --lr 0.05 " \
       "--momentum 0 --initial-momentum 0 --lr-schedule linear --weight-decay 1e-4"
-GRBM = "gaussian-rbm train --hidden 200 --method cd --epochs 10"
+GRBM = "gaussian-rbm train --hidden 200 --method cd"
 CLS = "class-rbm train --hidden 500 --objective hybrid --generative-weight 0.01 " \
       "--lr 0.5 --batch 20"
-MLP = "energy train --method dsm --hidden 256,256 --noise-std 0.1 --epochs 5"
+MLP = "energy train --method dsm --hidden 256,256 --noise-std 0.1"
 
-# name -> (training data set, command); {w} is the work directory.
+# Training data of each model: name suffix -> the training file's stem (labels: STEM_labels).
+TRAINING = {
+    "mnist": "mnist_train",
+    "mnist08": "mnist08_train",
+    "fashion": "fashion_train",
+    "fashion_bg": f"fashion_train_mut{MUTATE_RATE}",
+}
+# kind -> (command, epochs per training set, whether it reads labels).
+KINDS = {
+    "rbm": (RBM, {"mnist": 5, "mnist08": 5, "fashion": 20, "fashion_bg": 10}, False),
+    "grbm": (GRBM, {"mnist": 10, "mnist08": 10, "fashion": 10, "fashion_bg": 10}, False),
+    "cls": (CLS, {"mnist": 10, "mnist08": 3, "fashion": 3}, True),
+    "mlp": (MLP, {"mnist": 5, "mnist08": 5, "fashion": 5, "fashion_bg": 5}, False),
+}
+# name -> command; {w} is the work directory. cls_mnist is the class RBM of README's
+# "Classification RBM" section (trained on the first 50,000 images: --limit 50000).
 MODELS = {
-    "rbm_mnist": ("mnist", f"{RBM} --epochs 5 --train {{w}}/mnist_train.npy"),
-    "rbm_mnist08": ("mnist08", f"{RBM} --epochs 5 --train {{w}}/mnist08_train.npy"),
-    "rbm_fashion": ("fashion", f"{RBM} --epochs 20 --train {{w}}/fashion_train.npy"),
-    "rbm_fashion_bg": (
-        "fashion-bg",
-        f"{RBM} --epochs 10 --train {{w}}/fashion_train_mut{MUTATE_RATE}.npy",
-    ),
-    "grbm_mnist": ("mnist", f"{GRBM} --train {{w}}/mnist_train.npy"),
-    "grbm_mnist08": ("mnist08", f"{GRBM} --train {{w}}/mnist08_train.npy"),
-    "grbm_fashion": ("fashion", f"{GRBM} --train {{w}}/fashion_train.npy"),
-    "grbm_fashion_bg": ("fashion-bg", f"{GRBM} --train {{w}}/fashion_train_mut{MUTATE_RATE}.npy"),
-    "cls_mnist": (
-        "mnist",
-        f"{CLS} --epochs 10 --train {{w}}/mnist_train.npy --labels {{w}}/mnist_train_labels.npy --limit 50000",
-    ),
-    "cls_mnist08": (
-        "mnist08",
-        f"{CLS} --epochs 3 --train {{w}}/mnist08_train.npy --labels {{w}}/mnist08_train_labels.npy",
-    ),
-    "cls_fashion": (
-        "fashion",
-        f"{CLS} --epochs 3 --train {{w}}/fashion_train.npy --labels {{w}}/fashion_train_labels.npy",
-    ),
-    "mlp_mnist": ("mnist", f"{MLP} --train {{w}}/mnist_train.npy"),
-    "mlp_mnist08": ("mnist08", f"{MLP} --train {{w}}/mnist08_train.npy"),
-    "mlp_fashion": ("fashion", f"{MLP} --train {{w}}/fashion_train.npy"),
-    "mlp_fashion_bg": ("fashion-bg", f"{MLP} --train {{w}}/fashion_train_mut{MUTATE_RATE}.npy"),
+    f"{kind}_{data}": f"{command} --epochs {epochs} --train {{w}}/{TRAINING[data]}.npy"
+    + (f" --labels {{w}}/{TRAINING[data]}_labels.npy" if labels else "")
+    + (" --limit 50000" if (kind, data) == ("cls", "mnist") else "")
+    for kind, (command, per_set, labels) in KINDS.items()
+    for data, epochs in per_set.items()
 }
 
 ROWS = [
@@ -97,6 +91,8 @@ SCORES = [
     ("free_energy", "F"),
     ("likelihood_ratio", "LR-pix"),
     ("likelihood_ratio_model", "LR-bg"),
+    ("typicality", "typical"),
+    ("complexity_ratio", "S"),
     ("gradient_norm", "|grad|"),
     ("reconstruction", "recon"),
     ("max_probability", "1-max p"),
@@ -167,7 +163,7 @@ def train(args, log):
     models = os.path.join(args.work, "models")
     os.makedirs(models, exist_ok=True)
     reuse = dict(r.split("=", 1) for r in args.reuse)
-    for name, (_, command) in MODELS.items():
+    for name, command in MODELS.items():
         if args.only and name not in args.only:
             continue
         out = os.path.join(models, f"{name}.ebm")
@@ -193,6 +189,8 @@ def score(args, log):
             seen.add((r["model"], r["pair"]))
     w = args.work
     for _, kind in ROWS:
+        if args.kinds and kind not in args.kinds:
+            continue
         for pair, trained, normal, anomalous, background in PAIRS:
             suffix = {"mnist": "mnist", "fashion": "fashion", "mnist08": "mnist08"}[trained]
             name = f"{kind}_{suffix}"
@@ -200,6 +198,7 @@ def score(args, log):
             if not os.path.exists(model) or (name, pair) in seen:
                 continue
             plot = os.path.join(w, "plots", f"{name}_{anomalous}")
+            os.makedirs(plot, exist_ok=True)
             cmd = [
                 args.ebm, "ood", model,
                 "--normal", f"{w}/{normal}.npy",
@@ -215,6 +214,25 @@ def score(args, log):
             r.update(model=name, pair=pair, seconds=round(seconds, 1))
             with open(results, "a") as f:
                 f.write(json.dumps(r) + "\n")
+
+
+def compressed_bits(x):
+    q = np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
+    return np.array([8 * len(zlib.compress(row.tobytes(), 9)) for row in q], dtype=float)
+
+
+def auc(normal, anomalous):
+    """ROC AUC of "higher = anomalous" (ties count one half)."""
+    s = np.concatenate([normal, anomalous])
+    order = s.argsort(kind="mergesort")
+    ranks = np.empty(len(s))
+    ranks[order] = np.arange(1, len(s) + 1)
+    # Average ranks over ties.
+    values, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=ranks)
+    ranks = (sums / counts)[inverse]
+    m, k = len(normal), len(anomalous)
+    return (ranks[m:].sum() - k * (k + 1) / 2) / (m * k)
 
 
 def table(args):
@@ -241,6 +259,13 @@ def table(args):
             ]
             cells.append("<br>".join(parts))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    # No model at all: the compressed length L(x) alone (zlib level 9 of the 8-bit
+    # pixels, as `ebm ood`'s complexity score computes it), higher = out of distribution.
+    cells = []
+    for _, _, normal, anomalous, _ in PAIRS:
+        n, a = (compressed_bits(np.load(os.path.join(args.work, f"{f}.npy"))) for f in (normal, anomalous))
+        cells.append(f"L {auc(n, a):.3f}")
+    lines.append("| compressor alone (no model) | " + " | ".join(cells) + " |")
     print("\n".join(lines))
     if args.img:
         for name, anomalous in (
@@ -261,6 +286,7 @@ def main():
     p.add_argument("--img", default=None, help="copy chosen ROC curves here as ood_*.png")
     p.add_argument("--stage", default="all", choices=["prep", "train", "score", "table", "all"])
     p.add_argument("--only", nargs="*", default=[], help="train only these models")
+    p.add_argument("--kinds", nargs="*", default=[], help="score only these rows (rbm, grbm, ...)")
     p.add_argument("--reuse", action="append", default=[], help="NAME=FILE: copy, do not train")
     args = p.parse_args()
     log = open(os.path.join(args.work, "commands.log"), "a") if os.path.isdir(args.work) else sys.stderr

@@ -8,7 +8,12 @@
 //! in [0, 1], Gaussian otherwise), which cancels what the model shares with the simplest
 //! one (how much ink, how much contrast: Ren et al. 2019); the norm of the input gradient
 //! `|grad_x F(x)|` (learned data sit near minima); `1 - max_y p(y | x)` for classifiers;
-//! and the squared error of the mean-field reconstruction for the binary RBM.
+//! the squared error of the mean-field reconstruction for the binary RBM; with
+//! `--background-model`, the ratio `F(x) - F_bg(x)` against a second saved model (Ren et
+//! al.'s background model trained on perturbed data); with `--background`, typicality
+//! `|F(x) - mean F|` (Nalisnick et al. 2019); for values in [0, 1], the input-complexity
+//! ratio `F(x) / ln 2 - L(x)` ([`complexity`], Serra et al. 2020). The model is any RBM
+//! kind or a neural energy (`src/energy/input_scores.rs`).
 
 mod complexity;
 

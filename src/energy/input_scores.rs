@@ -113,18 +113,22 @@ mod tests {
         }
     }
 
+    /// `E(x)` of one row by the network's own energy pass.
+    fn energy_of<N: EnergyNet>(net: &N) -> impl Fn(&[f32]) -> f64 + '_ {
+        move |v| {
+            let mut ws = Default::default();
+            f64::from(net.energy(&Cpu::sequential(), &mut ws, v, 1)[0])
+        }
+    }
+
     #[test]
     fn an_mlp_energy_scores_by_its_energy_and_input_gradient() {
         let mlp = Mlp::new(&[5, 7, 4, 1], Activation::Swish, 1.0, &mut stream(3, 0, 0)).unwrap();
         let x = [0.2f32, -0.9, 0.0, 1.0, 0.5];
-        let energy = |v: &[f32]| {
-            let mut ws = Default::default();
-            f64::from(mlp.energy(&Cpu::sequential(), &mut ws, v, 1)[0])
-        };
         check(
             &EnergyScores::new(EnergyModel::Mlp(mlp.clone())),
             &x,
-            energy,
+            energy_of(&mlp),
         );
     }
 
@@ -145,14 +149,10 @@ mod tests {
         )
         .unwrap();
         let x: Vec<f32> = (0..16).map(|i| ((i * 7) % 5) as f32 / 5.0).collect();
-        let energy = |v: &[f32]| {
-            let mut ws = Default::default();
-            f64::from(conv.energy(&Cpu::sequential(), &mut ws, v, 1)[0])
-        };
         check(
             &EnergyScores::new(EnergyModel::Conv(conv.clone())),
             &x,
-            energy,
+            energy_of(&conv),
         );
     }
 }
