@@ -93,7 +93,7 @@ SCORES = [
     ("likelihood_ratio_model", "LR-bg"),
     ("typicality", "typical"),
     ("complexity_ratio", "S"),
-    ("gradient_norm", "|grad|"),
+    ("gradient_norm", "grad"),
     ("reconstruction", "recon"),
     ("max_probability", "1-max p"),
 ]
@@ -271,8 +271,7 @@ def table(args):
         for name, anomalous in (
             ("rbm_fashion", "mnist_test"),
             ("rbm_mnist", "fashion_test"),
-            ("cls_fashion", "mnist_test"),
-            ("mlp_mnist", "fashion_test"),
+            ("grbm_fashion", "mnist_test"),
         ):
             src = os.path.join(args.work, "plots", f"{name}_{anomalous}", "ood_roc.png")
             if os.path.exists(src):
