@@ -8,7 +8,14 @@
 //! in [0, 1], Gaussian otherwise), which cancels what the model shares with the simplest
 //! one (how much ink, how much contrast: Ren et al. 2019); the norm of the input gradient
 //! `|grad_x F(x)|` (learned data sit near minima); `1 - max_y p(y | x)` for classifiers;
-//! and the squared error of the mean-field reconstruction for the binary RBM.
+//! the squared error of the mean-field reconstruction for the binary RBM; with
+//! `--background-model`, the ratio `F(x) - F_bg(x)` against a second saved model (Ren et
+//! al.'s background model trained on perturbed data); with `--background`, typicality
+//! `|F(x) - mean F|` (Nalisnick et al. 2019); for values in [0, 1], the input-complexity
+//! ratio `F(x) / ln 2 - L(x)` ([`complexity`], Serra et al. 2020). The model is any RBM
+//! kind or a neural energy (`src/energy/input_scores.rs`).
+
+mod complexity;
 
 use crate::Failure;
 use crate::args::MeasureArgs;
@@ -24,7 +31,7 @@ use std::path::{Path, PathBuf};
 /// Flags of `ebm ood`.
 #[derive(Args)]
 pub struct OodArgs {
-    /// The model file: a binary RBM, class RBM or Gaussian RBM.
+    /// The model file: a binary RBM, class RBM, Gaussian RBM or neural energy.
     pub model: PathBuf,
     /// In-distribution examples: held-out examples like the model's training data.
     #[arg(long)]
@@ -33,9 +40,15 @@ pub struct OodArgs {
     #[arg(long)]
     pub anomalous: PathBuf,
     /// Fit the likelihood ratio's background model (independent values) on this file,
-    /// usually the model's training data; without it that score is left out.
+    /// usually the model's training data, and measure typicality against its first
+    /// 10,000 rows; without it those scores are left out.
     #[arg(long)]
     pub background: Option<PathBuf>,
+    /// A background model of any kind that scores inputs (Ren et al. 2019: the same kind
+    /// as MODEL, trained on perturbed training data): adds the likelihood ratio
+    /// `F(x) - F_bg(x)`.
+    #[arg(long, value_name = "FILE")]
+    pub background_model: Option<PathBuf>,
     #[command(flatten)]
     pub read: ReadArgs,
     /// Draw the ROC curve of every score as DIR/ood_roc.png.
@@ -44,6 +57,9 @@ pub struct OodArgs {
     #[command(flatten)]
     pub measure: MeasureArgs,
 }
+
+/// Background rows the typicality's mean free energy is taken over.
+const TYPICAL_ROWS: usize = 10_000;
 
 /// Every score of one file's rows.
 #[derive(Default)]
@@ -59,46 +75,76 @@ struct FileScores {
 /// Run `ebm ood`.
 pub fn run(args: OodArgs) -> Result<(), Failure> {
     args.measure.run.check()?;
-    let header = ebm_core::model_file::read_header(&args.model).map_err(Failure::input)?;
-    match header.kind.as_str() {
-        ebm_rbm::MODEL_KIND => {
-            let model: ebm_rbm::BinaryRbm = crate::setup::load_model(&args.model)?;
-            evaluate(&args, &model, ValueRange::Unit, &|d| d)
-        }
-        ebm_rbm::class_rbm::CLASS_RBM_KIND => {
-            let model: ebm_rbm::class_rbm::ClassRbm = crate::setup::load_model(&args.model)?;
-            evaluate(&args, &model, ValueRange::Unit, &|d| d)
-        }
-        ebm_rbm::gaussian::GAUSSIAN_RBM_KIND => {
-            let model: ebm_rbm::gaussian::GaussianRbm = crate::setup::load_model(&args.model)?;
-            let standardize = |d: Dataset| model.standardize(&d);
-            evaluate(&args, &model, ValueRange::Real, &standardize)
-        }
-        other => Err(Failure::input(format!(
-            "{}: a '{other}' model does not score inputs here (binary, class or Gaussian RBMs do)",
-            args.model.display()
-        ))),
-    }
+    let model = Scorer::load(&args.model)?;
+    let background_model = args
+        .background_model
+        .as_deref()
+        .map(Scorer::load)
+        .transpose()?;
+    evaluate(&args, &model, background_model.as_ref())
 }
 
-/// Score both files with `model` (after `prepare`, e.g. the Gaussian RBM's
-/// standardization), report the AUCs and draw the curves.
-fn evaluate(
-    args: &OodArgs,
-    model: &(dyn InputScores + Sync),
+/// A saved model that scores inputs, with how it reads them.
+struct Scorer {
+    model: Box<dyn InputScores + Sync>,
+    /// The values it reads.
     range: ValueRange,
-    prepare: &dyn Fn(Dataset) -> Dataset,
-) -> Result<(), Failure> {
-    let read = |path: &Path| -> Result<Dataset, Failure> {
+    /// What is done to a file's rows before scoring (the Gaussian RBM's standardization).
+    prepare: Box<dyn Fn(Dataset) -> Dataset>,
+}
+
+impl Scorer {
+    /// The model in `path`, of any kind that scores inputs.
+    fn load(path: &Path) -> Result<Self, Failure> {
+        let header = ebm_core::model_file::read_header(path).map_err(Failure::input)?;
+        let plain = |model: Box<dyn InputScores + Sync>, range| Scorer {
+            model,
+            range,
+            prepare: Box::new(|d| d),
+        };
+        match header.kind.as_str() {
+            ebm_rbm::MODEL_KIND => {
+                let model: ebm_rbm::BinaryRbm = crate::setup::load_model(path)?;
+                Ok(plain(Box::new(model), ValueRange::Unit))
+            }
+            ebm_rbm::class_rbm::CLASS_RBM_KIND => {
+                let model: ebm_rbm::class_rbm::ClassRbm = crate::setup::load_model(path)?;
+                Ok(plain(Box::new(model), ValueRange::Unit))
+            }
+            ebm_rbm::gaussian::GAUSSIAN_RBM_KIND => {
+                let model: ebm_rbm::gaussian::GaussianRbm = crate::setup::load_model(path)?;
+                let standardizer = model.clone();
+                Ok(Scorer {
+                    model: Box::new(model),
+                    range: ValueRange::Real,
+                    prepare: Box::new(move |d| standardizer.standardize(&d)),
+                })
+            }
+            // Read as `ebm energy` reads its files (any finite values).
+            ebm_neural::MLP_ENERGY_KIND
+            | ebm_neural::CONV_ENERGY_KIND
+            | ebm_neural::noise_conditional::NCSN_ENERGY_KIND => Ok(plain(
+                Box::new(crate::energy::input_scores::EnergyScores::load(path)?),
+                ValueRange::Real,
+            )),
+            other => Err(Failure::input(format!(
+                "{}: a '{other}' model does not score inputs here (binary, class or Gaussian RBMs and neural energies do)",
+                path.display()
+            ))),
+        }
+    }
+
+    /// The rows of `path`, scaled like `--normal`, checked against the model's width.
+    fn read(&self, args: &OodArgs, model_path: &Path, path: &Path) -> Result<Dataset, Failure> {
         // Every file is scaled like the normal one (the model's kind of data).
-        let data = args.read.read(path, None, Some(&args.normal), range)?;
-        if data.n_features != model.n_inputs() {
+        let data = args.read.read(path, None, Some(&args.normal), self.range)?;
+        if data.n_features != self.model.n_inputs() {
             return Err(Failure::input(format!(
                 "{}: {} values per example where the model {} reads {} (is one of the columns a label? give --label-column)",
                 path.display(),
                 data.n_features,
-                args.model.display(),
-                model.n_inputs()
+                model_path.display(),
+                self.model.n_inputs()
             )));
         }
         if data.n_examples == 0 {
@@ -108,16 +154,32 @@ fn evaluate(
             )));
         }
         Ok(data)
-    };
+    }
+
+    /// Every score of every row of `data`.
+    fn score(&self, run: crate::args::RunArgs, data: &Dataset) -> Result<FileScores, Failure> {
+        let prepared = (self.prepare)(data.clone());
+        let model = self.model.as_ref();
+        run.install(|| score_rows(model, &prepared))
+    }
+}
+
+/// Score both files with `model` (and the background model, if any), report the AUCs
+/// and draw the curves.
+fn evaluate(
+    args: &OodArgs,
+    scorer: &Scorer,
+    background_model: Option<&Scorer>,
+) -> Result<(), Failure> {
+    let read = |path: &Path| scorer.read(args, &args.model, path);
     let (normal, anomalous) = (read(&args.normal)?, read(&args.anomalous)?);
     let background = args.background.as_deref().map(read).transpose()?;
     let run = args.measure.run;
-    let background = background.map(|b| Background::fit(&b, range));
-    let score = |data: &Dataset| {
-        let prepared = prepare(data.clone());
-        run.install(|| score_rows(model, &prepared))
-    };
-    let (normal_scores, anomalous_scores) = (score(&normal)?, score(&anomalous)?);
+    let (normal_scores, anomalous_scores) =
+        (scorer.score(run, &normal)?, scorer.score(run, &anomalous)?);
+    let fitted = background
+        .as_ref()
+        .map(|b| Background::fit(b, scorer.range));
     let ratio = |scores: &FileScores, data: &Dataset, bg: &Background| -> Vec<f64> {
         (0..data.n_examples)
             .map(|i| scores.free_energy[i] + bg.log_density(data.row(i)))
@@ -135,7 +197,7 @@ fn evaluate(
             anomalous_scores.gradient_norm.clone(),
         ),
     ];
-    if let Some(bg) = &background {
+    if let Some(bg) = &fitted {
         named.insert(
             1,
             (
@@ -144,6 +206,45 @@ fn evaluate(
                 ratio(&anomalous_scores, &anomalous, bg),
             ),
         );
+    }
+    if let (Some(path), Some(bg)) = (&args.background_model, background_model) {
+        // F(x) - F_bg(x): the background model reads the files as its kind does.
+        let against = |scores: &FileScores, file: &Path| -> Result<Vec<f64>, Failure> {
+            let data = bg.read(args, path, file)?;
+            let other = bg.score(run, &data)?;
+            Ok(scores
+                .free_energy
+                .iter()
+                .zip(&other.free_energy)
+                .map(|(f, g)| f - g)
+                .collect())
+        };
+        named.push((
+            "likelihood-ratio-model",
+            against(&normal_scores, &args.normal)?,
+            against(&anomalous_scores, &args.anomalous)?,
+        ));
+    }
+    if let Some(background) = &background {
+        // |F(x) - mean F| over (at most 10,000 of) the background rows: Nalisnick et al.
+        // 2019's typicality, one input at a time.
+        let rows = background.head(TYPICAL_ROWS);
+        let typical = scorer.score(run, &rows)?.free_energy;
+        let mean = typical.iter().sum::<f64>() / typical.len() as f64;
+        let distance = |s: &FileScores| s.free_energy.iter().map(|f| (f - mean).abs()).collect();
+        named.push((
+            "typicality",
+            distance(&normal_scores),
+            distance(&anomalous_scores),
+        ));
+    }
+    let unit = |d: &Dataset| d.features.iter().all(|v| (0.0..=1.0).contains(v));
+    if unit(&normal) && unit(&anomalous) {
+        named.push((
+            "complexity-ratio",
+            complexity::complexity_ratio(&normal_scores.free_energy, &normal),
+            complexity::complexity_ratio(&anomalous_scores.free_energy, &anomalous),
+        ));
     }
     if !normal_scores.class_doubt.is_empty() {
         named.push((

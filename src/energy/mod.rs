@@ -4,6 +4,7 @@
 //! by quadrature in 2-D, and sampled by Langevin dynamics.
 
 mod ais;
+pub mod input_scores;
 mod net;
 mod noise_conditional;
 mod picture;

@@ -62,6 +62,14 @@ fn ood(f: &Files, model: &Path, more: &[&str]) -> serde_json::Value {
     last_json(&ebm_ok(words, &[&files[..], more].concat()))
 }
 
+/// Every score of `keys` is in `m`, an AUC in [0, 1].
+fn assert_aucs(m: &serde_json::Value, keys: &[&str]) {
+    for key in keys {
+        let auc = m[format!("roc_auc_{key}")].as_f64();
+        assert!(auc.is_some_and(|a| (0.0..=1.0).contains(&a)), "{key}: {m}");
+    }
+}
+
 #[test]
 fn every_rbm_kind_scores_a_pair_of_files() {
     let f = files("ood-kinds");
@@ -84,15 +92,15 @@ fn every_rbm_kind_scores_a_pair_of_files() {
         (m["n_normal"].as_u64(), m["n_anomalous"].as_u64()),
         (Some(30), Some(30))
     );
-    for key in [
-        "free_energy",
-        "likelihood_ratio",
-        "gradient_norm",
-        "reconstruction",
-    ] {
-        let auc = m[format!("roc_auc_{key}")].as_f64().unwrap();
-        assert!((0.0..=1.0).contains(&auc), "{key}: {m}");
-    }
+    assert_aucs(
+        &m,
+        &[
+            "free_energy",
+            "likelihood_ratio",
+            "gradient_norm",
+            "reconstruction",
+        ],
+    );
     // The other pattern has a far higher free energy under a model of the first.
     assert!(m["roc_auc_free_energy"].as_f64().unwrap() > 0.95, "{m}");
     assert!(std::fs::metadata(plots.join("ood_roc.png")).unwrap().len() > 1000);
@@ -145,4 +153,82 @@ fn ood_refuses_a_model_that_does_not_score_and_a_file_of_the_wrong_width() {
         &[&[p(&binary)][..], &pair].concat(),
     ));
     assert!(line.contains("empty.csv"), "{line}");
+}
+
+#[test]
+fn a_neural_energy_scores_a_pair_of_files() {
+    let f = files("ood-energy");
+    let energy = f.dir.join("e.ebm");
+    ebm_ok(
+        &format!(
+            "energy train --train {} --label-column label --method dsm --hidden 16 --epochs 40 --batch 10 --lr 5e-3 --quiet --out",
+            p(&f.train)
+        ),
+        &[p(&energy)],
+    );
+    let m = ood(&f, &energy, &["--background", p(&f.train)]);
+    // The energy was fitted to the first pattern only: the other one lies far higher.
+    assert!(m["roc_auc_free_energy"].as_f64().unwrap() > 0.9, "{m}");
+    assert_aucs(
+        &m,
+        &[
+            "gradient_norm",
+            "likelihood_ratio",
+            "typicality",
+            "complexity_ratio",
+        ],
+    );
+    assert!(m.get("roc_auc_max_probability").is_none(), "{m}");
+}
+
+#[test]
+fn a_background_model_gives_the_ratio_of_two_models() {
+    let f = files("ood-background-model");
+    let train = |data: &Path, out: &Path, seed: &str| {
+        ebm_ok(
+            &format!(
+                "rbm train --train {} --label-column label --hidden 6 --binarize none --epochs 30 --batch 5 --seed {seed} --quiet --out",
+                p(data)
+            ),
+            &[p(out)],
+        );
+    };
+    let (model, other) = (f.dir.join("m.ebm"), f.dir.join("o.ebm"));
+    train(&f.train, &model, "1");
+    // A model against itself: F(x) - F(x) = 0 everywhere, no better than chance.
+    let m = ood(&f, &model, &["--background-model", p(&model)]);
+    assert_eq!(
+        m["roc_auc_likelihood_ratio_model"].as_f64(),
+        Some(0.5),
+        "{m}"
+    );
+    // Against a model of the other pattern the ratio separates the two at once.
+    let anomalous_train = patterns(&f.dir, "anomalous-train.csv", 60, false, 300);
+    train(&anomalous_train, &other, "2");
+    let m = ood(&f, &model, &["--background-model", p(&other)]);
+    assert!(
+        m["roc_auc_likelihood_ratio_model"].as_f64().unwrap() > 0.95,
+        "{m}"
+    );
+    // A background model of another width is refused, naming its file.
+    let narrow = patterns(&f.dir, "narrow.csv", 20, true, 0);
+    let narrow_model = f.dir.join("narrow.ebm");
+    ebm_ok(
+        &format!(
+            "rbm train --train {} --hidden 2 --binarize none --epochs 1 --quiet --out",
+            p(&narrow)
+        ),
+        &[p(&narrow_model)],
+    );
+    let files = [
+        p(&model),
+        "--normal",
+        p(&f.normal),
+        "--anomalous",
+        p(&f.anomalous),
+        "--background-model",
+        p(&narrow_model),
+    ];
+    let line = failure_line(&ebm_words("ood --label-column label", &files));
+    assert!(line.contains("narrow.ebm"), "{line}");
 }
