@@ -203,6 +203,11 @@ pub struct TrainArgs {
     /// in the first, in equal ratios per epoch (default: --noise-std throughout).
     #[arg(long)]
     pub final_noise_std: Option<f32>,
+    /// Denoising score matching: corrupt each example by +eps and by -eps and average
+    /// (antithetic noise: twice the work per batch, much less gradient noise when
+    /// --noise-std is small).
+    #[arg(long)]
+    pub antithetic: bool,
     /// Largest noise level of the ladder (ncsn; default: the largest distance between two
     /// of the first 500 training points).
     #[arg(long)]

@@ -25,6 +25,7 @@ fn failure(error: NeuralError) -> Failure {
         ("init_scale", "--init-scale"),
         ("noise_std", "--noise-std"),
         ("final_noise_std", "--final-noise-std"),
+        ("antithetic_noise", "--antithetic"),
         ("buffer_size", "--buffer"),
         ("reinit_fraction", "--reinit"),
         ("langevin.steps", "--langevin-steps"),
@@ -115,6 +116,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
             max_temperature_ratio: args.max_temperature_ratio,
         },
         final_noise_std: args.final_noise_std,
+        antithetic_noise: args.antithetic,
         energy_regularization: if cd { args.energy_regularization } else { 0.0 },
         clip_gradient_norm: args.clip_gradient,
         optimizer: OptimizerConfig {

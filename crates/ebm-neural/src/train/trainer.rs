@@ -362,7 +362,9 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
         self.batches += 1;
     }
 
-    /// Denoising score matching into the gradient; returns the batch loss.
+    /// Denoising score matching into the gradient; returns the batch loss. With
+    /// antithetic noise each example is corrupted twice, by `+eps` and by `-eps`, and the
+    /// two terms averaged: where the network is locally linear their noise cancels.
     fn denoising(
         &mut self,
         model: &N,
@@ -372,33 +374,45 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
         math: &Cpu,
     ) -> f64 {
         let m = n * self.dim;
-        let (x, rest) = self.batch.split_at_mut(m);
-        let noisy = &mut rest[..m];
-        fill_normal_f32(rng, &mut self.noise[..m]);
-        for ((y, &xi), &e) in noisy.iter_mut().zip(x.iter()).zip(&self.noise[..m]) {
-            *y = xi + noise_std * e;
+        let copies: &[f32] = if self.config.antithetic_noise {
+            &[1.0, -1.0]
+        } else {
+            &[1.0]
+        };
+        let rows = copies.len() * n;
+        self.batch.resize(m + rows * self.dim, 0.0);
+        self.scratch.resize(rows * self.dim, 0.0);
+        let (x, noisy) = self.batch.split_at_mut(m);
+        let eps = &mut self.noise[..m];
+        fill_normal_f32(rng, eps);
+        for (copy, &sign) in noisy.chunks_exact_mut(m).zip(copies) {
+            for ((y, &xi), &e) in copy.iter_mut().zip(x.iter()).zip(eps.iter()) {
+                *y = xi + sign * noise_std * e;
+            }
         }
-        let g = &mut self.scratch[..m];
-        model.input_gradient(math, &mut self.workspace, noisy, n, g);
+        let g = &mut self.scratch[..rows * self.dim];
+        model.input_gradient(math, &mut self.workspace, noisy, rows, g);
         let mut loss = 0.0f64;
-        for (gi, &e) in g.iter_mut().zip(&self.noise[..m]) {
-            let residual = noise_std * *gi - e;
-            loss += 0.5 * (residual * residual) as f64;
-            *gi = noise_std * residual;
+        for (copy, &sign) in g.chunks_exact_mut(m).zip(copies) {
+            for (gi, &e) in copy.iter_mut().zip(eps.iter()) {
+                let residual = noise_std * *gi - sign * e;
+                loss += 0.5 * (residual * residual) as f64;
+                *gi = noise_std * residual;
+            }
         }
         self.weights.clear();
-        self.weights.resize(n, 1.0 / n as f32);
+        self.weights.resize(rows, 1.0 / rows as f32);
         model.parameter_gradient(
             math,
             &mut self.workspace,
             noisy,
-            n,
+            rows,
             Quantity::Directional(g),
             &self.weights,
             &mut self.gradient,
             false,
         );
-        loss / n as f64
+        loss / rows as f64
     }
 
     /// Sliced score matching into the gradient; returns the batch loss.
