@@ -84,8 +84,8 @@ pub struct Exchanges {
     pub accepted: u64,
 }
 
-/// Run `config.steps` tempered Langevin steps on the chains of `x`: `replicas` blocks of
-/// `n` rows (`n x d` each), the coldest first, block `r` at temperature `T_r` of
+/// Run `config.steps` tempered Langevin steps of `net` (its passes by `math`) on the
+/// chains `(x, n)`: `replicas` blocks of `n` rows (`n x d` each), the coldest first, block `r` at temperature `T_r` of
 /// `tempering` (its noise is `config.noise_scale * sqrt(T_r)`). After step `s` the replica
 /// pairs `(r, r + 1)` with `r` of the parity of `s` exchange states, chain by chain.
 ///
@@ -106,19 +106,16 @@ pub struct Exchanges {
 /// let mut x = vec![0.5f32; 3 * 10 * 2];
 /// let config = LangevinConfig::unadjusted(5, 0.01);
 /// let mut buffers = TemperedBuffers::default();
-/// let swaps = tempered_langevin(&mlp, &Cpu::sequential(), &mut buffers, &mut x, 10, &config, &ladder, &mut rng)?;
+/// let (cpu, chains) = (Cpu::sequential(), (&mut x[..], 10));
+/// let swaps = tempered_langevin((&mlp, &cpu), &mut buffers, chains, (&config, &ladder), &mut rng)?;
 /// assert_eq!(swaps.proposed, 5 * 10);
 /// # Ok::<(), ebm_neural::NeuralError>(())
 /// ```
-#[allow(clippy::too_many_arguments)]
 pub fn tempered_langevin<N: EnergyNet>(
-    net: &N,
-    math: &impl LayerMath,
+    (net, math): (&N, &impl LayerMath),
     buffers: &mut TemperedBuffers<N::Workspace>,
-    x: &mut [f32],
-    n: usize,
-    config: &LangevinConfig,
-    tempering: &Tempering,
+    (x, n): (&mut [f32], usize),
+    (config, tempering): (&LangevinConfig, &Tempering),
     rng: &mut StreamRng,
 ) -> Result<Exchanges, NeuralError> {
     config.validate()?;
@@ -187,9 +184,16 @@ mod tests {
         let k = 4.0f32;
         let mut p = vec![0.0f32; 2 * 6 + 6 + 6 + 1];
         // Weights are input-major (p[i * 6 + j]), then the 6 biases.
-        for (j, (i, w, b)) in [(0, k, -k), (0, -k, -k), (0, k, 0.0), (0, -k, 0.0), (1, k, 0.0), (1, -k, 0.0)]
-            .into_iter()
-            .enumerate()
+        for (j, (i, w, b)) in [
+            (0, k, -k),
+            (0, -k, -k),
+            (0, k, 0.0),
+            (0, -k, 0.0),
+            (1, k, 0.0),
+            (1, -k, 0.0),
+        ]
+        .into_iter()
+        .enumerate()
         {
             p[i * 6 + j] = w;
             p[12 + j] = b;
@@ -211,20 +215,23 @@ mod tests {
             ..Tempering::default()
         };
         let cpu = Cpu::sequential();
-        let swaps = tempered_langevin(
+        let mut buffers = TemperedBuffers::default();
+        let (chains, settings) = ((&mut a[..], 10), (&config, &ladder));
+        let mut rng = stream(5, 0, 0);
+        let swaps = tempered_langevin((&mlp, &cpu), &mut buffers, chains, settings, &mut rng);
+        let swaps = swaps.unwrap();
+        assert_eq!(swaps, Exchanges::default());
+        let mut buffers = LangevinBuffers::default();
+        langevin(
             &mlp,
             &cpu,
-            &mut TemperedBuffers::default(),
-            &mut a,
+            &mut buffers,
+            &mut b,
             10,
             &config,
-            &ladder,
             &mut stream(5, 0, 0),
         )
         .unwrap();
-        assert_eq!(swaps, Exchanges::default());
-        let mut buffers = LangevinBuffers::default();
-        langevin(&mlp, &cpu, &mut buffers, &mut b, 10, &config, &mut stream(5, 0, 0)).unwrap();
         assert_eq!(a, b);
     }
 
@@ -245,8 +252,8 @@ mod tests {
             let cpu = Cpu::sequential();
             let mut buffers = TemperedBuffers::default();
             let mut rng = stream(9, 0, 0);
-            tempered_langevin(&well, &cpu, &mut buffers, &mut x, n, &config, &ladder, &mut rng)
-                .unwrap();
+            let (chains, settings) = ((&mut x[..], n), (&config, &ladder));
+            tempered_langevin((&well, &cpu), &mut buffers, chains, settings, &mut rng).unwrap();
             x[..2 * n].chunks_exact(2).filter(|p| p[0] < 0.0).count() as f64 / n as f64
         };
         let (plain, tempered) = (left_share(1), left_share(6));
@@ -272,16 +279,11 @@ mod tests {
             max_temperature_ratio: 2.0,
         };
         let mut x = vec![0.0f32; 2 * 3 * 2 - 1];
-        let run = tempered_langevin(
-            &mlp,
-            &Cpu::sequential(),
-            &mut TemperedBuffers::default(),
-            &mut x,
-            3,
-            &LangevinConfig::unadjusted(1, 0.01),
-            &ladder,
-            &mut stream(1, 0, 0),
-        );
+        let (cpu, one) = (Cpu::sequential(), LangevinConfig::unadjusted(1, 0.01));
+        let mut buffers = TemperedBuffers::default();
+        let (chains, settings) = ((&mut x[..], 3), (&one, &ladder));
+        let mut rng = stream(1, 0, 0);
+        let run = tempered_langevin((&mlp, &cpu), &mut buffers, chains, settings, &mut rng);
         assert!(matches!(run, Err(NeuralError::Shape(_))));
     }
 }

@@ -25,8 +25,8 @@ pub(crate) mod tests;
 mod trainer;
 
 use crate::langevin::LangevinConfig;
-use crate::tempering::Tempering;
 use crate::noise_conditional::{NoiseConditionalEnergy, geometric_ladder};
+use crate::tempering::Tempering;
 use crate::{Activation, EnergyNet, Mlp, NeuralError, positive};
 use ebm_core::InvalidSetting;
 use ebm_core::schedule::LearningRateSchedule;

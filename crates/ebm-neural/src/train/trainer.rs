@@ -170,8 +170,14 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
         math: &Cpu,
     ) -> Result<f64, NeuralError> {
         let d = self.dim;
-        if self.config.tempering.replicas > 1 {
-            return self.tempered(model, buffer, n, rng, math);
+        if let Method::Persistent {
+            buffer_size,
+            reinit_fraction,
+        } = self.config.method
+            && self.config.tempering.replicas > 1
+        {
+            let chains = (buffer_size, reinit_fraction);
+            return self.tempered(model, (buffer, chains), n, rng, math);
         }
         let negatives = &mut self.batch[n * d..2 * n * d];
         let range = self.config.noise_range;
@@ -218,19 +224,12 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
     fn tempered(
         &mut self,
         model: &N,
-        buffer: &mut [f32],
+        (buffer, (buffer_size, reinit_fraction)): (&mut [f32], (usize, f32)),
         n: usize,
         rng: &mut StreamRng,
         math: &Cpu,
     ) -> Result<f64, NeuralError> {
         let (d, tempering) = (self.dim, self.config.tempering);
-        let Method::Persistent {
-            buffer_size,
-            reinit_fraction,
-        } = self.config.method
-        else {
-            unreachable!("validate allows tempering for persistent chains only")
-        };
         let replicas = tempering.replicas;
         let (block, row) = (buffer_size * d, |k: usize| k * d..(k + 1) * d);
         self.replicas.resize(replicas * n * d, 0.0);
@@ -244,12 +243,15 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
             }
             if (rng::uniform_f64(rng) as f32) < reinit_fraction {
                 let hottest = (replicas - 1) * n * d;
-                uniform_noise(&mut self.replicas[hottest..][row(k)], self.config.noise_range, rng);
+                uniform_noise(
+                    &mut self.replicas[hottest..][row(k)],
+                    self.config.noise_range,
+                    rng,
+                );
             }
         }
-        let chains = &mut self.replicas;
-        let langevin = &self.langevin;
-        tempered_langevin(model, math, &mut self.tempered, chains, n, langevin, &tempering, rng)?;
+        let (chains, settings) = ((&mut self.replicas[..], n), (&self.langevin, &tempering));
+        tempered_langevin((model, math), &mut self.tempered, chains, settings, rng)?;
         for (k, &slot) in self.slots.iter().enumerate() {
             for r in 0..replicas {
                 let from = &self.replicas[r * n * d..][row(k)];
