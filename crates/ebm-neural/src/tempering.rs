@@ -60,6 +60,9 @@ impl Tempering {
     /// ```
     pub fn temperatures(&self) -> Vec<f32> {
         let (top, r) = (self.max_temperature_ratio, self.replicas);
+        if r <= 1 {
+            return vec![1.0; r];
+        }
         (0..r)
             .map(|i| ladder_level(top, 1.0, r, r - 1 - i))
             .collect()
@@ -278,7 +281,7 @@ mod tests {
             replicas: 2,
             max_temperature_ratio: 2.0,
         };
-        let mut x = vec![0.0f32; 2 * 3 * 2 - 1];
+        let mut x = [0.0f32; 2 * 3 * 2 - 1];
         let (cpu, one) = (Cpu::sequential(), LangevinConfig::unadjusted(1, 0.01));
         let mut buffers = TemperedBuffers::default();
         let (chains, settings) = ((&mut x[..], 3), (&one, &ladder));
