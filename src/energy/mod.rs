@@ -200,6 +200,15 @@ pub struct TrainArgs {
     /// Denoising score matching: corruption noise standard deviation.
     #[arg(long, default_value_t = 0.1)]
     pub noise_std: f32,
+    /// Denoising score matching: the corruption noise of the last epoch; from --noise-std
+    /// in the first, in equal ratios per epoch (default: --noise-std throughout).
+    #[arg(long)]
+    pub final_noise_std: Option<f32>,
+    /// Denoising score matching: corrupt each example by +eps and by -eps and average
+    /// (antithetic noise: twice the work per batch, much less gradient noise when
+    /// --noise-std is small).
+    #[arg(long)]
+    pub antithetic: bool,
     /// Largest noise level of the ladder (ncsn; default: the largest distance between two
     /// of the first 500 training points).
     #[arg(long)]
@@ -225,6 +234,19 @@ pub struct TrainArgs {
     /// to the current model: each chain moves about every buffer / batch updates).
     #[arg(long, default_value_t = 1_000, value_parser = crate::args::count)]
     pub buffer: usize,
+    /// Share of each batch's persistent chains restarted from uniform noise (pcd; with
+    /// --replicas, the hottest replica's).
+    #[arg(long, default_value_t = 0.05)]
+    pub reinit: f32,
+    /// Parallel-tempering replicas per persistent chain (pcd; 1: plain Langevin): replica
+    /// r samples exp(-E / T_r) on a geometric ladder from 1 to --max-temperature-ratio,
+    /// neighbours swap states after every step, and the coldest are the negatives, so the
+    /// chains cross between modes.
+    #[arg(long, default_value_t = 1, value_parser = crate::args::count)]
+    pub replicas: usize,
+    /// Hottest replica's temperature, as a multiple of the model's (pcd with --replicas).
+    #[arg(long, default_value_t = 10.0)]
+    pub max_temperature_ratio: f32,
     /// Weight alpha of the energy-magnitude penalty (cd, pcd).
     #[arg(long, default_value_t = 1e-3)]
     pub energy_regularization: f32,

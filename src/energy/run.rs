@@ -13,6 +13,7 @@ use ebm_core::train::{EpochReport, OnEpoch, OptimizerConfig};
 use ebm_kernels::rng::stream;
 use ebm_neural::density::quadrature_nll;
 use ebm_neural::langevin::{LangevinBuffers, LangevinConfig, langevin, uniform_noise};
+use ebm_neural::tempering::Tempering;
 use ebm_neural::train::{EnergyTrainConfig, Method, Recovery, adam, train_energy, train_network};
 use ebm_neural::{Activation, ConvNet, Cpu, EnergyNet, Mlp, NeuralError, Workspace};
 
@@ -23,7 +24,10 @@ fn failure(error: NeuralError) -> Failure {
         ("hidden", "--hidden"),
         ("init_scale", "--init-scale"),
         ("noise_std", "--noise-std"),
+        ("final_noise_std", "--final-noise-std"),
+        ("antithetic_noise", "--antithetic"),
         ("buffer_size", "--buffer"),
+        ("reinit_fraction", "--reinit"),
         ("langevin.steps", "--langevin-steps"),
         ("langevin.step_size", "--step-size"),
         ("langevin.noise_scale", "--noise-scale"),
@@ -59,7 +63,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         MethodArg::Pcd => (
             Method::Persistent {
                 buffer_size: args.buffer,
-                reinit_fraction: 0.05,
+                reinit_fraction: args.reinit,
             },
             10,
             0.02,
@@ -107,6 +111,12 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         init_scale: args.init_scale,
         method,
         langevin,
+        tempering: Tempering {
+            replicas: args.replicas,
+            max_temperature_ratio: args.max_temperature_ratio,
+        },
+        final_noise_std: args.final_noise_std,
+        antithetic_noise: args.antithetic,
         energy_regularization: if cd { args.energy_regularization } else { 0.0 },
         clip_gradient_norm: args.clip_gradient,
         optimizer: OptimizerConfig {

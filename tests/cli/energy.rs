@@ -199,3 +199,35 @@ fn train_and_test_files_take_their_issue_names_and_draw_the_density() {
         assert_eq!(out.status.code(), Some(2), "{words}");
     }
 }
+
+/// The sampler and noise settings of the 2-D table: tempered persistent chains
+/// (`--replicas`, `--max-temperature-ratio`, `--reinit`), a falling and an antithetic
+/// denoising noise (`--final-noise-std`, `--antithetic`) train; each refuses a method it
+/// is not for, or a bad value, with a one-line error naming the flag, exit code 2.
+#[test]
+fn tempered_chains_and_denoising_noise_settings_train_and_are_checked() {
+    let dir = temp_dir("energy_settings");
+    let model = dir.join("m.ebm");
+    let base = "energy train --dataset rings --points 600 --hidden 8 --epochs 2 --quiet --json";
+    for settings in [
+        "--method pcd --buffer 256 --replicas 3 --max-temperature-ratio 5 --reinit 0.2",
+        "--method dsm --noise-std 0.2 --final-noise-std 0.05 --antithetic",
+    ] {
+        let trained = last_json(&ebm_ok(&format!("{base} {settings} --out"), &[p(&model)]));
+        assert_eq!(trained["examples"].as_u64(), Some(600), "{settings}");
+    }
+    for (settings, flag) in [
+        ("--method dsm --replicas 3", "--replicas"),
+        (
+            "--method pcd --replicas 3 --max-temperature-ratio 0.5",
+            "--max-temperature-ratio",
+        ),
+        ("--method pcd --reinit 1.5", "--reinit"),
+        ("--method ssm --final-noise-std 0.05", "--final-noise-std"),
+        ("--method cd --antithetic", "--antithetic"),
+    ] {
+        let words = format!("{base} {settings} --out {}", p(&model));
+        let line = error_line(&ebm_words(&words, &[]), 2);
+        assert!(line.contains(flag), "{settings}: {line}");
+    }
+}

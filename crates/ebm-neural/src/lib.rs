@@ -48,6 +48,7 @@ mod network;
 pub mod noise_conditional;
 #[cfg(test)]
 mod pass_checks;
+pub mod tempering;
 pub mod train;
 
 pub use activation::Activation;

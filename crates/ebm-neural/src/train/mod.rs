@@ -26,6 +26,7 @@ mod trainer;
 
 use crate::langevin::LangevinConfig;
 use crate::noise_conditional::{NoiseConditionalEnergy, geometric_ladder};
+use crate::tempering::Tempering;
 use crate::{Activation, EnergyNet, Mlp, NeuralError, positive};
 use ebm_core::InvalidSetting;
 use ebm_core::schedule::LearningRateSchedule;
@@ -85,8 +86,19 @@ pub struct EnergyTrainConfig {
     pub method: Method,
     /// Langevin negatives (CD methods).
     pub langevin: LangevinConfig,
+    /// Parallel tempering of the persistent chains (persistent CD only; one replica is
+    /// plain Langevin): the negatives are the coldest replicas, noise re-initializes the
+    /// hottest.
+    pub tempering: Tempering,
     /// Chains start from uniform noise on `[-noise_range, noise_range]^d`.
     pub noise_range: f32,
+    /// Denoising score matching: when given, the corruption noise goes from the method's
+    /// `noise_std` in the first epoch to this in the last, in equal ratios per epoch (a
+    /// coarse fit first, sharp features at the end); `None` keeps it constant.
+    pub final_noise_std: Option<f32>,
+    /// Denoising score matching: corrupt each example by `+eps` and by `-eps` (antithetic
+    /// noise, twice the work per batch), a variance reduction for small noise.
+    pub antithetic_noise: bool,
     /// `alpha` of the energy-magnitude penalty (CD methods).
     pub energy_regularization: f32,
     /// When positive, the gradient of each batch is scaled down to at most this norm.
@@ -108,7 +120,10 @@ impl Default for EnergyTrainConfig {
             init_scale: 1.0,
             method: Method::Denoising { noise_std: 0.1 },
             langevin: LangevinConfig::default(),
+            tempering: Tempering::default(),
             noise_range: 4.0,
+            final_noise_std: None,
+            antithetic_noise: false,
             energy_regularization: 0.1,
             clip_gradient_norm: 0.0,
             max_recoveries: 3,
@@ -172,7 +187,26 @@ impl EnergyTrainConfig {
             Method::ShortRun | Method::Sliced { .. } => {}
         }
         self.langevin.validate()?;
+        self.tempering.validate()?;
+        InvalidSetting::require(
+            self.tempering.replicas == 1 || matches!(self.method, Method::Persistent { .. }),
+            "tempering",
+            "tempered replicas are for persistent chains (pcd) only",
+        )?;
         positive(self.noise_range, "noise_range")?;
+        InvalidSetting::require(
+            !self.antithetic_noise || matches!(self.method, Method::Denoising { .. }),
+            "antithetic_noise",
+            "antithetic noise is for denoising score matching (dsm) only",
+        )?;
+        if let Some(noise) = self.final_noise_std {
+            positive(noise, "final_noise_std")?;
+            InvalidSetting::require(
+                matches!(self.method, Method::Denoising { .. }),
+                "final_noise_std",
+                "a final noise is for denoising score matching (dsm) only",
+            )?;
+        }
         InvalidSetting::non_negative(self.energy_regularization, "energy_regularization")?;
         InvalidSetting::non_negative(self.clip_gradient_norm, "clip_gradient_norm")?;
         validate_run(&self.optimizer, &self.run)

@@ -223,3 +223,142 @@ fn every_method_puts_low_energy_on_the_data() {
         );
     }
 }
+
+/// Persistent CD with tempered replicas of its chains: the whole state (the buffer of
+/// every replica) rolls back, the run is bit-identical for 1 and 2 threads, and it puts
+/// low energy on the blob as every method does.
+#[test]
+fn tempered_persistent_chains_roll_back_repeat_and_learn() {
+    let data = blob();
+    let tempered = |batches: LoopConfig, threads| EnergyTrainConfig {
+        tempering: crate::tempering::Tempering {
+            replicas: 3,
+            max_temperature_ratio: 4.0,
+        },
+        run: LoopConfig { threads, ..batches },
+        ..small(Method::Persistent {
+            buffer_size: 64,
+            reinit_fraction: 0.05,
+        })
+    };
+    let config = tempered(LoopConfig::default().with_batches(30, 20), 1);
+    let config = EnergyTrainConfig {
+        optimizer: adam(0.05),
+        ..config
+    };
+    let good = check_rollback(
+        || EnergyTrainer::new(&config, &data, 2).unwrap(),
+        &config.run,
+        &config.optimizer,
+        |m: &Mlp| max_abs([m.parameters()]).unwrap_or(f32::INFINITY),
+    );
+    assert!(good.is_ok(), "{good:?}");
+    let run = |threads| {
+        let config = tempered(LoopConfig::default().with_batches(2, 20), threads);
+        train_energy(&config, &data, 2, &mut NoObserver)
+            .unwrap()
+            .model
+    };
+    assert_eq!(run(1), run(2));
+    let config = tempered(LoopConfig::default().with_batches(40, 20), 1);
+    let fit = train_energy(&config, &data, 2, &mut NoObserver).unwrap();
+    assert_low_energy_on_the_blob(&fit.model);
+}
+
+/// A final noise equal to the first is the constant noise, bit for bit; another final
+/// noise trains another model. Antithetic noise trains another model too, the same bits
+/// on 1 and 2 threads, with low energy on the blob.
+#[test]
+fn a_final_noise_and_antithetic_noise_change_the_denoising_noise() {
+    let data = blob();
+    let run = |last: Option<f32>, antithetic_noise, threads, epochs| {
+        let config = EnergyTrainConfig {
+            final_noise_std: last,
+            antithetic_noise,
+            run: LoopConfig {
+                threads,
+                ..LoopConfig::default().with_batches(epochs, 20)
+            },
+            ..small(Method::Denoising { noise_std: 0.3 })
+        };
+        train_energy(&config, &data, 2, &mut NoObserver)
+            .unwrap()
+            .model
+    };
+    let plain = run(None, false, 1, 3);
+    assert_eq!(plain, run(Some(0.3), false, 1, 3));
+    assert_ne!(plain, run(Some(0.05), false, 1, 3));
+    let antithetic = run(None, true, 1, 3);
+    assert_ne!(plain, antithetic);
+    assert_eq!(antithetic, run(None, true, 2, 3));
+    let learned = run(Some(0.1), true, 1, 40);
+    assert_low_energy_on_the_blob(&learned);
+}
+
+/// Tempering is for persistent chains and a final noise for denoising only; a bad
+/// ladder or final noise is refused, each naming its setting.
+#[test]
+fn tempering_and_final_noise_settings_are_checked() {
+    let data = blob();
+    let ladder = |replicas, max_temperature_ratio| crate::tempering::Tempering {
+        replicas,
+        max_temperature_ratio,
+    };
+    let persistent = Method::Persistent {
+        buffer_size: 64,
+        reinit_fraction: 0.05,
+    };
+    let bad = [
+        (
+            EnergyTrainConfig {
+                tempering: ladder(3, 4.0),
+                ..small(Method::ShortRun)
+            },
+            "tempering",
+        ),
+        (
+            EnergyTrainConfig {
+                tempering: ladder(3, 0.5),
+                ..small(persistent)
+            },
+            "tempering",
+        ),
+        (
+            EnergyTrainConfig {
+                final_noise_std: Some(0.1),
+                ..small(Method::Sliced {
+                    variance_reduced: true,
+                })
+            },
+            "final_noise_std",
+        ),
+        (
+            EnergyTrainConfig {
+                antithetic_noise: true,
+                ..small(Method::ShortRun)
+            },
+            "antithetic_noise",
+        ),
+        (
+            EnergyTrainConfig {
+                final_noise_std: Some(0.0),
+                ..small(Method::Denoising { noise_std: 0.3 })
+            },
+            "final_noise_std",
+        ),
+    ];
+    for (config, setting) in bad {
+        match train_energy(&config, &data, 2, &mut NoObserver) {
+            Err(NeuralError::InvalidSetting(invalid)) => assert_eq!(invalid.setting, setting),
+            other => panic!("{setting}: {other:?}"),
+        }
+    }
+}
+
+/// The energy at the blob's centre (1, -1) is lower by more than 1 than at (-1, 1).
+fn assert_low_energy_on_the_blob(model: &Mlp) {
+    let mut ws = crate::Workspace::new();
+    let points = [1.0, -1.0, -1.0, 1.0];
+    let e = model.energy(&crate::Cpu::sequential(), &mut ws, &points, 2);
+    assert!(e[0] + 1.0 < e[1], "E(centre) {} vs E(far) {}", e[0], e[1]);
+}

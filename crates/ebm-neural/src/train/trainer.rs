@@ -5,6 +5,8 @@
 use super::noise_conditional::{Buffers, Ladder, noise_conditional_loss};
 use super::{EnergyTrainConfig, Method};
 use crate::langevin::{LangevinBuffers, LangevinConfig, langevin, uniform_noise};
+use crate::noise_conditional::ladder_level;
+use crate::tempering::{TemperedBuffers, tempered_langevin};
 use crate::{Cpu, EnergyNet, Mlp, NeuralError, Quantity};
 use ebm_core::train::{BlockState, GradientScale, MinibatchModel, ParameterBlock, Step};
 use ebm_kernels::Parallelism;
@@ -21,6 +23,9 @@ pub struct EnergyTrainer<'a, N: EnergyNet = Mlp> {
     gradient: Vec<f32>,
     workspace: N::Workspace,
     chains: LangevinBuffers<N::Workspace>,
+    /// Tempered persistent chains: the replicas of the batch's buffer slots, and buffers.
+    replicas: Vec<f32>,
+    tempered: TemperedBuffers<N::Workspace>,
     /// Positives then negatives (CD), or the batch (score matching).
     batch: Vec<f32>,
     /// Noise `eps`, projections `v`, or the negatives' buffer rows.
@@ -40,7 +45,8 @@ pub struct EnergyState<N = Mlp> {
     /// The energy.
     pub model: N,
     optimizer: Vec<BlockState>,
-    /// Persistent chains, `buffer_size x d` (empty for other methods).
+    /// Persistent chains, `replicas x buffer_size x d` (the coldest replicas first; empty
+    /// for other methods).
     buffer: Vec<f32>,
 }
 
@@ -109,7 +115,7 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
         let seed = config.run.seed;
         let buffer = match config.method {
             Method::Persistent { buffer_size, .. } => {
-                let mut buffer = vec![0.0; buffer_size * dim];
+                let mut buffer = vec![0.0; config.tempering.replicas * buffer_size * dim];
                 let mut r = stream(seed, streams::PERSISTENT_CHAINS, 0);
                 uniform_noise(&mut buffer, config.noise_range, &mut r);
                 buffer
@@ -124,6 +130,8 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
             gradient: vec![0.0; model.n_parameters()],
             workspace: N::Workspace::default(),
             chains: LangevinBuffers::default(),
+            replicas: Vec::new(),
+            tempered: TemperedBuffers::default(),
             batch: Vec::new(),
             noise: Vec::new(),
             scratch: Vec::new(),
@@ -162,6 +170,15 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
         math: &Cpu,
     ) -> Result<f64, NeuralError> {
         let d = self.dim;
+        if let Method::Persistent {
+            buffer_size,
+            reinit_fraction,
+        } = self.config.method
+            && self.config.tempering.replicas > 1
+        {
+            let chains = (buffer_size, reinit_fraction);
+            return self.tempered(model, (buffer, chains), n, rng, math);
+        }
         let negatives = &mut self.batch[n * d..2 * n * d];
         let range = self.config.noise_range;
         match self.config.method {
@@ -197,6 +214,51 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
                 buffer[slot * d..(slot + 1) * d].copy_from_slice(&negatives[k * d..(k + 1) * d]);
             }
         }
+        Ok(self.energy_gap(model, n, math))
+    }
+
+    /// Persistent CD with tempered chains: `n` buffer slots drawn at random, every
+    /// replica of each (the hottest re-initialized from noise with the re-init share)
+    /// advanced by [`tempered_langevin`] and written back, the coldest as the negatives;
+    /// then the energy gap as [`Self::contrastive`].
+    fn tempered(
+        &mut self,
+        model: &N,
+        (buffer, (buffer_size, reinit_fraction)): (&mut [f32], (usize, f32)),
+        n: usize,
+        rng: &mut StreamRng,
+        math: &Cpu,
+    ) -> Result<f64, NeuralError> {
+        let (d, tempering) = (self.dim, self.config.tempering);
+        let replicas = tempering.replicas;
+        let (block, row) = (buffer_size * d, |k: usize| k * d..(k + 1) * d);
+        self.replicas.resize(replicas * n * d, 0.0);
+        self.slots.clear();
+        for k in 0..n {
+            let slot = rng::index(rng, buffer_size);
+            self.slots.push(slot);
+            for r in 0..replicas {
+                let to = &mut self.replicas[r * n * d..][row(k)];
+                to.copy_from_slice(&buffer[r * block..][row(slot)]);
+            }
+            if (rng::uniform_f64(rng) as f32) < reinit_fraction {
+                let hottest = (replicas - 1) * n * d;
+                uniform_noise(
+                    &mut self.replicas[hottest..][row(k)],
+                    self.config.noise_range,
+                    rng,
+                );
+            }
+        }
+        let (chains, settings) = ((&mut self.replicas[..], n), (&self.langevin, &tempering));
+        tempered_langevin((model, math), &mut self.tempered, chains, settings, rng)?;
+        for (k, &slot) in self.slots.iter().enumerate() {
+            for r in 0..replicas {
+                let from = &self.replicas[r * n * d..][row(k)];
+                buffer[r * block..][row(slot)].copy_from_slice(from);
+            }
+        }
+        self.batch[n * d..2 * n * d].copy_from_slice(&self.replicas[..n * d]);
         Ok(self.energy_gap(model, n, math))
     }
 
@@ -302,7 +364,9 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
         self.batches += 1;
     }
 
-    /// Denoising score matching into the gradient; returns the batch loss.
+    /// Denoising score matching into the gradient; returns the batch loss. With
+    /// antithetic noise each example is corrupted twice, by `+eps` and by `-eps`, and the
+    /// two terms averaged: where the network is locally linear their noise cancels.
     fn denoising(
         &mut self,
         model: &N,
@@ -312,33 +376,45 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
         math: &Cpu,
     ) -> f64 {
         let m = n * self.dim;
-        let (x, rest) = self.batch.split_at_mut(m);
-        let noisy = &mut rest[..m];
-        fill_normal_f32(rng, &mut self.noise[..m]);
-        for ((y, &xi), &e) in noisy.iter_mut().zip(x.iter()).zip(&self.noise[..m]) {
-            *y = xi + noise_std * e;
+        let copies: &[f32] = if self.config.antithetic_noise {
+            &[1.0, -1.0]
+        } else {
+            &[1.0]
+        };
+        let rows = copies.len() * n;
+        self.batch.resize(m + rows * self.dim, 0.0);
+        self.scratch.resize(rows * self.dim, 0.0);
+        let (x, noisy) = self.batch.split_at_mut(m);
+        let eps = &mut self.noise[..m];
+        fill_normal_f32(rng, eps);
+        for (copy, &sign) in noisy.chunks_exact_mut(m).zip(copies) {
+            for ((y, &xi), &e) in copy.iter_mut().zip(x.iter()).zip(eps.iter()) {
+                *y = xi + sign * noise_std * e;
+            }
         }
-        let g = &mut self.scratch[..m];
-        model.input_gradient(math, &mut self.workspace, noisy, n, g);
+        let g = &mut self.scratch[..rows * self.dim];
+        model.input_gradient(math, &mut self.workspace, noisy, rows, g);
         let mut loss = 0.0f64;
-        for (gi, &e) in g.iter_mut().zip(&self.noise[..m]) {
-            let residual = noise_std * *gi - e;
-            loss += 0.5 * (residual * residual) as f64;
-            *gi = noise_std * residual;
+        for (copy, &sign) in g.chunks_exact_mut(m).zip(copies) {
+            for (gi, &e) in copy.iter_mut().zip(eps.iter()) {
+                let residual = noise_std * *gi - sign * e;
+                loss += 0.5 * (residual * residual) as f64;
+                *gi = noise_std * residual;
+            }
         }
         self.weights.clear();
-        self.weights.resize(n, 1.0 / n as f32);
+        self.weights.resize(rows, 1.0 / rows as f32);
         model.parameter_gradient(
             math,
             &mut self.workspace,
             noisy,
-            n,
+            rows,
             Quantity::Directional(g),
             &self.weights,
             &mut self.gradient,
             false,
         );
-        loss / n as f64
+        loss / rows as f64
     }
 
     /// Sliced score matching into the gradient; returns the batch loss.
@@ -403,6 +479,13 @@ impl<N: EnergyNet> MinibatchModel for EnergyTrainer<'_, N> {
                 self.contrastive(&state.model, &mut state.buffer, n, rng, &math)?
             }
             Method::Denoising { noise_std } => {
+                let noise_std = match self.config.final_noise_std {
+                    Some(last) => {
+                        let epochs = self.config.run.epochs;
+                        ladder_level(noise_std, last, epochs, step.context.epoch)
+                    }
+                    None => noise_std,
+                };
                 self.denoising(&state.model, noise_std, n, rng, &math)
             }
             Method::Sliced { variance_reduced } => {
