@@ -62,6 +62,18 @@ pub(super) fn hidden_probabilities(
     out: &mut [f32],
     par: Parallelism,
 ) {
+    hidden_inputs(model, v, scaled, out, par);
+    sigmoid_in_place(out);
+}
+
+/// `scaled = v / sigma^2` and `out = scaled W + c`: the hidden inputs of a batch.
+pub(super) fn hidden_inputs(
+    model: &GaussianRbm,
+    v: &[f32],
+    scaled: &mut [f32],
+    out: &mut [f32],
+    par: Parallelism,
+) {
     let (nv, nh) = (model.n_visible(), model.n_hidden());
     let inverse_variance: Vec<f32> = model.log_variance.iter().map(|&z| (-z).exp()).collect();
     for (s_row, v_row) in scaled.chunks_exact_mut(nv).zip(v.chunks_exact(nv)) {
@@ -73,7 +85,6 @@ pub(super) fn hidden_probabilities(
         row.copy_from_slice(&model.hidden_bias);
     }
     times_weights(model, 1.0, out, scaled, par);
-    sigmoid_in_place(out);
 }
 
 /// `out = beta out + x W` for the `rows x n_visible` inputs `x` (`out` is `rows x n_hidden`).
@@ -114,7 +125,6 @@ pub(super) fn contrastive_gradient(
 ) {
     let (nv, nh) = (model.n_visible(), model.n_hidden());
     let rows = buf.v0.len() / nv;
-    let grad_w = &mut buf.grad.weights;
     let sigma = model.visible_std();
     hidden_probabilities(model, &buf.v0, &mut buf.scaled0, &mut buf.p0, par);
     // The chain starts at the data (CD) or at the persistent states (PCD, in buf.vk).
@@ -136,6 +146,16 @@ pub(super) fn contrastive_gradient(
         hidden_probabilities(model, &buf.vk, &mut buf.scaledk, &mut buf.h, par);
     }
     buf.pk.copy_from_slice(&buf.h);
+    contrastive_statistics(model, buf, par);
+}
+
+/// The contrastive gradient (ascent direction) of W, b, c and z into `buf.grad`, from the
+/// data phase (`v0`, `scaled0 = v0 / sigma^2`, `p0`) and the model phase (`vk`, `scaledk`,
+/// `pk`) of `buf`.
+pub(super) fn contrastive_statistics(model: &GaussianRbm, buf: &mut Buffers, par: Parallelism) {
+    let (nv, nh) = (model.n_visible(), model.n_hidden());
+    let rows = buf.v0.len() / nv;
+    let grad_w = &mut buf.grad.weights;
     // dW = S0^T P0 - Sk^T Pk.
     gemm(
         0.0,
