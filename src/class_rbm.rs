@@ -452,7 +452,8 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
     if let Some(classifier) = &classifier {
         let classes = model.n_classes();
         let (mut recognized, mut confident) = (0usize, 0usize);
-        for (k, (class, probability)) in classify_samples(classifier, &tiles).into_iter().enumerate()
+        for (k, (class, probability)) in
+            classify_samples(classifier, &tiles).into_iter().enumerate()
         {
             if class == k / gibbs.chains {
                 recognized += 1;

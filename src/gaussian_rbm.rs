@@ -19,8 +19,7 @@ use ebm_rbm::RbmError;
 use ebm_rbm::class_rbm::ClassRbm;
 use ebm_rbm::gaussian::{
     GaussianMethod, GaussianRbm, GaussianTrainConfig, GibbsLangevinConfig,
-    gaussian_ais_log_partition,
-    gaussian_heldout_errors, train_gaussian_rbm,
+    gaussian_ais_log_partition, gaussian_heldout_errors, train_gaussian_rbm,
 };
 use std::path::PathBuf;
 use std::time::Instant;
@@ -463,7 +462,11 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
             .number("confident_share", confident as f64 / args.chains as f64)
             .text(
                 "confident_per_class",
-                &counts.iter().map(u64::to_string).collect::<Vec<_>>().join(","),
+                &counts
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
             );
     }
     args.output.print(&metrics);

@@ -98,6 +98,10 @@ mod tests {
         let cosine = LearningRateSchedule::Cosine;
         assert_eq!(cosine.rate(0.1, 0, 4), 0.1);
         assert!((cosine.rate(0.1, 2, 4) - 0.05).abs() < 1e-7);
-        assert!((cosine.rate(0.1, 3, 4) - 0.1 * (1.0 + (0.75 * std::f32::consts::PI).cos()) / 2.0).abs() < 1e-7);
+        assert!(
+            (cosine.rate(0.1, 3, 4) - 0.1 * (1.0 + (0.75 * std::f32::consts::PI).cos()) / 2.0)
+                .abs()
+                < 1e-7
+        );
     }
 }

@@ -275,3 +275,52 @@ pub(super) fn score_bias_gradients(grad: &mut GaussianRbm, visible: &[f32], hidd
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::small_model;
+    use super::*;
+
+    /// The contrastive statistics of every block, the log-variances included, are
+    /// `sum_rows -dF(v0)/dtheta + dF(vk)/dtheta`: checked by central differences of the
+    /// free energy (step 1e-3 in the f32 parameters: the error is O(1e-5) plus f32
+    /// rounding, well inside 2e-3).
+    #[test]
+    fn contrastive_statistics_match_finite_differences_of_the_free_energy() {
+        let model = small_model(21);
+        let mut buf = Buffers::new(2, &model);
+        buf.v0.copy_from_slice(&[0.4, -1.2, 0.7, 1.5, 0.2, -0.3]);
+        buf.vk.copy_from_slice(&[-0.6, 0.9, 0.1, 0.3, -1.4, 2.0]);
+        let par = Parallelism::Sequential;
+        hidden_probabilities(&model, &buf.v0, &mut buf.scaled0, &mut buf.p0, par);
+        hidden_probabilities(&model, &buf.vk, &mut buf.scaledk, &mut buf.pk, par);
+        contrastive_statistics(&model, &mut buf, par);
+        let objective = |m: &GaussianRbm| -> f64 {
+            (0..2)
+                .map(|k| {
+                    -m.free_energy(&buf.v0[k * 3..k * 3 + 3])
+                        + m.free_energy(&buf.vk[k * 3..k * 3 + 3])
+                })
+                .sum()
+        };
+        type Block = fn(&mut GaussianRbm) -> &mut Vec<f32>;
+        let blocks: [(&str, Block, &[f32]); 4] = [
+            ("W", |m| &mut m.weights, &buf.grad.weights),
+            ("b", |m| &mut m.visible_bias, &buf.grad.visible_bias),
+            ("c", |m| &mut m.hidden_bias, &buf.grad.hidden_bias),
+            ("z", |m| &mut m.log_variance, &buf.grad.log_variance),
+        ];
+        for (name, block, analytic) in blocks {
+            for (i, &g) in analytic.iter().enumerate() {
+                let (mut up, mut down) = (model.clone(), model.clone());
+                block(&mut up)[i] += 1e-3;
+                block(&mut down)[i] -= 1e-3;
+                let numeric = (objective(&up) - objective(&down)) / 2e-3;
+                assert!(
+                    (numeric - g as f64).abs() < 2e-3,
+                    "{name}[{i}]: {numeric} vs {g}"
+                );
+            }
+        }
+    }
+}

@@ -415,7 +415,7 @@ mod tests {
     }
 
     /// Every training method.
-    const METHODS: [GaussianMethod; 5] = [
+    const METHODS: [GaussianMethod; 6] = [
         GaussianMethod::ContrastiveDivergence,
         GaussianMethod::Persistent,
         GaussianMethod::DenoisingScoreMatching { noise_std: 0.3 },
@@ -425,7 +425,45 @@ mod tests {
         GaussianMethod::SlicedScoreMatching {
             variance_reduced: true,
         },
+        GaussianMethod::GibbsLangevin {
+            sampler: GibbsLangevinConfig {
+                langevin_steps: 10,
+                step_size: 0.5,
+                metropolis: true,
+            },
+            clip_norm: Some(10.0),
+        },
     ];
+
+    /// Clipping scales a gradient whose batch mean is longer than the bound down to it,
+    /// keeping its direction, and leaves a shorter one alone.
+    #[test]
+    fn clipping_bounds_the_norm_of_the_mean_gradient() {
+        let data = four_features(vec![0.0, 1.0, 2.0, 3.0, 1.0, 0.0, 1.0, 2.0]);
+        let mut g = GaussianRbm::initialize(&data, 3, 1.0, &mut stream(2, 0, 0));
+        let before = g.weights.clone();
+        let norm = |m: &GaussianRbm| -> f64 {
+            trained_blocks(m)
+                .iter()
+                .flat_map(|b| b.iter())
+                .map(|&x| (x as f64).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        };
+        let rows = 4;
+        let mean_norm = norm(&g) / rows as f64;
+        clip_mean_gradient(&mut g, rows, (mean_norm * 2.0) as f32);
+        assert_eq!(g.weights, before);
+        clip_mean_gradient(&mut g, rows, (mean_norm / 2.0) as f32);
+        assert!((norm(&g) / rows as f64 - mean_norm / 2.0).abs() < 1e-5 * mean_norm);
+        let ratio = g.weights[0] / before[0];
+        assert!(
+            g.weights
+                .iter()
+                .zip(&before)
+                .all(|(a, b)| (a - ratio * b).abs() < 1e-6)
+        );
+    }
 
     /// `n_hidden` units trained by `method` from weights of standard deviation 0.1.
     fn small(method: GaussianMethod, n_hidden: usize) -> GaussianTrainConfig {
