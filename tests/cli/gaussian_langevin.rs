@@ -99,7 +99,7 @@ fn bad_gibbs_langevin_flags_name_the_flag() {
     };
     assert_mentions(&train("--step-size 2.5"), &["--step-size", "(0, 2)"]);
     assert_mentions(&train("--langevin-steps 0"), &["--langevin-steps"]);
-    assert_mentions(&train("--clip-norm -1"), &["--clip-norm", "positive"]);
+    assert_mentions(&train("--clip-norm=-1"), &["--clip-norm", "positive"]);
     assert_mentions(
         &train("--lr-schedule sideways"),
         &["--lr-schedule", "sideways", "cosine"],
