@@ -16,7 +16,7 @@
 //! `ln alpha = F(v) - F(v') + ln q(v | v', h') - ln q(v' | v, h)`.
 
 use super::GaussianRbm;
-use super::gradient::{hidden_inputs, pulls};
+use super::gradient::pulls;
 use ebm_core::InvalidSetting;
 use ebm_kernels::Parallelism;
 use ebm_kernels::activation::{sigmoid_in_place, softplus_sum};
@@ -122,7 +122,7 @@ impl Proposal {
     /// From `self.v`: its free energy, a draw of `h ~ p(h | v)` and `m = b + W h`.
     fn complete(&mut self, model: &GaussianRbm, rng: &mut StreamRng, par: Parallelism) {
         let (nv, nh) = (model.n_visible(), model.n_hidden());
-        hidden_inputs(model, &self.v, &mut self.scaled, &mut self.h, par);
+        model.batch_hidden_inputs(&self.v, &mut self.scaled, &mut self.h, par);
         let inverse_variance: Vec<f64> = model
             .log_variance
             .iter()

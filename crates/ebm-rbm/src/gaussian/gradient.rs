@@ -62,29 +62,33 @@ pub(super) fn hidden_probabilities(
     out: &mut [f32],
     par: Parallelism,
 ) {
-    hidden_inputs(model, v, scaled, out, par);
+    model.batch_hidden_inputs(v, scaled, out, par);
     sigmoid_in_place(out);
 }
 
-/// `scaled = v / sigma^2` and `out = scaled W + c`: the hidden inputs of a batch.
-pub(super) fn hidden_inputs(
-    model: &GaussianRbm,
-    v: &[f32],
-    scaled: &mut [f32],
-    out: &mut [f32],
-    par: Parallelism,
-) {
-    let (nv, nh) = (model.n_visible(), model.n_hidden());
-    let inverse_variance: Vec<f32> = model.log_variance.iter().map(|&z| (-z).exp()).collect();
-    for (s_row, v_row) in scaled.chunks_exact_mut(nv).zip(v.chunks_exact(nv)) {
-        for ((s, &x), &iv) in s_row.iter_mut().zip(v_row).zip(&inverse_variance) {
-            *s = x * iv;
+impl GaussianRbm {
+    /// `scaled = v / sigma^2` and `out = scaled W + c`: the hidden inputs of a batch of
+    /// standardized rows `v`.
+    pub(super) fn batch_hidden_inputs(
+        &self,
+        v: &[f32],
+        scaled: &mut [f32],
+        out: &mut [f32],
+        par: Parallelism,
+    ) {
+        let model = self;
+        let (nv, nh) = (model.n_visible(), model.n_hidden());
+        let inverse_variance: Vec<f32> = model.log_variance.iter().map(|&z| (-z).exp()).collect();
+        for (s_row, v_row) in scaled.chunks_exact_mut(nv).zip(v.chunks_exact(nv)) {
+            for ((s, &x), &iv) in s_row.iter_mut().zip(v_row).zip(&inverse_variance) {
+                *s = x * iv;
+            }
         }
+        for row in out.chunks_exact_mut(nh) {
+            row.copy_from_slice(&model.hidden_bias);
+        }
+        times_weights(model, 1.0, out, scaled, par);
     }
-    for row in out.chunks_exact_mut(nh) {
-        row.copy_from_slice(&model.hidden_bias);
-    }
-    times_weights(model, 1.0, out, scaled, par);
 }
 
 /// `out = beta out + x W` for the `rows x n_visible` inputs `x` (`out` is `rows x n_hidden`).
