@@ -380,6 +380,28 @@ fn eval(args: EvalArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The class probability above which a classified sample counts as confident.
+pub const CONFIDENT: f32 = 0.9;
+
+/// How `classifier` sees `samples` (rows of its `n_visible` values in [0, 1]): each
+/// row's most probable class and that class's probability.
+pub fn classify_samples(classifier: &ClassRbm, samples: &[f32]) -> Vec<(usize, f32)> {
+    let classes = classifier.n_classes();
+    let mut log_probs = vec![0.0f32; samples.len() / classifier.n_visible() * classes];
+    classifier.class_log_probabilities(
+        samples,
+        &mut log_probs,
+        ebm_kernels::Parallelism::Sequential,
+    );
+    log_probs
+        .chunks_exact(classes)
+        .map(|row| {
+            let class = most_probable(row);
+            (class, row[class].exp())
+        })
+        .collect()
+}
+
 fn sample(args: SampleArgs) -> Result<(), Failure> {
     let gibbs = &args.gibbs;
     if gibbs.chains == 0 {
@@ -429,18 +451,13 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
     m.text("png", &gibbs.png.display().to_string());
     if let Some(classifier) = &classifier {
         let classes = model.n_classes();
-        let mut log_probs = vec![0.0f32; tiles.len() / model.n_visible() * classes];
-        classifier.class_log_probabilities(
-            &tiles,
-            &mut log_probs,
-            ebm_kernels::Parallelism::Sequential,
-        );
         let (mut recognized, mut confident) = (0usize, 0usize);
-        for (k, row) in log_probs.chunks_exact(classes).enumerate() {
-            let intended = k / gibbs.chains;
-            if most_probable(row) == intended {
+        for (k, (class, probability)) in
+            classify_samples(classifier, &tiles).into_iter().enumerate()
+        {
+            if class == k / gibbs.chains {
                 recognized += 1;
-                confident += usize::from(row[intended].exp() > 0.9);
+                confident += usize::from(probability > CONFIDENT);
             }
         }
         let total = (gibbs.chains * classes) as f64;

@@ -16,9 +16,10 @@ use ebm_core::train::{OptimizerConfig, OptimizerMethod};
 use ebm_data::mnist::Split;
 use ebm_kernels::rng::stream;
 use ebm_rbm::RbmError;
+use ebm_rbm::class_rbm::ClassRbm;
 use ebm_rbm::gaussian::{
-    GaussianMethod, GaussianRbm, GaussianTrainConfig, gaussian_ais_log_partition,
-    gaussian_heldout_errors, train_gaussian_rbm,
+    GaussianMethod, GaussianRbm, GaussianTrainConfig, GibbsLangevinConfig,
+    gaussian_ais_log_partition, gaussian_heldout_errors, train_gaussian_rbm,
 };
 use std::path::PathBuf;
 use std::time::Instant;
@@ -50,6 +51,9 @@ pub enum MethodArg {
     Ssm,
     /// Sliced score matching, variance-reduced (unit variances).
     SsmVr,
+    /// CD from noise: every batch's negative chains start at standard normal noise and
+    /// run --k Gibbs-Langevin sweeps (Liao et al. 2022), gradient norm clipped.
+    GlCd,
 }
 
 /// Sampler of `sample`.
@@ -59,6 +63,33 @@ pub enum SamplerArg {
     Gibbs,
     /// Metropolis-adjusted Langevin on the free energy F(v).
     Mala,
+    /// Gibbs-Langevin (Liao et al. 2022): --langevin-steps Langevin steps on v given h,
+    /// then h given v, each sweep Metropolis-adjusted; chains start at noise.
+    GibbsLangevin,
+}
+
+/// Flags of the Gibbs-Langevin sampler (`train --method gl-cd`, `sample --sampler
+/// gibbs-langevin`).
+#[derive(Args)]
+pub struct LangevinArgs {
+    /// Langevin steps on v per Gibbs update of h (gl-cd, gibbs-langevin).
+    #[arg(long, default_value_t = 10)]
+    pub langevin_steps: usize,
+    /// Skip the Metropolis-Hastings test of each Gibbs-Langevin sweep.
+    #[arg(long)]
+    pub no_metropolis: bool,
+}
+
+impl LangevinArgs {
+    /// The sampler's settings with the first Langevin step size `step_size` (units of
+    /// the visible variances).
+    fn config(&self, step_size: f32) -> GibbsLangevinConfig {
+        GibbsLangevinConfig {
+            langevin_steps: self.langevin_steps,
+            step_size,
+            metropolis: !self.no_metropolis,
+        }
+    }
 }
 
 /// Flags of `ebm gaussian-rbm train`.
@@ -69,12 +100,24 @@ pub struct TrainArgs {
     /// Hidden units.
     #[arg(long, default_value_t = 200, value_parser = crate::args::count)]
     pub hidden: usize,
-    /// cd, pcd, dsm, ssm or ssm-vr.
+    /// cd, pcd, dsm, ssm, ssm-vr or gl-cd.
     #[arg(long, value_enum, default_value_t = MethodArg::Cd)]
     pub method: MethodArg,
-    /// Gibbs steps (cd, pcd).
+    /// Gibbs steps (cd, pcd), Gibbs-Langevin sweeps from noise (gl-cd).
     #[arg(long, default_value_t = 1)]
     pub k: usize,
+    #[command(flatten)]
+    pub langevin: LangevinArgs,
+    /// First Langevin step size of gl-cd, in units of the visible variances, in (0, 2).
+    #[arg(long, default_value_t = 0.5)]
+    pub step_size: f32,
+    /// Largest norm of the batch-mean gradient (gl-cd; 0 turns clipping off).
+    #[arg(long, default_value_t = 10.0)]
+    pub clip_norm: f32,
+    /// Learning-rate schedule: constant, linear (to 0 at the last epoch), inverse:R or
+    /// cosine (annealed towards 0).
+    #[arg(long, default_value = "constant")]
+    pub lr_schedule: String,
     /// Keep the visible variances at 1 instead of learning them (cd, pcd).
     #[arg(long)]
     pub fixed_variance: bool,
@@ -133,21 +176,32 @@ pub struct EvalArgs {
 pub struct SampleArgs {
     /// The model file.
     pub model: PathBuf,
-    /// gibbs or mala.
+    /// gibbs, mala or gibbs-langevin.
     #[arg(long, value_enum, default_value_t = SamplerArg::Gibbs)]
     pub sampler: SamplerArg,
+    #[command(flatten)]
+    pub langevin: LangevinArgs,
     /// Chains (tiles).
     #[arg(long, default_value_t = 25, value_parser = crate::args::count)]
     pub chains: usize,
     /// Steps per chain.
     #[arg(long, default_value_t = 1000)]
     pub steps: usize,
-    /// MALA step size.
-    #[arg(long, default_value_t = 0.01)]
-    pub step_size: f64,
+    /// Step size: of MALA (standardized units; default 0.01), or the first Langevin step
+    /// of gibbs-langevin in units of the visible variances, in (0, 2) (default 0.5).
+    #[arg(long)]
+    pub step_size: Option<f64>,
     /// Output PNG.
     #[arg(long, value_parser = crate::args::output_file)]
     pub png: PathBuf,
+    /// Also write the samples (grey levels, rows of n_visible values) to FILE.npy or
+    /// FILE.csv.
+    #[arg(long, value_parser = crate::args::output_file)]
+    pub out: Option<PathBuf>,
+    /// Classify the samples, clipped to [0, 1], with this class RBM and report the share
+    /// it assigns to some class with probability above 0.9, and the count per class.
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
     #[command(flatten)]
     pub image: crate::args::ImageShapeArgs,
     #[command(flatten)]
@@ -173,7 +227,13 @@ const MNIST_ONLY: &str = "is not a real-valued data set here (mnist)";
 fn setup_failure(error: RbmError) -> Failure {
     rbm_failure(
         error,
-        &[("epochs", "--epochs/--batch"), ("method", "--noise")],
+        &[
+            ("epochs", "--epochs/--batch"),
+            ("method", "--noise"),
+            ("langevin_steps", "--langevin-steps"),
+            ("step_size", "--step-size"),
+            ("clip_norm", "--clip-norm"),
+        ],
     )
 }
 
@@ -203,11 +263,16 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
             MethodArg::SsmVr => GaussianMethod::SlicedScoreMatching {
                 variance_reduced: true,
             },
+            MethodArg::GlCd => GaussianMethod::GibbsLangevin {
+                sampler: args.langevin.config(args.step_size),
+                clip_norm: (args.clip_norm != 0.0).then_some(args.clip_norm),
+            },
         },
         gibbs_steps: args.k,
         learn_variance: !args.fixed_variance,
         optimizer: OptimizerConfig {
             learning_rate: args.lr,
+            learning_rate_schedule: crate::rbm::parse_schedule(&args.lr_schedule)?,
             method: OptimizerMethod::Sgd {
                 momentum: MomentumSchedule::constant(args.momentum),
             },
@@ -306,17 +371,42 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
     if args.chains == 0 || args.steps == 0 {
         return Err(Failure::input("--chains and --steps must be at least 1"));
     }
-    if !(args.step_size.is_finite() && args.step_size > 0.0) {
+    let gibbs_langevin = matches!(args.sampler, SamplerArg::GibbsLangevin);
+    let step_size = args
+        .step_size
+        .unwrap_or(if gibbs_langevin { 0.5 } else { 0.01 });
+    if !(step_size.is_finite() && step_size > 0.0) {
         return Err(Failure::input("--step-size must be a positive number"));
+    }
+    let langevin = args.langevin.config(step_size as f32);
+    if gibbs_langevin {
+        langevin
+            .validate()
+            .map_err(|e| setup_failure(RbmError::InvalidSetting(e)))?;
+    }
+    if let Some(out) = &args.out {
+        crate::tables::is_npy(out)?;
     }
     let model: GaussianRbm = load_model(&args.model)?;
     check_chains("--chains", args.chains, &model)?;
+    let classifier: Option<ClassRbm> = args.classifier.as_deref().map(load_model).transpose()?;
+    if let (Some(c), Some(path)) = (&classifier, &args.classifier) {
+        if c.n_visible() != model.n_visible() {
+            return Err(Failure::input(format!(
+                "--classifier: {}: reads {} values where the model has {}",
+                path.display(),
+                c.n_visible(),
+                model.n_visible()
+            )));
+        }
+    }
     let Some(shape) = args.image.resolve_or_note(&args.model, model.n_visible())? else {
         return Ok(());
     };
     let seed = args.random.seed;
     let mut rng = stream(seed, 0, 0);
     let mut metrics = Metrics::default();
+    let start = Instant::now();
     let mut tiles = match args.sampler {
         SamplerArg::Gibbs => model.gibbs_samples(args.chains, args.steps, &mut rng),
         SamplerArg::Mala => {
@@ -332,7 +422,7 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
                     seed: seed.wrapping_add(chain as u64),
                     ..ChainConfig::default()
                 };
-                let result = run_chain(&model, &mut Mala::new(args.step_size), &initial, &config)
+                let result = run_chain(&model, &mut Mala::new(step_size), &initial, &config)
                     .map_err(|e| Failure::run(format!("--step-size: {e}")))?;
                 accepted += result.acceptance_rate();
                 tiles.extend(result.samples.iter().map(|&x| x as f32));
@@ -340,10 +430,45 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
             metrics.number("acceptance_rate", accepted / args.chains as f64);
             tiles
         }
+        SamplerArg::GibbsLangevin => {
+            let (tiles, acceptance) = model
+                .gibbs_langevin_samples(&langevin, args.chains, args.steps, &mut rng)
+                .map_err(|e| setup_failure(RbmError::InvalidSetting(e)))?;
+            metrics.number("acceptance_rate", acceptance);
+            tiles
+        }
     };
+    if gibbs_langevin {
+        metrics.number("sample_seconds", start.elapsed().as_secs_f64());
+    }
     model.unstandardize(&mut tiles);
     shape.write_square_grid(&args.png, &tiles)?;
     metrics.text("png", &args.png.display().to_string());
+    if let Some(out) = &args.out {
+        crate::tables::write_table(out, tiles.clone(), model.n_visible(), &["v"])?;
+        metrics.text("out", &out.display().to_string());
+    }
+    if let Some(classifier) = &classifier {
+        let unit: Vec<f32> = tiles.iter().map(|&x| x.clamp(0.0, 1.0)).collect();
+        let mut counts = vec![0u64; classifier.n_classes()];
+        let mut confident = 0usize;
+        for (class, probability) in crate::class_rbm::classify_samples(classifier, &unit) {
+            if probability > crate::class_rbm::CONFIDENT {
+                confident += 1;
+                counts[class] += 1;
+            }
+        }
+        metrics
+            .number("confident_share", confident as f64 / args.chains as f64)
+            .text(
+                "confident_per_class",
+                &counts
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+    }
     args.output.print(&metrics);
     Ok(())
 }

@@ -5,6 +5,7 @@ mod eval;
 mod features;
 mod pictures;
 mod train;
+pub(crate) use train::parse_schedule;
 
 use crate::Failure;
 use crate::args::{GibbsSampleArgs, MeasureArgs, RunArgs, SeedArgs, TrainingArgs};
@@ -193,7 +194,8 @@ pub struct TrainArgs {
     /// Base learning rate.
     #[arg(long, default_value_t = 0.05)]
     pub lr: f32,
-    /// Learning-rate schedule: constant, linear (to 0 at the last epoch) or inverse:R.
+    /// Learning-rate schedule: constant, linear (to 0 at the last epoch), inverse:R or
+    /// cosine (annealed towards 0).
     #[arg(long, default_value = "constant")]
     pub lr_schedule: String,
     /// Momentum after the switch epoch.

@@ -23,16 +23,18 @@ use std::path::PathBuf;
 /// Default number of epochs of a new run.
 const DEFAULT_EPOCHS: usize = 10;
 
-fn parse_schedule(text: &str) -> Result<LearningRateSchedule, Failure> {
+/// A `--lr-schedule` value: constant, linear, inverse:RATE or cosine.
+pub(crate) fn parse_schedule(text: &str) -> Result<LearningRateSchedule, Failure> {
     match text {
         "constant" => Ok(LearningRateSchedule::Constant),
+        "cosine" => Ok(LearningRateSchedule::Cosine),
         "linear" => Ok(LearningRateSchedule::Linear {
             final_fraction: 0.0,
         }),
         _ => match text.strip_prefix("inverse:").map(str::parse::<f32>) {
             Some(Ok(rate)) if rate >= 0.0 => Ok(LearningRateSchedule::Inverse { rate }),
             _ => Err(Failure::input(format!(
-                "--lr-schedule: '{text}' is not constant, linear or inverse:RATE"
+                "--lr-schedule: '{text}' is not constant, linear, inverse:RATE or cosine"
             ))),
         },
     }

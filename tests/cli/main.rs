@@ -13,6 +13,7 @@ mod factor_files;
 mod factor_files_errors;
 mod factor_learn;
 mod factor_methods;
+mod gaussian_langevin;
 mod gaussian_score;
 mod hardening;
 mod hardening_input;

@@ -18,6 +18,9 @@ pub enum LearningRateSchedule {
         /// Decay rate per epoch.
         rate: f32,
     },
+    /// Cosine annealing towards zero, `base (1 + cos(pi epoch / total_epochs)) / 2`
+    /// (Loshchilov & Hutter 2017; Liao et al. 2022 train Gaussian RBMs with it).
+    Cosine,
 }
 
 impl LearningRateSchedule {
@@ -34,6 +37,10 @@ impl LearningRateSchedule {
                 base * (1.0 - progress * (1.0 - final_fraction))
             }
             LearningRateSchedule::Inverse { rate } => base / (1.0 + rate * epoch as f32),
+            LearningRateSchedule::Cosine => {
+                let progress = epoch as f64 / total_epochs.max(1) as f64;
+                (base as f64 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())) as f32
+            }
         }
     }
 }
@@ -88,5 +95,13 @@ mod tests {
             switch_epoch: 5,
         };
         assert_eq!((m.momentum(4), m.momentum(5)), (0.5, 0.9));
+        let cosine = LearningRateSchedule::Cosine;
+        assert_eq!(cosine.rate(0.1, 0, 4), 0.1);
+        assert!((cosine.rate(0.1, 2, 4) - 0.05).abs() < 1e-7);
+        assert!(
+            (cosine.rate(0.1, 3, 4) - 0.1 * (1.0 + (0.75 * std::f32::consts::PI).cos()) / 2.0)
+                .abs()
+                < 1e-7
+        );
     }
 }

@@ -82,6 +82,7 @@ impl OptimizerConfig {
                 (0.0..=1.0).contains(&final_fraction)
             }
             LearningRateSchedule::Inverse { rate } => rate.is_finite() && rate >= 0.0,
+            LearningRateSchedule::Cosine => true,
         };
         InvalidSetting::require(
             schedule_ok,

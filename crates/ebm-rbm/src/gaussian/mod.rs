@@ -8,11 +8,13 @@
 //! applies them itself ([`GaussianRbm::standardize`]).
 
 mod ais;
+mod gibbs_langevin;
 mod gradient;
 mod sliced;
 mod train;
 
 pub use ais::gaussian_ais_log_partition;
+pub use gibbs_langevin::{GibbsLangevinChains, GibbsLangevinConfig};
 pub use train::{GaussianMethod, GaussianTrainConfig, gaussian_heldout_errors, train_gaussian_rbm};
 
 use crate::RbmError;

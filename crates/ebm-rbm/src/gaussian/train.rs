@@ -1,10 +1,15 @@
 //! Training a Gaussian-Bernoulli RBM: CD-k and PCD-k (with learned or fixed variances),
-//! or denoising or sliced score matching (variances fixed at 1 in standardized units),
+//! CD from noise with Gibbs-Langevin chains (Liao et al. 2022), or denoising or sliced
+//! score matching (variances fixed at 1 in standardized units),
 //! where the model's score `∇ ln p(v) = -∇F(v)` and its Jacobian have closed forms and no
 //! sampling is needed.
 
 use super::GaussianRbm;
-use super::gradient::{Buffers, contrastive_gradient, score_matching_gradient};
+use super::gibbs_langevin::{GibbsLangevinChains, GibbsLangevinConfig};
+use super::gradient::{
+    Buffers, contrastive_gradient, contrastive_statistics, hidden_probabilities,
+    score_matching_gradient,
+};
 use super::sliced::sliced_score_matching_gradient;
 use crate::RbmError;
 use ebm_core::InvalidSetting;
@@ -34,6 +39,16 @@ pub enum GaussianMethod {
     SlicedScoreMatching {
         /// Use `0.5 |score|^2` in place of `0.5 (u . score)^2`.
         variance_reduced: bool,
+    },
+    /// Contrastive divergence whose negative chains start from standard normal noise
+    /// every batch and run `gibbs_steps` Gibbs-Langevin sweeps (Liao et al. 2022's
+    /// modified CD), with the gradient's norm clipped.
+    GibbsLangevin {
+        /// The sampler of the negative chains.
+        sampler: GibbsLangevinConfig,
+        /// Largest norm of the batch-mean gradient (of W, b, c and z together); `None`
+        /// for no clipping.
+        clip_norm: Option<f32>,
     },
 }
 
@@ -90,6 +105,14 @@ impl GaussianTrainConfig {
                 noise_std.is_finite() && noise_std > 0.0,
                 "method",
                 "the score-matching noise must be positive",
+            )?;
+        }
+        if let GaussianMethod::GibbsLangevin { sampler, clip_norm } = self.method {
+            sampler.validate()?;
+            InvalidSetting::require(
+                clip_norm.is_none_or(|c| c.is_finite() && c > 0.0),
+                "clip_norm",
+                "the gradient clipping norm must be a positive number",
             )?;
         }
         InvalidSetting::non_negative(self.init_std, "init_std")?;
@@ -191,6 +214,8 @@ struct GaussianTrainer<'a> {
     config: &'a GaussianTrainConfig,
     standardized: Dataset,
     buffers: Buffers,
+    /// The negative chains of Gibbs-Langevin CD (restarted from noise every batch).
+    chains: Option<GibbsLangevinChains>,
 }
 
 /// What training changes (and a divergence restores).
@@ -236,10 +261,19 @@ impl<'a> GaussianTrainer<'a> {
                 })
                 .collect()
         };
+        let chains = matches!(config.method, GaussianMethod::GibbsLangevin { .. }).then(|| {
+            GibbsLangevinChains::from_noise(
+                &model,
+                rows,
+                &mut stream(config.run.seed, streams::INITIALIZATION, 0),
+                ebm_kernels::Parallelism::Sequential,
+            )
+        });
         let trainer = Self {
             config,
             standardized,
             buffers: Buffers::new(rows, &model),
+            chains,
         };
         let state = GaussianState {
             model,
@@ -270,6 +304,19 @@ impl MinibatchModel for GaussianTrainer<'_> {
             }
             GaussianMethod::SlicedScoreMatching { variance_reduced } => {
                 sliced_score_matching_gradient(&step.state.model, buf, variance_reduced, rng, par);
+            }
+            GaussianMethod::GibbsLangevin { sampler, clip_norm } => {
+                let model = &step.state.model;
+                let chains = self.chains.as_mut().expect("chains of Gibbs-Langevin CD");
+                hidden_probabilities(model, &buf.v0, &mut buf.scaled0, &mut buf.p0, par);
+                chains.restart_from_noise(model, rng, par);
+                chains.run(model, &sampler, self.config.gibbs_steps, rng, par);
+                buf.vk.copy_from_slice(chains.visible());
+                hidden_probabilities(model, &buf.vk, &mut buf.scaledk, &mut buf.pk, par);
+                contrastive_statistics(model, buf, par);
+                if let Some(clip) = clip_norm {
+                    clip_mean_gradient(&mut buf.grad, step.rows.len(), clip);
+                }
             }
             method => {
                 let persistent = method == GaussianMethod::Persistent;
@@ -333,6 +380,29 @@ impl MinibatchModel for GaussianTrainer<'_> {
     }
 }
 
+/// Scale the gradient (a sum over `rows` examples, of W, b, c and z) so that the norm of
+/// its batch mean is at most `clip`.
+fn clip_mean_gradient(grad: &mut GaussianRbm, rows: usize, clip: f32) {
+    let blocks = [
+        &mut grad.weights,
+        &mut grad.visible_bias,
+        &mut grad.hidden_bias,
+        &mut grad.log_variance,
+    ];
+    let squared: f64 = blocks
+        .iter()
+        .flat_map(|b| b.iter())
+        .map(|&g| (g as f64).powi(2))
+        .sum();
+    let norm = squared.sqrt() / rows.max(1) as f64;
+    if norm > clip as f64 {
+        let scale = (clip as f64 / norm) as f32;
+        for block in blocks {
+            block.iter_mut().for_each(|g| *g *= scale);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,7 +415,7 @@ mod tests {
     }
 
     /// Every training method.
-    const METHODS: [GaussianMethod; 5] = [
+    const METHODS: [GaussianMethod; 6] = [
         GaussianMethod::ContrastiveDivergence,
         GaussianMethod::Persistent,
         GaussianMethod::DenoisingScoreMatching { noise_std: 0.3 },
@@ -355,7 +425,45 @@ mod tests {
         GaussianMethod::SlicedScoreMatching {
             variance_reduced: true,
         },
+        GaussianMethod::GibbsLangevin {
+            sampler: GibbsLangevinConfig {
+                langevin_steps: 10,
+                step_size: 0.5,
+                metropolis: true,
+            },
+            clip_norm: Some(10.0),
+        },
     ];
+
+    /// Clipping scales a gradient whose batch mean is longer than the bound down to it,
+    /// keeping its direction, and leaves a shorter one alone.
+    #[test]
+    fn clipping_bounds_the_norm_of_the_mean_gradient() {
+        let data = four_features(vec![0.0, 1.0, 2.0, 3.0, 1.0, 0.0, 1.0, 2.0]);
+        let mut g = GaussianRbm::initialize(&data, 3, 1.0, &mut stream(2, 0, 0));
+        let before = g.weights.clone();
+        let norm = |m: &GaussianRbm| -> f64 {
+            trained_blocks(m)
+                .iter()
+                .flat_map(|b| b.iter())
+                .map(|&x| (x as f64).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        };
+        let rows = 4;
+        let mean_norm = norm(&g) / rows as f64;
+        clip_mean_gradient(&mut g, rows, (mean_norm * 2.0) as f32);
+        assert_eq!(g.weights, before);
+        clip_mean_gradient(&mut g, rows, (mean_norm / 2.0) as f32);
+        assert!((norm(&g) / rows as f64 - mean_norm / 2.0).abs() < 1e-5 * mean_norm);
+        let ratio = g.weights[0] / before[0];
+        assert!(
+            g.weights
+                .iter()
+                .zip(&before)
+                .all(|(a, b)| (a - ratio * b).abs() < 1e-6)
+        );
+    }
 
     /// `n_hidden` units trained by `method` from weights of standard deviation 0.1.
     fn small(method: GaussianMethod, n_hidden: usize) -> GaussianTrainConfig {
