@@ -351,3 +351,16 @@ mod tests {
         assert!(fit_temperature(&[f32::NAN; 4], 2, &[0, 1]).is_err());
     }
 }
+
+/// The class of the largest of one row's class scores (log-probabilities, or
+/// probabilities: any increasing function of them gives the same class); the first one on
+/// ties.
+pub fn most_probable(scores: &[f32]) -> usize {
+    scores
+        .iter()
+        .enumerate()
+        .fold((0usize, f32::NEG_INFINITY), |best, (y, &v)| {
+            if v > best.1 { (y, v) } else { best }
+        })
+        .0
+}

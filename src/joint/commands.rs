@@ -1,0 +1,207 @@
+//! What `ebm joint train`, `predict`, `calibrate` and `sample` do.
+
+use super::{SampleArgs, TrainArgs, failure};
+use crate::Failure;
+use crate::args::RunArgs;
+use crate::output::Metrics;
+use crate::progress::Progress;
+use crate::run_log::{Epoch, Family, On};
+use crate::user_data::ValueRange;
+use ebm_core::calibration::most_probable;
+use ebm_core::schedule::LearningRateSchedule;
+use ebm_core::train::{EpochReport, OnEpoch, OptimizerConfig};
+use ebm_data::Dataset;
+use ebm_data::mnist::Split;
+use ebm_neural::joint::JointEnergy;
+use ebm_neural::joint::train::{JointTrainConfig, Labeled, train_joint};
+use ebm_neural::langevin::LangevinConfig;
+use ebm_neural::train::adam;
+use ebm_neural::{Activation, Cpu, Workspace};
+
+/// Why another `--dataset` than mnist is refused.
+const MNIST_ONLY: &str = "has no labels; the joint model needs mnist or --train FILE with labels";
+
+/// The metrics of `joint train`'s learning curves.
+const ERROR: Family = Family::new("error", "classification error", "fraction misclassified");
+const LOSS: Family = Family::new("loss", "training objective", "per example");
+
+/// Rows scored per pass (bounds the workspace).
+const CHUNK: usize = 1000;
+
+/// `ln p(y | x)` of every row of `features` (`n x model.n_inputs()`), `n x K`, in chunks
+/// of [`CHUNK`] rows on `--threads`.
+pub(crate) fn log_probabilities(
+    model: &JointEnergy,
+    features: &[f32],
+    run: RunArgs,
+) -> Result<Vec<f32>, Failure> {
+    let (d, k) = (model.n_inputs(), model.n_classes());
+    let mut out = vec![0.0f32; features.len() / d * k];
+    let math = Cpu {
+        par: run.parallelism(),
+    };
+    run.install(|| {
+        let mut ws = Workspace::new();
+        for (x, o) in features.chunks(CHUNK * d).zip(out.chunks_mut(CHUNK * k)) {
+            model.class_log_probabilities(&math, &mut ws, x, x.len() / d, o);
+        }
+    })?;
+    Ok(out)
+}
+
+/// The share of the rows of `data` whose most probable class is not their label.
+fn error_rate(model: &JointEnergy, data: &Dataset, run: RunArgs) -> Result<f64, Failure> {
+    let labels = data.labels.as_deref().unwrap_or_default();
+    let log_probs = log_probabilities(model, &data.features, run)?;
+    let wrong = log_probs
+        .chunks_exact(model.n_classes())
+        .zip(labels)
+        .filter(|(p, l)| most_probable(p) != usize::from(**l))
+        .count();
+    Ok(wrong as f64 / labels.len().max(1) as f64)
+}
+
+/// The classes of labeled training data: one more than its largest label (at least 2),
+/// or bad input when it has none.
+fn n_classes(args: &TrainArgs, data: &Dataset) -> Result<usize, Failure> {
+    let Some(labels) = &data.labels else {
+        let file = args
+            .data
+            .files
+            .train
+            .as_deref()
+            .unwrap_or(std::path::Path::new("data"));
+        return Err(Failure::input(format!(
+            "--train: {}: has no labels; the joint model needs them (give --labels FILE or --label-column C)",
+            file.display()
+        )));
+    };
+    Ok(labels
+        .iter()
+        .map(|&l| usize::from(l) + 1)
+        .max()
+        .unwrap_or(0)
+        .max(2))
+}
+
+/// Run `ebm joint train`.
+pub fn train(args: TrainArgs) -> Result<(), Failure> {
+    let defaults = JointTrainConfig::default();
+    let mut config = JointTrainConfig {
+        hidden: crate::args::positive_list("--hidden", "widths", &args.hidden)?,
+        activation: match args.activation {
+            crate::energy::ActivationArg::Swish => Activation::Swish,
+            crate::energy::ActivationArg::Softplus => Activation::Softplus,
+            crate::energy::ActivationArg::Elu => Activation::Elu,
+        },
+        generative_weight: args.generative_weight,
+        langevin: LangevinConfig {
+            steps: args.sgld_steps,
+            step_size: args.step_size,
+            noise_scale: args.noise_scale,
+            clip_drift: 0.0,
+        },
+        buffer_size: args.buffer_size,
+        reinit_fraction: args.reinit,
+        data_noise: args.data_noise,
+        max_shift: args.max_shift,
+        energy_regularization: args.energy_regularization,
+        clip_gradient_norm: args.clip_gradient,
+        optimizer: OptimizerConfig {
+            learning_rate_schedule: LearningRateSchedule::Linear {
+                final_fraction: 0.05,
+            },
+            weight_decay: args.weight_decay,
+            ..adam(args.lr)
+        },
+        run: args
+            .training
+            .loop_config(args.epochs, args.batch_size, args.random, defaults.run),
+        ..defaults
+    };
+    config.validate().map_err(|e| failure(e.into()))?;
+    let data = args
+        .data
+        .train_set(args.limit, MNIST_ONLY, ValueRange::Unit)?;
+    config.n_classes = n_classes(&args, &data)?;
+    let labels = data.labels.clone().unwrap_or_default();
+    let has_test = args.data.files.train.is_none() || args.data.files.test.is_some();
+    let test = if has_test {
+        let test = crate::setup::load_mnist(&args.data, Split::Test, MNIST_ONLY, ValueRange::Unit)?;
+        crate::setup::check_features(std::path::Path::new("--test"), data.n_features, &test)?;
+        Some(test)
+    } else {
+        None
+    };
+    let mut log = args.training.epoch_log("ebm joint train");
+    let run = args.training.run;
+    let trained = Progress::timed(config.run.epochs, args.training.report.quiet, |progress| {
+        let mut observer = OnEpoch(|r: &EpochReport, model: &JointEnergy| {
+            let error = r.metric("train_error").unwrap_or(f64::NAN);
+            let loss = r.metric("loss").unwrap_or(f64::NAN);
+            let energies = match (r.metric("energy_data"), r.metric("energy_samples")) {
+                (Some(d), Some(s)) => format!(", E(data) {d:.2}, E(samples) {s:.2}"),
+                _ => String::new(),
+            };
+            progress.epoch_report(
+                r,
+                &format!(
+                    "loss {loss:.4}, train error {error:.4}{energies}, {:.1} s",
+                    r.seconds
+                ),
+            );
+            let mut values = vec![(&LOSS, On::Train, loss), (&ERROR, On::Train, error)];
+            if let Some(test) = test.as_ref().filter(|_| log.is_active()) {
+                let error = error_rate(model, test, run).unwrap_or(f64::NAN);
+                values.push((&ERROR, On::HeldOut, error));
+            }
+            log.record(Epoch::of(r), &values);
+        });
+        let labeled = Labeled {
+            features: &data.features,
+            dim: data.n_features,
+            labels: &labels,
+        };
+        train_joint(&config, labeled, &mut observer).map_err(failure)
+    });
+    let mut logged = Metrics::default();
+    log.finish(&mut logged)?;
+    let (fit, mut m) = trained?;
+    m.extend(logged);
+    for recovery in &fit.recoveries {
+        eprintln!(
+            "note: epoch {}: {}; went on from epoch {} with learning rate {} and step size {}",
+            recovery.epoch,
+            recovery.reason,
+            recovery.restored_epoch,
+            recovery.learning_rate,
+            recovery.step_size
+        );
+    }
+    m.number("train_error", error_rate(&fit.model, &data, run)?);
+    if let Some(test) = &test {
+        m.number("test_error", error_rate(&fit.model, test, run)?)
+            .integer("n_test", test.n_examples as u64);
+    }
+    m.text("architecture", &format!("{:?}", fit.model.widths()))
+        .integer("n_train", data.n_examples as u64)
+        .integer("epochs", config.run.epochs as u64)
+        .integer("recoveries", fit.recoveries.len() as u64)
+        .integer("threads", config.run.threads as u64);
+    args.training.save_and_report(&fit.model, m)
+}
+
+/// Run `ebm joint predict`.
+pub fn predict(_args: crate::class_rbm::PredictArgs) -> Result<(), Failure> {
+    Err(Failure::input("joint predict: not yet"))
+}
+
+/// Run `ebm joint calibrate`.
+pub fn calibrate(_args: crate::class_rbm::CalibrateArgs) -> Result<(), Failure> {
+    Err(Failure::input("joint calibrate: not yet"))
+}
+
+/// Run `ebm joint sample`.
+pub fn sample(_args: SampleArgs) -> Result<(), Failure> {
+    Err(Failure::input("joint sample: not yet"))
+}

@@ -1,0 +1,1 @@
+//! The joint model's scores for `ebm ood`.
