@@ -8,6 +8,7 @@ mod args;
 mod calibrate;
 mod cf;
 mod class_rbm;
+mod classifier;
 mod energy;
 mod factor;
 mod gaussian_rbm;

@@ -74,6 +74,11 @@ pub fn run(args: OodArgs) -> Result<(), Failure> {
             let standardize = |d: Dataset| model.standardize(&d);
             evaluate(&args, &model, ValueRange::Real, &standardize)
         }
+        ebm_neural::joint::JOINT_ENERGY_KIND => {
+            let model: ebm_neural::joint::JointEnergy = crate::setup::load_model(&args.model)?;
+            let scores = crate::joint::scores::JointScores(&model);
+            evaluate(&args, &scores, ValueRange::Unit, &|d| d)
+        }
         other => Err(Failure::input(format!(
             "{}: a '{other}' model does not score inputs here (binary, class or Gaussian RBMs do)",
             args.model.display()

@@ -191,17 +191,128 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     args.training.save_and_report(&fit.model, m)
 }
 
-/// Run `ebm joint predict`.
-pub fn predict(_args: crate::class_rbm::PredictArgs) -> Result<(), Failure> {
-    Err(Failure::input("joint predict: not yet"))
-}
+impl crate::classifier::Classifier for JointEnergy {
+    const NAME: &'static str = "joint model";
+    const MNIST_ONLY: &'static str = MNIST_ONLY;
 
-/// Run `ebm joint calibrate`.
-pub fn calibrate(_args: crate::class_rbm::CalibrateArgs) -> Result<(), Failure> {
-    Err(Failure::input("joint calibrate: not yet"))
+    fn inputs(&self) -> usize {
+        self.n_inputs()
+    }
+
+    fn classes(&self) -> usize {
+        self.n_classes()
+    }
+
+    fn log_probabilities(&self, features: &[f32], run: RunArgs) -> Result<Vec<f32>, Failure> {
+        log_probabilities(self, features, run)
+    }
 }
 
 /// Run `ebm joint sample`.
-pub fn sample(_args: SampleArgs) -> Result<(), Failure> {
-    Err(Failure::input("joint sample: not yet"))
+pub fn sample(args: SampleArgs) -> Result<(), Failure> {
+    let run = args.measure.run.check()?;
+    let model: JointEnergy = crate::setup::load_model(&args.model)?;
+    let (d, k) = (model.n_inputs(), model.n_classes());
+    let classes: Vec<usize> = match args.class {
+        Some(class) if class >= k => {
+            return Err(Failure::input(format!(
+                "--class: {class} is not one of the model's {k} classes (0 to {})",
+                k - 1
+            )));
+        }
+        Some(class) => vec![class],
+        None => (0..k).collect(),
+    };
+    let langevin = LangevinConfig {
+        steps: args.steps,
+        step_size: args.step_size,
+        noise_scale: args.noise_scale,
+        clip_drift: 0.0,
+    };
+    langevin.validate().map_err(|e| {
+        let flag = match e.setting {
+            "langevin.step_size" => "--step-size",
+            "langevin.noise_scale" => "--noise-scale",
+            _ => "--steps",
+        };
+        Failure::input(format!("{flag}: {}", e.message))
+    })?;
+    let per_class = args.chains_per_class;
+    crate::memory::check_chains("--chains-per-class", per_class, classes.len() * 3 * d)?;
+    let classifier = args
+        .classifier
+        .as_deref()
+        .map(|path| crate::classifier::load_classifier(path, d, k))
+        .transpose()?;
+    let shape = args.image.resolve(&args.model, d)?;
+    let intended: Vec<usize> = classes
+        .iter()
+        .flat_map(|&c| std::iter::repeat_n(c, per_class))
+        .collect();
+    let n = intended.len();
+    let mut x = vec![0.0f32; n * d];
+    let mut rng = ebm_kernels::rng::stream(args.random.seed, 0, 0);
+    ebm_neural::langevin::uniform_noise(&mut x, 0.5, &mut rng);
+    x.iter_mut().for_each(|v| *v += 0.5);
+    let math = Cpu {
+        par: run.parallelism(),
+    };
+    let mut energies = vec![0.0f32; n];
+    let mut buffers = ebm_neural::langevin::LangevinBuffers::default();
+    let target = ebm_neural::joint::Target::Classes(&intended);
+    run.install(|| {
+        ebm_neural::langevin::langevin_by(
+            &mut buffers,
+            &mut x,
+            (n, d),
+            &langevin,
+            &mut rng,
+            |ws, x, g| {
+                model.energy_input_gradient(&math, ws, x, target, &mut energies, g);
+                energies.iter().map(|&e| f64::from(e)).sum::<f64>() / n as f64
+            },
+        )
+    })?
+    .map_err(|e| Failure::run(e.to_string()))?;
+    let own = log_probabilities(&model, &x, run)?;
+    let own_share = own
+        .chunks_exact(k)
+        .zip(&intended)
+        .filter(|(p, y)| most_probable(p) == **y)
+        .count() as f64
+        / n as f64;
+    let mut m = Metrics::default();
+    m.number("model_share", own_share).number(
+        "mean_energy",
+        energies.iter().map(|&e| f64::from(e)).sum::<f64>() / n as f64,
+    );
+    // The pictures and the classifier see the samples clipped to the data's [0, 1].
+    let clipped: Vec<f32> = x.iter().map(|v| v.clamp(0.0, 1.0)).collect();
+    if let Some(classifier) = &classifier {
+        crate::classifier::recognized_shares(classifier, &clipped, &intended, &mut m);
+    }
+    match shape {
+        Some(shape) => {
+            ebm_data::image_grid::write_png_grid(
+                &args.png,
+                &clipped,
+                shape.height,
+                shape.width,
+                per_class,
+                ebm_data::image_grid::Scaling::Unit,
+            )
+            .map_err(Failure::run)?;
+            m.text("png", &args.png.display().to_string());
+        }
+        None => eprintln!(
+            "note: {}: {d} inputs are not a square image; no picture written (give --image-shape HxW)",
+            args.model.display()
+        ),
+    }
+    if let Some(out) = &args.out {
+        crate::tables::write_table(out, x, d, &["x"])?;
+        m.text("out", &out.display().to_string());
+    }
+    args.measure.output.print(&m);
+    Ok(())
 }

@@ -22,11 +22,11 @@ pub enum JointCommand {
     Train(TrainArgs),
     /// Class probabilities p(y | x) of every example of a file (one column per class),
     /// written as .npy or .csv; with labels (--label-column), also the error rate.
-    Predict(crate::class_rbm::PredictArgs),
+    Predict(crate::classifier::PredictArgs),
     /// Temperature scaling fitted on validation examples, with the test set's expected
     /// calibration error, log-likelihood and error before and after (and reliability
     /// diagrams with --png).
-    Calibrate(crate::class_rbm::CalibrateArgs),
+    Calibrate(crate::classifier::CalibrateArgs),
     /// Class-conditional samples: SGLD on E(x, y) = -f(x)[y] from uniform noise, one row
     /// per class, as a PNG grid (and a table with --out).
     Sample(SampleArgs),
@@ -140,8 +140,8 @@ pub struct SampleArgs {
 pub fn run(command: JointCommand) -> Result<(), Failure> {
     match command {
         JointCommand::Train(args) => commands::train(args),
-        JointCommand::Predict(args) => commands::predict(args),
-        JointCommand::Calibrate(args) => commands::calibrate(args),
+        JointCommand::Predict(args) => crate::classifier::predict::<JointEnergy>(args),
+        JointCommand::Calibrate(args) => crate::classifier::calibrate::<JointEnergy>(args),
         JointCommand::Sample(args) => commands::sample(args),
     }
 }

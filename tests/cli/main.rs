@@ -16,6 +16,7 @@ mod factor_methods;
 mod gaussian_score;
 mod hardening;
 mod hardening_input;
+mod joint;
 mod logs_and_plots;
 mod ood;
 mod own_data;

@@ -23,6 +23,7 @@
 //! # Ok::<(), ebm_neural::NeuralError>(())
 //! ```
 
+pub mod loss;
 #[cfg(test)]
 mod tests;
 pub mod train;

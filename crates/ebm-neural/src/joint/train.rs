@@ -11,7 +11,8 @@
 //! divergence the run goes on from the last good epoch with the learning rate and the
 //! SGLD step halved, as the other neural trainers do.
 
-use super::{JointEnergy, Target, logsumexp};
+use super::loss::{LossWeights, jem_loss};
+use super::{JointEnergy, Target};
 use crate::langevin::{LangevinBuffers, LangevinConfig, langevin_by, uniform_noise};
 use crate::train::{LangevinTrainer, Recovering, Recovery, adam, clip_to_ascent, layer_blocks};
 use crate::{Activation, Cpu, NeuralError, Workspace, positive, replay};
@@ -182,6 +183,8 @@ pub struct JointTrainer<'a> {
     noise: Vec<f32>,
     energies: Vec<f32>,
     upstream: Vec<f32>,
+    /// The batch's labels.
+    classes: Vec<usize>,
     slots: Vec<usize>,
     sums: EpochSums,
 }
@@ -324,6 +327,7 @@ impl<'a> JointTrainer<'a> {
             noise: Vec::new(),
             energies: Vec::new(),
             upstream: Vec::new(),
+            classes: Vec::new(),
             slots: Vec::new(),
             sums: EpochSums::default(),
         };
@@ -396,73 +400,20 @@ impl<'a> JointTrainer<'a> {
     }
 
     /// The gradient of the batch loss (`n` data rows, then `negatives` SGLD rows) into
-    /// `self.gradient`; returns the batch's loss.
-    fn loss_gradient(
-        &mut self,
-        model: &JointEnergy,
-        rows: &[usize],
-        negatives: usize,
-        math: &Cpu,
-    ) -> f64 {
+    /// `self.gradient`, its terms counted in the epoch's sums.
+    fn loss_gradient(&mut self, model: &JointEnergy, rows: &[usize], negatives: usize, math: &Cpu) {
         let (n, d, k) = (rows.len(), self.data.dim, model.n_classes());
         let m = n + negatives;
-        let (weight, alpha) = (
-            self.config.generative_weight,
-            self.config.energy_regularization,
-        );
+        let weights = LossWeights {
+            generative_weight: self.config.generative_weight,
+            energy_regularization: self.config.energy_regularization,
+        };
+        self.classes.clear();
+        self.classes
+            .extend(rows.iter().map(|&r| usize::from(self.data.labels[r])));
         let logits = model.logits(math, &mut self.workspace, &self.batch[..m * d], m);
         self.upstream.resize(m * k, 0.0);
-        let inv = 1.0 / n as f32;
-        let mut batch = EpochSums::default();
-        for (i, (u, logit)) in self
-            .upstream
-            .chunks_exact_mut(k)
-            .zip(logits.chunks_exact(k))
-            .enumerate()
-        {
-            let lse = logsumexp(logit);
-            let energy = -lse;
-            // dL/dE of this row: the generative term and the penalty.
-            let (d_energy, class) = if i < n {
-                let y = usize::from(self.data.labels[rows[i]]);
-                batch.cross_entropy += f64::from(lse - logit[y]);
-                batch.wrong += usize::from(ebm_core::calibration::most_probable(logit) != y);
-                batch.data_energy += f64::from(energy);
-                let d_energy = if negatives > 0 {
-                    weight + 2.0 * alpha * energy
-                } else {
-                    0.0
-                };
-                (d_energy, Some(y))
-            } else {
-                batch.sample_energy += f64::from(energy);
-                (-weight + 2.0 * alpha * energy, None)
-            };
-            // dE/dlogit = -softmax; the cross-entropy adds softmax - onehot.
-            let ce = if class.is_some() { 1.0 } else { 0.0 };
-            for (j, (uj, &l)) in u.iter_mut().zip(logit).enumerate() {
-                let p = (l - lse).exp();
-                let onehot = if Some(j) == class { 1.0 } else { 0.0 };
-                *uj = inv * (ce * (p - onehot) - d_energy * p);
-            }
-        }
-        let (data_e, sample_e) = (batch.data_energy, batch.sample_energy);
-        let loss = (batch.cross_entropy
-            + if negatives > 0 {
-                f64::from(weight) * (data_e - sample_e)
-            } else {
-                0.0
-            })
-            / n as f64;
-        let penalty = if negatives > 0 && alpha > 0.0 {
-            let squares: f64 = logits
-                .chunks_exact(k)
-                .map(|l| f64::from(logsumexp(l)).powi(2))
-                .sum();
-            f64::from(alpha) * squares / n as f64
-        } else {
-            0.0
-        };
+        let terms = jem_loss(logits, k, &self.classes, weights, &mut self.upstream);
         model.backward(
             math,
             &mut self.workspace,
@@ -472,14 +423,14 @@ impl<'a> JointTrainer<'a> {
             None,
         );
         clip_to_ascent(&mut self.gradient, self.config.clip_gradient_norm);
-        self.sums.loss += loss + penalty;
-        self.sums.cross_entropy += batch.cross_entropy;
-        self.sums.data_energy += data_e;
-        self.sums.sample_energy += sample_e;
-        self.sums.wrong += batch.wrong;
-        self.sums.examples += n;
-        self.sums.batches += 1;
-        loss + penalty
+        let sums = &mut self.sums;
+        sums.loss += terms.loss;
+        sums.cross_entropy += terms.cross_entropy;
+        sums.data_energy += terms.data_energy;
+        sums.sample_energy += terms.sample_energy;
+        sums.wrong += terms.wrong;
+        sums.examples += n;
+        sums.batches += 1;
     }
 }
 
