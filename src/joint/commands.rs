@@ -260,18 +260,36 @@ pub fn sample(args: SampleArgs) -> Result<(), Failure> {
     let mut energies = vec![0.0f32; n];
     let mut buffers = ebm_neural::langevin::LangevinBuffers::default();
     let target = ebm_neural::joint::Target::Classes(&intended);
-    run.install(|| {
-        ebm_neural::langevin::langevin_by(
-            &mut buffers,
-            &mut x,
-            (n, d),
-            &langevin,
-            &mut rng,
-            |ws, x, g| {
-                model.energy_input_gradient(&math, ws, x, target, &mut energies, g);
-                energies.iter().map(|&e| f64::from(e)).sum::<f64>() / n as f64
+    // With --clamp, one step at a time, each followed by the projection onto [0, 1]^d.
+    let (rounds, per_round) = if args.clamp {
+        (
+            langevin.steps,
+            LangevinConfig {
+                steps: 1,
+                ..langevin
             },
         )
+    } else {
+        (1, langevin)
+    };
+    run.install(|| -> Result<(), ebm_neural::NeuralError> {
+        for _ in 0..rounds {
+            ebm_neural::langevin::langevin_by(
+                &mut buffers,
+                &mut x,
+                (n, d),
+                &per_round,
+                &mut rng,
+                |ws, x, g| {
+                    model.energy_input_gradient(&math, ws, x, target, &mut energies, g);
+                    energies.iter().map(|&e| f64::from(e)).sum::<f64>() / n as f64
+                },
+            )?;
+            if args.clamp {
+                x.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
+            }
+        }
+        Ok(())
     })?
     .map_err(|e| Failure::run(e.to_string()))?;
     let own = log_probabilities(&model, &x, run)?;

@@ -118,6 +118,9 @@ pub struct SampleArgs {
     /// Standard deviation of the SGLD noise per step.
     #[arg(long, default_value_t = 0.01)]
     pub noise_scale: f32,
+    /// Keep the chains in the data's box [0, 1]^d: project them there after every step.
+    #[arg(long)]
+    pub clamp: bool,
     /// Output PNG (one row per class).
     #[arg(long, value_parser = crate::args::output_file)]
     pub png: PathBuf,
