@@ -1,7 +1,7 @@
-//! The joint model's batch loss and its gradient with respect to the logits:
-//! `mean CE(p(y | x), y) + w (mean E(x_data) - mean E(x_sgld))
-//! + alpha (mean E(x_data)^2 + mean E(x_sgld)^2)` with `E(x) = -logsumexp f(x)` (without
-//! negatives, the cross-entropy alone).
+//! The joint model's batch loss and its gradient with respect to the logits: the mean
+//! cross-entropy of `p(y | x)`, plus `w (mean E(x_data) - mean E(x_sgld))`, plus the
+//! penalty `alpha (mean E(x_data)^2 + mean E(x_sgld)^2)`, with `E(x) = -logsumexp f(x)`
+//! (without negatives, the cross-entropy alone).
 
 use super::logsumexp;
 use ebm_core::calibration::most_probable;
