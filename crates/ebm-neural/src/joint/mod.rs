@@ -2,7 +2,7 @@
 //! based model"): a classifier network `f: R^d -> R^K` read as the energy
 //! `E(x, y) = -f(x)[y]`, so that `p(y | x) = softmax f(x)` and
 //! `E(x) = -logsumexp_y f(x)[y]` is an unnormalized `-ln p(x)`. The network is an
-//! [`Mlp`](crate::Mlp) with `K` outputs whose order-0 passes give the logits and take any
+//! [`Mlp`] with `K` outputs whose order-0 passes give the logits and take any
 //! `n x K` upstream gradient back to the parameters and to the input. [`train`] fits it to
 //! `ln p(y | x) + ln p(x)` with SGLD negatives from a replay buffer.
 //!
