@@ -175,7 +175,7 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         .data
         .train_set(args.limit, MNIST_ONLY, ValueRange::Unit)?;
     if let Some(train) = &args.data.files.train {
-        config.n_classes = n_classes(train, &data)?;
+        config.n_classes = crate::classifier::label_classes(Some(train), &data, "the class RBM")?;
     }
     crate::memory::check_rbm(data.n_features, args.hidden, args.batch, 0)?;
     let mut log = args.training.epoch_log("ebm class-rbm train");
@@ -217,23 +217,6 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         .integer("epochs", config.run.epochs as u64)
         .integer("threads", config.run.threads as u64);
     args.training.save_and_report(&model, m)
-}
-
-/// The classes of the user's training file `train`: one more than its largest label (at
-/// least 2), or bad input when it has no labels.
-fn n_classes(train: &std::path::Path, data: &ebm_data::Dataset) -> Result<usize, Failure> {
-    let Some(labels) = &data.labels else {
-        return Err(Failure::input(format!(
-            "--train: {}: has no labels; the class RBM needs them (give --labels FILE or --label-column C)",
-            train.display()
-        )));
-    };
-    Ok(labels
-        .iter()
-        .map(|&l| usize::from(l) + 1)
-        .max()
-        .unwrap_or(0)
-        .max(2))
 }
 
 fn eval(args: EvalArgs) -> Result<(), Failure> {

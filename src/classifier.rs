@@ -229,3 +229,29 @@ pub fn recognized_shares(
         .number("confident_share", confident as f64 / total)
         .integer("samples", intended.len() as u64);
 }
+
+/// The classes of labeled training data (from the user's file `train`, else a built-in
+/// set): one more than the largest label (at least 2), or bad input naming `--train`
+/// when there are no labels (`model` needs them).
+///
+/// # Errors
+///
+/// As above.
+pub fn label_classes(
+    train: Option<&Path>,
+    data: &ebm_data::Dataset,
+    model: &str,
+) -> Result<usize, Failure> {
+    let Some(labels) = &data.labels else {
+        let file = train.map_or_else(|| "the data".to_string(), |t| t.display().to_string());
+        return Err(Failure::input(format!(
+            "--train: {file}: has no labels; {model} needs them (give --labels FILE or --label-column C)"
+        )));
+    };
+    Ok(labels
+        .iter()
+        .map(|&l| usize::from(l) + 1)
+        .max()
+        .unwrap_or(0)
+        .max(2))
+}

@@ -9,7 +9,7 @@ use crate::run_log::{Epoch, Family, On};
 use crate::user_data::ValueRange;
 use ebm_core::calibration::most_probable;
 use ebm_core::schedule::LearningRateSchedule;
-use ebm_core::train::{EpochReport, OnEpoch, OptimizerConfig};
+use ebm_core::train::{EpochReport, OnEpoch};
 use ebm_data::Dataset;
 use ebm_data::mnist::Split;
 use ebm_neural::joint::JointEnergy;
@@ -61,32 +61,14 @@ fn error_rate(model: &JointEnergy, data: &Dataset, run: RunArgs) -> Result<f64, 
     Ok(wrong as f64 / labels.len().max(1) as f64)
 }
 
-/// The classes of labeled training data: one more than its largest label (at least 2),
-/// or bad input when it has none.
-fn n_classes(args: &TrainArgs, data: &Dataset) -> Result<usize, Failure> {
-    let Some(labels) = &data.labels else {
-        let file = args
-            .data
-            .files
-            .train
-            .as_deref()
-            .unwrap_or(std::path::Path::new("data"));
-        return Err(Failure::input(format!(
-            "--train: {}: has no labels; the joint model needs them (give --labels FILE or --label-column C)",
-            file.display()
-        )));
-    };
-    Ok(labels
-        .iter()
-        .map(|&l| usize::from(l) + 1)
-        .max()
-        .unwrap_or(0)
-        .max(2))
-}
-
 /// Run `ebm joint train`.
 pub fn train(args: TrainArgs) -> Result<(), Failure> {
     let defaults = JointTrainConfig::default();
+    let mut optimizer = adam(args.lr);
+    optimizer.weight_decay = args.weight_decay;
+    optimizer.learning_rate_schedule = LearningRateSchedule::Linear {
+        final_fraction: 0.05,
+    };
     let mut config = JointTrainConfig {
         hidden: crate::args::positive_list("--hidden", "widths", &args.hidden)?,
         activation: match args.activation {
@@ -107,13 +89,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         max_shift: args.max_shift,
         energy_regularization: args.energy_regularization,
         clip_gradient_norm: args.clip_gradient,
-        optimizer: OptimizerConfig {
-            learning_rate_schedule: LearningRateSchedule::Linear {
-                final_fraction: 0.05,
-            },
-            weight_decay: args.weight_decay,
-            ..adam(args.lr)
-        },
+        optimizer,
         run: args
             .training
             .loop_config(args.epochs, args.batch_size, args.random, defaults.run),
@@ -123,7 +99,8 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     let data = args
         .data
         .train_set(args.limit, MNIST_ONLY, ValueRange::Unit)?;
-    config.n_classes = n_classes(&args, &data)?;
+    let file = args.data.files.train.as_deref();
+    config.n_classes = crate::classifier::label_classes(file, &data, "the joint model")?;
     let labels = data.labels.clone().unwrap_or_default();
     let has_test = args.data.files.train.is_none() || args.data.files.test.is_some();
     let test = if has_test {

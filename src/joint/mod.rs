@@ -9,7 +9,7 @@ pub mod scores;
 use crate::Failure;
 use crate::args::{MeasureArgs, SeedArgs, TrainingArgs};
 use crate::energy::ActivationArg;
-use crate::setup::{MnistArgs, setting_failure};
+use crate::setup::MnistArgs;
 use clap::{Args, Subcommand};
 use ebm_neural::NeuralError;
 use ebm_neural::joint::JointEnergy;
@@ -167,11 +167,5 @@ fn failure(error: NeuralError) -> Failure {
         ("clip_gradient_norm", "--clip-gradient"),
         ("batch_size", "--batch-size"),
     ];
-    match &error {
-        NeuralError::InvalidSetting(invalid) => {
-            setting_failure(invalid.setting, &invalid.message, FLAGS, &error)
-        }
-        NeuralError::Train(_) => Failure::run(error),
-        _ => Failure::input(error),
-    }
+    crate::setup::neural_failure(error, FLAGS)
 }

@@ -222,6 +222,18 @@ impl Mlp {
         })
     }
 
+    /// `Ok(())` when the parameters are as many as the widths need, else a message.
+    pub(crate) fn check_parameter_count(&self) -> Result<(), String> {
+        if self.parameters.len() != parameter_count(&self.widths) {
+            return Err(format!(
+                "{} parameters for widths {:?}",
+                self.parameters.len(),
+                self.widths
+            ));
+        }
+        Ok(())
+    }
+
     /// `[d, h1, ..., 1]`.
     pub fn widths(&self) -> &[usize] {
         &self.widths
@@ -441,7 +453,7 @@ pub enum Quantity<'a> {
 }
 
 /// Parameters of an MLP of `widths`.
-pub(crate) fn parameter_count(widths: &[usize]) -> usize {
+fn parameter_count(widths: &[usize]) -> usize {
     widths.windows(2).map(|p| p[0] * p[1] + p[1]).sum()
 }
 
@@ -478,13 +490,6 @@ impl ModelFile for Mlp {
 
     fn check(&self) -> Result<(), String> {
         check_widths(&self.widths).map_err(|e| e.to_string())?;
-        if self.parameters.len() != parameter_count(&self.widths) {
-            return Err(format!(
-                "{} parameters for widths {:?}",
-                self.parameters.len(),
-                self.widths
-            ));
-        }
-        Ok(())
+        self.check_parameter_count()
     }
 }

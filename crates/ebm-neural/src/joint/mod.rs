@@ -28,7 +28,7 @@ pub mod loss;
 mod tests;
 pub mod train;
 
-use crate::mlp::{check_layers, parameter_count};
+use crate::mlp::check_layers;
 use crate::{Activation, EnergyNet, LayerMath, Mlp, NeuralError, Workspace};
 use ebm_core::ModelFile;
 use ebm_kernels::rng::StreamRng;
@@ -258,13 +258,6 @@ impl ModelFile for JointEnergy {
 
     fn check(&self) -> Result<(), String> {
         check_classes(self.widths()).map_err(|e| e.to_string())?;
-        if self.net.parameters().len() != parameter_count(self.widths()) {
-            return Err(format!(
-                "{} parameters for widths {:?}",
-                self.net.parameters().len(),
-                self.widths()
-            ));
-        }
-        Ok(())
+        self.net.check_parameter_count()
     }
 }

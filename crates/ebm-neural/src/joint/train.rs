@@ -14,8 +14,10 @@
 use super::loss::{LossWeights, jem_loss};
 use super::{JointEnergy, Target};
 use crate::langevin::{LangevinBuffers, LangevinConfig, langevin_by, uniform_noise};
-use crate::train::{LangevinTrainer, Recovering, Recovery, adam, clip_to_ascent, layer_blocks};
-use crate::{Activation, Cpu, NeuralError, Workspace, positive, replay};
+use crate::train::{
+    LangevinTrainer, Recovering, Recovery, adam, check_network, clip_to_ascent, layer_blocks,
+};
+use crate::{Activation, Cpu, NeuralError, Workspace, replay};
 use ebm_core::InvalidSetting;
 use ebm_core::train::{
     BatchContext, BlockState, GradientScale, LoopConfig, MinibatchModel, OptimizerConfig,
@@ -27,15 +29,17 @@ use serde::{Deserialize, Serialize};
 /// Every setting of a joint-model training run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JointTrainConfig {
+    /// Classes `K` (the labels are `0..K`).
+    pub n_classes: usize,
+    /// Epochs, batch size, seed, threads and the divergence bound.
+    pub run: LoopConfig,
+    /// Learning rate and its schedule, Adam or SGD, weight decay (of the weights).
+    pub optimizer: OptimizerConfig,
     /// Hidden widths of the classifier (the input width is the data's, the output the
     /// classes).
     pub hidden: Vec<usize>,
     /// Hidden activation (smooth, for SGLD).
     pub activation: Activation,
-    /// Initial weights are `N(0, init_scale^2 / fan_in)`.
-    pub init_scale: f32,
-    /// Classes `K` (the labels are `0..K`).
-    pub n_classes: usize,
     /// Weight of `mean E(data) - mean E(sgld)` (0: a plain classifier, no SGLD).
     pub generative_weight: f32,
     /// The SGLD chains of the negatives (`x <- x - (step / 2) grad E + noise z`;
@@ -56,23 +60,26 @@ pub struct JointTrainConfig {
     pub max_shift: usize,
     /// `alpha` of the energy-magnitude penalty.
     pub energy_regularization: f32,
+    /// Divergences recovered from before the run gives up (each halves the learning
+    /// rate and the SGLD step).
+    pub max_recoveries: usize,
     /// When positive, the gradient of each batch is scaled down to at most this norm.
     pub clip_gradient_norm: f32,
-    /// Divergences recovered from before the run gives up.
-    pub max_recoveries: usize,
-    /// Learning rate and its schedule, Adam or SGD, weight decay (of the weights).
-    pub optimizer: OptimizerConfig,
-    /// Epochs, batch size, seed, threads and the divergence bound.
-    pub run: LoopConfig,
+    /// Initial weights are `N(0, init_scale^2 / fan_in)`.
+    pub init_scale: f32,
 }
 
 impl Default for JointTrainConfig {
     fn default() -> Self {
         Self {
+            n_classes: 10,
+            run: LoopConfig {
+                batch_size: 64,
+                ..LoopConfig::default()
+            },
+            optimizer: adam(1e-3),
             hidden: vec![512, 512],
             activation: Activation::Swish,
-            init_scale: 1.0,
-            n_classes: 10,
             generative_weight: 1.0,
             langevin: LangevinConfig {
                 steps: 20,
@@ -87,13 +94,9 @@ impl Default for JointTrainConfig {
             data_noise: 0.0,
             max_shift: 0,
             energy_regularization: 0.0,
-            clip_gradient_norm: 0.0,
             max_recoveries: 3,
-            optimizer: adam(1e-3),
-            run: LoopConfig {
-                batch_size: 64,
-                ..LoopConfig::default()
-            },
+            clip_gradient_norm: 0.0,
+            init_scale: 1.0,
         }
     }
 }
@@ -105,12 +108,7 @@ impl JointTrainConfig {
     ///
     /// [`InvalidSetting`] naming the setting that is out of range.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
-        InvalidSetting::require(
-            !self.hidden.is_empty() && !self.hidden.contains(&0),
-            "hidden",
-            "at least one hidden layer, every width positive",
-        )?;
-        positive(self.init_scale, "init_scale")?;
+        check_network(&self.hidden, self.init_scale)?;
         InvalidSetting::require(self.n_classes >= 2, "n_classes", "at least 2 classes")?;
         InvalidSetting::non_negative(self.generative_weight, "generative_weight")?;
         self.langevin.validate()?;

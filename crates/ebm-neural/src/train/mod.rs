@@ -140,12 +140,7 @@ impl EnergyTrainConfig {
     ///
     /// [`InvalidSetting`] naming the setting that is out of range.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
-        InvalidSetting::require(
-            !self.hidden.is_empty() && !self.hidden.contains(&0),
-            "hidden",
-            "at least one hidden layer, every width positive",
-        )?;
-        positive(self.init_scale, "init_scale")?;
+        check_network(&self.hidden, self.init_scale)?;
         match self.method {
             Method::Persistent {
                 buffer_size,
@@ -178,6 +173,17 @@ impl EnergyTrainConfig {
         InvalidSetting::non_negative(self.clip_gradient_norm, "clip_gradient_norm")?;
         validate_run(&self.optimizer, &self.run)
     }
+}
+
+/// The network settings every trainer checks: at least one hidden layer, every width
+/// positive (`hidden`), a positive `init_scale`.
+pub(crate) fn check_network(hidden: &[usize], init_scale: f32) -> Result<(), InvalidSetting> {
+    InvalidSetting::require(
+        !hidden.is_empty() && !hidden.contains(&0),
+        "hidden",
+        "at least one hidden layer, every width positive",
+    )?;
+    positive(init_scale, "init_scale")
 }
 
 /// One divergence recovered from.
