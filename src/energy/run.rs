@@ -186,14 +186,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     let ((model, recoveries), mut m) = trained?;
     m.extend(logged);
     for recovery in &recoveries {
-        eprintln!(
-            "note: epoch {}: {}; went on from epoch {} with learning rate {} and step size {}",
-            recovery.epoch,
-            recovery.reason,
-            recovery.restored_epoch,
-            recovery.learning_rate,
-            recovery.step_size
-        );
+        eprintln!("note: {recovery}");
     }
     m.integer("examples", (points.len() / dim) as u64)
         .integer("dim", dim as u64)

@@ -146,14 +146,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     let (fit, mut m) = trained?;
     m.extend(logged);
     for recovery in &fit.recoveries {
-        eprintln!(
-            "note: epoch {}: {}; went on from epoch {} with learning rate {} and step size {}",
-            recovery.epoch,
-            recovery.reason,
-            recovery.restored_epoch,
-            recovery.learning_rate,
-            recovery.step_size
-        );
+        eprintln!("note: {recovery}");
     }
     m.number("train_error", error_rate(&fit.model, &data, run)?);
     if let Some(test) = &test {

@@ -22,6 +22,18 @@ fn write_images(path: &Path, rows: usize, offset: usize) {
     std::fs::write(path, text).unwrap();
 }
 
+/// The flags that read `train` and `test` with their labels in column `y`.
+fn labeled<'a>(train: &'a Path, test: &'a Path) -> [&'a str; 6] {
+    [
+        "--train",
+        p(train),
+        "--test",
+        p(test),
+        "--label-column",
+        "y",
+    ]
+}
+
 /// The folder with train.csv (100 rows), test.csv (40 rows) and a trained model.
 fn trained(name: &str) -> std::path::PathBuf {
     let dir = temp_dir(name);
@@ -34,33 +46,30 @@ fn trained(name: &str) -> std::path::PathBuf {
     );
     let m = last_json(&ebm_train(
         &[
-            "joint",
-            "train",
-            "--train",
-            p(&train),
-            "--test",
-            p(&test),
-            "--label-column",
-            "y",
-            "--hidden",
-            "12",
-            "--epochs",
-            "6",
-            "--batch-size",
-            "10",
-            "--lr",
-            "0.01",
-            "--sgld-steps",
-            "2",
-            "--buffer-size",
-            "20",
-            "--generative-weight",
-            "0.1",
-            "--energy-regularization",
-            "0.01",
-            "--max-shift",
-            "1",
-        ],
+            &["joint", "train"][..],
+            &labeled(&train, &test),
+            &[
+                "--hidden",
+                "12",
+                "--epochs",
+                "6",
+                "--batch-size",
+                "10",
+                "--lr",
+                "0.01",
+                "--sgld-steps",
+                "2",
+                "--buffer-size",
+                "20",
+                "--generative-weight",
+                "0.1",
+                "--energy-regularization",
+                "0.01",
+                "--max-shift",
+                "1",
+            ],
+        ]
+        .concat(),
         &model,
     ));
     assert_eq!(m["architecture"], "[16, 12, 2]");
@@ -106,22 +115,9 @@ fn joint_train_predict_calibrate_sample_and_ood() {
         .collect();
     assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-4, "{row:?}");
     let png = dir.join("rel.png");
-    let m = ebm_json(&[
-        "joint",
-        "calibrate",
-        p(&model),
-        "--train",
-        p(&train),
-        "--test",
-        p(&test),
-        "--label-column",
-        "y",
-        "--validation-size",
-        "30",
-        "--png",
-        p(&png),
-        "--json",
-    ]);
+    let flags = ["--validation-size", "30", "--png", p(&png), "--json"];
+    let calibrate = ["joint", "calibrate", p(&model)];
+    let m = ebm_json(&[&calibrate[..], &labeled(&train, &test), &flags].concat());
     assert!(m["temperature"].as_f64().unwrap() > 0.0);
     assert!(m["ece_test_after"].as_f64().unwrap().is_finite());
     assert!(std::fs::metadata(&png).unwrap().len() > 0);

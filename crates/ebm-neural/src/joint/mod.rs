@@ -249,7 +249,8 @@ impl ModelFile for JointEnergy {
     const KIND: &'static str = JOINT_ENERGY_KIND;
 
     fn shapes(&self) -> Vec<u64> {
-        self.widths().iter().map(|&w| w as u64).collect()
+        // The header of an MLP's file: its widths.
+        ModelFile::shapes(&self.net)
     }
 
     fn parameters(&self) -> Vec<&[f32]> {

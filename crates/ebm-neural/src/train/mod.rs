@@ -201,6 +201,17 @@ pub struct Recovery {
     pub step_size: f32,
 }
 
+impl std::fmt::Display for Recovery {
+    /// `epoch E: REASON; went on from epoch R with learning rate L and step size S`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "epoch {}: {}; went on from epoch {} with learning rate {} and step size {}",
+            self.epoch, self.reason, self.restored_epoch, self.learning_rate, self.step_size
+        )
+    }
+}
+
 /// A trained energy with the story of its run.
 #[derive(Clone, Debug)]
 pub struct EnergyFit<N = Mlp> {
