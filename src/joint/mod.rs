@@ -37,6 +37,10 @@ pub enum JointCommand {
 pub struct TrainArgs {
     #[command(flatten)]
     pub data: MnistArgs,
+    /// Train on the first N training examples only (e.g. 50000, keeping MNIST's last
+    /// 10000 for `joint calibrate`).
+    #[arg(long, value_parser = crate::args::count)]
+    pub limit: Option<usize>,
     /// Hidden layer widths, comma-separated.
     #[arg(long, default_value = "512,512")]
     pub hidden: String,
@@ -88,10 +92,6 @@ pub struct TrainArgs {
     /// Clip each batch's gradient to this norm (0: no clipping).
     #[arg(long, default_value_t = 0.0)]
     pub clip_gradient: f32,
-    /// Train on the first N training examples only (e.g. 50000, keeping MNIST's last
-    /// 10000 for `joint calibrate`).
-    #[arg(long, value_parser = crate::args::count)]
-    pub limit: Option<usize>,
     #[command(flatten)]
     pub random: SeedArgs,
     #[command(flatten)]
@@ -149,23 +149,25 @@ pub fn run(command: JointCommand) -> Result<(), Failure> {
     }
 }
 
+/// The flag of each setting of the joint trainer.
+const FLAGS: &[(&str, &str)] = &[
+    ("hidden", "--hidden"),
+    ("n_classes", "--train"),
+    ("generative_weight", "--generative-weight"),
+    ("langevin.steps", "--sgld-steps"),
+    ("langevin.step_size", "--step-size"),
+    ("langevin.noise_scale", "--noise-scale"),
+    ("buffer_size", "--buffer-size"),
+    ("reinit_fraction", "--reinit"),
+    ("data_noise", "--data-noise"),
+    ("max_shift", "--max-shift"),
+    ("energy_regularization", "--energy-regularization"),
+    ("clip_gradient_norm", "--clip-gradient"),
+    ("batch_size", "--batch-size"),
+];
+
 /// A library error as a failure: an invalid setting names its flag, a divergence beyond
 /// recovery is a failed run, anything else (data, shapes) is bad input.
 fn failure(error: NeuralError) -> Failure {
-    const FLAGS: &[(&str, &str)] = &[
-        ("hidden", "--hidden"),
-        ("n_classes", "--train"),
-        ("generative_weight", "--generative-weight"),
-        ("langevin.steps", "--sgld-steps"),
-        ("langevin.step_size", "--step-size"),
-        ("langevin.noise_scale", "--noise-scale"),
-        ("buffer_size", "--buffer-size"),
-        ("reinit_fraction", "--reinit"),
-        ("data_noise", "--data-noise"),
-        ("max_shift", "--max-shift"),
-        ("energy_regularization", "--energy-regularization"),
-        ("clip_gradient_norm", "--clip-gradient"),
-        ("batch_size", "--batch-size"),
-    ];
     crate::setup::neural_failure(error, FLAGS)
 }

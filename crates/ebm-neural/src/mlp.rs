@@ -159,7 +159,7 @@ impl Mlp {
         scale: f32,
         rng: &mut StreamRng,
     ) -> Result<Self, NeuralError> {
-        check_layers(widths)?;
+        check_layers(widths, 1)?;
         Ok(Self::drawn(widths, activation, scale, rng))
     }
 
@@ -169,7 +169,7 @@ impl Mlp {
         activation: Activation,
         parameters: Vec<f32>,
     ) -> Result<Self, NeuralError> {
-        check_layers(widths)?;
+        check_layers(widths, 1)?;
         Self::assembled(widths, activation, parameters)
     }
 
@@ -467,11 +467,11 @@ fn check_widths(widths: &[usize]) -> Result<(), NeuralError> {
     Ok(())
 }
 
-/// At least two widths, all positive (any number of outputs).
-pub(crate) fn check_layers(widths: &[usize]) -> Result<(), NeuralError> {
-    if widths.len() < 2 || widths.contains(&0) {
+/// At least two widths, all positive, the last (the outputs `K`) at least `min_outputs`.
+pub(crate) fn check_layers(widths: &[usize], min_outputs: usize) -> Result<(), NeuralError> {
+    if widths.len() < 2 || widths.contains(&0) || widths.last() < Some(&min_outputs) {
         return Err(NeuralError::Shape(format!(
-            "MLP widths must be [d, h1, ..., K] with every width positive, got {widths:?}"
+            "MLP widths must be [d, h1, ..., K] with every width positive and K >= {min_outputs}, got {widths:?}"
         )));
     }
     Ok(())

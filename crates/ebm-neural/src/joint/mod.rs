@@ -67,7 +67,7 @@ impl JointEnergy {
         scale: f32,
         rng: &mut StreamRng,
     ) -> Result<Self, NeuralError> {
-        check_classes(widths)?;
+        check_layers(widths, 2)?;
         Mlp::with_outputs(widths, activation, scale, rng).map(|net| Self { net })
     }
 
@@ -81,7 +81,7 @@ impl JointEnergy {
         activation: Activation,
         parameters: Vec<f32>,
     ) -> Result<Self, NeuralError> {
-        check_classes(widths)?;
+        check_layers(widths, 2)?;
         Mlp::with_outputs_from(widths, activation, parameters).map(|net| Self { net })
     }
 
@@ -234,17 +234,6 @@ pub(crate) fn energy_upstream(
     }
 }
 
-/// At least two widths, all positive, at least two classes.
-fn check_classes(widths: &[usize]) -> Result<(), NeuralError> {
-    check_layers(widths)?;
-    if widths.last() < Some(&2) {
-        return Err(NeuralError::Shape(format!(
-            "a classifier needs at least 2 classes (the last width), got {widths:?}"
-        )));
-    }
-    Ok(())
-}
-
 impl ModelFile for JointEnergy {
     const KIND: &'static str = JOINT_ENERGY_KIND;
 
@@ -258,7 +247,7 @@ impl ModelFile for JointEnergy {
     }
 
     fn check(&self) -> Result<(), String> {
-        check_classes(self.widths()).map_err(|e| e.to_string())?;
+        check_layers(self.widths(), 2).map_err(|e| e.to_string())?;
         self.net.check_parameter_count()
     }
 }
