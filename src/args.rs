@@ -486,6 +486,7 @@ mod models {
     saved_model!(ebm_rbm::class_rbm::ClassRbm, "class-rbm.ebm");
     saved_model!(ebm_rbm::gaussian::GaussianRbm, "gaussian-rbm.ebm");
     saved_model!(ebm_neural::Mlp, "energy.ebm");
+    saved_model!(ebm_neural::joint::JointEnergy, "joint.ebm");
 
     impl SampledModel for ebm_rbm::BinaryRbm {
         const DEFAULT_CHAINS: &'static str = "100";

@@ -15,7 +15,7 @@ use ebm_data::image_grid::{Scaling, write_png_grid};
 use ebm_data::mnist::Split;
 use ebm_kernels::rng::stream;
 use ebm_rbm::RbmError;
-use ebm_rbm::class_rbm::{ClassRbm, ClassTrainConfig, Objective, most_probable, train_class_rbm};
+use ebm_rbm::class_rbm::{ClassRbm, ClassTrainConfig, Objective, train_class_rbm};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -30,36 +30,11 @@ pub enum ClassRbmCommand {
     Sample(SampleArgs),
     /// Class probabilities p(y | x) of every example of a file (one column per class),
     /// written as .npy or .csv; with labels (--label-column), also the error rate.
-    Predict(PredictArgs),
+    Predict(crate::classifier::PredictArgs),
     /// Temperature scaling fitted on validation examples, with the test set's expected
     /// calibration error, log-likelihood and error before and after (and reliability
     /// diagrams with --png).
-    Calibrate(CalibrateArgs),
-}
-
-/// Flags of `ebm class-rbm predict`.
-#[derive(Args)]
-pub struct PredictArgs {
-    #[command(flatten)]
-    pub table: crate::tables::TableArgs,
-    /// Write softmax(ln p(y | x) / T): the temperature `ebm class-rbm calibrate` fitted
-    /// (T > 1 flattens the probabilities, T < 1 sharpens them; the predicted class is the
-    /// same).
-    #[arg(long, default_value_t = 1.0)]
-    pub temperature: f64,
-}
-
-/// Flags of `ebm class-rbm calibrate`.
-#[derive(Args)]
-pub struct CalibrateArgs {
-    /// The model file.
-    pub model: PathBuf,
-    #[command(flatten)]
-    pub data: MnistArgs,
-    #[command(flatten)]
-    pub calibration: crate::calibrate::CalibrateArgs,
-    #[command(flatten)]
-    pub measure: MeasureArgs,
+    Calibrate(crate::classifier::CalibrateArgs),
 }
 
 /// Training objective.
@@ -150,13 +125,13 @@ pub fn run(command: ClassRbmCommand) -> Result<(), Failure> {
         ClassRbmCommand::Train(args) => train(args),
         ClassRbmCommand::Eval(args) => eval(args),
         ClassRbmCommand::Sample(args) => sample(args),
-        ClassRbmCommand::Predict(args) => predict(args),
-        ClassRbmCommand::Calibrate(args) => calibrate(args),
+        ClassRbmCommand::Predict(args) => crate::classifier::predict::<ClassRbm>(args),
+        ClassRbmCommand::Calibrate(args) => crate::classifier::calibrate::<ClassRbm>(args),
     }
 }
 
 /// Why another `--dataset` than mnist is refused.
-const MNIST_ONLY: &str = "has no labels; the class RBM needs mnist";
+const MNIST_ONLY: &str = <ClassRbm as crate::classifier::Classifier>::MNIST_ONLY;
 
 /// A setup or training error as a failure naming the flag.
 fn setup_failure(error: RbmError) -> Failure {
@@ -200,7 +175,7 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
         .data
         .train_set(args.limit, MNIST_ONLY, ValueRange::Unit)?;
     if let Some(train) = &args.data.files.train {
-        config.n_classes = n_classes(train, &data)?;
+        config.n_classes = crate::classifier::label_classes(Some(train), &data, "the class RBM")?;
     }
     crate::memory::check_rbm(data.n_features, args.hidden, args.batch, 0)?;
     let mut log = args.training.epoch_log("ebm class-rbm train");
@@ -244,125 +219,6 @@ fn train(args: TrainArgs) -> Result<(), Failure> {
     args.training.save_and_report(&model, m)
 }
 
-/// The classes of the user's training file `train`: one more than its largest label (at
-/// least 2), or bad input when it has no labels.
-fn n_classes(train: &std::path::Path, data: &ebm_data::Dataset) -> Result<usize, Failure> {
-    let Some(labels) = &data.labels else {
-        return Err(Failure::input(format!(
-            "--train: {}: has no labels; the class RBM needs them (give --labels FILE or --label-column C)",
-            train.display()
-        )));
-    };
-    Ok(labels
-        .iter()
-        .map(|&l| usize::from(l) + 1)
-        .max()
-        .unwrap_or(0)
-        .max(2))
-}
-
-/// `ebm class-rbm predict`.
-fn predict(args: PredictArgs) -> Result<(), Failure> {
-    let temperature = args.temperature;
-    if !(temperature.is_finite() && temperature > 0.0) {
-        return Err(Failure::input(format!(
-            "--temperature: {temperature} must be a positive number"
-        )));
-    }
-    let (run, model, data) = args.table.open(ValueRange::Unit, ClassRbm::n_visible)?;
-    let classes = model.n_classes();
-    let mut probabilities = log_probabilities(&model, &data.features, run)?;
-    for row in probabilities.chunks_exact_mut(classes) {
-        softmax_at(row, temperature);
-    }
-    let mut m = Metrics::default();
-    if let Some(labels) = &data.labels {
-        // The error of the probabilities written, not of a second pass over the input.
-        let wrong = probabilities
-            .chunks_exact(classes)
-            .zip(labels)
-            .filter(|(p, l)| most_probable(p) != usize::from(**l))
-            .count();
-        m.number("error_rate", wrong as f64 / data.n_examples.max(1) as f64);
-    }
-    args.table.finish(probabilities, classes, &["class"], m)
-}
-
-/// `ln p(y | x)` of every row of `features`, `n x classes`.
-fn log_probabilities(
-    model: &ClassRbm,
-    features: &[f32],
-    run: crate::args::RunArgs,
-) -> Result<Vec<f32>, Failure> {
-    let mut out = vec![0.0f32; features.len() / model.n_visible() * model.n_classes()];
-    let par = run.parallelism();
-    run.install(|| model.class_log_probabilities(features, &mut out, par))?;
-    Ok(out)
-}
-
-/// `row` (normalized log-probabilities) replaced by `softmax(row / temperature)`.
-fn softmax_at(row: &mut [f32], temperature: f64) {
-    if temperature == 1.0 {
-        row.iter_mut().for_each(|v| *v = v.exp());
-        return;
-    }
-    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    let mut sum = 0.0f64;
-    for v in row.iter_mut() {
-        let e = ((f64::from(*v) - f64::from(max)) / temperature).exp();
-        *v = e as f32;
-        sum += e;
-    }
-    row.iter_mut()
-        .for_each(|v| *v = (f64::from(*v) / sum) as f32);
-}
-
-/// `ebm class-rbm calibrate`.
-fn calibrate(args: CalibrateArgs) -> Result<(), Failure> {
-    let model: ClassRbm = load_model(&args.model)?;
-    let train = load_mnist(&args.data, Split::Train, MNIST_ONLY, ValueRange::Unit)?;
-    let validation = crate::calibrate::validation_tail(&train, args.calibration.validation_size)?;
-    drop(train);
-    let test = load_mnist(&args.data, Split::Test, MNIST_ONLY, ValueRange::Unit)?;
-    let classes = model.n_classes();
-    let score = |flag: &str, data: &ebm_data::Dataset| {
-        let labels = data.labels.as_deref().ok_or_else(|| {
-            Failure::input(format!("{flag}: has no labels; calibration needs them"))
-        })?;
-        if data.n_features != model.n_visible() {
-            return Err(Failure::input(format!(
-                "{flag}: {} features per example where the model has {}",
-                data.n_features,
-                model.n_visible()
-            )));
-        }
-        if let Some(&bad) = labels.iter().find(|&&l| usize::from(l) >= classes) {
-            return Err(Failure::input(format!(
-                "{flag}: label {bad} is not one of the model's {classes} classes"
-            )));
-        }
-        log_probabilities(&model, &data.features, args.measure.run)
-    };
-    let (val_lp, test_lp) = (score("--train", &validation)?, score("--test", &test)?);
-    let labels = |data: &ebm_data::Dataset| data.labels.clone().unwrap_or_default();
-    let (val_labels, test_labels) = (labels(&validation), labels(&test));
-    let m = crate::calibrate::report(
-        &args.calibration,
-        "class RBM",
-        classes,
-        crate::calibrate::Scored {
-            log_probs: &val_lp,
-            labels: &val_labels,
-        },
-        crate::calibrate::Scored {
-            log_probs: &test_lp,
-            labels: &test_labels,
-        },
-    )?;
-    args.measure.output.print(&m);
-    Ok(())
-}
-
 fn eval(args: EvalArgs) -> Result<(), Failure> {
     let model: ClassRbm = load_model(&args.model)?;
     let test = load_mnist(&args.data, Split::Test, MNIST_ONLY, ValueRange::Unit)?;
@@ -380,47 +236,17 @@ fn eval(args: EvalArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The class probability above which a classified sample counts as confident.
-pub const CONFIDENT: f32 = 0.9;
-
-/// How `classifier` sees `samples` (rows of its `n_visible` values in [0, 1]): each
-/// row's most probable class and that class's probability.
-pub fn classify_samples(classifier: &ClassRbm, samples: &[f32]) -> Vec<(usize, f32)> {
-    let classes = classifier.n_classes();
-    let mut log_probs = vec![0.0f32; samples.len() / classifier.n_visible() * classes];
-    classifier.class_log_probabilities(
-        samples,
-        &mut log_probs,
-        ebm_kernels::Parallelism::Sequential,
-    );
-    log_probs
-        .chunks_exact(classes)
-        .map(|row| {
-            let class = most_probable(row);
-            (class, row[class].exp())
-        })
-        .collect()
-}
-
 fn sample(args: SampleArgs) -> Result<(), Failure> {
     let gibbs = &args.gibbs;
     if gibbs.chains == 0 {
         return Err(Failure::input("--chains must be at least 1"));
     }
     let model: ClassRbm = load_model(&gibbs.model)?;
-    let classifier: Option<ClassRbm> = args.classifier.as_deref().map(load_model).transpose()?;
-    if let (Some(c), Some(path)) = (&classifier, &args.classifier) {
-        if c.n_visible() != model.n_visible() || c.n_classes() != model.n_classes() {
-            return Err(Failure::input(format!(
-                "--classifier: {}: reads {} values into {} classes where the model has {} and {}",
-                path.display(),
-                c.n_visible(),
-                c.n_classes(),
-                model.n_visible(),
-                model.n_classes()
-            )));
-        }
-    }
+    let classifier = args
+        .classifier
+        .as_deref()
+        .map(|path| crate::classifier::load_classifier(path, model.n_visible(), model.n_classes()))
+        .transpose()?;
     // The tiles of every class are kept until the grid is written.
     crate::memory::check_chains(
         "--chains",
@@ -450,20 +276,10 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
     let mut m = Metrics::default();
     m.text("png", &gibbs.png.display().to_string());
     if let Some(classifier) = &classifier {
-        let classes = model.n_classes();
-        let (mut recognized, mut confident) = (0usize, 0usize);
-        for (k, (class, probability)) in
-            classify_samples(classifier, &tiles).into_iter().enumerate()
-        {
-            if class == k / gibbs.chains {
-                recognized += 1;
-                confident += usize::from(probability > CONFIDENT);
-            }
-        }
-        let total = (gibbs.chains * classes) as f64;
-        m.number("recognized_share", recognized as f64 / total)
-            .number("confident_share", confident as f64 / total)
-            .integer("samples", total as u64);
+        let intended: Vec<usize> = (0..tiles.len() / model.n_visible())
+            .map(|k| k / gibbs.chains)
+            .collect();
+        crate::classifier::recognized_shares(classifier, &tiles, &intended, &mut m);
     }
     args.output.print(&m);
     Ok(())

@@ -452,8 +452,8 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
         let unit: Vec<f32> = tiles.iter().map(|&x| x.clamp(0.0, 1.0)).collect();
         let mut counts = vec![0u64; classifier.n_classes()];
         let mut confident = 0usize;
-        for (class, probability) in crate::class_rbm::classify_samples(classifier, &unit) {
-            if probability > crate::class_rbm::CONFIDENT {
+        for (class, probability) in crate::classifier::classify_samples(classifier, &unit) {
+            if probability > crate::classifier::CONFIDENT {
                 confident += 1;
                 counts[class] += 1;
             }

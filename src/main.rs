@@ -8,9 +8,11 @@ mod args;
 mod calibrate;
 mod cf;
 mod class_rbm;
+mod classifier;
 mod energy;
 mod factor;
 mod gaussian_rbm;
+mod joint;
 mod memory;
 mod ood;
 mod output;
@@ -48,6 +50,10 @@ enum Area {
     /// sample.
     #[command(subcommand)]
     Energy(energy::EnergyCommand),
+    /// The joint energy model: an MLP classifier f(x) read as the energy
+    /// E(x, y) = -f(x)[y], trained on ln p(y|x) + ln p(x); predict, calibrate, sample.
+    #[command(subcommand)]
+    Joint(joint::JointCommand),
     /// Gaussian-Bernoulli RBMs for real-valued data (MNIST grey levels).
     #[command(subcommand, name = "gaussian-rbm")]
     GaussianRbm(gaussian_rbm::GaussianRbmCommand),
@@ -103,6 +109,7 @@ fn main() -> ExitCode {
         Area::ClassRbm(command) => class_rbm::run(command),
         Area::GaussianRbm(command) => gaussian_rbm::run(command),
         Area::Energy(command) => energy::run(command),
+        Area::Joint(command) => joint::run(command),
         Area::Factor(command) => factor::run(command),
         Area::Ood(args) => ood::run(args),
     };

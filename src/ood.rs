@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 /// Flags of `ebm ood`.
 #[derive(Args)]
 pub struct OodArgs {
-    /// The model file: a binary RBM, class RBM, Gaussian RBM or neural energy.
+    /// The model file: a binary RBM, class RBM, Gaussian RBM, neural energy or joint energy model.
     pub model: PathBuf,
     /// In-distribution examples: held-out examples like the model's training data.
     #[arg(long)]
@@ -127,8 +127,15 @@ impl Scorer {
                 Box::new(crate::energy::input_scores::EnergyScores::load(path)?),
                 ValueRange::Real,
             )),
+            ebm_neural::joint::JOINT_ENERGY_KIND => {
+                let model: ebm_neural::joint::JointEnergy = crate::setup::load_model(path)?;
+                Ok(plain(
+                    Box::new(crate::joint::scores::JointScores(model)),
+                    ValueRange::Unit,
+                ))
+            }
             other => Err(Failure::input(format!(
-                "{}: a '{other}' model does not score inputs here (binary, class or Gaussian RBMs and neural energies do)",
+                "{}: a '{other}' model does not score inputs here (binary, class or Gaussian RBMs, neural energies and joint energy models do)",
                 path.display()
             ))),
         }

@@ -238,3 +238,17 @@ pub fn rbm_failure(error: RbmError, exceptions: &[(&str, &str)]) -> Failure {
         _ => Failure::input(error),
     }
 }
+
+/// A neural model's setup or training error as a failure: an invalid setting is bad input
+/// naming its flag (see [`setting_failure`]), a divergence beyond recovery is a failed
+/// run, anything else (data, shapes) is bad input.
+pub fn neural_failure(error: ebm_neural::NeuralError, exceptions: &[(&str, &str)]) -> Failure {
+    use ebm_neural::NeuralError;
+    match &error {
+        NeuralError::InvalidSetting(invalid) => {
+            setting_failure(invalid.setting, &invalid.message, exceptions, &error)
+        }
+        NeuralError::Train(_) => Failure::run(error),
+        _ => Failure::input(error),
+    }
+}

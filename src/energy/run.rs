@@ -7,7 +7,6 @@ use crate::args::ImageShape;
 use crate::output::Metrics;
 use crate::progress::Progress;
 use crate::run_log::{Epoch, Family, On};
-use crate::setup::setting_failure;
 use ebm_core::schedule::LearningRateSchedule;
 use ebm_core::train::{EpochReport, OnEpoch, OptimizerConfig};
 use ebm_kernels::rng::stream;
@@ -38,13 +37,7 @@ fn failure(error: NeuralError) -> Failure {
         ("sigma_min", "--sigma-min"),
         ("levels", "--levels"),
     ];
-    match &error {
-        NeuralError::InvalidSetting(invalid) => {
-            setting_failure(invalid.setting, &invalid.message, FLAGS, &error)
-        }
-        NeuralError::Train(_) => Failure::run(error),
-        _ => Failure::input(error),
-    }
+    crate::setup::neural_failure(error, FLAGS)
 }
 
 /// The largest |value| of `points` (at least a small positive number).
@@ -203,14 +196,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     let ((model, recoveries), mut m) = trained?;
     m.extend(logged);
     for recovery in &recoveries {
-        eprintln!(
-            "note: epoch {}: {}; went on from epoch {} with learning rate {} and step size {}",
-            recovery.epoch,
-            recovery.reason,
-            recovery.restored_epoch,
-            recovery.learning_rate,
-            recovery.step_size
-        );
+        eprintln!("note: {recovery}");
     }
     m.integer("examples", (points.len() / dim) as u64)
         .integer("dim", dim as u64)

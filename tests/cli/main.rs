@@ -17,6 +17,7 @@ mod gaussian_langevin;
 mod gaussian_score;
 mod hardening;
 mod hardening_input;
+mod joint;
 mod logs_and_plots;
 mod ood;
 mod own_data;

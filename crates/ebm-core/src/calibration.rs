@@ -272,6 +272,19 @@ fn nll_derivatives(log_probs: &[f32], classes: usize, labels: &[u8], b: f64) -> 
     (slope / n, curvature / n)
 }
 
+/// The class of the largest of one row's class scores (log-probabilities, or
+/// probabilities: any increasing function of them gives the same class); the first one on
+/// ties.
+pub fn most_probable(scores: &[f32]) -> usize {
+    scores
+        .iter()
+        .enumerate()
+        .fold((0usize, f32::NEG_INFINITY), |best, (y, &v)| {
+            if v > best.1 { (y, v) } else { best }
+        })
+        .0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

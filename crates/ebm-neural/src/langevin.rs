@@ -44,6 +44,16 @@ impl LangevinConfig {
         }
     }
 
+    /// These settings with the step size halved and the noise with it (by `sqrt(2)`,
+    /// keeping their ratio's meaning): what a recovery from a divergence runs with.
+    pub fn halved(self) -> Self {
+        Self {
+            step_size: self.step_size * 0.5,
+            noise_scale: self.noise_scale * std::f32::consts::FRAC_1_SQRT_2,
+            ..self
+        }
+    }
+
     /// Check every setting; the error names it.
     ///
     /// # Errors
@@ -84,8 +94,30 @@ pub fn langevin<N: EnergyNet>(
     config: &LangevinConfig,
     rng: &mut StreamRng,
 ) -> Result<f64, NeuralError> {
-    config.validate()?;
     let d = mlp.n_inputs();
+    langevin_by(buffers, x, (n, d), config, rng, |ws, x, gradient| {
+        mlp.input_gradient(math, ws, x, n, gradient);
+        N::jets(ws).output(0).iter().map(|&e| e as f64).sum::<f64>() / n as f64
+    })
+}
+
+/// [`langevin`] on any energy of `n x d` inputs (`shape = (n, d)`) given by its input
+/// gradient: `gradient(workspace, x, grad_x)` writes `grad_x E` of the rows of `x` and
+/// returns their mean energy (e.g. the joint model's `-logsumexp f(x)` or `-f(x)[y]`).
+/// Returns the mean energy before the last step.
+///
+/// # Errors
+///
+/// As [`langevin`].
+pub fn langevin_by<W>(
+    buffers: &mut LangevinBuffers<W>,
+    x: &mut [f32],
+    (n, d): (usize, usize),
+    config: &LangevinConfig,
+    rng: &mut StreamRng,
+    mut gradient: impl FnMut(&mut W, &[f32], &mut [f32]) -> f64,
+) -> Result<f64, NeuralError> {
+    config.validate()?;
     if x.len() != n * d {
         return Err(NeuralError::Shape(format!(
             "{} values are not {n} rows of {d}",
@@ -103,13 +135,7 @@ pub fn langevin<N: EnergyNet>(
     };
     let mut mean_energy = 0.0;
     for _ in 0..config.steps {
-        mlp.input_gradient(math, &mut buffers.workspace, x, n, &mut buffers.gradient);
-        mean_energy = N::jets(&buffers.workspace)
-            .output(0)
-            .iter()
-            .map(|&e| e as f64)
-            .sum::<f64>()
-            / n as f64;
+        mean_energy = gradient(&mut buffers.workspace, x, &mut buffers.gradient);
         fill_normal_f32(rng, &mut buffers.noise);
         let step = LangevinStep {
             half_step: half,

@@ -40,6 +40,7 @@ mod conv;
 mod conv_tests;
 pub mod density;
 pub mod image_ops;
+pub mod joint;
 pub mod langevin;
 mod mlp;
 #[cfg(test)]
@@ -48,6 +49,7 @@ mod network;
 pub mod noise_conditional;
 #[cfg(test)]
 mod pass_checks;
+pub mod replay;
 pub mod tempering;
 pub mod train;
 

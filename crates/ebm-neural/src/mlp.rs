@@ -52,6 +52,8 @@ pub struct Workspace {
     tangent: Vec<f32>,
     n: usize,
     order: usize,
+    /// Outputs per example of the last pass (1 for an energy, K for a classifier's logits).
+    out_width: usize,
     /// Whether the input is a whole jet stack (the head of a convolutional net) rather
     /// than `(x, u, 0)`.
     jet_input: bool,
@@ -81,7 +83,8 @@ impl Workspace {
                 self.grad_acts[l].resize(k * n * widths[l + 1], 0.0);
             }
         }
-        self.coefficients.resize(k * n, 0.0);
+        self.out_width = widths[layers];
+        self.coefficients.resize(k * n * self.out_width, 0.0);
         self.coefficients.fill(0.0);
         self.n = n;
         self.order = order;
@@ -114,16 +117,18 @@ impl Workspace {
     }
 
     /// Block `block` of the output jets of the last forward pass: `E` (0), `D_u E` (1) or
-    /// `D_u^2 E` (2), one value per example.
+    /// `D_u^2 E` (2), one value per example (for a network with `K` outputs, `n x K`
+    /// values, row-major).
     pub fn output(&self, block: usize) -> &[f32] {
         let out = self.pre.last().map_or(&[][..], |p| &p[..]);
-        &out[block * self.n..(block + 1) * self.n]
+        let m = self.n * self.out_width;
+        &out[block * m..(block + 1) * m]
     }
 
     /// The output jets of the last forward pass (block after block) and the coefficients
     /// `(c0, c1, c2)` the next backward pass differentiates (zero after the forward pass).
     pub fn outputs_and_coefficients(&mut self) -> (&[f32], &mut [f32]) {
-        let k = (self.order + 1) * self.n;
+        let k = (self.order + 1) * self.n * self.out_width;
         let out = self.pre.last().map_or(&[][..], |p| &p[..k]);
         (out, &mut self.coefficients[..k])
     }
@@ -143,17 +148,44 @@ impl Mlp {
         rng: &mut StreamRng,
     ) -> Result<Self, NeuralError> {
         check_widths(widths)?;
+        Ok(Self::drawn(widths, activation, scale, rng))
+    }
+
+    /// An MLP with `K = widths.last()` outputs (the logits of a classifier: only the
+    /// order-0 passes are meant for it), drawn as [`Mlp::new`] draws an energy.
+    pub(crate) fn with_outputs(
+        widths: &[usize],
+        activation: Activation,
+        scale: f32,
+        rng: &mut StreamRng,
+    ) -> Result<Self, NeuralError> {
+        check_layers(widths, 1)?;
+        Ok(Self::drawn(widths, activation, scale, rng))
+    }
+
+    /// An MLP from its parts with any number of outputs (see [`Mlp::with_outputs`]).
+    pub(crate) fn with_outputs_from(
+        widths: &[usize],
+        activation: Activation,
+        parameters: Vec<f32>,
+    ) -> Result<Self, NeuralError> {
+        check_layers(widths, 1)?;
+        Self::assembled(widths, activation, parameters)
+    }
+
+    /// Weights drawn `N(0, scale^2 / d_in)`, zero biases (widths already checked).
+    fn drawn(widths: &[usize], activation: Activation, scale: f32, rng: &mut StreamRng) -> Self {
         let mut parameters = Vec::with_capacity(parameter_count(widths));
         for pair in widths.windows(2) {
             let std = scale as f64 / (pair[0] as f64).sqrt();
             parameters.extend((0..pair[0] * pair[1]).map(|_| (std * normal_f64(rng)) as f32));
             parameters.extend(std::iter::repeat_n(0.0, pair[1]));
         }
-        Ok(Self {
+        Self {
             widths: widths.to_vec(),
             activation,
             parameters,
-        })
+        }
     }
 
     /// An MLP from its parts.
@@ -167,6 +199,15 @@ impl Mlp {
         parameters: Vec<f32>,
     ) -> Result<Self, NeuralError> {
         check_widths(widths)?;
+        Self::assembled(widths, activation, parameters)
+    }
+
+    /// The MLP of checked `widths` and `parameters`, when their counts agree.
+    fn assembled(
+        widths: &[usize],
+        activation: Activation,
+        parameters: Vec<f32>,
+    ) -> Result<Self, NeuralError> {
         if parameters.len() != parameter_count(widths) {
             return Err(NeuralError::Shape(format!(
                 "{} parameters for widths {widths:?} (expected {})",
@@ -179,6 +220,18 @@ impl Mlp {
             activation,
             parameters,
         })
+    }
+
+    /// `Ok(())` when the parameters are as many as the widths need, else a message.
+    pub(crate) fn check_parameter_count(&self) -> Result<(), String> {
+        if self.parameters.len() != parameter_count(&self.widths) {
+            return Err(format!(
+                "{} parameters for widths {:?}",
+                self.parameters.len(),
+                self.widths
+            ));
+        }
+        Ok(())
     }
 
     /// `[d, h1, ..., 1]`.
@@ -322,7 +375,8 @@ impl EnergyNet for Mlp {
     ) {
         let (n, order, layers) = (ws.n, ws.order, self.n_layers());
         let k = order + 1;
-        ws.grad_pre[layers - 1][..k * n].copy_from_slice(&ws.coefficients[..k * n]);
+        let m = k * n * ws.out_width;
+        ws.grad_pre[layers - 1][..m].copy_from_slice(&ws.coefficients[..m]);
         for l in (0..layers).rev() {
             let rows = Rows {
                 total: if l == 0 { ws.first_rows() } else { k * n },
@@ -413,6 +467,16 @@ fn check_widths(widths: &[usize]) -> Result<(), NeuralError> {
     Ok(())
 }
 
+/// At least two widths, all positive, the last (the outputs `K`) at least `min_outputs`.
+pub(crate) fn check_layers(widths: &[usize], min_outputs: usize) -> Result<(), NeuralError> {
+    if widths.len() < 2 || widths.contains(&0) || widths.last() < Some(&min_outputs) {
+        return Err(NeuralError::Shape(format!(
+            "MLP widths must be [d, h1, ..., K] with every width positive and K >= {min_outputs}, got {widths:?}"
+        )));
+    }
+    Ok(())
+}
+
 impl ModelFile for Mlp {
     const KIND: &'static str = MLP_ENERGY_KIND;
 
@@ -426,13 +490,6 @@ impl ModelFile for Mlp {
 
     fn check(&self) -> Result<(), String> {
         check_widths(&self.widths).map_err(|e| e.to_string())?;
-        if self.parameters.len() != parameter_count(&self.widths) {
-            return Err(format!(
-                "{} parameters for widths {:?}",
-                self.parameters.len(),
-                self.widths
-            ));
-        }
-        Ok(())
+        self.check_parameter_count()
     }
 }

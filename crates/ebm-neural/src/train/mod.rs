@@ -31,11 +31,12 @@ use crate::{Activation, EnergyNet, Mlp, NeuralError, positive};
 use ebm_core::InvalidSetting;
 use ebm_core::schedule::LearningRateSchedule;
 use ebm_core::train::{
-    LoopConfig, OptimizerConfig, OptimizerMethod, TrainError, TrainObserver, TrainSummary, train,
-    validate_run,
+    LoopConfig, MinibatchModel, OptimizerConfig, OptimizerMethod, TrainError, TrainObserver,
+    TrainSummary, train, validate_run,
 };
 use serde::{Deserialize, Serialize};
 pub use trainer::{EnergyState, EnergyTrainer};
+pub(crate) use trainer::{clip_to_ascent, layer_blocks};
 
 /// How the energy is learned.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -154,12 +155,7 @@ impl EnergyTrainConfig {
     ///
     /// [`InvalidSetting`] naming the setting that is out of range.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
-        InvalidSetting::require(
-            !self.hidden.is_empty() && !self.hidden.contains(&0),
-            "hidden",
-            "at least one hidden layer, every width positive",
-        )?;
-        positive(self.init_scale, "init_scale")?;
+        check_network(&self.hidden, self.init_scale)?;
         match self.method {
             Method::Persistent {
                 buffer_size,
@@ -213,6 +209,17 @@ impl EnergyTrainConfig {
     }
 }
 
+/// The network settings every trainer checks: at least one hidden layer, every width
+/// positive (`hidden`), a positive `init_scale`.
+pub(crate) fn check_network(hidden: &[usize], init_scale: f32) -> Result<(), InvalidSetting> {
+    InvalidSetting::require(
+        !hidden.is_empty() && !hidden.contains(&0),
+        "hidden",
+        "at least one hidden layer, every width positive",
+    )?;
+    positive(init_scale, "init_scale")
+}
+
 /// One divergence recovered from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Recovery {
@@ -226,6 +233,17 @@ pub struct Recovery {
     pub learning_rate: f32,
     /// The Langevin step size from then on.
     pub step_size: f32,
+}
+
+impl std::fmt::Display for Recovery {
+    /// `epoch E: REASON; went on from epoch R with learning rate L and step size S`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "epoch {}: {}; went on from epoch {} with learning rate {} and step size {}",
+            self.epoch, self.reason, self.restored_epoch, self.learning_rate, self.step_size
+        )
+    }
 }
 
 /// A trained energy with the story of its run.
@@ -337,41 +355,88 @@ fn fit<N: EnergyNet>(
     mut state: EnergyState<N>,
     observer: &mut dyn TrainObserver<N>,
 ) -> Result<EnergyFit<N>, NeuralError> {
-    let mut optimizer = config.optimizer;
-    let mut recoveries = Vec::new();
-    let mut epochs_done = 0;
-    loop {
-        match train(
-            &mut trainer,
-            &mut state,
-            &config.run,
-            &optimizer,
-            &mut epochs_done,
-            observer,
-        ) {
-            Ok(summary) => {
-                return Ok(EnergyFit {
-                    model: state.model,
-                    recoveries,
-                    summary,
-                });
-            }
-            Err(NeuralError::Train(TrainError::Diverged {
-                epoch,
-                reason,
-                last_good_epoch,
-            })) if recoveries.len() < config.max_recoveries => {
-                optimizer.learning_rate *= 0.5;
-                trainer.halve_langevin_step();
-                recoveries.push(Recovery {
+    let recovering = Recovering {
+        run: &config.run,
+        optimizer: config.optimizer,
+        max_recoveries: config.max_recoveries,
+    };
+    let (summary, recoveries) = recovering.fit(&mut trainer, &mut state, observer)?;
+    Ok(EnergyFit {
+        model: state.model,
+        recoveries,
+        summary,
+    })
+}
+
+/// A trainer with Langevin chains, whose divergences [`Recovering::fit`] recovers from
+/// by halving the learning rate and the Langevin step.
+pub(crate) trait LangevinTrainer: MinibatchModel<Error = NeuralError> {
+    /// Halve the Langevin step size.
+    fn halve_langevin_step(&mut self);
+    /// The Langevin step size in force.
+    fn step_size(&self) -> f32;
+}
+
+impl<N: EnergyNet> LangevinTrainer for EnergyTrainer<'_, N> {
+    fn halve_langevin_step(&mut self) {
+        EnergyTrainer::halve_langevin_step(self);
+    }
+
+    fn step_size(&self) -> f32 {
+        self.langevin().step_size
+    }
+}
+
+/// The settings of a run that recovers from divergences.
+pub(crate) struct Recovering<'c> {
+    /// The loop's settings.
+    pub run: &'c LoopConfig,
+    /// The optimizer at the start.
+    pub optimizer: OptimizerConfig,
+    /// Divergences recovered from before the run gives up.
+    pub max_recoveries: usize,
+}
+
+impl Recovering<'_> {
+    /// Train `state` through the loop; after a divergence go on from the restored last
+    /// good epoch with the learning rate and the Langevin step halved, up to
+    /// `max_recoveries` times.
+    pub(crate) fn fit<T: LangevinTrainer>(
+        &self,
+        trainer: &mut T,
+        state: &mut T::State,
+        observer: &mut dyn TrainObserver<T::Observed>,
+    ) -> Result<(TrainSummary, Vec<Recovery>), NeuralError> {
+        let mut optimizer = self.optimizer;
+        let mut recoveries = Vec::new();
+        let mut epochs_done = 0;
+        loop {
+            match train(
+                trainer,
+                state,
+                self.run,
+                &optimizer,
+                &mut epochs_done,
+                observer,
+            ) {
+                Ok(summary) => return Ok((summary, recoveries)),
+                Err(NeuralError::Train(TrainError::Diverged {
                     epoch,
                     reason,
-                    restored_epoch: last_good_epoch,
-                    learning_rate: optimizer.learning_rate,
-                    step_size: trainer.langevin().step_size,
-                });
+                    last_good_epoch,
+                })) if recoveries.len() < self.max_recoveries => {
+                    optimizer.learning_rate *= 0.5;
+                    trainer.halve_langevin_step();
+                    recoveries.push(Recovery {
+                        epoch,
+                        reason,
+                        restored_epoch: last_good_epoch,
+                        learning_rate: optimizer.learning_rate,
+                        step_size: trainer.step_size(),
+                    });
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
         }
     }
 }

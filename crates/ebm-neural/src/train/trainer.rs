@@ -7,7 +7,7 @@ use super::{EnergyTrainConfig, Method};
 use crate::langevin::{LangevinBuffers, LangevinConfig, langevin, uniform_noise};
 use crate::noise_conditional::ladder_level;
 use crate::tempering::{TemperedBuffers, tempered_langevin};
-use crate::{Cpu, EnergyNet, Mlp, NeuralError, Quantity};
+use crate::{Cpu, EnergyNet, Mlp, NeuralError, Quantity, replay};
 use ebm_core::train::{BlockState, GradientScale, MinibatchModel, ParameterBlock, Step};
 use ebm_kernels::Parallelism;
 use ebm_kernels::rng::{self, StreamRng, fill_normal_f32, stream, streams};
@@ -155,8 +155,7 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
 
     /// Halve the Langevin step size (and the noise with it, keeping their ratio's meaning).
     pub fn halve_langevin_step(&mut self) {
-        self.langevin.step_size *= 0.5;
-        self.langevin.noise_scale *= std::f32::consts::FRAC_1_SQRT_2;
+        self.langevin = self.langevin.halved();
     }
 
     /// CD: Langevin negatives, then `d/dtheta` of the regularized energy gap into the
@@ -185,18 +184,16 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
             Method::Persistent {
                 reinit_fraction, ..
             } => {
-                let chains = buffer.len() / d;
-                self.slots.clear();
-                for k in 0..n {
-                    let slot = rng::index(rng, chains);
-                    self.slots.push(slot);
-                    let row = &mut negatives[k * d..(k + 1) * d];
-                    if (rng::uniform_f64(rng) as f32) < reinit_fraction {
-                        uniform_noise(row, range, rng);
-                    } else {
-                        row.copy_from_slice(&buffer[slot * d..(slot + 1) * d]);
-                    }
-                }
+                let restart = |row: &mut [f32], rng: &mut StreamRng| uniform_noise(row, range, rng);
+                replay::draw(
+                    buffer,
+                    d,
+                    negatives,
+                    &mut self.slots,
+                    reinit_fraction,
+                    rng,
+                    restart,
+                );
             }
             _ => uniform_noise(negatives, range, rng),
         }
@@ -210,9 +207,7 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
             rng,
         )?;
         if matches!(self.config.method, Method::Persistent { .. }) {
-            for (k, &slot) in self.slots.iter().enumerate() {
-                buffer[slot * d..(slot + 1) * d].copy_from_slice(&negatives[k * d..(k + 1) * d]);
-            }
+            replay::store(buffer, d, negatives, &self.slots);
         }
         Ok(self.energy_gap(model, n, math))
     }
@@ -343,23 +338,7 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
 
     /// Hand the loop minus the loss gradient, clipped to the norm bound; count the loss.
     fn finish_gradient(&mut self, loss: f64) {
-        let clip = self.config.clip_gradient_norm;
-        // The norm only matters when there is a bound.
-        let norm = if clip > 0.0 {
-            self.gradient
-                .iter()
-                .map(|&g| (g * g) as f64)
-                .sum::<f64>()
-                .sqrt() as f32
-        } else {
-            0.0
-        };
-        let scale = if clip > 0.0 && norm > clip {
-            -clip / norm
-        } else {
-            -1.0
-        };
-        self.gradient.iter_mut().for_each(|g| *g *= scale);
+        clip_to_ascent(&mut self.gradient, self.config.clip_gradient_norm);
         self.loss_sum += loss;
         self.batches += 1;
     }
@@ -521,22 +500,12 @@ impl<N: EnergyNet> MinibatchModel for EnergyTrainer<'_, N> {
         state: &mut EnergyState<N>,
         visit: &mut dyn FnMut(ParameterBlock<'_>),
     ) {
-        let mut gradient: &[f32] = &self.gradient;
-        let mut blocks = state.optimizer.iter_mut();
-        state.model.visit_layers(&mut |weights, bias| {
-            for (parameters, decays) in [(weights, true), (bias, false)] {
-                let (block_gradient, rest) = gradient.split_at(parameters.len());
-                gradient = rest;
-                if let Some(state) = blocks.next() {
-                    visit(ParameterBlock {
-                        parameters,
-                        gradient: block_gradient,
-                        state,
-                        decays,
-                    });
-                }
-            }
-        });
+        layer_blocks(
+            &mut state.model,
+            &self.gradient,
+            &mut state.optimizer,
+            visit,
+        );
     }
 
     fn end_epoch(
@@ -556,4 +525,47 @@ impl<N: EnergyNet> MinibatchModel for EnergyTrainer<'_, N> {
     fn n_examples(&self) -> usize {
         self.data.len() / self.dim
     }
+}
+
+/// Turn the loss gradient `gradient` into the ascent direction the loop steps along: its
+/// negative, scaled down to norm `clip` when it is longer (`clip = 0`: no bound).
+pub(crate) fn clip_to_ascent(gradient: &mut [f32], clip: f32) {
+    // The norm only matters when there is a bound.
+    let norm = if clip > 0.0 {
+        gradient.iter().map(|&g| (g * g) as f64).sum::<f64>().sqrt() as f32
+    } else {
+        0.0
+    };
+    let scale = if clip > 0.0 && norm > clip {
+        -clip / norm
+    } else {
+        -1.0
+    };
+    gradient.iter_mut().for_each(|g| *g *= scale);
+}
+
+/// Hand every layer's weights and bias of `model` to `visit` as parameter blocks, with
+/// their slices of `gradient` and their optimizer states (weights decay, biases do not).
+pub(crate) fn layer_blocks<N: EnergyNet>(
+    model: &mut N,
+    gradient: &[f32],
+    states: &mut [BlockState],
+    visit: &mut dyn FnMut(ParameterBlock<'_>),
+) {
+    let mut gradient = gradient;
+    let mut blocks = states.iter_mut();
+    model.visit_layers(&mut |weights, bias| {
+        for (parameters, decays) in [(weights, true), (bias, false)] {
+            let (block_gradient, rest) = gradient.split_at(parameters.len());
+            gradient = rest;
+            if let Some(state) = blocks.next() {
+                visit(ParameterBlock {
+                    parameters,
+                    gradient: block_gradient,
+                    state,
+                    decays,
+                });
+            }
+        }
+    });
 }

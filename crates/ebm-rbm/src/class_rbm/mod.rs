@@ -46,18 +46,7 @@ pub struct ClassRbm {
     pub(crate) class_bias: Vec<f32>,
 }
 
-/// The class of the largest of one row's class scores (log-probabilities, or
-/// probabilities: any increasing function of them gives the same class); the first one on
-/// ties.
-pub fn most_probable(scores: &[f32]) -> usize {
-    scores
-        .iter()
-        .enumerate()
-        .fold((0usize, f32::NEG_INFINITY), |best, (y, &v)| {
-            if v > best.1 { (y, v) } else { best }
-        })
-        .0
-}
+pub use ebm_core::calibration::most_probable;
 
 impl ClassRbm {
     /// Random weights (normal, standard deviation `init_std`), zero biases.
