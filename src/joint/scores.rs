@@ -51,7 +51,7 @@ mod tests {
     fn scores_are_the_free_energy_its_gradient_and_the_top_probability() {
         let mut rng = ebm_kernels::rng::stream(2, 0, 0);
         let model = JointEnergy::new(&[3, 5, 4], Activation::Swish, 1.0, &mut rng).unwrap();
-        let scores = JointScores(&model);
+        let scores = JointScores(model.clone());
         let x = [0.3f32, -0.7, 1.1];
         let mut grad = [0.0f64; 3];
         let scored = scores.score_input(&x, &mut grad);
