@@ -263,6 +263,25 @@ pub struct GibbsSampleArgs<M: SampledModel> {
     model_kind: PhantomData<M>,
 }
 
+/// Where a sampling command puts its samples and who judges them: `--png`, `--out`,
+/// `--classifier` and the image shape (the Gaussian RBM's and the joint model's `sample`).
+#[derive(Args)]
+pub struct SampleOutputArgs {
+    /// Output PNG.
+    #[arg(long, value_parser = output_file)]
+    pub png: PathBuf,
+    /// Also write the samples (rows of one value per input) to FILE.npy or FILE.csv.
+    #[arg(long, value_parser = output_file)]
+    pub out: Option<PathBuf>,
+    /// Classify the samples, clipped to [0, 1], with this class RBM and report the shares
+    /// it assigns with probability above 0.9 (to the intended class, for models that
+    /// sample per class).
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
+    #[command(flatten)]
+    pub image: ImageShapeArgs,
+}
+
 /// Parse the comma-separated list of positive counts `text` of flag `flag` (e.g.
 /// `--hidden 64,64`, `--cd-steps 1,3,5`), `what` naming the counts in the error.
 pub fn positive_list(flag: &str, what: &str, text: &str) -> Result<Vec<usize>, Failure> {

@@ -191,19 +191,8 @@ pub struct SampleArgs {
     /// of gibbs-langevin in units of the visible variances, in (0, 2) (default 0.5).
     #[arg(long)]
     pub step_size: Option<f64>,
-    /// Output PNG.
-    #[arg(long, value_parser = crate::args::output_file)]
-    pub png: PathBuf,
-    /// Also write the samples (grey levels, rows of n_visible values) to FILE.npy or
-    /// FILE.csv.
-    #[arg(long, value_parser = crate::args::output_file)]
-    pub out: Option<PathBuf>,
-    /// Classify the samples, clipped to [0, 1], with this class RBM and report the share
-    /// it assigns to some class with probability above 0.9, and the count per class.
-    #[arg(long)]
-    pub classifier: Option<PathBuf>,
     #[command(flatten)]
-    pub image: crate::args::ImageShapeArgs,
+    pub samples: crate::args::SampleOutputArgs,
     #[command(flatten)]
     pub random: SeedArgs,
     #[command(flatten)]
@@ -384,13 +373,18 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
             .validate()
             .map_err(|e| setup_failure(RbmError::InvalidSetting(e)))?;
     }
-    if let Some(out) = &args.out {
+    if let Some(out) = &args.samples.out {
         crate::tables::is_npy(out)?;
     }
     let model: GaussianRbm = load_model(&args.model)?;
     check_chains("--chains", args.chains, &model)?;
-    let classifier: Option<ClassRbm> = args.classifier.as_deref().map(load_model).transpose()?;
-    if let (Some(c), Some(path)) = (&classifier, &args.classifier) {
+    let classifier: Option<ClassRbm> = args
+        .samples
+        .classifier
+        .as_deref()
+        .map(load_model)
+        .transpose()?;
+    if let (Some(c), Some(path)) = (&classifier, &args.samples.classifier) {
         if c.n_visible() != model.n_visible() {
             return Err(Failure::input(format!(
                 "--classifier: {}: reads {} values where the model has {}",
@@ -400,7 +394,11 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
             )));
         }
     }
-    let Some(shape) = args.image.resolve_or_note(&args.model, model.n_visible())? else {
+    let Some(shape) = args
+        .samples
+        .image
+        .resolve_or_note(&args.model, model.n_visible())?
+    else {
         return Ok(());
     };
     let seed = args.random.seed;
@@ -442,9 +440,9 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
         metrics.number("sample_seconds", start.elapsed().as_secs_f64());
     }
     model.unstandardize(&mut tiles);
-    shape.write_square_grid(&args.png, &tiles)?;
-    metrics.text("png", &args.png.display().to_string());
-    if let Some(out) = &args.out {
+    shape.write_square_grid(&args.samples.png, &tiles)?;
+    metrics.text("png", &args.samples.png.display().to_string());
+    if let Some(out) = &args.samples.out {
         crate::tables::write_table(out, tiles.clone(), model.n_visible(), &["v"])?;
         metrics.text("out", &out.display().to_string());
     }

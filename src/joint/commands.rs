@@ -210,11 +210,12 @@ pub fn sample(args: SampleArgs) -> Result<(), Failure> {
     let per_class = args.chains_per_class;
     crate::memory::check_chains("--chains-per-class", per_class, classes.len() * 3 * d)?;
     let classifier = args
+        .samples
         .classifier
         .as_deref()
         .map(|path| crate::classifier::load_classifier(path, d, k))
         .transpose()?;
-    let shape = args.image.resolve(&args.model, d)?;
+    let shape = args.samples.image.resolve(&args.model, d)?;
     let intended: Vec<usize> = classes
         .iter()
         .flat_map(|&c| std::iter::repeat_n(c, per_class))
@@ -282,7 +283,7 @@ pub fn sample(args: SampleArgs) -> Result<(), Failure> {
     match shape {
         Some(shape) => {
             ebm_data::image_grid::write_png_grid(
-                &args.png,
+                &args.samples.png,
                 &clipped,
                 shape.height,
                 shape.width,
@@ -290,14 +291,14 @@ pub fn sample(args: SampleArgs) -> Result<(), Failure> {
                 ebm_data::image_grid::Scaling::Unit,
             )
             .map_err(Failure::run)?;
-            m.text("png", &args.png.display().to_string());
+            m.text("png", &args.samples.png.display().to_string());
         }
         None => eprintln!(
             "note: {}: {d} inputs are not a square image; no picture written (give --image-shape HxW)",
             args.model.display()
         ),
     }
-    if let Some(out) = &args.out {
+    if let Some(out) = &args.samples.out {
         crate::tables::write_table(out, x, d, &["x"])?;
         m.text("out", &out.display().to_string());
     }

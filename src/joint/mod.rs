@@ -121,18 +121,9 @@ pub struct SampleArgs {
     /// Keep the chains in the data's box [0, 1]^d: project them there after every step.
     #[arg(long)]
     pub clamp: bool,
-    /// Output PNG (one row per class).
-    #[arg(long, value_parser = crate::args::output_file)]
-    pub png: PathBuf,
-    /// Where the samples go as a table as well (.npy or .csv), if given.
-    #[arg(long, value_parser = crate::args::output_file)]
-    pub out: Option<PathBuf>,
-    /// Classify the samples with this class RBM and report the share it assigns to the
-    /// intended class, and the share it assigns there with probability above 0.9.
-    #[arg(long)]
-    pub classifier: Option<PathBuf>,
+    /// The PNG has one row per class.
     #[command(flatten)]
-    pub image: crate::args::ImageShapeArgs,
+    pub samples: crate::args::SampleOutputArgs,
     #[command(flatten)]
     pub random: SeedArgs,
     #[command(flatten)]
