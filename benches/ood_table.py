@@ -63,8 +63,7 @@ KINDS = {
     "grbm": (GRBM, {"mnist": 10, "mnist08": 10, "fashion": 10, "fashion_bg": 10}, False),
     "cls": (CLS, {"mnist": 10, "mnist08": 3, "fashion": 3}, True),
     "mlp": (MLP, {"mnist": 5, "mnist08": 5, "fashion": 5, "fashion_bg": 5}, False),
-    # 3 epochs, not 4, for mnist08 and fashion: the time available (about 2 min an epoch).
-    "jem": (JEM, {"mnist": 24, "mnist08": 3, "fashion": 3}, True),
+    "jem": (JEM, {"mnist": 24, "mnist08": 4, "fashion": 4}, True),
 }
 # name -> command; {w} is the work directory. cls_mnist is the class RBM of README's
 # "Classification RBM" section and jem_mnist the joint energy model of its "Joint energy
