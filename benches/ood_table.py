@@ -45,6 +45,10 @@ GRBM = "gaussian-rbm train --hidden 200 --method cd"
 CLS = "class-rbm train --hidden 500 --objective hybrid --generative-weight 0.01 " \
       "--lr 0.5 --batch 20"
 MLP = "energy train --method dsm --hidden 256,256 --noise-std 0.1"
+# README's "Joint energy model" settings (--seed 1 --threads 1 are added by train()).
+JEM = "joint train --hidden 512,512 --batch-size 64 --lr 1e-3 --sgld-steps 5 --step-size 2 " \
+      "--noise-scale 0.01 --buffer-size 10000 --reinit 0.05 --generative-weight 0.1 " \
+      "--energy-regularization 0.001 --max-shift 1"
 
 # Training data of each model: name suffix -> the training file's stem (labels: STEM_labels).
 TRAINING = {
@@ -59,13 +63,23 @@ KINDS = {
     "grbm": (GRBM, {"mnist": 10, "mnist08": 10, "fashion": 10, "fashion_bg": 10}, False),
     "cls": (CLS, {"mnist": 10, "mnist08": 3, "fashion": 3}, True),
     "mlp": (MLP, {"mnist": 5, "mnist08": 5, "fashion": 5, "fashion_bg": 5}, False),
+    "jem": (JEM, {"mnist": 24, "mnist08": 4, "fashion": 4}, True),
 }
 # name -> command; {w} is the work directory. cls_mnist is the class RBM of README's
-# "Classification RBM" section (trained on the first 50,000 images: --limit 50000).
+# "Classification RBM" section and jem_mnist the joint energy model of its "Joint energy
+# model" section (both trained on the first 50,000 images: --limit 50000; jem_mnist, 24
+# epochs, was copied in from that run, --reuse jem_mnist=FILE, not retrained here).
+# The joint models of 0-8 and Fashion also print their test error (--test).
 MODELS = {
     f"{kind}_{data}": f"{command} --epochs {epochs} --train {{w}}/{TRAINING[data]}.npy"
     + (f" --labels {{w}}/{TRAINING[data]}_labels.npy" if labels else "")
-    + (" --limit 50000" if (kind, data) == ("cls", "mnist") else "")
+    + (" --limit 50000" if (kind, data) in (("cls", "mnist"), ("jem", "mnist")) else "")
+    + (
+        f" --test {{w}}/{TRAINING[data].replace('train', 'test')}.npy"
+        f" --test-labels {{w}}/{TRAINING[data].replace('train', 'test')}_labels.npy"
+        if kind == "jem" and data != "mnist"
+        else ""
+    )
     for kind, (command, per_set, labels) in KINDS.items()
     for data, epochs in per_set.items()
 }
