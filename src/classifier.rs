@@ -95,7 +95,7 @@ pub fn predict<M: Classifier>(args: PredictArgs) -> Result<(), Failure> {
     let classes = model.classes();
     let mut probabilities = model.log_probabilities(&data.features, run)?;
     for row in probabilities.chunks_exact_mut(classes) {
-        softmax_at(row, temperature);
+        ebm_core::calibration::softmax_at(row, temperature);
     }
     let mut m = Metrics::default();
     if let Some(labels) = &data.labels {
@@ -108,23 +108,6 @@ pub fn predict<M: Classifier>(args: PredictArgs) -> Result<(), Failure> {
         m.number("error_rate", wrong as f64 / data.n_examples.max(1) as f64);
     }
     args.table.finish(probabilities, classes, &["class"], m)
-}
-
-/// `row` (normalized log-probabilities) replaced by `softmax(row / temperature)`.
-fn softmax_at(row: &mut [f32], temperature: f64) {
-    if temperature == 1.0 {
-        row.iter_mut().for_each(|v| *v = v.exp());
-        return;
-    }
-    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    let mut sum = 0.0f64;
-    for v in row.iter_mut() {
-        let e = ((f64::from(*v) - f64::from(max)) / temperature).exp();
-        *v = e as f32;
-        sum += e;
-    }
-    row.iter_mut()
-        .for_each(|v| *v = (f64::from(*v) / sum) as f32);
 }
 
 /// `calibrate`: the temperature fitted on the training split's last examples, and the

@@ -145,6 +145,28 @@ impl Calibration {
     }
 }
 
+/// One example's normalized log-probabilities `row` replaced by the probabilities
+/// `softmax(row / temperature)` (at temperature 1: their exponentials, unchanged).
+///
+/// # Example
+///
+/// ```
+/// use ebm_core::calibration::softmax_at;
+/// let mut row = [0.5f32.ln(), 0.5f32.ln()];
+/// softmax_at(&mut row, 3.0);
+/// assert!((row[0] - 0.5).abs() < 1e-6 && (row[1] - 0.5).abs() < 1e-6);
+/// ```
+pub fn softmax_at(row: &mut [f32], temperature: f64) {
+    if temperature == 1.0 {
+        row.iter_mut().for_each(|v| *v = v.exp());
+        return;
+    }
+    let scaled = Scaled::of(row, 1.0 / temperature);
+    for v in row.iter_mut() {
+        *v = (f64::from(*v) * scaled.inverse - scaled.log_norm).exp() as f32;
+    }
+}
+
 /// A row's values times `inverse`, with their log-sum-exp and the index of the largest.
 struct Scaled {
     inverse: f64,
@@ -288,6 +310,22 @@ pub fn most_probable(scores: &[f32]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `softmax_at` against the softmax written out: T = 2 flattens, T = 0.5 sharpens,
+    /// the probabilities sum to 1 (f32 rounding: 1e-6).
+    #[test]
+    fn softmax_at_a_temperature_is_the_scaled_softmax() {
+        let p = [0.7f64, 0.2, 0.1];
+        for t in [2.0, 0.5, 1.0] {
+            let mut row: Vec<f32> = p.iter().map(|&q| q.ln() as f32).collect();
+            softmax_at(&mut row, t);
+            let z: f64 = p.iter().map(|&q| q.powf(1.0 / t)).sum();
+            for (got, &q) in row.iter().zip(&p) {
+                assert!((f64::from(*got) - q.powf(1.0 / t) / z).abs() < 1e-6, "{t}");
+            }
+            assert!((row.iter().map(|&v| f64::from(v)).sum::<f64>() - 1.0).abs() < 1e-6);
+        }
+    }
 
     /// Log-probabilities of a 3-class classifier that is right with probability `q` and
     /// says `p` for its choice, `n` rows.
