@@ -10,7 +10,9 @@
 //! elsewhere; on the large random graphs (`le450_15c`, `le450_15d`) this finds colorings
 //! that plain tabu search, restarted or not, does not find in the same time.
 
-use crate::tabucol::{Adjacency, Search, TabuConfig, TabuResult, greedy_start, improve};
+use crate::tabucol::{
+    Adjacency, Search, TabuConfig, TabuResult, check_settings, greedy_start, improve,
+};
 use crate::{FactorError, InvalidSetting};
 use ebm_data::puzzles::Graph;
 use ebm_kernels::rng::{StreamRng, index, stream};
@@ -84,17 +86,8 @@ pub fn evolutionary_coloring(
     colors: usize,
     config: &HeaConfig,
 ) -> Result<HeaResult, FactorError> {
-    InvalidSetting::require(
-        colors > 0 || graph.vertices == 0,
-        "colors",
-        "must be at least 1",
-    )?;
+    check_settings(graph, colors, &config.tabu)?;
     InvalidSetting::require(config.population >= 2, "population", "must be at least 2")?;
-    InvalidSetting::require(
-        config.tabu.tenure_factor.is_finite() && config.tabu.tenure_factor >= 0.0,
-        "tenure_factor",
-        "must be a finite number >= 0",
-    )?;
     let deadline = config.time_limit.map(|t| Instant::now() + t);
     let out_of_time = || deadline.is_some_and(|d| Instant::now() >= d);
     let mut rng = stream(config.seed, 1, 0);

@@ -242,16 +242,7 @@ pub fn tabu_coloring(
     colors: usize,
     config: &TabuConfig,
 ) -> Result<TabuResult, FactorError> {
-    InvalidSetting::require(
-        colors > 0 || graph.vertices == 0,
-        "colors",
-        "must be at least 1",
-    )?;
-    InvalidSetting::require(
-        config.tenure_factor.is_finite() && config.tenure_factor >= 0.0,
-        "tenure_factor",
-        "must be a finite number >= 0",
-    )?;
+    check_settings(graph, colors, config)?;
     let deadline = config.time_limit.map(|t| Instant::now() + t);
     let mut rng = stream(config.seed, 0, 0);
     let adjacency = Adjacency::new(graph);
@@ -268,6 +259,25 @@ pub fn tabu_coloring(
     );
     debug_assert_eq!(best.conflicts, conflicts(graph, &best.assignment));
     Ok(best)
+}
+
+/// The settings every coloring search by tabu moves checks: at least one color (for a
+/// graph with vertices) and a finite, non-negative tenure factor.
+pub(crate) fn check_settings(
+    graph: &Graph,
+    colors: usize,
+    config: &TabuConfig,
+) -> Result<(), InvalidSetting> {
+    InvalidSetting::require(
+        colors > 0 || graph.vertices == 0,
+        "colors",
+        "must be at least 1",
+    )?;
+    InvalidSetting::require(
+        config.tenure_factor.is_finite() && config.tenure_factor >= 0.0,
+        "tenure_factor",
+        "must be a finite number >= 0",
+    )
 }
 
 /// Tabu search from `search`'s assignment for at most `max_iterations` moves or until

@@ -238,11 +238,7 @@ impl EnergyNet for ConvNet {
         let order = order.min(2);
         self.prepare(ws, n, order);
         let (d, k, stages) = (self.input.len(), order + 1, self.channels.len());
-        ws.input[..n * d].copy_from_slice(&x[..n * d]);
-        if order >= 1 {
-            let u = tangent.expect("a tangent is needed for order >= 1");
-            ws.input[n * d..2 * n * d].copy_from_slice(&u[..n * d]);
-        }
+        crate::network::load_input_jets(&mut ws.input, x, tangent, n, d, order);
         if order == 2 {
             ws.input[2 * n * d..3 * n * d].fill(0.0);
         }

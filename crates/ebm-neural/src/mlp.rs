@@ -357,11 +357,7 @@ impl EnergyNet for Mlp {
         ws.prepare(&self.widths, n, order);
         ws.jet_input = false;
         let d = self.widths[0];
-        ws.acts[0][..n * d].copy_from_slice(&x[..n * d]);
-        if order >= 1 {
-            let u = tangent.expect("a tangent is needed for order >= 1");
-            ws.acts[0][n * d..2 * n * d].copy_from_slice(&u[..n * d]);
-        }
+        crate::network::load_input_jets(&mut ws.acts[0], x, tangent, n, d, order);
         self.forward_layers(math, ws);
     }
 

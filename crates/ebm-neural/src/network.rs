@@ -124,3 +124,24 @@ pub trait EnergyNet: Clone + std::fmt::Debug + Send + Sync {
         Self::jets_mut(ws).put_tangent(tangent);
     }
 }
+
+/// The first blocks of an input jet stack: `x` (`n x d`) into block 0 and, for
+/// `order >= 1`, the tangent into block 1 (what every [`EnergyNet::forward`] starts with).
+///
+/// # Panics
+///
+/// When `order >= 1` and there is no tangent (a caller's bug, as the trait documents).
+pub(crate) fn load_input_jets(
+    into: &mut [f32],
+    x: &[f32],
+    tangent: Option<&[f32]>,
+    n: usize,
+    d: usize,
+    order: usize,
+) {
+    into[..n * d].copy_from_slice(&x[..n * d]);
+    if order >= 1 {
+        let u = tangent.expect("a tangent is needed for order >= 1");
+        into[n * d..2 * n * d].copy_from_slice(&u[..n * d]);
+    }
+}
