@@ -358,12 +358,7 @@ impl Background {
                     .collect(),
             },
             ValueRange::Real => {
-                let mut variances = vec![0.0f64; data.n_features];
-                for i in 0..data.n_examples {
-                    for ((v, &x), &m) in variances.iter_mut().zip(data.row(i)).zip(&means) {
-                        *v += (f64::from(x) - m).powi(2);
-                    }
-                }
+                let variances = data.feature_squared_deviations(&means);
                 let n = data.n_examples.max(1) as f64;
                 let stds = variances.iter().map(|v| (v / n).sqrt().max(1e-3)).collect();
                 Self::Gaussian { means, stds }

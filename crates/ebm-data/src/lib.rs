@@ -125,6 +125,31 @@ impl Dataset {
         sums.iter().map(|s| s / n).collect()
     }
 
+    /// Per feature, the sum over rows of the squared deviation from `means` (one entry
+    /// per feature, usually [`Self::feature_means`]): divide by `n - 1` or `n` for a
+    /// variance.
+    ///
+    /// ```
+    /// use ebm_data::Dataset;
+    /// let data = Dataset {
+    ///     features: vec![1.0, 10.0, 3.0, 10.0],
+    ///     n_examples: 2,
+    ///     n_features: 2,
+    ///     image_shape: None,
+    ///     labels: None,
+    /// };
+    /// assert_eq!(data.feature_squared_deviations(&data.feature_means()), vec![2.0, 0.0]);
+    /// ```
+    pub fn feature_squared_deviations(&self, means: &[f64]) -> Vec<f64> {
+        let mut sums = vec![0.0f64; self.n_features];
+        for i in 0..self.n_examples {
+            for ((s, &x), &m) in sums.iter_mut().zip(self.row(i)).zip(means) {
+                *s += (x as f64 - m).powi(2);
+            }
+        }
+        sums
+    }
+
     /// The rows whose label satisfies `keep` (all rows' labels must be known).
     pub fn select_labels(&self, keep: impl Fn(u8) -> bool) -> Option<Dataset> {
         let labels = self.labels.as_ref()?;

@@ -69,12 +69,7 @@ impl GaussianRbm {
     pub fn initialize(data: &Dataset, n_hidden: usize, init_std: f32, rng: &mut StreamRng) -> Self {
         let n_visible = data.n_features;
         let means = data.feature_means();
-        let mut variances = vec![0.0f64; n_visible];
-        for i in 0..data.n_examples {
-            for ((v, &x), &m) in variances.iter_mut().zip(data.row(i)).zip(&means) {
-                *v += (x as f64 - m).powi(2);
-            }
-        }
+        let variances = data.feature_squared_deviations(&means);
         let n = data.n_examples.max(2) as f64;
         Self {
             n_visible,
