@@ -5,8 +5,8 @@ use super::EvalArgs;
 use crate::Failure;
 use crate::output::Metrics;
 use crate::setup::setting_failure;
-use ebm_neural::ais::{AisSettings, GaussianBase, neural_ais};
-use ebm_neural::{Cpu, Mlp, NeuralError, OnBackend};
+use ebm_neural::NeuralError;
+use ebm_neural::ais::{AisSettings, BatchEnergy, GaussianBase, neural_ais};
 
 /// Flags of the AIS settings.
 const FLAGS: &[(&str, &str)] = &[
@@ -34,29 +34,24 @@ pub fn settings(args: &EvalArgs) -> Result<Option<AisSettings>, Failure> {
     Ok(Some(settings))
 }
 
-/// `ln Z` of `model` by AIS from the Gaussian fitted to `test` (`n x dim`) into `m`:
-/// `ln_z`, `ln_z_std`, the acceptance rate, and the test NLL `mean E + ln Z` as
-/// `ais_test_nll` (and as `test_nll` unless quadrature reports that).
+/// `ln Z` of `energy` (an MLP or convolutional energy on the `--threads` backend) by AIS
+/// from the Gaussian fitted to `test` (`n x dim`) into `m`: `ln_z`, `ln_z_std`, the
+/// acceptance rate, and the test NLL `mean E + ln Z` as `ais_test_nll` (and as
+/// `test_nll` unless quadrature reports that).
 pub fn report(
-    model: &Mlp,
+    energy: &mut (impl BatchEnergy + Send),
     test: &[f32],
     args: &EvalArgs,
     settings: &AisSettings,
     mean_energy: f64,
     m: &mut Metrics,
 ) -> Result<(), Failure> {
-    let dim = model.n_inputs();
+    let dim = energy.dim();
     crate::memory::check_chains("--ais-runs", settings.runs, 4 * dim)?;
     let base = GaussianBase::fit(test, dim).map_err(Failure::input)?;
     let run = args.measure.run;
-    let mut energy = OnBackend::new(
-        model,
-        Cpu {
-            par: run.parallelism(),
-        },
-    );
     let ais = run
-        .install(|| neural_ais(&mut energy, &base, settings))?
+        .install(|| neural_ais(energy, &base, settings))?
         .map_err(|e| match e {
             NeuralError::Data(_) => Failure::run(format!("{}: {e}", args.model.display())),
             _ => Failure::input(format!("--ais-runs: {e}")),

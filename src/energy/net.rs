@@ -70,7 +70,8 @@ impl EnergyModel {
     ///
     /// # Errors
     ///
-    /// Bad input naming `path` for a convolutional energy (not evaluated yet).
+    /// Bad input naming `path` for a convolutional energy (`eval` measures those as they
+    /// are, by AIS).
     pub fn mlp_energy(&self, path: &Path) -> Result<Mlp, Failure> {
         match self {
             EnergyModel::Mlp(mlp) => Ok(mlp.clone()),

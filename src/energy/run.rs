@@ -10,11 +10,12 @@ use crate::run_log::{Epoch, Family, On};
 use ebm_core::schedule::LearningRateSchedule;
 use ebm_core::train::{EpochReport, OnEpoch, OptimizerConfig};
 use ebm_kernels::rng::stream;
+use ebm_neural::ais::{AisSettings, NetOnBackend};
 use ebm_neural::density::quadrature_nll;
 use ebm_neural::langevin::{LangevinBuffers, LangevinConfig, langevin, uniform_noise};
 use ebm_neural::tempering::Tempering;
 use ebm_neural::train::{EnergyTrainConfig, Method, Recovery, adam, train_energy, train_network};
-use ebm_neural::{Activation, ConvNet, Cpu, EnergyNet, Mlp, NeuralError, Workspace};
+use ebm_neural::{Activation, ConvNet, Cpu, EnergyNet, Mlp, NeuralError, OnBackend, Workspace};
 
 /// A library error as a failure: an invalid setting names its flag, a divergence beyond
 /// recovery is a failed run, anything else (data, shapes) is bad input.
@@ -209,11 +210,12 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
     args.training.save_and_report(&model, m)
 }
 
-/// Run `ebm energy eval`.
-pub fn eval(args: EvalArgs) -> Result<(), Failure> {
-    args.measure.run.check()?;
-    let ais_settings = super::ais::settings(&args)?;
-    let model = EnergyModel::load(&args.model)?.mlp_energy(&args.model)?;
+/// The test points of `args` (`--test` or `--dataset`), checked against `model`'s
+/// inputs, with their count and mean energy under `model`.
+fn test_energies<T: EnergyNet>(
+    args: &EvalArgs,
+    model: &T,
+) -> Result<(Vec<f32>, usize, f64), Failure> {
     let file = (args.test.as_ref(), "--test");
     let (test, dim) = args.data.load(file, args.random.seed, 1)?;
     if dim != model.n_inputs() {
@@ -223,7 +225,7 @@ pub fn eval(args: EvalArgs) -> Result<(), Failure> {
             model.n_inputs()
         )));
     }
-    let (math, mut ws) = (Cpu::sequential(), Workspace::new());
+    let (math, mut ws) = (Cpu::sequential(), T::Workspace::default());
     let n = test.len() / dim;
     let mean_energy = model
         .energy(&math, &mut ws, &test, n)
@@ -231,6 +233,46 @@ pub fn eval(args: EvalArgs) -> Result<(), Failure> {
         .map(|&e| e as f64)
         .sum::<f64>()
         / n as f64;
+    Ok((test, n, mean_energy))
+}
+
+/// `ebm energy eval` of a convolutional energy: the mean test energy and, with
+/// `--ais-runs`, `ln Z` and the test NLL by AIS (no quadrature: images are not 2-D).
+fn eval_conv(
+    model: &ConvNet,
+    args: &EvalArgs,
+    ais_settings: Option<&AisSettings>,
+) -> Result<(), Failure> {
+    if args.quadrature {
+        return Err(Failure::input(format!(
+            "--quadrature: {} is a convolutional energy of images; quadrature needs a 2-D model (use --ais-runs)",
+            args.model.display()
+        )));
+    }
+    let (test, n, mean_energy) = test_energies(args, model)?;
+    let mut m = Metrics::default();
+    m.integer("test_examples", n as u64)
+        .number("mean_energy", mean_energy);
+    if let Some(settings) = ais_settings {
+        let par = args.measure.run.parallelism();
+        let mut energy = NetOnBackend::new(model, Cpu { par });
+        super::ais::report(&mut energy, &test, args, settings, mean_energy, &mut m)?;
+    }
+    args.measure.output.print(&m);
+    Ok(())
+}
+
+/// Run `ebm energy eval`.
+pub fn eval(args: EvalArgs) -> Result<(), Failure> {
+    args.measure.run.check()?;
+    let ais_settings = super::ais::settings(&args)?;
+    let loaded = EnergyModel::load(&args.model)?;
+    if let EnergyModel::Conv(conv) = &loaded {
+        return eval_conv(conv, &args, ais_settings.as_ref());
+    }
+    let model = loaded.mlp_energy(&args.model)?;
+    let (test, n, mean_energy) = test_energies(&args, &model)?;
+    let (dim, math, mut ws) = (model.n_inputs(), Cpu::sequential(), Workspace::new());
     let mut m = Metrics::default();
     m.integer("test_examples", n as u64)
         .number("mean_energy", mean_energy);
@@ -259,7 +301,9 @@ pub fn eval(args: EvalArgs) -> Result<(), Failure> {
         }
     }
     if let Some(settings) = &ais_settings {
-        super::ais::report(&model, &test, &args, settings, mean_energy, &mut m)?;
+        let par = args.measure.run.parallelism();
+        let mut energy = OnBackend::new(&model, Cpu { par });
+        super::ais::report(&mut energy, &test, &args, settings, mean_energy, &mut m)?;
     }
     args.measure.output.print(&m);
     Ok(())

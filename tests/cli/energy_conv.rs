@@ -1,6 +1,6 @@
 //! `ebm energy train --net conv`: a convolutional energy on image rows (a CSV of 28x28
 //! images, and MNIST when `$EBM_DATA` is set) with every method, sampled as a grid of
-//! images; bad shapes and flags are one-line errors.
+//! images and measured by AIS; bad shapes and flags are one-line errors.
 
 use crate::common::{data_root, ebm_ok, ebm_words, error_line, file_in, last_json, p, temp_dir};
 use std::path::{Path, PathBuf};
@@ -69,6 +69,22 @@ fn a_tiny_conv_energy_trains_with_every_method_and_samples_a_grid() {
     assert_eq!(sampled["chains"].as_u64(), Some(9), "{sampled}");
     let (width, height) = png_size(&png);
     assert!(width >= 3 * 28 && height >= 3 * 28, "{width}x{height}");
+    // AIS measures the conv energy on the images; quadrature is refused with a one-line error.
+    let eval = format!(
+        "energy eval {} --file {} --ais-runs 4 --ais-betas 10 --json",
+        p(&dir.join("pcd.ebm")),
+        p(&images)
+    );
+    let measured = last_json(&ebm_ok(&eval, &[]));
+    let (ln_z, nll) = (measured["ln_z"].as_f64(), measured["test_nll"].as_f64());
+    assert!(ln_z.is_some_and(f64::is_finite), "{measured}");
+    let mean = measured["mean_energy"].as_f64().unwrap();
+    assert!(
+        (nll.unwrap() - (mean + ln_z.unwrap())).abs() < 1e-6,
+        "{measured}"
+    );
+    let line = error_line(&ebm_words(&format!("{eval} --quadrature"), &[]), 2);
+    assert!(line.contains("--quadrature"), "{line}");
 }
 
 #[test]
