@@ -121,6 +121,7 @@ struct Expand<'a> {
     /// not above it (maximising, where `target` is the best size so far).
     target: usize,
     enumerate: bool,
+    /// Enumerating: stop after this many cliques; maximising: stop at a clique this large.
     cap: usize,
     clique: Vec<usize>,
     found: Vec<Vec<usize>>,
@@ -190,6 +191,9 @@ impl Expand<'_> {
                 .collect();
             clique.sort_unstable();
             self.found = vec![clique];
+            if size >= self.cap {
+                self.stopped = true;
+            }
         }
     }
 }
@@ -223,7 +227,8 @@ fn first(set: &[u64]) -> Option<usize> {
         .map(|i| i * 64 + set[i].trailing_zeros() as usize)
 }
 
-/// One largest clique of `graph`, by branch and bound, stopped at `deadline`.
+/// One largest clique of `graph`, by branch and bound, stopped at `deadline` or as soon as
+/// a clique of `enough` vertices is found (`usize::MAX`: never).
 ///
 /// When the result is not `complete`, the clique is the largest found, a lower bound of
 /// the clique number (and `cliques` may be empty for a graph without vertices).
@@ -235,12 +240,12 @@ fn first(set: &[u64]) -> Option<usize> {
 /// use ebm_factor::clique::{BitGraph, clique_number};
 /// // A 5-cycle: its largest independent sets have 2 vertices.
 /// let cycle = Graph { vertices: 5, edges: vec![(0, 1), (1, 2), (2, 3), (3, 4), (0, 4)] };
-/// let found = clique_number(&BitGraph::complement(&cycle), None);
+/// let found = clique_number(&BitGraph::complement(&cycle), usize::MAX, None);
 /// assert!(found.complete);
 /// assert_eq!(found.cliques[0].len(), 2);
 /// ```
-pub fn clique_number(graph: &BitGraph, deadline: Option<Instant>) -> CliqueSearch {
-    search(graph, 0, false, usize::MAX, deadline)
+pub fn clique_number(graph: &BitGraph, enough: usize, deadline: Option<Instant>) -> CliqueSearch {
+    search(graph, 0, false, enough.max(1), deadline)
 }
 
 /// Every clique of `size` vertices of `graph` when `size` is its clique number (then
@@ -343,7 +348,7 @@ mod tests {
             let cliques = brute_force(&graph);
             let omega = cliques.iter().rposition(|c| !c.is_empty()).unwrap();
             let bits = BitGraph::new(&graph);
-            let found = clique_number(&bits, None);
+            let found = clique_number(&bits, usize::MAX, None);
             assert!(found.complete);
             assert_eq!(found.cliques[0].len(), omega, "seed {seed}");
             assert!(cliques[omega].contains(&found.cliques[0]));
@@ -368,8 +373,14 @@ mod tests {
         }
         let rooks = Graph { vertices: 9, edges };
         let complement = BitGraph::complement(&rooks);
-        assert_eq!(clique_number(&complement, None).cliques[0].len(), 3);
+        assert_eq!(
+            clique_number(&complement, usize::MAX, None).cliques[0].len(),
+            3
+        );
         assert_eq!(cliques_of_size(&complement, 3, 100, None).cliques.len(), 6);
+        let enough = clique_number(&complement, 2, None);
+        // Stopped at the first maximal clique of at least 2 vertices.
+        assert!(enough.cliques[0].len() >= 2 && !enough.complete);
         let capped = cliques_of_size(&complement, 3, 4, None);
         assert_eq!((capped.cliques.len(), capped.complete), (4, false));
         let empty = Graph {
@@ -377,7 +388,7 @@ mod tests {
             edges: vec![],
         };
         assert!(
-            clique_number(&BitGraph::new(&empty), None)
+            clique_number(&BitGraph::new(&empty), usize::MAX, None)
                 .cliques
                 .is_empty()
         );

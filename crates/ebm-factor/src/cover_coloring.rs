@@ -135,7 +135,7 @@ pub fn cover_coloring(
     }
     let size = n / colors;
     let complement = BitGraph::complement(graph);
-    let largest = clique_number(&complement, alpha_deadline);
+    let largest = clique_number(&complement, size + 1, alpha_deadline);
     result.nodes = largest.nodes;
     let found = largest.cliques.first().map_or(0, Vec::len);
     if found > size {
