@@ -179,13 +179,7 @@ fn sudoku_and_coloring_on_small_inputs() {
     let two = ebm_json(&["factor", "color", p(&graph), "--colors", "2", "--json"]);
     assert_eq!(two["status"], "impossible");
     let three = ebm(&["factor", "color", p(&graph), "--colors", "3"]);
-    let colors: Vec<usize> = String::from_utf8_lossy(&three.stdout)
-        .lines()
-        .next()
-        .unwrap()
-        .split(' ')
-        .map(|c| c.parse().unwrap())
-        .collect();
+    let colors = printed_colors(&three);
     let edges = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 0)];
     assert!(edges.iter().all(|&(a, b)| colors[a] != colors[b]));
     assert!(colors.iter().all(|&c| (1..=3).contains(&c)));
@@ -309,6 +303,17 @@ fn real_map_references() {
     }
 }
 
+/// The coloring `ebm factor color` printed (its first line: one color a vertex).
+fn printed_colors(out: &std::process::Output) -> Vec<usize> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .split(' ')
+        .map(|c| c.parse().unwrap())
+        .collect()
+}
+
 /// The `side x side` queens graph as a DIMACS file.
 fn queens_file(dir: &std::path::Path, side: usize) -> std::path::PathBuf {
     let mut edges = Vec::new();
@@ -339,13 +344,7 @@ fn coloring_as_an_exact_cover_by_maximum_independent_sets() {
         "--method",
         "cover",
     ]);
-    let colors: Vec<usize> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .next()
-        .unwrap()
-        .split(' ')
-        .map(|c| c.parse().unwrap())
-        .collect();
+    let colors = printed_colors(&out);
     assert_eq!(colors.len(), 25);
     for u in 0..25 {
         for v in u + 1..25 {

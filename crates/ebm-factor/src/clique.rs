@@ -166,17 +166,23 @@ impl Expand<'_> {
         }
     }
 
+    /// The current clique as vertices of the input graph, ascending.
+    fn in_input(&self) -> Vec<usize> {
+        let mut clique: Vec<usize> = self
+            .clique
+            .iter()
+            .map(|&v| self.graph.original[v])
+            .collect();
+        clique.sort_unstable();
+        clique
+    }
+
     /// The current clique is maximal among the candidates: keep it if it counts.
     fn record(&mut self) {
         let size = self.clique.len();
         if self.enumerate {
             if size == self.target {
-                let mut clique: Vec<usize> = self
-                    .clique
-                    .iter()
-                    .map(|&v| self.graph.original[v])
-                    .collect();
-                clique.sort_unstable();
+                let clique = self.in_input();
                 self.found.push(clique);
                 if self.found.len() >= self.cap {
                     self.stopped = true;
@@ -184,13 +190,7 @@ impl Expand<'_> {
             }
         } else if size > self.target {
             self.target = size;
-            let mut clique: Vec<usize> = self
-                .clique
-                .iter()
-                .map(|&v| self.graph.original[v])
-                .collect();
-            clique.sort_unstable();
-            self.found = vec![clique];
+            self.found = vec![self.in_input()];
             if size >= self.cap {
                 self.stopped = true;
             }

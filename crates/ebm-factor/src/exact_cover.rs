@@ -83,36 +83,43 @@ impl Links {
         let (l, r) = (self.left[header], self.right[header]);
         self.right[l] = r;
         self.left[r] = l;
-        let mut row = self.down[header];
-        while row != header {
-            let mut node = self.right[row];
-            while node != row {
-                let (u, d) = (self.up[node], self.down[node]);
-                self.down[u] = d;
-                self.up[d] = u;
-                self.size[self.item[node]] -= 1;
-                node = self.right[node];
-            }
-            row = self.down[row];
-        }
+        self.relink_options(header, false);
     }
 
     fn uncover(&mut self, header: usize) {
-        let mut row = self.up[header];
-        while row != header {
-            let mut node = self.left[row];
-            while node != row {
-                let (u, d) = (self.up[node], self.down[node]);
-                self.down[u] = node;
-                self.up[d] = node;
-                self.size[self.item[node]] += 1;
-                node = self.left[node];
-            }
-            row = self.up[row];
-        }
+        self.relink_options(header, true);
         let (l, r) = (self.left[header], self.right[header]);
         self.right[l] = header;
         self.left[r] = header;
+    }
+
+    /// Take every other node of the options of `header`'s item out of its item's list
+    /// (top to bottom, left to right), or, with `restore`, put them back in exactly the
+    /// reverse order.
+    fn relink_options(&mut self, header: usize, restore: bool) {
+        let step = |links: &Self, node: usize, along: bool| match (along, restore) {
+            (false, false) => links.down[node],
+            (false, true) => links.up[node],
+            (true, false) => links.right[node],
+            (true, true) => links.left[node],
+        };
+        let mut row = step(self, header, false);
+        while row != header {
+            let mut node = step(self, row, true);
+            while node != row {
+                let (u, d) = (self.up[node], self.down[node]);
+                let item = self.item[node];
+                if restore {
+                    (self.down[u], self.up[d]) = (node, node);
+                    self.size[item] += 1;
+                } else {
+                    (self.down[u], self.up[d]) = (d, u);
+                    self.size[item] -= 1;
+                }
+                node = step(self, node, true);
+            }
+            row = step(self, row, false);
+        }
     }
 
     /// The uncovered item with the fewest options (`None`: all covered).
