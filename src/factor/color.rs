@@ -1,6 +1,7 @@
 //! `ebm factor color`: graph coloring with a given number of colors, by branch and bound
 //! (complete: it also proves that too few colors are too few), tabu search on the Potts
-//! energy, or simulated annealing on it.
+//! energy, the hybrid evolutionary algorithm, simulated annealing on it, or an exact
+//! cover by maximum independent sets (when `colors * alpha == vertices`).
 
 use super::ThreadArgs;
 use super::input_failure;
@@ -11,6 +12,7 @@ use crate::output::Metrics;
 use clap::{Args, ValueEnum};
 use ebm_data::puzzles::{Graph, read_dimacs};
 use ebm_factor::bnb::{BnbConfig, branch_and_bound};
+use ebm_factor::cover_coloring::{CoverConfig, CoverOutcome, NotApplicable, cover_coloring};
 use ebm_factor::hea::{HeaConfig, evolutionary_coloring};
 use ebm_factor::map::{AnnealConfig, simulated_annealing};
 use ebm_factor::problems::{coloring_model, is_proper_coloring};
@@ -21,7 +23,9 @@ use std::time::{Duration, Instant};
 /// How `ebm factor color` searches.
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
 pub enum ColorMethod {
-    /// Branch and bound for a tenth of the time limit, then the hybrid evolutionary
+    /// The exact cover by maximum independent sets when the number of colors divides the
+    /// vertices (a twentieth of the time limit to prove alpha, half of it in all), then
+    /// branch and bound for a tenth of the time limit, then the hybrid evolutionary
     /// algorithm for the rest.
     Auto,
     /// DSATUR-ordered branch and bound with symmetry breaking, for the whole limit.
@@ -33,6 +37,9 @@ pub enum ColorMethod {
     Hea,
     /// Branch and bound for half the limit, then restarted simulated annealing.
     Anneal,
+    /// Exact cover by maximum independent sets, for the whole limit: complete when
+    /// `colors * alpha == vertices` (alpha: the independence number), else not applicable.
+    Cover,
 }
 
 /// Flags of `ebm factor color`.
@@ -49,9 +56,10 @@ pub struct ColorArgs {
     /// Seconds for the whole search.
     #[arg(long, default_value_t = 60.0, value_parser = crate::args::seconds)]
     pub time_limit: f64,
-    /// Tabu moves spent on each coloring the hybrid evolutionary algorithm makes.
-    #[arg(long, default_value_t = 30_000, value_parser = crate::args::positive_count)]
-    pub moves_per_child: usize,
+    /// Tabu moves spent on each coloring the hybrid evolutionary algorithm makes (30,000
+    /// when not given; only with `--method auto` or `hea`).
+    #[arg(long, value_parser = crate::args::positive_count)]
+    pub moves_per_child: Option<usize>,
     #[command(flatten)]
     pub random: SeedArgs,
     // --threads is also the number of annealing runs at a time.
@@ -69,6 +77,8 @@ struct Found {
     complete: bool,
     nodes: u64,
     moves: u64,
+    /// Why the exact cover did not answer, when it ran and did not.
+    cover: Option<&'static str>,
 }
 
 /// Run `ebm factor color`.
@@ -77,15 +87,71 @@ pub fn color(args: ColorArgs) -> Result<(), Failure> {
     args.run.pool()?;
     let graph = read_dimacs(&args.file).map_err(Failure::input)?;
     crate::memory::check_coloring(args.colors, graph.vertices, args.run.threads)?;
+    if args.moves_per_child.is_some()
+        && !matches!(args.method, ColorMethod::Auto | ColorMethod::Hea)
+    {
+        return Err(Failure::input(format!(
+            "--moves-per-child: only --method auto or hea uses it, not {}",
+            args.method
+                .to_possible_value()
+                .map_or(String::new(), |v| v.get_name().to_string())
+        )));
+    }
     let start = Instant::now();
+    let mut cover_note = None;
+    if matches!(args.method, ColorMethod::Cover | ColorMethod::Auto)
+        && (args.method == ColorMethod::Cover || graph.vertices % args.colors.max(1) == 0)
+    {
+        let config = match args.method {
+            ColorMethod::Cover => CoverConfig {
+                time_limit: Some(limit),
+                ..CoverConfig::default()
+            },
+            _ => CoverConfig {
+                alpha_time_limit: Some(limit / 20),
+                time_limit: Some(limit / 2),
+                ..CoverConfig::default()
+            },
+        };
+        let result = cover_coloring(&graph, args.colors, &config).map_err(input_failure)?;
+        let mut found = Found {
+            colors: None,
+            method: "cover",
+            complete: false,
+            nodes: result.nodes,
+            moves: 0,
+            cover: None,
+        };
+        match result.outcome {
+            CoverOutcome::Colored(colors) => found.colors = Some(colors),
+            CoverOutcome::Impossible => found.complete = true,
+            CoverOutcome::NotApplicable(why) => {
+                found.cover = Some(match why {
+                    NotApplicable::Indivisible => "the colors do not divide the vertices",
+                    NotApplicable::AlphaAbove { .. } => "alpha is above vertices / colors",
+                    NotApplicable::AlphaUnknown { .. } => "alpha not proved in time",
+                    NotApplicable::TooManySets => "too many maximum independent sets",
+                    NotApplicable::Stopped => "out of time",
+                });
+            }
+        }
+        if found.colors.is_some() || found.complete || args.method == ColorMethod::Cover {
+            return report(&args, &graph, found, start.elapsed().as_secs_f64());
+        }
+        cover_note = found.cover;
+    }
     let bnb_share = match args.method {
         ColorMethod::Auto => Some(limit / 10),
         ColorMethod::Bnb => Some(limit),
         ColorMethod::Anneal => Some(limit / 2),
-        ColorMethod::Tabu | ColorMethod::Hea => None,
+        ColorMethod::Tabu | ColorMethod::Hea | ColorMethod::Cover => None,
     };
     let mut found = match bnb_share {
-        Some(share) => bnb(&graph, args.colors, share)?,
+        Some(share) => bnb(
+            &graph,
+            args.colors,
+            share.min(limit.saturating_sub(start.elapsed())),
+        )?,
         None => Found {
             colors: None,
             method: if args.method != ColorMethod::Tabu {
@@ -96,8 +162,10 @@ pub fn color(args: ColorArgs) -> Result<(), Failure> {
             complete: false,
             nodes: 0,
             moves: 0,
+            cover: None,
         },
     };
+    found.cover = cover_note;
     if found.colors.is_none() && !found.complete {
         let left = limit.saturating_sub(start.elapsed());
         match args.method {
@@ -118,7 +186,7 @@ pub fn color(args: ColorArgs) -> Result<(), Failure> {
                 let config = HeaConfig {
                     seed: args.random.seed,
                     max_generations: u64::MAX,
-                    moves_per_child: args.moves_per_child as u64,
+                    moves_per_child: args.moves_per_child.unwrap_or(30_000) as u64,
                     time_limit: Some(left),
                     ..HeaConfig::default()
                 };
@@ -134,7 +202,7 @@ pub fn color(args: ColorArgs) -> Result<(), Failure> {
                     (found.colors, found.method) = (Some(colors), "anneal");
                 }
             }
-            ColorMethod::Bnb => {}
+            ColorMethod::Bnb | ColorMethod::Cover => {}
         }
     }
     report(&args, &graph, found, start.elapsed().as_secs_f64())
@@ -161,6 +229,7 @@ fn bnb(graph: &Graph, colors: usize, time_limit: Duration) -> Result<Found, Fail
         complete: result.complete,
         nodes: result.solution.iterations,
         moves: 0,
+        cover: None,
     })
 }
 
@@ -230,6 +299,9 @@ fn report(args: &ColorArgs, graph: &Graph, found: Found, seconds: f64) -> Result
         .integer("nodes", found.nodes)
         .integer("tabu_moves", found.moves)
         .number("seconds", seconds);
+    if let Some(why) = found.cover {
+        m.text("cover", why);
+    }
     args.output.print(&m);
     if found.colors.is_some() && !proper {
         return Err(Failure::run(format!(

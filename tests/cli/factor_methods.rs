@@ -179,13 +179,7 @@ fn sudoku_and_coloring_on_small_inputs() {
     let two = ebm_json(&["factor", "color", p(&graph), "--colors", "2", "--json"]);
     assert_eq!(two["status"], "impossible");
     let three = ebm(&["factor", "color", p(&graph), "--colors", "3"]);
-    let colors: Vec<usize> = String::from_utf8_lossy(&three.stdout)
-        .lines()
-        .next()
-        .unwrap()
-        .split(' ')
-        .map(|c| c.parse().unwrap())
-        .collect();
+    let colors = printed_colors(&three);
     let edges = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 0)];
     assert!(edges.iter().all(|&(a, b)| colors[a] != colors[b]));
     assert!(colors.iter().all(|&c| (1..=3).contains(&c)));
@@ -307,4 +301,85 @@ fn real_map_references() {
             "{method}: {ln}"
         );
     }
+}
+
+/// The coloring `ebm factor color` printed (its first line: one color a vertex).
+fn printed_colors(out: &std::process::Output) -> Vec<usize> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .split(' ')
+        .map(|c| c.parse().unwrap())
+        .collect()
+}
+
+/// The `side x side` queens graph as a DIMACS file.
+fn queens_file(dir: &std::path::Path, side: usize) -> std::path::PathBuf {
+    let mut edges = Vec::new();
+    for u in 0..side * side {
+        for v in u + 1..side * side {
+            let (r1, c1, r2, c2) = (u / side, u % side, v / side, v % side);
+            if r1 == r2 || c1 == c2 || r1 + c2 == r2 + c1 || r1 + c1 == r2 + c2 {
+                edges.push(format!("e {} {}\n", u + 1, v + 1));
+            }
+        }
+    }
+    let path = dir.join(format!("queen{side}_{side}.col"));
+    let text = format!("p edge {} {}\n{}", side * side, edges.len(), edges.concat());
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn coloring_as_an_exact_cover_by_maximum_independent_sets() {
+    let dir = temp_dir("factor-cover");
+    let five = queens_file(&dir, 5);
+    let out = ebm(&[
+        "factor",
+        "color",
+        p(&five),
+        "--colors",
+        "5",
+        "--method",
+        "cover",
+    ]);
+    let colors = printed_colors(&out);
+    assert_eq!(colors.len(), 25);
+    for u in 0..25 {
+        for v in u + 1..25 {
+            let (r1, c1, r2, c2) = (u / 5, u % 5, v / 5, v % 5);
+            if r1 == r2 || c1 == c2 || r1 + c2 == r2 + c1 || r1 + c1 == r2 + c2 {
+                assert_ne!(colors[u], colors[v], "squares {u} and {v}");
+            }
+        }
+    }
+    let j = ebm_json(&["factor", "color", p(&five), "--colors", "5", "--json"]);
+    assert_eq!(
+        (&j["status"], &j["method"]),
+        (&"colored".into(), &"cover".into())
+    );
+    // 6-queens has 4 solutions, too few for 6 disjoint ones: proved impossible.
+    let six = queens_file(&dir, 6);
+    let how = ["--colors", "6", "--method", "cover", "--json"];
+    let j = ebm_json(&[&["factor", "color", p(&six)][..], &how].concat());
+    assert_eq!(j["status"], "impossible");
+    // 25 vertices and 4 colors: the method does not apply, and says why.
+    let how = ["--colors", "4", "--method", "cover", "--json"];
+    let j = ebm_json(&[&["factor", "color", p(&five)][..], &how].concat());
+    assert_eq!(j["status"], "unknown");
+    assert_eq!(j["cover"], "the colors do not divide the vertices");
+    let how = [
+        "--colors",
+        "5",
+        "--method",
+        "tabu",
+        "--moves-per-child",
+        "10",
+    ];
+    let err = failure_line(&ebm(&[&["factor", "color", p(&five)][..], &how].concat()));
+    assert!(
+        err.contains("--moves-per-child") && err.contains("tabu"),
+        "{err}"
+    );
 }

@@ -18,7 +18,9 @@
 //! - [`tree`]: exact sum-product on acyclic factor graphs (`ln Z`, factor marginals);
 //! - [`problems`]: Sudoku, graph coloring and N-queens as factor graphs, with checkers;
 //!   [`tabucol`]: tabu search on the Potts energy of graph coloring; [`hea`]: the hybrid
-//!   evolutionary algorithm over tabu-searched colorings.
+//!   evolutionary algorithm over tabu-searched colorings; [`cover_coloring`]: coloring as
+//!   an exact cover by maximum independent sets ([`clique`]: maximum cliques by branch
+//!   and bound; [`exact_cover`]: Algorithm X with dancing links).
 //!
 //! Learning the weights of such energies is the `ebm-learn` crate's.
 //!
@@ -37,8 +39,11 @@
 
 pub mod bnb;
 pub mod bp;
+pub mod clique;
+pub mod cover_coloring;
 pub mod dual;
 pub mod exact;
+pub mod exact_cover;
 pub mod gibbs;
 pub mod graphcut;
 pub mod hea;
