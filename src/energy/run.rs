@@ -10,7 +10,7 @@ use crate::run_log::{Epoch, Family, On};
 use ebm_core::schedule::LearningRateSchedule;
 use ebm_core::train::{EpochReport, OnEpoch, OptimizerConfig};
 use ebm_kernels::rng::stream;
-use ebm_neural::ais::{AisSettings, NetOnBackend};
+use ebm_neural::ais::AisSettings;
 use ebm_neural::density::quadrature_nll;
 use ebm_neural::langevin::{LangevinBuffers, LangevinConfig, langevin, uniform_noise};
 use ebm_neural::tempering::Tempering;
@@ -255,7 +255,7 @@ fn eval_conv(
         .number("mean_energy", mean_energy);
     if let Some(settings) = ais_settings {
         let par = args.measure.run.parallelism();
-        let mut energy = NetOnBackend::new(model, Cpu { par });
+        let mut energy = OnBackend::new(model, Cpu { par });
         super::ais::report(&mut energy, &test, args, settings, mean_energy, &mut m)?;
     }
     args.measure.output.print(&m);

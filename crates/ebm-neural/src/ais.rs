@@ -10,7 +10,7 @@
 //! towards an acceptance rate of 0.6) and then fixed for the runs that count, so their
 //! transitions never depend on their own states.
 
-use crate::{EnergyNet, LayerMath, Mlp, NeuralError, OnBackend, positive};
+use crate::{EnergyNet, LayerMath, NeuralError, OnBackend, positive};
 use ebm_core::InvalidSetting;
 use ebm_core::ais::AisEstimate;
 use ebm_kernels::rng::{StreamRng, normal_f64, stream, streams, uniform_f64};
@@ -25,41 +25,7 @@ pub trait BatchEnergy {
     fn evaluate(&mut self, x: &[f32], energies: &mut [f32], gradients: &mut [f32]);
 }
 
-impl<M: LayerMath> BatchEnergy for OnBackend<'_, Mlp, M> {
-    fn dim(&self) -> usize {
-        self.model.n_inputs()
-    }
-
-    fn evaluate(&mut self, x: &[f32], energies: &mut [f32], gradients: &mut [f32]) {
-        let (n, ws) = (energies.len(), &mut self.workspace);
-        self.model.input_gradient(&self.math, ws, x, n, gradients);
-        energies.copy_from_slice(ws.output(0));
-    }
-}
-
-/// Any [`EnergyNet`] (the convolutional energy, say) on a layer backend with a workspace
-/// of its own type, as a [`BatchEnergy`] for [`neural_ais`].
-pub struct NetOnBackend<'m, T: EnergyNet, M: LayerMath> {
-    /// The network.
-    pub model: &'m T,
-    /// The backend.
-    pub math: M,
-    /// The passes' buffers.
-    pub workspace: T::Workspace,
-}
-
-impl<'m, T: EnergyNet, M: LayerMath> NetOnBackend<'m, T, M> {
-    /// `model` on `math` with a fresh workspace.
-    pub fn new(model: &'m T, math: M) -> Self {
-        Self {
-            model,
-            math,
-            workspace: T::Workspace::default(),
-        }
-    }
-}
-
-impl<T: EnergyNet, M: LayerMath> BatchEnergy for NetOnBackend<'_, T, M> {
+impl<T: EnergyNet, M: LayerMath> BatchEnergy for OnBackend<'_, T, M> {
     fn dim(&self) -> usize {
         self.model.n_inputs()
     }
@@ -428,7 +394,7 @@ fn log_transition(
 mod tests {
     use super::*;
     use crate::density::quadrature_log_z;
-    use crate::{Activation, Cpu, Workspace};
+    use crate::{Activation, Cpu, Mlp, Workspace};
     use ebm_kernels::Parallelism;
 
     /// `E(x) = sum_i a_i (x_i - c_i)^2 / 2`: `ln Z = sum_i ln sqrt(2 pi / a_i)`.
@@ -454,7 +420,7 @@ mod tests {
         }
     }
 
-    /// A convolutional energy through [`NetOnBackend`]: the energies and input gradients
+    /// A convolutional energy through [`OnBackend`]: the energies and input gradients
     /// are those of its own passes, and AIS over it gives a finite `ln Z`.
     #[test]
     fn ais_runs_on_a_convolutional_energy() {
@@ -467,7 +433,7 @@ mod tests {
         let net = crate::ConvNet::new(dims, &[2], &[4], Activation::Swish, 1.0, &mut rng).unwrap();
         let x: Vec<f32> = (0..3 * 36).map(|i| (i % 7) as f32 / 7.0).collect();
         let (mut e, mut g) = (vec![0.0f32; 3], vec![0.0f32; 3 * 36]);
-        let mut energy = NetOnBackend::new(&net, Cpu::sequential());
+        let mut energy = OnBackend::new(&net, Cpu::sequential());
         energy.evaluate(&x, &mut e, &mut g);
         let mut ws = Default::default();
         let mut direct = vec![0.0f32; 3 * 36];

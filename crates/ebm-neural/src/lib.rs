@@ -81,25 +81,36 @@ pub enum NeuralError {
     Data(String),
 }
 
+/// A model whose passes keep their buffers in a workspace of one type: every
+/// [`EnergyNet`] (its own workspace) and the noise-conditional energy (its MLP's).
+pub trait HasWorkspace {
+    /// The passes' buffers.
+    type Workspace: Default;
+}
+
+impl<T: EnergyNet> HasWorkspace for T {
+    type Workspace = T::Workspace;
+}
+
 /// A model on a layer backend with the workspace of its passes: the form in which the
 /// samplers and estimators that call a model many times take it
 /// ([`annealed::annealed_langevin`], [`ais::neural_ais`]).
-pub struct OnBackend<'m, T, M: LayerMath> {
+pub struct OnBackend<'m, T: HasWorkspace, M: LayerMath> {
     /// The model.
     pub model: &'m T,
     /// The backend.
     pub math: M,
     /// The passes' buffers.
-    pub workspace: Workspace,
+    pub workspace: T::Workspace,
 }
 
-impl<'m, T, M: LayerMath> OnBackend<'m, T, M> {
+impl<'m, T: HasWorkspace, M: LayerMath> OnBackend<'m, T, M> {
     /// `model` on `math` with a fresh workspace.
     pub fn new(model: &'m T, math: M) -> Self {
         Self {
             model,
             math,
-            workspace: Workspace::new(),
+            workspace: T::Workspace::default(),
         }
     }
 }

@@ -53,6 +53,10 @@ pub struct NoiseConditionalEnergy {
     sigmas: Vec<f32>,
 }
 
+impl crate::HasWorkspace for NoiseConditionalEnergy {
+    type Workspace = crate::Workspace;
+}
+
 impl NoiseConditionalEnergy {
     /// The model of `network` over `sigmas` (largest first).
     ///
