@@ -169,8 +169,8 @@ pub fn calibrate<M: Classifier>(args: CalibrateArgs) -> Result<(), Failure> {
 ///
 /// Bad input naming the flag and the file.
 pub fn load_classifier(path: &Path, inputs: usize, classes: usize) -> Result<ClassRbm, Failure> {
-    let c: ClassRbm = load_model(path)?;
-    if c.n_visible() != inputs || c.n_classes() != classes {
+    let c = load_classifier_of_width(path, inputs)?;
+    if c.n_classes() != classes {
         return Err(Failure::input(format!(
             "--classifier: {}: reads {} values into {} classes where the model has {} and {}",
             path.display(),
@@ -178,6 +178,25 @@ pub fn load_classifier(path: &Path, inputs: usize, classes: usize) -> Result<Cla
             c.n_classes(),
             inputs,
             classes
+        )));
+    }
+    Ok(c)
+}
+
+/// Loads the class RBM at `path` for samples of `inputs` values, whatever its number of
+/// classes (a Gaussian RBM's samples have no classes of their own).
+///
+/// # Errors
+///
+/// As [`load_classifier`], without the check of the number of classes.
+pub fn load_classifier_of_width(path: &Path, inputs: usize) -> Result<ClassRbm, Failure> {
+    let c: ClassRbm = load_model(path)?;
+    if c.n_visible() != inputs {
+        return Err(Failure::input(format!(
+            "--classifier: {}: reads {} values where the model has {}",
+            path.display(),
+            c.n_visible(),
+            inputs
         )));
     }
     Ok(c)

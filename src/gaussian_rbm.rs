@@ -382,18 +382,8 @@ fn sample(args: SampleArgs) -> Result<(), Failure> {
         .samples
         .classifier
         .as_deref()
-        .map(load_model)
+        .map(|path| crate::classifier::load_classifier_of_width(path, model.n_visible()))
         .transpose()?;
-    if let (Some(c), Some(path)) = (&classifier, &args.samples.classifier) {
-        if c.n_visible() != model.n_visible() {
-            return Err(Failure::input(format!(
-                "--classifier: {}: reads {} values where the model has {}",
-                path.display(),
-                c.n_visible(),
-                model.n_visible()
-            )));
-        }
-    }
     let Some(shape) = args
         .samples
         .image

@@ -236,23 +236,24 @@ fn test_energies<T: EnergyNet>(
     Ok((test, n, mean_energy))
 }
 
-/// `ebm energy eval` of a convolutional energy: the mean test energy and, with
-/// `--ais-runs`, `ln Z` and the test NLL by AIS (no quadrature: images are not 2-D).
-fn eval_conv(
-    model: &ConvNet,
+/// `ebm energy eval` of any energy network: the test examples and mean test energy, the
+/// model-specific metrics `between` adds from the test points, then with `--ais-runs`
+/// `ln Z` and the test NLL by AIS; printed.
+fn eval_net<T>(
+    model: &T,
     args: &EvalArgs,
     ais_settings: Option<&AisSettings>,
-) -> Result<(), Failure> {
-    if args.quadrature {
-        return Err(Failure::input(format!(
-            "--quadrature: {} is a convolutional energy of images; quadrature needs a 2-D model (use --ais-runs)",
-            args.model.display()
-        )));
-    }
+    between: impl FnOnce(&[f32], &mut Metrics) -> Result<(), Failure>,
+) -> Result<(), Failure>
+where
+    T: EnergyNet + Sync,
+    T::Workspace: Send,
+{
     let (test, n, mean_energy) = test_energies(args, model)?;
     let mut m = Metrics::default();
     m.integer("test_examples", n as u64)
         .number("mean_energy", mean_energy);
+    between(&test, &mut m)?;
     if let Some(settings) = ais_settings {
         let par = args.measure.run.parallelism();
         let mut energy = OnBackend::new(model, Cpu { par });
@@ -268,44 +269,55 @@ pub fn eval(args: EvalArgs) -> Result<(), Failure> {
     let ais_settings = super::ais::settings(&args)?;
     let loaded = EnergyModel::load(&args.model)?;
     if let EnergyModel::Conv(conv) = &loaded {
-        return eval_conv(conv, &args, ais_settings.as_ref());
+        if args.quadrature {
+            return Err(Failure::input(format!(
+                "--quadrature: {} is a convolutional energy of images; quadrature needs a 2-D model (use --ais-runs)",
+                args.model.display()
+            )));
+        }
+        return eval_net(conv, &args, ais_settings.as_ref(), |_, _| Ok(()));
     }
     let model = loaded.mlp_energy(&args.model)?;
-    let (test, n, mean_energy) = test_energies(&args, &model)?;
+    let between = |test: &[f32], m: &mut Metrics| {
+        if let Some(density) = args.data.density() {
+            m.number("true_nll", density.nll(test));
+        }
+        if args.quadrature {
+            quadrature_metrics(&model, &args, test, m)?;
+        }
+        Ok(())
+    };
+    eval_net(&model, &args, ais_settings.as_ref(), between)
+}
+
+/// `--quadrature`: the exact test NLL of a 2-D MLP energy from a grid over the box (and
+/// with `--png` the pictures of the density beside the truth) into `m`.
+fn quadrature_metrics(
+    model: &Mlp,
+    args: &EvalArgs,
+    test: &[f32],
+    m: &mut Metrics,
+) -> Result<(), Failure> {
+    let bound = match (args.bound, args.data.density()) {
+        (Some(bound), _) => bound,
+        (None, Some(density)) => density.bound(),
+        (None, None) => 1.25 * largest_magnitude(test),
+    };
+    if !(bound.is_finite() && bound > 0.0) {
+        return Err(Failure::input("--bound must be a positive number"));
+    }
     let (dim, math, mut ws) = (model.n_inputs(), Cpu::sequential(), Workspace::new());
-    let mut m = Metrics::default();
-    m.integer("test_examples", n as u64)
-        .number("mean_energy", mean_energy);
-    if let Some(density) = args.data.density() {
-        m.number("true_nll", density.nll(&test));
+    crate::memory::check_chains("--grid", args.grid, args.grid * (dim + 64))?;
+    let nll = quadrature_nll(model, &math, &mut ws, test, bound, args.grid)
+        .map_err(|e| Failure::input(format!("--quadrature: {e}")))?;
+    m.number("test_nll", nll)
+        .number("bound", bound as f64)
+        .integer("grid", args.grid as u64);
+    if let Some(png) = &args.png {
+        let panels = super::picture::draw(args, (model, nll), test, bound)?;
+        m.integer("panels", panels as u64)
+            .text("png", &png.display().to_string());
     }
-    if args.quadrature {
-        let bound = match (args.bound, args.data.density()) {
-            (Some(bound), _) => bound,
-            (None, Some(density)) => density.bound(),
-            (None, None) => 1.25 * largest_magnitude(&test),
-        };
-        if !(bound.is_finite() && bound > 0.0) {
-            return Err(Failure::input("--bound must be a positive number"));
-        }
-        crate::memory::check_chains("--grid", args.grid, args.grid * (dim + 64))?;
-        let nll = quadrature_nll(&model, &math, &mut ws, &test, bound, args.grid)
-            .map_err(|e| Failure::input(format!("--quadrature: {e}")))?;
-        m.number("test_nll", nll)
-            .number("bound", bound as f64)
-            .integer("grid", args.grid as u64);
-        if let Some(png) = &args.png {
-            let panels = super::picture::draw(&args, (&model, nll), &test, bound)?;
-            m.integer("panels", panels as u64)
-                .text("png", &png.display().to_string());
-        }
-    }
-    if let Some(settings) = &ais_settings {
-        let par = args.measure.run.parallelism();
-        let mut energy = OnBackend::new(&model, Cpu { par });
-        super::ais::report(&mut energy, &test, &args, settings, mean_energy, &mut m)?;
-    }
-    args.measure.output.print(&m);
     Ok(())
 }
 

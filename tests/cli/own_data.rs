@@ -212,6 +212,31 @@ fn class_and_gaussian_rbms_train_on_a_csv() {
     let gaussian = dir.join("g.ebm");
     let train = format!("gaussian-rbm train {files} --hidden 4 --epochs 5 --batch 4 --quiet --out");
     assert!(ebm_words(&train, &[p(&gaussian)]).status.success());
+    // A classifier of another width than the sampled model is refused, naming both.
+    let narrow = file_in(
+        &dir,
+        "narrow.csv",
+        "a,b,c\n0,1,2\n2,1,0\n1,1,1\n".to_string(),
+    );
+    let narrow_model = dir.join("narrow.ebm");
+    let train = format!(
+        "gaussian-rbm train --train {} --hidden 2 --epochs 1 --quiet --out",
+        p(&narrow)
+    );
+    assert!(ebm_words(&train, &[p(&narrow_model)]).status.success());
+    let sample = format!(
+        "gaussian-rbm sample {} --chains 2 --steps 1 --png",
+        p(&narrow_model)
+    );
+    let png = dir.join("narrow.png");
+    let line = error_line(
+        &ebm_words(&sample, &[p(&png), "--classifier", p(&model)]),
+        2,
+    );
+    assert!(
+        line.contains("--classifier") && line.contains("6 values") && line.contains("has 3"),
+        "{line}"
+    );
     // Without labels the class RBM says what it needs.
     let unlabelled = format!("class-rbm train --train {} --epochs 1 --out", p(&data));
     let line = error_line(&ebm_words(&unlabelled, &[p(&dir.join("x.ebm"))]), 2);
