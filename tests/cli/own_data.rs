@@ -213,11 +213,7 @@ fn class_and_gaussian_rbms_train_on_a_csv() {
     let train = format!("gaussian-rbm train {files} --hidden 4 --epochs 5 --batch 4 --quiet --out");
     assert!(ebm_words(&train, &[p(&gaussian)]).status.success());
     // A classifier of another width than the sampled model is refused, naming both.
-    let narrow = file_in(
-        &dir,
-        "narrow.csv",
-        "a,b,c\n0,1,2\n2,1,0\n1,1,1\n".to_string(),
-    );
+    let narrow = file_in(&dir, "narrow.csv", "a,b,c\n0,1,2\n2,1,0\n1,1,1\n");
     let narrow_model = dir.join("narrow.ebm");
     let train = format!(
         "gaussian-rbm train --train {} --hidden 2 --epochs 1 --quiet --out",
