@@ -141,10 +141,15 @@ impl Scorer {
         }
     }
 
-    /// The rows of `path`, scaled like `--normal`, checked against the model's width.
-    fn read(&self, args: &OodArgs, model_path: &Path, path: &Path) -> Result<Dataset, Failure> {
-        // Every file is scaled like the normal one (the model's kind of data).
-        let data = args.read.read(path, None, Some(&args.normal), self.range)?;
+    /// How this scorer reads every file: scaled like `--normal` (the model's kind of data).
+    fn reading(&self, args: &OodArgs) -> Result<ReadArgs, Failure> {
+        args.read.scaled_like(&args.normal, self.range)
+    }
+
+    /// The rows of `path` read by `reading` (see [`Self::reading`]), checked against the
+    /// model's width.
+    fn read(&self, reading: &ReadArgs, model_path: &Path, path: &Path) -> Result<Dataset, Failure> {
+        let data = reading.read(path, None, None, self.range)?;
         if data.n_features != self.model.n_inputs() {
             return Err(Failure::input(format!(
                 "{}: {} values per example where the model {} reads {} (is one of the columns a label? give --label-column)",
@@ -178,7 +183,8 @@ fn evaluate(
     scorer: &Scorer,
     background_model: Option<&Scorer>,
 ) -> Result<(), Failure> {
-    let read = |path: &Path| scorer.read(args, &args.model, path);
+    let reading = scorer.reading(args)?;
+    let read = |path: &Path| scorer.read(&reading, &args.model, path);
     let (normal, anomalous) = (read(&args.normal)?, read(&args.anomalous)?);
     let background = args.background.as_deref().map(read).transpose()?;
     let run = args.measure.run;
@@ -216,8 +222,9 @@ fn evaluate(
     }
     if let (Some(path), Some(bg)) = (&args.background_model, background_model) {
         // F(x) - F_bg(x): the background model reads the files as its kind does.
+        let bg_reading = bg.reading(args)?;
         let against = |scores: &FileScores, file: &Path| -> Result<Vec<f64>, Failure> {
-            let data = bg.read(args, path, file)?;
+            let data = bg.read(&bg_reading, path, file)?;
             let other = bg.score(run, &data)?;
             Ok(scores
                 .free_energy

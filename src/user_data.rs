@@ -62,6 +62,27 @@ impl ReadArgs {
         self.read_with_column(path, labels, column, scale_from, range)
     }
 
+    /// These settings with the scale fixed to the one `scale_from` gives (its largest
+    /// value for values in [0, 1], see `--scale`), so that reading many files scaled like
+    /// one reads that one once.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::read`] for `scale_from`.
+    pub fn scaled_like(&self, scale_from: &Path, range: ValueRange) -> Result<ReadArgs, Failure> {
+        let scale = match (self.scale, range) {
+            (Some(scale), _) => scale,
+            (None, ValueRange::Real) => 1.0,
+            (None, ValueRange::Unit) => {
+                auto_scale(&self.read_raw(scale_from, None, self.label_column.as_deref())?)
+            }
+        };
+        Ok(ReadArgs {
+            scale: Some(scale),
+            ..self.clone()
+        })
+    }
+
     /// [`Self::read`] with the labels in `column` of `path` (when no `labels` file is
     /// given) instead of `--label-column`; the file the scale comes from is still read
     /// with `--label-column`.
