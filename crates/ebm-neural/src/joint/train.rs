@@ -379,7 +379,15 @@ impl<'a> JointTrainer<'a> {
         let config = self.config;
         let restart = |row: &mut [f32], rng: &mut StreamRng| restart_chains(config, row, rng);
         let reinit = config.reinit_fraction;
-        replay::draw(buffer, d, negatives, &mut self.slots, reinit, rng, restart);
+        replay::draw(
+            buffer,
+            replay::Rows::plain(d),
+            negatives,
+            &mut self.slots,
+            reinit,
+            rng,
+            restart,
+        );
         self.energies.resize(2 * n, 0.0);
         let energies = &mut self.energies[..n];
         langevin_by(
@@ -393,7 +401,7 @@ impl<'a> JointTrainer<'a> {
                 energies.iter().map(|&e| f64::from(e)).sum::<f64>() / n as f64
             },
         )?;
-        replay::store(buffer, d, negatives, &self.slots);
+        replay::store(buffer, replay::Rows::plain(d), negatives, &self.slots);
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use crate::tempering::{TemperedBuffers, tempered_langevin};
 use crate::{Cpu, EnergyNet, Mlp, NeuralError, Quantity, replay};
 use ebm_core::train::{BlockState, GradientScale, MinibatchModel, ParameterBlock, Step};
 use ebm_kernels::Parallelism;
-use ebm_kernels::rng::{self, StreamRng, fill_normal_f32, stream, streams};
+use ebm_kernels::rng::{StreamRng, fill_normal_f32, stream, streams};
 
 /// An energy network (an MLP unless said otherwise) with its data and buffers, as the
 /// training loop drives it.
@@ -170,13 +170,11 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
     ) -> Result<f64, NeuralError> {
         let d = self.dim;
         if let Method::Persistent {
-            buffer_size,
-            reinit_fraction,
+            reinit_fraction, ..
         } = self.config.method
             && self.config.tempering.replicas > 1
         {
-            let chains = (buffer_size, reinit_fraction);
-            return self.tempered(model, (buffer, chains), n, rng, math);
+            return self.tempered(model, (buffer, reinit_fraction), n, rng, math);
         }
         let negatives = &mut self.batch[n * d..2 * n * d];
         let range = self.config.noise_range;
@@ -187,7 +185,7 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
                 let restart = |row: &mut [f32], rng: &mut StreamRng| uniform_noise(row, range, rng);
                 replay::draw(
                     buffer,
-                    d,
+                    replay::Rows::plain(d),
                     negatives,
                     &mut self.slots,
                     reinit_fraction,
@@ -207,7 +205,7 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
             rng,
         )?;
         if matches!(self.config.method, Method::Persistent { .. }) {
-            replay::store(buffer, d, negatives, &self.slots);
+            replay::store(buffer, replay::Rows::plain(d), negatives, &self.slots);
         }
         Ok(self.energy_gap(model, n, math))
     }
@@ -219,40 +217,30 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
     fn tempered(
         &mut self,
         model: &N,
-        (buffer, (buffer_size, reinit_fraction)): (&mut [f32], (usize, f32)),
+        (buffer, reinit_fraction): (&mut [f32], f32),
         n: usize,
         rng: &mut StreamRng,
         math: &Cpu,
     ) -> Result<f64, NeuralError> {
         let (d, tempering) = (self.dim, self.config.tempering);
         let replicas = tempering.replicas;
-        let (block, row) = (buffer_size * d, |k: usize| k * d..(k + 1) * d);
+        let rows = replay::Rows { dim: d, replicas };
         self.replicas.resize(replicas * n * d, 0.0);
-        self.slots.clear();
-        for k in 0..n {
-            let slot = rng::index(rng, buffer_size);
-            self.slots.push(slot);
-            for r in 0..replicas {
-                let to = &mut self.replicas[r * n * d..][row(k)];
-                to.copy_from_slice(&buffer[r * block..][row(slot)]);
-            }
-            if (rng::uniform_f64(rng) as f32) < reinit_fraction {
-                let hottest = (replicas - 1) * n * d;
-                uniform_noise(
-                    &mut self.replicas[hottest..][row(k)],
-                    self.config.noise_range,
-                    rng,
-                );
-            }
-        }
+        let range = self.config.noise_range;
+        let restart = |row: &mut [f32], rng: &mut StreamRng| uniform_noise(row, range, rng);
+        let (negatives, slots) = (&mut self.replicas[..], &mut self.slots);
+        replay::draw(
+            buffer,
+            rows,
+            negatives,
+            slots,
+            reinit_fraction,
+            rng,
+            restart,
+        );
         let (chains, settings) = ((&mut self.replicas[..], n), (&self.langevin, &tempering));
         tempered_langevin((model, math), &mut self.tempered, chains, settings, rng)?;
-        for (k, &slot) in self.slots.iter().enumerate() {
-            for r in 0..replicas {
-                let from = &self.replicas[r * n * d..][row(k)];
-                buffer[r * block..][row(slot)].copy_from_slice(from);
-            }
-        }
+        replay::store(buffer, rows, &self.replicas, &self.slots);
         self.batch[n * d..2 * n * d].copy_from_slice(&self.replicas[..n * d]);
         Ok(self.energy_gap(model, n, math))
     }
