@@ -90,39 +90,16 @@ pub fn level_fits(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::annealed::tests::Gaussian;
     use ebm_kernels::rng::stream;
 
-    /// The exact score of data `N(mu, s^2 I)` noised by `sigma`: `-(x - mu) / (s^2 +
-    /// sigma^2)`; `scale` multiplies it (1: exact).
-    struct Gaussian {
-        mean: f32,
-        variance: f32,
-        sigmas: Vec<f32>,
-        scale: f32,
-    }
-
-    impl NoiseScore for Gaussian {
-        fn dim(&self) -> usize {
-            50
-        }
-        fn sigmas(&self) -> &[f32] {
-            &self.sigmas
-        }
-        fn score(&mut self, x: &[f32], level: usize, out: &mut [f32]) {
-            let v = self.variance + self.sigmas[level].powi(2);
-            for (o, &xi) in out.iter_mut().zip(x) {
-                *o = -self.scale * (xi - self.mean) / v;
-            }
-        }
-    }
-
-    /// The exact score gives loss `s^2 / (s^2 + sigma^2)` and ratio about `sigma / sqrt(s^2
-    /// + sigma^2)`; a zero score gives loss 1 and ratio 0; a score ten times too large
-    /// a loss above 2.
+    /// The exact score gives loss `s^2 / (s^2 + sigma^2)` and ratio about
+    /// `sigma / sqrt(s^2 + sigma^2)`; a zero score gives loss 1 and ratio 0; a score ten
+    /// times too large a loss above 2.
     #[test]
     fn the_exact_gaussian_score_fits_every_level_and_a_wrong_one_does_not() {
         let mut model = Gaussian {
-            mean: 0.5,
+            mean: vec![0.5; 50],
             variance: 0.09,
             sigmas: vec![1.0, 0.3, 0.05],
             scale: 1.0,
