@@ -58,6 +58,19 @@ impl Metrics {
         self.0.insert(key.to_string(), v);
         self
     }
+    /// Add a list of numbers (non-finite ones become JSON null).
+    pub fn numbers(&mut self, key: &str, values: &[f64]) -> &mut Self {
+        let list = values
+            .iter()
+            .map(|&v| {
+                serde_json::Number::from_f64(v)
+                    .map(Value::Number)
+                    .unwrap_or(Value::Null)
+            })
+            .collect();
+        self.0.insert(key.to_string(), Value::Array(list));
+        self
+    }
     /// Add an integer.
     pub fn integer(&mut self, key: &str, value: u64) -> &mut Self {
         self.0.insert(key.to_string(), Value::from(value));

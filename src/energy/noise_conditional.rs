@@ -6,6 +6,7 @@ use crate::Failure;
 use crate::output::Metrics;
 use ebm_kernels::rng::StreamRng;
 use ebm_neural::annealed::{AnnealedConfig, annealed_langevin};
+use ebm_neural::level_fit::level_fits;
 use ebm_neural::noise_conditional::NoiseConditionalEnergy;
 use ebm_neural::{Cpu, OnBackend};
 
@@ -37,6 +38,35 @@ pub fn ladder_metrics(model: &NoiseConditionalEnergy, metrics: &mut Metrics) {
         .number("sigma_max", sigmas[0] as f64)
         .number("sigma_min", sigmas[sigmas.len() - 1] as f64)
         .integer("levels", sigmas.len() as u64);
+}
+
+/// The fit of every level of `model` on the rows of `test` ([`level_fits`], noise from
+/// stream `seed`/2), added to `metrics` as lists over the ladder, largest level first:
+/// `level_loss` (`E |sigma s + z|^2 / D`, 1 for a zero score) and `level_score_ratio`
+/// (the score's mean norm over `sqrt(D) / sigma`).
+///
+/// # Errors
+///
+/// Bad input when `test` is not whole rows of the model's dimension.
+pub fn level_metrics(
+    model: &NoiseConditionalEnergy,
+    test: &[f32],
+    seed: u64,
+    metrics: &mut Metrics,
+) -> Result<(), Failure> {
+    let mut rng = ebm_kernels::rng::stream(seed, 2, 0);
+    let fits = level_fits(
+        &mut OnBackend::new(model, Cpu::sequential()),
+        test,
+        &mut rng,
+    )
+    .map_err(Failure::input)?;
+    let losses: Vec<f64> = fits.iter().map(|f| f.loss).collect();
+    let ratios: Vec<f64> = fits.iter().map(|f| f.score_ratio).collect();
+    metrics
+        .numbers("level_loss", &losses)
+        .numbers("level_score_ratio", &ratios);
+    Ok(())
 }
 
 /// Annealed Langevin dynamics (`--steps-per-level`, `--step-epsilon`, `--denoise`) on the

@@ -282,6 +282,9 @@ pub fn eval(args: EvalArgs) -> Result<(), Failure> {
         if let Some(density) = args.data.density() {
             m.number("true_nll", density.nll(test));
         }
+        if let EnergyModel::NoiseConditional(ncsn) = &loaded {
+            super::noise_conditional::level_metrics(ncsn, test, args.random.seed, m)?;
+        }
         if args.quadrature {
             quadrature_metrics(&model, &args, test, m)?;
         }

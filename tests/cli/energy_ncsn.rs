@@ -80,6 +80,17 @@ fn a_noise_conditional_model_trains_samples_and_its_ais_agrees_with_quadrature()
     assert!((quadrature - ais).abs() < 0.1, "{one}");
     assert!(one["ln_z_std"].as_f64().unwrap() < 0.1, "{one}");
     assert_eq!(one["ln_z"], eval("2")["ln_z"], "--threads changes nothing");
+    // Each level's denoising loss E |sigma s + z|^2 / D, largest level first: a zero score
+    // gives 1; at the top (sigma about 5, against a spread of about 2) the data hardly
+    // matter, so a learned score brings it far below 1.
+    let losses = one["level_loss"].as_array().unwrap();
+    assert_eq!(losses.len(), 8, "{one}");
+    let below = |bar: f64| move |l: &serde_json::Value| l.as_f64().is_some_and(|l| l < bar);
+    assert!(
+        below(0.5)(&losses[0]) && losses.iter().all(below(1.0)),
+        "{one}"
+    );
+    assert_eq!(one["level_score_ratio"].as_array().unwrap().len(), 8);
 }
 
 #[test]
@@ -129,6 +140,10 @@ fn ais_evaluates_a_4d_energy_and_bad_settings_are_refused() {
         (
             "energy train --dataset rings --method ncsn --sigma-max 0.5 --sigma-min 1".into(),
             "--sigma-min",
+        ),
+        (
+            format!("energy train --file {data} --method ncsn --hidden 3,16 --out n2.ebm"),
+            "--hidden",
         ),
         (
             format!("energy sample {} --step-epsilon=-1 --png n.png", p(&ncsn)),

@@ -103,29 +103,31 @@ pub fn annealed_langevin(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use ebm_kernels::rng::stream;
 
-    /// Data `N(mu, s^2)` in 2-D: the noised density of level `sigma` is
-    /// `N(mu, (s^2 + sigma^2) I)`, whose score is known exactly.
-    struct Gaussian {
-        mean: [f32; 2],
-        variance: f32,
-        sigmas: Vec<f32>,
+    /// Data `N(mu, s^2 I)` (`mu` of `mean.len()` values): the noised density of level
+    /// `sigma` is `N(mu, (s^2 + sigma^2) I)`, whose score is known exactly; `scale`
+    /// multiplies it (1: exact).
+    pub(crate) struct Gaussian {
+        pub(crate) mean: Vec<f32>,
+        pub(crate) variance: f32,
+        pub(crate) sigmas: Vec<f32>,
+        pub(crate) scale: f32,
     }
 
     impl NoiseScore for Gaussian {
         fn dim(&self) -> usize {
-            2
+            self.mean.len()
         }
         fn sigmas(&self) -> &[f32] {
             &self.sigmas
         }
         fn score(&mut self, x: &[f32], level: usize, out: &mut [f32]) {
-            let v = self.variance + self.sigmas[level].powi(2);
+            let (v, d) = (self.variance + self.sigmas[level].powi(2), self.mean.len());
             for (k, (o, &xi)) in out.iter_mut().zip(x).enumerate() {
-                *o = -(xi - self.mean[k % 2]) / v;
+                *o = -self.scale * (xi - self.mean[k % d]) / v;
             }
         }
     }
@@ -141,9 +143,10 @@ mod tests {
     #[test]
     fn annealed_langevin_on_a_gaussian_matches_its_moments() {
         let mut model = Gaussian {
-            mean: [1.0, -0.5],
+            mean: vec![1.0, -0.5],
             variance: 0.25,
             sigmas: crate::noise_conditional::geometric_ladder(3.0, 0.2, 6).unwrap(),
+            scale: 1.0,
         };
         for denoise in [false, true] {
             let n = 4000;

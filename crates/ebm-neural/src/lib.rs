@@ -42,6 +42,7 @@ pub mod density;
 pub mod image_ops;
 pub mod joint;
 pub mod langevin;
+pub mod level_fit;
 mod mlp;
 #[cfg(test)]
 mod mlp_tests;

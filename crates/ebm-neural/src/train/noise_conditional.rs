@@ -134,4 +134,54 @@ mod tests {
             );
         }
     }
+
+    /// Against data `N(0.5, 0.3^2 I)` in 8 dimensions, where the best level losses are
+    /// known (`0.09 / (0.09 + sigma^2)`, [`crate::level_fit`]): a net whose first layer is
+    /// as wide as its input comes within 0.1 of them at every level, while one whose first
+    /// layer has 2 units has no score in 6 of the 8 directions, so its loss stays above
+    /// `6 / 8` (the defect behind pure-noise MNIST samples from a 784-256-256-1 net), and
+    /// training refuses such a net.
+    #[test]
+    fn on_gaussian_data_the_trained_levels_reach_their_closed_form() {
+        use crate::level_fit::level_fits;
+        use crate::noise_conditional::NoiseConditionalEnergy;
+        use crate::train::{EnergyTrainConfig, Method, adam, train_energy, train_network};
+        use crate::{NeuralError, OnBackend};
+        use ebm_core::train::NoObserver;
+        let d = 8;
+        let mut data = vec![0.0f32; 2000 * d];
+        rng::fill_normal_f32(&mut stream(5, 0, 0), &mut data);
+        data.iter_mut().for_each(|x| *x = 0.5 + 0.3 * *x);
+        let method = Method::NoiseConditional {
+            sigma_max: 1.0,
+            sigma_min: 0.1,
+            levels: 3,
+        };
+        let mut config = EnergyTrainConfig {
+            hidden: vec![16, 16],
+            method,
+            optimizer: adam(3e-3),
+            ..EnergyTrainConfig::default()
+        };
+        config.run = config.run.with_batches(20, 50);
+        let fits = |mlp: Mlp| {
+            let fit = train_network(&config, &data, mlp, &mut NoObserver).unwrap();
+            let model = NoiseConditionalEnergy::new(fit.model, vec![1.0, 0.316, 0.1]).unwrap();
+            let mut on = OnBackend::new(&model, Cpu::sequential());
+            level_fits(&mut on, &data[..500 * d], &mut stream(6, 0, 0)).unwrap()
+        };
+        let init = |widths: &[usize]| {
+            Mlp::new(widths, crate::Activation::Swish, 1.0, &mut stream(1, 0, 0)).unwrap()
+        };
+        for fit in fits(init(&[d, 16, 16, 1])) {
+            let best = 0.09 / (0.09 + (fit.sigma as f64).powi(2));
+            assert!((fit.loss - best).abs() < 0.1, "{fit:?} vs {best}");
+        }
+        for fit in fits(init(&[d, 2, 16, 1])) {
+            assert!(fit.loss > 0.75, "{fit:?}");
+        }
+        config.hidden = vec![2, 16];
+        let err = train_energy(&config, &data, d, &mut NoObserver).unwrap_err();
+        assert!(matches!(err, NeuralError::InvalidSetting(ref e) if e.setting == "hidden"));
+    }
 }

@@ -79,8 +79,28 @@ impl<'a> EnergyTrainer<'a> {
         dim: usize,
     ) -> Result<(Self, EnergyState), NeuralError> {
         check(config, data, dim)?;
+        check_score_rank(config, dim)?;
         Self::with_model(config, data, initial_mlp(config, dim)?)
     }
+}
+
+/// A noise-conditional MLP needs a first hidden layer at least as wide as its input
+/// (`hidden[0] >= dim`): the input gradient of an MLP is `W1^T (...)`, so its score lies
+/// in the span of the first layer's `hidden[0]` weight rows and is exactly zero along
+/// every other direction, where annealed Langevin noise then random-walks unchecked (a
+/// 784-256-256-1 net on MNIST has no score at all in 528 of its 784 directions).
+fn check_score_rank(config: &EnergyTrainConfig, dim: usize) -> Result<(), NeuralError> {
+    if matches!(config.method, Method::NoiseConditional { .. }) {
+        let first = config.hidden.first().copied().unwrap_or(0);
+        ebm_core::InvalidSetting::require(
+            first >= dim,
+            "hidden",
+            &format!(
+                "the first hidden layer of a noise-conditional MLP needs at least as many units as the {dim} inputs (got {first}): its score lies in the span of that layer's weights"
+            ),
+        )?;
+    }
+    Ok(())
 }
 
 /// The MLP `[dim, config.hidden..., 1]` that training starts from: `config.activation`,
