@@ -443,6 +443,68 @@ pub fn log_partition(
     Ok((log_z, report))
 }
 
+/// Most cached subtree values [`instead_of_elimination`] allows (about a minute of
+/// search and 1 GiB), whatever the table bound.
+pub const MAX_CACHED: usize = 1 << 24;
+
+/// `ln Z` by the search for a model that elimination refused with `wide` under a bound of
+/// `max_table` entries: at most `max_table / 4` cached values (a cached value with its
+/// hash-table slot takes about four table entries' memory), and at most [`MAX_CACHED`].
+///
+/// # Errors
+/// `wide`, naming also the search's bound, when the search exceeds it;
+/// [`FactorError::ZeroProbability`] when `Z = 0`.
+///
+/// # Example
+/// ```
+/// use ebm_factor::{FactorError, FactorModel, andor};
+/// // Ten binary variables, pairwise equal: a clique of 2^10 entries for elimination, two
+/// // consistent assignments for the search.
+/// let mut model = FactorModel::new(vec![2; 10]);
+/// for a in 0..10 {
+///     for b in a + 1..10 {
+///         model.add_energy_factor(&[a, b], &[0.0, f64::INFINITY, f64::INFINITY, 0.1]).unwrap();
+///     }
+/// }
+/// let wide = || FactorError::TooWide {
+///     table: "the clique of variable 0".into(),
+///     width: 9,
+///     entries: 1024,
+///     max_entries: 100,
+/// };
+/// let (log_z, _) = andor::instead_of_elimination(&model, 100, wide()).unwrap();
+/// assert!((log_z - (1.0 + (-4.5f64).exp()).ln()).abs() < 1e-12);
+/// // A bound too small for the search too keeps elimination's refusal, naming both.
+/// let refused = andor::instead_of_elimination(&model, 4, wide()).unwrap_err().to_string();
+/// assert!(refused.contains("clique of variable 0") && refused.contains("AND/OR"), "{refused}");
+/// ```
+pub fn instead_of_elimination(
+    model: &FactorModel,
+    max_table: usize,
+    wide: FactorError,
+) -> Result<(f64, SearchReport), FactorError> {
+    let max_cached = (max_table / 4).min(MAX_CACHED);
+    match log_partition(model, max_cached) {
+        Err(FactorError::TooWide { .. }) => Err(match wide {
+            FactorError::TooWide {
+                table,
+                width,
+                entries,
+                max_entries,
+            } => FactorError::TooWide {
+                table: format!(
+                    "{table} (the AND/OR search over its zeros needs more than {max_cached} cached values too)"
+                ),
+                width,
+                entries,
+                max_entries,
+            },
+            other => other,
+        }),
+        answered => answered,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
