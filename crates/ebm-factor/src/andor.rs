@@ -88,6 +88,9 @@ struct Node {
     context: Vec<(usize, u128)>,
     children: Vec<usize>,
     tables: Vec<Evaluated>,
+    /// False for a dead cache: a context that is its parent's plus the parent, so each
+    /// visit has a new key and caching would only spend memory.
+    cacheable: bool,
 }
 
 /// The search state: the pseudo-tree, the current assignment, the domains left by zero
@@ -99,6 +102,8 @@ struct Search {
     cached: usize,
     limit: usize,
     expanded: u64,
+    /// Most assignments tried before giving up.
+    max_expanded: u64,
     /// Every reduced table, for propagation, with the tables of each variable.
     tables: Vec<LogTable>,
     occurrences: Occurrences,
@@ -193,7 +198,7 @@ impl Search {
     }
 
     /// `ln` of the sum over the subtree of node `n` given the current assignment of its
-    /// context, or `None` when the caches would exceed the limit.
+    /// context, or `None` when the caches or the work would exceed their bounds.
     fn value(&mut self, n: usize) -> Option<f64> {
         let key: u128 = self.nodes[n]
             .context
@@ -211,6 +216,9 @@ impl Search {
             }
             self.assignment[var] = x;
             self.expanded += 1;
+            if self.expanded > self.max_expanded {
+                return None;
+            }
             let node = &self.nodes[n];
             let mut s: f64 = node
                 .tables
@@ -248,6 +256,9 @@ impl Search {
             terms.push(s);
         }
         let v = crate::table::log_sum_exp(&terms);
+        if !self.nodes[n].cacheable {
+            return Some(v);
+        }
         if self.cached >= self.limit {
             return None;
         }
@@ -257,13 +268,19 @@ impl Search {
     }
 }
 
+/// Assignments the search may try per cached value it may keep: the bound on its work
+/// (dead caches, where nothing is kept, still count).
+pub const EXPANDED_PER_CACHED: u64 = 2;
+
 /// `ln Z` of `model` with its evidence, by zero propagation and AND/OR search with
-/// context caching, keeping at most `max_cached` cached subtree values. Exact; meant for
+/// context caching, keeping at most `max_cached` cached subtree values and trying at most
+/// [`EXPANDED_PER_CACHED`] times as many assignments. Exact; meant for
 /// models too wide for elimination whose tables have many zeros.
 ///
 /// # Errors
 /// [`FactorError::ZeroProbability`] when `Z = 0`; [`FactorError::TooWide`] when the
-/// caches would exceed `max_cached` entries or a context has more than 2^128
+/// caches would exceed `max_cached` entries, the assignments tried their bound, or a
+/// context has more than 2^128
 /// assignments.
 ///
 /// # Example
@@ -342,6 +359,7 @@ pub fn log_partition(
             context,
             children: Vec::new(),
             tables: Vec::new(),
+            cacheable: true,
         });
     }
     let mut roots = Vec::new();
@@ -352,7 +370,10 @@ pub fn log_partition(
             .map(|&v| position[v])
             .min()
         {
-            Some(p) => nodes[p].children.push(b),
+            Some(p) => {
+                nodes[b].cacheable = nodes[b].context.len() < nodes[p].context.len() + 1;
+                nodes[p].children.push(b);
+            }
             None => roots.push(b),
         }
     }
@@ -388,6 +409,7 @@ pub fn log_partition(
         cached: 0,
         limit: max_cached,
         expanded: 0,
+        max_expanded: (max_cached as u64).saturating_mul(EXPANDED_PER_CACHED),
         occurrences: Occurrences::new(n, &small),
         queued: vec![false; small.len()],
         tables: small,
@@ -416,7 +438,10 @@ pub fn log_partition(
         Ok(Ok(Some(z))) => z,
         Ok(Ok(None)) => {
             return Err(FactorError::TooWide {
-                table: "the AND/OR search's caches".into(),
+                table: format!(
+                    "the AND/OR search's caches (or more than {} assignments tried)",
+                    search.max_expanded
+                ),
                 width,
                 entries: search.cached.saturating_add(1),
                 max_entries: max_cached,
@@ -443,8 +468,8 @@ pub fn log_partition(
     Ok((log_z, report))
 }
 
-/// Most cached subtree values [`instead_of_elimination`] allows (about a minute of
-/// search and 1 GiB), whatever the table bound.
+/// Most cached subtree values [`instead_of_elimination`] allows, whatever the table
+/// bound (with [`EXPANDED_PER_CACHED`], about a minute of search and 1 GiB).
 pub const MAX_CACHED: usize = 1 << 24;
 
 /// `ln Z` by the search for a model that elimination refused with `wide` under a bound of
@@ -493,7 +518,8 @@ pub fn instead_of_elimination(
                 max_entries,
             } => FactorError::TooWide {
                 table: format!(
-                    "{table} (the AND/OR search over its zeros needs more than {max_cached} cached values too)"
+                    "{table} (the AND/OR search over its zeros needs more than {max_cached} cached values or {} assignments tried, too)",
+                    max_cached as u64 * EXPANDED_PER_CACHED
                 ),
                 width,
                 entries,
