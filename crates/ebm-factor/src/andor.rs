@@ -159,9 +159,8 @@ impl Search {
                     digits[i] = 0;
                 }
             }
-            for i in 0..k {
-                let v = table.vars[i];
-                let left = masks[v] & supported[i];
+            for (&v, &support) in table.vars.iter().zip(&supported) {
+                let left = masks[v] & support;
                 if left == masks[v] {
                     continue;
                 }
