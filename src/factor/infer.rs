@@ -6,6 +6,7 @@ use crate::args::JsonArgs;
 use crate::output::Metrics;
 use clap::{Args, ValueEnum};
 use ebm_data::uai;
+use ebm_factor::andor::SearchReport;
 use ebm_factor::bp::{BpConfig, BpResult, Semiring, loopy_bp};
 use ebm_factor::gibbs::{GibbsConfig, Tempering, estimate_marginals};
 use ebm_factor::solve::{Method, SolveOptions, solve};
@@ -242,7 +243,11 @@ fn run_task(
         TaskArg::Pr => {
             let log_z = match args.method {
                 MethodArg::Bp => sum_product(model, &bp_config, m)?.bethe_log_z,
-                _ => exact::log_partition(model, max_table)?,
+                _ => {
+                    let (log_z, search) = exact::log_partition_reported(model, max_table)?;
+                    report_search(search.as_ref(), m);
+                    log_z
+                }
             };
             let log10_z = log_z / std::f64::consts::LN_10;
             m.number("log10_z", log10_z);
@@ -293,6 +298,21 @@ fn run_task(
             uai::format_mpe(&solution.assignment)
         }
     })
+}
+
+/// How exact `ln Z` was answered, in the metrics: `"exact": "elimination"`, or
+/// `"and/or search"` (elimination too wide) with what the search did.
+fn report_search(search: Option<&SearchReport>, m: &mut Metrics) {
+    let Some(r) = search else {
+        m.text("exact", "elimination");
+        return;
+    };
+    m.text("exact", "and/or search")
+        .integer("search_width", r.width as u64)
+        .number("search_largest_context_log2", r.largest_context_log2)
+        .integer("search_values_removed", r.values_removed as u64)
+        .integer("search_expanded", r.expanded)
+        .integer("search_cached", r.cached as u64);
 }
 
 /// Sum-product loopy BP, its passes and convergence in the metrics.

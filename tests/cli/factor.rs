@@ -128,3 +128,49 @@ fn the_table_bound_comes_from_max_memory() {
     ]);
     assert_mentions(&failure_line(&refused), &["--max-memory", "unknown unit"]);
 }
+
+/// Twelve binary variables, every pair forced equal (tables with zeros), each preferring
+/// 1 twice as much as 0: `Z = 1 + 2^12`. Under `--max-table 1000` elimination's clique of
+/// 2^12 entries is refused and the AND/OR search over the zeros answers, saying so in
+/// `--json`; with the default bound elimination answers the same; a bound too small for
+/// the search too is a refusal naming both.
+#[test]
+fn a_wide_model_with_zeros_is_answered_by_the_search() {
+    let dir = temp_dir("factor_search");
+    let n = 12;
+    let pairs: Vec<(usize, usize)> = (0..n)
+        .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
+        .collect();
+    let mut text = format!("MARKOV\n{n}\n{}\n{}\n", "2 ".repeat(n), n + pairs.len());
+    for v in 0..n {
+        text += &format!("1 {v}\n");
+    }
+    for (a, b) in &pairs {
+        text += &format!("2 {a} {b}\n");
+    }
+    text += &"2\n 1.0 2.0\n".repeat(n);
+    text += &"4\n 1.0 0.0 0.0 1.0\n".repeat(pairs.len());
+    let model = file_in(&dir, "equal.uai", text);
+    let want = (1.0f64 + 4096.0).log10();
+    let searched = infer(p(&model), "pr", &["--max-table", "1000"]);
+    assert_eq!(searched["exact"], "and/or search", "{searched}");
+    assert!((searched["log10_z"].as_f64().unwrap() - want).abs() < 1e-12);
+    assert!(searched["search_cached"].as_u64().unwrap() <= 250);
+    let eliminated = infer(p(&model), "pr", &[]);
+    assert_eq!(eliminated["exact"], "elimination", "{eliminated}");
+    assert!((eliminated["log10_z"].as_f64().unwrap() - want).abs() < 1e-12);
+    let out = ebm(&[
+        "factor",
+        "infer",
+        p(&model),
+        "--task",
+        "pr",
+        "--max-table",
+        "8",
+    ]);
+    let line = crate::common::error_line(&out, 1);
+    assert_mentions(
+        &line,
+        &["clique of variable", "AND/OR search", "--max-table 8"],
+    );
+}

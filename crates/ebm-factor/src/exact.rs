@@ -126,13 +126,42 @@ fn eliminate(
 /// assert!((log_z - (2.0 + 2.0 * (-1.0f64).exp()).ln()).abs() < 1e-12);
 /// ```
 pub fn log_partition(model: &FactorModel, max_table: usize) -> Result<f64, FactorError> {
+    log_partition_reported(model, max_table).map(|(log_z, _)| log_z)
+}
+
+/// [`log_partition`], with the report of the AND/OR search over the model's zeros when
+/// elimination was too wide and the search answered instead ([`crate::andor`]); `None`
+/// when elimination answered.
+///
+/// # Errors
+/// As [`log_partition`]: [`FactorError::TooWide`] when both elimination and the search
+/// exceed the bound.
+///
+/// # Example
+/// ```
+/// use ebm_factor::{FactorModel, exact};
+/// let mut model = FactorModel::new(vec![2, 2]);
+/// model.add_energy_factor(&[0, 1], &[0.0, 1.0, 1.0, 0.0]).unwrap();
+/// let (_, search) = exact::log_partition_reported(&model, exact::DEFAULT_MAX_TABLE).unwrap();
+/// assert!(search.is_none());
+/// ```
+pub fn log_partition_reported(
+    model: &FactorModel,
+    max_table: usize,
+) -> Result<(f64, Option<crate::andor::SearchReport>), FactorError> {
     model.check_possible()?;
-    let (tree, unconstrained) = bucket_tree(model, max_table)?;
+    let (tree, unconstrained) = match bucket_tree(model, max_table) {
+        Err(wide @ FactorError::TooWide { .. }) => {
+            let (log_z, report) = crate::andor::instead_of_elimination(model, max_table, wide)?;
+            return Ok((log_z, Some(report)));
+        }
+        built => built?,
+    };
     let log_z = unconstrained + tree.log_partition();
     if log_z == f64::NEG_INFINITY {
         return Err(model.zero_probability("variable elimination gives Z = 0"));
     }
-    Ok(log_z)
+    Ok((log_z, None))
 }
 
 /// The bucket tree of the model's conditioned factors along the min-fill order, and the

@@ -37,10 +37,12 @@
 //! assert_eq!(best[0], best[1]);
 //! ```
 
+pub mod andor;
 pub mod bnb;
 pub mod bp;
 pub mod clique;
 pub mod cover_coloring;
+pub mod determinism;
 pub mod dual;
 pub mod exact;
 pub mod exact_cover;
