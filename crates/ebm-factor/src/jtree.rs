@@ -10,8 +10,29 @@
 //! pass only scales those blocks by the incoming message and marginalizes.
 
 use crate::FactorError;
-use crate::kernels::{marginalize, product_of, scale_blocks, sum_out_blocks};
+use crate::kernels::{product_of, scale_blocks, sum_out_blocks};
+use crate::rows::{marginals_onto, strides_along};
 use crate::table::LogTable;
+
+/// The normalized marginal of each variable of a joint table over `vars` (row-major,
+/// with `cards`): each variable is summed from the table with the variables after it
+/// already summed out, so all of them cost about twice the table.
+fn variable_marginals(joint: &[f64], vars: &[usize], cards: &[usize]) -> Vec<VariableMarginal> {
+    let total: f64 = joint.iter().sum();
+    let mut current = joint.to_vec();
+    let mut out = Vec::with_capacity(vars.len());
+    for (&var, &card) in vars.iter().zip(cards).rev() {
+        let mut marginal = vec![0.0; card];
+        for row in current.chunks(card) {
+            marginal.iter_mut().zip(row).for_each(|(m, &p)| *m += p);
+        }
+        marginal.iter_mut().for_each(|m| *m /= total);
+        out.push((var, marginal));
+        current = current.chunks(card).map(|row| row.iter().sum()).collect();
+    }
+    out.reverse();
+    out
+}
 
 /// One clique: the buckets merged into it (their variables, eliminated innermost in
 /// elimination order), its layout (separator ascending, then those variables), cards,
@@ -305,28 +326,21 @@ impl BucketTree {
             let weights: Vec<f64> = logs.iter().map(|&l| (l - top).exp()).collect();
             let block = clique.block();
             scale_blocks(&mut linear, block, &weights);
-            let mut joint = vec![0.0; block];
-            for row in linear.chunks(block) {
-                joint.iter_mut().zip(row).for_each(|(m, &p)| *m += p);
-            }
-            let total: f64 = joint.iter().sum();
-            // The marginal of each eliminated variable from the block's joint.
+            // One pass: the joint of the block (the clique's own variables, in layout
+            // order) and the separator marginal of every child.
             let inner = &clique.cards[clique.layout.len() - clique.vars.len()..];
-            let mut stride = block;
-            for (&var, &card) in clique.vars.iter().zip(inner) {
-                stride /= card;
-                let mut marginal = vec![0.0; card];
-                for rows in joint.chunks(stride * card) {
-                    for (m, row) in marginal.iter_mut().zip(rows.chunks(stride)) {
-                        *m += row.iter().sum::<f64>();
-                    }
-                }
-                marginal.iter_mut().for_each(|m| *m /= total);
-                out.push((var, marginal));
-            }
+            let mut targets = vec![(strides_along(&clique.layout, &clique.vars, inner), block)];
             for &c in &clique.children {
-                let sep = self.cliques[c].separator();
-                let sums = marginalize(&linear, &clique.layout, &clique.cards, sep);
+                let child = &self.cliques[c];
+                let sep = child.separator();
+                let sep_cards = &child.cards[..sep.len()];
+                let size = sep_cards.iter().product();
+                targets.push((strides_along(&clique.layout, sep, sep_cards), size));
+            }
+            let mut sums = marginals_onto(&linear, &clique.cards, &targets).into_iter();
+            let joint = sums.next().expect("the block's joint");
+            out.extend(variable_marginals(&joint, &clique.vars, inner));
+            for (&c, sums) in clique.children.iter().zip(sums) {
                 let upward = &up[c].as_ref().expect("sent upward").values;
                 let message = sums
                     .iter()

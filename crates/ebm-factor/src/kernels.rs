@@ -10,6 +10,7 @@
 //! chunks of a fixed size, each entry computed by the same operations in the same order
 //! whatever the thread count, so results do not depend on the number of threads.
 
+use crate::rows::{Strided, strides_along};
 use crate::table::LogTable;
 use rayon::prelude::*;
 
@@ -17,7 +18,7 @@ use rayon::prelude::*;
 pub const PARALLEL_MIN: usize = 1 << 16;
 
 /// Entries per parallel chunk (fixed, so the results do not depend on the thread count).
-const CHUNK: usize = 1 << 14;
+pub(crate) const CHUNK: usize = 1 << 14;
 
 /// Row-major strides (last fastest) of `cards`.
 fn strides(cards: &[usize]) -> Vec<usize> {
@@ -205,27 +206,20 @@ pub fn product(cards: &[usize], inputs: &[(&[f64], &Broadcast)]) -> Vec<f64> {
 }
 
 /// The product of `tables` (each over a sub-scope of `layout`, any order of its
-/// variables) laid out over `layout` with `cards`: each table re-laid out in the layout's
-/// variable order, then broadcast ([`product`]).
+/// variables) laid out over `layout` with `cards`, row by row ([`crate::rows::product`]).
 pub fn product_of<'a>(
     layout: &[usize],
     cards: &[usize],
     tables: impl IntoIterator<Item = &'a LogTable>,
 ) -> Vec<f64> {
-    let laid: Vec<(Broadcast, Vec<f64>)> = tables
+    let inputs: Vec<Strided> = tables
         .into_iter()
-        .map(|t| {
-            let order: Vec<usize> = layout
-                .iter()
-                .copied()
-                .filter(|v| t.vars.contains(v))
-                .collect();
-            let values = relayout(&t.values, &t.vars, &t.cards, &order);
-            (Broadcast::new(layout, cards, &order), values)
+        .map(|t| Strided {
+            values: &t.values,
+            strides: strides_along(layout, &t.vars, &t.cards),
         })
         .collect();
-    let inputs: Vec<(&[f64], &Broadcast)> = laid.iter().map(|(m, v)| (&v[..], m)).collect();
-    product(cards, &inputs)
+    crate::rows::product(cards, &inputs)
 }
 
 /// One block's log-sum-exp, turning the block into `exp(x - max)`; returns `max` and the
