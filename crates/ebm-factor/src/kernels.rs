@@ -222,55 +222,27 @@ pub fn product_of<'a>(
     crate::rows::product(cards, &inputs)
 }
 
-/// `1 / k!` for `k = 0..=12`: the Taylor polynomial of `e^r` on `|r| <= ln 2 / 2`
-/// (truncation error below 2e-16 relative).
-const EXP_TAYLOR: [f64; 13] = [
-    1.0,
-    1.0,
-    0.5,
-    1.0 / 6.0,
-    1.0 / 24.0,
-    1.0 / 120.0,
-    1.0 / 720.0,
-    1.0 / 5040.0,
-    1.0 / 40320.0,
-    1.0 / 362880.0,
-    1.0 / 3628800.0,
-    1.0 / 39916800.0,
-    1.0 / 479001600.0,
-];
-
-/// `e^x` for `x <= 0` (`-inf` included), built only from operations the compiler
-/// vectorizes (the f64 sibling of `ebm_kernels::activation::exp_approx`, at the accuracy
-/// exact inference needs): `x = n ln 2 + r` with `n` rounded by the `1.5 * 2^52` trick,
-/// the Taylor polynomial of `e^r`, and `2^n` from the exponent bits. Relative error about
-/// 1e-15; results below `e^-708` are 0.
-#[inline(always)]
-fn exp_nonpositive(x: f64) -> f64 {
-    const MAGIC: f64 = 6_755_399_441_055_744.0;
-    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-    let clamped = x.max(-708.0);
-    let shifted = clamped * std::f64::consts::LOG2_E + MAGIC;
-    let n = shifted - MAGIC;
-    let r = clamped - n * LN2_HI - n * LN2_LO;
-    let p = EXP_TAYLOR.iter().rev().fold(0.0, |acc, &c| acc * r + c);
-    let exponent = (shifted.to_bits().wrapping_sub(MAGIC.to_bits()) as i64 + 1023) as u64;
-    let y = p * f64::from_bits(exponent << 52);
-    if x < -708.0 { 0.0 } else { y }
-}
-
-/// One block's log-sum-exp, turning the block into `exp(x - max)`; returns `max` and the
-/// log-sum-exp (`-inf`, `-inf` for a block of zeros).
-fn exp_block(block: &mut [f64]) -> (f64, f64) {
-    let max = block.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if max == f64::NEG_INFINITY {
-        block.fill(0.0);
-        return (max, max);
+/// Blocks' log-sum-exp, turning each block into `exp(x - max)` and writing its `max` and
+/// log-sum-exp (`-inf`, `-inf` for a block of zeros): the maxima subtracted block by
+/// block, then one flat exponential pass.
+fn exp_blocks(values: &mut [f64], block: usize, maxima: &mut [f64], sums: &mut [f64]) {
+    for (b, m) in values.chunks_mut(block).zip(maxima.iter_mut()) {
+        *m = b.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if *m == f64::NEG_INFINITY {
+            b.fill(f64::NEG_INFINITY);
+        } else {
+            let max = *m;
+            b.iter_mut().for_each(|x| *x -= max);
+        }
     }
-    block.iter_mut().for_each(|x| *x = exp_nonpositive(*x - max));
-    let sum: f64 = block.iter().sum();
-    (max, max + sum.ln())
+    values.iter_mut().for_each(|x| *x = x.exp());
+    for ((b, &m), s) in values.chunks(block).zip(maxima.iter()).zip(sums) {
+        *s = if m == f64::NEG_INFINITY {
+            m
+        } else {
+            m + b.iter().sum::<f64>().ln()
+        };
+    }
 }
 
 /// Sum out the innermost variable (`block` values) of a log table in log space: turns
@@ -282,9 +254,7 @@ pub fn sum_out_blocks(values: &mut [f64], block: usize) -> (Vec<f64>, Vec<f64>) 
     let mut sums = vec![0.0; blocks];
     let per_chunk = (CHUNK / block).max(1);
     let run = |(values, (maxima, sums)): (&mut [f64], (&mut [f64], &mut [f64]))| {
-        for ((b, m), s) in values.chunks_mut(block).zip(maxima).zip(sums) {
-            (*m, *s) = exp_block(b);
-        }
+        exp_blocks(values, block, maxima, sums);
     };
     if values.len() >= PARALLEL_MIN {
         values
@@ -379,11 +349,19 @@ pub fn marginalize(
 
 /// Multiply each block of `block` entries of `values` by its weight (in place).
 pub fn scale_blocks(values: &mut [f64], block: usize, weights: &[f64]) {
-    let one = |(row, &w): (&mut [f64], &f64)| row.iter_mut().for_each(|p| *p *= w);
+    let one = |(rows, w): (&mut [f64], &[f64])| {
+        for (row, &w) in rows.chunks_mut(block).zip(w) {
+            row.iter_mut().for_each(|p| *p *= w);
+        }
+    };
     if values.len() >= PARALLEL_MIN {
-        values.par_chunks_mut(block).zip(weights).for_each(one);
+        let per_chunk = (CHUNK / block).max(1);
+        values
+            .par_chunks_mut(per_chunk * block)
+            .zip(weights.par_chunks(per_chunk))
+            .for_each(one);
     } else {
-        values.chunks_mut(block).zip(weights).for_each(one);
+        one((values, weights));
     }
 }
 
@@ -478,21 +456,6 @@ mod tests {
         }
         let total: f64 = joint.iter().sum();
         assert!((marg.iter().sum::<f64>() - total).abs() < 1e-9 * total);
-    }
-
-    #[test]
-    fn exp_matches_the_library_exp() {
-        for i in 0..=200_000 {
-            let x = -(i as f64) * 0.003_55;
-            let (got, want) = (exp_nonpositive(x), x.exp());
-            if x > -708.0 {
-                assert!((got - want).abs() <= 4e-15 * want, "{x}: {got} {want}");
-            } else {
-                assert!(got == 0.0);
-            }
-        }
-        assert_eq!(exp_nonpositive(0.0), 1.0);
-        assert_eq!(exp_nonpositive(f64::NEG_INFINITY), 0.0);
     }
 
     #[test]
