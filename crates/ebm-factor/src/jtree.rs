@@ -387,7 +387,11 @@ impl BucketTree {
             }
             let mut sums = marginals_onto(&linear, &clique.cards, &targets);
             if !own.is_empty() {
-                let joint = if whole { &linear } else { &sums[clique.children.len()] };
+                let joint = if whole {
+                    &linear
+                } else {
+                    &sums[clique.children.len()]
+                };
                 out.extend(variable_marginals(joint, &own, &own_cards));
             }
             sums.truncate(clique.children.len());

@@ -222,6 +222,9 @@ pub fn product_of<'a>(
     crate::rows::product(cards, &inputs)
 }
 
+/// Below this, `exp` is 0 in f64.
+const EXP_ZERO: f64 = -746.0;
+
 /// Blocks' log-sum-exp, turning each block into `exp(x - max)` and writing its `max` and
 /// log-sum-exp (`-inf`, `-inf` for a block of zeros): the maxima subtracted block by
 /// block, then one flat exponential pass.
@@ -235,7 +238,10 @@ fn exp_blocks(values: &mut [f64], block: usize, maxima: &mut [f64], sums: &mut [
             b.iter_mut().for_each(|x| *x -= max);
         }
     }
-    values.iter_mut().for_each(|x| *x = x.exp());
+    // Entries at zero (`-inf`, common in deterministic models) skip the library call.
+    values
+        .iter_mut()
+        .for_each(|x| *x = if *x < EXP_ZERO { 0.0 } else { x.exp() });
     for ((b, &m), s) in values.chunks(block).zip(maxima.iter()).zip(sums) {
         *s = if m == f64::NEG_INFINITY {
             m
