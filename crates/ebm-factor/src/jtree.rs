@@ -351,8 +351,8 @@ impl BucketTree {
                 return Err(zero(clique.vars[0]));
             }
             let weights: Vec<f64> = logs.iter().map(|&l| (l - top).exp()).collect();
-            let block = clique.block();
-            scale_blocks(&mut linear, block, &weights);
+            // The root's one block has weight 1; other cliques are scaled as they are read.
+            let scale = (weights != [1.0]).then_some((clique.block(), &weights[..]));
             // One pass: the separator marginal of every child, and the joint of the
             // clique's own variables that no child's separator holds (in layout order).
             // Each variable's marginal comes from the smallest of those tables that holds
@@ -381,11 +381,18 @@ impl BucketTree {
                 .map(|((&v, &c), _)| (v, c))
                 .unzip();
             let whole = own.len() == clique.layout.len();
+            let scale = match (whole, scale) {
+                (true, Some((block, weights))) => {
+                    scale_blocks(&mut linear, block, weights);
+                    None
+                }
+                (_, scale) => scale,
+            };
             if !own.is_empty() && !whole {
                 let size = own_cards.iter().product();
                 targets.push((strides_along(&clique.layout, &own, &own_cards), size));
             }
-            let mut sums = marginals_onto(&linear, &clique.cards, &targets);
+            let mut sums = marginals_onto(&linear, &clique.cards, &targets, scale);
             if !own.is_empty() {
                 let joint = if whole {
                     &linear

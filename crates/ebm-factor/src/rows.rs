@@ -296,12 +296,15 @@ struct Target {
 }
 
 /// The marginals of a (linear) table over a layout with `cards` onto several targets,
-/// each given by its strides along the layout (`target_strides`, 0 where absent) and its
-/// size: one pass over the table. Each result is laid out by its own strides.
+/// each given by its strides along the layout (0 where absent) and its size: one pass
+/// over the table. Each result is laid out by its own strides. With `scale` (a block
+/// size, a suffix of the layout, and one weight per block) the table is read as if each
+/// block were multiplied by its weight.
 pub fn marginals_onto(
     values: &[f64],
     cards: &[usize],
     targets: &[(Vec<usize>, usize)],
+    scale: Option<(usize, &[f64])>,
 ) -> Vec<Vec<f64>> {
     let len = values.len();
     let split = Split::new(cards);
@@ -352,7 +355,25 @@ pub fn marginals_onto(
         let mut acc: Vec<Vec<f64>> = plans.iter().map(|t| vec![0.0; t.size]).collect();
         let tracked: Vec<&[usize]> = plans.iter().map(|t| &t.strides[..]).collect();
         let mut odometer = Odometer::new(outer_cards, tracked, first_row);
-        for row in chunk.chunks(run) {
+        let mut scaled = vec![0.0; if scale.is_some() { run } else { 0 }];
+        for (i, row) in chunk.chunks(run).enumerate() {
+            let row: &[f64] = match scale {
+                None => row,
+                Some((block, weights)) => {
+                    let r = first_row + i;
+                    if block >= run {
+                        let w = weights[r * run / block];
+                        scaled.iter_mut().zip(row).for_each(|(t, &x)| *t = x * w);
+                    } else {
+                        let per = run / block;
+                        let pieces = scaled.chunks_mut(block).zip(row.chunks(block));
+                        for ((t, x), &w) in pieces.zip(&weights[r * per..(r + 1) * per]) {
+                            t.iter_mut().zip(x).for_each(|(t, &x)| *t = x * w);
+                        }
+                    }
+                    &scaled
+                }
+            };
             for ((t, a), &at) in plans.iter().zip(acc.iter_mut()).zip(&odometer.offsets) {
                 match t.mode {
                     Mode::Rows => a[at..at + run]
@@ -474,7 +495,28 @@ mod tests {
             .iter()
             .map(|(v, c, x)| (strides_along(&layout, v, c), x.len()))
             .collect();
-        let marg = marginals_onto(&linear, cards, &targets);
+        let marg = marginals_onto(&linear, cards, &targets, None);
+        // Scaled blocks: the same as scaling first.
+        let block = cards[cards.len() - 1];
+        let weights: Vec<f64> = (0..linear.len() / block)
+            .map(|b| 0.5 + (b % 7) as f64)
+            .collect();
+        let mut scaled = linear.clone();
+        crate::kernels::scale_blocks(&mut scaled, block, &weights);
+        let fused = marginals_onto(&linear, cards, &targets, Some((block, &weights)));
+        let plain = marginals_onto(&scaled, cards, &targets, None);
+        for (a, b) in fused.iter().flatten().zip(plain.iter().flatten()) {
+            assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{a} {b}");
+        }
+        let block = cards[cards.len() - 2..].iter().product::<usize>() * cards[cards.len() - 3];
+        let weights: Vec<f64> = (0..linear.len() / block).map(|b| 1.0 + b as f64).collect();
+        let mut scaled = linear.clone();
+        crate::kernels::scale_blocks(&mut scaled, block, &weights);
+        let fused = marginals_onto(&linear, cards, &targets, Some((block, &weights)));
+        let plain = marginals_onto(&scaled, cards, &targets, None);
+        for (a, b) in fused.iter().flatten().zip(plain.iter().flatten()) {
+            assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{a} {b}");
+        }
         for ((v, c, _), m) in tables.iter().zip(&marg) {
             let own = strides(c);
             let mut want = vec![0.0; m.len()];
@@ -541,7 +583,10 @@ mod tests {
                     (strides_along(&layout, &[0, 5], &[4, 4]), 16),
                     (strides_along(&layout, &[8], &[4]), 4),
                 ];
-                (p, marginals_onto(&lin, &cards, &t))
+                (
+                    p,
+                    marginals_onto(&lin, &cards, &t, Some((4, &lin[..lin.len() / 4]))),
+                )
             })
         };
         assert_eq!(run(1), run(3));
