@@ -6,7 +6,8 @@
 # Usage: benches/exact_peers/build.sh [PREFIX]   (default /tmp/exact_peers)
 # Sources: LIBDAI_GIT and MERLIN_GIT name bare git directories (e.g. the mirrors of the
 # search tool's `fetch`); otherwise they are cloned from GitHub.
-# Needs: g++, make, cmake, libboost-dev, libboost-program-options-dev, libgmp-dev.
+# Needs: g++, make, cmake, libboost-dev, libboost-program-options-dev, libboost-thread-dev
+# (Merlin's cmake asks for the program_options and thread components), libgmp-dev.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 prefix="${1:-/tmp/exact_peers}"

@@ -10,8 +10,56 @@
 //! pass only scales those blocks by the incoming message and marginalizes.
 
 use crate::FactorError;
-use crate::kernels::{marginalize, product_of, scale_blocks, sum_out_blocks};
+use crate::kernels::{product_of, scale_blocks, sum_out_blocks};
+use crate::rows::{marginals_onto, strides_along};
 use crate::table::LogTable;
+
+/// Groups of trailing variables are summed together until they span this many entries.
+const GROUP_MIN: usize = 16;
+
+/// The normalized marginal of each variable of a joint table over `vars` (row-major,
+/// with `cards`): the trailing variables, a group of at least [`GROUP_MIN`] entries at a
+/// time, are read off the sum of the table's rows and then summed out, so all of them
+/// cost about twice the table.
+fn variable_marginals(joint: &[f64], vars: &[usize], cards: &[usize]) -> Vec<VariableMarginal> {
+    let total: f64 = joint.iter().sum();
+    let mut owned: Option<Vec<f64>> = None;
+    let mut out = Vec::with_capacity(vars.len());
+    let mut k = vars.len();
+    while k > 0 {
+        let current = owned.as_deref().unwrap_or(joint);
+        let mut j = k;
+        let mut group = 1;
+        while j > 0 && group < GROUP_MIN {
+            j -= 1;
+            group *= cards[j];
+        }
+        let mut acc = vec![0.0; group];
+        for row in current.chunks_exact(group) {
+            acc.iter_mut().zip(row).for_each(|(a, &p)| *a += p);
+        }
+        let mut stride = group;
+        for i in j..k {
+            stride /= cards[i];
+            let mut marginal = vec![0.0; cards[i]];
+            for (index, &p) in acc.iter().enumerate() {
+                marginal[(index / stride) % cards[i]] += p;
+            }
+            marginal.iter_mut().for_each(|m| *m /= total);
+            out.push((vars[i], marginal));
+        }
+        if j > 0 {
+            owned = Some(
+                current
+                    .chunks_exact(group)
+                    .map(|row| row.iter().sum())
+                    .collect(),
+            );
+        }
+        k = j;
+    }
+    out
+}
 
 /// One clique: the buckets merged into it (their variables, eliminated innermost in
 /// elimination order), its layout (separator ascending, then those variables), cards,
@@ -303,30 +351,73 @@ impl BucketTree {
                 return Err(zero(clique.vars[0]));
             }
             let weights: Vec<f64> = logs.iter().map(|&l| (l - top).exp()).collect();
-            let block = clique.block();
-            scale_blocks(&mut linear, block, &weights);
-            let mut joint = vec![0.0; block];
-            for row in linear.chunks(block) {
-                joint.iter_mut().zip(row).for_each(|(m, &p)| *m += p);
-            }
-            let total: f64 = joint.iter().sum();
-            // The marginal of each eliminated variable from the block's joint.
+            // The root's one block has weight 1; other cliques are scaled as they are read.
+            let scale = (weights != [1.0]).then_some((clique.block(), &weights[..]));
+            // One pass: the separator marginal of every child, and the joint of the
+            // clique's own variables that no child's separator holds (in layout order).
+            // Each variable's marginal comes from the smallest of those tables that holds
+            // it; the joint of all of them, at the root, is the table itself.
             let inner = &clique.cards[clique.layout.len() - clique.vars.len()..];
-            let mut stride = block;
-            for (&var, &card) in clique.vars.iter().zip(inner) {
-                stride /= card;
-                let mut marginal = vec![0.0; card];
-                for rows in joint.chunks(stride * card) {
-                    for (m, row) in marginal.iter_mut().zip(rows.chunks(stride)) {
-                        *m += row.iter().sum::<f64>();
-                    }
-                }
-                marginal.iter_mut().for_each(|m| *m /= total);
-                out.push((var, marginal));
-            }
+            let mut targets = Vec::with_capacity(clique.children.len() + 1);
             for &c in &clique.children {
-                let sep = self.cliques[c].separator();
-                let sums = marginalize(&linear, &clique.layout, &clique.cards, sep);
+                let child = &self.cliques[c];
+                let sep = child.separator();
+                let sep_cards = &child.cards[..sep.len()];
+                let size = sep_cards.iter().product();
+                targets.push((strides_along(&clique.layout, sep, sep_cards), size));
+            }
+            let mut holder: Vec<Option<usize>> = vec![None; clique.vars.len()];
+            for (i, v) in clique.vars.iter().enumerate() {
+                holder[i] = (0..clique.children.len())
+                    .filter(|&k| self.cliques[clique.children[k]].separator().contains(v))
+                    .min_by_key(|&k| targets[k].1);
+            }
+            let (own, own_cards): (Vec<usize>, Vec<usize>) = clique
+                .vars
+                .iter()
+                .zip(inner)
+                .zip(&holder)
+                .filter(|(_, h)| h.is_none())
+                .map(|((&v, &c), _)| (v, c))
+                .unzip();
+            let whole = own.len() == clique.layout.len();
+            let scale = match (whole, scale) {
+                (true, Some((block, weights))) => {
+                    scale_blocks(&mut linear, block, weights);
+                    None
+                }
+                (_, scale) => scale,
+            };
+            if !own.is_empty() && !whole {
+                let size = own_cards.iter().product();
+                targets.push((strides_along(&clique.layout, &own, &own_cards), size));
+            }
+            let mut sums = marginals_onto(&linear, &clique.cards, &targets, scale);
+            if !own.is_empty() {
+                let joint = if whole {
+                    &linear
+                } else {
+                    &sums[clique.children.len()]
+                };
+                out.extend(variable_marginals(joint, &own, &own_cards));
+            }
+            sums.truncate(clique.children.len());
+            let mut used: Vec<usize> = holder.iter().flatten().copied().collect();
+            used.sort_unstable();
+            used.dedup();
+            for k in used {
+                let child = &self.cliques[clique.children[k]];
+                let sep = child.separator();
+                let marginals = variable_marginals(&sums[k], sep, &child.cards[..sep.len()]);
+                out.extend(marginals.into_iter().filter(|(v, _)| {
+                    clique
+                        .vars
+                        .iter()
+                        .zip(&holder)
+                        .any(|(w, h)| w == v && *h == Some(k))
+                }));
+            }
+            for (&c, sums) in clique.children.iter().zip(sums) {
                 let upward = &up[c].as_ref().expect("sent upward").values;
                 let message = sums
                     .iter()

@@ -10,6 +10,7 @@
 //! chunks of a fixed size, each entry computed by the same operations in the same order
 //! whatever the thread count, so results do not depend on the number of threads.
 
+use crate::rows::{Strided, strides_along};
 use crate::table::LogTable;
 use rayon::prelude::*;
 
@@ -17,7 +18,7 @@ use rayon::prelude::*;
 pub const PARALLEL_MIN: usize = 1 << 16;
 
 /// Entries per parallel chunk (fixed, so the results do not depend on the thread count).
-const CHUNK: usize = 1 << 14;
+pub(crate) const CHUNK: usize = 1 << 14;
 
 /// Row-major strides (last fastest) of `cards`.
 fn strides(cards: &[usize]) -> Vec<usize> {
@@ -205,43 +206,49 @@ pub fn product(cards: &[usize], inputs: &[(&[f64], &Broadcast)]) -> Vec<f64> {
 }
 
 /// The product of `tables` (each over a sub-scope of `layout`, any order of its
-/// variables) laid out over `layout` with `cards`: each table re-laid out in the layout's
-/// variable order, then broadcast ([`product`]).
+/// variables) laid out over `layout` with `cards`, row by row ([`crate::rows::product`]).
 pub fn product_of<'a>(
     layout: &[usize],
     cards: &[usize],
     tables: impl IntoIterator<Item = &'a LogTable>,
 ) -> Vec<f64> {
-    let laid: Vec<(Broadcast, Vec<f64>)> = tables
+    let inputs: Vec<Strided> = tables
         .into_iter()
-        .map(|t| {
-            let order: Vec<usize> = layout
-                .iter()
-                .copied()
-                .filter(|v| t.vars.contains(v))
-                .collect();
-            let values = relayout(&t.values, &t.vars, &t.cards, &order);
-            (Broadcast::new(layout, cards, &order), values)
+        .map(|t| Strided {
+            values: &t.values,
+            strides: strides_along(layout, &t.vars, &t.cards),
         })
         .collect();
-    let inputs: Vec<(&[f64], &Broadcast)> = laid.iter().map(|(m, v)| (&v[..], m)).collect();
-    product(cards, &inputs)
+    crate::rows::product(cards, &inputs)
 }
 
-/// One block's log-sum-exp, turning the block into `exp(x - max)`; returns `max` and the
-/// log-sum-exp (`-inf`, `-inf` for a block of zeros).
-fn exp_block(block: &mut [f64]) -> (f64, f64) {
-    let max = block.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if max == f64::NEG_INFINITY {
-        block.fill(0.0);
-        return (max, max);
+/// Below this, `exp` is 0 in f64.
+const EXP_ZERO: f64 = -746.0;
+
+/// Blocks' log-sum-exp, turning each block into `exp(x - max)` and writing its `max` and
+/// log-sum-exp (`-inf`, `-inf` for a block of zeros): the maxima subtracted block by
+/// block, then one flat exponential pass.
+fn exp_blocks(values: &mut [f64], block: usize, maxima: &mut [f64], sums: &mut [f64]) {
+    for (b, m) in values.chunks_mut(block).zip(maxima.iter_mut()) {
+        *m = b.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if *m == f64::NEG_INFINITY {
+            b.fill(f64::NEG_INFINITY);
+        } else {
+            let max = *m;
+            b.iter_mut().for_each(|x| *x -= max);
+        }
     }
-    let mut sum = 0.0;
-    for x in block.iter_mut() {
-        *x = (*x - max).exp();
-        sum += *x;
+    // Entries at zero (`-inf`, common in deterministic models) skip the library call.
+    values
+        .iter_mut()
+        .for_each(|x| *x = if *x < EXP_ZERO { 0.0 } else { x.exp() });
+    for ((b, &m), s) in values.chunks(block).zip(maxima.iter()).zip(sums) {
+        *s = if m == f64::NEG_INFINITY {
+            m
+        } else {
+            m + b.iter().sum::<f64>().ln()
+        };
     }
-    (max, max + sum.ln())
 }
 
 /// Sum out the innermost variable (`block` values) of a log table in log space: turns
@@ -253,9 +260,7 @@ pub fn sum_out_blocks(values: &mut [f64], block: usize) -> (Vec<f64>, Vec<f64>) 
     let mut sums = vec![0.0; blocks];
     let per_chunk = (CHUNK / block).max(1);
     let run = |(values, (maxima, sums)): (&mut [f64], (&mut [f64], &mut [f64]))| {
-        for ((b, m), s) in values.chunks_mut(block).zip(maxima).zip(sums) {
-            (*m, *s) = exp_block(b);
-        }
+        exp_blocks(values, block, maxima, sums);
     };
     if values.len() >= PARALLEL_MIN {
         values
@@ -350,11 +355,19 @@ pub fn marginalize(
 
 /// Multiply each block of `block` entries of `values` by its weight (in place).
 pub fn scale_blocks(values: &mut [f64], block: usize, weights: &[f64]) {
-    let one = |(row, &w): (&mut [f64], &f64)| row.iter_mut().for_each(|p| *p *= w);
+    let one = |(rows, w): (&mut [f64], &[f64])| {
+        for (row, &w) in rows.chunks_mut(block).zip(w) {
+            row.iter_mut().for_each(|p| *p *= w);
+        }
+    };
     if values.len() >= PARALLEL_MIN {
-        values.par_chunks_mut(block).zip(weights).for_each(one);
+        let per_chunk = (CHUNK / block).max(1);
+        values
+            .par_chunks_mut(per_chunk * block)
+            .zip(weights.par_chunks(per_chunk))
+            .for_each(one);
     } else {
-        values.chunks_mut(block).zip(weights).for_each(one);
+        one((values, weights));
     }
 }
 

@@ -57,6 +57,7 @@ pub mod map;
 pub mod model;
 pub mod network;
 pub mod problems;
+pub mod rows;
 pub mod solve;
 pub mod table;
 pub mod tabucol;
