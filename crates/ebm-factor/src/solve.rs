@@ -325,6 +325,7 @@ fn search(model: &FactorModel, options: &SolveOptions) -> Result<Solved, FactorE
     }
     let (dual, reparametrized) = mplp_reparametrized(model, &options.dual())?;
     config.initial = Some(dual.assignment.clone());
+    config.arc_consistency = true;
     let r = branch_and_bound(&reparametrized, &config)?;
     // The reparametrized model's energies are scaled by 1 / T: back to the model's.
     let energy = model.energy(&r.solution.assignment);

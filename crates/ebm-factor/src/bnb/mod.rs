@@ -19,6 +19,8 @@ use crate::network::{LocalFactor, Network, factor_energy, factor_minimum};
 use crate::{FactorError, InvalidSetting};
 use std::time::{Duration, Instant};
 
+mod arc_search;
+mod consistency;
 mod propagate;
 mod soft;
 
@@ -36,6 +38,12 @@ pub struct BnbConfig {
     pub initial: Option<Vec<usize>>,
     /// Stop at the first assignment of finite energy (constraint satisfaction).
     pub first_solution: bool,
+    /// Maintain soft arc consistency during the search: cost transfers between the
+    /// tables, unary costs and a zero-arity bound, re-established after every assignment
+    /// and value removal, with binary branching and last-conflict dom/wdeg ordering
+    /// (see `consistency.rs`). Applies to models of tables and Potts factors without
+    /// `interchangeable_values`; other models get the forward-checking search.
+    pub arc_consistency: bool,
 }
 
 /// The search's answer.
@@ -106,6 +114,12 @@ pub fn branch_and_bound(model: &FactorModel, config: &BnbConfig) -> Result<BnbRe
             format!("has {} values for {n} variables", initial.len()),
         )
         .into());
+    }
+    if config.arc_consistency
+        && !config.interchangeable_values
+        && let Some(result) = arc_search::arc_branch_and_bound(&network, config)
+    {
+        return Ok(result);
     }
     let words = network.max_domain.div_ceil(64);
     let mut alive = vec![0u64; n * words];
