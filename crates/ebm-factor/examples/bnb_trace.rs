@@ -1,7 +1,8 @@
 //! Trace branch and bound with soft arc consistency on a UAI model: each incumbent's
 //! time and energy, the nodes, and whether the search finished.
 //!
-//! `cargo run --release -p ebm-factor --example bnb_trace -- MODEL.uai [EVID] [SECONDS]`
+//! `cargo run --release -p ebm-factor --example bnb_trace -- MODEL.uai [EVID] [SECONDS] [cold]`
+//! (`cold`: search the model itself rather than MPLP's reparametrization)
 
 use ebm_data::uai;
 use ebm_factor::FactorModel;
@@ -12,7 +13,10 @@ use std::time::{Duration, Instant};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let path = PathBuf::from(args.first().ok_or("usage: bnb_trace MODEL.uai [EVID] [SECONDS]")?);
+    let path = PathBuf::from(
+        args.first()
+            .ok_or("usage: bnb_trace MODEL.uai [EVID] [SECONDS]")?,
+    );
     let parsed = uai::read(&path)?;
     let mut model = FactorModel::from_uai(&parsed);
     if let Some(evid) = args.get(1).filter(|a| !a.is_empty() && a.as_str() != "-") {
@@ -35,7 +39,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         arc_consistency: true,
         ..BnbConfig::default()
     };
-    let r = branch_and_bound(&reparametrized, &config)?;
+    let cold = args.get(3).is_some_and(|a| a == "cold");
+    let r = branch_and_bound(if cold { &model } else { &reparametrized }, &config)?;
     for (t, e) in &r.improvements {
         println!("  {t:.3} s: {e}");
     }

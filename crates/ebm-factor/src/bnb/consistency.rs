@@ -69,6 +69,11 @@ pub(super) struct Wcsp {
     minima: Vec<f64>,
     /// The last table revised (the culprit when propagation fails).
     culprit: Option<usize>,
+    /// Variables whose unary costs changed since the extension pass last saw them.
+    touched: Vec<usize>,
+    is_touched: Vec<bool>,
+    /// Scratch of the extension: the positions it projects onto.
+    hubs: Vec<usize>,
 }
 
 impl Wcsp {
@@ -144,6 +149,9 @@ impl Wcsp {
             digits: vec![0; arity],
             minima: vec![0.0; stride],
             culprit: None,
+            touched: Vec::new(),
+            is_touched: vec![false; n],
+            hubs: Vec::new(),
         })
     }
 
@@ -188,6 +196,9 @@ impl Wcsp {
         for v in self.queue.drain(..) {
             self.queued[v] = false;
         }
+        for v in self.touched.drain(..) {
+            self.is_touched[v] = false;
+        }
     }
 
     fn set_c0(&mut self, c0: f64) {
@@ -199,6 +210,7 @@ impl Wcsp {
         let i = v * self.stride + a;
         self.trail.push(Change::Unary(i, self.unary[i]));
         self.unary[i] += amount;
+        self.touch(v);
     }
 
     fn enqueue(&mut self, v: usize) {
@@ -238,6 +250,14 @@ impl Wcsp {
             self.open[f] -= 1;
             if self.open[f] == 0 {
                 c0 += self.closed_cost(f);
+            } else {
+                // Its open variables lost a link: some may have become leaves.
+                for i in 0..self.tables[f].vars.len() {
+                    let w = self.tables[f].vars[i];
+                    if self.value[w].is_none() && w != v {
+                        self.touch(w);
+                    }
+                }
             }
         }
         self.set_c0(c0);
@@ -360,9 +380,7 @@ impl Wcsp {
                     }
                     for p in 0..self.tables[f].vars.len() {
                         let w = self.tables[f].vars[p];
-                        if (w != v || self.tables[f].vars.len() == 1)
-                            && self.value[w].is_none()
-                        {
+                        if (w != v || self.tables[f].vars.len() == 1) && self.value[w].is_none() {
                             if !self.revise(f, p) {
                                 return false;
                             }
@@ -391,8 +409,89 @@ impl Wcsp {
                 }
             }
             if self.queue.is_empty() {
-                return true;
+                match self.extend_leaves() {
+                    None => return false,
+                    Some(false) => return true,
+                    Some(true) => {}
+                }
             }
+        }
+    }
+
+    /// The one table `f` (at position `p`) that links open variable `v` to other open
+    /// variables, if there is exactly one.
+    fn only_link(&self, v: usize) -> Option<(usize, usize)> {
+        let mut link = None;
+        for &(f, p) in &self.tables_of[v] {
+            if self.open[f] >= 2 {
+                if link.is_some() {
+                    return None;
+                }
+                link = Some((f, p));
+            }
+        }
+        link
+    }
+
+    /// Extension of leaf variables: an open variable linked to the others by one table
+    /// only moves its unary costs into that table (lowering its offsets), and the table
+    /// projects onto its other open variables. The bound then counts the leaf's best value
+    /// jointly with its neighbours', as eliminating it would when the table is binary.
+    /// `Some(true)` when some cost moved (the fixpoint then runs again), `None` on a
+    /// wipe-out.
+    fn extend_leaves(&mut self) -> Option<bool> {
+        let mut moved = false;
+        while let Some(v) = self.touched.pop() {
+            self.is_touched[v] = false;
+            if self.value[v].is_some() {
+                continue;
+            }
+            let Some((f, p)) = self.only_link(v) else {
+                continue;
+            };
+            // Only towards variables with other links: leaves never receive, so costs
+            // cannot cycle between two leaves of one table.
+            let mut hubs = std::mem::take(&mut self.hubs);
+            hubs.clear();
+            for (q, &w) in self.tables[f].vars.iter().enumerate() {
+                if w != v && self.value[w].is_none() && self.only_link(w).is_none() {
+                    hubs.push(q);
+                }
+            }
+            if hubs.is_empty() {
+                self.hubs = hubs;
+                continue;
+            }
+            let row = v * self.stride;
+            let at = self.tables[f].delta_at[p];
+            let mut any = false;
+            for a in 0..self.domains[v] {
+                let c = self.unary[row + a];
+                if self.alive[row + a] && c != 0.0 {
+                    self.trail.push(Change::Delta(at + a, self.delta[at + a]));
+                    self.delta[at + a] -= c;
+                    self.trail.push(Change::Unary(row + a, c));
+                    self.unary[row + a] = 0.0;
+                    any = true;
+                }
+            }
+            moved |= any;
+            for &q in hubs.iter().filter(|_| any) {
+                if !self.revise(f, q) {
+                    self.hubs = hubs;
+                    return None;
+                }
+                self.project_unary(self.tables[f].vars[q]);
+            }
+            self.hubs = hubs;
+        }
+        Some(moved)
+    }
+
+    fn touch(&mut self, v: usize) {
+        if !self.is_touched[v] {
+            self.is_touched[v] = true;
+            self.touched.push(v);
         }
     }
 }
@@ -435,7 +534,10 @@ mod tests {
                     w.undo(mark);
                     let energy = network.energy(&x);
                     minimum = minimum.min(energy);
-                    assert!((with_tables - energy).abs() < 1e-12, "{with_tables} {energy}");
+                    assert!(
+                        (with_tables - energy).abs() < 1e-12,
+                        "{with_tables} {energy}"
+                    );
                     assert!(decomposed <= energy + 1e-12);
                 }
             }
