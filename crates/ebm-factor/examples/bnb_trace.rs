@@ -1,7 +1,7 @@
 //! Trace branch and bound with soft arc consistency on a UAI model: each incumbent's
 //! time and energy, the nodes, and whether the search finished.
 //!
-//! `cargo run --release -p ebm-factor --example bnb_trace -- MODEL.uai [EVID] [SECONDS] [cold]`
+//! `cargo run --release -p ebm-factor --example bnb_trace -- MODEL.uai [EVID] [SECONDS] [cold|dual] [FIRST.MPE]`
 //! (`cold`: search the model itself rather than MPLP's reparametrization)
 
 use ebm_data::uai;
@@ -33,9 +33,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dual.energy,
         dual.lower_bound
     );
+    // An MPE file (`MPE`, then `n x1 .. xn`) as the first incumbent, when given.
+    let initial = match args.get(4) {
+        Some(mpe) => std::fs::read_to_string(mpe)?
+            .split_whitespace()
+            .skip(2)
+            .map(str::parse)
+            .collect::<Result<Vec<usize>, _>>()?,
+        None => dual.assignment.clone(),
+    };
     let config = BnbConfig {
         time_limit: Some(Duration::from_secs_f64(seconds)),
-        initial: Some(dual.assignment.clone()),
+        initial: Some(initial),
         arc_consistency: true,
         ..BnbConfig::default()
     };

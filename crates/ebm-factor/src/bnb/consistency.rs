@@ -527,8 +527,8 @@ mod tests {
                     for (v, &a) in x.iter().enumerate() {
                         decomposed += w.cost(v, a);
                     }
-                    for v in 0..3 {
-                        w.assign(v, x[v]);
+                    for (v, &a) in x.iter().enumerate() {
+                        w.assign(v, a);
                     }
                     let with_tables = w.c0;
                     w.undo(mark);
@@ -543,6 +543,6 @@ mod tests {
             }
         }
         assert!(w.c0 <= minimum + 1e-12, "{} > {minimum}", w.c0);
-        assert!(w.c0 > network.factors.len() as f64 * -1.0);
+        assert!(w.c0 > -(network.factors.len() as f64));
     }
 }
