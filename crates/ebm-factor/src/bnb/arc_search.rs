@@ -13,7 +13,6 @@
 
 use super::consistency::Wcsp;
 use super::{BnbConfig, BnbResult};
-use crate::map::MapSolution;
 use crate::network::Network;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -151,50 +150,29 @@ fn arc_branch_and_bound_from(
     } else {
         search.best_energy
     };
-    let complete = !search.stopped;
-    let lower_bound = if complete {
-        search.best_energy
-    } else {
-        lower_bound
-    };
-    Some(BnbResult {
-        solution: MapSolution {
-            energy: search.best_energy,
-            assignment: search.best,
-            lower_bound: Some(lower_bound),
-            iterations: search.nodes,
-        },
-        complete,
-        improvements: search.improvements,
-    })
+    Some(BnbResult::finish(
+        search.best,
+        search.best_energy,
+        lower_bound,
+        search.nodes,
+        !search.stopped,
+        search.improvements,
+    ))
 }
 
 impl ArcSearch<'_> {
     /// Nodes whose bound reaches this cannot improve on the incumbent by more than
     /// round-off.
     fn cut(&self) -> f64 {
-        if self.best_energy.is_finite() {
-            self.best_energy - 1e-9 * self.best_energy.abs().max(1.0)
-        } else {
-            f64::INFINITY
-        }
+        super::cut_below(self.best_energy)
     }
 
     fn out_of_budget(&mut self) -> bool {
         if self.stopped {
             return true;
         }
-        let over_nodes = self
-            .config
-            .node_limit
-            .is_some_and(|limit| self.nodes >= limit);
-        let over_time = self.nodes % 256 == 0
-            && self
-                .config
-                .time_limit
-                .is_some_and(|limit| self.start.elapsed() >= limit);
-        self.stopped =
-            over_nodes || over_time || (self.config.first_solution && self.have_incumbent);
+        self.stopped = super::budget_spent(self.config, self.nodes, self.start)
+            || (self.config.first_solution && self.have_incumbent);
         self.stopped
     }
 
