@@ -19,6 +19,8 @@ use crate::network::{LocalFactor, Network, factor_energy, factor_minimum};
 use crate::{FactorError, InvalidSetting};
 use std::time::{Duration, Instant};
 
+mod arc_search;
+mod consistency;
 mod propagate;
 mod soft;
 
@@ -36,6 +38,12 @@ pub struct BnbConfig {
     pub initial: Option<Vec<usize>>,
     /// Stop at the first assignment of finite energy (constraint satisfaction).
     pub first_solution: bool,
+    /// Maintain soft arc consistency during the search: cost transfers between the
+    /// tables, unary costs and a zero-arity bound, re-established after every assignment
+    /// and value removal, with binary branching and last-conflict dom/wdeg ordering
+    /// (see `consistency.rs`). Applies to models of tables and Potts factors without
+    /// `interchangeable_values`; other models get the forward-checking search.
+    pub arc_consistency: bool,
 }
 
 /// The search's answer.
@@ -106,6 +114,12 @@ pub fn branch_and_bound(model: &FactorModel, config: &BnbConfig) -> Result<BnbRe
             format!("has {} values for {n} variables", initial.len()),
         )
         .into());
+    }
+    if config.arc_consistency
+        && !config.interchangeable_values
+        && let Some(result) = arc_search::arc_branch_and_bound(&network, config)
+    {
+        return Ok(result);
     }
     let words = network.max_domain.div_ceil(64);
     let mut alive = vec![0u64; n * words];
@@ -182,22 +196,59 @@ pub fn branch_and_bound(model: &FactorModel, config: &BnbConfig) -> Result<BnbRe
     if feasible {
         search.dfs();
     }
-    let complete = !search.stopped;
-    let lower_bound = if complete {
-        search.best_energy
+    Ok(BnbResult::finish(
+        search.best,
+        search.best_energy,
+        root_bound.min(search.best_energy),
+        search.nodes,
+        !search.stopped,
+        search.improvements,
+    ))
+}
+
+impl BnbResult {
+    /// The answer of a search that found `best`, of energy `energy`, in `nodes` nodes:
+    /// its lower bound is the energy when `complete`, else `stopped_bound`.
+    fn finish(
+        best: Vec<usize>,
+        energy: f64,
+        stopped_bound: f64,
+        nodes: u64,
+        complete: bool,
+        improvements: Vec<(f64, f64)>,
+    ) -> Self {
+        Self {
+            solution: MapSolution {
+                energy,
+                assignment: best,
+                lower_bound: Some(if complete { energy } else { stopped_bound }),
+                iterations: nodes,
+            },
+            complete,
+            improvements,
+        }
+    }
+}
+
+/// Whether a search of `nodes` nodes begun at `start` has used up `config`'s node or
+/// time budget (the clock is read every 256 nodes).
+fn budget_spent(config: &BnbConfig, nodes: u64, start: Instant) -> bool {
+    let over_nodes = config.node_limit.is_some_and(|limit| nodes >= limit);
+    let over_time = nodes % 256 == 0
+        && config
+            .time_limit
+            .is_some_and(|limit| start.elapsed() >= limit);
+    over_nodes || over_time
+}
+
+/// The bound at which a node cannot beat an incumbent of energy `best` by more than
+/// round-off (`1e-9` relative); `+inf` without one.
+fn cut_below(best: f64) -> f64 {
+    if best.is_finite() {
+        best - 1e-9 * best.abs().max(1.0)
     } else {
-        root_bound.min(search.best_energy)
-    };
-    Ok(BnbResult {
-        solution: MapSolution {
-            energy: search.best_energy,
-            assignment: search.best,
-            lower_bound: Some(lower_bound),
-            iterations: search.nodes,
-        },
-        complete,
-        improvements: search.improvements,
-    })
+        f64::INFINITY
+    }
 }
 
 impl Search<'_> {
@@ -205,16 +256,7 @@ impl Search<'_> {
         if self.stopped {
             return true;
         }
-        let over_nodes = self
-            .config
-            .node_limit
-            .is_some_and(|limit| self.nodes >= limit);
-        let over_time = self.nodes % 256 == 0
-            && self
-                .config
-                .time_limit
-                .is_some_and(|limit| self.start.elapsed() >= limit);
-        self.stopped = over_nodes || over_time;
+        self.stopped = budget_spent(self.config, self.nodes, self.start);
         self.stopped
     }
 
@@ -312,11 +354,7 @@ impl Search<'_> {
             self.largest_used = Some(previous_largest.map_or(x, |m| m.max(x)));
             let consistent = self.assign(v, x);
             let base = self.closed_energy() + self.open_minimum;
-            let cut = if self.best_energy.is_finite() {
-                self.best_energy - 1e-9 * self.best_energy.abs().max(1.0)
-            } else {
-                f64::INFINITY
-            };
+            let cut = cut_below(self.best_energy);
             let bound = if consistent && base < cut && !self.any_soft {
                 Some(base)
             } else if consistent && base < cut {

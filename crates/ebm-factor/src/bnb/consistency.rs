@@ -1,0 +1,548 @@
+//! Soft local consistency of a weighted constraint network, maintained during search.
+//!
+//! The energy is kept as `c0 + Σ_v u_v(x_v) + Σ_f c_f(x_f)`: a zero-arity lower bound
+//! `c0`, a unary cost per (variable, value) and a cost table per factor. Cost transfers
+//! keep the sum equal to the model's energy at every full assignment: *projecting* `α`
+//! from table `f` onto value `a` of its variable `w` lowers every entry of `f` with
+//! `x_w = a` by `α` and raises `u_w(a)` by `α`, and projecting a variable's smallest unary
+//! cost onto `c0` lowers its row and raises `c0`. A table is never rewritten: its current
+//! cost is its energy minus one offset per (scope position, value), `c_f(t) = E_f(t) -
+//! Σ_i δ_{f,i}(t_i)`, so a transfer touches one offset and one unary cost, both trailed.
+//!
+//! [`Wcsp::propagate`] re-establishes, after each assignment or value removal, node
+//! consistency (every variable has a value of unary cost 0, and values with `c0 + u_v(a)`
+//! at or above the incumbent are removed) and soft arc consistency (AC*: every value of a
+//! table's open variable has a support of cost 0 among the tuples its current domains
+//! allow). Tables of any arity project onto each of their open variables in turn; a value
+//! whose every support is forbidden (`+inf`) is removed instead, so no offset is ever
+//! infinite and no `inf - inf` arises. Since every unary and table cost stays
+//! nonnegative, `c0` is a lower bound on the energy of every assignment the domains allow.
+
+use crate::network::{LocalFactor, Network};
+
+/// One cost table of the network.
+#[derive(Clone, Debug)]
+pub(super) struct CostTable {
+    pub(super) vars: Vec<usize>,
+    strides: Vec<usize>,
+    energies: Vec<f64>,
+    /// Where position `i`'s offsets start in [`Wcsp::delta`] (one per value).
+    delta_at: Vec<usize>,
+}
+
+/// A change undone on backtracking.
+#[derive(Clone, Copy, Debug)]
+enum Change {
+    Removed(usize, usize),
+    Unary(usize, f64),
+    Delta(usize, f64),
+    Lower(f64),
+    Assigned(usize),
+}
+
+/// The weighted constraint network: domains, costs and the trail that restores them.
+#[derive(Clone, Debug)]
+pub(super) struct Wcsp {
+    pub(super) domains: Vec<usize>,
+    /// Row stride of the per-(variable, value) arrays: the largest domain.
+    stride: usize,
+    alive: Vec<bool>,
+    pub(super) sizes: Vec<usize>,
+    pub(super) value: Vec<Option<usize>>,
+    pub(super) unary: Vec<f64>,
+    delta: Vec<f64>,
+    /// The zero-arity cost: a lower bound on every energy the domains allow.
+    pub(super) c0: f64,
+    pub(super) tables: Vec<CostTable>,
+    /// Per variable, its (table, scope position) pairs.
+    pub(super) tables_of: Vec<Vec<(usize, usize)>>,
+    /// Per table, its unassigned variables.
+    pub(super) open: Vec<usize>,
+    /// Per table, 1 + the failures it caused (dom/wdeg).
+    pub(super) weights: Vec<f64>,
+    trail: Vec<Change>,
+    queue: Vec<usize>,
+    queued: Vec<bool>,
+    /// Scratch of the tuple enumeration and of a revision's minima.
+    values: Vec<Vec<usize>>,
+    digits: Vec<usize>,
+    minima: Vec<f64>,
+    /// The last table revised (the culprit when propagation fails).
+    culprit: Option<usize>,
+    /// Variables whose unary costs changed since the extension pass last saw them.
+    touched: Vec<usize>,
+    is_touched: Vec<bool>,
+    /// Scratch of the extension: the positions it projects onto.
+    hubs: Vec<usize>,
+}
+
+impl Wcsp {
+    /// The network of `network`'s tables and Potts factors, or `None` when it has
+    /// factors of another kind (all-different, equality, at-most-one). Evidence is not
+    /// applied here.
+    pub(super) fn new(network: &Network) -> Option<Self> {
+        let n = network.len();
+        let stride = network.max_domain.max(1);
+        let mut tables = Vec::with_capacity(network.factors.len());
+        let mut c0 = 0.0;
+        let mut delta_len = 0;
+        for factor in &network.factors {
+            let (vars, strides, energies) = match factor {
+                LocalFactor::Table {
+                    vars,
+                    strides,
+                    energies,
+                } => (vars.clone(), strides.clone(), energies.clone()),
+                LocalFactor::Potts { a, b, weight } => {
+                    let (da, db) = (network.domains[*a], network.domains[*b]);
+                    let energies = (0..da * db)
+                        .map(|i| if i / db == i % db { 0.0 } else { *weight })
+                        .collect();
+                    (vec![*a, *b], vec![db, 1], energies)
+                }
+                _ => return None,
+            };
+            if vars.is_empty() {
+                c0 += energies[0];
+                continue;
+            }
+            let mut delta_at = Vec::with_capacity(vars.len());
+            for &v in &vars {
+                delta_at.push(delta_len);
+                delta_len += network.domains[v];
+            }
+            tables.push(CostTable {
+                vars,
+                strides,
+                energies,
+                delta_at,
+            });
+        }
+        let mut tables_of = vec![Vec::new(); n];
+        for (f, t) in tables.iter().enumerate() {
+            for (i, &v) in t.vars.iter().enumerate() {
+                tables_of[v].push((f, i));
+            }
+        }
+        let mut alive = vec![false; n * stride];
+        for (v, &d) in network.domains.iter().enumerate() {
+            alive[v * stride..v * stride + d].fill(true);
+        }
+        let arity = tables.iter().map(|t| t.vars.len()).max().unwrap_or(0);
+        Some(Self {
+            domains: network.domains.clone(),
+            stride,
+            alive,
+            sizes: network.domains.clone(),
+            value: vec![None; n],
+            unary: vec![0.0; n * stride],
+            delta: vec![0.0; delta_len],
+            c0,
+            open: tables.iter().map(|t| t.vars.len()).collect(),
+            weights: vec![1.0; tables.len()],
+            tables,
+            tables_of,
+            trail: Vec::new(),
+            queue: (0..n).collect(),
+            queued: vec![true; n],
+            values: vec![Vec::new(); arity],
+            digits: vec![0; arity],
+            minima: vec![0.0; stride],
+            culprit: None,
+            touched: Vec::new(),
+            is_touched: vec![false; n],
+            hubs: Vec::new(),
+        })
+    }
+
+    /// Number of variables.
+    pub(super) fn len(&self) -> usize {
+        self.domains.len()
+    }
+
+    pub(super) fn is_alive(&self, v: usize, a: usize) -> bool {
+        self.alive[v * self.stride + a]
+    }
+
+    /// The unary cost of `v = a`.
+    pub(super) fn cost(&self, v: usize, a: usize) -> f64 {
+        self.unary[v * self.stride + a]
+    }
+
+    /// The trail's length, to undo to.
+    pub(super) fn mark(&self) -> usize {
+        self.trail.len()
+    }
+
+    /// Undo every change after `mark`.
+    pub(super) fn undo(&mut self, mark: usize) {
+        while self.trail.len() > mark {
+            match self.trail.pop().expect("trail above mark") {
+                Change::Removed(v, a) => {
+                    self.alive[v * self.stride + a] = true;
+                    self.sizes[v] += 1;
+                }
+                Change::Unary(i, old) => self.unary[i] = old,
+                Change::Delta(i, old) => self.delta[i] = old,
+                Change::Lower(old) => self.c0 = old,
+                Change::Assigned(v) => {
+                    self.value[v] = None;
+                    for &(f, _) in &self.tables_of[v] {
+                        self.open[f] += 1;
+                    }
+                }
+            }
+        }
+        for v in self.queue.drain(..) {
+            self.queued[v] = false;
+        }
+        for v in self.touched.drain(..) {
+            self.is_touched[v] = false;
+        }
+    }
+
+    fn set_c0(&mut self, c0: f64) {
+        self.trail.push(Change::Lower(self.c0));
+        self.c0 = c0;
+    }
+
+    fn add_unary(&mut self, v: usize, a: usize, amount: f64) {
+        let i = v * self.stride + a;
+        self.trail.push(Change::Unary(i, self.unary[i]));
+        self.unary[i] += amount;
+        self.touch(v);
+    }
+
+    fn enqueue(&mut self, v: usize) {
+        if !self.queued[v] {
+            self.queued[v] = true;
+            self.queue.push(v);
+        }
+    }
+
+    /// Remove `a` from `v`'s domain; false if the domain became empty.
+    pub(super) fn remove(&mut self, v: usize, a: usize) -> bool {
+        let i = v * self.stride + a;
+        if self.alive[i] {
+            self.alive[i] = false;
+            self.sizes[v] -= 1;
+            self.trail.push(Change::Removed(v, a));
+            self.enqueue(v);
+        }
+        self.sizes[v] > 0
+    }
+
+    /// Assign `v = a`: its other values go, its unary cost moves to `c0`, and the tables
+    /// it closes add their cost to `c0`. Call [`Wcsp::propagate`] next.
+    pub(super) fn assign(&mut self, v: usize, a: usize) {
+        for b in 0..self.domains[v] {
+            if b != a {
+                self.remove(v, b);
+            }
+        }
+        self.trail.push(Change::Assigned(v));
+        self.value[v] = Some(a);
+        let cost = self.cost(v, a);
+        self.add_unary(v, a, -cost);
+        let mut c0 = self.c0 + cost;
+        for k in 0..self.tables_of[v].len() {
+            let f = self.tables_of[v][k].0;
+            self.open[f] -= 1;
+            if self.open[f] == 0 {
+                c0 += self.closed_cost(f);
+            } else {
+                // Its open variables lost a link: some may have become leaves.
+                for i in 0..self.tables[f].vars.len() {
+                    let w = self.tables[f].vars[i];
+                    if self.value[w].is_none() && w != v {
+                        self.touch(w);
+                    }
+                }
+            }
+        }
+        self.set_c0(c0);
+        self.enqueue(v);
+    }
+
+    /// The current cost of a table whose variables are all assigned.
+    fn closed_cost(&self, f: usize) -> f64 {
+        let t = &self.tables[f];
+        let mut index = 0;
+        let mut offsets = 0.0;
+        for (i, &v) in t.vars.iter().enumerate() {
+            let a = self.value[v].expect("closed table");
+            index += a * t.strides[i];
+            offsets += self.delta[t.delta_at[i] + a];
+        }
+        t.energies[index] - offsets
+    }
+
+    /// Project table `f` onto its open variable at position `p`: each alive value gets
+    /// the smallest cost of the tuples the domains allow with it (a value with none finite
+    /// is removed). False on a wipe-out.
+    fn revise(&mut self, f: usize, p: usize) -> bool {
+        self.culprit = Some(f);
+        let w = self.tables[f].vars[p];
+        let mut values = std::mem::take(&mut self.values);
+        let mut minima = std::mem::take(&mut self.minima);
+        let mut digit = std::mem::take(&mut self.digits);
+        minima[..self.domains[w]].fill(f64::INFINITY);
+        {
+            let t = &self.tables[f];
+            let k = t.vars.len();
+            for (i, &v) in t.vars.iter().enumerate() {
+                values[i].clear();
+                match self.value[v] {
+                    Some(a) => values[i].push(a),
+                    None => values[i]
+                        .extend((0..self.domains[v]).filter(|&a| self.alive[v * self.stride + a])),
+                }
+            }
+            digit[..k].fill(0);
+            'tuples: loop {
+                let mut index = 0;
+                let mut cost = 0.0;
+                for i in 0..k {
+                    let a = values[i][digit[i]];
+                    index += a * t.strides[i];
+                    cost -= self.delta[t.delta_at[i] + a];
+                }
+                let a = values[p][digit[p]];
+                let c = t.energies[index] + cost;
+                if c < minima[a] {
+                    minima[a] = c;
+                }
+                for i in (0..k).rev() {
+                    digit[i] += 1;
+                    if digit[i] < values[i].len() {
+                        continue 'tuples;
+                    }
+                    digit[i] = 0;
+                }
+                break;
+            }
+        }
+        let at = self.tables[f].delta_at[p];
+        let mut ok = true;
+        for &a in &values[p] {
+            let m = minima[a];
+            if m == f64::INFINITY {
+                ok &= self.remove(w, a);
+            } else if m != 0.0 {
+                self.trail.push(Change::Delta(at + a, self.delta[at + a]));
+                self.delta[at + a] += m;
+                self.add_unary(w, a, m);
+            }
+        }
+        self.values = values;
+        self.minima = minima;
+        self.digits = digit;
+        ok
+    }
+
+    /// Move `v`'s smallest alive unary cost onto `c0`.
+    fn project_unary(&mut self, v: usize) {
+        let row = v * self.stride;
+        let m = (0..self.domains[v])
+            .filter(|&a| self.alive[row + a])
+            .map(|a| self.unary[row + a])
+            .fold(f64::INFINITY, f64::min);
+        if m != 0.0 && m.is_finite() {
+            for a in 0..self.domains[v] {
+                if self.alive[row + a] {
+                    self.add_unary(v, a, -m);
+                }
+            }
+            self.set_c0(self.c0 + m);
+        }
+    }
+
+    /// Re-establish node and soft arc consistency after the changes queued since the last
+    /// call, removing the values whose unary cost would lift `c0` to `cut`. False when a
+    /// domain is wiped out or `c0` reaches `cut`; the weight of the table that caused it
+    /// grows (dom/wdeg).
+    pub(super) fn propagate(&mut self, cut: f64) -> bool {
+        let ok = self.fixpoint(cut);
+        if !ok && let Some(f) = self.culprit {
+            self.weights[f] += 1.0;
+        }
+        ok
+    }
+
+    fn fixpoint(&mut self, cut: f64) -> bool {
+        loop {
+            while let Some(v) = self.queue.pop() {
+                self.queued[v] = false;
+                for k in 0..self.tables_of[v].len() {
+                    let (f, _) = self.tables_of[v][k];
+                    if self.open[f] == 0 {
+                        continue;
+                    }
+                    for p in 0..self.tables[f].vars.len() {
+                        let w = self.tables[f].vars[p];
+                        if (w != v || self.tables[f].vars.len() == 1) && self.value[w].is_none() {
+                            if !self.revise(f, p) {
+                                return false;
+                            }
+                            self.project_unary(w);
+                        }
+                    }
+                }
+            }
+            if self.c0 >= cut {
+                return false;
+            }
+            // Node consistency against the incumbent: every variable, as c0 may have
+            // grown.
+            for v in 0..self.len() {
+                if self.value[v].is_some() {
+                    continue;
+                }
+                let row = v * self.stride;
+                for a in 0..self.domains[v] {
+                    if self.alive[row + a] && self.c0 + self.unary[row + a] >= cut {
+                        self.culprit = self.tables_of[v].first().map(|&(f, _)| f);
+                        if !self.remove(v, a) {
+                            return false;
+                        }
+                    }
+                }
+            }
+            if self.queue.is_empty() {
+                match self.extend_leaves() {
+                    None => return false,
+                    Some(false) => return true,
+                    Some(true) => {}
+                }
+            }
+        }
+    }
+
+    /// The one table `f` (at position `p`) that links open variable `v` to other open
+    /// variables, if there is exactly one.
+    fn only_link(&self, v: usize) -> Option<(usize, usize)> {
+        let mut link = None;
+        for &(f, p) in &self.tables_of[v] {
+            if self.open[f] >= 2 {
+                if link.is_some() {
+                    return None;
+                }
+                link = Some((f, p));
+            }
+        }
+        link
+    }
+
+    /// Extension of leaf variables: an open variable linked to the others by one table
+    /// only moves its unary costs into that table (lowering its offsets), and the table
+    /// projects onto its other open variables. The bound then counts the leaf's best value
+    /// jointly with its neighbours', as eliminating it would when the table is binary.
+    /// `Some(true)` when some cost moved (the fixpoint then runs again), `None` on a
+    /// wipe-out.
+    fn extend_leaves(&mut self) -> Option<bool> {
+        let mut moved = false;
+        while let Some(v) = self.touched.pop() {
+            self.is_touched[v] = false;
+            if self.value[v].is_some() {
+                continue;
+            }
+            let Some((f, p)) = self.only_link(v) else {
+                continue;
+            };
+            // Only towards variables with other links: leaves never receive, so costs
+            // cannot cycle between two leaves of one table.
+            let mut hubs = std::mem::take(&mut self.hubs);
+            hubs.clear();
+            for (q, &w) in self.tables[f].vars.iter().enumerate() {
+                if w != v && self.value[w].is_none() && self.only_link(w).is_none() {
+                    hubs.push(q);
+                }
+            }
+            if hubs.is_empty() {
+                self.hubs = hubs;
+                continue;
+            }
+            let row = v * self.stride;
+            let at = self.tables[f].delta_at[p];
+            let mut any = false;
+            for a in 0..self.domains[v] {
+                let c = self.unary[row + a];
+                if self.alive[row + a] && c != 0.0 {
+                    self.trail.push(Change::Delta(at + a, self.delta[at + a]));
+                    self.delta[at + a] -= c;
+                    self.trail.push(Change::Unary(row + a, c));
+                    self.unary[row + a] = 0.0;
+                    any = true;
+                }
+            }
+            moved |= any;
+            for &q in hubs.iter().filter(|_| any) {
+                if !self.revise(f, q) {
+                    self.hubs = hubs;
+                    return None;
+                }
+                self.project_unary(self.tables[f].vars[q]);
+            }
+            self.hubs = hubs;
+        }
+        Some(moved)
+    }
+
+    fn touch(&mut self, v: usize) {
+        if !self.is_touched[v] {
+            self.is_touched[v] = true;
+            self.touched.push(v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FactorModel;
+
+    /// The energy of every full assignment is `c0 + Σ u + Σ c_f` after propagation, and
+    /// `c0` never exceeds the minimum: the transfers keep the energy equivalent.
+    #[test]
+    fn transfers_keep_the_energy_and_bound_it() {
+        let mut r = ebm_kernels::rng::stream(7, 0, 0);
+        let mut m = FactorModel::new(vec![2, 3, 2]);
+        for scope in [&[0usize, 1][..], &[1, 2], &[0, 1, 2], &[2]] {
+            let size: usize = scope.iter().map(|&v| m.domains()[v]).product();
+            let table: Vec<f64> = (0..size)
+                .map(|_| ebm_kernels::rng::uniform_f64(&mut r) * 3.0 - 1.0)
+                .collect();
+            m.add_energy_factor(scope, &table).unwrap();
+        }
+        let network = Network::new(&m);
+        let mut w = Wcsp::new(&network).unwrap();
+        assert!(w.propagate(f64::INFINITY));
+        let mut minimum = f64::INFINITY;
+        for x0 in 0..2 {
+            for x1 in 0..3 {
+                for x2 in 0..2 {
+                    let x = [x0, x1, x2];
+                    let mark = w.mark();
+                    let mut decomposed = w.c0;
+                    for (v, &a) in x.iter().enumerate() {
+                        decomposed += w.cost(v, a);
+                    }
+                    for (v, &a) in x.iter().enumerate() {
+                        w.assign(v, a);
+                    }
+                    let with_tables = w.c0;
+                    w.undo(mark);
+                    let energy = network.energy(&x);
+                    minimum = minimum.min(energy);
+                    assert!(
+                        (with_tables - energy).abs() < 1e-12,
+                        "{with_tables} {energy}"
+                    );
+                    assert!(decomposed <= energy + 1e-12);
+                }
+            }
+        }
+        assert!(w.c0 <= minimum + 1e-12, "{} > {minimum}", w.c0);
+        assert!(w.c0 > -(network.factors.len() as f64));
+    }
+}
