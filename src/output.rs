@@ -52,22 +52,12 @@ impl Metrics {
     }
     /// Add a number (non-finite numbers become JSON null).
     pub fn number(&mut self, key: &str, value: f64) -> &mut Self {
-        let v = serde_json::Number::from_f64(value)
-            .map(Value::Number)
-            .unwrap_or(Value::Null);
-        self.0.insert(key.to_string(), v);
+        self.0.insert(key.to_string(), json_number(value));
         self
     }
     /// Add a list of numbers (non-finite ones become JSON null).
     pub fn numbers(&mut self, key: &str, values: &[f64]) -> &mut Self {
-        let list = values
-            .iter()
-            .map(|&v| {
-                serde_json::Number::from_f64(v)
-                    .map(Value::Number)
-                    .unwrap_or(Value::Null)
-            })
-            .collect();
+        let list = values.iter().map(|&v| json_number(v)).collect();
         self.0.insert(key.to_string(), Value::Array(list));
         self
     }
@@ -111,4 +101,11 @@ impl Metrics {
             }
         }
     }
+}
+
+/// `value` as a JSON number, or null when it is not finite (JSON has no NaN or infinity).
+fn json_number(value: f64) -> Value {
+    serde_json::Number::from_f64(value)
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
 }
