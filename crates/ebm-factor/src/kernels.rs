@@ -10,7 +10,7 @@
 //! chunks of a fixed size, each entry computed by the same operations in the same order
 //! whatever the thread count, so results do not depend on the number of threads.
 
-use crate::rows::{Strided, strides_along};
+use crate::rows::{Strided, strides, strides_along};
 use crate::table::LogTable;
 use rayon::prelude::*;
 
@@ -19,15 +19,6 @@ pub const PARALLEL_MIN: usize = 1 << 16;
 
 /// Entries per parallel chunk (fixed, so the results do not depend on the thread count).
 pub(crate) const CHUNK: usize = 1 << 14;
-
-/// Row-major strides (last fastest) of `cards`.
-fn strides(cards: &[usize]) -> Vec<usize> {
-    let mut s = vec![1usize; cards.len()];
-    for i in (0..cards.len().saturating_sub(1)).rev() {
-        s[i] = s[i + 1] * cards[i + 1];
-    }
-    s
-}
 
 /// The values of a table over `vars` (row-major) re-laid out over `order`, a permutation
 /// of `vars`.
@@ -159,6 +150,7 @@ fn for_each_run(
 
 /// `out[i] (+)= input[...]` for the entries `offset..offset + out.len()` of a table over
 /// `cards`: `assign` overwrites instead of adding.
+#[cfg(test)]
 fn broadcast_range(
     out: &mut [f64],
     offset: usize,
@@ -186,8 +178,11 @@ fn broadcast_range(
 
 /// The product (sum of log-potentials) of `inputs` over a layout with `cards`: each input
 /// is its values (laid out in the layout's variable order) with its [`Broadcast`] map.
-/// An empty list gives the table of zeros.
-pub fn product(cards: &[usize], inputs: &[(&[f64], &Broadcast)]) -> Vec<f64> {
+/// An empty list gives the table of zeros. Exact inference builds its tables with
+/// [`crate::rows::product`]; this direct broadcast is the independent reference the
+/// tests check it against.
+#[cfg(test)]
+pub(crate) fn product(cards: &[usize], inputs: &[(&[f64], &Broadcast)]) -> Vec<f64> {
     let len: usize = cards.iter().product();
     let mut out = vec![0.0; len];
     for (k, (values, map)) in inputs.iter().enumerate() {

@@ -28,7 +28,7 @@ pub const RUN_MIN: usize = 64;
 const EXPAND_MIN: usize = 1 << 12;
 
 /// Row-major strides (last fastest) of `cards`.
-fn strides(cards: &[usize]) -> Vec<usize> {
+pub(crate) fn strides(cards: &[usize]) -> Vec<usize> {
     let mut s = vec![1usize; cards.len()];
     for i in (0..cards.len().saturating_sub(1)).rev() {
         s[i] = s[i + 1] * cards[i + 1];
