@@ -1,5 +1,7 @@
 //! The one matrix-product entry point. The backend (the `gemm` crate) stays behind
-//! [`gemm()`]; views carry strides so transposes cost nothing.
+//! [`gemm()`]; views carry strides so transposes cost nothing. The backend is built with
+//! its AVX-512 kernels (`x86-v4`) and picks at run time the widest the CPU has: AVX-512F,
+//! else AVX2+FMA, else scalar.
 
 use crate::{MatMut, MatRef, Parallelism};
 
@@ -133,35 +135,55 @@ mod tests {
             .collect()
     }
 
+    /// `a` as an `m x k` view: row-major, transposed (stored `k x m`), or strided (every
+    /// other element of rows padded by 3), per `layout` 0, 1, 2.
+    fn view(data: &[f32], m: usize, k: usize, layout: usize) -> MatRef<'_> {
+        match layout {
+            0 => MatRef::from_row_major(&data[..m * k], m, k),
+            1 => MatRef::from_row_major(&data[..m * k], k, m).t(),
+            _ => MatRef::from_strided(data, m, k, 2 * k + 3, 2),
+        }
+    }
+
+    /// The rounding bound of a `k`-term `f32` dot product in any summation order,
+    /// `gamma_k = k u / (1 - k u)` with `u = 2^-24`, times `sum |a_ip b_pj|` (Higham,
+    /// Accuracy and Stability, 3.1): a correct product always stays within it, a wrong
+    /// index or a dropped term lands far outside it.
+    fn bound(a: MatRef<'_>, b: MatRef<'_>, i: usize, j: usize) -> f64 {
+        let ku = a.cols() as f64 * f64::powi(2.0, -24);
+        let magnitude: f64 = (0..a.cols())
+            .map(|p| (a.get(i, p) as f64 * b.get(p, j) as f64).abs())
+            .sum();
+        ku / (1.0 - ku) * magnitude + f64::MIN_POSITIVE
+    }
+
     #[test]
-    fn all_transpose_layouts_match_naive() {
-        let (m, k, n) = (37, 53, 29);
-        let a = filled(m * k, 1);
-        let b = filled(k * n, 2);
-        for a_t in [false, true] {
-            for b_t in [false, true] {
-                let av = if a_t {
-                    MatRef::from_row_major(&a, k, m).t()
-                } else {
-                    MatRef::from_row_major(&a, m, k)
-                };
-                let bv = if b_t {
-                    MatRef::from_row_major(&b, n, k).t()
-                } else {
-                    MatRef::from_row_major(&b, k, n)
-                };
-                let expect = naive(av, bv);
-                let mut c = vec![f32::NAN; m * n];
-                gemm(
-                    0.0,
-                    &mut MatMut::from_row_major(&mut c, m, n),
-                    1.0,
-                    av,
-                    bv,
-                    Parallelism::Sequential,
-                );
-                for (x, y) in c.iter().zip(&expect) {
-                    assert!((x - y).abs() < 1e-4, "{x} vs {y}");
+    fn odd_shapes_and_every_layout_match_naive_into_nan_dst() {
+        for (m, k, n) in [(1, 1, 1), (7, 13, 5), (37, 53, 29), (130, 785, 513)] {
+            // Room for the strided layout (row stride 2 cols + 3, column stride 2).
+            let a = filled(m * (2 * k + 3), 1);
+            let b = filled(k * (2 * n + 3), 2);
+            for a_layout in 0..3 {
+                for b_layout in 0..3 {
+                    let (av, bv) = (view(&a, m, k, a_layout), view(&b, k, n, b_layout));
+                    let expect = naive(av, bv);
+                    // alpha 0: the NaN already in dst must not leak into the result.
+                    let mut c = vec![f32::NAN; m * n];
+                    gemm(
+                        0.0,
+                        &mut MatMut::from_row_major(&mut c, m, n),
+                        1.0,
+                        av,
+                        bv,
+                        Parallelism::Sequential,
+                    );
+                    for (idx, (x, y)) in c.iter().zip(&expect).enumerate() {
+                        let tol = bound(av, bv, idx / n, idx % n);
+                        assert!(
+                            ((x - y) as f64).abs() <= tol,
+                            "{m}x{k}x{n} layouts {a_layout}/{b_layout} at {idx}: {x} vs {y}"
+                        );
+                    }
                 }
             }
         }
@@ -192,15 +214,35 @@ mod tests {
 
     #[test]
     fn threads_give_bit_identical_results() {
-        let (m, k, n) = (100, 784, 500);
-        let a = filled(m * k, 5);
-        let b = filled(k * n, 6);
-        let (c1, c2) = sequential_and_threaded(|par| {
-            let mut c = vec![0.0f32; m * n];
-            rows_times(0.0, &mut c, &a, m, MatRef::from_row_major(&b, k, n), par);
-            c
-        });
-        assert!(c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()));
+        // The RBM shape, the MLP energy's four products (784-512-512, batch 128: forward,
+        // and the input and weight gradients through transposed views) and an odd shape.
+        for (m, k, n, a_layout, b_layout) in [
+            (100, 784, 500, 0, 0),
+            (128, 784, 512, 0, 0),
+            (128, 512, 512, 0, 1),
+            (784, 128, 512, 1, 0),
+            (130, 785, 513, 2, 1),
+        ] {
+            let a = filled(m * (2 * k + 3), 5);
+            let b = filled(k * (2 * n + 3), 6);
+            let (av, bv) = (view(&a, m, k, a_layout), view(&b, k, n, b_layout));
+            let (c1, c2) = sequential_and_threaded(|par| {
+                let mut c = vec![0.0f32; m * n];
+                gemm(
+                    0.0,
+                    &mut MatMut::from_row_major(&mut c, m, n),
+                    1.0,
+                    av,
+                    bv,
+                    par,
+                );
+                c
+            });
+            assert!(
+                c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{m}x{k}x{n}"
+            );
+        }
     }
 
     #[test]
