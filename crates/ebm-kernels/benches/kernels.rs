@@ -1,4 +1,5 @@
-//! Criterion benchmarks of every kernel at the shapes of a 784x500 RBM, batch 100.
+//! Criterion benchmarks of every kernel at the shapes of a 784x500 RBM, batch 100, and the
+//! matrix products of the MLP energy 784-512-512-1 at batch 128 (`gemm_mlp`).
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use ebm_kernels::activation::{sigmoid_in_place, softplus_sum};
@@ -78,6 +79,41 @@ fn bench_gemm(c: &mut Criterion) {
     group.finish();
 }
 
+/// The four products of a Langevin step of the MLP energy 784-512-512-1 at batch 128
+/// (forward through both hidden layers, then the input gradient back through them), each
+/// with its own flop count as throughput, so criterion prints GFLOPS.
+fn bench_gemm_mlp(c: &mut Criterion) {
+    const ROWS: usize = 128;
+    const HIDDEN: usize = 512;
+    let x = random_unit(ROWS * VISIBLE, 7);
+    let h = random_unit(ROWS * HIDDEN, 8);
+    let w1 = random_unit(VISIBLE * HIDDEN, 9);
+    let w2 = random_unit(HIDDEN * HIDDEN, 10);
+    let x = MatRef::from_row_major(&x, ROWS, VISIBLE);
+    let h = MatRef::from_row_major(&h, ROWS, HIDDEN);
+    let w1 = MatRef::from_row_major(&w1, VISIBLE, HIDDEN);
+    let w2 = MatRef::from_row_major(&w2, HIDDEN, HIDDEN);
+    let mut group = c.benchmark_group("gemm_mlp");
+    for threads in [1usize, 2] {
+        let pool = ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        for (name, a, b) in [
+            ("x_w1", x, w1),
+            ("h_w2", h, w2),
+            ("g_w2t", h, w2.t()),
+            ("g_w1t", h, w1.t()),
+        ] {
+            group.throughput(Throughput::Elements(
+                (2 * a.rows() * a.cols() * b.cols()) as u64,
+            ));
+            bench_product(&mut group, name, &pool, threads, a, b);
+        }
+    }
+    group.finish();
+}
+
 fn bench_sparse(c: &mut Criterion) {
     let w = random_unit(VISIBLE * HIDDEN, 2);
     let h = random_unit(BATCH * HIDDEN, 3);
@@ -147,5 +183,11 @@ fn bench_elementwise(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_gemm, bench_sparse, bench_elementwise);
+criterion_group!(
+    benches,
+    bench_gemm,
+    bench_gemm_mlp,
+    bench_sparse,
+    bench_elementwise
+);
 criterion_main!(benches);
