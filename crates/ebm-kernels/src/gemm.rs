@@ -157,6 +157,22 @@ mod tests {
         ku / (1.0 - ku) * magnitude + f64::MIN_POSITIVE
     }
 
+    /// `a b` by [`gemm()`] with `alpha = 0` into a destination full of NaN, which must
+    /// not leak into the result.
+    fn product(a: MatRef<'_>, b: MatRef<'_>, par: Parallelism) -> Vec<f32> {
+        let (m, n) = (a.rows(), b.cols());
+        let mut c = vec![f32::NAN; m * n];
+        gemm(
+            0.0,
+            &mut MatMut::from_row_major(&mut c, m, n),
+            1.0,
+            a,
+            b,
+            par,
+        );
+        c
+    }
+
     #[test]
     fn odd_shapes_and_every_layout_match_naive_into_nan_dst() {
         for (m, k, n) in [(1, 1, 1), (7, 13, 5), (37, 53, 29), (130, 785, 513)] {
@@ -167,16 +183,7 @@ mod tests {
                 for b_layout in 0..3 {
                     let (av, bv) = (view(&a, m, k, a_layout), view(&b, k, n, b_layout));
                     let expect = naive(av, bv);
-                    // alpha 0: the NaN already in dst must not leak into the result.
-                    let mut c = vec![f32::NAN; m * n];
-                    gemm(
-                        0.0,
-                        &mut MatMut::from_row_major(&mut c, m, n),
-                        1.0,
-                        av,
-                        bv,
-                        Parallelism::Sequential,
-                    );
+                    let c = product(av, bv, Parallelism::Sequential);
                     for (idx, (x, y)) in c.iter().zip(&expect).enumerate() {
                         let tol = bound(av, bv, idx / n, idx % n);
                         assert!(
@@ -226,18 +233,7 @@ mod tests {
             let a = filled(m * (2 * k + 3), 5);
             let b = filled(k * (2 * n + 3), 6);
             let (av, bv) = (view(&a, m, k, a_layout), view(&b, k, n, b_layout));
-            let (c1, c2) = sequential_and_threaded(|par| {
-                let mut c = vec![0.0f32; m * n];
-                gemm(
-                    0.0,
-                    &mut MatMut::from_row_major(&mut c, m, n),
-                    1.0,
-                    av,
-                    bv,
-                    par,
-                );
-                c
-            });
+            let (c1, c2) = sequential_and_threaded(|par| product(av, bv, par));
             assert!(
                 c1.iter().zip(&c2).all(|(x, y)| x.to_bits() == y.to_bits()),
                 "{m}x{k}x{n}"
