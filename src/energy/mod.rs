@@ -235,6 +235,11 @@ pub struct TrainArgs {
     /// Langevin step size eta (cd, pcd; default 0.01 for cd, 0.02 for pcd).
     #[arg(long)]
     pub step_size: Option<f32>,
+    /// Metropolis-adjusted Langevin negatives (cd, pcd without --replicas): each
+    /// Langevin proposal (noise sqrt(--step-size)) is accepted or rejected so the chains
+    /// sample the model exactly; the progress line shows the acceptance rate.
+    #[arg(long)]
+    pub mala: bool,
     /// Langevin noise standard deviation per step (default sqrt(step size): the exact
     /// unadjusted sampler).
     #[arg(long)]
@@ -335,6 +340,11 @@ pub struct SampleArgs {
     /// Langevin step size eta.
     #[arg(long, default_value_t = 0.005)]
     pub step_size: f32,
+    /// Metropolis-adjusted Langevin negatives (cd, pcd without --replicas): each
+    /// Langevin proposal (noise sqrt(--step-size)) is accepted or rejected so the chains
+    /// sample the model exactly; the progress line shows the acceptance rate.
+    #[arg(long)]
+    pub mala: bool,
     /// Langevin noise standard deviation per step (default sqrt(step size): the exact
     /// unadjusted sampler).
     #[arg(long)]

@@ -38,6 +38,7 @@ fn failure(error: NeuralError) -> Failure {
         ("sigma_min", "--sigma-min"),
         ("levels", "--levels"),
         ("ema", "--ema"),
+        ("metropolis_adjusted", "--mala"),
     ];
     crate::setup::neural_failure(error, FLAGS)
 }
@@ -112,6 +113,7 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         },
         final_noise_std: args.final_noise_std,
         antithetic_noise: args.antithetic,
+        metropolis_adjusted: args.mala,
         energy_regularization: if cd { args.energy_regularization } else { 0.0 },
         clip_gradient_norm: args.clip_gradient,
         optimizer: OptimizerConfig {
@@ -168,7 +170,11 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         // Each good epoch's loss to the progress line and the log.
         let report = |r: &EpochReport| {
             let loss = r.metric("loss").unwrap_or(f64::NAN);
-            progress.epoch_report(r, &format!("loss {loss:.5}, {:.1} s", r.seconds));
+            let acceptance = r
+                .metric("acceptance")
+                .map_or(String::new(), |a| format!(", acceptance {a:.3}"));
+            let text = format!("loss {loss:.5}{acceptance}, {:.1} s", r.seconds);
+            progress.epoch_report(r, &text);
             vec![(&LOSS, On::Train, loss)]
         };
         let fitted: Result<(EnergyModel, Vec<Recovery>), NeuralError> = match conv {
