@@ -119,21 +119,30 @@ impl MalaChains {
     }
 }
 
+/// The acceptance rate the step of [`AdjustedLangevin`] is tuned towards (as AIS's
+/// pilot tunes its steps).
+const TARGET_ACCEPTANCE: f64 = 0.6;
+
 /// Metropolis-adjusted Langevin negatives for contrastive divergence: MALA on `exp(-E)`
-/// alone (`b = 1`, `s = 1`), counting acceptances until they are read.
+/// alone (`b = 1`, `s = 1`), counting acceptances until they are read. Its step starts at
+/// the given step size and after every transition moves towards an acceptance rate of
+/// 0.6 (`h <- h exp(2 (rate - 0.6))`), so it shrinks as the learned energy sharpens
+/// instead of leaving the chains stuck.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct AdjustedLangevin {
     chains: MalaChains,
     /// The standard normal base of the rows' dimension (only its `s = 1` is used).
     unit: GaussianBase,
+    /// The tuned step `h` (`None` until the first run).
+    step: Option<f64>,
     accepted: usize,
     proposed: usize,
 }
 
 impl AdjustedLangevin {
-    /// `steps` MALA transitions of step `h = step_size` (the proposal
-    /// `x - (h / 2) grad E + sqrt(h) z`) of the `n` rows of `x` in place, every row
-    /// drawing from `rng`.
+    /// `steps` MALA transitions (the proposal `x - (h / 2) grad E + sqrt(h) z`) of the
+    /// `n` rows of `x` in place, every row drawing from `rng`; `h` starts at `step_size`
+    /// and is tuned after every transition.
     ///
     /// # Errors
     ///
@@ -153,17 +162,32 @@ impl AdjustedLangevin {
             };
         }
         self.chains.start(energy, x, n)?;
-        let target = Target {
-            base: &self.unit,
-            beta: 1.0,
-            h: step_size as f64,
-        };
+        let mut h = self.step.unwrap_or(step_size as f64);
         for _ in 0..steps {
-            self.accepted += self.chains.transition(energy, target, std::slice::from_mut(rng));
+            let target = Target {
+                base: &self.unit,
+                beta: 1.0,
+                h,
+            };
+            let moved = self.chains.transition(energy, target, std::slice::from_mut(rng));
+            let rate = moved as f64 / n.max(1) as f64;
+            h = (h * (2.0 * (rate - TARGET_ACCEPTANCE)).exp()).clamp(1e-8, 4.0);
+            self.accepted += moved;
         }
+        self.step = Some(h);
         self.proposed += steps * n;
         x.copy_from_slice(&self.chains.x);
         Ok(())
+    }
+
+    /// The tuned step `h` in force (`None` before the first run).
+    pub(crate) fn step(&self) -> Option<f64> {
+        self.step
+    }
+
+    /// Halve the tuned step (a recovery from a divergence).
+    pub(crate) fn halve_step(&mut self) {
+        self.step = self.step.map(|h| 0.5 * h);
     }
 
     /// The share of proposals accepted since the last call (0 when none were made).

@@ -180,6 +180,7 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
     /// Halve the Langevin step size (and the noise with it, keeping their ratio's meaning).
     pub fn halve_langevin_step(&mut self) {
         self.langevin = self.langevin.halved();
+        self.adjusted.halve_step();
     }
 
     /// CD: Langevin negatives, then `d/dtheta` of the regularized energy gap into the
@@ -535,6 +536,7 @@ impl<N: EnergyNet> MinibatchModel for EnergyTrainer<'_, N> {
         let mut metrics = vec![("loss", loss)];
         if self.config.metropolis_adjusted {
             metrics.push(("acceptance", self.adjusted.take_acceptance_rate()));
+            metrics.push(("mala_step", self.adjusted.step().unwrap_or(self.langevin.step_size as f64)));
         }
         Ok(metrics)
     }
