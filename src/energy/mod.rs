@@ -236,9 +236,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub step_size: Option<f32>,
     /// Metropolis-adjusted Langevin negatives (cd, pcd without --replicas): each
-    /// Langevin proposal (noise sqrt(step)) is accepted or rejected so the chains sample
-    /// the model exactly; the step starts at --step-size and is tuned towards an
-    /// acceptance rate of 0.6; the progress line shows the rate and the step.
+    /// Langevin proposal (noise sqrt(--step-size)) is accepted or rejected so the chains
+    /// sample the model exactly; the progress line shows the acceptance rate.
     #[arg(long)]
     pub mala: bool,
     /// Langevin noise standard deviation per step (default sqrt(step size): the exact
@@ -342,9 +341,8 @@ pub struct SampleArgs {
     #[arg(long, default_value_t = 0.005)]
     pub step_size: f32,
     /// Metropolis-adjusted Langevin negatives (cd, pcd without --replicas): each
-    /// Langevin proposal (noise sqrt(step)) is accepted or rejected so the chains sample
-    /// the model exactly; the step starts at --step-size and is tuned towards an
-    /// acceptance rate of 0.6; the progress line shows the rate and the step.
+    /// Langevin proposal (noise sqrt(--step-size)) is accepted or rejected so the chains
+    /// sample the model exactly; the progress line shows the acceptance rate.
     #[arg(long)]
     pub mala: bool,
     /// Langevin noise standard deviation per step (default sqrt(step size): the exact

@@ -170,10 +170,9 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         // Each good epoch's loss to the progress line and the log.
         let report = |r: &EpochReport| {
             let loss = r.metric("loss").unwrap_or(f64::NAN);
-            let acceptance = r.metric("acceptance").map_or(String::new(), |a| {
-                let step = r.metric("mala_step").unwrap_or(f64::NAN);
-                format!(", acceptance {a:.3}, step {step:.3e}")
-            });
+            let acceptance = r
+                .metric("acceptance")
+                .map_or(String::new(), |a| format!(", acceptance {a:.3}"));
             let text = format!("loss {loss:.5}{acceptance}, {:.1} s", r.seconds);
             progress.epoch_report(r, &text);
             vec![(&LOSS, On::Train, loss)]

@@ -10,8 +10,8 @@
 //! exactly invariant. With `s = 1` and `b = 1` the proposal is the unadjusted Langevin
 //! step of [`crate::langevin`] with `eta = h` and noise `sqrt(eta)`.
 
-use crate::NeuralError;
 use crate::ais::{BatchEnergy, GaussianBase};
+use crate::{Cpu, EnergyNet, NeuralError, OnBackend};
 use ebm_kernels::rng::{StreamRng, normal_f64, uniform_f64};
 
 /// The density a transition leaves invariant and its step: `exp(-U_b)` with
@@ -55,13 +55,22 @@ impl MalaChains {
     ) -> Result<(), NeuralError> {
         self.x.clear();
         self.x.extend_from_slice(x);
-        for v in [&mut self.gradients, &mut self.proposal, &mut self.proposal_gradients] {
+        for v in [
+            &mut self.gradients,
+            &mut self.proposal,
+            &mut self.proposal_gradients,
+        ] {
             v.resize(x.len(), 0.0);
         }
         self.energies.resize(n, 0.0);
         self.proposal_energies.resize(n, 0.0);
         energy.evaluate(&self.x, &mut self.energies, &mut self.gradients);
-        if self.energies.iter().chain(&self.gradients).any(|v| !v.is_finite()) {
+        if self
+            .energies
+            .iter()
+            .chain(&self.gradients)
+            .any(|v| !v.is_finite())
+        {
             return Err(NeuralError::Data(
                 "the energy is not finite at a starting point of the chains".into(),
             ));
@@ -119,30 +128,21 @@ impl MalaChains {
     }
 }
 
-/// The acceptance rate the step of [`AdjustedLangevin`] is tuned towards (as AIS's
-/// pilot tunes its steps).
-const TARGET_ACCEPTANCE: f64 = 0.6;
-
 /// Metropolis-adjusted Langevin negatives for contrastive divergence: MALA on `exp(-E)`
-/// alone (`b = 1`, `s = 1`), counting acceptances until they are read. Its step starts at
-/// the given step size and after every transition moves towards an acceptance rate of
-/// 0.6 (`h <- h exp(2 (rate - 0.6))`), so it shrinks as the learned energy sharpens
-/// instead of leaving the chains stuck.
+/// alone (`b = 1`, `s = 1`), counting acceptances until they are read.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct AdjustedLangevin {
     chains: MalaChains,
     /// The standard normal base of the rows' dimension (only its `s = 1` is used).
     unit: GaussianBase,
-    /// The tuned step `h` (`None` until the first run).
-    step: Option<f64>,
     accepted: usize,
     proposed: usize,
 }
 
 impl AdjustedLangevin {
-    /// `steps` MALA transitions (the proposal `x - (h / 2) grad E + sqrt(h) z`) of the
-    /// `n` rows of `x` in place, every row drawing from `rng`; `h` starts at `step_size`
-    /// and is tuned after every transition.
+    /// `steps` MALA transitions of step `h = step_size` (the proposal
+    /// `x - (h / 2) grad E + sqrt(h) z`) of the `n` rows of `x` in place, every row
+    /// drawing from `rng`.
     ///
     /// # Errors
     ///
@@ -162,32 +162,44 @@ impl AdjustedLangevin {
             };
         }
         self.chains.start(energy, x, n)?;
-        let mut h = self.step.unwrap_or(step_size as f64);
+        let target = Target {
+            base: &self.unit,
+            beta: 1.0,
+            h: step_size as f64,
+        };
         for _ in 0..steps {
-            let target = Target {
-                base: &self.unit,
-                beta: 1.0,
-                h,
-            };
-            let moved = self.chains.transition(energy, target, std::slice::from_mut(rng));
-            let rate = moved as f64 / n.max(1) as f64;
-            h = (h * (2.0 * (rate - TARGET_ACCEPTANCE)).exp()).clamp(1e-8, 4.0);
-            self.accepted += moved;
+            self.accepted += self
+                .chains
+                .transition(energy, target, std::slice::from_mut(rng));
         }
-        self.step = Some(h);
         self.proposed += steps * n;
         x.copy_from_slice(&self.chains.x);
         Ok(())
     }
 
-    /// The tuned step `h` in force (`None` before the first run).
-    pub(crate) fn step(&self) -> Option<f64> {
-        self.step
-    }
-
-    /// Halve the tuned step (a recovery from a divergence).
-    pub(crate) fn halve_step(&mut self) {
-        self.step = self.step.map(|h| 0.5 * h);
+    /// [`Self::run`] on the network `model` on `math`, lending it the passes' workspace in
+    /// `slot`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::run`].
+    pub(crate) fn run_net<N: EnergyNet>(
+        &mut self,
+        (model, math): (&N, &Cpu),
+        slot: &mut N::Workspace,
+        rows: (&mut [f32], usize),
+        steps: (usize, f32),
+        rng: &mut StreamRng,
+    ) -> Result<(), NeuralError> {
+        let workspace = std::mem::take(slot);
+        let mut energy = OnBackend {
+            model,
+            math: *math,
+            workspace,
+        };
+        let result = self.run(&mut energy, rows, steps, rng);
+        *slot = energy.workspace;
+        result
     }
 
     /// The share of proposals accepted since the last call (0 when none were made).
@@ -273,7 +285,12 @@ mod tests {
         }
         let values = chains.x.len() as f64;
         let mean = chains.x.iter().map(|&v| v as f64).sum::<f64>() / values;
-        let variance = chains.x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / values;
+        let variance = chains
+            .x
+            .iter()
+            .map(|&v| (v as f64 - mean).powi(2))
+            .sum::<f64>()
+            / values;
         assert!(mean.abs() < 0.1, "{mean}");
         assert!((variance - 1.0).abs() < 0.15, "{variance}");
         assert!(moved > n / 2 && moved < n, "{moved} of {n} moved");

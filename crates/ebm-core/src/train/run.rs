@@ -324,7 +324,10 @@ pub(super) mod tests {
         type Error = TrainError;
         type State = ToyState;
         type Observed = [f32];
-        fn compute_gradient(&mut self, mut step: Step<'_, Self>) -> Result<GradientScale, TrainError> {
+        fn compute_gradient(
+            &mut self,
+            mut step: Step<'_, Self>,
+        ) -> Result<GradientScale, TrainError> {
             for (g, &p) in self.gradient.iter_mut().zip(&step.state.0) {
                 *g = 3.0 - p + ebm_kernels::rng::normal_f64(&mut step.rng) as f32;
             }

@@ -100,11 +100,10 @@ pub struct EnergyTrainConfig {
     /// Denoising score matching: corrupt each example by `+eps` and by `-eps` (antithetic
     /// noise, twice the work per batch), a variance reduction for small noise.
     pub antithetic_noise: bool,
-    /// CD methods without tempering: Metropolis-adjusted Langevin negatives (MALA, noise
-    /// `sqrt` of the step; `langevin.noise_scale` and `clip_drift` unused), so each
-    /// chain's step leaves the model's density exactly invariant. The step starts at
-    /// `langevin.step_size` and is tuned towards an acceptance rate of 0.6; the epoch's
-    /// metrics then include the `acceptance` rate and the `mala_step`.
+    /// CD methods without tempering: Metropolis-adjusted Langevin negatives (MALA, with
+    /// the step `langevin.step_size` and noise `sqrt` of it; `langevin.noise_scale` and
+    /// `clip_drift` unused), so each chain's step leaves the model's density exactly
+    /// invariant; the epoch's metrics then include the `acceptance` rate.
     #[serde(default)]
     pub metropolis_adjusted: bool,
     /// `alpha` of the energy-magnitude penalty (CD methods).

@@ -8,7 +8,7 @@ use crate::langevin::{LangevinBuffers, LangevinConfig, langevin, uniform_noise};
 use crate::mala::AdjustedLangevin;
 use crate::noise_conditional::ladder_level;
 use crate::tempering::{TemperedBuffers, tempered_langevin};
-use crate::{Cpu, EnergyNet, Mlp, NeuralError, OnBackend, Quantity, replay};
+use crate::{Cpu, EnergyNet, Mlp, NeuralError, Quantity, replay};
 use ebm_core::train::{BlockState, GradientScale, MinibatchModel, ParameterBlock, Step};
 use ebm_kernels::Parallelism;
 use ebm_kernels::rng::{StreamRng, fill_normal_f32, stream, streams};
@@ -180,7 +180,6 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
     /// Halve the Langevin step size (and the noise with it, keeping their ratio's meaning).
     pub fn halve_langevin_step(&mut self) {
         self.langevin = self.langevin.halved();
-        self.adjusted.halve_step();
     }
 
     /// CD: Langevin negatives, then `d/dtheta` of the regularized energy gap into the
@@ -221,18 +220,23 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
             _ => uniform_noise(negatives, range, rng),
         }
         if self.config.metropolis_adjusted {
-            let workspace = std::mem::take(&mut self.chains.workspace);
-            let mut energy = OnBackend {
-                model,
-                math: *math,
-                workspace,
-            };
-            let steps = (self.langevin.steps, self.langevin.step_size);
-            let moved = self.adjusted.run(&mut energy, (negatives, n), steps, rng);
-            self.chains.workspace = energy.workspace;
-            moved?;
+            let (net, steps) = (
+                (model, math),
+                (self.langevin.steps, self.langevin.step_size),
+            );
+            let workspace = &mut self.chains.workspace;
+            self.adjusted
+                .run_net(net, workspace, (negatives, n), steps, rng)?;
         } else {
-            langevin(model, math, &mut self.chains, negatives, n, &self.langevin, rng)?;
+            langevin(
+                model,
+                math,
+                &mut self.chains,
+                negatives,
+                n,
+                &self.langevin,
+                rng,
+            )?;
         }
         if matches!(self.config.method, Method::Persistent { .. }) {
             replay::store(buffer, replay::Rows::plain(d), negatives, &self.slots);
@@ -536,7 +540,6 @@ impl<N: EnergyNet> MinibatchModel for EnergyTrainer<'_, N> {
         let mut metrics = vec![("loss", loss)];
         if self.config.metropolis_adjusted {
             metrics.push(("acceptance", self.adjusted.take_acceptance_rate()));
-            metrics.push(("mala_step", self.adjusted.step().unwrap_or(self.langevin.step_size as f64)));
         }
         Ok(metrics)
     }
