@@ -366,18 +366,19 @@ pub(super) mod tests {
             ..two_batches(500)
         };
         let mut last = Vec::new();
-        let mut observer = OnEpoch(|_: &EpochReport, value: &[f32]| last = value.to_vec());
-        let mut done = 0;
-        train(
-            &mut model,
-            &mut state,
-            &config,
-            &sgd(0.1, 0.0),
-            &mut done,
-            &mut observer,
-        )
-        .unwrap();
-        drop(observer);
+        {
+            let mut observer = OnEpoch(|_: &EpochReport, value: &[f32]| last = value.to_vec());
+            let optimizer = sgd(0.1, 0.0);
+            train(
+                &mut model,
+                &mut state,
+                &config,
+                &optimizer,
+                &mut 0,
+                &mut observer,
+            )
+            .unwrap();
+        }
         (last, state.0)
     }
 
