@@ -197,11 +197,15 @@ pub(super) mod tests {
     use super::super::*;
     use crate::schedule::{LearningRateSchedule, MomentumSchedule};
 
-    /// A one-parameter model whose gradient explodes after `explode_after` batches.
+    /// A one-parameter model whose gradient explodes after `explode_after` batches; or,
+    /// with `noisy_optimum`, parameters climbing `-|p - optimum|^2 / 2` by gradients
+    /// with standard normal noise (drawn from the batch's stream), the noisy objective of
+    /// the moving average's test.
     pub(in crate::train) struct Toy {
         gradient: Vec<f32>,
         batches: usize,
         explode_after: usize,
+        noisy_optimum: Option<f32>,
     }
 
     /// The toy's value and its optimizer state.
@@ -230,7 +234,16 @@ pub(super) mod tests {
         type Error = TrainError;
         type State = ToyState;
         type Observed = [f32];
-        fn compute_gradient(&mut self, step: Step<'_, Self>) -> Result<GradientScale, TrainError> {
+        fn compute_gradient(
+            &mut self,
+            mut step: Step<'_, Self>,
+        ) -> Result<GradientScale, TrainError> {
+            if let Some(optimum) = self.noisy_optimum {
+                for (g, &p) in self.gradient.iter_mut().zip(&step.state.0) {
+                    *g = optimum - p + ebm_kernels::rng::normal_f64(&mut step.rng) as f32;
+                }
+                return Ok(GradientScale::Mean);
+            }
             self.batches += 1;
             self.gradient[0] = if self.batches > self.explode_after {
                 f32::INFINITY
@@ -267,6 +280,7 @@ pub(super) mod tests {
             gradient: vec![0.0],
             batches: 0,
             explode_after,
+            noisy_optimum: None,
         };
         (toy, (vec![0.0], BlockState::default()))
     }
@@ -313,52 +327,15 @@ pub(super) mod tests {
         assert_eq!(done, 5);
     }
 
-    /// Sixteen parameters climbing `-|p - 3|^2 / 2` by gradients with standard normal
-    /// noise (drawn from the batch's stream): the noisy objective of the moving average's
-    /// test.
-    struct NoisyQuadratic {
-        gradient: Vec<f32>,
-    }
-
-    impl MinibatchModel for NoisyQuadratic {
-        type Error = TrainError;
-        type State = ToyState;
-        type Observed = [f32];
-        fn compute_gradient(
-            &mut self,
-            mut step: Step<'_, Self>,
-        ) -> Result<GradientScale, TrainError> {
-            for (g, &p) in self.gradient.iter_mut().zip(&step.state.0) {
-                *g = 3.0 - p + ebm_kernels::rng::normal_f64(&mut step.rng) as f32;
-            }
-            Ok(GradientScale::Mean)
-        }
-        fn visit_blocks(
-            &mut self,
-            (value, state): &mut ToyState,
-            visit: &mut dyn FnMut(ParameterBlock<'_>),
-        ) {
-            visit(ParameterBlock {
-                parameters: value,
-                gradient: &self.gradient,
-                state,
-                decays: false,
-            });
-        }
-        fn observed((value, _): &ToyState) -> &[f32] {
-            value
-        }
-        fn n_examples(&self) -> usize {
-            10
-        }
-    }
-
-    /// The noisy quadratic trained for 500 epochs (1,000 steps of SGD at rate 0.1) with
-    /// moving-average decay `ema`: the last raw iterate (as the observer saw it) and the
-    /// final parameters.
+    /// Sixteen parameters on the toy's noisy quadratic with its optimum at 3, trained for
+    /// 500 epochs (1,000 steps of SGD at rate 0.1) with moving-average decay `ema`: the
+    /// last raw iterate (as the observer saw it) and the final parameters.
     fn noisy_quadratic(ema: f32) -> (Vec<f32>, Vec<f32>) {
-        let mut model = NoisyQuadratic {
+        let mut model = Toy {
             gradient: vec![0.0; 16],
+            batches: 0,
+            explode_after: usize::MAX,
+            noisy_optimum: Some(3.0),
         };
         let mut state = (vec![0.0; 16], BlockState::default());
         let config = LoopConfig {
