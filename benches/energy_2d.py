@@ -47,8 +47,11 @@ CELLS = [
     # already cross; what limits CD here is probably the unadjusted Langevin step at the
     # sharp edges, see the README.)
     ("checkerboard", "pcd", ["--hidden", "128,128"]),
+    # The moving average of the parameters (`--ema 0.999`) evens out the gradient noise of
+    # the small final noise.
     ("checkerboard", "dsm", ["--hidden", "128,128", "--noise-std", "0.05", "--final-noise-std", "0.02",
-                             "--antithetic", "--epochs", "80", "--lr", "3e-3", "--init-scale", "2"]),
+                             "--antithetic", "--epochs", "120", "--lr", "3e-3", "--init-scale", "2",
+                             "--ema", "0.999"]),
     ("checkerboard", "ssm-vr", ["--hidden", "128,128", "--epochs", "80", "--lr", "3e-3", "--init-scale", "2"]),
 ]
 TRAIN_POINTS = 20_000

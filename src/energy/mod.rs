@@ -194,9 +194,18 @@ pub struct TrainArgs {
     /// Examples per minibatch.
     #[arg(long, default_value_t = 128, value_parser = crate::args::count)]
     pub batch: usize,
-    /// Adam learning rate (decays linearly to 5% of it).
+    /// Adam learning rate (decays linearly to 5% of it, unless --lr-schedule).
     #[arg(long, default_value_t = 2e-3)]
     pub lr: f32,
+    /// Learning-rate schedule: constant, linear (to 0 at the last epoch), inverse:R or
+    /// cosine (annealed towards 0) (default: linear to 5% of --lr).
+    #[arg(long)]
+    pub lr_schedule: Option<String>,
+    /// Decay of an exponential moving average of the parameters, in [0, 1) (e.g. 0.999):
+    /// the average after the last epoch is the model evaluated and saved (0: the last
+    /// iterate).
+    #[arg(long, default_value_t = 0.0)]
+    pub ema: f32,
     /// Denoising score matching: corruption noise standard deviation.
     #[arg(long, default_value_t = 0.1)]
     pub noise_std: f32,
@@ -226,6 +235,11 @@ pub struct TrainArgs {
     /// Langevin step size eta (cd, pcd; default 0.01 for cd, 0.02 for pcd).
     #[arg(long)]
     pub step_size: Option<f32>,
+    /// Metropolis-adjusted Langevin negatives (cd, pcd without --replicas): each
+    /// Langevin proposal (noise sqrt(--step-size)) is accepted or rejected so the chains
+    /// sample the model exactly; the progress line shows the acceptance rate.
+    #[arg(long)]
+    pub mala: bool,
     /// Langevin noise standard deviation per step (default sqrt(step size): the exact
     /// unadjusted sampler).
     #[arg(long)]
@@ -326,6 +340,11 @@ pub struct SampleArgs {
     /// Langevin step size eta.
     #[arg(long, default_value_t = 0.005)]
     pub step_size: f32,
+    /// Metropolis-adjusted Langevin negatives (cd, pcd without --replicas): each
+    /// Langevin proposal (noise sqrt(--step-size)) is accepted or rejected so the chains
+    /// sample the model exactly; the progress line shows the acceptance rate.
+    #[arg(long)]
+    pub mala: bool,
     /// Langevin noise standard deviation per step (default sqrt(step size): the exact
     /// unadjusted sampler).
     #[arg(long)]

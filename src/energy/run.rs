@@ -8,7 +8,7 @@ use crate::output::Metrics;
 use crate::progress::Progress;
 use crate::run_log::{Epoch, Family, On};
 use ebm_core::schedule::LearningRateSchedule;
-use ebm_core::train::{EpochReport, OnEpoch, OptimizerConfig};
+use ebm_core::train::{EpochReport, LoopConfig, OnEpoch, OptimizerConfig};
 use ebm_kernels::rng::stream;
 use ebm_neural::ais::AisSettings;
 use ebm_neural::density::quadrature_nll;
@@ -37,6 +37,8 @@ fn failure(error: NeuralError) -> Failure {
         ("sigma_max", "--sigma-max"),
         ("sigma_min", "--sigma-min"),
         ("levels", "--levels"),
+        ("ema", "--ema"),
+        ("metropolis_adjusted", "--mala"),
     ];
     crate::setup::neural_failure(error, FLAGS)
 }
@@ -111,17 +113,24 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         },
         final_noise_std: args.final_noise_std,
         antithetic_noise: args.antithetic,
+        metropolis_adjusted: args.mala,
         energy_regularization: if cd { args.energy_regularization } else { 0.0 },
         clip_gradient_norm: args.clip_gradient,
         optimizer: OptimizerConfig {
-            learning_rate_schedule: LearningRateSchedule::Linear {
-                final_fraction: 0.05,
+            learning_rate_schedule: match &args.lr_schedule {
+                Some(text) => crate::rbm::parse_schedule(text)?,
+                None => LearningRateSchedule::Linear {
+                    final_fraction: 0.05,
+                },
             },
             ..adam(args.lr)
         },
-        run: args
-            .training
-            .loop_config(args.epochs, args.batch, args.random, defaults.run),
+        run: LoopConfig {
+            ema: args.ema,
+            ..args
+                .training
+                .loop_config(args.epochs, args.batch, args.random, defaults.run)
+        },
         ..defaults
     };
     config.validate().map_err(|e| failure(e.into()))?;
@@ -161,7 +170,11 @@ pub fn train(args: TrainArgs) -> Result<(), Failure> {
         // Each good epoch's loss to the progress line and the log.
         let report = |r: &EpochReport| {
             let loss = r.metric("loss").unwrap_or(f64::NAN);
-            progress.epoch_report(r, &format!("loss {loss:.5}, {:.1} s", r.seconds));
+            let acceptance = r
+                .metric("acceptance")
+                .map_or(String::new(), |a| format!(", acceptance {a:.3}"));
+            let text = format!("loss {loss:.5}{acceptance}, {:.1} s", r.seconds);
+            progress.epoch_report(r, &text);
             vec![(&LOSS, On::Train, loss)]
         };
         let fitted: Result<(EnergyModel, Vec<Recovery>), NeuralError> = match conv {

@@ -200,18 +200,22 @@ fn train_and_test_files_take_their_issue_names_and_draw_the_density() {
     }
 }
 
-/// The sampler and noise settings of the 2-D table: tempered persistent chains
-/// (`--replicas`, `--max-temperature-ratio`, `--reinit`), a falling and an antithetic
-/// denoising noise (`--final-noise-std`, `--antithetic`) train; each refuses a method it
-/// is not for, or a bad value, with a one-line error naming the flag, exit code 2.
+/// The sampler, noise and optimizer settings of the 2-D table: tempered persistent chains
+/// (`--replicas`, `--max-temperature-ratio`, `--reinit`), Metropolis-adjusted negatives
+/// (`--mala`), a falling and an antithetic denoising noise (`--final-noise-std`,
+/// `--antithetic`), the moving average and the schedule (`--ema`, `--lr-schedule`) train;
+/// each refuses a method it is not for, or a bad value, with a one-line error naming the
+/// flag, exit code 2.
 #[test]
-fn tempered_chains_and_denoising_noise_settings_train_and_are_checked() {
+fn sampler_noise_and_optimizer_settings_train_and_are_checked() {
     let dir = temp_dir("energy_settings");
     let model = dir.join("m.ebm");
     let base = "energy train --dataset rings --points 600 --hidden 8 --epochs 2 --quiet --json";
     for settings in [
         "--method pcd --buffer 256 --replicas 3 --max-temperature-ratio 5 --reinit 0.2",
         "--method dsm --noise-std 0.2 --final-noise-std 0.05 --antithetic",
+        "--method pcd --buffer 256 --mala --step-size 0.05",
+        "--method ssm-vr --ema 0.9 --lr-schedule cosine",
     ] {
         let trained = last_json(&ebm_ok(&format!("{base} {settings} --out"), &[p(&model)]));
         assert_eq!(trained["examples"].as_u64(), Some(600), "{settings}");
@@ -225,6 +229,10 @@ fn tempered_chains_and_denoising_noise_settings_train_and_are_checked() {
         ("--method pcd --reinit 1.5", "--reinit"),
         ("--method ssm --final-noise-std 0.05", "--final-noise-std"),
         ("--method cd --antithetic", "--antithetic"),
+        ("--method dsm --mala", "--mala"),
+        ("--method pcd --buffer 256 --replicas 3 --mala", "--mala"),
+        ("--method dsm --ema 1", "--ema"),
+        ("--method dsm --lr-schedule steep", "--lr-schedule"),
     ] {
         let words = format!("{base} {settings} --out {}", p(&model));
         let line = error_line(&ebm_words(&words, &[]), 2);

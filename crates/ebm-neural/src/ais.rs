@@ -10,10 +10,11 @@
 //! towards an acceptance rate of 0.6) and then fixed for the runs that count, so their
 //! transitions never depend on their own states.
 
+use crate::mala::{MalaChains, Target};
 use crate::{EnergyNet, LayerMath, NeuralError, OnBackend, positive};
 use ebm_core::InvalidSetting;
 use ebm_core::ais::AisEstimate;
-use ebm_kernels::rng::{StreamRng, normal_f64, stream, streams, uniform_f64};
+use ebm_kernels::rng::{StreamRng, normal_f64, stream, streams};
 use std::f64::consts::TAU;
 
 /// An energy evaluated on batches of points, with its input gradient.
@@ -39,7 +40,7 @@ impl<T: EnergyNet, M: LayerMath> BatchEnergy for OnBackend<'_, T, M> {
 }
 
 /// The base `N(mu, diag(s^2))`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GaussianBase {
     /// Per-dimension means.
     pub mean: Vec<f32>,
@@ -88,7 +89,7 @@ impl GaussianBase {
     }
 
     /// `sum_i ((x_i - mu_i) / s_i)^2 / 2`: minus the base's unnormalized log-density.
-    fn quadratic(&self, x: &[f32]) -> f64 {
+    pub(crate) fn quadratic(&self, x: &[f32]) -> f64 {
         x.iter()
             .zip(&self.mean)
             .zip(&self.std)
@@ -229,12 +230,7 @@ struct Annealing<'b> {
     base: &'b GaussianBase,
     runs: usize,
     rngs: Vec<StreamRng>,
-    x: Vec<f32>,
-    energies: Vec<f32>,
-    gradients: Vec<f32>,
-    proposal: Vec<f32>,
-    proposal_energies: Vec<f32>,
-    proposal_gradients: Vec<f32>,
+    chains: MalaChains,
     log_weights: Vec<f64>,
 }
 
@@ -257,23 +253,15 @@ impl<'b> Annealing<'b> {
                 x.push(m + s * normal_f64(rng) as f32);
             }
         }
-        let (mut energies, mut gradients) = (vec![0.0; runs], vec![0.0; runs * d]);
-        energy.evaluate(&x, &mut energies, &mut gradients);
-        if energies.iter().chain(&gradients).any(|v| !v.is_finite()) {
-            return Err(NeuralError::Data(
-                "the energy is not finite at a sample of the AIS base".into(),
-            ));
-        }
+        let mut chains = MalaChains::default();
+        chains.start(energy, &x, runs).map_err(|_| {
+            NeuralError::Data("the energy is not finite at a sample of the AIS base".into())
+        })?;
         Ok(Self {
             base,
             runs,
             rngs,
-            proposal: x.clone(),
-            x,
-            proposal_energies: energies.clone(),
-            proposal_gradients: gradients.clone(),
-            energies,
-            gradients,
+            chains,
             log_weights: vec![0.0; runs],
         })
     }
@@ -295,8 +283,8 @@ impl<'b> Annealing<'b> {
             let step = betas[k] - betas[k - 1];
             let d = self.base.mean.len();
             for r in 0..self.runs {
-                let row = &self.x[r * d..(r + 1) * d];
-                let gap = self.base.quadratic(row) - self.energies[r] as f64;
+                let row = &self.chains.x[r * d..(r + 1) * d];
+                let gap = self.base.quadratic(row) - self.chains.energies[r] as f64;
                 self.log_weights[r] += step * gap;
             }
             if k + 1 == betas.len() {
@@ -306,7 +294,12 @@ impl<'b> Annealing<'b> {
                 h = steps[k];
             }
             for _ in 0..transitions {
-                let moved = self.mala(energy, betas[k], h);
+                let target = Target {
+                    base: self.base,
+                    beta: betas[k],
+                    h,
+                };
+                let moved = self.chains.transition(energy, target, &mut self.rngs);
                 accepted += moved;
                 proposed += self.runs;
                 if adapt {
@@ -320,74 +313,6 @@ impl<'b> Annealing<'b> {
         }
         accepted as f64 / proposed.max(1) as f64
     }
-
-    /// One MALA transition of every run at `beta` with step `h`; returns the moves.
-    fn mala(&mut self, energy: &mut impl BatchEnergy, beta: f64, h: f64) -> usize {
-        let (base, d) = (self.base, self.base.mean.len());
-        let root = h.sqrt();
-        for r in 0..self.runs {
-            let rng = &mut self.rngs[r];
-            for i in r * d..(r + 1) * d {
-                let j = i - r * d;
-                let pull = drift(base, beta, j, self.x[i], self.gradients[i]);
-                let noise = root * base.std[j] as f64 * normal_f64(rng);
-                self.proposal[i] = (self.x[i] as f64 - 0.5 * h * pull + noise) as f32;
-            }
-        }
-        let (energies, gradients) = (&mut self.proposal_energies, &mut self.proposal_gradients);
-        energy.evaluate(&self.proposal, energies, gradients);
-        let mut moved = 0;
-        for r in 0..self.runs {
-            let rows = r * d..(r + 1) * d;
-            let (x, y) = (&self.x[rows.clone()], &self.proposal[rows.clone()]);
-            let (gx, gy) = (
-                &self.gradients[rows.clone()],
-                &self.proposal_gradients[rows.clone()],
-            );
-            let ey = self.proposal_energies[r];
-            let finite = ey.is_finite() && gy.iter().all(|g| g.is_finite());
-            let log_ratio = potential(base, beta, x, self.energies[r])
-                - potential(base, beta, y, ey)
-                + log_transition(base, beta, h, (y, gy), x)
-                - log_transition(base, beta, h, (x, gx), y);
-            let u = uniform_f64(&mut self.rngs[r]);
-            if finite && log_ratio.is_finite() && u.ln() < log_ratio {
-                self.x[rows.clone()].copy_from_slice(&self.proposal[rows.clone()]);
-                self.gradients[rows.clone()].copy_from_slice(&self.proposal_gradients[rows]);
-                self.energies[r] = ey;
-                moved += 1;
-            }
-        }
-        moved
-    }
-}
-
-/// `U_b(x) = (1 - b) q(x) + b E(x)` at the position `x` with energy `e`.
-fn potential(base: &GaussianBase, beta: f64, x: &[f32], e: f32) -> f64 {
-    (1.0 - beta) * base.quadratic(x) + beta * e as f64
-}
-
-/// `s_i^2 d U_b / d x_i` of coordinate `i` at `x` with energy gradient `g`.
-fn drift(base: &GaussianBase, beta: f64, i: usize, x: f32, g: f32) -> f64 {
-    let (m, s) = (base.mean[i] as f64, base.std[i] as f64);
-    (1.0 - beta) * (x as f64 - m) + beta * s * s * g as f64
-}
-
-/// `ln q(to | from)` up to a constant for the preconditioned MALA proposal of size `h`.
-fn log_transition(
-    base: &GaussianBase,
-    beta: f64,
-    h: f64,
-    (from, grad): (&[f32], &[f32]),
-    to: &[f32],
-) -> f64 {
-    let mut sum = 0.0;
-    for i in 0..from.len() {
-        let mean = from[i] as f64 - 0.5 * h * drift(base, beta, i, from[i], grad[i]);
-        let z = (to[i] as f64 - mean) / base.std[i] as f64;
-        sum += z * z;
-    }
-    -sum / (2.0 * h)
 }
 
 #[cfg(test)]
@@ -396,6 +321,7 @@ mod tests {
     use crate::density::quadrature_log_z;
     use crate::{Activation, Cpu, Mlp, Workspace};
     use ebm_kernels::Parallelism;
+    use ebm_kernels::rng::uniform_f64;
 
     /// `E(x) = sum_i a_i (x_i - c_i)^2 / 2`: `ln Z = sum_i ln sqrt(2 pi / a_i)`.
     struct Quadratic {

@@ -43,6 +43,7 @@ pub mod image_ops;
 pub mod joint;
 pub mod langevin;
 pub mod level_fit;
+mod mala;
 mod mlp;
 #[cfg(test)]
 mod mlp_tests;

@@ -5,7 +5,8 @@
 //! guard); what training changes is its state, which the loop keeps (and restores). [`train`] does the rest, once:
 //! the shuffle of every epoch on a named random stream, the batches and their streams, the
 //! optimizer step ([`OptimizerConfig`]: learning-rate and momentum schedules, weight
-//! decay, SGD or Adam), the divergence guard (roll back to the state at the end of the
+//! decay, SGD or Adam), the moving average of the parameters when asked
+//! ([`LoopConfig::ema`]), the divergence guard (roll back to the state at the end of the
 //! last good epoch and say so), and one [`EpochReport`] per epoch to one
 //! [`TrainObserver`].
 //!
@@ -108,6 +109,12 @@ pub struct LoopConfig {
     pub threads: usize,
     /// Divergence guard: the run diverged when any |parameter| exceeds this.
     pub max_abs_parameter: f32,
+    /// Decay of an exponential moving average of the parameters (Polyak averaging), in
+    /// `[0, 1)`: after every optimizer step each block's average moves `1 - ema` of the
+    /// way to its parameters, and when the run reaches its last epoch the average replaces
+    /// them (what is evaluated and saved). 0 (the default) keeps the last iterate.
+    #[serde(default)]
+    pub ema: f32,
 }
 
 impl Default for LoopConfig {
@@ -118,6 +125,7 @@ impl Default for LoopConfig {
             seed: 1,
             threads: 1,
             max_abs_parameter: 1e4,
+            ema: 0.0,
         }
     }
 }
@@ -136,7 +144,8 @@ impl LoopConfig {
     ///
     /// # Errors
     ///
-    /// [`InvalidSetting`] for `epochs`, `batch_size`, `threads` or `max_abs_parameter`.
+    /// [`InvalidSetting`] for `epochs`, `batch_size`, `threads`, `max_abs_parameter` or
+    /// `ema`.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
         InvalidSetting::at_least_one(self.epochs, "epochs")?;
         InvalidSetting::at_least_one(self.batch_size, "batch_size")?;
@@ -145,7 +154,8 @@ impl LoopConfig {
             self.max_abs_parameter > 0.0,
             "max_abs_parameter",
             "must be positive",
-        )
+        )?;
+        InvalidSetting::require((0.0..1.0).contains(&self.ema), "ema", "must be in [0, 1)")
     }
 }
 

@@ -208,8 +208,11 @@ pub enum GradientScale {
 }
 
 /// The optimizer's memory of one parameter block: the velocity (SGD) or first moment
-/// (Adam), the second moment (Adam) and the steps taken (Adam's bias correction). Empty
+/// (Adam), the second moment (Adam), the steps taken (Adam's bias correction) and the
+/// moving average of the parameters (when the loop keeps one, [`LoopConfig::ema`]). Empty
 /// until the first step.
+///
+/// [`LoopConfig::ema`]: super::LoopConfig::ema
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct BlockState {
     /// Velocity (SGD) or first moment (Adam).
@@ -218,6 +221,9 @@ pub struct BlockState {
     pub second: Vec<f32>,
     /// Steps taken (Adam only).
     pub steps: u64,
+    /// Exponential moving average of the parameters (only with a positive `ema`).
+    #[serde(default)]
+    pub average: Vec<f32>,
 }
 
 impl BlockState {
@@ -231,8 +237,22 @@ impl BlockState {
 
     /// True when the state fits a block of `len` parameters (empty, or sized for it).
     pub fn fits(&self, len: usize) -> bool {
-        (self.first.is_empty() || self.first.len() == len)
-            && (self.second.is_empty() || self.second.len() == len)
+        [&self.first, &self.second, &self.average]
+            .iter()
+            .all(|v| v.is_empty() || v.len() == len)
+    }
+
+    /// Move the moving average `1 - ema` of the way to `parameters` (the first call
+    /// starts it at `parameters`).
+    pub fn update_average(&mut self, parameters: &[f32], ema: f32) {
+        if self.average.len() != parameters.len() {
+            self.average = parameters.to_vec();
+            return;
+        }
+        let rate = 1.0 - ema;
+        for (average, &p) in self.average.iter_mut().zip(parameters) {
+            *average += rate * (p - *average);
+        }
     }
 }
 

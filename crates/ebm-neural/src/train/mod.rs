@@ -100,6 +100,12 @@ pub struct EnergyTrainConfig {
     /// Denoising score matching: corrupt each example by `+eps` and by `-eps` (antithetic
     /// noise, twice the work per batch), a variance reduction for small noise.
     pub antithetic_noise: bool,
+    /// CD methods without tempering: Metropolis-adjusted Langevin negatives (MALA, with
+    /// the step `langevin.step_size` and noise `sqrt` of it; `langevin.noise_scale` and
+    /// `clip_drift` unused), so each chain's step leaves the model's density exactly
+    /// invariant; the epoch's metrics then include the `acceptance` rate.
+    #[serde(default)]
+    pub metropolis_adjusted: bool,
     /// `alpha` of the energy-magnitude penalty (CD methods).
     pub energy_regularization: f32,
     /// When positive, the gradient of each batch is scaled down to at most this norm.
@@ -125,6 +131,7 @@ impl Default for EnergyTrainConfig {
             noise_range: 4.0,
             final_noise_std: None,
             antithetic_noise: false,
+            metropolis_adjusted: false,
             energy_regularization: 0.1,
             clip_gradient_norm: 0.0,
             max_recoveries: 3,
@@ -188,6 +195,13 @@ impl EnergyTrainConfig {
             self.tempering.replicas == 1 || matches!(self.method, Method::Persistent { .. }),
             "tempering",
             "tempered replicas are for persistent chains (pcd) only",
+        )?;
+        InvalidSetting::require(
+            !self.metropolis_adjusted
+                || matches!(self.method, Method::ShortRun | Method::Persistent { .. })
+                    && self.tempering.replicas == 1,
+            "metropolis_adjusted",
+            "Metropolis-adjusted negatives are for untempered CD (cd, pcd) only",
         )?;
         positive(self.noise_range, "noise_range")?;
         InvalidSetting::require(

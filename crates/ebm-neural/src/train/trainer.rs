@@ -5,6 +5,7 @@
 use super::noise_conditional::{Buffers, Ladder, noise_conditional_loss};
 use super::{EnergyTrainConfig, Method};
 use crate::langevin::{LangevinBuffers, LangevinConfig, langevin, uniform_noise};
+use crate::mala::AdjustedLangevin;
 use crate::noise_conditional::ladder_level;
 use crate::tempering::{TemperedBuffers, tempered_langevin};
 use crate::{Cpu, EnergyNet, Mlp, NeuralError, Quantity, replay};
@@ -23,6 +24,8 @@ pub struct EnergyTrainer<'a, N: EnergyNet = Mlp> {
     gradient: Vec<f32>,
     workspace: N::Workspace,
     chains: LangevinBuffers<N::Workspace>,
+    /// Metropolis-adjusted negatives (`metropolis_adjusted`).
+    adjusted: AdjustedLangevin,
     /// Tempered persistent chains: the replicas of the batch's buffer slots, and buffers.
     replicas: Vec<f32>,
     tempered: TemperedBuffers<N::Workspace>,
@@ -150,6 +153,7 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
             gradient: vec![0.0; model.n_parameters()],
             workspace: N::Workspace::default(),
             chains: LangevinBuffers::default(),
+            adjusted: AdjustedLangevin::default(),
             replicas: Vec::new(),
             tempered: TemperedBuffers::default(),
             batch: Vec::new(),
@@ -215,15 +219,25 @@ impl<'a, N: EnergyNet> EnergyTrainer<'a, N> {
             }
             _ => uniform_noise(negatives, range, rng),
         }
-        langevin(
-            model,
-            math,
-            &mut self.chains,
-            negatives,
-            n,
-            &self.langevin,
-            rng,
-        )?;
+        if self.config.metropolis_adjusted {
+            let (net, steps) = (
+                (model, math),
+                (self.langevin.steps, self.langevin.step_size),
+            );
+            let workspace = &mut self.chains.workspace;
+            self.adjusted
+                .run_net(net, workspace, (negatives, n), steps, rng)?;
+        } else {
+            langevin(
+                model,
+                math,
+                &mut self.chains,
+                negatives,
+                n,
+                &self.langevin,
+                rng,
+            )?;
+        }
         if matches!(self.config.method, Method::Persistent { .. }) {
             replay::store(buffer, replay::Rows::plain(d), negatives, &self.slots);
         }
@@ -523,7 +537,11 @@ impl<N: EnergyNet> MinibatchModel for EnergyTrainer<'_, N> {
     ) -> Result<Vec<(&'static str, f64)>, NeuralError> {
         let loss = self.loss_sum / self.batches.max(1) as f64;
         (self.loss_sum, self.batches) = (0.0, 0);
-        Ok(vec![("loss", loss)])
+        let mut metrics = vec![("loss", loss)];
+        if self.config.metropolis_adjusted {
+            metrics.push(("acceptance", self.adjusted.take_acceptance_rate()));
+        }
+        Ok(metrics)
     }
 
     fn observed(state: &EnergyState<N>) -> &N {
