@@ -50,7 +50,7 @@ fn bench_kernels(c: &mut Criterion) {
         group.bench_function(format!("sum_out_{threads}_threads"), |b| {
             b.iter(|| {
                 let mut t = full.clone();
-                pool.install(|| sum_out_blocks(black_box(&mut t), 4))
+                pool.install(|| sum_out_blocks(black_box(&mut t), 4, &mut Vec::new()))
             })
         });
         group.bench_function(format!("max_out_{threads}_threads"), |b| {

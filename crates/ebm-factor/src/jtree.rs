@@ -330,13 +330,13 @@ impl BucketTree {
     pub fn log_partition(&self) -> f64 {
         let mut up: Vec<Option<LogTable>> = vec![None; self.cliques.len()];
         let mut log_z = self.constant;
-        let mut table = Vec::new();
+        let (mut table, mut maxima) = (Vec::new(), Vec::new());
         for b in 0..self.cliques.len() {
             self.clique_table(b, &up, &mut table);
             for &c in &self.cliques[b].children {
                 up[c] = None;
             }
-            let (_, sums) = sum_out_blocks(&mut table, self.cliques[b].block());
+            let sums = sum_out_blocks(&mut table, self.cliques[b].block(), &mut maxima);
             match self.cliques[b].parent {
                 Some(_) => up[b] = Some(self.message(b, sums)),
                 None => log_z += sums[0],
@@ -362,7 +362,8 @@ impl BucketTree {
         let mut table = Vec::new();
         for b in 0..n {
             self.clique_table(b, &up, &mut table);
-            let (maxima, sums) = sum_out_blocks(&mut table, self.cliques[b].block());
+            let mut maxima = Vec::new();
+            let sums = sum_out_blocks(&mut table, self.cliques[b].block(), &mut maxima);
             match self.cliques[b].parent {
                 Some(_) => up[b] = Some(self.message(b, sums)),
                 None => log_z += sums[0],
