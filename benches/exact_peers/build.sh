@@ -9,6 +9,9 @@
 # Needs: g++, make, cmake, libboost-dev, libboost-program-options-dev, libboost-thread-dev
 # (Merlin's cmake asks for the program_options and thread components), libgmp-dev.
 set -euo pipefail
+for tool in git g++ make cmake; do
+    command -v "$tool" >/dev/null || { echo "build.sh: $tool not found (apt-get install -y $tool)" >&2; exit 2; }
+done
 here="$(cd "$(dirname "$0")" && pwd)"
 prefix="${1:-/tmp/exact_peers}"
 mkdir -p "$prefix"

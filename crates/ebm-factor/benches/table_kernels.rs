@@ -2,10 +2,11 @@
 //! 2^20-entry table over 20 binary variables: the row-by-row product of three inputs
 //! (`ebm_factor::rows::product`, what exact inference builds its cliques with), the
 //! per-block log-sum-exp and max-out of the innermost variable, and the marginal onto
-//! half the scope, at 1 and 2 threads (throughput in table entries per second).
+//! half the scope (`ebm_factor::rows::marginals_onto`, what the downward pass of exact
+//! marginals runs), at 1 and 2 threads (throughput in table entries per second).
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ebm_factor::kernels::{marginalize, max_out_blocks, sum_out_blocks};
-use ebm_factor::rows::{Strided, product, strides_along};
+use ebm_factor::kernels::{max_out_blocks, sum_out_blocks};
+use ebm_factor::rows::{Strided, marginals_onto, product, strides_along};
 use std::hint::black_box;
 
 fn bench_kernels(c: &mut Criterion) {
@@ -43,19 +44,21 @@ fn bench_kernels(c: &mut Criterion) {
     });
     for (threads, pool) in &pools {
         group.bench_function(format!("product_{threads}_threads"), |b| {
-            b.iter(|| pool.install(|| product(black_box(&cards), &inputs)))
+            let mut out = Vec::new();
+            b.iter(|| pool.install(|| product(black_box(&cards), &inputs, &mut out)))
         });
         group.bench_function(format!("sum_out_{threads}_threads"), |b| {
             b.iter(|| {
                 let mut t = full.clone();
-                pool.install(|| sum_out_blocks(black_box(&mut t), 4))
+                pool.install(|| sum_out_blocks(black_box(&mut t), 4, &mut Vec::new()))
             })
         });
         group.bench_function(format!("max_out_{threads}_threads"), |b| {
             b.iter(|| pool.install(|| max_out_blocks(black_box(&full), 4)))
         });
+        let target = [(strides_along(&layout, &low, low_cards), 1 << (n / 2))];
         group.bench_function(format!("marginalize_{threads}_threads"), |b| {
-            b.iter(|| pool.install(|| marginalize(black_box(&full), &layout, &cards, &low)))
+            b.iter(|| pool.install(|| marginals_onto(black_box(&full), &cards, &target, None)))
         });
     }
     group.finish();

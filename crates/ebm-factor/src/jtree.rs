@@ -5,12 +5,18 @@
 //!
 //! Each clique is laid out with its separator (the scope of its message to the parent,
 //! ascending) outside and its own variable innermost, so the upward message is a
-//! per-block log-sum-exp over contiguous memory ([`crate::kernels`]). The upward pass
-//! keeps each clique as `exp(x - max_b)` per block with the block maxima; the downward
-//! pass only scales those blocks by the incoming message and marginalizes.
+//! per-block log-sum-exp over contiguous memory ([`crate::kernels`]). Every clique table
+//! is built in one reused buffer. For marginals the upward pass keeps each clique as
+//! `exp(x - max_b)` per block with the block maxima, in f32 (half the memory, which is
+//! most of the cost of keeping every clique); the downward pass only scales those blocks
+//! by the incoming message and marginalizes, summing in f64 (the last clique built, the
+//! first read back, stays in f64 in the buffer). f32 rounding moves each
+//! kept entry by at most 6e-8 of itself, so each sum of them by as much: far inside the
+//! 1e-4 the marginals are checked to (an entry below f32's range, 1e-38 of its block's
+//! maximum, is a probability below 1e-38 of its block's).
 
 use crate::FactorError;
-use crate::kernels::{product_of, scale_blocks, sum_out_blocks};
+use crate::kernels::{exp_nonpositive, product_of, sum_out_blocks};
 use crate::rows::{marginals_onto, strides_along};
 use crate::table::LogTable;
 
@@ -21,13 +27,16 @@ const GROUP_MIN: usize = 16;
 /// with `cards`): the trailing variables, a group of at least [`GROUP_MIN`] entries at a
 /// time, are read off the sum of the table's rows and then summed out, so all of them
 /// cost about twice the table.
-fn variable_marginals(joint: &[f64], vars: &[usize], cards: &[usize]) -> Vec<VariableMarginal> {
-    let total: f64 = joint.iter().sum();
+fn variable_marginals<T: Copy + Into<f64>>(
+    joint: &[T],
+    vars: &[usize],
+    cards: &[usize],
+) -> Vec<VariableMarginal> {
+    let total: f64 = joint.iter().map(|&p| p.into()).sum();
     let mut owned: Option<Vec<f64>> = None;
     let mut out = Vec::with_capacity(vars.len());
     let mut k = vars.len();
     while k > 0 {
-        let current = owned.as_deref().unwrap_or(joint);
         let mut j = k;
         let mut group = 1;
         while j > 0 && group < GROUP_MIN {
@@ -35,8 +44,9 @@ fn variable_marginals(joint: &[f64], vars: &[usize], cards: &[usize]) -> Vec<Var
             group *= cards[j];
         }
         let mut acc = vec![0.0; group];
-        for row in current.chunks_exact(group) {
-            acc.iter_mut().zip(row).for_each(|(a, &p)| *a += p);
+        match &owned {
+            Some(current) => add_rows(&mut acc, current),
+            None => add_rows(&mut acc, joint),
         }
         let mut stride = group;
         for i in j..k {
@@ -49,16 +59,30 @@ fn variable_marginals(joint: &[f64], vars: &[usize], cards: &[usize]) -> Vec<Var
             out.push((vars[i], marginal));
         }
         if j > 0 {
-            owned = Some(
-                current
-                    .chunks_exact(group)
-                    .map(|row| row.iter().sum())
-                    .collect(),
-            );
+            let next = match &owned {
+                Some(current) => sums_of(current, group),
+                None => sums_of(joint, group),
+            };
+            owned = Some(next);
         }
         k = j;
     }
     out
+}
+
+/// Add every row (`acc.len()` entries) of `table` into `acc`.
+fn add_rows<T: Copy + Into<f64>>(acc: &mut [f64], table: &[T]) {
+    for row in table.chunks_exact(acc.len()) {
+        acc.iter_mut().zip(row).for_each(|(a, &p)| *a += p.into());
+    }
+}
+
+/// The sum of each row (`group` entries) of `table`.
+fn sums_of<T: Copy + Into<f64>>(table: &[T], group: usize) -> Vec<f64> {
+    table
+        .chunks_exact(group)
+        .map(|row| row.iter().map(|&p| p.into()).sum())
+        .collect()
 }
 
 /// One clique: the buckets merged into it (their variables, eliminated innermost in
@@ -107,10 +131,17 @@ pub struct BucketTree {
 }
 
 /// The clique table of a bucket after the upward pass: `exp(x - maxima[b])` per block `b`,
-/// and the upward message (per-block log-sum-exp) it sent.
+/// and the block maxima.
 struct Calibrating {
-    linear: Vec<f64>,
+    linear: Linear,
     maxima: Vec<f64>,
+}
+
+/// A kept linear clique table: in f32, or in f64 for the last clique of the upward pass
+/// (the first of the downward pass, read from the buffer it was built in).
+enum Linear {
+    Narrow(Vec<f32>),
+    Wide(Vec<f64>),
 }
 
 impl BucketTree {
@@ -272,15 +303,16 @@ impl BucketTree {
     }
 
     /// The log-potential table of clique `b`: the product of its functions and of its
-    /// children's upward messages (taken from `up`), in the clique's layout.
-    fn clique_table(&self, b: usize, up: &[Option<LogTable>]) -> Vec<f64> {
+    /// children's upward messages (taken from `up`), in the clique's layout, into `out`.
+    fn clique_table(&self, b: usize, up: &[Option<LogTable>], out: &mut Vec<f64>) {
         let clique = &self.cliques[b];
         let messages = clique.children.iter().filter_map(|&c| up[c].as_ref());
         product_of(
             &clique.layout,
             &clique.cards,
             clique.functions.iter().chain(messages),
-        )
+            out,
+        );
     }
 
     /// The message of clique `b` to its parent (over its separator, ascending).
@@ -298,12 +330,13 @@ impl BucketTree {
     pub fn log_partition(&self) -> f64 {
         let mut up: Vec<Option<LogTable>> = vec![None; self.cliques.len()];
         let mut log_z = self.constant;
+        let (mut table, mut maxima) = (Vec::new(), Vec::new());
         for b in 0..self.cliques.len() {
-            let mut table = self.clique_table(b, &up);
+            self.clique_table(b, &up, &mut table);
             for &c in &self.cliques[b].children {
                 up[c] = None;
             }
-            let (_, sums) = sum_out_blocks(&mut table, self.cliques[b].block());
+            let sums = sum_out_blocks(&mut table, self.cliques[b].block(), &mut maxima);
             match self.cliques[b].parent {
                 Some(_) => up[b] = Some(self.message(b, sums)),
                 None => log_z += sums[0],
@@ -326,20 +359,28 @@ impl BucketTree {
         let mut up: Vec<Option<LogTable>> = vec![None; n];
         let mut kept: Vec<Option<Calibrating>> = Vec::with_capacity(n);
         let mut log_z = self.constant;
+        let mut table = Vec::new();
         for b in 0..n {
-            let mut linear = self.clique_table(b, &up);
-            let (maxima, sums) = sum_out_blocks(&mut linear, self.cliques[b].block());
+            self.clique_table(b, &up, &mut table);
+            let mut maxima = Vec::new();
+            let sums = sum_out_blocks(&mut table, self.cliques[b].block(), &mut maxima);
             match self.cliques[b].parent {
                 Some(_) => up[b] = Some(self.message(b, sums)),
                 None => log_z += sums[0],
             }
+            // The last clique is the first the downward pass reads: it stays in the buffer.
+            let linear = if b + 1 == n {
+                Linear::Wide(std::mem::take(&mut table))
+            } else {
+                Linear::Narrow(table.iter().map(|&x| x as f32).collect())
+            };
             kept.push(Some(Calibrating { linear, maxima }));
         }
+        drop(table);
         let mut down: Vec<Option<Vec<f64>>> = vec![None; n];
         let mut out = Vec::with_capacity(n);
         for b in (0..n).rev() {
-            let clique = &self.cliques[b];
-            let Calibrating { mut linear, maxima } = kept[b].take().expect("kept once");
+            let Calibrating { linear, maxima } = kept[b].take().expect("kept once");
             let incoming = down[b].take();
             // The belief, per block: exp(max_b + down_b - top) times the linear block.
             let logs: Vec<f64> = match &incoming {
@@ -348,76 +389,14 @@ impl BucketTree {
             };
             let top = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             if top == f64::NEG_INFINITY {
-                return Err(zero(clique.vars[0]));
+                return Err(zero(self.cliques[b].vars[0]));
             }
-            let weights: Vec<f64> = logs.iter().map(|&l| (l - top).exp()).collect();
-            // The root's one block has weight 1; other cliques are scaled as they are read.
-            let scale = (weights != [1.0]).then_some((clique.block(), &weights[..]));
-            // One pass: the separator marginal of every child, and the joint of the
-            // clique's own variables that no child's separator holds (in layout order).
-            // Each variable's marginal comes from the smallest of those tables that holds
-            // it; the joint of all of them, at the root, is the table itself.
-            let inner = &clique.cards[clique.layout.len() - clique.vars.len()..];
-            let mut targets = Vec::with_capacity(clique.children.len() + 1);
-            for &c in &clique.children {
-                let child = &self.cliques[c];
-                let sep = child.separator();
-                let sep_cards = &child.cards[..sep.len()];
-                let size = sep_cards.iter().product();
-                targets.push((strides_along(&clique.layout, sep, sep_cards), size));
-            }
-            let mut holder: Vec<Option<usize>> = vec![None; clique.vars.len()];
-            for (i, v) in clique.vars.iter().enumerate() {
-                holder[i] = (0..clique.children.len())
-                    .filter(|&k| self.cliques[clique.children[k]].separator().contains(v))
-                    .min_by_key(|&k| targets[k].1);
-            }
-            let (own, own_cards): (Vec<usize>, Vec<usize>) = clique
-                .vars
-                .iter()
-                .zip(inner)
-                .zip(&holder)
-                .filter(|(_, h)| h.is_none())
-                .map(|((&v, &c), _)| (v, c))
-                .unzip();
-            let whole = own.len() == clique.layout.len();
-            let scale = match (whole, scale) {
-                (true, Some((block, weights))) => {
-                    scale_blocks(&mut linear, block, weights);
-                    None
-                }
-                (_, scale) => scale,
+            let weights: Vec<f64> = logs.iter().map(|&l| exp_nonpositive(l - top)).collect();
+            let sums = match &linear {
+                Linear::Narrow(values) => self.distribute(b, values, &weights, &mut out),
+                Linear::Wide(values) => self.distribute(b, values, &weights, &mut out),
             };
-            if !own.is_empty() && !whole {
-                let size = own_cards.iter().product();
-                targets.push((strides_along(&clique.layout, &own, &own_cards), size));
-            }
-            let mut sums = marginals_onto(&linear, &clique.cards, &targets, scale);
-            if !own.is_empty() {
-                let joint = if whole {
-                    &linear
-                } else {
-                    &sums[clique.children.len()]
-                };
-                out.extend(variable_marginals(joint, &own, &own_cards));
-            }
-            sums.truncate(clique.children.len());
-            let mut used: Vec<usize> = holder.iter().flatten().copied().collect();
-            used.sort_unstable();
-            used.dedup();
-            for k in used {
-                let child = &self.cliques[clique.children[k]];
-                let sep = child.separator();
-                let marginals = variable_marginals(&sums[k], sep, &child.cards[..sep.len()]);
-                out.extend(marginals.into_iter().filter(|(v, _)| {
-                    clique
-                        .vars
-                        .iter()
-                        .zip(&holder)
-                        .any(|(w, h)| w == v && *h == Some(k))
-                }));
-            }
-            for (&c, sums) in clique.children.iter().zip(sums) {
+            for (&c, sums) in self.cliques[b].children.iter().zip(sums) {
                 let upward = &up[c].as_ref().expect("sent upward").values;
                 let message = sums
                     .iter()
@@ -434,5 +413,79 @@ impl BucketTree {
             }
         }
         Ok((log_z, out))
+    }
+
+    /// The downward step of clique `b` from its kept linear table and block weights (the
+    /// incoming message): appends the marginals of the clique's variables to `out` and
+    /// returns each child's separator marginal (unnormalized, for its message).
+    ///
+    /// One pass: the separator marginal of every child, and the joint of the clique's own
+    /// variables that no child's separator holds (in layout order). Each variable's
+    /// marginal comes from the smallest of those tables that holds it; the joint of all
+    /// of them, at a root, is the table itself.
+    fn distribute<T: Copy + Into<f64> + Sync>(
+        &self,
+        b: usize,
+        linear: &[T],
+        weights: &[f64],
+        out: &mut Vec<VariableMarginal>,
+    ) -> Vec<Vec<f64>> {
+        let clique = &self.cliques[b];
+        // A root has one block (its separator is empty): no scaling; other cliques are
+        // scaled as they are read.
+        let scale = clique.parent.is_some().then_some((clique.block(), weights));
+        let inner = &clique.cards[clique.layout.len() - clique.vars.len()..];
+        let mut targets = Vec::with_capacity(clique.children.len() + 1);
+        for &c in &clique.children {
+            let child = &self.cliques[c];
+            let sep = child.separator();
+            let sep_cards = &child.cards[..sep.len()];
+            let size = sep_cards.iter().product();
+            targets.push((strides_along(&clique.layout, sep, sep_cards), size));
+        }
+        let mut holder: Vec<Option<usize>> = vec![None; clique.vars.len()];
+        for (i, v) in clique.vars.iter().enumerate() {
+            holder[i] = (0..clique.children.len())
+                .filter(|&k| self.cliques[clique.children[k]].separator().contains(v))
+                .min_by_key(|&k| targets[k].1);
+        }
+        let (own, own_cards): (Vec<usize>, Vec<usize>) = clique
+            .vars
+            .iter()
+            .zip(inner)
+            .zip(&holder)
+            .filter(|(_, h)| h.is_none())
+            .map(|((&v, &c), _)| (v, c))
+            .unzip();
+        // All the layout is the clique's own: a root (no separator), read unscaled.
+        let whole = own.len() == clique.layout.len();
+        if !own.is_empty() && !whole {
+            let size = own_cards.iter().product();
+            targets.push((strides_along(&clique.layout, &own, &own_cards), size));
+        }
+        let mut sums = marginals_onto(linear, &clique.cards, &targets, scale);
+        if whole {
+            out.extend(variable_marginals(linear, &own, &own_cards));
+        } else if !own.is_empty() {
+            let joint = &sums[clique.children.len()];
+            out.extend(variable_marginals(joint, &own, &own_cards));
+        }
+        sums.truncate(clique.children.len());
+        let mut used: Vec<usize> = holder.iter().flatten().copied().collect();
+        used.sort_unstable();
+        used.dedup();
+        for k in used {
+            let child = &self.cliques[clique.children[k]];
+            let sep = child.separator();
+            let marginals = variable_marginals(&sums[k], sep, &child.cards[..sep.len()]);
+            out.extend(marginals.into_iter().filter(|(v, _)| {
+                clique
+                    .vars
+                    .iter()
+                    .zip(&holder)
+                    .any(|(w, h)| w == v && *h == Some(k))
+            }));
+        }
+        sums
     }
 }
