@@ -1,10 +1,11 @@
 //! Exact `ln Z` for models too wide for variable elimination: AND/OR search with context
-//! caching over the pseudo-tree of a min-fill order, pruning on zero entries.
+//! caching over the pseudo-tree of an elimination order, pruning on zero entries.
 //!
 //! Zero propagation ([`crate::determinism`]) first removes the values that have
-//! probability zero and absorbs the variables left with one value. The min-fill order of
-//! what is left gives a pseudo-tree (a variable's parent is the next variable eliminated
-//! among its bucket's scope; the last eliminated are the roots), and each variable's
+//! probability zero and absorbs the variables left with one value. The cheapest of the
+//! min-fill order and randomized min-fill orders of what is left (least total context
+//! assignments, [`crate::order_search::best_order`]) gives a pseudo-tree (a variable's
+//! parent is the next variable eliminated among its bucket's scope; the last eliminated are the roots), and each variable's
 //! context is its bucket's scope without it: the ancestors the tables of its subtree
 //! depend on. The search assigns variables from the roots down, evaluates each table at
 //! the deepest variable of its scope, skips every value that makes a table zero (with
@@ -17,7 +18,7 @@
 //! result does not depend on the thread count.
 
 use crate::determinism::{Occurrences, all_alive, propagate, restrict};
-use crate::exact::min_fill_order;
+use crate::order_search::best_order;
 use crate::table::{LogTable, strides};
 use crate::{FactorError, FactorModel};
 use std::collections::HashMap;
@@ -29,7 +30,7 @@ pub struct SearchReport {
     pub values_removed: usize,
     /// Variables left to search (two or more values, in a table).
     pub variables: usize,
-    /// Induced width of the min-fill order of the reduced model (the pseudo-tree's
+    /// Induced width of the chosen order of the reduced model (the pseudo-tree's
     /// largest context, plus one).
     pub width: usize,
     /// `log2` of the largest context's number of assignments (what an elimination table
@@ -267,6 +268,9 @@ impl Search {
     }
 }
 
+/// Randomized min-fill orders tried for the pseudo-tree (the cheapest is kept).
+pub const ORDER_TRIES: u64 = 64;
+
 /// Assignments the search may try per cached value it may keep: the bound on its work
 /// (dead caches, where nothing is kept, still count).
 pub const EXPANDED_PER_CACHED: u64 = 2;
@@ -326,7 +330,14 @@ pub fn log_partition(
     let reduced = restrict(&tables, &alive);
     drop(tables);
     let skip: Vec<bool> = reduced.cards.iter().map(|&c| c < 2).collect();
-    let (order, width) = min_fill_order(n, &reduced.tables, &skip);
+    let chosen = best_order(
+        &reduced.tables,
+        &skip,
+        &reduced.cards,
+        ORDER_TRIES,
+        f64::INFINITY,
+    );
+    let (order, width) = (chosen.order, chosen.width);
     let scopes = bucket_scopes(n, &reduced.tables, &order);
     let mut position = vec![usize::MAX; n];
     for (i, &v) in order.iter().enumerate() {
