@@ -103,7 +103,11 @@ struct Search {
     cached: usize,
     limit: usize,
     expanded: u64,
-    /// Most assignments tried before giving up.
+    /// Table entries read by zero propagation (a model with large tables spends its time
+    /// there, not in assignments).
+    scanned: u64,
+    /// Most work before giving up: assignments tried plus entries scanned divided by
+    /// [`ENTRIES_PER_ASSIGNMENT`].
     max_expanded: u64,
     /// Every reduced table, for propagation, with the tables of each variable.
     tables: Vec<LogTable>,
@@ -141,6 +145,7 @@ impl Search {
                 continue;
             }
             let table = &self.tables[t];
+            self.scanned += table.values.len() as u64;
             let mut supported = [0u64; 8];
             let k = table.vars.len();
             let mut digits = [0usize; 8];
@@ -216,7 +221,7 @@ impl Search {
             }
             self.assignment[var] = x;
             self.expanded += 1;
-            if self.expanded > self.max_expanded {
+            if self.expanded + self.scanned / ENTRIES_PER_ASSIGNMENT > self.max_expanded {
                 return None;
             }
             let node = &self.nodes[n];
@@ -268,6 +273,11 @@ impl Search {
     }
 }
 
+/// Table entries zero propagation may scan per unit of the search's work bound (one
+/// assignment tried is one unit), so that a model with large tables is refused after
+/// about as long as one with small ones.
+pub const ENTRIES_PER_ASSIGNMENT: u64 = 64;
+
 /// Randomized min-fill orders tried for the pseudo-tree (the cheapest is kept).
 pub const ORDER_TRIES: u64 = 64;
 
@@ -282,9 +292,9 @@ pub const EXPANDED_PER_CACHED: u64 = 2;
 ///
 /// # Errors
 /// [`FactorError::ZeroProbability`] when `Z = 0`; [`FactorError::TooWide`] when the
-/// caches would exceed `max_cached` entries, the assignments tried their bound, or a
-/// context has more than 2^128
-/// assignments.
+/// caches would exceed `max_cached` entries, the work (assignments tried, plus table
+/// entries scanned by propagation over [`ENTRIES_PER_ASSIGNMENT`]) its bound, or a
+/// context has more than 2^128 assignments.
 ///
 /// # Example
 /// ```
@@ -419,6 +429,7 @@ pub fn log_partition(
         cached: 0,
         limit: max_cached,
         expanded: 0,
+        scanned: 0,
         max_expanded: (max_cached as u64).saturating_mul(EXPANDED_PER_CACHED),
         occurrences: Occurrences::new(n, &small),
         queued: vec![false; small.len()],
@@ -449,7 +460,7 @@ pub fn log_partition(
         Ok(Ok(None)) => {
             return Err(FactorError::TooWide {
                 table: format!(
-                    "the AND/OR search's caches (or more than {} assignments tried)",
+                    "the AND/OR search's caches (or more than {} units of work: assignments tried, and table entries scanned / 64)",
                     search.max_expanded
                 ),
                 width,
@@ -528,7 +539,7 @@ pub fn instead_of_elimination(
                 max_entries,
             } => FactorError::TooWide {
                 table: format!(
-                    "{table} (the AND/OR search over its zeros needs more than {max_cached} cached values or {} assignments tried, too)",
+                    "{table} (the AND/OR search over its zeros needs more than {max_cached} cached values or {} units of work: assignments tried, and table entries scanned / 64, too)",
                     max_cached as u64 * EXPANDED_PER_CACHED
                 ),
                 width,
