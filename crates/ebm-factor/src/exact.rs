@@ -7,7 +7,7 @@
 use crate::FactorError;
 use crate::jtree::BucketTree;
 use crate::model::FactorModel;
-use crate::order_search::order_that_fits;
+use crate::order_search::{first_too_large, order_that_fits};
 use crate::table::{LogTable, combine_and_eliminate, product_size};
 use std::collections::BTreeSet;
 
@@ -259,6 +259,16 @@ pub fn map_assignment(
     let skip: Vec<bool> = model.evidence().iter().map(Option::is_some).collect();
     let (order, width) = min_fill_order(model.domains().len(), &tables, &skip);
     let (order, width) = order_that_fits(&tables, &skip, model.domains(), order, width, max_table);
+    if let Some((var, entries)) =
+        first_too_large(&tables, &skip, model.domains(), &order, max_table)
+    {
+        return Err(FactorError::TooWide {
+            width,
+            entries,
+            max_entries: max_table,
+            table: format!("the product table of variable {var}"),
+        });
+    }
     let (rest, trace) = eliminate(tables, &order, true, max_table, width)?;
     let best: f64 = rest.iter().map(|t| t.values[0]).sum();
     let mut assignment: Vec<usize> = model.evidence().iter().map(|e| e.unwrap_or(0)).collect();

@@ -84,8 +84,17 @@ impl Graph {
         }
     }
 
-    fn score(&self, v: usize, criterion: Criterion, cards: &[usize], nb: &mut Vec<usize>) -> f64 {
+    /// The greedy score of `v`, adding the pairs of neighbours it checks to `work`.
+    fn score(
+        &self,
+        v: usize,
+        criterion: Criterion,
+        cards: &[usize],
+        nb: &mut Vec<usize>,
+        work: &mut u64,
+    ) -> f64 {
         self.neighbours(v, nb);
+        *work += (nb.len() * nb.len() / 2) as u64 + 1;
         let mut score = 0.0;
         for (i, &a) in nb.iter().enumerate() {
             for &b in &nb[i + 1..] {
@@ -114,13 +123,15 @@ impl Graph {
     }
 }
 
-/// One greedy run. `seed` breaks ties at random (`None`: lowest index).
+/// One greedy run. `seed` breaks ties at random (`None`: lowest index). Adds the pairs
+/// of neighbours its scores checked to `work`.
 fn greedy(
     tables: &[LogTable],
     skip: &[bool],
     cards: &[usize],
     criterion: Criterion,
     seed: Option<u64>,
+    work: &mut u64,
 ) -> ScoredOrder {
     let n = cards.len();
     let (mut graph, present) = Graph::new(n, tables, skip);
@@ -128,7 +139,7 @@ fn greedy(
     let mut scores: Vec<f64> = vec![0.0; n];
     let mut nb = Vec::new();
     for &v in &remaining {
-        scores[v] = graph.score(v, criterion, cards, &mut nb);
+        scores[v] = graph.score(v, criterion, cards, &mut nb, work);
     }
     let mut rng = seed.map(|s| rng::stream(s, 0, 0));
     let mut dirty = vec![false; n];
@@ -183,7 +194,7 @@ fn greedy(
         for &u in &touched {
             dirty[u] = false;
             if u != v {
-                scores[u] = graph.score(u, criterion, cards, &mut nb);
+                scores[u] = graph.score(u, criterion, cards, &mut nb, work);
             }
         }
         order.push(v);
@@ -227,8 +238,36 @@ pub fn order_cost(
     }
 }
 
-/// The best of the deterministic min-fill order and `tries` randomized min-fill and
-/// weighted min-fill orders over the variables of `tables` not in `skip` (domains
+/// The first variable of `order` whose bucket (it and its neighbours when it is
+/// eliminated) has more than `max_entries` assignments, with that number (saturating),
+/// by symbolic elimination: what elimination along `order` would refuse, found before
+/// any table is built.
+pub fn first_too_large(
+    tables: &[LogTable],
+    skip: &[bool],
+    cards: &[usize],
+    order: &[usize],
+    max_entries: usize,
+) -> Option<(usize, usize)> {
+    let (mut graph, _) = Graph::new(cards.len(), tables, skip);
+    let mut nb = Vec::new();
+    for &v in order {
+        graph.neighbours(v, &mut nb);
+        let entries = nb
+            .iter()
+            .try_fold(cards[v], |acc, &u| acc.checked_mul(cards[u]))
+            .unwrap_or(usize::MAX);
+        if entries > max_entries {
+            return Some((v, entries));
+        }
+        let eliminated = nb.clone();
+        graph.eliminate(v, &eliminated);
+    }
+    None
+}
+
+/// The best of the deterministic min-fill order and up to `tries` randomized min-fill and
+/// weighted min-fill orders (fewer when their work reaches [`ORDER_WORK_BUDGET`]) over the variables of `tables` not in `skip` (domains
 /// `cards`): an order whose largest bucket has at most `2^max_log2` assignments beats one
 /// whose largest has more, and among orders on the same side the least total wins.
 ///
@@ -249,20 +288,31 @@ pub fn best_order(
     max_log2: f64,
 ) -> ScoredOrder {
     let key = |o: &ScoredOrder| (o.largest_log2 > max_log2, o.total_log2);
-    let mut best = greedy(tables, skip, cards, Criterion::Fill, None);
+    let mut work = 0;
+    let mut best = greedy(tables, skip, cards, Criterion::Fill, None, &mut work);
     for t in 0..tries {
+        if work > ORDER_WORK_BUDGET {
+            break;
+        }
         let criterion = if t % 2 == 0 {
             Criterion::Fill
         } else {
             Criterion::WeightedFill
         };
-        let candidate = greedy(tables, skip, cards, criterion, Some(t));
+        let candidate = greedy(tables, skip, cards, criterion, Some(t), &mut work);
         if key(&candidate) < key(&best) {
             best = candidate;
         }
     }
     best
 }
+
+/// Most pairs of neighbours the greedy runs of one [`best_order`] check, all runs
+/// together (about a second): on a dense model (Promedas_11 with its evidence, width
+/// above 100) one run checks about 2^28 pairs, so only a few tries are made there, while
+/// pedigree9's 64 tries check 2^27.3 in all. A count, not a clock,
+/// so the order does not depend on the machine's speed or load.
+pub const ORDER_WORK_BUDGET: u64 = 1 << 30;
 
 /// Randomized orders tried when the min-fill order's largest bucket exceeds the table
 /// bound, before elimination refuses.
@@ -361,7 +411,7 @@ mod tests {
             let tables = pairwise(n, &edges);
             let skip = vec![false; n];
             let cards = vec![2; n];
-            let plain = greedy(&tables, &skip, &cards, Criterion::Fill, None);
+            let plain = greedy(&tables, &skip, &cards, Criterion::Fill, None, &mut 0);
             assert_eq!(
                 plain.width,
                 min_fill_order(n, &tables, &skip).1,
@@ -419,6 +469,32 @@ mod tests {
             improved += usize::from(cost.total_log2 < plain.total_log2 - 1e-9);
         }
         assert!(improved > 0, "no seed improved on plain min-fill");
+    }
+
+    /// The first bucket over a bound is the one elimination meets: on a chain 0 - 1 - 2 of
+    /// two binary variables and a ternary one, closed by a triangle 2 - 3 - 4 of ternary
+    /// ones, min-fill eliminates 0 and 1 (4 and 6 entries), then meets the triangle's
+    /// 27-entry bucket: first over a bound of 8, and nothing is over 27.
+    #[test]
+    fn the_first_bucket_over_the_bound_is_found() {
+        let t = |a: usize, b: usize, cards: &[usize]| LogTable {
+            vars: vec![a, b],
+            cards: vec![cards[a], cards[b]],
+            values: vec![0.0; cards[a] * cards[b]],
+        };
+        let cards = [2, 2, 3, 3, 3];
+        let tables = [
+            t(0, 1, &cards),
+            t(1, 2, &cards),
+            t(2, 3, &cards),
+            t(3, 4, &cards),
+            t(2, 4, &cards),
+        ];
+        let skip = [false; 5];
+        let (order, _) = min_fill_order(5, &tables, &skip);
+        assert_eq!(first_too_large(&tables, &skip, &cards, &order, 27), None);
+        let (v, entries) = first_too_large(&tables, &skip, &cards, &order, 8).unwrap();
+        assert_eq!((v, entries), (2, 27));
     }
 
     /// Skipped variables are left out of the order and of every bucket.
