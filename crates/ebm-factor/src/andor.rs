@@ -1,10 +1,11 @@
 //! Exact `ln Z` for models too wide for variable elimination: AND/OR search with context
-//! caching over the pseudo-tree of a min-fill order, pruning on zero entries.
+//! caching over the pseudo-tree of an elimination order, pruning on zero entries.
 //!
 //! Zero propagation ([`crate::determinism`]) first removes the values that have
-//! probability zero and absorbs the variables left with one value. The min-fill order of
-//! what is left gives a pseudo-tree (a variable's parent is the next variable eliminated
-//! among its bucket's scope; the last eliminated are the roots), and each variable's
+//! probability zero and absorbs the variables left with one value. The cheapest of the
+//! min-fill order and randomized min-fill orders of what is left (least total context
+//! assignments, [`crate::order_search::best_order`]) gives a pseudo-tree (a variable's
+//! parent is the next variable eliminated among its bucket's scope; the last eliminated are the roots), and each variable's
 //! context is its bucket's scope without it: the ancestors the tables of its subtree
 //! depend on. The search assigns variables from the roots down, evaluates each table at
 //! the deepest variable of its scope, skips every value that makes a table zero (with
@@ -17,7 +18,7 @@
 //! result does not depend on the thread count.
 
 use crate::determinism::{Occurrences, all_alive, propagate, restrict};
-use crate::exact::min_fill_order;
+use crate::order_search::best_order;
 use crate::table::{LogTable, strides};
 use crate::{FactorError, FactorModel};
 use std::collections::HashMap;
@@ -29,7 +30,7 @@ pub struct SearchReport {
     pub values_removed: usize,
     /// Variables left to search (two or more values, in a table).
     pub variables: usize,
-    /// Induced width of the min-fill order of the reduced model (the pseudo-tree's
+    /// Induced width of the chosen order of the reduced model (the pseudo-tree's
     /// largest context, plus one).
     pub width: usize,
     /// `log2` of the largest context's number of assignments (what an elimination table
@@ -102,7 +103,11 @@ struct Search {
     cached: usize,
     limit: usize,
     expanded: u64,
-    /// Most assignments tried before giving up.
+    /// Table entries read by zero propagation (a model with large tables spends its time
+    /// there, not in assignments).
+    scanned: u64,
+    /// Most work before giving up: assignments tried plus entries scanned divided by
+    /// [`ENTRIES_PER_ASSIGNMENT`].
     max_expanded: u64,
     /// Every reduced table, for propagation, with the tables of each variable.
     tables: Vec<LogTable>,
@@ -140,6 +145,7 @@ impl Search {
                 continue;
             }
             let table = &self.tables[t];
+            self.scanned += table.values.len() as u64;
             let mut supported = [0u64; 8];
             let k = table.vars.len();
             let mut digits = [0usize; 8];
@@ -215,7 +221,7 @@ impl Search {
             }
             self.assignment[var] = x;
             self.expanded += 1;
-            if self.expanded > self.max_expanded {
+            if self.expanded + self.scanned / ENTRIES_PER_ASSIGNMENT > self.max_expanded {
                 return None;
             }
             let node = &self.nodes[n];
@@ -267,6 +273,14 @@ impl Search {
     }
 }
 
+/// Table entries zero propagation may scan per unit of the search's work bound (one
+/// assignment tried is one unit), so that a model with large tables is refused after
+/// about as long as one with small ones.
+pub const ENTRIES_PER_ASSIGNMENT: u64 = 64;
+
+/// Randomized min-fill orders tried for the pseudo-tree (the cheapest is kept).
+pub const ORDER_TRIES: u64 = 64;
+
 /// Assignments the search may try per cached value it may keep: the bound on its work
 /// (dead caches, where nothing is kept, still count).
 pub const EXPANDED_PER_CACHED: u64 = 2;
@@ -278,9 +292,9 @@ pub const EXPANDED_PER_CACHED: u64 = 2;
 ///
 /// # Errors
 /// [`FactorError::ZeroProbability`] when `Z = 0`; [`FactorError::TooWide`] when the
-/// caches would exceed `max_cached` entries, the assignments tried their bound, or a
-/// context has more than 2^128
-/// assignments.
+/// caches would exceed `max_cached` entries, the work (assignments tried, plus table
+/// entries scanned by propagation over [`ENTRIES_PER_ASSIGNMENT`]) its bound, or a
+/// context has more than 2^128 assignments.
 ///
 /// # Example
 /// ```
@@ -326,7 +340,14 @@ pub fn log_partition(
     let reduced = restrict(&tables, &alive);
     drop(tables);
     let skip: Vec<bool> = reduced.cards.iter().map(|&c| c < 2).collect();
-    let (order, width) = min_fill_order(n, &reduced.tables, &skip);
+    let chosen = best_order(
+        &reduced.tables,
+        &skip,
+        &reduced.cards,
+        ORDER_TRIES,
+        f64::INFINITY,
+    );
+    let (order, width) = (chosen.order, chosen.width);
     let scopes = bucket_scopes(n, &reduced.tables, &order);
     let mut position = vec![usize::MAX; n];
     for (i, &v) in order.iter().enumerate() {
@@ -408,6 +429,7 @@ pub fn log_partition(
         cached: 0,
         limit: max_cached,
         expanded: 0,
+        scanned: 0,
         max_expanded: (max_cached as u64).saturating_mul(EXPANDED_PER_CACHED),
         occurrences: Occurrences::new(n, &small),
         queued: vec![false; small.len()],
@@ -438,7 +460,7 @@ pub fn log_partition(
         Ok(Ok(None)) => {
             return Err(FactorError::TooWide {
                 table: format!(
-                    "the AND/OR search's caches (or more than {} assignments tried)",
+                    "the AND/OR search's caches (or more than {} units of work: assignments tried, and table entries scanned / 64)",
                     search.max_expanded
                 ),
                 width,
@@ -517,7 +539,7 @@ pub fn instead_of_elimination(
                 max_entries,
             } => FactorError::TooWide {
                 table: format!(
-                    "{table} (the AND/OR search over its zeros needs more than {max_cached} cached values or {} assignments tried, too)",
+                    "{table} (the AND/OR search over its zeros needs more than {max_cached} cached values or {} units of work: assignments tried, and table entries scanned / 64, too)",
                     max_cached as u64 * EXPANDED_PER_CACHED
                 ),
                 width,

@@ -1,10 +1,13 @@
 //! Exact inference by variable elimination in log space, with a min-fill ordering:
-//! `ln Z`, single-variable marginals and MAP. Refuses (naming the induced width) when a
-//! table would exceed a memory bound.
+//! `ln Z`, single-variable marginals and MAP. When the min-fill order's largest table
+//! would exceed the memory bound, randomized min-fill orders are tried
+//! ([`crate::order_search::order_that_fits`]) before it refuses (naming the induced
+//! width).
 
 use crate::FactorError;
 use crate::jtree::BucketTree;
 use crate::model::FactorModel;
+use crate::order_search::{first_too_large, order_that_fits};
 use crate::table::{LogTable, combine_and_eliminate, product_size};
 use std::collections::BTreeSet;
 
@@ -170,6 +173,7 @@ fn bucket_tree(model: &FactorModel, max_table: usize) -> Result<(BucketTree, f64
     let tables = model.conditioned_factors();
     let skip: Vec<bool> = model.evidence().iter().map(Option::is_some).collect();
     let (order, width) = min_fill_order(model.domains().len(), &tables, &skip);
+    let (order, width) = order_that_fits(&tables, &skip, model.domains(), order, width, max_table);
     let mut in_a_factor = skip;
     tables
         .iter()
@@ -254,6 +258,17 @@ pub fn map_assignment(
     let tables = model.conditioned_factors();
     let skip: Vec<bool> = model.evidence().iter().map(Option::is_some).collect();
     let (order, width) = min_fill_order(model.domains().len(), &tables, &skip);
+    let (order, width) = order_that_fits(&tables, &skip, model.domains(), order, width, max_table);
+    if let Some((var, entries)) =
+        first_too_large(&tables, &skip, model.domains(), &order, max_table)
+    {
+        return Err(FactorError::TooWide {
+            width,
+            entries,
+            max_entries: max_table,
+            table: format!("the product table of variable {var}"),
+        });
+    }
     let (rest, trace) = eliminate(tables, &order, true, max_table, width)?;
     let best: f64 = rest.iter().map(|t| t.values[0]).sum();
     let mut assignment: Vec<usize> = model.evidence().iter().map(|e| e.unwrap_or(0)).collect();

@@ -56,6 +56,7 @@ pub mod lns;
 pub mod map;
 pub mod model;
 pub mod network;
+pub mod order_search;
 pub mod problems;
 pub mod rows;
 pub mod solve;
@@ -89,7 +90,7 @@ pub fn max_abs_difference(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
 pub enum FactorError {
     /// Exact inference would build a table larger than the memory bound.
     #[error(
-        "exact inference needs {table} of {entries} entries (induced width {width} of the min-fill order), above the bound of {max_entries} entries"
+        "exact inference needs {table} of {entries} entries (induced width {width} of the elimination order), above the bound of {max_entries} entries"
     )]
     TooWide {
         /// Which table: the clique of a variable, or the calibrated cliques together.
