@@ -86,7 +86,7 @@ pub(super) struct Wcsp {
     /// `retired` (see `eliminate.rs`).
     eliminated: Vec<(usize, usize)>,
     retired: Vec<usize>,
-    /// Whether propagation eliminates variables of at most two open neighbours.
+    /// Whether propagation eliminates variables of at most three open neighbours.
     pub(super) eliminate: bool,
 }
 

@@ -1,8 +1,8 @@
 //! Variable elimination during search ("boosting search by variable elimination",
 //! Larrosa, Morancho and Niso, JAIR 2005): an open variable `v` whose open tables reach at
-//! most two other open variables `u`, `w` is eliminated exactly by min-sum. Its tables are
-//! retired and replaced by one new table `h(u, w) = min_a [u_v(a) + Σ_f c_f(a, u, w)]` over
-//! `v`'s alive values (with one neighbour, `h` is added to `u`'s unary costs instead), so
+//! most three other open variables (`N`) is eliminated exactly by min-sum. Its tables are
+//! retired and replaced by one new table `h(N) = min_a [u_v(a) + Σ_f c_f(a, N)]` over `v`'s
+//! alive values (with one neighbour, `h` is added to its unary costs instead), so
 //! the network keeps the same minimum over the remaining variables and `v` leaves the
 //! search. Everything is trailed: backtracking removes `h`, revives the retired tables and
 //! reopens `v`. At a leaf, [`Wcsp::complete`] gives each eliminated variable, latest first,
@@ -12,10 +12,10 @@
 use super::{Change, CostTable, Wcsp};
 
 /// Most open neighbours of a variable that is eliminated.
-const MOST_NEIGHBOURS: usize = 2;
+const MOST_NEIGHBOURS: usize = 3;
 
 impl Wcsp {
-    /// Eliminate every open variable with at most two open neighbours (and at least one).
+    /// Eliminate every open variable with at most three open neighbours (and at least one).
     /// `Some(true)` when some variable went (the fixpoint then runs again), `None` on a
     /// wipe-out.
     pub(super) fn eliminate_low_degree(&mut self) -> Option<bool> {
@@ -88,39 +88,55 @@ impl Wcsp {
         best
     }
 
-    /// Eliminate `v` into its one or two open `neighbours`; false on a wipe-out.
+    /// Eliminate `v` into its one to three open `neighbours`; false on a wipe-out.
     fn eliminate_variable(&mut self, v: usize, neighbours: &[usize]) -> bool {
         let u = neighbours[0];
         let mut ok = true;
-        let added = if let [_, w] = *neighbours {
-            let (du, dw) = (self.domains[u], self.domains[w]);
-            let mut energies = Vec::with_capacity(du * dw);
-            for b in 0..du {
-                for c in 0..dw {
-                    energies.push(self.eliminated_cost(v, neighbours, &[b, c]));
+        let added = if neighbours.len() >= 2 {
+            let k = neighbours.len();
+            let mut strides = vec![1; k];
+            for i in (0..k - 1).rev() {
+                strides[i] = strides[i + 1] * self.domains[neighbours[i + 1]];
+            }
+            let size = strides[0] * self.domains[u];
+            let mut values = [0usize; MOST_NEIGHBOURS];
+            let mut energies = Vec::with_capacity(size);
+            for index in 0..size {
+                for i in 0..k {
+                    values[i] = index / strides[i] % self.domains[neighbours[i]];
                 }
+                energies.push(self.eliminated_cost(v, neighbours, &values[..k]));
             }
             let weight = self.tables_of[v]
                 .iter()
                 .filter(|&&(f, _)| !self.dead[f] && self.open[f] >= 2)
                 .map(|&(f, _)| self.weights[f])
                 .fold(1.0, f64::max);
-            let start = self.delta.len();
-            self.delta.resize(start + du + dw, 0.0);
+            let mut delta_at = Vec::with_capacity(k);
+            for &x in neighbours {
+                delta_at.push(self.delta.len());
+                self.delta.resize(self.delta.len() + self.domains[x], 0.0);
+            }
             let h = self.tables.len();
             self.tables.push(CostTable {
-                vars: vec![u, w],
-                strides: vec![dw, 1],
+                vars: neighbours.to_vec(),
+                strides,
                 energies,
-                delta_at: vec![start, start + du],
+                delta_at,
             });
-            self.tables_of[u].push((h, 0));
-            self.tables_of[w].push((h, 1));
-            self.open.push(2);
+            for (i, &x) in neighbours.iter().enumerate() {
+                self.tables_of[x].push((h, i));
+                self.enqueue(x);
+                self.touch(x);
+            }
+            self.open.push(k);
             self.weights.push(weight);
             self.dead.push(false);
-            self.enqueue(w);
-            self.touch(w);
+            // The revisions' scratch must hold the new table's arity.
+            if self.values.len() < k {
+                self.values.resize(k, Vec::new());
+                self.digits.resize(k, 0);
+            }
             true
         } else {
             for b in 0..self.domains[u] {
@@ -219,10 +235,10 @@ mod tests {
     use crate::network::Network;
     use ebm_kernels::rng;
 
-    /// A cycle of `n` variables with random binary tables, a few random triangles
-    /// (ternary tables over three consecutive variables) and unary tables, some entries
-    /// forbidden: every variable has at most two open neighbours, so elimination at the
-    /// root alone leaves at most one variable open.
+    /// A cycle of `n` variables with random binary and unary tables, on some seeds a chord
+    /// (0, 2) and on others a ternary table over (0, 1, 2), some entries forbidden: every
+    /// variable has at most three open neighbours, before and after each elimination, so
+    /// elimination at the root alone leaves at most one variable open.
     fn cycle(seed: u64) -> FactorModel {
         let mut r = rng::stream(seed, 5, 0);
         let n = 5 + (seed % 4) as usize;
@@ -245,6 +261,10 @@ mod tests {
             m.add_energy_factor(&scope, &t).unwrap();
             let t = table(&mut r, domains[v]);
             m.add_energy_factor(&[v], &t).unwrap();
+        }
+        if seed % 3 == 0 {
+            let t = table(&mut r, domains[0] * domains[2]);
+            m.add_energy_factor(&[0, 2], &t).unwrap();
         }
         if seed % 2 == 0 {
             let scope = [0, 1, 2];
