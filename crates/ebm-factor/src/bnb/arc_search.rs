@@ -282,6 +282,7 @@ impl ArcSearch<'_> {
                 }
             }
             self.wcsp.eliminate = true;
+            self.wcsp.consider_all();
             if !alive {
                 continue;
             }

@@ -88,6 +88,9 @@ pub(super) struct Wcsp {
     retired: Vec<usize>,
     /// Whether propagation eliminates variables of at most three open neighbours.
     pub(super) eliminate: bool,
+    /// Variables that may have lost open neighbours since elimination last looked.
+    candidates: Vec<usize>,
+    is_candidate: Vec<bool>,
 }
 
 impl Wcsp {
@@ -171,6 +174,8 @@ impl Wcsp {
             eliminated: Vec::new(),
             retired: Vec::new(),
             eliminate: true,
+            candidates: (0..n).collect(),
+            is_candidate: vec![true; n],
         })
     }
 
@@ -225,6 +230,9 @@ impl Wcsp {
         }
         for v in self.touched.drain(..) {
             self.is_touched[v] = false;
+        }
+        for v in self.candidates.drain(..) {
+            self.is_candidate[v] = false;
         }
     }
 
@@ -286,6 +294,7 @@ impl Wcsp {
                     let w = self.tables[f].vars[i];
                     if self.value[w].is_none() && w != v {
                         self.touch(w);
+                        self.candidate(w);
                     }
                 }
             }

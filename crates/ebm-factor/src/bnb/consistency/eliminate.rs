@@ -15,12 +15,13 @@ use super::{Change, CostTable, Wcsp};
 const MOST_NEIGHBOURS: usize = 3;
 
 impl Wcsp {
-    /// Eliminate every open variable with at most three open neighbours (and at least one).
-    /// `Some(true)` when some variable went (the fixpoint then runs again), `None` on a
-    /// wipe-out.
+    /// Eliminate every candidate (an open variable that may have lost neighbours) with at
+    /// most three open neighbours (and at least one). `Some(true)` when some variable went
+    /// (the fixpoint then runs again), `None` on a wipe-out.
     pub(super) fn eliminate_low_degree(&mut self) -> Option<bool> {
         let mut any = false;
-        for v in 0..self.len() {
+        while let Some(v) = self.candidates.pop() {
+            self.is_candidate[v] = false;
             if self.value[v].is_some() {
                 continue;
             }
@@ -128,6 +129,7 @@ impl Wcsp {
                 self.tables_of[x].push((h, i));
                 self.enqueue(x);
                 self.touch(x);
+                self.candidate(x);
             }
             self.open.push(k);
             self.weights.push(weight);
@@ -154,6 +156,7 @@ impl Wcsp {
         };
         self.enqueue(u);
         self.touch(u);
+        self.candidate(u);
         // Retire v's live tables: their costs are in h (or u's unary costs) now.
         self.eliminated.push((v, self.retired.len()));
         for k in 0..self.tables_of[v].len() {
@@ -171,6 +174,24 @@ impl Wcsp {
         self.value[v] = Some(placeholder);
         self.trail.push(Change::Eliminated(v, added));
         ok
+    }
+
+    /// Mark `v` as a candidate for elimination.
+    pub(super) fn candidate(&mut self, v: usize) {
+        if !self.is_candidate[v] {
+            self.is_candidate[v] = true;
+            self.candidates.push(v);
+        }
+    }
+
+    /// Make every open variable a candidate for elimination (after a replay that did not
+    /// eliminate).
+    pub(in crate::bnb) fn consider_all(&mut self) {
+        for v in 0..self.len() {
+            if self.value[v].is_none() {
+                self.candidate(v);
+            }
+        }
     }
 
     /// Undo the elimination of `v` (its retired tables are revived by their own changes,
