@@ -338,12 +338,12 @@ fn search(model: &FactorModel, options: &SolveOptions) -> Result<Solved, FactorE
             ..config.clone()
         },
     )?;
+    let quick_energy = model.energy(&quick.solution.assignment);
     if quick.complete {
-        let energy = model.energy(&quick.solution.assignment);
         return Ok(Solved {
             solution: MapSolution {
-                energy,
-                lower_bound: Some(energy),
+                energy: quick_energy,
+                lower_bound: Some(quick_energy),
                 ..quick.solution
             },
             complete: Some(true),
@@ -351,7 +351,7 @@ fn search(model: &FactorModel, options: &SolveOptions) -> Result<Solved, FactorE
         });
     }
     let (dual, reparametrized) = mplp_reparametrized(model, &options.dual())?;
-    config.initial = Some(if model.energy(&quick.solution.assignment) < dual.energy {
+    config.initial = Some(if quick_energy < dual.energy {
         quick.solution.assignment
     } else {
         dual.assignment.clone()

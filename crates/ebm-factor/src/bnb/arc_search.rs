@@ -229,9 +229,7 @@ impl ArcSearch<'_> {
     }
 
     fn leaf(&mut self) {
-        for (v, x) in self.scratch.iter_mut().enumerate() {
-            *x = self.wcsp.value[v].expect("all assigned");
-        }
+        self.wcsp.complete(&mut self.scratch);
         let energy = self.network.energy(&self.scratch);
         if energy < self.best_energy {
             self.best_energy = energy;
@@ -265,6 +263,9 @@ impl ArcSearch<'_> {
                 return bound;
             }
             self.wcsp.undo(root);
+            // No elimination while replaying: the dive made its decisions on variables
+            // that were open, and eliminating one first would leave it nothing to decide.
+            self.wcsp.eliminate = false;
             let mut alive = true;
             for d in &node.path {
                 replayed += 1;
@@ -280,6 +281,8 @@ impl ArcSearch<'_> {
                     break;
                 }
             }
+            self.wcsp.eliminate = true;
+            self.wcsp.consider_all();
             if !alive {
                 continue;
             }
@@ -364,7 +367,7 @@ impl ArcSearch<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::branch_and_bound;
     use super::*;
     use crate::model::FactorModel;
@@ -372,7 +375,7 @@ mod tests {
 
     /// A random model: domains of 2-3 values, unary to 4-ary tables (one 5-ary), a share
     /// `forbidden` of infinite entries, and evidence on variable 0 when `evidence`.
-    fn random_model(seed: u64, forbidden: f64, evidence: bool) -> FactorModel {
+    pub(in crate::bnb) fn random_model(seed: u64, forbidden: f64, evidence: bool) -> FactorModel {
         let mut r = rng::stream(seed, 3, 0);
         let n = 6 + (seed % 2) as usize;
         let domains: Vec<usize> = (0..n).map(|_| 2 + rng::index(&mut r, 2)).collect();
@@ -406,7 +409,7 @@ mod tests {
     }
 
     /// The minimum energy over every assignment the evidence allows.
-    fn brute_force(model: &FactorModel) -> f64 {
+    pub(in crate::bnb) fn brute_force(model: &FactorModel) -> f64 {
         let network = Network::new(model);
         let mut x = network.initial_assignment();
         let free = network.free_variables();

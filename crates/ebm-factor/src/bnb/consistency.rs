@@ -20,6 +20,8 @@
 
 use crate::network::{LocalFactor, Network};
 
+mod eliminate;
+
 /// One cost table of the network.
 #[derive(Clone, Debug)]
 pub(super) struct CostTable {
@@ -38,6 +40,10 @@ enum Change {
     Delta(usize, f64),
     Lower(f64),
     Assigned(usize),
+    /// A table whose costs moved into an elimination's result, with its open count.
+    Retired(usize, usize),
+    /// A variable eliminated, and whether that added a table.
+    Eliminated(usize, bool),
 }
 
 /// The weighted constraint network: domains, costs and the trail that restores them.
@@ -74,6 +80,17 @@ pub(super) struct Wcsp {
     is_touched: Vec<bool>,
     /// Scratch of the extension: the positions it projects onto.
     hubs: Vec<usize>,
+    /// Per table, whether an elimination retired it (its costs live in another table).
+    dead: Vec<bool>,
+    /// The eliminated variables, in order, each with where its retired tables start in
+    /// `retired` (see `eliminate.rs`).
+    eliminated: Vec<(usize, usize)>,
+    retired: Vec<usize>,
+    /// Whether propagation eliminates variables of at most three open neighbours.
+    pub(super) eliminate: bool,
+    /// Variables that may have lost open neighbours since elimination last looked.
+    candidates: Vec<usize>,
+    is_candidate: Vec<bool>,
 }
 
 impl Wcsp {
@@ -129,6 +146,7 @@ impl Wcsp {
             alive[v * stride..v * stride + d].fill(true);
         }
         let arity = tables.iter().map(|t| t.vars.len()).max().unwrap_or(0);
+        let table_count = tables.len();
         Some(Self {
             domains: network.domains.clone(),
             stride,
@@ -152,6 +170,12 @@ impl Wcsp {
             touched: Vec::new(),
             is_touched: vec![false; n],
             hubs: Vec::new(),
+            dead: vec![false; table_count],
+            eliminated: Vec::new(),
+            retired: Vec::new(),
+            eliminate: true,
+            candidates: (0..n).collect(),
+            is_candidate: vec![true; n],
         })
     }
 
@@ -188,9 +212,17 @@ impl Wcsp {
                 Change::Assigned(v) => {
                     self.value[v] = None;
                     for &(f, _) in &self.tables_of[v] {
-                        self.open[f] += 1;
+                        if !self.dead[f] {
+                            self.open[f] += 1;
+                        }
                     }
                 }
+                Change::Retired(f, open) => {
+                    self.dead[f] = false;
+                    self.open[f] = open;
+                    self.retired.pop();
+                }
+                Change::Eliminated(v, added) => self.restore(v, added),
             }
         }
         for v in self.queue.drain(..) {
@@ -198,6 +230,9 @@ impl Wcsp {
         }
         for v in self.touched.drain(..) {
             self.is_touched[v] = false;
+        }
+        for v in self.candidates.drain(..) {
+            self.is_candidate[v] = false;
         }
     }
 
@@ -247,6 +282,9 @@ impl Wcsp {
         let mut c0 = self.c0 + cost;
         for k in 0..self.tables_of[v].len() {
             let f = self.tables_of[v][k].0;
+            if self.dead[f] {
+                continue;
+            }
             self.open[f] -= 1;
             if self.open[f] == 0 {
                 c0 += self.closed_cost(f);
@@ -256,6 +294,7 @@ impl Wcsp {
                     let w = self.tables[f].vars[i];
                     if self.value[w].is_none() && w != v {
                         self.touch(w);
+                        self.candidate(w);
                     }
                 }
             }
@@ -266,11 +305,16 @@ impl Wcsp {
 
     /// The current cost of a table whose variables are all assigned.
     fn closed_cost(&self, f: usize) -> f64 {
+        self.cost_at(f, |v| self.value[v].expect("closed table"))
+    }
+
+    /// The current cost of table `f` where each of its variables `v` takes `value_of(v)`.
+    fn cost_at(&self, f: usize, value_of: impl Fn(usize) -> usize) -> f64 {
         let t = &self.tables[f];
         let mut index = 0;
         let mut offsets = 0.0;
         for (i, &v) in t.vars.iter().enumerate() {
-            let a = self.value[v].expect("closed table");
+            let a = value_of(v);
             index += a * t.strides[i];
             offsets += self.delta[t.delta_at[i] + a];
         }
@@ -363,7 +407,11 @@ impl Wcsp {
     /// grows (dom/wdeg).
     pub(super) fn propagate(&mut self, cut: f64) -> bool {
         let ok = self.fixpoint(cut);
-        if !ok && let Some(f) = self.culprit {
+        // (A culprit from an earlier call may name a table an undo has since removed.)
+        if !ok
+            && let Some(f) = self.culprit
+            && f < self.weights.len()
+        {
             self.weights[f] += 1.0;
         }
         ok
@@ -411,7 +459,12 @@ impl Wcsp {
             if self.queue.is_empty() {
                 match self.extend_leaves() {
                     None => return false,
-                    Some(false) => return true,
+                    Some(false) if !self.eliminate => return true,
+                    Some(false) => match self.eliminate_low_degree() {
+                        None => return false,
+                        Some(false) => return true,
+                        Some(true) => {}
+                    },
                     Some(true) => {}
                 }
             }
@@ -501,8 +554,8 @@ mod tests {
     use super::*;
     use crate::model::FactorModel;
 
-    /// The energy of every full assignment is `c0 + Σ u + Σ c_f` after propagation, and
-    /// `c0` never exceeds the minimum: the transfers keep the energy equivalent.
+    /// The energy of every full assignment is `c0 + Σ u + Σ c_f` after propagation
+    /// without elimination, and `c0` never exceeds the minimum: the transfers keep the energy equivalent.
     #[test]
     fn transfers_keep_the_energy_and_bound_it() {
         let mut r = ebm_kernels::rng::stream(7, 0, 0);
@@ -516,6 +569,8 @@ mod tests {
         }
         let network = Network::new(&m);
         let mut w = Wcsp::new(&network).unwrap();
+        // Elimination would take variables out of the assignment (see eliminate.rs).
+        w.eliminate = false;
         assert!(w.propagate(f64::INFINITY));
         let mut minimum = f64::INFINITY;
         for x0 in 0..2 {
