@@ -364,6 +364,18 @@ mod tests {
             .collect()
     }
 
+    /// A random graph of `n` binary variables with up to `edges` edges (self-loops
+    /// dropped), as pairwise and unary tables.
+    fn random_graph(seed: u64, n: usize, edges: usize) -> Vec<LogTable> {
+        let mut r = rng::stream(seed, 1, 1);
+        let mut pick = || (r.next_u64() % n as u64) as usize;
+        let edges: Vec<(usize, usize)> = (0..edges)
+            .map(|_| (pick(), pick()))
+            .filter(|(a, b)| a != b)
+            .collect();
+        pairwise(n, &edges)
+    }
+
     /// The bucket sizes of an order, computed directly by symbolic elimination.
     fn brute_cost(tables: &[LogTable], order: &[usize], cards: &[usize]) -> (usize, f64) {
         let n = cards.len();
@@ -397,18 +409,8 @@ mod tests {
     #[test]
     fn orders_are_permutations_with_their_true_cost() {
         for seed in 0..20u64 {
-            let mut r = rng::stream(seed, 1, 1);
             let n = 12 + (seed as usize % 9);
-            let edges: Vec<(usize, usize)> = (0..3 * n)
-                .map(|_| {
-                    (
-                        (r.next_u64() % n as u64) as usize,
-                        (r.next_u64() % n as u64) as usize,
-                    )
-                })
-                .filter(|(a, b)| a != b)
-                .collect();
-            let tables = pairwise(n, &edges);
+            let tables = random_graph(seed, n, 3 * n);
             let skip = vec![false; n];
             let cards = vec![2; n];
             let plain = greedy(&tables, &skip, &cards, Criterion::Fill, None, &mut 0);
@@ -441,18 +443,8 @@ mod tests {
     fn an_order_too_wide_is_replaced_only_by_a_cheaper_one() {
         let mut improved = 0;
         for seed in 0..10u64 {
-            let mut r = rng::stream(seed, 2, 2);
             let n = 40;
-            let edges: Vec<(usize, usize)> = (0..90)
-                .map(|_| {
-                    (
-                        (r.next_u64() % n as u64) as usize,
-                        (r.next_u64() % n as u64) as usize,
-                    )
-                })
-                .filter(|(a, b)| a != b)
-                .collect();
-            let tables = pairwise(n, &edges);
+            let tables = random_graph(seed + 100, n, 90);
             let (skip, cards) = (vec![false; n], vec![2; n]);
             let (order, width) = min_fill_order(n, &tables, &skip);
             let plain = order_cost(&tables, &skip, &cards, &order);
