@@ -18,7 +18,7 @@
 //! result does not depend on the thread count.
 
 use crate::determinism::{Occurrences, all_alive, propagate, restrict};
-use crate::order_search::best_order;
+use crate::order_search::{TRIES_WHEN_TOO_WIDE, best_order};
 use crate::table::{LogTable, strides};
 use crate::{FactorError, FactorModel};
 use std::collections::HashMap;
@@ -278,9 +278,6 @@ impl Search {
 /// about as long as one with small ones.
 pub const ENTRIES_PER_ASSIGNMENT: u64 = 64;
 
-/// Randomized min-fill orders tried for the pseudo-tree (the cheapest is kept).
-pub const ORDER_TRIES: u64 = 64;
-
 /// Assignments the search may try per cached value it may keep: the bound on its work
 /// (dead caches, where nothing is kept, still count).
 pub const EXPANDED_PER_CACHED: u64 = 2;
@@ -344,7 +341,7 @@ pub fn log_partition(
         &reduced.tables,
         &skip,
         &reduced.cards,
-        ORDER_TRIES,
+        TRIES_WHEN_TOO_WIDE,
         f64::INFINITY,
     );
     let (order, width) = (chosen.order, chosen.width);

@@ -49,7 +49,7 @@ const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 /// entry `e^-708` times its block's maximum, which is far below the block's sum.
 const EXP_ZERO: f64 = -708.0;
 
-/// `exp(x)` for `x <= 0` (`-inf` included), 0 below [`EXP_ZERO`]: `2^n e^r` with `n` the
+/// `exp(x)` for `x <= 0` (`-inf` included), 0 below -708 (`EXP_ZERO`): `2^n e^r` with `n` the
 /// nearest integer to `x / ln 2` (Cody-Waite, `|r| <= ln 2 / 2`) and `e^r` by its Taylor
 /// polynomial of degree 13 (truncation below `r^14 / 14! < 5e-18`), so within a few ulp
 /// of the library's `exp`. Branch-free, so a loop over a slice vectorizes; the

@@ -315,7 +315,8 @@ pub fn best_order(
 pub const ORDER_WORK_BUDGET: u64 = 1 << 30;
 
 /// Randomized orders tried when the min-fill order's largest bucket exceeds the table
-/// bound, before elimination refuses.
+/// bound, before elimination refuses, and for the AND/OR search's pseudo-tree (which
+/// runs only then).
 pub const TRIES_WHEN_TOO_WIDE: u64 = 64;
 
 /// `order` (with `width`) when its largest bucket fits in `max_entries` assignments;
