@@ -123,6 +123,40 @@ impl Graph {
     }
 }
 
+/// The running cost of an elimination: width, largest and summed bucket assignments.
+#[derive(Default)]
+struct Tally {
+    width: usize,
+    largest_log2: f64,
+    total: f64,
+}
+
+impl Tally {
+    /// Count the bucket of `v` eliminated with neighbours `nb`.
+    fn add(&mut self, v: usize, nb: &[usize], cards: &[usize]) {
+        let log2: f64 = std::iter::once(v)
+            .chain(nb.iter().copied())
+            .map(|u| (cards[u] as f64).log2())
+            .sum();
+        self.width = self.width.max(nb.len());
+        self.largest_log2 = self.largest_log2.max(log2);
+        self.total += log2.exp2();
+    }
+
+    fn scored(self, order: Vec<usize>) -> ScoredOrder {
+        ScoredOrder {
+            order,
+            width: self.width,
+            largest_log2: self.largest_log2,
+            total_log2: if self.total > 0.0 {
+                self.total.log2()
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
 /// One greedy run. `seed` breaks ties at random (`None`: lowest index). Adds the pairs
 /// of neighbours its scores checked to `work`.
 fn greedy(
@@ -145,8 +179,9 @@ fn greedy(
     let mut dirty = vec![false; n];
     let mut touched = Vec::new();
     let mut ties = Vec::new();
-    let (mut order, mut width, mut largest, mut total) =
-        (Vec::with_capacity(remaining.len()), 0, 0f64, 0f64);
+    let mut order = Vec::with_capacity(remaining.len());
+    let mut tally = Tally::default();
+    let mut second = Vec::new();
     while !remaining.is_empty() {
         let best = remaining
             .iter()
@@ -170,16 +205,9 @@ fn greedy(
         };
         let v = remaining.swap_remove(at);
         graph.neighbours(v, &mut nb);
-        let log2: f64 = std::iter::once(v)
-            .chain(nb.iter().copied())
-            .map(|u| (cards[u] as f64).log2())
-            .sum();
-        width = width.max(nb.len());
-        largest = largest.max(log2);
-        total += log2.exp2();
+        tally.add(v, &nb, cards);
         // The scores that can change: the neighbours' and their neighbours'.
         touched.clear();
-        let mut second = Vec::new();
         for &a in &nb {
             graph.neighbours(a, &mut second);
             for &b in second.iter().chain(std::iter::once(&a)) {
@@ -189,8 +217,7 @@ fn greedy(
                 }
             }
         }
-        let eliminated = nb.clone();
-        graph.eliminate(v, &eliminated);
+        graph.eliminate(v, &nb);
         for &u in &touched {
             dirty[u] = false;
             if u != v {
@@ -199,12 +226,7 @@ fn greedy(
         }
         order.push(v);
     }
-    ScoredOrder {
-        order,
-        width,
-        largest_log2: largest,
-        total_log2: if total > 0.0 { total.log2() } else { 0.0 },
-    }
+    tally.scored(order)
 }
 
 /// The cost of eliminating `order` (variables of `tables` not in `skip`, domains
@@ -217,25 +239,13 @@ pub fn order_cost(
 ) -> ScoredOrder {
     let (mut graph, _) = Graph::new(cards.len(), tables, skip);
     let mut nb = Vec::new();
-    let (mut width, mut largest, mut total) = (0, 0f64, 0f64);
+    let mut tally = Tally::default();
     for &v in order {
         graph.neighbours(v, &mut nb);
-        let log2: f64 = std::iter::once(v)
-            .chain(nb.iter().copied())
-            .map(|u| (cards[u] as f64).log2())
-            .sum();
-        width = width.max(nb.len());
-        largest = largest.max(log2);
-        total += log2.exp2();
-        let eliminated = nb.clone();
-        graph.eliminate(v, &eliminated);
+        tally.add(v, &nb, cards);
+        graph.eliminate(v, &nb);
     }
-    ScoredOrder {
-        order: order.to_vec(),
-        width,
-        largest_log2: largest,
-        total_log2: if total > 0.0 { total.log2() } else { 0.0 },
-    }
+    tally.scored(order.to_vec())
 }
 
 /// The first variable of `order` whose bucket (it and its neighbours when it is
@@ -260,8 +270,7 @@ pub fn first_too_large(
         if entries > max_entries {
             return Some((v, entries));
         }
-        let eliminated = nb.clone();
-        graph.eliminate(v, &eliminated);
+        graph.eliminate(v, &nb);
     }
     None
 }
