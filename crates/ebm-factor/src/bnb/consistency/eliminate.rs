@@ -95,16 +95,14 @@ impl Wcsp {
         let mut ok = true;
         let added = if neighbours.len() >= 2 {
             let k = neighbours.len();
-            let mut strides = vec![1; k];
-            for i in (0..k - 1).rev() {
-                strides[i] = strides[i + 1] * self.domains[neighbours[i + 1]];
-            }
-            let size = strides[0] * self.domains[u];
+            let cards: Vec<usize> = neighbours.iter().map(|&n| self.domains[n]).collect();
+            let strides = crate::table::strides(&cards);
+            let size = strides[0] * cards[0];
             let mut values = [0usize; MOST_NEIGHBOURS];
             let mut energies = Vec::with_capacity(size);
             for index in 0..size {
                 for i in 0..k {
-                    values[i] = index / strides[i] % self.domains[neighbours[i]];
+                    values[i] = index / strides[i] % cards[i];
                 }
                 energies.push(self.eliminated_cost(v, neighbours, &values[..k]));
             }
