@@ -99,20 +99,26 @@ pub const ELIMINATION_MIN_VARIABLES: usize = 1000;
 /// incumbent (checked by the caller).
 pub(super) fn arc_branch_and_bound(network: &Network, config: &BnbConfig) -> Option<BnbResult> {
     let eliminating = network.len() >= ELIMINATION_MIN_VARIABLES;
-    arc_branch_and_bound_from(network, config, FIRST_DIVE, eliminating)
+    arc_branch_and_bound_from(network, config, FIRST_DIVE, eliminating, EXISTENTIAL)
 }
 
+/// Whether the search maintains existential arc consistency (`consistency/existential.rs`).
+const EXISTENTIAL: bool = false;
+
 /// [`arc_branch_and_bound`] whose first dive has `first_dive` backtracks, eliminating
-/// low-degree variables during propagation when `eliminating`.
+/// low-degree variables during propagation when `eliminating` and maintaining existential
+/// arc consistency when `existential`.
 fn arc_branch_and_bound_from(
     network: &Network,
     config: &BnbConfig,
     first_dive: u64,
     eliminating: bool,
+    existential: bool,
 ) -> Option<BnbResult> {
     let mut wcsp = Wcsp::new(network)?;
     let n = network.len();
     wcsp.eliminate = eliminating;
+    wcsp.existential = existential;
     let mut search = ArcSearch {
         wcsp,
         network,
@@ -477,16 +483,23 @@ pub(super) mod tests {
             // and without elimination during the search (these models are below
             // ELIMINATION_MIN_VARIABLES, so `branch_and_bound` above ran without it).
             let network = Network::new(&model);
-            for eliminating in [true, false] {
+            for (eliminating, existential) in
+                [(true, false), (false, false), (true, true), (false, true)]
+            {
                 for dive in [1, FIRST_DIVE] {
-                    let short =
-                        arc_branch_and_bound_from(&network, &arc(None, None), dive, eliminating)
-                            .unwrap();
+                    let short = arc_branch_and_bound_from(
+                        &network,
+                        &arc(None, None),
+                        dive,
+                        eliminating,
+                        existential,
+                    )
+                    .unwrap();
                     assert!(short.complete, "seed {seed}");
                     let e = short.solution.energy;
                     assert!(
                         e == want || (e - want).abs() < 1e-9,
-                        "seed {seed} eliminating {eliminating} dive {dive}: {e} vs {want}"
+                        "seed {seed} eliminating {eliminating} existential {existential} dive {dive}: {e} vs {want}"
                     );
                     assert_eq!(model.energy(&short.solution.assignment), e, "seed {seed}");
                 }
@@ -516,8 +529,14 @@ pub(super) mod tests {
             let want = brute_force(&model);
             let network = Network::new(&model);
             for (nodes, dive) in [(1, FIRST_DIVE), (5, 1)] {
-                let r = arc_branch_and_bound_from(&network, &arc(None, Some(nodes)), dive, true)
-                    .unwrap();
+                let r = arc_branch_and_bound_from(
+                    &network,
+                    &arc(None, Some(nodes)),
+                    dive,
+                    true,
+                    EXISTENTIAL,
+                )
+                .unwrap();
                 if r.complete {
                     continue;
                 }

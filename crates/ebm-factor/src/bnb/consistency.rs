@@ -21,6 +21,8 @@
 use crate::network::{LocalFactor, Network};
 
 mod eliminate;
+mod existential;
+mod node;
 
 /// One cost table of the network.
 #[derive(Clone, Debug)]
@@ -44,6 +46,10 @@ enum Change {
     Retired(usize, usize),
     /// A variable eliminated, and whether that added a table.
     Eliminated(usize, bool),
+    /// A variable moved between node consistency buckets, with its old bucket.
+    Bucket(usize, usize),
+    /// The slack the network was node consistent for (see `node.rs`).
+    NodeSlack(f64),
 }
 
 /// The weighted constraint network: domains, costs and the trail that restores them.
@@ -91,6 +97,29 @@ pub(super) struct Wcsp {
     /// Variables that may have lost open neighbours since elimination last looked.
     candidates: Vec<usize>,
     is_candidate: Vec<bool>,
+    /// Variables whose unary costs rose since node consistency last checked them.
+    node_queue: Vec<usize>,
+    node_queued: Vec<bool>,
+    /// Per binary exponent, the variables whose largest alive unary cost had it when
+    /// last checked; per variable, its bucket and its place there (see `node.rs`).
+    buckets: Vec<Vec<usize>>,
+    bucket: Vec<usize>,
+    bucket_at: Vec<usize>,
+    /// The highest bucket ever used.
+    top_bucket: usize,
+    /// The slack `cut - c0` the network is node consistent for.
+    node_slack: f64,
+    /// Whether propagation maintains existential arc consistency (`existential.rs`).
+    pub(super) existential: bool,
+    /// Variables whose unary costs rose since the existential pass last saw them, and
+    /// that pass's scratch.
+    eac_queue: Vec<usize>,
+    eac_queued: Vec<bool>,
+    eac_seen: Vec<bool>,
+    eac_check: Vec<usize>,
+    eac_tables: Vec<(usize, usize, u64)>,
+    eac_owned: Vec<usize>,
+    eac_total: Vec<f64>,
 }
 
 impl Wcsp {
@@ -176,6 +205,21 @@ impl Wcsp {
             eliminate: true,
             candidates: (0..n).collect(),
             is_candidate: vec![true; n],
+            node_queue: Vec::new(),
+            node_queued: vec![false; n],
+            buckets: vec![Vec::new(); node::BUCKETS],
+            bucket: vec![node::NO_BUCKET; n],
+            bucket_at: vec![0; n],
+            top_bucket: 0,
+            node_slack: f64::INFINITY,
+            existential: false,
+            eac_queue: (0..n).collect(),
+            eac_queued: vec![true; n],
+            eac_seen: vec![false; n],
+            eac_check: Vec::new(),
+            eac_tables: Vec::new(),
+            eac_owned: Vec::new(),
+            eac_total: Vec::new(),
         })
     }
 
@@ -223,6 +267,8 @@ impl Wcsp {
                     self.retired.pop();
                 }
                 Change::Eliminated(v, added) => self.restore(v, added),
+                Change::Bucket(v, old) => self.unbucket(v, old),
+                Change::NodeSlack(old) => self.node_slack = old,
             }
         }
         for v in self.queue.drain(..) {
@@ -234,6 +280,8 @@ impl Wcsp {
         for v in self.candidates.drain(..) {
             self.is_candidate[v] = false;
         }
+        self.clear_node_queue();
+        self.clear_existential_queue();
     }
 
     fn set_c0(&mut self, c0: f64) {
@@ -246,6 +294,10 @@ impl Wcsp {
         self.trail.push(Change::Unary(i, self.unary[i]));
         self.unary[i] += amount;
         self.touch(v);
+        if amount > 0.0 {
+            self.queue_node(v);
+            self.queue_existential(v);
+        }
     }
 
     fn enqueue(&mut self, v: usize) {
@@ -440,20 +492,16 @@ impl Wcsp {
             if self.c0 >= cut {
                 return false;
             }
-            // Node consistency against the incumbent: every variable, as c0 may have
-            // grown.
-            for v in 0..self.len() {
-                if self.value[v].is_some() {
-                    continue;
-                }
-                let row = v * self.stride;
-                for a in 0..self.domains[v] {
-                    if self.alive[row + a] && self.c0 + self.unary[row + a] >= cut {
-                        self.culprit = self.tables_of[v].first().map(|&(f, _)| f);
-                        if !self.remove(v, a) {
-                            return false;
-                        }
-                    }
+            // Node consistency against the incumbent (`node.rs`): the variables whose
+            // costs rose, and those whose costs could reach a smaller slack.
+            if !self.node_consistency(cut) {
+                return false;
+            }
+            if self.queue.is_empty() && self.existential {
+                match self.existential() {
+                    None => return false,
+                    Some(true) => continue,
+                    Some(false) => {}
                 }
             }
             if self.queue.is_empty() {
