@@ -102,8 +102,9 @@ pub(super) fn arc_branch_and_bound(network: &Network, config: &BnbConfig) -> Opt
     arc_branch_and_bound_from(network, config, FIRST_DIVE, eliminating, EXISTENTIAL)
 }
 
-/// Whether the search maintains existential arc consistency (`consistency/existential.rs`).
-const EXISTENTIAL: bool = false;
+/// Whether the search maintains existential arc consistency (`consistency/existential.rs`):
+/// Promedas_11 is proved in 20k nodes and 2.3 CPU s with it, 74k and 7.4 s without.
+const EXISTENTIAL: bool = true;
 
 /// [`arc_branch_and_bound`] whose first dive has `first_dive` backtracks, eliminating
 /// low-degree variables during propagation when `eliminating` and maintaining existential
