@@ -22,6 +22,7 @@ use crate::network::{LocalFactor, Network};
 
 mod eliminate;
 mod existential;
+mod leaves;
 mod node;
 
 /// One cost table of the network.
@@ -373,55 +374,69 @@ impl Wcsp {
         t.energies[index] - offsets
     }
 
+    /// For each alive value `a` of the variable at position `p` of table `f`, into
+    /// `self.minima[a]`, the smallest over the tuples the domains allow with it of the
+    /// table's cost plus the unary costs of the positions in the bit mask `mask` (`+inf`
+    /// when every such tuple is forbidden); `self.values[p]` holds those values.
+    fn tuple_minima(&mut self, f: usize, p: usize, mask: u64) {
+        let w = self.tables[f].vars[p];
+        let mut values = std::mem::take(&mut self.values);
+        let mut minima = std::mem::take(&mut self.minima);
+        let mut digit = std::mem::take(&mut self.digits);
+        minima[..self.domains[w]].fill(f64::INFINITY);
+        let t = &self.tables[f];
+        let k = t.vars.len();
+        for (i, &v) in t.vars.iter().enumerate() {
+            values[i].clear();
+            match self.value[v] {
+                Some(a) => values[i].push(a),
+                None => values[i]
+                    .extend((0..self.domains[v]).filter(|&a| self.alive[v * self.stride + a])),
+            }
+        }
+        digit[..k].fill(0);
+        'tuples: loop {
+            let mut index = 0;
+            let mut cost = 0.0;
+            for i in 0..k {
+                let a = values[i][digit[i]];
+                index += a * t.strides[i];
+                cost -= self.delta[t.delta_at[i] + a];
+                if mask >> i & 1 == 1 {
+                    cost += self.unary[t.vars[i] * self.stride + a];
+                }
+            }
+            let a = values[p][digit[p]];
+            let c = t.energies[index] + cost;
+            if c < minima[a] {
+                minima[a] = c;
+            }
+            for i in (0..k).rev() {
+                digit[i] += 1;
+                if digit[i] < values[i].len() {
+                    continue 'tuples;
+                }
+                digit[i] = 0;
+            }
+            break;
+        }
+        self.values = values;
+        self.minima = minima;
+        self.digits = digit;
+    }
+
     /// Project table `f` onto its open variable at position `p`: each alive value gets
     /// the smallest cost of the tuples the domains allow with it (a value with none finite
     /// is removed). False on a wipe-out.
     fn revise(&mut self, f: usize, p: usize) -> bool {
         self.culprit = Some(f);
         let w = self.tables[f].vars[p];
-        let mut values = std::mem::take(&mut self.values);
-        let mut minima = std::mem::take(&mut self.minima);
-        let mut digit = std::mem::take(&mut self.digits);
-        minima[..self.domains[w]].fill(f64::INFINITY);
-        {
-            let t = &self.tables[f];
-            let k = t.vars.len();
-            for (i, &v) in t.vars.iter().enumerate() {
-                values[i].clear();
-                match self.value[v] {
-                    Some(a) => values[i].push(a),
-                    None => values[i]
-                        .extend((0..self.domains[v]).filter(|&a| self.alive[v * self.stride + a])),
-                }
-            }
-            digit[..k].fill(0);
-            'tuples: loop {
-                let mut index = 0;
-                let mut cost = 0.0;
-                for i in 0..k {
-                    let a = values[i][digit[i]];
-                    index += a * t.strides[i];
-                    cost -= self.delta[t.delta_at[i] + a];
-                }
-                let a = values[p][digit[p]];
-                let c = t.energies[index] + cost;
-                if c < minima[a] {
-                    minima[a] = c;
-                }
-                for i in (0..k).rev() {
-                    digit[i] += 1;
-                    if digit[i] < values[i].len() {
-                        continue 'tuples;
-                    }
-                    digit[i] = 0;
-                }
-                break;
-            }
-        }
+        self.tuple_minima(f, p, 0);
+        let values = std::mem::take(&mut self.values);
         let at = self.tables[f].delta_at[p];
         let mut ok = true;
         for &a in &values[p] {
-            let m = minima[a];
+            let m = self.minima[a];
             if m == f64::INFINITY {
                 ok &= self.remove(w, a);
             } else if m != 0.0 {
@@ -431,8 +446,6 @@ impl Wcsp {
             }
         }
         self.values = values;
-        self.minima = minima;
-        self.digits = digit;
         ok
     }
 
@@ -517,76 +530,6 @@ impl Wcsp {
                 }
             }
         }
-    }
-
-    /// The one table `f` (at position `p`) that links open variable `v` to other open
-    /// variables, if there is exactly one.
-    fn only_link(&self, v: usize) -> Option<(usize, usize)> {
-        let mut link = None;
-        for &(f, p) in &self.tables_of[v] {
-            if self.open[f] >= 2 {
-                if link.is_some() {
-                    return None;
-                }
-                link = Some((f, p));
-            }
-        }
-        link
-    }
-
-    /// Extension of leaf variables: an open variable linked to the others by one table
-    /// only moves its unary costs into that table (lowering its offsets), and the table
-    /// projects onto its other open variables. The bound then counts the leaf's best value
-    /// jointly with its neighbours', as eliminating it would when the table is binary.
-    /// `Some(true)` when some cost moved (the fixpoint then runs again), `None` on a
-    /// wipe-out.
-    fn extend_leaves(&mut self) -> Option<bool> {
-        let mut moved = false;
-        while let Some(v) = self.touched.pop() {
-            self.is_touched[v] = false;
-            if self.value[v].is_some() {
-                continue;
-            }
-            let Some((f, p)) = self.only_link(v) else {
-                continue;
-            };
-            // Only towards variables with other links: leaves never receive, so costs
-            // cannot cycle between two leaves of one table.
-            let mut hubs = std::mem::take(&mut self.hubs);
-            hubs.clear();
-            for (q, &w) in self.tables[f].vars.iter().enumerate() {
-                if w != v && self.value[w].is_none() && self.only_link(w).is_none() {
-                    hubs.push(q);
-                }
-            }
-            if hubs.is_empty() {
-                self.hubs = hubs;
-                continue;
-            }
-            let row = v * self.stride;
-            let at = self.tables[f].delta_at[p];
-            let mut any = false;
-            for a in 0..self.domains[v] {
-                let c = self.unary[row + a];
-                if self.alive[row + a] && c != 0.0 {
-                    self.trail.push(Change::Delta(at + a, self.delta[at + a]));
-                    self.delta[at + a] -= c;
-                    self.trail.push(Change::Unary(row + a, c));
-                    self.unary[row + a] = 0.0;
-                    any = true;
-                }
-            }
-            moved |= any;
-            for &q in hubs.iter().filter(|_| any) {
-                if !self.revise(f, q) {
-                    self.hubs = hubs;
-                    return None;
-                }
-                self.project_unary(self.tables[f].vars[q]);
-            }
-            self.hubs = hubs;
-        }
-        Some(moved)
     }
 
     fn touch(&mut self, v: usize) {

@@ -14,7 +14,7 @@
 //! bounded by the optimum. Variables are checked when their own unary costs or a
 //! neighbour's rose; every transfer is an ordinary trailed projection or extension.
 
-use super::{Change, Wcsp};
+use super::Wcsp;
 
 impl Wcsp {
     /// Queue `v` for an existential check of itself and its neighbours (one of its unary
@@ -106,57 +106,14 @@ impl Wcsp {
         self.eac_owned = owned;
     }
 
-    /// For each value `a` of the variable at position `p` of table `f`, the smallest over
-    /// the tuples the domains allow with it of the table's cost plus the unary costs of the
-    /// positions in `mask`, added into `total[a]`.
+    /// For each alive value `a` of the variable at position `p` of table `f`, the smallest
+    /// over the tuples the domains allow with it of the table's cost plus the unary costs of
+    /// the positions in `mask`, added into `total[a]`.
     fn add_support_costs(&mut self, f: usize, p: usize, mask: u64, total: &mut [f64]) {
-        let mut values = std::mem::take(&mut self.values);
-        let mut minima = std::mem::take(&mut self.minima);
-        let mut digit = std::mem::take(&mut self.digits);
-        let w = self.tables[f].vars[p];
-        minima[..self.domains[w]].fill(f64::INFINITY);
-        let t = &self.tables[f];
-        let k = t.vars.len();
-        for (i, &v) in t.vars.iter().enumerate() {
-            values[i].clear();
-            match self.value[v] {
-                Some(a) => values[i].push(a),
-                None => values[i]
-                    .extend((0..self.domains[v]).filter(|&a| self.alive[v * self.stride + a])),
-            }
+        self.tuple_minima(f, p, mask);
+        for &a in &self.values[p] {
+            total[a] += self.minima[a];
         }
-        digit[..k].fill(0);
-        'tuples: loop {
-            let mut index = 0;
-            let mut cost = 0.0;
-            for i in 0..k {
-                let a = values[i][digit[i]];
-                index += a * t.strides[i];
-                cost -= self.delta[t.delta_at[i] + a];
-                if mask >> i & 1 == 1 {
-                    cost += self.unary[t.vars[i] * self.stride + a];
-                }
-            }
-            let a = values[p][digit[p]];
-            let c = t.energies[index] + cost;
-            if c < minima[a] {
-                minima[a] = c;
-            }
-            for i in (0..k).rev() {
-                digit[i] += 1;
-                if digit[i] < values[i].len() {
-                    continue 'tuples;
-                }
-                digit[i] = 0;
-            }
-            break;
-        }
-        for &a in &values[p] {
-            total[a] += minima[a];
-        }
-        self.values = values;
-        self.minima = minima;
-        self.digits = digit;
     }
 
     /// The existential step on `v`: `Some(true)` when `c0` rose, `None` on a wipe-out.
@@ -183,8 +140,8 @@ impl Wcsp {
         if lifts {
             for &(f, p, mask) in &tables {
                 for q in 0..self.tables[f].vars.len() {
-                    if mask >> q & 1 == 1 {
-                        self.extend(f, q);
+                    if mask >> q & 1 == 1 && self.extend(f, q) {
+                        self.touch(self.tables[f].vars[q]);
                     }
                 }
                 if !self.revise(f, p) {
@@ -197,28 +154,6 @@ impl Wcsp {
         }
         self.eac_tables = tables;
         Some(lifts)
-    }
-
-    /// Move all the unary costs of the variable at position `q` of table `f` into the
-    /// table (lowering its offsets).
-    fn extend(&mut self, f: usize, q: usize) {
-        let w = self.tables[f].vars[q];
-        let row = w * self.stride;
-        let at = self.tables[f].delta_at[q];
-        let mut any = false;
-        for b in 0..self.domains[w] {
-            let c = self.unary[row + b];
-            if self.alive[row + b] && c != 0.0 {
-                self.trail.push(Change::Delta(at + b, self.delta[at + b]));
-                self.delta[at + b] -= c;
-                self.trail.push(Change::Unary(row + b, c));
-                self.unary[row + b] = 0.0;
-                any = true;
-            }
-        }
-        if any {
-            self.touch(w);
-        }
     }
 }
 
