@@ -11,7 +11,7 @@
 
 use crate::Activation;
 use crate::image_ops::{ImageDims, average_pool, average_pool_backward, col2im, im2col};
-use ebm_kernels::gemm::gemm;
+use ebm_kernels::gemm::{MIN_PARALLEL_WORK, gemm};
 use ebm_kernels::{MatMut, MatRef, Parallelism};
 
 /// Elementwise passes shorter than this run on the calling thread.
@@ -25,9 +25,23 @@ pub struct Dense<'a> {
     pub weights: &'a [f32],
     /// The bias, `d_out` values.
     pub bias: &'a [f32],
+    /// When present, the same weights transposed (`d_out x d_in`, row-major): the input
+    /// gradient `g W^T` then multiplies two row-major operands, at the rate of the forward
+    /// product, with the same result bits.
+    pub weights_t: Option<&'a [f32]>,
 }
 
-impl Dense<'_> {
+impl<'a> Dense<'a> {
+    /// A layer of `weights` (`d_in x d_out`, row-major) and `bias` (`d_out`), without a
+    /// transposed copy.
+    pub fn new(weights: &'a [f32], bias: &'a [f32]) -> Self {
+        Self {
+            weights,
+            bias,
+            weights_t: None,
+        }
+    }
+
     /// Inputs of the layer.
     pub fn d_in(&self) -> usize {
         self.weights.len() / self.bias.len()
@@ -205,11 +219,62 @@ impl Cpu {
 
 impl Cpu {
     /// `out = beta out + a b`, `out` holding at least `a.rows() x b.cols()` values.
+    ///
+    /// On two or more threads a product of at least [`MIN_SPLIT_ROWS`] rows, more than
+    /// [`MIN_SPLIT_COLS`] columns and [`MIN_PARALLEL_WORK`] multiply-adds is cut into
+    /// one contiguous chunk of rows per thread, each a sequential product (one packing
+    /// of the right-hand side per thread, no synchronization inside a product); every
+    /// row is still computed by the same operations in the same order (the backend's
+    /// blocking of the inner dimension depends on that dimension only once the product
+    /// has more than 64 columns), so the result does not depend on the thread count.
     fn product(&self, beta: f32, out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>) {
         let (rows, cols) = (a.rows(), b.cols());
-        let mut out = MatMut::from_row_major(&mut out[..rows * cols], rows, cols);
-        gemm(beta, &mut out, 1.0, a, b, self.par);
+        let out = &mut out[..rows * cols];
+        let threads = self.par.threads();
+        let split = threads >= 2
+            && rows >= MIN_SPLIT_ROWS
+            && cols > MIN_SPLIT_COLS
+            && rows * cols * a.cols() >= MIN_PARALLEL_WORK;
+        if split {
+            row_chunks(beta, out, a, b, threads);
+        } else {
+            let mut out = MatMut::from_row_major(out, rows, cols);
+            gemm(beta, &mut out, 1.0, a, b, self.par);
+        }
     }
+}
+
+/// Products with fewer rows than this are not split by rows ([`Cpu`]'s products).
+pub const MIN_SPLIT_ROWS: usize = 64;
+
+/// Products with at most this many columns are not split by rows: below it the backend
+/// picks its inner blocking from the row count too (its small-product path), and a
+/// chunk could be summed differently from the whole.
+pub const MIN_SPLIT_COLS: usize = 64;
+
+/// `out = beta out + a b` with the rows of `a` (and `out`) cut into `threads`
+/// contiguous chunks, each a sequential product, run in parallel.
+fn row_chunks(beta: f32, out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>, threads: usize) {
+    let (rows, cols) = (a.rows(), b.cols());
+    if threads <= 1 || rows < 2 {
+        let mut out = MatMut::from_row_major(out, rows, cols);
+        return gemm(beta, &mut out, 1.0, a, b, Parallelism::Sequential);
+    }
+    let left_threads = threads / 2;
+    let mid = rows * left_threads / threads;
+    let (top, bottom) = out.split_at_mut(mid * cols);
+    rayon::join(
+        || row_chunks(beta, top, a.row_range(0, mid), b, left_threads),
+        || {
+            row_chunks(
+                beta,
+                bottom,
+                a.row_range(mid, rows),
+                b,
+                threads - left_threads,
+            )
+        },
+    );
 }
 
 impl LayerMath for Cpu {
@@ -246,8 +311,11 @@ impl LayerMath for Cpu {
         let (d_in, d_out) = (layer.d_in(), layer.d_out());
         let rows = grad_input.len() / d_in;
         let upstream = MatRef::from_row_major(&grad_out[..rows * d_out], rows, d_out);
-        let weights = MatRef::from_row_major(layer.weights, d_in, d_out);
-        self.product(0.0, grad_input, upstream, weights.t());
+        let weights_t = match layer.weights_t {
+            Some(t) => MatRef::from_row_major(t, d_out, d_in),
+            None => MatRef::from_row_major(layer.weights, d_in, d_out).t(),
+        };
+        self.product(0.0, grad_input, upstream, weights_t);
     }
 
     fn activation_forward(&self, pass: ActivationForward<'_>) {
