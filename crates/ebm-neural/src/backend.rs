@@ -220,18 +220,21 @@ impl Cpu {
 impl Cpu {
     /// `out = beta out + a b`, `out` holding at least `a.rows() x b.cols()` values.
     ///
-    /// On two or more threads a product of at least [`MIN_SPLIT_ROWS`] rows, more than
-    /// [`MIN_SPLIT_COLS`] columns and [`MIN_PARALLEL_WORK`] multiply-adds is cut into
-    /// one contiguous chunk of rows per thread, each a sequential product (one packing
+    /// With `by_rows` (the rows are examples: the forward and input-gradient products,
+    /// all of a Langevin step's), on two or more threads a product of at least
+    /// [`MIN_SPLIT_ROWS`] rows, more than [`MIN_SPLIT_COLS`] columns and
+    /// [`MIN_PARALLEL_WORK`] multiply-adds is cut into one contiguous chunk of rows per
+    /// thread, each a sequential product (one packing
     /// of the right-hand side per thread, no synchronization inside a product); every
     /// row is still computed by the same operations in the same order (the backend's
     /// blocking of the inner dimension depends on that dimension only once the product
     /// has more than 64 columns), so the result does not depend on the thread count.
-    fn product(&self, beta: f32, out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>) {
+    fn product(&self, by_rows: bool, beta: f32, out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>) {
         let (rows, cols) = (a.rows(), b.cols());
         let out = &mut out[..rows * cols];
         let threads = self.par.threads();
-        let split = threads >= 2
+        let split = by_rows
+            && threads >= 2
             && rows >= MIN_SPLIT_ROWS
             && cols > MIN_SPLIT_COLS
             && rows * cols * a.cols() >= MIN_PARALLEL_WORK;
@@ -282,7 +285,7 @@ impl LayerMath for Cpu {
         let (d_in, d_out) = (layer.d_in(), layer.d_out());
         let input = MatRef::from_row_major(&input[..rows.total * d_in], rows.total, d_in);
         let weights = MatRef::from_row_major(layer.weights, d_in, d_out);
-        self.product(0.0, out, input, weights);
+        self.product(true, 0.0, out, input, weights);
         for row in out[..rows.primal * d_out].chunks_exact_mut(d_out) {
             for (o, b) in row.iter_mut().zip(layer.bias) {
                 *o += b;
@@ -296,7 +299,8 @@ impl LayerMath for Cpu {
         let input = MatRef::from_row_major(&input[..rows.total * d_in], rows.total, d_in);
         let upstream = MatRef::from_row_major(&grad_out[..rows.total * d_out], rows.total, d_out);
         let beta = if into.accumulate { 1.0 } else { 0.0 };
-        self.product(beta, into.weights, input.t(), upstream);
+        // The weight gradient sums over the examples: the backend splits it its own way.
+        self.product(false, beta, into.weights, input.t(), upstream);
         if !into.accumulate {
             into.bias.fill(0.0);
         }
@@ -315,7 +319,7 @@ impl LayerMath for Cpu {
             Some(t) => MatRef::from_row_major(t, d_out, d_in),
             None => MatRef::from_row_major(layer.weights, d_in, d_out).t(),
         };
-        self.product(0.0, grad_input, upstream, weights_t);
+        self.product(true, 0.0, grad_input, upstream, weights_t);
     }
 
     fn activation_forward(&self, pass: ActivationForward<'_>) {
