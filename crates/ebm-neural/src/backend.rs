@@ -223,14 +223,13 @@ impl Cpu {
     ///
     /// With `by_rows` (a layer prepared for sampling, see [`Dense::weights_t`]: the
     /// forward and input-gradient products of a Langevin step), on two or more threads a
-    /// product of at least
-    /// [`MIN_SPLIT_ROWS`] rows, more than [`MIN_SPLIT_COLS`] columns and
-    /// [`MIN_PARALLEL_WORK`] multiply-adds is cut into one contiguous chunk of rows per
-    /// thread, each a sequential product (one packing
-    /// of the right-hand side per thread, no synchronization inside a product); every
-    /// row is still computed by the same operations in the same order (the backend's
-    /// blocking of the inner dimension depends on that dimension only once the product
-    /// has more than 64 columns), so the result does not depend on the thread count.
+    /// product of at least [`MIN_SPLIT_ROWS`] rows, more than [`MIN_SPLIT_COLS`] columns
+    /// and [`MIN_PARALLEL_WORK`] multiply-adds is cut into one contiguous chunk of rows
+    /// per thread, each a sequential product (no synchronization inside a product).
+    /// Every row is still computed by the same operations in the same order (the
+    /// backend's blocking of the inner dimension depends on that dimension only, once
+    /// the product has more than 64 columns), so the result does not depend on the
+    /// thread count.
     fn product(&self, by_rows: bool, beta: f32, out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>) {
         let (rows, cols) = (a.rows(), b.cols());
         let out = &mut out[..rows * cols];
