@@ -29,6 +29,14 @@ ratios and the median of the pairwise ratios (torch ms / ebm ms; > 1: ebm is fas
 
     cargo build --release -p ebm-neural --example mlp_step
     python3 benches/torch_mlp_energy.py --ebm target/release/examples/mlp_step --rounds 5
+
+PyTorch runs with its default settings: the script sets no environment variable. On a
+machine where other jobs hold a core, PyTorch's spinning OpenMP threads collapse at 2
+threads; the README's tables then also show runs with OMP_WAIT_POLICY=PASSIVE set by the
+caller (OMP_WAIT_POLICY=PASSIVE python3 benches/torch_mlp_energy.py ...), and say which.
+The ebm side prepares its net once for the chain run (EnergyNet::prepare_sampling, the
+transposed copy of the large weight matrices) outside the timed Langevin steps, and
+prints that copy's cost as an extra "prepare_sampling" line, which is not compared.
 """
 import argparse
 import json

@@ -7,7 +7,7 @@ use crate::{MatMut, MatRef, Parallelism};
 
 /// Products smaller than this many multiply-adds run on one thread: splitting them
 /// costs more than it saves.
-const MIN_PARALLEL_WORK: usize = 1 << 18;
+pub const MIN_PARALLEL_WORK: usize = 1 << 18;
 
 /// `dst = alpha * dst + a * b` for a row-major `rows x b.rows()` slice `a` and a row-major
 /// `rows x b.cols()` slice `dst`: [`gemm()`] in the shape of a batch of rows times a matrix.

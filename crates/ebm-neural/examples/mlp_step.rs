@@ -3,7 +3,10 @@
 //! computations in PyTorch and alternates with this program):
 //!
 //! - `langevin_step`: one step of [`langevin`] on 128 chains (energy and input gradient,
-//!   then `x <- x - eta/2 g + sqrt(eta) z`), eta = 0.01;
+//!   then `x <- x - eta/2 g + sqrt(eta) z`), eta = 0.01, on a net prepared once for
+//!   the chain run ([`EnergyNet::prepare_sampling`]: the transposed copy of the large
+//!   weight matrices, which the trainer also makes before its chains);
+//! - `prepare_sampling` (extra, not compared): the cost of that copy, once per chain run;
 //! - `train_step`: one contrastive-divergence training step as the trainer runs it
 //!   ([`EnergyTrainer::contrastive_gradient`] on 128 data and 128 negative rows: the
 //!   parameter gradient of the energy gap with the energy regularization, alpha = 1e-3),
@@ -23,7 +26,7 @@ use ebm_kernels::Parallelism;
 use ebm_kernels::rng::{normal_f64, stream};
 use ebm_neural::langevin::{LangevinBuffers, LangevinConfig, langevin, uniform_noise};
 use ebm_neural::train::{EnergyTrainConfig, EnergyTrainer, Method, adam};
-use ebm_neural::{Activation, Mlp};
+use ebm_neural::{Activation, EnergyNet, Mlp};
 use std::time::Instant;
 
 const BATCH: usize = 128;
@@ -101,7 +104,11 @@ fn main() {
     let rates = cd.optimizer.rates(0, 1);
     let times = pool.install(|| {
         let (mut trainer, mut state) = EnergyTrainer::new(&cd, &data, DIM).expect("a trainer");
-        let model: &Mlp = &state.model;
+        // A chain run prepares the net once (the transposed copy of its large weight
+        // matrices, as the trainer does before its chains); the copy's cost is timed too.
+        let mut model: Mlp = state.model.clone();
+        let prepare_ms = median_ms(warmup, repeats, || model.prepare_sampling());
+        let model = &model;
         let math = ebm_neural::Cpu { par };
         let (mut buffers, mut chains) = (LangevinBuffers::default(), negatives.clone());
         let mut rng = stream(3, 0, 0);
@@ -147,6 +154,7 @@ fn main() {
             batch_index += 1;
         });
         [
+            ("prepare_sampling", prepare_ms),
             ("langevin_step", langevin_ms),
             ("train_step", train_ms),
             ("dsm_step", dsm_ms),

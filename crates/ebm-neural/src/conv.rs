@@ -178,10 +178,7 @@ impl ConvNet {
     /// Stage `s`'s weights and bias.
     fn conv_layer(&self, s: usize) -> Dense<'_> {
         let (w, b, end) = self.conv_offsets(s);
-        Dense {
-            weights: &self.conv[w..b],
-            bias: &self.conv[b..end],
-        }
+        Dense::new(&self.conv[w..b], &self.conv[b..end])
     }
 
     /// Size every buffer for `n` examples at `order` (no allocation once grown).
@@ -336,6 +333,10 @@ impl EnergyNet for ConvNet {
 
     fn jets_mut(ws: &mut ConvWorkspace) -> &mut Workspace {
         &mut ws.head
+    }
+
+    fn prepare_sampling(&mut self) {
+        self.head.prepare_sampling();
     }
 
     fn visit_layers(&mut self, visit: &mut dyn FnMut(&mut [f32], &mut [f32])) {

@@ -54,6 +54,7 @@ mod pass_checks;
 pub mod replay;
 pub mod tempering;
 pub mod train;
+mod transposed;
 
 pub use activation::Activation;
 pub use backend::{Cpu, Dense, LayerMath};

@@ -13,6 +13,7 @@
 //! - of `v^T grad_x (v^T grad_x E)` (sliced score matching): order 2 along `v`, `c2 = 1`.
 
 use crate::backend::{ActivationBackward, ActivationForward, Dense, DenseGrad, LayerMath, Rows};
+use crate::transposed::TransposedWeights;
 use crate::{Activation, EnergyNet, NeuralError};
 use ebm_core::ModelFile;
 use ebm_kernels::rng::{StreamRng, normal_f64};
@@ -29,6 +30,11 @@ pub struct Mlp {
     widths: Vec<usize>,
     activation: Activation,
     parameters: Vec<f32>,
+    /// The transposed large weight matrices while sampling
+    /// ([`EnergyNet::prepare_sampling`]); never saved, dropped by every mutable access to
+    /// the parameters.
+    #[serde(skip)]
+    transposed: TransposedWeights,
 }
 
 /// Buffers of the passes, reused from call to call (they grow to the largest batch and
@@ -185,6 +191,7 @@ impl Mlp {
             widths: widths.to_vec(),
             activation,
             parameters,
+            transposed: TransposedWeights::default(),
         }
     }
 
@@ -219,6 +226,7 @@ impl Mlp {
             widths: widths.to_vec(),
             activation,
             parameters,
+            transposed: TransposedWeights::default(),
         })
     }
 
@@ -259,8 +267,10 @@ impl Mlp {
         &self.parameters
     }
 
-    /// Every parameter, mutably.
+    /// Every parameter, mutably (drops the transposed copy of
+    /// [`EnergyNet::prepare_sampling`]).
     pub fn parameters_mut(&mut self) -> &mut [f32] {
+        self.transposed.invalidate();
         &mut self.parameters
     }
 
@@ -274,13 +284,19 @@ impl Mlp {
         (start, bias, bias + self.widths[l + 1])
     }
 
-    /// Layer `l`'s weights and bias.
+    /// Layer `l`'s weights and bias (and their transposed copy, when prepared).
     pub fn layer(&self, l: usize) -> Dense<'_> {
         let (w, b, end) = self.layer_offsets(l);
         Dense {
             weights: &self.parameters[w..b],
             bias: &self.parameters[b..end],
+            weights_t: self.transposed.layer(l),
         }
+    }
+
+    /// Whether the transposed copy of [`EnergyNet::prepare_sampling`] is in place.
+    pub fn is_prepared_for_sampling(&self) -> bool {
+        (0..self.n_layers()).any(|l| self.transposed.layer(l).is_some())
     }
 
     /// The jet pass forward from a whole input jet stack (`order + 1` blocks of `n x d`):
@@ -421,7 +437,12 @@ impl EnergyNet for Mlp {
         ws
     }
 
+    fn prepare_sampling(&mut self) {
+        self.transposed.prepare(&self.widths, &self.parameters);
+    }
+
     fn visit_layers(&mut self, visit: &mut dyn FnMut(&mut [f32], &mut [f32])) {
+        self.transposed.invalidate();
         let mut parameters: &mut [f32] = &mut self.parameters;
         for pair in self.widths.windows(2) {
             let (layer, rest) =

@@ -76,6 +76,72 @@ fn every_pass_is_bit_identical_for_one_and_two_threads() {
     assert_same_bits_on_one_and_two_threads(&mlp, 64);
 }
 
+/// `grad_x E` of `n` drawn rows at `par` (on a pool of that many threads), as bits.
+fn input_gradient_bits(mlp: &Mlp, n: usize, par: ebm_kernels::Parallelism) -> Vec<u32> {
+    let mut r = stream(6, 0, 0);
+    let x: Vec<f32> = (0..n * mlp.n_inputs())
+        .map(|_| ebm_kernels::rng::normal_f64(&mut r) as f32)
+        .collect();
+    let mut grad_x = vec![0.0; x.len()];
+    let pool = ebm_core::thread_pool(par.threads()).unwrap();
+    pool.install(|| mlp.input_gradient(&Cpu { par }, &mut Workspace::new(), &x, n, &mut grad_x));
+    grad_x.iter().map(|g| g.to_bits()).collect()
+}
+
+/// With the transposed copy of [`EnergyNet::prepare_sampling`] (which the first layer of
+/// each net gets) the input gradient has the same bits as without it, on 1 and on 2
+/// threads (the products split by rows), for the speed comparison's net too.
+#[test]
+fn the_transposed_copy_and_the_row_split_keep_the_bits() {
+    use ebm_kernels::Parallelism::{Sequential, Threads};
+    for (widths, n) in [(&[300, 256, 96, 1][..], 100), (&[784, 512, 512, 1], 128)] {
+        let plain = Mlp::new(widths, Activation::Swish, 1.0, &mut stream(7, 0, 0)).unwrap();
+        let mut prepared = plain.clone();
+        prepared.prepare_sampling();
+        assert!(prepared.is_prepared_for_sampling() && !plain.is_prepared_for_sampling());
+        assert_eq!(prepared, plain, "the copy is no part of the model");
+        let reference = input_gradient_bits(&plain, n, Sequential);
+        for (net, par) in [
+            (&plain, Threads(2)),
+            (&prepared, Sequential),
+            (&prepared, Threads(2)),
+        ] {
+            let bits = input_gradient_bits(net, n, par);
+            assert!(bits == reference, "{widths:?} {par:?}");
+        }
+        assert_same_bits_on_one_and_two_threads(&prepared, 64);
+    }
+}
+
+/// Every way the parameters can change drops the transposed copy: after a change through
+/// `parameters_mut` or `visit_layers` (the optimizer's way in), the input gradient is
+/// that of a fresh net with the new parameters, not of the stale copy.
+#[test]
+fn no_stale_transposed_copy_after_a_parameter_update() {
+    let par = ebm_kernels::Parallelism::Sequential;
+    let widths = [300, 256, 96, 1];
+    let mut mlp = Mlp::new(&widths, Activation::Swish, 1.0, &mut stream(8, 0, 0)).unwrap();
+    let fresh = |mlp: &Mlp| {
+        Mlp::from_parameters(mlp.widths(), mlp.activation(), mlp.parameters().to_vec()).unwrap()
+    };
+    mlp.prepare_sampling();
+    mlp.parameters_mut()[..widths[0] * widths[1]]
+        .iter_mut()
+        .for_each(|w| *w *= -1.5);
+    assert!(!mlp.is_prepared_for_sampling());
+    assert_eq!(
+        input_gradient_bits(&mlp, 8, par),
+        input_gradient_bits(&fresh(&mlp), 8, par)
+    );
+    mlp.prepare_sampling();
+    mlp.visit_layers(&mut |weights, _| weights.iter_mut().for_each(|w| *w *= 0.5));
+    assert!(!mlp.is_prepared_for_sampling());
+    assert_eq!(
+        input_gradient_bits(&mlp, 8, par),
+        input_gradient_bits(&fresh(&mlp), 8, par)
+    );
+}
+
 #[test]
 fn bad_widths_are_refused_and_files_round_trip() {
     let mut r = stream(1, 0, 0);

@@ -55,7 +55,15 @@ pub trait EnergyNet: Clone + std::fmt::Debug + Send + Sync {
     /// The output jets and coefficients of the last pass, mutably.
     fn jets_mut(ws: &mut Self::Workspace) -> &mut Workspace;
 
-    /// Every layer's `(weights, bias)`, in the order of the parameter gradient.
+    /// Prepare for many passes with the parameters fixed (the steps of a Langevin chain
+    /// run): the MLP keeps a transposed copy of its large weight matrices, so the input
+    /// gradient runs faster. Results are bit-identical with or without it; any mutable
+    /// access to the parameters ([`visit_layers`](Self::visit_layers), the MLP's
+    /// `parameters_mut`) drops it. Nothing by default.
+    fn prepare_sampling(&mut self) {}
+
+    /// Every layer's `(weights, bias)`, in the order of the parameter gradient (drops
+    /// what [`prepare_sampling`](Self::prepare_sampling) prepared).
     fn visit_layers(&mut self, visit: &mut dyn FnMut(&mut [f32], &mut [f32]));
 
     /// `E(x_n)` for the `n` rows of `x`.

@@ -362,3 +362,42 @@ fn assert_low_energy_on_the_blob(model: &Mlp) {
     let e = model.energy(&crate::Cpu::sequential(), &mut ws, &points, 2);
     assert!(e[0] + 1.0 < e[1], "E(centre) {} vs E(far) {}", e[0], e[1]);
 }
+
+/// A contrastive step prepares the net for its chains (the transposed copy of its
+/// 300 x 256 weights), and the optimizer step after it (through `visit_layers`) drops
+/// the copy, so nothing after an update can use stale weights.
+#[test]
+fn the_optimizer_step_drops_the_copy_the_chains_used() {
+    use ebm_core::train::{BatchContext, Step};
+    use ebm_kernels::Parallelism;
+    let (n, d) = (8, 300);
+    let mut r = stream(12, 0, 0);
+    let data: Vec<f32> = (0..n * d).map(|_| normal_f64(&mut r) as f32).collect();
+    let config = EnergyTrainConfig {
+        hidden: vec![256, 8],
+        ..small(Method::ShortRun)
+    };
+    let (mut trainer, mut state) = EnergyTrainer::new(&config, &data, d).unwrap();
+    assert!(!state.model.is_prepared_for_sampling());
+    let rows: Vec<usize> = (0..n).collect();
+    let par = Parallelism::Sequential;
+    let context = BatchContext {
+        seed: 1,
+        epoch: 0,
+        batch_index: 0,
+        par,
+    };
+    let step = Step {
+        state: &mut state,
+        rows: &rows,
+        rng: stream(1, 0, 0),
+        context,
+    };
+    let scale = trainer.compute_gradient(step).unwrap();
+    assert!(state.model.is_prepared_for_sampling());
+    let rates = config.optimizer.rates(0, 1);
+    trainer.visit_blocks(&mut state, &mut |block| {
+        config.optimizer.step(block, rates, scale, par)
+    });
+    assert!(!state.model.is_prepared_for_sampling());
+}

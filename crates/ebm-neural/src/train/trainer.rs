@@ -477,6 +477,9 @@ impl<N: EnergyNet> MinibatchModel for EnergyTrainer<'_, N> {
         let rng = &mut step.rng;
         let loss = match self.config.method {
             Method::ShortRun | Method::Persistent { .. } => {
+                // The chains' steps run with the parameters fixed; the optimizer step
+                // after this gradient drops the copy (through `visit_layers`).
+                state.model.prepare_sampling();
                 self.contrastive(&state.model, &mut state.buffer, n, rng, &math)?
             }
             Method::Denoising { noise_std } => {
