@@ -17,6 +17,10 @@
 //! whose every support is forbidden (`+inf`) is removed instead, so no offset is ever
 //! infinite and no `inf - inf` arises. Since every unary and table cost stays
 //! nonnegative, `c0` is a lower bound on the energy of every assignment the domains allow.
+//! Node consistency is incremental (`node.rs`); with `existential` set, the
+//! fixpoint also lifts `c0` where a variable has no fully supported value (existential arc
+//! consistency, `existential.rs`), and leaf variables extend their costs into their one
+//! table (`leaves.rs`).
 
 use crate::network::{LocalFactor, Network};
 
