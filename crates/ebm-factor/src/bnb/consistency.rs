@@ -17,6 +17,10 @@
 //! whose every support is forbidden (`+inf`) is removed instead, so no offset is ever
 //! infinite and no `inf - inf` arises. Since every unary and table cost stays
 //! nonnegative, `c0` is a lower bound on the energy of every assignment the domains allow.
+//! Node consistency is incremental (`node.rs`); with `existential` set, the
+//! fixpoint also lifts `c0` where a variable has no fully supported value (existential arc
+//! consistency, `existential.rs`), and leaf variables extend their costs into their one
+//! table (`leaves.rs`).
 
 use crate::network::{LocalFactor, Network};
 
@@ -121,6 +125,8 @@ pub(super) struct Wcsp {
     eac_tables: Vec<(usize, usize, u64)>,
     eac_owned: Vec<usize>,
     eac_total: Vec<f64>,
+    /// Per variable, the value last found fully supported (tried first).
+    eac_support: Vec<usize>,
 }
 
 impl Wcsp {
@@ -221,6 +227,7 @@ impl Wcsp {
             eac_tables: Vec::new(),
             eac_owned: Vec::new(),
             eac_total: Vec::new(),
+            eac_support: vec![0; n],
         })
     }
 
@@ -377,8 +384,9 @@ impl Wcsp {
     /// For each alive value `a` of the variable at position `p` of table `f`, into
     /// `self.minima[a]`, the smallest over the tuples the domains allow with it of the
     /// table's cost plus the unary costs of the positions in the bit mask `mask` (`+inf`
-    /// when every such tuple is forbidden); `self.values[p]` holds those values.
-    fn tuple_minima(&mut self, f: usize, p: usize, mask: u64) {
+    /// when every such tuple is forbidden); `self.values[p]` holds those values. With
+    /// `only`, that variable's values are just that one.
+    fn tuple_minima(&mut self, f: usize, p: usize, mask: u64, only: Option<usize>) {
         let w = self.tables[f].vars[p];
         let mut values = std::mem::take(&mut self.values);
         let mut minima = std::mem::take(&mut self.minima);
@@ -388,9 +396,10 @@ impl Wcsp {
         let k = t.vars.len();
         for (i, &v) in t.vars.iter().enumerate() {
             values[i].clear();
-            match self.value[v] {
-                Some(a) => values[i].push(a),
-                None => values[i]
+            match (self.value[v], only) {
+                (_, Some(a)) if i == p => values[i].push(a),
+                (Some(a), _) => values[i].push(a),
+                (None, _) => values[i]
                     .extend((0..self.domains[v]).filter(|&a| self.alive[v * self.stride + a])),
             }
         }
@@ -431,7 +440,7 @@ impl Wcsp {
     fn revise(&mut self, f: usize, p: usize) -> bool {
         self.culprit = Some(f);
         let w = self.tables[f].vars[p];
-        self.tuple_minima(f, p, 0);
+        self.tuple_minima(f, p, 0, None);
         let values = std::mem::take(&mut self.values);
         let at = self.tables[f].delta_at[p];
         let mut ok = true;

@@ -110,13 +110,30 @@ impl Wcsp {
     /// over the tuples the domains allow with it of the table's cost plus the unary costs of
     /// the positions in `mask`, added into `total[a]`.
     fn add_support_costs(&mut self, f: usize, p: usize, mask: u64, total: &mut [f64]) {
-        self.tuple_minima(f, p, mask);
+        self.tuple_minima(f, p, mask, None);
         for &a in &self.values[p] {
             total[a] += self.minima[a];
         }
     }
 
+    /// Whether `v = a` (alive) has unary cost and, in each of `self.eac_tables`, a full
+    /// support of cost at most `zero`.
+    fn fully_supported(&mut self, v: usize, a: usize, zero: f64) -> bool {
+        if self.cost(v, a) > zero {
+            return false;
+        }
+        for k in 0..self.eac_tables.len() {
+            let (f, p, mask) = self.eac_tables[k];
+            self.tuple_minima(f, p, mask, Some(a));
+            if self.minima[a] > zero {
+                return false;
+            }
+        }
+        true
+    }
+
     /// The existential step on `v`: `Some(true)` when `c0` rose, `None` on a wipe-out.
+    /// A value found fully supported (the last one first) ends the check.
     fn lift(&mut self, v: usize) -> Option<bool> {
         self.owned_tables(v);
         if self.eac_tables.is_empty() {
@@ -124,6 +141,17 @@ impl Wcsp {
         }
         let row = v * self.stride;
         let d = self.domains[v];
+        let zero = 1e-9 * self.c0.abs().max(1.0);
+        let last = self.eac_support[v];
+        if self.alive[row + last] && self.fully_supported(v, last, zero) {
+            return Some(false);
+        }
+        for a in 0..d {
+            if a != last && self.alive[row + a] && self.fully_supported(v, a, zero) {
+                self.eac_support[v] = a;
+                return Some(false);
+            }
+        }
         let mut total = std::mem::take(&mut self.eac_total);
         total.clear();
         total.extend_from_slice(&self.unary[row..row + d]);
@@ -136,7 +164,7 @@ impl Wcsp {
             .map(|a| total[a])
             .fold(f64::INFINITY, f64::min);
         self.eac_total = total;
-        let lifts = gain.is_finite() && gain > 1e-9 * self.c0.abs().max(1.0);
+        let lifts = gain.is_finite() && gain > zero;
         if lifts {
             for &(f, p, mask) in &tables {
                 for q in 0..self.tables[f].vars.len() {
