@@ -6,18 +6,19 @@
 //! Each clique is laid out with its separator (the scope of its message to the parent,
 //! ascending) outside and its own variable innermost, so the upward message is a
 //! per-block log-sum-exp over contiguous memory ([`crate::kernels`]). Every clique table
-//! is built in one reused buffer. For marginals the upward pass keeps each clique as
-//! `exp(x - max_b)` per block with the block maxima, in f32 (half the memory, which is
-//! most of the cost of keeping every clique); the downward pass only scales those blocks
-//! by the incoming message and marginalizes, summing in f64 (the last clique built, the
-//! first read back, stays in f64 in the buffer). f32 rounding moves each
-//! kept entry by at most 6e-8 of itself, so each sum of them by as much: far inside the
-//! 1e-4 the marginals are checked to (an entry below f32's range, 1e-38 of its block's
-//! maximum, is a probability below 1e-38 of its block's).
+//! is built in one reused buffer. For marginals the upward pass keeps each clique
+//! normalized per block (`exp(x)` over the block's sum), in f32 (half the memory, which is
+//! most of the cost of keeping every clique; small cliques in f64), in two arenas; the downward pass only scales
+//! those blocks by the separator marginal the parent computed and marginalizes, summing in
+//! f64 (the last clique built, a root and the first read back, stays in f64 in the
+//! buffer). f32 rounding moves each kept entry by at most 6e-8 of itself, so each sum of
+//! them by as much: far inside the 1e-4 the marginals are checked to (an entry below
+//! f32's range, 1e-38 of its block's sum, is a probability below 1e-38 of its block's).
 
 use crate::FactorError;
-use crate::kernels::{exp_nonpositive, product_of, sum_out_blocks};
-use crate::rows::{marginals_onto, strides_along};
+use crate::kernels::{product_of, sum_out_blocks, sum_out_blocks_keeping};
+use crate::rows::{marginals_onto_reusing, strides_along};
+use crate::spare::Spare;
 use crate::table::LogTable;
 
 /// Groups of trailing variables are summed together until they span this many entries.
@@ -130,18 +131,57 @@ pub struct BucketTree {
     width: usize,
 }
 
-/// The clique table of a bucket after the upward pass: `exp(x - maxima[b])` per block `b`,
-/// and the block maxima.
-struct Calibrating {
-    linear: Linear,
-    maxima: Vec<f64>,
+/// Cliques of at least this many entries are kept in f32; smaller ones, whose memory
+/// does not matter, in f64 (so small models' marginals are as exact as their `ln Z`).
+const NARROW_MIN: usize = 1 << 12;
+
+/// Where the upward pass keeps a clique for the downward pass.
+#[derive(Clone, Copy, Debug)]
+enum Slot {
+    /// The last clique (a root) stays in the buffer it was built in.
+    Buffer,
+    /// In the f32 arena.
+    Narrow,
+    /// In the f64 arena.
+    Wide,
 }
 
-/// A kept linear clique table: in f32, or in f64 for the last clique of the upward pass
-/// (the first of the downward pass, read from the buffer it was built in).
-enum Linear {
-    Narrow(Vec<f32>),
-    Wide(Vec<f64>),
+/// The kept cliques: two arenas, each allocated once at its total size (zeroed lazily
+/// by the system, so each page is first touched by its clique's writes), and each
+/// clique's slot.
+struct Kept {
+    narrow: Vec<f32>,
+    wide: Vec<f64>,
+    slots: Vec<Slot>,
+}
+
+impl Kept {
+    /// The arenas for `cliques`, and each clique's offset in its arena.
+    fn for_cliques(cliques: &[Clique]) -> (Self, Vec<usize>) {
+        let n = cliques.len();
+        let (mut offsets, mut narrow_len, mut wide_len) = (Vec::with_capacity(n), 0, 0);
+        let mut slots = Vec::with_capacity(n);
+        for (b, c) in cliques.iter().enumerate() {
+            let len = c.len();
+            let (slot, offset) = if b + 1 == n {
+                (Slot::Buffer, 0)
+            } else if len >= NARROW_MIN {
+                narrow_len += len;
+                (Slot::Narrow, narrow_len - len)
+            } else {
+                wide_len += len;
+                (Slot::Wide, wide_len - len)
+            };
+            offsets.push(offset);
+            slots.push(slot);
+        }
+        let kept = Self {
+            narrow: vec![0.0; narrow_len],
+            wide: vec![0.0; wide_len],
+            slots,
+        };
+        (kept, offsets)
+    }
 }
 
 impl BucketTree {
@@ -348,6 +388,14 @@ impl BucketTree {
     /// Calibrate the tree (upward then downward pass) and return `ln Z` and the marginal
     /// of every bucket variable, as `(variable, distribution)`.
     ///
+    /// The upward pass is [`Self::log_partition`]'s, and also keeps each clique but the
+    /// last normalized per block (each block of `exp(x)` divided by its sum, the upward
+    /// message's entry), in f32 (in f64 below [`NARROW_MIN`] entries), in arenas allocated
+    /// once; the last clique, a root, stays in the buffer it was built in. A block's belief is then its kept block times
+    /// the separator marginal the parent's downward step computed, so the downward pass
+    /// needs no upward messages, maxima or logarithms: one scaled pass over each kept
+    /// clique gives its children's separator marginals and its variables' marginals.
+    ///
     /// # Errors
     /// [`FactorError::ZeroProbability`] (through `zero`, given the variable) when a
     /// clique's belief is zero everywhere (`Z = 0`).
@@ -356,67 +404,75 @@ impl BucketTree {
         zero: impl Fn(usize) -> FactorError,
     ) -> Result<(f64, Vec<VariableMarginal>), FactorError> {
         let n = self.cliques.len();
+        let (mut kept, offsets) = Kept::for_cliques(&self.cliques);
+        let mut spare = Spare::default();
         let mut up: Vec<Option<LogTable>> = vec![None; n];
-        let mut kept: Vec<Option<Calibrating>> = Vec::with_capacity(n);
         let mut log_z = self.constant;
-        let mut table = Vec::new();
+        let (mut table, mut maxima) = (Vec::new(), Vec::new());
         for b in 0..n {
             self.clique_table(b, &up, &mut table);
-            let mut maxima = Vec::new();
-            let sums = sum_out_blocks(&mut table, self.cliques[b].block(), &mut maxima);
+            for &c in &self.cliques[b].children {
+                up[c] = None;
+            }
+            let block = self.cliques[b].block();
+            let range = offsets[b]..offsets[b] + table.len();
+            let sums = match kept.slots[b] {
+                Slot::Buffer => sum_out_blocks_keeping::<f32>(&mut table, block, &mut maxima, None),
+                Slot::Narrow => {
+                    let keep = Some(&mut kept.narrow[range]);
+                    sum_out_blocks_keeping(&mut table, block, &mut maxima, keep)
+                }
+                Slot::Wide => {
+                    let keep = Some(&mut kept.wide[range]);
+                    sum_out_blocks_keeping(&mut table, block, &mut maxima, keep)
+                }
+            };
             match self.cliques[b].parent {
                 Some(_) => up[b] = Some(self.message(b, sums)),
+                None if sums[0] == f64::NEG_INFINITY => {
+                    return Err(zero(self.cliques[b].vars[0]));
+                }
                 None => log_z += sums[0],
             }
-            // The last clique is the first the downward pass reads: it stays in the buffer.
-            let linear = if b + 1 == n {
-                Linear::Wide(std::mem::take(&mut table))
-            } else {
-                Linear::Narrow(table.iter().map(|&x| x as f32).collect())
-            };
-            kept.push(Some(Calibrating { linear, maxima }));
         }
-        drop(table);
+        drop(up);
         let mut down: Vec<Option<Vec<f64>>> = vec![None; n];
         let mut out = Vec::with_capacity(n);
         for b in (0..n).rev() {
-            let Calibrating { linear, maxima } = kept[b].take().expect("kept once");
-            let incoming = down[b].take();
-            // The belief, per block: exp(max_b + down_b - top) times the linear block.
-            let logs: Vec<f64> = match &incoming {
-                Some(d) => maxima.iter().zip(d).map(|(m, d)| m + d).collect(),
-                None => maxima,
-            };
-            let top = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            if top == f64::NEG_INFINITY {
-                return Err(zero(self.cliques[b].vars[0]));
+            // A child's block weights: its separator marginal, scaled to a maximum of 1.
+            let mut weights = down[b].take();
+            if let Some(w) = &mut weights {
+                let top = w.iter().copied().fold(0.0, f64::max);
+                if top <= 0.0 {
+                    return Err(zero(self.cliques[b].vars[0]));
+                }
+                w.iter_mut().for_each(|x| *x /= top);
             }
-            let weights: Vec<f64> = logs.iter().map(|&l| exp_nonpositive(l - top)).collect();
-            let sums = match &linear {
-                Linear::Narrow(values) => self.distribute(b, values, &weights, &mut out),
-                Linear::Wide(values) => self.distribute(b, values, &weights, &mut out),
+            let w = weights.as_deref();
+            let range = offsets[b]..offsets[b] + self.cliques[b].len();
+            let sums = match kept.slots[b] {
+                Slot::Buffer => {
+                    debug_assert!(
+                        self.cliques[b].parent.is_none(),
+                        "the last clique is a root"
+                    );
+                    self.distribute(b, &table[..], w, &mut out, &mut spare)
+                }
+                Slot::Narrow => self.distribute(b, &kept.narrow[range], w, &mut out, &mut spare),
+                Slot::Wide => self.distribute(b, &kept.wide[range], w, &mut out, &mut spare),
             };
+            if let Some(w) = weights {
+                spare.give(w);
+            }
             for (&c, sums) in self.cliques[b].children.iter().zip(sums) {
-                let upward = &up[c].as_ref().expect("sent upward").values;
-                let message = sums
-                    .iter()
-                    .zip(upward)
-                    .map(|(&s, &u)| {
-                        if s > 0.0 && u > f64::NEG_INFINITY {
-                            s.ln() + top - u
-                        } else {
-                            f64::NEG_INFINITY
-                        }
-                    })
-                    .collect();
-                down[c] = Some(message);
+                down[c] = Some(sums);
             }
         }
         Ok((log_z, out))
     }
 
-    /// The downward step of clique `b` from its kept linear table and block weights (the
-    /// incoming message): appends the marginals of the clique's variables to `out` and
+    /// The downward step of clique `b` from its kept linear table and block weights (its
+    /// separator marginal; `None` at a root, one block read unscaled): appends the marginals of the clique's variables to `out` and
     /// returns each child's separator marginal (unnormalized, for its message).
     ///
     /// One pass: the separator marginal of every child, and the joint of the clique's own
@@ -427,13 +483,13 @@ impl BucketTree {
         &self,
         b: usize,
         linear: &[T],
-        weights: &[f64],
+        weights: Option<&[f64]>,
         out: &mut Vec<VariableMarginal>,
+        spare: &mut Spare,
     ) -> Vec<Vec<f64>> {
         let clique = &self.cliques[b];
-        // A root has one block (its separator is empty): no scaling; other cliques are
-        // scaled as they are read.
-        let scale = clique.parent.is_some().then_some((clique.block(), weights));
+        // Cliques other than roots are scaled as they are read.
+        let scale = weights.map(|w| (clique.block(), w));
         let inner = &clique.cards[clique.layout.len() - clique.vars.len()..];
         let mut targets = Vec::with_capacity(clique.children.len() + 1);
         for &c in &clique.children {
@@ -463,14 +519,15 @@ impl BucketTree {
             let size = own_cards.iter().product();
             targets.push((strides_along(&clique.layout, &own, &own_cards), size));
         }
-        let mut sums = marginals_onto(linear, &clique.cards, &targets, scale);
+        let mut sums = marginals_onto_reusing(linear, &clique.cards, &targets, scale, spare);
         if whole {
             out.extend(variable_marginals(linear, &own, &own_cards));
         } else if !own.is_empty() {
             let joint = &sums[clique.children.len()];
             out.extend(variable_marginals(joint, &own, &own_cards));
         }
-        sums.truncate(clique.children.len());
+        sums.drain(clique.children.len()..)
+            .for_each(|s| spare.give(s));
         let mut used: Vec<usize> = holder.iter().flatten().copied().collect();
         used.sort_unstable();
         used.dedup();
@@ -487,5 +544,104 @@ impl BucketTree {
             }));
         }
         sums
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BucketTree, Kept, Slot};
+    use crate::FactorModel;
+    use crate::exact::{DEFAULT_MAX_TABLE, marginals};
+
+    /// Twenty binary variables: a table over the first 17 (a clique of 2^17 entries,
+    /// kept in f32 and split across threads) with some zeros, a chain through it, and a
+    /// separate component (two roots), so cliques of all three slots are calibrated.
+    fn wide_model() -> FactorModel {
+        let mut m = FactorModel::new(vec![2; 20]);
+        let mut s = 7u64;
+        let energies: Vec<f64> = (0..1 << 17)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let e = ((s >> 33) % 1000) as f64 / 200.0;
+                if (s >> 20) % 13 == 0 {
+                    f64::INFINITY
+                } else {
+                    e
+                }
+            })
+            .collect();
+        m.add_energy_factor(&(0..17).collect::<Vec<_>>(), &energies)
+            .unwrap();
+        for v in [3, 9, 14] {
+            m.add_energy_factor(&[v, v + 1], &[0.0, 1.5, 0.7, -0.4])
+                .unwrap();
+        }
+        m.add_energy_factor(&[16, 19], &[0.3, -1.0, 0.2, 0.9])
+            .unwrap();
+        m.add_energy_factor(&[17, 18], &[1.0, -0.5, 0.0, 2.0])
+            .unwrap();
+        for v in 0..20 {
+            m.add_energy_factor(&[v], &[0.0, (v % 5) as f64 * 0.3 - 0.6])
+                .unwrap();
+        }
+        m
+    }
+
+    /// Marginals from the kept (normalized, f32 for the large clique) tables against
+    /// enumeration to 1e-6, and the same bits with one thread and two.
+    #[test]
+    fn calibration_matches_enumeration_and_ignores_threads() {
+        let m = wide_model();
+        let mut want = vec![[0.0f64; 2]; 20];
+        let mut z = 0.0;
+        let mut state = vec![0usize; 20];
+        for index in 0..1usize << 20 {
+            state
+                .iter_mut()
+                .enumerate()
+                .for_each(|(v, x)| *x = (index >> v) & 1);
+            let w = (-m.energy(&state)).exp();
+            z += w;
+            for (v, &x) in state.iter().enumerate() {
+                want[v][x] += w;
+            }
+        }
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| marginals(&m, DEFAULT_MAX_TABLE).unwrap())
+        };
+        let mut got = run(1);
+        // In this order the large clique is not the last (it is kept in the f32 arena,
+        // and scaled by its separator marginal), and the last is the other component.
+        let order: Vec<usize> = (0..17).chain([19, 17, 18]).collect();
+        let tables = m.conditioned_factors();
+        let tree = BucketTree::new(m.domains(), tables, &order, 16, DEFAULT_MAX_TABLE).unwrap();
+        assert!(matches!(
+            Kept::for_cliques(&tree.cliques).0.slots[..],
+            [Slot::Narrow, .., Slot::Buffer]
+        ));
+        let (_, by_tree) = tree.marginals(|_| unreachable!()).unwrap();
+        assert_eq!(by_tree.len(), 20);
+        let mut in_order = vec![Vec::new(); 20];
+        for (v, marginal) in by_tree {
+            in_order[v] = marginal;
+        }
+        got.extend(in_order);
+        for (v, (g, w)) in got.iter().zip(want.iter().cycle()).enumerate() {
+            for x in 0..2 {
+                assert!(
+                    (g[x] - w[x] / z).abs() < 1e-6,
+                    "{v} {x}: {} {}",
+                    g[x],
+                    w[x] / z
+                );
+            }
+        }
+        assert_eq!(got[..20], run(2));
     }
 }

@@ -60,6 +60,7 @@ pub mod order_search;
 pub mod problems;
 pub mod rows;
 pub mod solve;
+pub mod spare;
 pub mod table;
 pub mod tabucol;
 #[cfg(test)]

@@ -18,6 +18,7 @@
 //! in chunk order.
 
 use crate::kernels::{CHUNK, PARALLEL_MIN};
+use crate::spare::Spare;
 use rayon::prelude::*;
 
 /// Smallest inner run (entries) a row spans when the table is that large.
@@ -316,6 +317,19 @@ pub fn marginals_onto<T: Copy + Into<f64> + Sync>(
     targets: &[(Vec<usize>, usize)],
     scale: Option<(usize, &[f64])>,
 ) -> Vec<Vec<f64>> {
+    marginals_onto_reusing(values, cards, targets, scale, &mut Spare::default())
+}
+
+/// [`marginals_onto`], taking the results and the accumulators of a pass in one chunk
+/// from `spare` (and handing the accumulators back), so a caller marginalizing table
+/// after table reuses memory instead of touching fresh pages.
+pub fn marginals_onto_reusing<T: Copy + Into<f64> + Sync>(
+    values: &[T],
+    cards: &[usize],
+    targets: &[(Vec<usize>, usize)],
+    scale: Option<(usize, &[f64])>,
+    spare: &mut Spare,
+) -> Vec<Vec<f64>> {
     if targets.is_empty() {
         return Vec::new();
     }
@@ -364,8 +378,7 @@ pub fn marginals_onto<T: Copy + Into<f64> + Sync>(
         .collect();
     let run = split.run;
     let outer_cards = &cards[..split.p];
-    let part = |first_row: usize, chunk: &[T]| -> Vec<Vec<f64>> {
-        let mut acc: Vec<Vec<f64>> = plans.iter().map(|t| vec![0.0; t.size]).collect();
+    let part = |first_row: usize, chunk: &[T], mut acc: Vec<Vec<f64>>| -> Vec<Vec<f64>> {
         let tracked: Vec<&[usize]> = plans.iter().map(|t| &t.strides[..]).collect();
         let mut odometer = Odometer::new(outer_cards, tracked, first_row);
         let mut scaled = vec![0.0; run];
@@ -414,7 +427,10 @@ pub fn marginals_onto<T: Copy + Into<f64> + Sync>(
         let parts: Vec<Vec<Vec<f64>>> = values
             .par_chunks(rows_per_chunk * run)
             .enumerate()
-            .map(|(c, chunk)| part(c * rows_per_chunk, chunk))
+            .map(|(c, chunk)| {
+                let acc = plans.iter().map(|t| vec![0.0; t.size]).collect();
+                part(c * rows_per_chunk, chunk, acc)
+            })
             .collect();
         parts
             .into_iter()
@@ -426,7 +442,11 @@ pub fn marginals_onto<T: Copy + Into<f64> + Sync>(
             })
             .unwrap_or_default()
     } else {
-        part(0, values)
+        part(
+            0,
+            values,
+            plans.iter().map(|t| spare.zeros(t.size)).collect(),
+        )
     };
     plans
         .iter()
@@ -434,7 +454,7 @@ pub fn marginals_onto<T: Copy + Into<f64> + Sync>(
         .zip(targets)
         .map(|((t, a), (_, size))| match t.mode {
             Mode::Rows => {
-                let mut out = vec![0.0; *size];
+                let mut out = spare.zeros(*size);
                 let outer_cards: Vec<usize> = t.outer.iter().map(|&(c, _, _)| c).collect();
                 let mut assignment = vec![0usize; t.outer.len()];
                 for rows in a.chunks(run) {
@@ -447,6 +467,7 @@ pub fn marginals_onto<T: Copy + Into<f64> + Sync>(
                     rows.iter().zip(&t.pattern).for_each(|(&x, &j)| o[j] += x);
                     crate::table::advance(&mut assignment, &outer_cards);
                 }
+                spare.give(a);
                 out
             }
             Mode::Scatter | Mode::Sums => a,
