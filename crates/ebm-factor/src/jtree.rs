@@ -4,7 +4,8 @@
 //! at about the cost of the upward pass.
 //!
 //! Each clique is laid out with its separator (the scope of its message to the parent,
-//! ascending) outside and its own variable innermost, so the upward message is a
+//! in the order of its parent's layout) outside and its own variables innermost, so the
+//! upward message is a
 //! per-block log-sum-exp over contiguous memory ([`crate::kernels`]). Every clique table
 //! is built in one reused buffer. For marginals the upward pass keeps each clique
 //! normalized per block (`exp(x)` over the block's sum), in f32 (half the memory, which is
@@ -87,7 +88,8 @@ fn sums_of<T: Copy + Into<f64>>(table: &[T], group: usize) -> Vec<f64> {
 }
 
 /// One clique: the buckets merged into it (their variables, eliminated innermost in
-/// elimination order), its layout (separator ascending, then those variables), cards,
+/// elimination order), its layout (separator in its parent's layout order, then those
+/// variables), cards,
 /// parent and children cliques and the model's tables assigned to it.
 #[derive(Clone, Debug)]
 struct Clique {
@@ -112,7 +114,8 @@ impl Clique {
             .product()
     }
 
-    /// The separator: the layout variables that are not eliminated here, ascending.
+    /// The separator: the layout variables that are not eliminated here, in the order
+    /// of the parent's layout.
     fn separator(&self) -> &[usize] {
         &self.layout[..self.layout.len() - self.vars.len()]
     }
@@ -323,6 +326,22 @@ impl BucketTree {
                 cliques[p].children.push(b);
             }
         }
+        // Each separator in the order of its parent's layout (parents first, each after
+        // its own separator is placed): the child's separator marginal, accumulated over
+        // the parent's rows, is then laid out as the message and the child's blocks are,
+        // with no reordering.
+        for b in (0..cliques.len()).rev() {
+            let Some(p) = cliques[b].parent else {
+                continue;
+            };
+            let k = cliques[b].layout.len() - cliques[b].vars.len();
+            let mut separator = cliques[b].layout[..k].to_vec();
+            let parent = &cliques[p].layout;
+            separator.sort_by_key(|v| parent.iter().position(|w| w == v));
+            let clique = &mut cliques[b];
+            clique.layout.splice(..k, separator);
+            clique.cards = clique.layout.iter().map(|&v| domains[v]).collect();
+        }
         Ok(Self {
             cliques,
             constant,
@@ -355,7 +374,7 @@ impl BucketTree {
         );
     }
 
-    /// The message of clique `b` to its parent (over its separator, ascending).
+    /// The message of clique `b` to its parent (over its separator, in layout order).
     fn message(&self, b: usize, values: Vec<f64>) -> LogTable {
         let clique = &self.cliques[b];
         let sep = clique.separator();

@@ -168,6 +168,9 @@ fn lanes(values: &[f64], init: f64, f: impl Fn(f64, f64) -> f64) -> f64 {
     f(f(acc[0], acc[1]), f(acc[2], acc[3]))
 }
 
+/// Blocks whose inverse sums [`exp_blocks`] computes at a time when keeping.
+const INVERSES: usize = 256;
+
 /// Blocks' log-sum-exp, turning each block into `exp(x - max)` and writing its `max` and
 /// log-sum-exp (`-inf`, `-inf` for a block of zeros): the maxima subtracted block by
 /// block, then one flat exponential pass, the blocks' sums, one flat logarithm pass.
@@ -194,11 +197,34 @@ fn exp_blocks<K: Kept>(
         *s = lanes(b, 0.0, |a, x| a + x);
     }
     if let Some(keep) = keep {
-        for ((b, k), &s) in values.chunks(block).zip(keep.chunks_mut(block)).zip(&*sums) {
-            let inverse = if s > 0.0 { 1.0 / s } else { 0.0 };
-            k.iter_mut()
-                .zip(b)
-                .for_each(|(k, &x)| *k = K::from_f64(x * inverse));
+        // The blocks' inverse sums a group at a time (a flat division loop that
+        // vectorizes, where one division per block of two waits on each), then the
+        // scaled copy.
+        let mut inverses = [0.0f64; INVERSES];
+        let groups = values
+            .chunks(INVERSES * block)
+            .zip(keep.chunks_mut(INVERSES * block))
+            .zip(sums.chunks(INVERSES));
+        for ((values, keep), sums) in groups {
+            let inverses = &mut inverses[..sums.len()];
+            inverses
+                .iter_mut()
+                .zip(sums)
+                .for_each(|(i, &s)| *i = if s > 0.0 { 1.0 / s } else { 0.0 });
+            if block == 2 {
+                let pairs = keep.chunks_exact_mut(2).zip(values.chunks_exact(2));
+                for ((k, x), &i) in pairs.zip(&*inverses) {
+                    k[0] = K::from_f64(x[0] * i);
+                    k[1] = K::from_f64(x[1] * i);
+                }
+            } else {
+                let blocks = keep.chunks_mut(block).zip(values.chunks(block));
+                for ((k, x), &i) in blocks.zip(&*inverses) {
+                    k.iter_mut()
+                        .zip(x)
+                        .for_each(|(k, &x)| *k = K::from_f64(x * i));
+                }
+            }
         }
     }
     for (s, &m) in sums.iter_mut().zip(maxima.iter()) {

@@ -305,6 +305,14 @@ struct Target {
     outer: Vec<(usize, usize, usize)>,
 }
 
+/// Whether a `Rows` target's accumulator (rows of `run` over its outer positions) is its
+/// result: its inner pattern the row itself and each outer stride `run` times the
+/// accumulator's.
+fn placed_as_rows(t: &Target, run: usize) -> bool {
+    t.pattern.iter().enumerate().all(|(i, &j)| i == j)
+        && t.outer.iter().all(|&(_, own, s)| s == own * run)
+}
+
 /// The marginals of a (linear) table over a layout with `cards` onto several targets,
 /// each given by its strides along the layout (0 where absent) and its size: one pass
 /// over the table, accumulated in f64 whatever the table's element type (f64, or f32 for
@@ -453,6 +461,9 @@ pub fn marginals_onto_reusing<T: Copy + Into<f64> + Sync>(
         .zip(acc)
         .zip(targets)
         .map(|((t, a), (_, size))| match t.mode {
+            // The accumulated rows already in the target's layout: its inner positions
+            // all of the row's, in order, and its outer ones in the row order.
+            Mode::Rows if placed_as_rows(t, run) => a,
             Mode::Rows => {
                 let mut out = spare.zeros(*size);
                 let outer_cards: Vec<usize> = t.outer.iter().map(|&(c, _, _)| c).collect();
@@ -592,6 +603,8 @@ mod tests {
                 &[6, 7, 8],
             ],
         );
+        // A target whose accumulated rows are its result (placed_as_rows).
+        check(&[4; 9], &[&[2, 3, 4, 5, 6, 7, 8], &[0, 1, 8]]);
         // Only gathered inputs (no group overwrites the buffer).
         check(&[4; 8], &[&[7, 0, 1, 2, 3, 4, 5, 6]]);
     }
