@@ -18,7 +18,7 @@
 
 use crate::FactorError;
 use crate::kernels::{product_of, sum_out_blocks, sum_out_blocks_keeping};
-use crate::rows::{marginals_onto_reusing, strides_along};
+use crate::rows::{RUN_MIN, marginals_onto_reusing, strides_along};
 use crate::spare::Spare;
 use crate::table::LogTable;
 
@@ -497,7 +497,7 @@ impl BucketTree {
     /// One pass: the separator marginal of every child, and the joint of the clique's own
     /// variables that no child's separator holds (in layout order). Each variable's
     /// marginal comes from the smallest of those tables that holds it; the joint of all
-    /// of them, at a root, is the table itself.
+    /// of them, at a root, is the table itself, read as two smaller joints (see below).
     fn distribute<T: Copy + Into<f64> + Sync>(
         &self,
         b: usize,
@@ -533,17 +533,37 @@ impl BucketTree {
             .map(|((&v, &c), _)| (v, c))
             .unzip();
         // All the layout is the clique's own: a root (no separator), read unscaled.
+        // Its marginals come from two small joints summed in the same pass: of the
+        // trailing variables spanning a row of at least RUN_MIN entries (the rows added
+        // up) and of the leading ones (each row's sum).
         let whole = own.len() == clique.layout.len();
-        if !own.is_empty() && !whole {
-            let size = own_cards.iter().product();
-            targets.push((strides_along(&clique.layout, &own, &own_cards), size));
+        let mut joints = Vec::new();
+        if whole {
+            let mut q = own.len();
+            let mut run = 1;
+            while q > 0 && run < RUN_MIN {
+                q -= 1;
+                run *= own_cards[q];
+            }
+            joints.push(q..own.len());
+            if q > 0 {
+                joints.push(0..q);
+            }
+        } else if !own.is_empty() {
+            joints.push(0..own.len());
+        }
+        for range in &joints {
+            let (vars, cards) = (&own[range.clone()], &own_cards[range.clone()]);
+            let size = cards.iter().product();
+            targets.push((strides_along(&clique.layout, vars, cards), size));
         }
         let mut sums = marginals_onto_reusing(linear, &clique.cards, &targets, scale, spare);
-        if whole {
-            out.extend(variable_marginals(linear, &own, &own_cards));
-        } else if !own.is_empty() {
-            let joint = &sums[clique.children.len()];
-            out.extend(variable_marginals(joint, &own, &own_cards));
+        for (range, joint) in joints.into_iter().zip(&sums[clique.children.len()..]) {
+            out.extend(variable_marginals(
+                joint,
+                &own[range.clone()],
+                &own_cards[range],
+            ));
         }
         sums.drain(clique.children.len()..)
             .for_each(|s| spare.give(s));
