@@ -17,75 +17,12 @@
 //! f32's range, 1e-38 of its block's sum, is a probability below 1e-38 of its block's).
 
 use crate::FactorError;
+use crate::joint_marginals::variable_marginals;
+use crate::kept::{Kept, Slot};
 use crate::kernels::{product_of, sum_out_blocks, sum_out_blocks_keeping};
 use crate::rows::{RUN_MIN, marginals_onto_reusing, strides_along};
 use crate::spare::Spare;
 use crate::table::LogTable;
-
-/// Groups of trailing variables are summed together until they span this many entries.
-const GROUP_MIN: usize = 16;
-
-/// The normalized marginal of each variable of a joint table over `vars` (row-major,
-/// with `cards`): the trailing variables, a group of at least [`GROUP_MIN`] entries at a
-/// time, are read off the sum of the table's rows and then summed out, so all of them
-/// cost about twice the table.
-fn variable_marginals<T: Copy + Into<f64>>(
-    joint: &[T],
-    vars: &[usize],
-    cards: &[usize],
-) -> Vec<VariableMarginal> {
-    let total: f64 = joint.iter().map(|&p| p.into()).sum();
-    let mut owned: Option<Vec<f64>> = None;
-    let mut out = Vec::with_capacity(vars.len());
-    let mut k = vars.len();
-    while k > 0 {
-        let mut j = k;
-        let mut group = 1;
-        while j > 0 && group < GROUP_MIN {
-            j -= 1;
-            group *= cards[j];
-        }
-        let mut acc = vec![0.0; group];
-        match &owned {
-            Some(current) => add_rows(&mut acc, current),
-            None => add_rows(&mut acc, joint),
-        }
-        let mut stride = group;
-        for i in j..k {
-            stride /= cards[i];
-            let mut marginal = vec![0.0; cards[i]];
-            for (index, &p) in acc.iter().enumerate() {
-                marginal[(index / stride) % cards[i]] += p;
-            }
-            marginal.iter_mut().for_each(|m| *m /= total);
-            out.push((vars[i], marginal));
-        }
-        if j > 0 {
-            let next = match &owned {
-                Some(current) => sums_of(current, group),
-                None => sums_of(joint, group),
-            };
-            owned = Some(next);
-        }
-        k = j;
-    }
-    out
-}
-
-/// Add every row (`acc.len()` entries) of `table` into `acc`.
-fn add_rows<T: Copy + Into<f64>>(acc: &mut [f64], table: &[T]) {
-    for row in table.chunks_exact(acc.len()) {
-        acc.iter_mut().zip(row).for_each(|(a, &p)| *a += p.into());
-    }
-}
-
-/// The sum of each row (`group` entries) of `table`.
-fn sums_of<T: Copy + Into<f64>>(table: &[T], group: usize) -> Vec<f64> {
-    table
-        .chunks_exact(group)
-        .map(|row| row.iter().map(|&p| p.into()).sum())
-        .collect()
-}
 
 /// One clique: the buckets merged into it (their variables, eliminated innermost in
 /// elimination order), its layout (separator in its parent's layout order, then those
@@ -132,59 +69,6 @@ pub struct BucketTree {
     constant: f64,
     /// Induced width of the elimination order.
     width: usize,
-}
-
-/// Cliques of at least this many entries are kept in f32; smaller ones, whose memory
-/// does not matter, in f64 (so small models' marginals are as exact as their `ln Z`).
-const NARROW_MIN: usize = 1 << 12;
-
-/// Where the upward pass keeps a clique for the downward pass.
-#[derive(Clone, Copy, Debug)]
-enum Slot {
-    /// The last clique (a root) stays in the buffer it was built in.
-    Buffer,
-    /// In the f32 arena.
-    Narrow,
-    /// In the f64 arena.
-    Wide,
-}
-
-/// The kept cliques: two arenas, each allocated once at its total size (zeroed lazily
-/// by the system, so each page is first touched by its clique's writes), and each
-/// clique's slot.
-struct Kept {
-    narrow: Vec<f32>,
-    wide: Vec<f64>,
-    slots: Vec<Slot>,
-}
-
-impl Kept {
-    /// The arenas for `cliques`, and each clique's offset in its arena.
-    fn for_cliques(cliques: &[Clique]) -> (Self, Vec<usize>) {
-        let n = cliques.len();
-        let (mut offsets, mut narrow_len, mut wide_len) = (Vec::with_capacity(n), 0, 0);
-        let mut slots = Vec::with_capacity(n);
-        for (b, c) in cliques.iter().enumerate() {
-            let len = c.len();
-            let (slot, offset) = if b + 1 == n {
-                (Slot::Buffer, 0)
-            } else if len >= NARROW_MIN {
-                narrow_len += len;
-                (Slot::Narrow, narrow_len - len)
-            } else {
-                wide_len += len;
-                (Slot::Wide, wide_len - len)
-            };
-            offsets.push(offset);
-            slots.push(slot);
-        }
-        let kept = Self {
-            narrow: vec![0.0; narrow_len],
-            wide: vec![0.0; wide_len],
-            slots,
-        };
-        (kept, offsets)
-    }
 }
 
 impl BucketTree {
@@ -409,9 +293,10 @@ impl BucketTree {
     ///
     /// The upward pass is [`Self::log_partition`]'s, and also keeps each clique but the
     /// last normalized per block (each block of `exp(x)` divided by its sum, the upward
-    /// message's entry), in f32 (in f64 below [`NARROW_MIN`] entries), in arenas allocated
-    /// once; the last clique, a root, stays in the buffer it was built in. A block's belief is then its kept block times
-    /// the separator marginal the parent's downward step computed, so the downward pass
+    /// message's entry), in f32 (in f64 below [`crate::kept::NARROW_MIN`] entries), in
+    /// arenas allocated once; the last clique, a root, stays in the buffer it was built
+    /// in. A block's belief is then its kept block times the separator marginal the
+    /// parent's downward step computed, so the downward pass
     /// needs no upward messages, maxima or logarithms: one scaled pass over each kept
     /// clique gives its children's separator marginals and its variables' marginals.
     ///
@@ -423,7 +308,7 @@ impl BucketTree {
         zero: impl Fn(usize) -> FactorError,
     ) -> Result<(f64, Vec<VariableMarginal>), FactorError> {
         let n = self.cliques.len();
-        let (mut kept, offsets) = Kept::for_cliques(&self.cliques);
+        let (mut kept, offsets) = Kept::for_lengths(self.cliques.iter().map(Clique::len));
         let mut spare = Spare::default();
         let mut up: Vec<Option<LogTable>> = vec![None; n];
         let mut log_z = self.constant;
@@ -491,8 +376,9 @@ impl BucketTree {
     }
 
     /// The downward step of clique `b` from its kept linear table and block weights (its
-    /// separator marginal; `None` at a root, one block read unscaled): appends the marginals of the clique's variables to `out` and
-    /// returns each child's separator marginal (unnormalized, for its message).
+    /// separator marginal; `None` at a root, one block read unscaled): appends the
+    /// marginals of the clique's variables to `out` and returns each child's separator
+    /// marginal (unnormalized, for its message).
     ///
     /// One pass: the separator marginal of every child, and the joint of the clique's own
     /// variables that no child's separator holds (in layout order). Each variable's
@@ -661,7 +547,9 @@ mod tests {
         let tables = m.conditioned_factors();
         let tree = BucketTree::new(m.domains(), tables, &order, 16, DEFAULT_MAX_TABLE).unwrap();
         assert!(matches!(
-            Kept::for_cliques(&tree.cliques).0.slots[..],
+            Kept::for_lengths(tree.cliques.iter().map(|c| c.len()))
+                .0
+                .slots[..],
             [Slot::Narrow, .., Slot::Buffer]
         ));
         let (_, by_tree) = tree.marginals(|_| unreachable!()).unwrap();
