@@ -4,89 +4,29 @@
 //! at about the cost of the upward pass.
 //!
 //! Each clique is laid out with its separator (the scope of its message to the parent,
-//! ascending) outside and its own variable innermost, so the upward message is a
+//! in the order of its parent's layout) outside and its own variables innermost, so the
+//! upward message is a
 //! per-block log-sum-exp over contiguous memory ([`crate::kernels`]). Every clique table
-//! is built in one reused buffer. For marginals the upward pass keeps each clique as
-//! `exp(x - max_b)` per block with the block maxima, in f32 (half the memory, which is
-//! most of the cost of keeping every clique); the downward pass only scales those blocks
-//! by the incoming message and marginalizes, summing in f64 (the last clique built, the
-//! first read back, stays in f64 in the buffer). f32 rounding moves each
-//! kept entry by at most 6e-8 of itself, so each sum of them by as much: far inside the
-//! 1e-4 the marginals are checked to (an entry below f32's range, 1e-38 of its block's
-//! maximum, is a probability below 1e-38 of its block's).
+//! is built in one reused buffer. For marginals the upward pass keeps each clique
+//! normalized per block (`exp(x)` over the block's sum), in f32 (half the memory, which is
+//! most of the cost of keeping every clique; small cliques in f64), in two arenas; the downward pass only scales
+//! those blocks by the separator marginal the parent computed and marginalizes, summing in
+//! f64 (the last clique built, a root and the first read back, stays in f64 in the
+//! buffer). f32 rounding moves each kept entry by at most 6e-8 of itself, so each sum of
+//! them by as much: far inside the 1e-4 the marginals are checked to (an entry below
+//! f32's range, 1e-38 of its block's sum, is a probability below 1e-38 of its block's).
 
 use crate::FactorError;
-use crate::kernels::{exp_nonpositive, product_of, sum_out_blocks};
-use crate::rows::{marginals_onto, strides_along};
+use crate::joint_marginals::variable_marginals;
+use crate::kept::{Kept, Slot};
+use crate::kernels::{product_of, sum_out_blocks, sum_out_blocks_keeping};
+use crate::rows::{RUN_MIN, marginals_onto_reusing, strides_along};
+use crate::spare::Spare;
 use crate::table::LogTable;
 
-/// Groups of trailing variables are summed together until they span this many entries.
-const GROUP_MIN: usize = 16;
-
-/// The normalized marginal of each variable of a joint table over `vars` (row-major,
-/// with `cards`): the trailing variables, a group of at least [`GROUP_MIN`] entries at a
-/// time, are read off the sum of the table's rows and then summed out, so all of them
-/// cost about twice the table.
-fn variable_marginals<T: Copy + Into<f64>>(
-    joint: &[T],
-    vars: &[usize],
-    cards: &[usize],
-) -> Vec<VariableMarginal> {
-    let total: f64 = joint.iter().map(|&p| p.into()).sum();
-    let mut owned: Option<Vec<f64>> = None;
-    let mut out = Vec::with_capacity(vars.len());
-    let mut k = vars.len();
-    while k > 0 {
-        let mut j = k;
-        let mut group = 1;
-        while j > 0 && group < GROUP_MIN {
-            j -= 1;
-            group *= cards[j];
-        }
-        let mut acc = vec![0.0; group];
-        match &owned {
-            Some(current) => add_rows(&mut acc, current),
-            None => add_rows(&mut acc, joint),
-        }
-        let mut stride = group;
-        for i in j..k {
-            stride /= cards[i];
-            let mut marginal = vec![0.0; cards[i]];
-            for (index, &p) in acc.iter().enumerate() {
-                marginal[(index / stride) % cards[i]] += p;
-            }
-            marginal.iter_mut().for_each(|m| *m /= total);
-            out.push((vars[i], marginal));
-        }
-        if j > 0 {
-            let next = match &owned {
-                Some(current) => sums_of(current, group),
-                None => sums_of(joint, group),
-            };
-            owned = Some(next);
-        }
-        k = j;
-    }
-    out
-}
-
-/// Add every row (`acc.len()` entries) of `table` into `acc`.
-fn add_rows<T: Copy + Into<f64>>(acc: &mut [f64], table: &[T]) {
-    for row in table.chunks_exact(acc.len()) {
-        acc.iter_mut().zip(row).for_each(|(a, &p)| *a += p.into());
-    }
-}
-
-/// The sum of each row (`group` entries) of `table`.
-fn sums_of<T: Copy + Into<f64>>(table: &[T], group: usize) -> Vec<f64> {
-    table
-        .chunks_exact(group)
-        .map(|row| row.iter().map(|&p| p.into()).sum())
-        .collect()
-}
-
 /// One clique: the buckets merged into it (their variables, eliminated innermost in
-/// elimination order), its layout (separator ascending, then those variables), cards,
+/// elimination order), its layout (separator in its parent's layout order, then those
+/// variables), cards,
 /// parent and children cliques and the model's tables assigned to it.
 #[derive(Clone, Debug)]
 struct Clique {
@@ -111,7 +51,8 @@ impl Clique {
             .product()
     }
 
-    /// The separator: the layout variables that are not eliminated here, ascending.
+    /// The separator: the layout variables that are not eliminated here, in the order
+    /// of the parent's layout.
     fn separator(&self) -> &[usize] {
         &self.layout[..self.layout.len() - self.vars.len()]
     }
@@ -128,20 +69,6 @@ pub struct BucketTree {
     constant: f64,
     /// Induced width of the elimination order.
     width: usize,
-}
-
-/// The clique table of a bucket after the upward pass: `exp(x - maxima[b])` per block `b`,
-/// and the block maxima.
-struct Calibrating {
-    linear: Linear,
-    maxima: Vec<f64>,
-}
-
-/// A kept linear clique table: in f32, or in f64 for the last clique of the upward pass
-/// (the first of the downward pass, read from the buffer it was built in).
-enum Linear {
-    Narrow(Vec<f32>),
-    Wide(Vec<f64>),
 }
 
 impl BucketTree {
@@ -283,6 +210,22 @@ impl BucketTree {
                 cliques[p].children.push(b);
             }
         }
+        // Each separator in the order of its parent's layout (parents first, each after
+        // its own separator is placed): the child's separator marginal, accumulated over
+        // the parent's rows, is then laid out as the message and the child's blocks are,
+        // with no reordering.
+        for b in (0..cliques.len()).rev() {
+            let Some(p) = cliques[b].parent else {
+                continue;
+            };
+            let k = cliques[b].layout.len() - cliques[b].vars.len();
+            let mut separator = cliques[b].layout[..k].to_vec();
+            let parent = &cliques[p].layout;
+            separator.sort_by_key(|v| parent.iter().position(|w| w == v));
+            let clique = &mut cliques[b];
+            clique.layout.splice(..k, separator);
+            clique.cards = clique.layout.iter().map(|&v| domains[v]).collect();
+        }
         Ok(Self {
             cliques,
             constant,
@@ -315,7 +258,7 @@ impl BucketTree {
         );
     }
 
-    /// The message of clique `b` to its parent (over its separator, ascending).
+    /// The message of clique `b` to its parent (over its separator, in layout order).
     fn message(&self, b: usize, values: Vec<f64>) -> LogTable {
         let clique = &self.cliques[b];
         let sep = clique.separator();
@@ -348,6 +291,15 @@ impl BucketTree {
     /// Calibrate the tree (upward then downward pass) and return `ln Z` and the marginal
     /// of every bucket variable, as `(variable, distribution)`.
     ///
+    /// The upward pass is [`Self::log_partition`]'s, and also keeps each clique but the
+    /// last normalized per block (each block of `exp(x)` divided by its sum, the upward
+    /// message's entry), in f32 (in f64 below [`crate::kept::NARROW_MIN`] entries), in
+    /// arenas allocated once; the last clique, a root, stays in the buffer it was built
+    /// in. A block's belief is then its kept block times the separator marginal the
+    /// parent's downward step computed, so the downward pass
+    /// needs no upward messages, maxima or logarithms: one scaled pass over each kept
+    /// clique gives its children's separator marginals and its variables' marginals.
+    ///
     /// # Errors
     /// [`FactorError::ZeroProbability`] (through `zero`, given the variable) when a
     /// clique's belief is zero everywhere (`Z = 0`).
@@ -356,84 +308,93 @@ impl BucketTree {
         zero: impl Fn(usize) -> FactorError,
     ) -> Result<(f64, Vec<VariableMarginal>), FactorError> {
         let n = self.cliques.len();
+        let (mut kept, offsets) = Kept::for_lengths(self.cliques.iter().map(Clique::len));
+        let mut spare = Spare::default();
         let mut up: Vec<Option<LogTable>> = vec![None; n];
-        let mut kept: Vec<Option<Calibrating>> = Vec::with_capacity(n);
         let mut log_z = self.constant;
-        let mut table = Vec::new();
+        let (mut table, mut maxima) = (Vec::new(), Vec::new());
         for b in 0..n {
             self.clique_table(b, &up, &mut table);
-            let mut maxima = Vec::new();
-            let sums = sum_out_blocks(&mut table, self.cliques[b].block(), &mut maxima);
+            for &c in &self.cliques[b].children {
+                up[c] = None;
+            }
+            let block = self.cliques[b].block();
+            let range = offsets[b]..offsets[b] + table.len();
+            let sums = match kept.slots[b] {
+                Slot::Buffer => sum_out_blocks_keeping::<f32>(&mut table, block, &mut maxima, None),
+                Slot::Narrow => {
+                    let keep = Some(&mut kept.narrow[range]);
+                    sum_out_blocks_keeping(&mut table, block, &mut maxima, keep)
+                }
+                Slot::Wide => {
+                    let keep = Some(&mut kept.wide[range]);
+                    sum_out_blocks_keeping(&mut table, block, &mut maxima, keep)
+                }
+            };
             match self.cliques[b].parent {
                 Some(_) => up[b] = Some(self.message(b, sums)),
+                None if sums[0] == f64::NEG_INFINITY => {
+                    return Err(zero(self.cliques[b].vars[0]));
+                }
                 None => log_z += sums[0],
             }
-            // The last clique is the first the downward pass reads: it stays in the buffer.
-            let linear = if b + 1 == n {
-                Linear::Wide(std::mem::take(&mut table))
-            } else {
-                Linear::Narrow(table.iter().map(|&x| x as f32).collect())
-            };
-            kept.push(Some(Calibrating { linear, maxima }));
         }
-        drop(table);
+        drop(up);
         let mut down: Vec<Option<Vec<f64>>> = vec![None; n];
         let mut out = Vec::with_capacity(n);
         for b in (0..n).rev() {
-            let Calibrating { linear, maxima } = kept[b].take().expect("kept once");
-            let incoming = down[b].take();
-            // The belief, per block: exp(max_b + down_b - top) times the linear block.
-            let logs: Vec<f64> = match &incoming {
-                Some(d) => maxima.iter().zip(d).map(|(m, d)| m + d).collect(),
-                None => maxima,
-            };
-            let top = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            if top == f64::NEG_INFINITY {
-                return Err(zero(self.cliques[b].vars[0]));
+            // A child's block weights: its separator marginal, scaled to a maximum of 1.
+            let mut weights = down[b].take();
+            if let Some(w) = &mut weights {
+                let top = w.iter().copied().fold(0.0, f64::max);
+                if top <= 0.0 {
+                    return Err(zero(self.cliques[b].vars[0]));
+                }
+                w.iter_mut().for_each(|x| *x /= top);
             }
-            let weights: Vec<f64> = logs.iter().map(|&l| exp_nonpositive(l - top)).collect();
-            let sums = match &linear {
-                Linear::Narrow(values) => self.distribute(b, values, &weights, &mut out),
-                Linear::Wide(values) => self.distribute(b, values, &weights, &mut out),
+            let w = weights.as_deref();
+            let range = offsets[b]..offsets[b] + self.cliques[b].len();
+            let sums = match kept.slots[b] {
+                Slot::Buffer => {
+                    debug_assert!(
+                        self.cliques[b].parent.is_none(),
+                        "the last clique is a root"
+                    );
+                    self.distribute(b, &table[..], w, &mut out, &mut spare)
+                }
+                Slot::Narrow => self.distribute(b, &kept.narrow[range], w, &mut out, &mut spare),
+                Slot::Wide => self.distribute(b, &kept.wide[range], w, &mut out, &mut spare),
             };
+            if let Some(w) = weights {
+                spare.give(w);
+            }
             for (&c, sums) in self.cliques[b].children.iter().zip(sums) {
-                let upward = &up[c].as_ref().expect("sent upward").values;
-                let message = sums
-                    .iter()
-                    .zip(upward)
-                    .map(|(&s, &u)| {
-                        if s > 0.0 && u > f64::NEG_INFINITY {
-                            s.ln() + top - u
-                        } else {
-                            f64::NEG_INFINITY
-                        }
-                    })
-                    .collect();
-                down[c] = Some(message);
+                down[c] = Some(sums);
             }
         }
         Ok((log_z, out))
     }
 
-    /// The downward step of clique `b` from its kept linear table and block weights (the
-    /// incoming message): appends the marginals of the clique's variables to `out` and
-    /// returns each child's separator marginal (unnormalized, for its message).
+    /// The downward step of clique `b` from its kept linear table and block weights (its
+    /// separator marginal; `None` at a root, one block read unscaled): appends the
+    /// marginals of the clique's variables to `out` and returns each child's separator
+    /// marginal (unnormalized, for its message).
     ///
     /// One pass: the separator marginal of every child, and the joint of the clique's own
     /// variables that no child's separator holds (in layout order). Each variable's
     /// marginal comes from the smallest of those tables that holds it; the joint of all
-    /// of them, at a root, is the table itself.
+    /// of them, at a root, is the table itself, read as two smaller joints (see below).
     fn distribute<T: Copy + Into<f64> + Sync>(
         &self,
         b: usize,
         linear: &[T],
-        weights: &[f64],
+        weights: Option<&[f64]>,
         out: &mut Vec<VariableMarginal>,
+        spare: &mut Spare,
     ) -> Vec<Vec<f64>> {
         let clique = &self.cliques[b];
-        // A root has one block (its separator is empty): no scaling; other cliques are
-        // scaled as they are read.
-        let scale = clique.parent.is_some().then_some((clique.block(), weights));
+        // Cliques other than roots are scaled as they are read.
+        let scale = weights.map(|w| (clique.block(), w));
         let inner = &clique.cards[clique.layout.len() - clique.vars.len()..];
         let mut targets = Vec::with_capacity(clique.children.len() + 1);
         for &c in &clique.children {
@@ -458,19 +419,40 @@ impl BucketTree {
             .map(|((&v, &c), _)| (v, c))
             .unzip();
         // All the layout is the clique's own: a root (no separator), read unscaled.
+        // Its marginals come from two small joints summed in the same pass: of the
+        // trailing variables spanning a row of at least RUN_MIN entries (the rows added
+        // up) and of the leading ones (each row's sum).
         let whole = own.len() == clique.layout.len();
-        if !own.is_empty() && !whole {
-            let size = own_cards.iter().product();
-            targets.push((strides_along(&clique.layout, &own, &own_cards), size));
-        }
-        let mut sums = marginals_onto(linear, &clique.cards, &targets, scale);
+        let mut joints = Vec::new();
         if whole {
-            out.extend(variable_marginals(linear, &own, &own_cards));
+            let mut q = own.len();
+            let mut run = 1;
+            while q > 0 && run < RUN_MIN {
+                q -= 1;
+                run *= own_cards[q];
+            }
+            joints.push(q..own.len());
+            if q > 0 {
+                joints.push(0..q);
+            }
         } else if !own.is_empty() {
-            let joint = &sums[clique.children.len()];
-            out.extend(variable_marginals(joint, &own, &own_cards));
+            joints.push(0..own.len());
         }
-        sums.truncate(clique.children.len());
+        for range in &joints {
+            let (vars, cards) = (&own[range.clone()], &own_cards[range.clone()]);
+            let size = cards.iter().product();
+            targets.push((strides_along(&clique.layout, vars, cards), size));
+        }
+        let mut sums = marginals_onto_reusing(linear, &clique.cards, &targets, scale, spare);
+        for (range, joint) in joints.into_iter().zip(&sums[clique.children.len()..]) {
+            out.extend(variable_marginals(
+                joint,
+                &own[range.clone()],
+                &own_cards[range],
+            ));
+        }
+        sums.drain(clique.children.len()..)
+            .for_each(|s| spare.give(s));
         let mut used: Vec<usize> = holder.iter().flatten().copied().collect();
         used.sort_unstable();
         used.dedup();
@@ -487,5 +469,106 @@ impl BucketTree {
             }));
         }
         sums
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BucketTree, Kept, Slot};
+    use crate::FactorModel;
+    use crate::exact::{DEFAULT_MAX_TABLE, marginals};
+
+    /// Twenty binary variables: a table over the first 17 (a clique of 2^17 entries,
+    /// kept in f32 and split across threads) with some zeros, a chain through it, and a
+    /// separate component (two roots), so cliques of all three slots are calibrated.
+    fn wide_model() -> FactorModel {
+        let mut m = FactorModel::new(vec![2; 20]);
+        let mut s = 7u64;
+        let energies: Vec<f64> = (0..1 << 17)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let e = ((s >> 33) % 1000) as f64 / 200.0;
+                if (s >> 20) % 13 == 0 {
+                    f64::INFINITY
+                } else {
+                    e
+                }
+            })
+            .collect();
+        m.add_energy_factor(&(0..17).collect::<Vec<_>>(), &energies)
+            .unwrap();
+        for v in [3, 9, 14] {
+            m.add_energy_factor(&[v, v + 1], &[0.0, 1.5, 0.7, -0.4])
+                .unwrap();
+        }
+        m.add_energy_factor(&[16, 19], &[0.3, -1.0, 0.2, 0.9])
+            .unwrap();
+        m.add_energy_factor(&[17, 18], &[1.0, -0.5, 0.0, 2.0])
+            .unwrap();
+        for v in 0..20 {
+            m.add_energy_factor(&[v], &[0.0, (v % 5) as f64 * 0.3 - 0.6])
+                .unwrap();
+        }
+        m
+    }
+
+    /// Marginals from the kept (normalized, f32 for the large clique) tables against
+    /// enumeration to 1e-6, and the same bits with one thread and two.
+    #[test]
+    fn calibration_matches_enumeration_and_ignores_threads() {
+        let m = wide_model();
+        let mut want = vec![[0.0f64; 2]; 20];
+        let mut z = 0.0;
+        let mut state = vec![0usize; 20];
+        for index in 0..1usize << 20 {
+            state
+                .iter_mut()
+                .enumerate()
+                .for_each(|(v, x)| *x = (index >> v) & 1);
+            let w = (-m.energy(&state)).exp();
+            z += w;
+            for (v, &x) in state.iter().enumerate() {
+                want[v][x] += w;
+            }
+        }
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| marginals(&m, DEFAULT_MAX_TABLE).unwrap())
+        };
+        let mut got = run(1);
+        // In this order the large clique is not the last (it is kept in the f32 arena,
+        // and scaled by its separator marginal), and the last is the other component.
+        let order: Vec<usize> = (0..17).chain([19, 17, 18]).collect();
+        let tables = m.conditioned_factors();
+        let tree = BucketTree::new(m.domains(), tables, &order, 16, DEFAULT_MAX_TABLE).unwrap();
+        assert!(matches!(
+            Kept::for_lengths(tree.cliques.iter().map(|c| c.len()))
+                .0
+                .slots[..],
+            [Slot::Narrow, .., Slot::Buffer]
+        ));
+        let (_, by_tree) = tree.marginals(|_| unreachable!()).unwrap();
+        assert_eq!(by_tree.len(), 20);
+        let mut in_order = vec![Vec::new(); 20];
+        for (v, marginal) in by_tree {
+            in_order[v] = marginal;
+        }
+        got.extend(in_order);
+        for (v, (g, w)) in got.iter().zip(want.iter().cycle()).enumerate() {
+            for x in 0..2 {
+                assert!(
+                    (g[x] - w[x] / z).abs() < 1e-6,
+                    "{v} {x}: {} {}",
+                    g[x],
+                    w[x] / z
+                );
+            }
+        }
+        assert_eq!(got[..20], run(2));
     }
 }

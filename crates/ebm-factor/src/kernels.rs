@@ -168,10 +168,21 @@ fn lanes(values: &[f64], init: f64, f: impl Fn(f64, f64) -> f64) -> f64 {
     f(f(acc[0], acc[1]), f(acc[2], acc[3]))
 }
 
+/// Blocks whose inverse sums [`exp_blocks`] computes at a time when keeping.
+const INVERSES: usize = 256;
+
 /// Blocks' log-sum-exp, turning each block into `exp(x - max)` and writing its `max` and
 /// log-sum-exp (`-inf`, `-inf` for a block of zeros): the maxima subtracted block by
 /// block, then one flat exponential pass, the blocks' sums, one flat logarithm pass.
-fn exp_blocks(values: &mut [f64], block: usize, maxima: &mut [f64], sums: &mut [f64]) {
+/// With `keep`, each block divided by its sum (zeros for a block of zeros) is also written
+/// there in f32, while the chunk is in cache.
+fn exp_blocks<K: Kept>(
+    values: &mut [f64],
+    block: usize,
+    maxima: &mut [f64],
+    sums: &mut [f64],
+    keep: Option<&mut [K]>,
+) {
     for (b, m) in values.chunks_mut(block).zip(maxima.iter_mut()) {
         *m = lanes(b, f64::NEG_INFINITY, |a, x| if x > a { x } else { a });
         if *m == f64::NEG_INFINITY {
@@ -185,6 +196,37 @@ fn exp_blocks(values: &mut [f64], block: usize, maxima: &mut [f64], sums: &mut [
     for (b, s) in values.chunks(block).zip(sums.iter_mut()) {
         *s = lanes(b, 0.0, |a, x| a + x);
     }
+    if let Some(keep) = keep {
+        // The blocks' inverse sums a group at a time (a flat division loop that
+        // vectorizes, where one division per block of two waits on each), then the
+        // scaled copy.
+        let mut inverses = [0.0f64; INVERSES];
+        let groups = values
+            .chunks(INVERSES * block)
+            .zip(keep.chunks_mut(INVERSES * block))
+            .zip(sums.chunks(INVERSES));
+        for ((values, keep), sums) in groups {
+            let inverses = &mut inverses[..sums.len()];
+            inverses
+                .iter_mut()
+                .zip(sums)
+                .for_each(|(i, &s)| *i = if s > 0.0 { 1.0 / s } else { 0.0 });
+            if block == 2 {
+                let pairs = keep.chunks_exact_mut(2).zip(values.chunks_exact(2));
+                for ((k, x), &i) in pairs.zip(&*inverses) {
+                    k[0] = K::from_f64(x[0] * i);
+                    k[1] = K::from_f64(x[1] * i);
+                }
+            } else {
+                let blocks = keep.chunks_mut(block).zip(values.chunks(block));
+                for ((k, x), &i) in blocks.zip(&*inverses) {
+                    k.iter_mut()
+                        .zip(x)
+                        .for_each(|(k, &x)| *k = K::from_f64(x * i));
+                }
+            }
+        }
+    }
     for (s, &m) in sums.iter_mut().zip(maxima.iter()) {
         *s = if m == f64::NEG_INFINITY {
             m
@@ -195,28 +237,69 @@ fn exp_blocks(values: &mut [f64], block: usize, maxima: &mut [f64], sums: &mut [
 }
 
 /// Sum out the innermost variable (`block` values) of a log table in log space: turns
-/// `values` into `exp(x - max_b)` per block `b` (the linear table the downward pass
-/// reuses), writes each block's `max_b` into `maxima` (resized; its memory reused) and
-/// returns each block's log-sum-exp.
+/// `values` into `exp(x - max_b)` per block `b`, writes each block's `max_b` into
+/// `maxima` (resized; its memory reused) and returns each block's log-sum-exp.
 pub fn sum_out_blocks(values: &mut [f64], block: usize, maxima: &mut Vec<f64>) -> Vec<f64> {
+    sum_out_blocks_keeping::<f32>(values, block, maxima, None)
+}
+
+/// An element type a kept linear table is stored in (f32 to halve the memory of large
+/// cliques, f64 for small ones).
+pub trait Kept: Copy + Send + Sync + Into<f64> {
+    /// `x` rounded to this type.
+    fn from_f64(x: f64) -> Self;
+}
+
+impl Kept for f32 {
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+}
+
+impl Kept for f64 {
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+}
+
+/// [`sum_out_blocks`], also writing into `keep` (as long as `values`) each block of
+/// `exp(x - max_b)` divided by its sum: the clique table normalized per block ([`Kept`]),
+/// that the downward pass reuses (each block's belief is its block times the block's
+/// weight, with no maxima or upward messages kept). Written chunk by chunk while the
+/// chunk is in cache, so keeping costs the f32 writes, not another pass over the table.
+pub fn sum_out_blocks_keeping<K: Kept>(
+    values: &mut [f64],
+    block: usize,
+    maxima: &mut Vec<f64>,
+    keep: Option<&mut [K]>,
+) -> Vec<f64> {
     let blocks = values.len() / block;
     maxima.resize(blocks, 0.0);
     let mut sums = vec![0.0; blocks];
     let per_chunk = (CHUNK / block).max(1);
-    let run = |(values, (maxima, sums)): (&mut [f64], (&mut [f64], &mut [f64]))| {
-        exp_blocks(values, block, maxima, sums);
+    let run = |values: &mut [f64], maxima: &mut [f64], sums: &mut [f64], keep| {
+        exp_blocks(values, block, maxima, sums, keep);
     };
-    if values.len() >= PARALLEL_MIN {
-        values
+    let parallel = values.len() >= PARALLEL_MIN;
+    match keep {
+        Some(keep) if parallel => values
+            .par_chunks_mut(per_chunk * block)
+            .zip(keep.par_chunks_mut(per_chunk * block))
+            .zip(
+                maxima
+                    .par_chunks_mut(per_chunk)
+                    .zip(sums.par_chunks_mut(per_chunk)),
+            )
+            .for_each(|((v, k), (m, s))| run(v, m, s, Some(k))),
+        None if parallel => values
             .par_chunks_mut(per_chunk * block)
             .zip(
                 maxima
                     .par_chunks_mut(per_chunk)
                     .zip(sums.par_chunks_mut(per_chunk)),
             )
-            .for_each(run);
-    } else {
-        run((&mut values[..], (&mut maxima[..], &mut sums[..])));
+            .for_each(|(v, (m, s))| run(v, m, s, None)),
+        keep => run(values, maxima, &mut sums, keep),
     }
     sums
 }

@@ -50,7 +50,9 @@ pub mod gibbs;
 pub mod graphcut;
 pub mod hea;
 pub mod ising;
+mod joint_marginals;
 pub mod jtree;
+mod kept;
 pub mod kernels;
 pub mod lns;
 pub mod map;
@@ -60,6 +62,7 @@ pub mod order_search;
 pub mod problems;
 pub mod rows;
 pub mod solve;
+pub mod spare;
 pub mod table;
 pub mod tabucol;
 #[cfg(test)]

@@ -18,6 +18,7 @@
 //! in chunk order.
 
 use crate::kernels::{CHUNK, PARALLEL_MIN};
+use crate::spare::Spare;
 use rayon::prelude::*;
 
 /// Smallest inner run (entries) a row spans when the table is that large.
@@ -304,6 +305,14 @@ struct Target {
     outer: Vec<(usize, usize, usize)>,
 }
 
+/// Whether a `Rows` target's accumulator (rows of `run` over its outer positions) is its
+/// result: its inner pattern the row itself and each outer stride `run` times the
+/// accumulator's.
+fn placed_as_rows(t: &Target, run: usize) -> bool {
+    t.pattern.iter().enumerate().all(|(i, &j)| i == j)
+        && t.outer.iter().all(|&(_, own, s)| s == own * run)
+}
+
 /// The marginals of a (linear) table over a layout with `cards` onto several targets,
 /// each given by its strides along the layout (0 where absent) and its size: one pass
 /// over the table, accumulated in f64 whatever the table's element type (f64, or f32 for
@@ -315,6 +324,19 @@ pub fn marginals_onto<T: Copy + Into<f64> + Sync>(
     cards: &[usize],
     targets: &[(Vec<usize>, usize)],
     scale: Option<(usize, &[f64])>,
+) -> Vec<Vec<f64>> {
+    marginals_onto_reusing(values, cards, targets, scale, &mut Spare::default())
+}
+
+/// [`marginals_onto`], taking the results and the accumulators of a pass in one chunk
+/// from `spare` (and handing the accumulators back), so a caller marginalizing table
+/// after table reuses memory instead of touching fresh pages.
+pub fn marginals_onto_reusing<T: Copy + Into<f64> + Sync>(
+    values: &[T],
+    cards: &[usize],
+    targets: &[(Vec<usize>, usize)],
+    scale: Option<(usize, &[f64])>,
+    spare: &mut Spare,
 ) -> Vec<Vec<f64>> {
     if targets.is_empty() {
         return Vec::new();
@@ -364,8 +386,7 @@ pub fn marginals_onto<T: Copy + Into<f64> + Sync>(
         .collect();
     let run = split.run;
     let outer_cards = &cards[..split.p];
-    let part = |first_row: usize, chunk: &[T]| -> Vec<Vec<f64>> {
-        let mut acc: Vec<Vec<f64>> = plans.iter().map(|t| vec![0.0; t.size]).collect();
+    let part = |first_row: usize, chunk: &[T], mut acc: Vec<Vec<f64>>| -> Vec<Vec<f64>> {
         let tracked: Vec<&[usize]> = plans.iter().map(|t| &t.strides[..]).collect();
         let mut odometer = Odometer::new(outer_cards, tracked, first_row);
         let mut scaled = vec![0.0; run];
@@ -414,7 +435,10 @@ pub fn marginals_onto<T: Copy + Into<f64> + Sync>(
         let parts: Vec<Vec<Vec<f64>>> = values
             .par_chunks(rows_per_chunk * run)
             .enumerate()
-            .map(|(c, chunk)| part(c * rows_per_chunk, chunk))
+            .map(|(c, chunk)| {
+                let acc = plans.iter().map(|t| vec![0.0; t.size]).collect();
+                part(c * rows_per_chunk, chunk, acc)
+            })
             .collect();
         parts
             .into_iter()
@@ -426,15 +450,22 @@ pub fn marginals_onto<T: Copy + Into<f64> + Sync>(
             })
             .unwrap_or_default()
     } else {
-        part(0, values)
+        part(
+            0,
+            values,
+            plans.iter().map(|t| spare.zeros(t.size)).collect(),
+        )
     };
     plans
         .iter()
         .zip(acc)
         .zip(targets)
         .map(|((t, a), (_, size))| match t.mode {
+            // The accumulated rows already in the target's layout: its inner positions
+            // all of the row's, in order, and its outer ones in the row order.
+            Mode::Rows if placed_as_rows(t, run) => a,
             Mode::Rows => {
-                let mut out = vec![0.0; *size];
+                let mut out = spare.zeros(*size);
                 let outer_cards: Vec<usize> = t.outer.iter().map(|&(c, _, _)| c).collect();
                 let mut assignment = vec![0usize; t.outer.len()];
                 for rows in a.chunks(run) {
@@ -447,6 +478,7 @@ pub fn marginals_onto<T: Copy + Into<f64> + Sync>(
                     rows.iter().zip(&t.pattern).for_each(|(&x, &j)| o[j] += x);
                     crate::table::advance(&mut assignment, &outer_cards);
                 }
+                spare.give(a);
                 out
             }
             Mode::Scatter | Mode::Sums => a,
@@ -571,6 +603,8 @@ mod tests {
                 &[6, 7, 8],
             ],
         );
+        // A target whose accumulated rows are its result (placed_as_rows).
+        check(&[4; 9], &[&[2, 3, 4, 5, 6, 7, 8], &[0, 1, 8]]);
         // Only gathered inputs (no group overwrites the buffer).
         check(&[4; 8], &[&[7, 0, 1, 2, 3, 4, 5, 6]]);
     }
