@@ -18,7 +18,7 @@
 
 use crate::FactorError;
 use crate::joint_marginals::variable_marginals;
-use crate::kept::{Kept, Slot};
+use crate::kept::{KeptCliques, Slot};
 use crate::kernels::{product_of, sum_out_blocks, sum_out_blocks_keeping};
 use crate::rows::{RUN_MIN, marginals_onto_reusing, strides_along};
 use crate::spare::Spare;
@@ -308,7 +308,7 @@ impl BucketTree {
         zero: impl Fn(usize) -> FactorError,
     ) -> Result<(f64, Vec<VariableMarginal>), FactorError> {
         let n = self.cliques.len();
-        let (mut kept, offsets) = Kept::for_lengths(self.cliques.iter().map(Clique::len));
+        let (mut kept, offsets) = KeptCliques::for_lengths(self.cliques.iter().map(Clique::len));
         let mut spare = Spare::default();
         let mut up: Vec<Option<LogTable>> = vec![None; n];
         let mut log_z = self.constant;
@@ -474,7 +474,7 @@ impl BucketTree {
 
 #[cfg(test)]
 mod tests {
-    use super::{BucketTree, Kept, Slot};
+    use super::{BucketTree, KeptCliques, Slot};
     use crate::FactorModel;
     use crate::exact::{DEFAULT_MAX_TABLE, marginals};
 
@@ -547,7 +547,7 @@ mod tests {
         let tables = m.conditioned_factors();
         let tree = BucketTree::new(m.domains(), tables, &order, 16, DEFAULT_MAX_TABLE).unwrap();
         assert!(matches!(
-            Kept::for_lengths(tree.cliques.iter().map(|c| c.len()))
+            KeptCliques::for_lengths(tree.cliques.iter().map(|c| c.len()))
                 .0
                 .slots[..],
             [Slot::Narrow, .., Slot::Buffer]

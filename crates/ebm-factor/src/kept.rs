@@ -20,7 +20,7 @@ pub(crate) enum Slot {
 /// The kept cliques: two arenas, each allocated once at its total size (zeroed lazily
 /// by the system, so each page is first touched by its clique's writes), and each
 /// clique's slot.
-pub(crate) struct Kept {
+pub(crate) struct KeptCliques {
     /// The f32 arena.
     pub(crate) narrow: Vec<f32>,
     /// The f64 arena.
@@ -29,7 +29,7 @@ pub(crate) struct Kept {
     pub(crate) slots: Vec<Slot>,
 }
 
-impl Kept {
+impl KeptCliques {
     /// The arenas for cliques of `lengths` (entries, in upward order), and each
     /// clique's offset in its arena.
     pub(crate) fn for_lengths(lengths: impl ExactSizeIterator<Item = usize>) -> (Self, Vec<usize>) {

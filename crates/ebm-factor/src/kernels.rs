@@ -176,7 +176,7 @@ const INVERSES: usize = 256;
 /// block, then one flat exponential pass, the blocks' sums, one flat logarithm pass.
 /// With `keep`, each block divided by its sum (zeros for a block of zeros) is also written
 /// there in f32, while the chunk is in cache.
-fn exp_blocks<K: Kept>(
+fn exp_blocks<K: KeptEntry>(
     values: &mut [f64],
     block: usize,
     maxima: &mut [f64],
@@ -245,29 +245,29 @@ pub fn sum_out_blocks(values: &mut [f64], block: usize, maxima: &mut Vec<f64>) -
 
 /// An element type a kept linear table is stored in (f32 to halve the memory of large
 /// cliques, f64 for small ones).
-pub trait Kept: Copy + Send + Sync + Into<f64> {
+pub trait KeptEntry: Copy + Send + Sync + Into<f64> {
     /// `x` rounded to this type.
     fn from_f64(x: f64) -> Self;
 }
 
-impl Kept for f32 {
+impl KeptEntry for f32 {
     fn from_f64(x: f64) -> Self {
         x as f32
     }
 }
 
-impl Kept for f64 {
+impl KeptEntry for f64 {
     fn from_f64(x: f64) -> Self {
         x
     }
 }
 
 /// [`sum_out_blocks`], also writing into `keep` (as long as `values`) each block of
-/// `exp(x - max_b)` divided by its sum: the clique table normalized per block ([`Kept`]),
+/// `exp(x - max_b)` divided by its sum: the clique table normalized per block ([`KeptEntry`]),
 /// that the downward pass reuses (each block's belief is its block times the block's
 /// weight, with no maxima or upward messages kept). Written chunk by chunk while the
 /// chunk is in cache, so keeping costs the f32 writes, not another pass over the table.
-pub fn sum_out_blocks_keeping<K: Kept>(
+pub fn sum_out_blocks_keeping<K: KeptEntry>(
     values: &mut [f64],
     block: usize,
     maxima: &mut Vec<f64>,
