@@ -293,7 +293,7 @@ impl BucketTree {
     ///
     /// The upward pass is [`Self::log_partition`]'s, and also keeps each clique but the
     /// last normalized per block (each block of `exp(x)` divided by its sum, the upward
-    /// message's entry), in f32 (in f64 below [`crate::kept::NARROW_MIN`] entries), in
+    /// message's entry), in f32 (in f64 below 4,096 entries), in
     /// arenas allocated once; the last clique, a root, stays in the buffer it was built
     /// in. A block's belief is then its kept block times the separator marginal the
     /// parent's downward step computed, so the downward pass
