@@ -23,11 +23,13 @@
 //! table (`leaves.rs`).
 
 use crate::network::{LocalFactor, Network};
+use queue::VariableQueue;
 
 mod eliminate;
 mod existential;
 mod leaves;
 mod node;
+mod queue;
 
 /// One cost table of the network.
 #[derive(Clone, Debug)]
@@ -78,8 +80,8 @@ pub(super) struct Wcsp {
     /// Per table, 1 + the failures it caused (dom/wdeg).
     pub(super) weights: Vec<f64>,
     trail: Vec<Change>,
-    queue: Vec<usize>,
-    queued: Vec<bool>,
+    /// Variables whose tables arc consistency revises next.
+    queue: VariableQueue,
     /// Scratch of the tuple enumeration and of a revision's minima.
     values: Vec<Vec<usize>>,
     digits: Vec<usize>,
@@ -87,8 +89,7 @@ pub(super) struct Wcsp {
     /// The last table revised (the culprit when propagation fails).
     culprit: Option<usize>,
     /// Variables whose unary costs changed since the extension pass last saw them.
-    touched: Vec<usize>,
-    is_touched: Vec<bool>,
+    touched: VariableQueue,
     /// Scratch of the extension: the positions it projects onto.
     hubs: Vec<usize>,
     /// Per table, whether an elimination retired it (its costs live in another table).
@@ -100,11 +101,9 @@ pub(super) struct Wcsp {
     /// Whether propagation eliminates variables of at most three open neighbours.
     pub(super) eliminate: bool,
     /// Variables that may have lost open neighbours since elimination last looked.
-    candidates: Vec<usize>,
-    is_candidate: Vec<bool>,
+    candidates: VariableQueue,
     /// Variables whose unary costs rose since node consistency last checked them.
-    node_queue: Vec<usize>,
-    node_queued: Vec<bool>,
+    node_queue: VariableQueue,
     /// Per binary exponent, the variables whose largest alive unary cost had it when
     /// last checked; per variable, its bucket and its place there (see `node.rs`).
     buckets: Vec<Vec<usize>>,
@@ -118,8 +117,7 @@ pub(super) struct Wcsp {
     pub(super) existential: bool,
     /// Variables whose unary costs rose since the existential pass last saw them, and
     /// that pass's scratch.
-    eac_queue: Vec<usize>,
-    eac_queued: Vec<bool>,
+    eac_queue: VariableQueue,
     eac_seen: Vec<bool>,
     eac_check: Vec<usize>,
     eac_tables: Vec<(usize, usize, u64)>,
@@ -197,31 +195,26 @@ impl Wcsp {
             tables,
             tables_of,
             trail: Vec::new(),
-            queue: (0..n).collect(),
-            queued: vec![true; n],
+            queue: VariableQueue::full(n),
             values: vec![Vec::new(); arity],
             digits: vec![0; arity],
             minima: vec![0.0; stride],
             culprit: None,
-            touched: Vec::new(),
-            is_touched: vec![false; n],
+            touched: VariableQueue::empty(n),
             hubs: Vec::new(),
             dead: vec![false; table_count],
             eliminated: Vec::new(),
             retired: Vec::new(),
             eliminate: true,
-            candidates: (0..n).collect(),
-            is_candidate: vec![true; n],
-            node_queue: Vec::new(),
-            node_queued: vec![false; n],
+            candidates: VariableQueue::full(n),
+            node_queue: VariableQueue::empty(n),
             buckets: vec![Vec::new(); node::BUCKETS],
             bucket: vec![node::NO_BUCKET; n],
             bucket_at: vec![0; n],
             top_bucket: 0,
             node_slack: f64::INFINITY,
             existential: false,
-            eac_queue: (0..n).collect(),
-            eac_queued: vec![true; n],
+            eac_queue: VariableQueue::full(n),
             eac_seen: vec![false; n],
             eac_check: Vec::new(),
             eac_tables: Vec::new(),
@@ -279,17 +272,11 @@ impl Wcsp {
                 Change::NodeSlack(old) => self.node_slack = old,
             }
         }
-        for v in self.queue.drain(..) {
-            self.queued[v] = false;
-        }
-        for v in self.touched.drain(..) {
-            self.is_touched[v] = false;
-        }
-        for v in self.candidates.drain(..) {
-            self.is_candidate[v] = false;
-        }
-        self.clear_node_queue();
-        self.clear_existential_queue();
+        self.queue.clear();
+        self.touched.clear();
+        self.candidates.clear();
+        self.node_queue.clear();
+        self.eac_queue.clear();
     }
 
     fn set_c0(&mut self, c0: f64) {
@@ -301,17 +288,10 @@ impl Wcsp {
         let i = v * self.stride + a;
         self.trail.push(Change::Unary(i, self.unary[i]));
         self.unary[i] += amount;
-        self.touch(v);
+        self.touched.push(v);
         if amount > 0.0 {
-            self.queue_node(v);
-            self.queue_existential(v);
-        }
-    }
-
-    fn enqueue(&mut self, v: usize) {
-        if !self.queued[v] {
-            self.queued[v] = true;
-            self.queue.push(v);
+            self.node_queue.push(v);
+            self.eac_queue.push(v);
         }
     }
 
@@ -322,7 +302,7 @@ impl Wcsp {
             self.alive[i] = false;
             self.sizes[v] -= 1;
             self.trail.push(Change::Removed(v, a));
-            self.enqueue(v);
+            self.queue.push(v);
         }
         self.sizes[v] > 0
     }
@@ -353,14 +333,14 @@ impl Wcsp {
                 for i in 0..self.tables[f].vars.len() {
                     let w = self.tables[f].vars[i];
                     if self.value[w].is_none() && w != v {
-                        self.touch(w);
-                        self.candidate(w);
+                        self.touched.push(w);
+                        self.candidates.push(w);
                     }
                 }
             }
         }
         self.set_c0(c0);
-        self.enqueue(v);
+        self.queue.push(v);
     }
 
     /// The current cost of a table whose variables are all assigned.
@@ -494,7 +474,6 @@ impl Wcsp {
     fn fixpoint(&mut self, cut: f64) -> bool {
         loop {
             while let Some(v) = self.queue.pop() {
-                self.queued[v] = false;
                 for k in 0..self.tables_of[v].len() {
                     let (f, _) = self.tables_of[v][k];
                     if self.open[f] == 0 {
@@ -538,13 +517,6 @@ impl Wcsp {
                     Some(true) => {}
                 }
             }
-        }
-    }
-
-    fn touch(&mut self, v: usize) {
-        if !self.is_touched[v] {
-            self.is_touched[v] = true;
-            self.touched.push(v);
         }
     }
 }

@@ -21,7 +21,6 @@ impl Wcsp {
     pub(super) fn eliminate_low_degree(&mut self) -> Option<bool> {
         let mut any = false;
         while let Some(v) = self.candidates.pop() {
-            self.is_candidate[v] = false;
             if self.value[v].is_some() {
                 continue;
             }
@@ -125,9 +124,9 @@ impl Wcsp {
             });
             for (i, &x) in neighbours.iter().enumerate() {
                 self.tables_of[x].push((h, i));
-                self.enqueue(x);
-                self.touch(x);
-                self.candidate(x);
+                self.queue.push(x);
+                self.touched.push(x);
+                self.candidates.push(x);
             }
             self.open.push(k);
             self.weights.push(weight);
@@ -152,9 +151,9 @@ impl Wcsp {
             }
             false
         };
-        self.enqueue(u);
-        self.touch(u);
-        self.candidate(u);
+        self.queue.push(u);
+        self.touched.push(u);
+        self.candidates.push(u);
         // Retire v's live tables: their costs are in h (or u's unary costs) now.
         self.eliminated.push((v, self.retired.len()));
         for k in 0..self.tables_of[v].len() {
@@ -174,20 +173,12 @@ impl Wcsp {
         ok
     }
 
-    /// Mark `v` as a candidate for elimination.
-    pub(super) fn candidate(&mut self, v: usize) {
-        if !self.is_candidate[v] {
-            self.is_candidate[v] = true;
-            self.candidates.push(v);
-        }
-    }
-
     /// Make every open variable a candidate for elimination (after a replay that did not
     /// eliminate).
     pub(in crate::bnb) fn consider_all(&mut self) {
         for v in 0..self.len() {
             if self.value[v].is_none() {
-                self.candidate(v);
+                self.candidates.push(v);
             }
         }
     }
@@ -346,8 +337,7 @@ mod tests {
             w.undo(mark);
             assert_eq!(w.eliminated_count(), 0);
             assert_eq!(w.tables.len(), fresh.tables.len());
-            w.queue.extend(0..w.len());
-            w.queued.fill(true);
+            w.queue = super::super::VariableQueue::full(w.len());
             w.eliminate = false;
             assert_eq!(w.propagate(f64::INFINITY), ok, "seed {seed}");
             if ok {

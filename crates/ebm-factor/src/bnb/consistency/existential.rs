@@ -17,22 +17,6 @@
 use super::Wcsp;
 
 impl Wcsp {
-    /// Queue `v` for an existential check of itself and its neighbours (one of its unary
-    /// costs rose).
-    pub(super) fn queue_existential(&mut self, v: usize) {
-        if !self.eac_queued[v] {
-            self.eac_queued[v] = true;
-            self.eac_queue.push(v);
-        }
-    }
-
-    /// Forget the queued checks (after an undo).
-    pub(super) fn clear_existential_queue(&mut self) {
-        for v in self.eac_queue.drain(..) {
-            self.eac_queued[v] = false;
-        }
-    }
-
     /// Check the queued variables and their open neighbours, lifting `c0` where one has no
     /// fully supported value. `Some(true)` when `c0` rose (the fixpoint then runs again),
     /// `None` on a wipe-out.
@@ -40,7 +24,6 @@ impl Wcsp {
         let mut check = std::mem::take(&mut self.eac_check);
         check.clear();
         while let Some(w) = self.eac_queue.pop() {
-            self.eac_queued[w] = false;
             if self.value[w].is_some() {
                 continue;
             }
@@ -169,7 +152,7 @@ impl Wcsp {
             for &(f, p, mask) in &tables {
                 for q in 0..self.tables[f].vars.len() {
                     if mask >> q & 1 == 1 && self.extend(f, q) {
-                        self.touch(self.tables[f].vars[q]);
+                        self.touched.push(self.tables[f].vars[q]);
                     }
                 }
                 if !self.revise(f, p) {
@@ -178,7 +161,7 @@ impl Wcsp {
                 }
             }
             self.project_unary(v);
-            self.enqueue(v);
+            self.queue.push(v);
         }
         self.eac_tables = tables;
         Some(lifts)

@@ -29,7 +29,6 @@ impl Wcsp {
     pub(super) fn extend_leaves(&mut self) -> Option<bool> {
         let mut moved = false;
         while let Some(v) = self.touched.pop() {
-            self.is_touched[v] = false;
             if self.value[v].is_some() {
                 continue;
             }

@@ -30,14 +30,6 @@ fn bucket_of(m: f64) -> usize {
 }
 
 impl Wcsp {
-    /// Queue `v` for a node consistency check (one of its unary costs rose).
-    pub(super) fn queue_node(&mut self, v: usize) {
-        if !self.node_queued[v] {
-            self.node_queued[v] = true;
-            self.node_queue.push(v);
-        }
-    }
-
     /// Move `v` into bucket `b` (untrailed).
     fn place(&mut self, v: usize, b: usize) {
         let old = self.bucket[v];
@@ -105,7 +97,6 @@ impl Wcsp {
     /// whose costs could reach the slack. False on a wipe-out.
     pub(super) fn node_consistency(&mut self, cut: f64) -> bool {
         while let Some(v) = self.node_queue.pop() {
-            self.node_queued[v] = false;
             if !self.check_node(v, cut) {
                 return false;
             }
@@ -136,13 +127,6 @@ impl Wcsp {
         self.trail.push(Change::NodeSlack(self.node_slack));
         self.node_slack = slack;
         true
-    }
-
-    /// Forget the queued checks (after an undo: the state undone to was consistent).
-    pub(super) fn clear_node_queue(&mut self) {
-        for v in self.node_queue.drain(..) {
-            self.node_queued[v] = false;
-        }
     }
 }
 
