@@ -181,7 +181,7 @@ impl crate::classifier::Classifier for JointEnergy {
 /// Run `ebm joint sample`.
 pub fn sample(args: SampleArgs) -> Result<(), Failure> {
     let run = args.measure.run.check()?;
-    let model: JointEnergy = crate::setup::load_model(&args.model)?;
+    let mut model: JointEnergy = crate::setup::load_model(&args.model)?;
     let (d, k) = (model.n_inputs(), model.n_classes());
     let classes: Vec<usize> = match args.class {
         Some(class) if class >= k => {
@@ -228,6 +228,9 @@ pub fn sample(args: SampleArgs) -> Result<(), Failure> {
     let math = Cpu {
         par: run.parallelism(),
     };
+    // The chains run with the parameters fixed: the transposed weight copy speeds up
+    // their input gradients (same samples).
+    model.prepare_sampling();
     let mut energies = vec![0.0f32; n];
     let mut buffers = ebm_neural::langevin::LangevinBuffers::default();
     let target = ebm_neural::joint::Target::Classes(&intended);

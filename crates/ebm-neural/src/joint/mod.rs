@@ -110,6 +110,14 @@ impl JointEnergy {
         self.net.parameters()
     }
 
+    /// Prepare for Langevin chains with the parameters fixed
+    /// ([`EnergyNet::prepare_sampling`]: a transposed copy of the large weight matrices,
+    /// same results, faster input gradients); [`Self::parameters_mut`] and every
+    /// optimizer step drop it.
+    pub fn prepare_sampling(&mut self) {
+        self.net.prepare_sampling();
+    }
+
     /// Every parameter, mutably.
     pub fn parameters_mut(&mut self) -> &mut [f32] {
         self.net.parameters_mut()

@@ -245,3 +245,52 @@ fn bad_settings_data_and_files_are_refused() {
     let mut rng = stream(1, 0, 0);
     assert!(JointEnergy::new(&[3, 4, 1], Activation::Swish, 1.0, &mut rng).is_err());
 }
+
+/// The SGLD negatives run on a net prepared for sampling (the transposed copy of its
+/// 300 x 256 weights), and the optimizer step after the gradient (through
+/// `visit_layers`) drops the copy, so no later pass can use stale weights.
+#[test]
+fn the_optimizer_step_drops_the_copy_the_sgld_chains_used() {
+    use super::train::JointTrainer;
+    use ebm_core::train::{BatchContext, MinibatchModel, Step};
+    use ebm_kernels::Parallelism;
+    let (n, d) = (8, 300);
+    let mut features = vec![0.0f32; n * d];
+    fill_normal_f32(&mut stream(13, 0, 0), &mut features);
+    let labels: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
+    let mut config = JointTrainConfig {
+        hidden: vec![256],
+        n_classes: 2,
+        buffer_size: 256,
+        ..JointTrainConfig::default()
+    };
+    config.langevin.steps = 2;
+    let data = Labeled {
+        features: &features,
+        dim: d,
+        labels: &labels,
+    };
+    let (mut trainer, mut state) = JointTrainer::new(&config, data).unwrap();
+    assert!(!state.model.net.is_prepared_for_sampling());
+    let rows: Vec<usize> = (0..n).collect();
+    let par = Parallelism::Sequential;
+    let context = BatchContext {
+        seed: 1,
+        epoch: 0,
+        batch_index: 0,
+        par,
+    };
+    let step = Step {
+        state: &mut state,
+        rows: &rows,
+        rng: stream(1, 0, 0),
+        context,
+    };
+    let scale = trainer.compute_gradient(step).unwrap();
+    assert!(state.model.net.is_prepared_for_sampling());
+    let rates = config.optimizer.rates(0, 1);
+    trainer.visit_blocks(&mut state, &mut |block| {
+        config.optimizer.step(block, rates, scale, par)
+    });
+    assert!(!state.model.net.is_prepared_for_sampling());
+}

@@ -478,6 +478,9 @@ impl MinibatchModel for JointTrainer<'_> {
         self.load_rows(step.rows, &mut step.rng);
         let state = &mut *step.state;
         let negatives = if self.config.generative_weight > 0.0 {
+            // The chains run with the parameters fixed; the optimizer step after this
+            // gradient drops the copy (through `visit_layers`).
+            state.model.prepare_sampling();
             self.negatives(&state.model, &mut state.buffer, n, &mut step.rng, &math)?;
             n
         } else {
